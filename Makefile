@@ -1,0 +1,53 @@
+# CloudPortal: `make run` starts a working portal, `make test` runs the tests.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export PORT
+
+.PHONY: run test install install-dev migrate admin clean bench-query bench-flow
+
+$(VENV)/.installed: requirements.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (python3.11 with venv)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+# mysqlclient compiles against the MariaDB client headers; only needed with a mysql:// DATABASE_URL.
+$(VENV)/.installed-mysql: $(VENV)/.installed requirements-mysql.txt
+	@pkg-config --exists mysqlclient 2>/dev/null || pkg-config --exists libmariadb 2>/dev/null || { \
+	  echo "DATABASE_URL is mysql://: install the client headers first:"; \
+	  echo "  apt-get install -y default-libmysqlclient-dev pkg-config"; exit 1; }
+	$(PY) -m pip install --quiet -r requirements-mysql.txt
+	@touch $@
+
+MYSQL_DEP := $(if $(filter mysql%,$(DATABASE_URL)),$(VENV)/.installed-mysql,)
+
+install: $(VENV)/.installed $(MYSQL_DEP)
+install-dev: $(VENV)/.installed-dev $(MYSQL_DEP)
+
+migrate: install
+	$(PY) manage.py migrate --no-input
+
+admin: migrate
+	$(PY) manage.py ensure_admin
+
+run: admin
+	$(PY) manage.py runportal --port $(PORT)
+
+test: install-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench-query: install-dev
+	$(PY) bench/query_list.py
+
+bench-flow: install-dev
+	$(PY) bench/flow_throughput.py
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,6 @@
+"""What deleting a compute resource does to its children."""
+from apps.core.cascade import cascade
+
+from .models import Cluster, Zone
+
+cascade(Zone).deletes(Cluster, via="zone")

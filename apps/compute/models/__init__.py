@@ -1,0 +1,4 @@
+from .cluster import Cluster, HypervisorType
+from .zone import Zone
+
+__all__ = ["Cluster", "HypervisorType", "Zone"]

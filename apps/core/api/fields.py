@@ -1,0 +1,41 @@
+import uuid as uuid_lib
+
+from rest_framework import serializers
+
+from ..tenancy import visible
+
+
+class UuidRelatedField(serializers.RelatedField):
+    """A relation written and shown as the related resource's uuid (``zone_uuid``).
+
+    Only rows the requesting user may see are accepted; anything else reads as
+    "not found", the same answer as a uuid that does not exist.
+    """
+
+    default_error_messages = {
+        "does_not_exist": "{model} {value} not found.",
+        "invalid": "'{value}' is not a uuid.",
+    }
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        request = self.context.get("request")
+        if request is not None:
+            queryset = visible(queryset, request.user)
+        return queryset
+
+    def to_internal_value(self, data):
+        try:
+            value = uuid_lib.UUID(str(data))
+        except (TypeError, ValueError, AttributeError):
+            self.fail("invalid", value=data)
+        obj = self.get_queryset().filter(uuid=value).first()
+        if obj is None:
+            self.fail("does_not_exist", model=self.get_queryset().model.__name__.lower(), value=value)
+        return obj
+
+    def to_representation(self, value):
+        return str(value.uuid)
+
+    def use_pk_only_optimization(self):
+        return False

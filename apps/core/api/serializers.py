@@ -1,0 +1,96 @@
+from rest_framework import serializers
+
+from ..models import AuditLog, ChangeLog, GlobalConfig, Job, Tag
+
+
+class FieldSelectionMixin:
+    """Honours ``?fields=a,b``: only those keys are rendered (validated by the view)."""
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        wanted = self.context.get("fields")
+        if wanted:
+            return {key: value for key, value in data.items() if key in wanted}
+        return data
+
+
+class ResourceSerializer(FieldSelectionMixin, serializers.ModelSerializer):
+    uuid = serializers.UUIDField(read_only=True)
+    tags = serializers.SerializerMethodField()
+
+    class Meta:
+        fields = ["uuid", "name", "description", "created_at", "updated_at", "tags"]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def get_tags(self, obj) -> list[str]:
+        cache = self.context.get("tags")
+        if cache is not None:
+            return cache.get(obj.uuid, [])
+        from ..api.tags import tags_for
+
+        request = self.context.get("request")
+        return tags_for([obj.uuid], request.user if request else None).get(obj.uuid, [])
+
+
+class JobSerializer(FieldSelectionMixin, serializers.ModelSerializer):
+    account_uuid = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = [
+            "uuid", "action", "flow", "state", "progress", "steps", "resource_type", "resource_uuid",
+            "result", "error", "cancel_requested", "request_id", "account_uuid", "created_at",
+            "started_at", "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_account_uuid(self, obj) -> str | None:
+        return str(obj.account.uuid) if obj.account_id else None
+
+
+class TagSerializer(FieldSelectionMixin, serializers.ModelSerializer):
+    resource_uuid = serializers.UUIDField()
+    tag = serializers.CharField(max_length=512)
+    type = serializers.ChoiceField(choices=["user", "system"], default="user")
+    account_uuid = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Tag
+        fields = ["uuid", "resource_uuid", "resource_type", "tag", "type", "account_uuid", "created_at"]
+        read_only_fields = ["uuid", "resource_type", "account_uuid", "created_at"]
+
+    def get_account_uuid(self, obj) -> str | None:
+        return str(obj.account.uuid) if obj.account_id else None
+
+
+class GlobalConfigSerializer(FieldSelectionMixin, serializers.ModelSerializer):
+    class Meta:
+        model = GlobalConfig
+        fields = ["category", "name", "type", "value", "default_value", "description", "updated_at"]
+        read_only_fields = fields
+
+
+class AuditLogSerializer(FieldSelectionMixin, serializers.ModelSerializer):
+    account_uuid = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditLog
+        fields = [
+            "uuid", "created_at", "request_id", "user_name", "user_uuid", "account_uuid", "method", "path",
+            "action", "resource_type", "resource_uuid", "job_uuid", "status_code", "result", "error_code",
+            "duration_ms", "client_ip",
+        ]
+        read_only_fields = fields
+
+    def get_account_uuid(self, obj) -> str | None:
+        return str(obj.account.uuid) if obj.account_id else None
+
+
+class ChangeLogSerializer(FieldSelectionMixin, serializers.ModelSerializer):
+    class Meta:
+        model = ChangeLog
+        fields = [
+            "uuid", "created_at", "request_id", "job_uuid", "user_name", "resource_type", "resource_uuid",
+            "resource_name", "action", "before", "after",
+        ]
+        read_only_fields = fields

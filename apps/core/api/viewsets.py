@@ -1,0 +1,173 @@
+"""API base classes: a new resource needs a model, a serializer and a few-line viewset.
+
+``QueryViewSet`` gives every list the query DSL, paging with a count, ``fields=``,
+CSV and tenancy. ``ResourceViewSet`` adds create/update, state actions declared as
+``state_actions = {"enable": "enable", ...}`` (event names of the model's state
+machine), tags, audit details, and delete through the cascade-delete flow
+(``?dry_run=true`` answers the plan).
+"""
+from django.db import transaction
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from .. import cascade as cascade_lib
+from ..errors import InvalidArgument, ResourceBusy
+from ..flows import start_job
+from ..query import apply_ordering, apply_query
+from ..tenancy import visible
+from .permissions import ReadAllWriteByAdmin
+from .serializers import JobSerializer
+from .tags import tags_for
+
+UUID_REGEX = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+
+
+def audit(request, **fields):
+    """Tell the audit middleware what this call did (resource, action, job)."""
+    target = getattr(request, "_request", request)
+    record = getattr(target, "audit", None)
+    if record is not None:
+        record.update({k: v for k, v in fields.items() if v is not None})
+
+
+def accepted(job, resource_data=None):
+    """202 for a request that started a flow: the job, the resource, and where to follow it."""
+    return Response(
+        {"job": JobSerializer(job).data, "resource": resource_data},
+        status=status.HTTP_202_ACCEPTED,
+        headers={"Location": f"/api/v1/jobs/{job.uuid}/"},
+    )
+
+
+def _truthy(value):
+    return str(value).lower() in ("1", "true", "yes")
+
+
+class QueryViewSet(viewsets.GenericViewSet):
+    lookup_field = "uuid"
+    lookup_value_regex = UUID_REGEX
+    permission_classes = [ReadAllWriteByAdmin]
+    with_tags = False
+
+    def get_model(self):
+        return self.queryset.model
+
+    def get_queryset(self):
+        queryset = visible(super().get_queryset(), self.request.user)
+        if self.action == "list":
+            queryset = apply_query(queryset, self.request.query_params.getlist("q"), self.request.user)
+            queryset = apply_ordering(queryset, self.request.query_params.get("ordering"))
+        return queryset
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        fields = self.request.query_params.get("fields") if self.request else None
+        if fields and self.request.method == "GET":
+            wanted = [f.strip() for f in fields.split(",") if f.strip()]
+            known = set(self.get_serializer_class()().fields)
+            unknown = [f for f in wanted if f not in known]
+            if unknown:
+                raise InvalidArgument(
+                    f"unknown field '{unknown[0]}' in fields=",
+                    code="INVALID_QUERY_FIELD",
+                    details={"field": unknown[0], "fields": sorted(known)},
+                )
+            context["fields"] = set(wanted)
+        return context
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.get_queryset()
+        page = self.paginate_queryset(queryset)
+        context = self.get_serializer_context()
+        if self.with_tags:
+            context["tags"] = tags_for([row.uuid for row in page], request.user)
+        serializer = self.get_serializer_class()(page, many=True, context=context)
+        return self.get_paginated_response(serializer.data)
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(self.get_serializer(self.get_object()).data)
+
+
+class ReadOnlyQueryViewSet(QueryViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    pass
+
+
+class ResourceViewSet(QueryViewSet, mixins.CreateModelMixin, mixins.UpdateModelMixin):
+    """CRUD + DSL + tags + audit + state actions + cascade delete for a Resource."""
+
+    with_tags = True
+    state_actions = {}  # url action -> state machine event
+    state_machine = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name, event in cls.state_actions.items():
+            setattr(cls, name.replace("-", "_"), cls._make_state_action(name, event))
+
+    @staticmethod
+    def _make_state_action(name, event):
+        def state_action(self, request, uuid=None):
+            return self.change_state(request, event)
+
+        state_action.__name__ = name.replace("-", "_")
+        state_action.__doc__ = f"Apply the '{event}' event to the resource's state (409 when not allowed)."
+        return action(detail=True, methods=["post"], url_path=name)(state_action)
+
+    def get_serializer(self, *args, **kwargs):
+        kwargs.setdefault("context", self.get_serializer_context())
+        return self.get_serializer_class()(*args, **kwargs)
+
+    # --- writes --------------------------------------------------------------
+    def perform_create(self, serializer):
+        extra = {}
+        model = self.get_model()
+        if getattr(model, "tenant_path", None) == "account":
+            extra["account"] = self.request.user.account
+        instance = serializer.save(**extra)
+        audit(self.request, action=f"{self.basename}.create", resource_type=instance.resource_type(),
+              resource_uuid=instance.uuid)
+
+    def perform_update(self, serializer):
+        instance = serializer.instance
+        with transaction.atomic():
+            locked = type(instance).objects.select_for_update().get(pk=instance.pk)
+            if locked.busy_job:
+                raise ResourceBusy(
+                    f"{instance.resource_type()} {instance.uuid} is busy with job {locked.busy_job}",
+                    details={"job_uuid": str(locked.busy_job)},
+                )
+            serializer.save()
+        audit(self.request, action=f"{self.basename}.update", resource_type=instance.resource_type(),
+              resource_uuid=instance.uuid)
+
+    def change_state(self, request, event):
+        obj = self.get_object()
+        audit(request, action=f"{self.basename}.{event}", resource_type=obj.resource_type(), resource_uuid=obj.uuid)
+        with transaction.atomic():
+            locked = type(obj).objects.select_for_update().get(pk=obj.pk)
+            if locked.busy_job:
+                raise ResourceBusy(
+                    f"{obj.resource_type()} {obj.uuid} is busy with job {locked.busy_job}",
+                    details={"job_uuid": str(locked.busy_job)},
+                )
+            new_state = self.state_machine.next(locked.state, event)
+            if new_state != locked.state:
+                locked.state = new_state
+                locked.save(update_fields=["state", "updated_at"])
+        return Response(self.get_serializer(locked).data)
+
+    # --- delete ------------------------------------------------------------------
+    def destroy(self, request, *args, **kwargs):
+        obj = self.get_object()
+        audit(request, action=f"{self.basename}.delete", resource_type=obj.resource_type(), resource_uuid=obj.uuid)
+        if _truthy(request.query_params.get("dry_run", "false")):
+            return Response(cascade_lib.dry_run(obj))
+        cascade_lib.check_blockers(obj)
+        data = self.get_serializer(obj).data
+        job = start_job(
+            cascade_lib.CASCADE_DELETE, resource=obj, user=request.user, action=f"delete-{self.basename}",
+            args={"resource_type": obj.resource_type(), "uuid": str(obj.uuid)},
+        )
+        audit(request, job_uuid=job.uuid)
+        return accepted(job, data)

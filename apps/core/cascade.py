@@ -1,0 +1,135 @@
+"""Cascade delete (P6): declared rules, a plan (the dry-run), and a delete flow.
+
+    cascade(Zone).deletes(Cluster, via="zone")       # deleting a zone deletes its clusters
+    cascade(Cluster).refuses(Host, via="cluster")    # a cluster with hosts cannot be deleted
+
+``plan(obj)`` walks the rules and returns what would be deleted (children first)
+and what blocks the delete; the ``cascade-delete`` flow runs the same plan.
+"""
+from collections import defaultdict
+
+from django.db import transaction
+
+from .errors import Conflict, ResourceBusy
+from .flows import Flow, NoRollback, Step
+from .models import resource_model
+
+RULES = defaultdict(list)
+
+
+class Rule:
+    def __init__(self, child, via, action):
+        self.child, self.via, self.action = child, via, action
+
+    def children(self, parent):
+        return self.child.objects.filter(**{self.via: parent}).order_by("id")
+
+
+class cascade:  # noqa: N801 - reads as a declaration
+    def __init__(self, parent):
+        self.parent = parent
+
+    def deletes(self, child, *, via):
+        RULES[self.parent].append(Rule(child, via, "delete"))
+        return self
+
+    def refuses(self, child, *, via):
+        RULES[self.parent].append(Rule(child, via, "refuse"))
+        return self
+
+
+def _ref(obj):
+    return {"resource_type": obj.resource_type(), "uuid": str(obj.uuid), "name": obj.name}
+
+
+def plan(obj):
+    """``{"deletes": [...children first, obj last], "blockers": [...]}``."""
+    deletes, blockers = [], []
+
+    def walk(node):
+        for rule in RULES.get(type(node), []):
+            for child in rule.children(node):
+                if rule.action == "refuse":
+                    blockers.append({**_ref(child), "reason": f"{child.resource_type()} belongs to "
+                                     f"{node.resource_type()} {node.name}; delete it first"})
+                else:
+                    walk(child)
+        deletes.append(node)
+
+    walk(obj)
+    return {"deletes": [_ref(o) for o in deletes], "blockers": blockers, "_objects": deletes}
+
+
+def dry_run(obj):
+    result = plan(obj)
+    result.pop("_objects")
+    result["dry_run"] = True
+    result["can_delete"] = not result["blockers"]
+    return result
+
+
+def check_blockers(obj):
+    result = plan(obj)
+    if result["blockers"]:
+        raise Conflict(
+            f"cannot delete {obj.resource_type()} {obj.name}: {len(result['blockers'])} resource(s) depend on it",
+            code="HAS_DEPENDENTS",
+            details={"blockers": result["blockers"]},
+        )
+    return result
+
+
+def _load(ctx):
+    model = resource_model(ctx.args["resource_type"])
+    return model.objects.filter(uuid=ctx.args["uuid"]).first()
+
+
+class ClaimChildren(Step):
+    """Check nothing blocks the delete and mark every child busy with this job."""
+
+    def run(self, ctx):
+        root = _load(ctx)
+        if root is None:
+            ctx.claimed = []
+            return
+        result = check_blockers(root)
+        ctx.claimed = []
+        for child in result["_objects"][:-1]:
+            try:
+                child.mark_busy(ctx.job.uuid)
+            except ResourceBusy as exc:
+                raise ResourceBusy(f"cannot delete {root.resource_type()} {root.name}: {exc.message}",
+                                   details=exc.details) from None
+            ctx.claimed.append([child.resource_type(), str(child.uuid)])
+
+    def rollback(self, ctx):
+        for resource_type, uuid in ctx.get("claimed", []):
+            resource_model(resource_type).release_busy(uuid, ctx.job.uuid)
+
+
+class DeleteChildren(NoRollback):
+    """Delete children deepest first, one transaction each: a failure leaves the
+    rest in place (and the parent), and running the delete again finishes it."""
+
+    def run(self, ctx):
+        deleted = ctx.get("deleted", [])
+        for resource_type, uuid in ctx.get("claimed", []):
+            model = resource_model(resource_type)
+            with transaction.atomic():
+                child = model.objects.filter(uuid=uuid).first()
+                if child is not None:
+                    child.delete()
+            deleted.append({"resource_type": resource_type, "uuid": uuid})
+            ctx.deleted = deleted
+
+
+class DeleteResource(NoRollback):
+    def run(self, ctx):
+        root = _load(ctx)
+        if root is not None:
+            root.delete()
+        ctx.result = {"deleted": ctx.get("deleted", []) + [
+            {"resource_type": ctx.args["resource_type"], "uuid": ctx.args["uuid"]}]}
+
+
+CASCADE_DELETE = Flow("cascade-delete", [ClaimChildren, DeleteChildren, DeleteResource], action="delete")

@@ -1,0 +1,82 @@
+"""Live events: resource changes and job progress, published to Channels groups.
+
+Groups: ``job.<uuid>``, ``resource.<uuid>``. With Redis (``REDIS_URL``) events go
+straight to the channel layer every process shares. Without it (zero-setup) they
+are written to the ``Event`` table and each web process relays them to its own
+subscribers (``relay.py``), so a worker's events still reach the browser.
+"""
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+
+log = logging.getLogger(__name__)
+
+
+def group_for_job(job_uuid):
+    return f"job.{job_uuid}"
+
+
+def group_for_resource(resource_uuid):
+    return f"resource.{resource_uuid}"
+
+
+def _jsonable(payload):
+    import json
+
+    return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+
+
+def publish(groups, payload):
+    """Send ``payload`` to every group in ``groups``; never fails the caller."""
+    payload = _jsonable(payload)
+    try:
+        if settings.EVENTS_BACKEND == "database":
+            from ..models import Event
+
+            Event.objects.create(groups=list(groups), payload=payload)
+        else:
+            layer = get_channel_layer()
+            for group in groups:
+                async_to_sync(layer.group_send)(group, {"type": "event.message", "payload": payload})
+    except Exception:  # an event is a notification; losing one must not fail an operation
+        log.exception("could not publish event %s", payload.get("type"))
+
+
+def deliver_local(groups, payload):
+    """Send to this process's channel layer (used by the database relay)."""
+    layer = get_channel_layer()
+    for group in groups:
+        async_to_sync(layer.group_send)(group, {"type": "event.message", "payload": payload})
+
+
+def job_payload(job):
+    return {
+        "type": "job",
+        "uuid": str(job.uuid),
+        "action": job.action,
+        "state": job.state,
+        "progress": job.progress,
+        "steps": job.steps,
+        "resource_type": job.resource_type,
+        "resource_uuid": str(job.resource_uuid) if job.resource_uuid else None,
+        "error": job.error,
+        "result": job.result,
+    }
+
+
+def publish_job(job):
+    groups = [group_for_job(job.uuid)]
+    if job.resource_uuid:
+        groups.append(group_for_resource(job.resource_uuid))
+    publish(groups, job_payload(job))
+
+
+def publish_resource_change(resource_type, resource_uuid, action, changes):
+    publish(
+        [group_for_resource(resource_uuid)],
+        {"type": "resource", "resource_type": resource_type, "uuid": str(resource_uuid),
+         "action": action, "changes": changes},
+    )

@@ -1,0 +1,55 @@
+"""Database relay for events (zero-setup mode, no Redis).
+
+One asyncio task per web process polls the ``Event`` table for rows newer than
+the last it saw and hands them to the process's in-memory channel layer, where
+the websocket consumers of that process are subscribed. Rows older than a few
+minutes are pruned.
+"""
+import asyncio
+import logging
+from datetime import timedelta
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.db import close_old_connections
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.3
+KEEP = timedelta(minutes=5)
+_task = None
+
+
+def _fetch(after_id):
+    from ..models import Event
+
+    close_old_connections()
+    if after_id is None:
+        last = Event.objects.order_by("-id").values_list("id", flat=True).first()
+        return (last or 0), []
+    rows = list(Event.objects.filter(id__gt=after_id).order_by("id").values("id", "groups", "payload")[:500])
+    if rows and rows[-1]["id"] % 200 == 0:
+        Event.objects.filter(created_at__lt=timezone.now() - KEEP).delete()
+    return (rows[-1]["id"] if rows else after_id), rows
+
+
+async def _relay_loop():
+    layer = get_channel_layer()
+    last_id = None
+    while True:
+        try:
+            last_id, rows = await sync_to_async(_fetch, thread_sensitive=False)(last_id)
+            for row in rows:
+                for group in row["groups"]:
+                    await layer.group_send(group, {"type": "event.message", "payload": row["payload"]})
+        except Exception:
+            log.exception("event relay poll failed")
+        await asyncio.sleep(POLL_SECONDS)
+
+
+def ensure_relay_running():
+    """Start the relay in this process's event loop (idempotent)."""
+    global _task
+    if _task is None or _task.done():
+        _task = asyncio.get_running_loop().create_task(_relay_loop())

@@ -1,0 +1,410 @@
+"""The flow engine (ZStack's FlowChain, without its ceremony).
+
+A ``Flow`` is a named, ordered list of ``Step`` classes. ``start_job`` records a
+``Job`` (claiming the target resource with a compare-and-set, 409 if busy) and
+hands it to a Celery worker after commit. ``execute_job`` runs the steps in
+order, persisting each step's state, timings and the flow context; on failure it
+rolls back the completed steps in reverse (a failing rollback is recorded and the
+rest still roll back). Cancellation is honoured between steps. While a job runs
+its worker renews a lease; ``reap_jobs`` (on beat) rolls back jobs whose lease
+ran out because their worker died.
+"""
+import logging
+import os
+import socket
+import threading
+import time
+import uuid as uuid_lib
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from .. import context as actx
+from ..errors import CloudPortalError, InvalidState, NotFound
+from ..events import publish_job
+from ..globalconfig.defaults import JOB_LEASE_SECONDS
+from ..models import FINISHED_STATES, Job, JobState, resource_model
+
+log = logging.getLogger(__name__)
+
+FLOWS = {}
+
+
+class Step:
+    """One unit of work. ``run`` does it, ``rollback`` undoes it; both must be
+    idempotent (look before you create, tolerate "already gone")."""
+
+    retries = 0  # extra attempts of ``run`` after a failure
+    retry_delay = 0.0
+
+    @classmethod
+    def step_name(cls):
+        return getattr(cls, "name", None) or cls.__name__
+
+    def run(self, ctx):
+        raise NotImplementedError
+
+    def rollback(self, ctx):
+        raise NotImplementedError
+
+
+class NoRollback(Step):
+    """A step with nothing to undo (reads, checks, final state writes)."""
+
+    rollback = None
+
+
+class Flow:
+    def __init__(self, name, steps, *, action=None):
+        if name in FLOWS:
+            raise ValueError(f"flow {name!r} is already registered")
+        self.name = name
+        self.steps = list(steps)
+        self.action = action or name
+        FLOWS[name] = self
+
+    def __repr__(self):
+        return f"Flow({self.name!r}, {[s.step_name() for s in self.steps]})"
+
+
+class Context:
+    """What steps share: ``ctx.args`` (the request), anything a step records as
+    ``ctx.key = value`` (JSON-able; persisted after every step so another process
+    can roll back), and ``ctx.job``."""
+
+    def __init__(self, job):
+        object.__setattr__(self, "job", job)
+        object.__setattr__(self, "_data", dict(job.context or {}))
+
+    @property
+    def args(self):
+        return self.job.args
+
+    def __getattr__(self, key):
+        try:
+            return self._data[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key, value):
+        self._data[key] = value
+
+    def __delattr__(self, key):
+        self._data.pop(key, None)
+
+    def get(self, key, default=None):
+        return self._data.get(key, default)
+
+    def as_json(self):
+        import json
+
+        return json.loads(json.dumps(self._data, cls=DjangoJSONEncoder))
+
+
+def _now():
+    return timezone.now()
+
+
+def _iso(dt):
+    return dt.isoformat() if dt else None
+
+
+def _worker_name():
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def _error_dict(exc, step_name=None):
+    if isinstance(exc, CloudPortalError):
+        err = exc.as_dict()
+    else:
+        err = {"code": "INTERNAL_ERROR", "message": f"{type(exc).__name__}: {exc}", "details": {}}
+    if step_name:
+        err["step"] = step_name
+    return err
+
+
+# --- starting and cancelling ------------------------------------------------------
+
+
+def start_job(flow, *, resource=None, args=None, user=None, action=None, resource_type=None, resource_uuid=None):
+    """Record a job for ``flow`` and dispatch it after commit.
+
+    With ``resource``, the resource is claimed first (atomic compare-and-set on its
+    ``busy_job``): a second operation on the same resource raises ResourceBusy (409)
+    naming the running job.
+    """
+    if isinstance(flow, str):
+        flow = FLOWS[flow]
+    job_uuid = uuid_lib.uuid4()
+    with transaction.atomic():
+        if resource is not None:
+            resource.mark_busy(job_uuid)
+            resource_type = resource.resource_type()
+            resource_uuid = resource.uuid
+        job = Job.objects.create(
+            uuid=job_uuid,
+            flow=flow.name,
+            action=action or flow.action,
+            steps=[{"name": s.step_name(), "state": "pending"} for s in flow.steps],
+            args=args or {},
+            resource_type=resource_type or "",
+            resource_uuid=resource_uuid,
+            account_id=getattr(user, "account_id", None),
+            user=user if user is not None and user.pk else None,
+            request_id=actx.request_id.get(),
+        )
+        transaction.on_commit(lambda: dispatch(job.uuid))
+    publish_job(job)
+    return job
+
+
+def dispatch(job_uuid):
+    from .tasks import run_job
+
+    run_job.delay(str(job_uuid))
+
+
+def request_cancel(job):
+    """Cancel a job: at once if still pending, else between its steps."""
+    if job.state in FINISHED_STATES:
+        raise InvalidState(f"job {job.uuid} already {job.state}", details={"state": job.state})
+    now = _now()
+    if Job.objects.filter(pk=job.pk, state=JobState.PENDING).update(
+        state=JobState.CANCELLED, cancel_requested=True, finished_at=now,
+        error={"code": "JOB_CANCELLED", "message": "cancelled before it started", "details": {}},
+    ):
+        job.refresh_from_db()
+        _release(job)
+        publish_job(job)
+        return job
+    Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+    job.refresh_from_db()
+    return job
+
+
+def _release(job):
+    if job.resource_uuid and job.resource_type:
+        model = resource_model(job.resource_type)
+        if model is not None:
+            model.release_busy(job.resource_uuid, job.uuid)
+
+
+# --- running ----------------------------------------------------------------------------
+
+
+class _Heartbeat(threading.Thread):
+    """Renews the job's lease while its steps run; notices when the lease is lost."""
+
+    def __init__(self, job_pk, worker, lease):
+        super().__init__(daemon=True, name=f"job-heartbeat-{job_pk}")
+        self.job_pk, self.worker, self.lease = job_pk, worker, lease
+        self.stopped = threading.Event()
+        self.lost = False
+
+    def run(self):
+        try:
+            while not self.stopped.wait(max(self.lease / 3.0, 0.2)):
+                renewed = Job.objects.filter(pk=self.job_pk, state=JobState.RUNNING, worker=self.worker).update(
+                    lease_expires_at=_now() + timedelta(seconds=self.lease)
+                )
+                if not renewed:
+                    self.lost = True
+                    return
+        except Exception:  # the step thread must not die with us
+            log.exception("job heartbeat failed")
+        finally:
+            connection.close()
+
+    def stop(self):
+        self.stopped.set()
+        self.join(timeout=5)
+
+
+class JobRunner:
+    def __init__(self, job, worker):
+        self.job = job
+        self.worker = worker
+        self.flow = FLOWS.get(job.flow)
+        self.ctx = Context(job)
+        self.heartbeat = None
+
+    # persistence ------------------------------------------------------------------
+    def save(self, **fields):
+        fields.setdefault("steps", self.job.steps)
+        fields["context"] = self.ctx.as_json()
+        for key, value in fields.items():
+            setattr(self.job, key, value)
+        Job.objects.filter(pk=self.job.pk).update(**fields)
+        publish_job(self.job)
+
+    def cancel_requested(self):
+        return Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists()
+
+    def lease_lost(self):
+        return self.heartbeat is not None and self.heartbeat.lost
+
+    # the main loop ---------------------------------------------------------------------
+    def run(self):
+        if self.flow is None:
+            return self.finish(JobState.FAILED, error={
+                "code": "UNKNOWN_FLOW", "message": f"no flow named {self.job.flow!r}", "details": {}})
+        completed = []
+        total = len(self.flow.steps)
+        for index, step_cls in enumerate(self.flow.steps):
+            if self.lease_lost():
+                log.warning("job %s: lease lost, leaving it to the reaper", self.job.uuid)
+                return
+            if self.cancel_requested():
+                error = {"code": "JOB_CANCELLED", "message": "cancelled by request", "details": {},
+                         "step": step_cls.step_name()}
+                self.rollback(completed, error)
+                return self.finish(JobState.CANCELLED, error=error)
+            record = self.job.steps[index]
+            started = _now()
+            record.update(state="running", started_at=_iso(started), attempts=0)
+            self.save()
+            step = step_cls()
+            while True:
+                record["attempts"] += 1
+                try:
+                    step.run(self.ctx)
+                    break
+                except Exception as exc:  # noqa: BLE001 - every failure lands on the job
+                    if record["attempts"] <= step.retries:
+                        log.info("job %s step %s failed (%s), retrying", self.job.uuid, step.step_name(), exc)
+                        time.sleep(step.retry_delay)
+                        continue
+                    if not isinstance(exc, CloudPortalError):
+                        log.exception("job %s step %s failed", self.job.uuid, step.step_name())
+                    error = _error_dict(exc, step.step_name())
+                    finished = _now()
+                    record.update(state="failed", finished_at=_iso(finished),
+                                  duration_ms=round((finished - started).total_seconds() * 1000, 3),
+                                  error={k: error[k] for k in ("code", "message")})
+                    self.save()
+                    self.rollback(completed, error)
+                    return self.finish(JobState.FAILED, error=error)
+            finished = _now()
+            record.update(state="succeeded", finished_at=_iso(finished),
+                          duration_ms=round((finished - started).total_seconds() * 1000, 3))
+            completed.append(index)
+            self.save(progress=int((index + 1) * 100 / total))
+        self.finish(JobState.SUCCEEDED, result=self.ctx.get("result"))
+
+    def rollback(self, indices, error):
+        """Undo ``indices`` in reverse; a failing rollback is recorded, the rest still run."""
+        failures = []
+        for index in reversed(indices):
+            step_cls = self.flow.steps[index]
+            record = self.job.steps[index]
+            if step_cls.rollback is None:
+                record["rollback"] = "none"
+                continue
+            record["state"] = "rolling_back"
+            self.save()
+            try:
+                step_cls().rollback(self.ctx)
+                record["state"] = "rolled_back"
+            except Exception as exc:  # noqa: BLE001
+                log.exception("job %s: rollback of %s failed", self.job.uuid, step_cls.step_name())
+                record["state"] = "rollback_failed"
+                record["rollback_error"] = {k: v for k, v in _error_dict(exc).items() if k in ("code", "message")}
+                failures.append({"step": step_cls.step_name(), **record["rollback_error"]})
+            self.save()
+        if failures:
+            error.setdefault("details", {})["rollback_failures"] = failures
+
+    def finish(self, state, *, result=None, error=None):
+        fields = {"state": state, "finished_at": _now(), "lease_expires_at": None}
+        if state == JobState.SUCCEEDED:
+            fields["progress"] = 100
+            fields["result"] = result
+        if error is not None:
+            fields["error"] = error
+        self.save(**fields)
+        _release(self.job)
+
+    # recovery (reaper) -----------------------------------------------------------------------
+    def recover(self, dead_worker=""):
+        """Roll back a job whose worker died: completed steps and the interrupted
+        one (rollbacks are idempotent, so undoing a half-run step is safe)."""
+        if self.flow is None:
+            return self.finish(JobState.FAILED, error={
+                "code": "UNKNOWN_FLOW", "message": f"no flow named {self.job.flow!r}", "details": {}})
+        indices = [i for i, rec in enumerate(self.job.steps)
+                   if rec.get("state") in ("succeeded", "running", "rolling_back", "failed")]
+        interrupted = next((rec["name"] for rec in self.job.steps if rec.get("state") == "running"), None)
+        error = {
+            "code": "WORKER_LOST",
+            "message": f"the worker running this job ({dead_worker or 'unknown'}) stopped answering; "
+                       "the job was rolled back",
+            "details": {"worker": dead_worker},
+        }
+        if interrupted:
+            error["step"] = interrupted
+        self.rollback(indices, error)
+        self.finish(JobState.FAILED, error=error)
+
+
+def execute_job(job_uuid):
+    """Run one job to its end in this process (what the Celery task calls).
+
+    Claiming is a compare-and-set from pending to running, so a job delivered
+    twice (Celery is at-least-once) runs once.
+    """
+    close_old_connections()
+    worker = _worker_name()
+    lease = float(JOB_LEASE_SECONDS.value())
+    now = _now()
+    claimed = Job.objects.filter(uuid=job_uuid, state=JobState.PENDING).update(
+        state=JobState.RUNNING, started_at=now, worker=worker, lease_expires_at=now + timedelta(seconds=lease)
+    )
+    if not claimed:
+        if not Job.objects.filter(uuid=job_uuid).exists():
+            raise NotFound(f"job {job_uuid} not found")
+        return Job.objects.get(uuid=job_uuid)
+    job = Job.objects.select_related("user").get(uuid=job_uuid)
+    runner = JobRunner(job, worker)
+    runner.heartbeat = _Heartbeat(job.pk, worker, lease)
+    runner.heartbeat.start()
+    try:
+        with actx.acting(user=job.user, req_id=job.request_id or None, job=job.uuid):
+            runner.run()
+    finally:
+        runner.heartbeat.stop()
+    return runner.job
+
+
+def reap_jobs():
+    """Roll back running jobs whose lease expired; fail pending jobs nobody took."""
+    now = _now()
+    lease = float(JOB_LEASE_SECONDS.value())
+    reaped = []
+    for job in Job.objects.filter(state=JobState.RUNNING, lease_expires_at__lt=now):
+        me = f"reaper:{_worker_name()}"
+        dead_worker = job.worker
+        taken = Job.objects.filter(pk=job.pk, state=JobState.RUNNING, lease_expires_at=job.lease_expires_at).update(
+            worker=me, lease_expires_at=now + timedelta(seconds=lease)
+        )
+        if not taken:
+            continue  # another reaper has it
+        job.refresh_from_db()
+        runner = JobRunner(job, me)
+        log.warning("reaping job %s (%s): its worker's lease expired", job.uuid, job.flow)
+        with actx.acting(user=None, req_id=job.request_id or None, job=job.uuid):
+            runner.recover(dead_worker)
+        reaped.append(job.uuid)
+    stale = now - timedelta(seconds=float(settings.JOB_PENDING_TIMEOUT_SECONDS))
+    for job in Job.objects.filter(state=JobState.PENDING, created_at__lt=stale):
+        error = {"code": "JOB_NOT_STARTED", "message": "no worker picked this job up in time", "details": {}}
+        if Job.objects.filter(pk=job.pk, state=JobState.PENDING).update(
+            state=JobState.FAILED, finished_at=now, error=error
+        ):
+            job.refresh_from_db()
+            _release(job)
+            publish_job(job)
+            reaped.append(job.uuid)
+    return reaped

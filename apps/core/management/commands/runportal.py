@@ -1,0 +1,98 @@
+"""Start web + worker + beat as one supervised group (what ``make run`` calls).
+
+Ctrl-C or SIGTERM stops all three (each in its own process group, SIGTERM then
+SIGKILL after a grace period); if one of them dies, the others are stopped too,
+so nothing is left behind.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+from django.core.management.base import BaseCommand
+
+GRACE_SECONDS = 10
+
+
+class Command(BaseCommand):
+    help = "Run the CloudPortal web server, Celery worker and Celery beat together until stopped."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--concurrency", type=int, default=int(os.environ.get("WORKER_CONCURRENCY", "2")))
+
+    def handle(self, *args, host, port, concurrency, **options):
+        python = sys.executable
+        bindir = os.path.dirname(python)
+        commands = {
+            "web": [os.path.join(bindir, "daphne"), "-b", host, "-p", str(port), "cloudportal.asgi:application"],
+            "worker": [python, "-m", "celery", "-A", "cloudportal", "worker", "-l", "INFO",
+                       "--concurrency", str(concurrency), "-n", f"worker-{os.getpid()}@%h"],
+            "beat": [python, "-m", "celery", "-A", "cloudportal", "beat", "-l", "INFO",
+                     "--pidfile=", "-s", os.devnull],
+        }
+        self.children = {}
+        self.stopping = False
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        for name, argv in commands.items():
+            self.children[name] = subprocess.Popen(argv, start_new_session=True)
+            self.stdout.write(f"started {name} (pid {self.children[name].pid})")
+        self._wait_ready(host, port)
+        code = 0
+        try:
+            while not self.stopping:
+                for name, proc in self.children.items():
+                    if proc.poll() is not None:
+                        self.stderr.write(f"{name} exited with code {proc.returncode}; stopping the rest")
+                        code = 1
+                        self.stopping = True
+                        break
+                time.sleep(0.5)
+        finally:
+            self._stop_all()
+        sys.exit(code)
+
+    def _on_signal(self, signum, frame):
+        self.stopping = True
+
+    def _wait_ready(self, host, port):
+        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/api/v1/"
+        deadline = time.time() + 60
+        while time.time() < deadline and not self.stopping:
+            if self.children["web"].poll() is not None:
+                return
+            try:
+                urllib.request.urlopen(url, timeout=2).read()
+                self.stdout.write(self.style.SUCCESS(f"CloudPortal is ready at http://{host}:{port}/ "
+                                                     "(Ctrl-C stops it)"))
+                return
+            except Exception:
+                time.sleep(0.3)
+
+    def _stop_all(self):
+        for proc in self.children.values():
+            self._signal_group(proc, signal.SIGTERM)
+        deadline = time.time() + GRACE_SECONDS
+        for proc in self.children.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                pass
+        for proc in self.children.values():
+            self._signal_group(proc, signal.SIGKILL)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self.stdout.write("stopped web, worker and beat")
+
+    @staticmethod
+    def _signal_group(proc, signum):
+        try:
+            os.killpg(proc.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass

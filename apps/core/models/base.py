@@ -1,0 +1,105 @@
+"""The resource base model every CloudPortal resource inherits."""
+import uuid as uuid_lib
+
+from django.db import models
+from django.db.models.signals import class_prepared
+
+from ..errors import ResourceBusy
+
+RESOURCE_TYPES = {}  # "Zone" -> model class; filled by Resource subclasses
+
+
+def resource_model(resource_type):
+    return RESOURCE_TYPES.get(resource_type)
+
+
+class Resource(models.Model):
+    """uuid (the only identity the API shows), name, description, timestamps.
+
+    ``busy_job`` is the per-resource serialisation marker: set by an atomic
+    compare-and-set when a job starts on the resource, cleared when it ends.
+    Subclasses declare what the query DSL may touch in an inner ``Query`` class.
+    """
+
+    uuid = models.UUIDField(default=uuid_lib.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    busy_job = models.UUIDField(null=True, blank=True, editable=False)
+
+    # Infrastructure (zones, clusters, hosts): readable by every account,
+    # writable by admins only. Tenant resources override ``tenant_path``.
+    admin_only_writes = True
+    tenant_path = None  # ORM path to the owning accounts.Account, e.g. "account"
+    change_log_exclude = ("updated_at", "busy_job")
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at", "id"]
+
+    @classmethod
+    def resource_type(cls):
+        return cls.__name__
+
+    def owner_account_id(self):
+        if self.tenant_path is None:
+            return None
+        if self.tenant_path == "id":
+            return self.pk
+        obj = self
+        parts = self.tenant_path.split("__")
+        for part in parts[:-1]:
+            obj = getattr(obj, part)
+        return getattr(obj, parts[-1] + "_id")
+
+    # --- change-log snapshots -------------------------------------------------
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._snapshot = instance.snapshot()
+        return instance
+
+    def snapshot(self):
+        """The row as JSON-able values, for before/after diffs."""
+        data = {}
+        for field in self._meta.concrete_fields:
+            if field.name in ("id",) + tuple(self.change_log_exclude):
+                continue
+            attname = field.attname
+            if attname not in self.__dict__:
+                continue  # deferred
+            value = getattr(self, attname)
+            if isinstance(value, uuid_lib.UUID):
+                value = str(value)
+            elif hasattr(value, "isoformat"):
+                value = value.isoformat()
+            data[field.name if not field.is_relation else field.name + "_id"] = value
+        return data
+
+    # --- per-resource serialisation ---------------------------------------------
+    def mark_busy(self, job_uuid):
+        """Atomically claim this resource for ``job_uuid``; 409 if a job holds it."""
+        claimed = type(self).objects.filter(pk=self.pk, busy_job__isnull=True).update(busy_job=job_uuid)
+        if not claimed:
+            holder = type(self).objects.filter(pk=self.pk).values_list("busy_job", flat=True).first()
+            raise ResourceBusy(
+                f"{self.resource_type()} {self.uuid} is busy with job {holder}",
+                details={"job_uuid": str(holder) if holder else None, "resource_uuid": str(self.uuid)},
+            )
+        self.busy_job = job_uuid
+
+    @classmethod
+    def release_busy(cls, resource_uuid, job_uuid):
+        cls.objects.filter(uuid=resource_uuid, busy_job=job_uuid).update(busy_job=None)
+
+    def __str__(self):
+        return f"{self.resource_type()} {self.name} ({self.uuid})"
+
+
+def _register_resource_type(sender, **kwargs):
+    if issubclass(sender, Resource) and not sender._meta.abstract:
+        RESOURCE_TYPES[sender.resource_type()] = sender
+
+
+class_prepared.connect(_register_resource_type)

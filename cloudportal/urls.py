@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import TemplateView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from apps.core.api.root import ApiRoot
+
+api_v1 = [
+    path("", ApiRoot.as_view(), name="api-root"),
+    path("", include("apps.accounts.urls")),
+    path("", include("apps.compute.urls")),
+    path("", include("apps.core.urls")),
+]
+
+urlpatterns = [
+    path("", TemplateView.as_view(template_name="index.html"), name="home"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api-auth/", include("rest_framework.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "apps.core.api.errors.json_404"
+handler500 = "apps.core.api.errors.json_500"
