@@ -117,6 +117,7 @@ if not CELERY_BROKER_URL:
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
     }
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TASK_IGNORE_RESULT = True  # jobs keep their own results in the database
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -181,6 +182,7 @@ JOB_PENDING_TIMEOUT_SECONDS = float(os.environ.get("JOB_PENDING_TIMEOUT_SECONDS"
 # --- static, i18n, logging ------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 LANGUAGE_CODE = "en-us"

@@ -52,3 +52,20 @@ def tenant_user(db):
 @pytest.fixture
 def tenant_client(tenant_user):
     return client_for(tenant_user)
+
+
+@pytest.fixture
+def celery_workers(transactional_db):
+    """Two real Celery worker processes (solo pool) on a private queue; jobs
+    started by the test go to them instead of running in-process."""
+    from tests.workers import Workers
+
+    workers = Workers(count=2).start()
+    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.task_default_queue = workers.queue
+    try:
+        yield workers
+    finally:
+        celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
+        workers.stop()

@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .. import context as actx
@@ -164,7 +164,7 @@ def start_job(flow, *, resource=None, args=None, user=None, action=None, resourc
 def dispatch(job_uuid):
     from .tasks import run_job
 
-    run_job.delay(str(job_uuid))
+    run_job.apply_async(args=[str(job_uuid)], queue=run_job.app.conf.task_default_queue)
 
 
 def request_cancel(job):
@@ -172,12 +172,15 @@ def request_cancel(job):
     if job.state in FINISHED_STATES:
         raise InvalidState(f"job {job.uuid} already {job.state}", details={"state": job.state})
     now = _now()
-    if Job.objects.filter(pk=job.pk, state=JobState.PENDING).update(
-        state=JobState.CANCELLED, cancel_requested=True, finished_at=now,
-        error={"code": "JOB_CANCELLED", "message": "cancelled before it started", "details": {}},
-    ):
+    with transaction.atomic():
+        cancelled = Job.objects.filter(pk=job.pk, state=JobState.PENDING).update(
+            state=JobState.CANCELLED, cancel_requested=True, finished_at=now,
+            error={"code": "JOB_CANCELLED", "message": "cancelled before it started", "details": {}},
+        )
+        if cancelled:
+            _release(job)
+    if cancelled:
         job.refresh_from_db()
-        _release(job)
         publish_job(job)
         return job
     Job.objects.filter(pk=job.pk).update(cancel_requested=True)
@@ -232,13 +235,14 @@ class JobRunner:
         self.heartbeat = None
 
     # persistence ------------------------------------------------------------------
-    def save(self, **fields):
+    def save(self, publish=True, **fields):
         fields.setdefault("steps", self.job.steps)
         fields["context"] = self.ctx.as_json()
         for key, value in fields.items():
             setattr(self.job, key, value)
         Job.objects.filter(pk=self.job.pk).update(**fields)
-        publish_job(self.job)
+        if publish:
+            publish_job(self.job)
 
     def cancel_requested(self):
         return Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists()
@@ -324,8 +328,10 @@ class JobRunner:
             fields["result"] = result
         if error is not None:
             fields["error"] = error
-        self.save(**fields)
-        _release(self.job)
+        with transaction.atomic():  # the job's end and the resource's release are one change
+            self.save(publish=False, **fields)
+            _release(self.job)
+        publish_job(self.job)
 
     # recovery (reaper) -----------------------------------------------------------------------
     def recover(self, dead_worker=""):
@@ -355,7 +361,6 @@ def execute_job(job_uuid):
     Claiming is a compare-and-set from pending to running, so a job delivered
     twice (Celery is at-least-once) runs once.
     """
-    close_old_connections()
     worker = _worker_name()
     lease = float(JOB_LEASE_SECONDS.value())
     now = _now()
@@ -400,11 +405,13 @@ def reap_jobs():
     stale = now - timedelta(seconds=float(settings.JOB_PENDING_TIMEOUT_SECONDS))
     for job in Job.objects.filter(state=JobState.PENDING, created_at__lt=stale):
         error = {"code": "JOB_NOT_STARTED", "message": "no worker picked this job up in time", "details": {}}
-        if Job.objects.filter(pk=job.pk, state=JobState.PENDING).update(
-            state=JobState.FAILED, finished_at=now, error=error
-        ):
+        with transaction.atomic():
+            failed = Job.objects.filter(pk=job.pk, state=JobState.PENDING).update(
+                state=JobState.FAILED, finished_at=now, error=error)
+            if failed:
+                _release(job)
+        if failed:
             job.refresh_from_db()
-            _release(job)
             publish_job(job)
             reaped.append(job.uuid)
     return reaped

@@ -1,0 +1,88 @@
+"""Flows used by the engine tests; imported by real workers too (celery --include)."""
+import time
+
+from apps.compute.models import Zone
+from apps.core.errors import CloudPortalError
+from apps.core.flows import Flow, NoRollback, Step
+from apps.core.models import Job
+
+JOURNAL = []  # (event, step index) for in-process runs
+
+
+def _make_step(index):
+    class Numbered(Step):
+        name = f"step{index}"
+
+        def run(self, ctx):
+            if ctx.args.get("fail_at") == index:
+                raise CloudPortalError(f"step {index} failed on purpose", code="INJECTED_FAILURE",
+                                       details={"index": index})
+            JOURNAL.append(("run", index))
+            # leave a trace in the database that rollback must remove
+            zone, _ = Zone.objects.get_or_create(name=f"{ctx.job.uuid}-{index}")
+            ctx.__setattr__(f"zone{index}", str(zone.uuid))
+
+        def rollback(self, ctx):
+            JOURNAL.append(("rollback", index))
+            if index in ctx.args.get("rollback_fail_at", []):
+                raise RuntimeError(f"rollback of step {index} failed on purpose")
+            Zone.objects.filter(name=f"{ctx.job.uuid}-{index}").delete()
+
+    Numbered.__name__ = f"Step{index}"
+    return Numbered
+
+
+FIVE_STEPS = Flow("test-five-steps", [_make_step(i) for i in range(5)])
+
+
+class WaitForCancelOrRelease(NoRollback):
+    """Blocks until the test flips the job's args (via a marker zone) or cancels it."""
+
+    def run(self, ctx):
+        deadline = time.time() + ctx.args.get("wait_seconds", 30)
+        while time.time() < deadline:
+            if Zone.objects.filter(name=f"release-{ctx.job.uuid}").exists():
+                return
+            if Job.objects.filter(pk=ctx.job.pk, cancel_requested=True).exists():
+                return
+            time.sleep(0.05)
+
+
+class Sleep(NoRollback):
+    def run(self, ctx):
+        time.sleep(ctx.args.get("sleep", 0))
+
+
+STEP0, STEP1 = _make_step(0), _make_step(1)
+CANCELLABLE = Flow("test-cancellable", [STEP0, WaitForCancelOrRelease, _make_step(2)])
+# for the SIGKILL test: step 0 leaves a zone, then the worker dies in the wait
+KILLABLE = Flow("test-killable", [STEP0, WaitForCancelOrRelease, _make_step(2)])
+HOLD = Flow("test-hold", [Sleep])
+
+
+class CreateOnceThenFailOnce(Step):
+    """Creates its zone (looking first), then fails on the first attempt only."""
+
+    retries = 2
+
+    def run(self, ctx):
+        JOURNAL.append(("run", "create-once"))
+        zone = Zone.objects.filter(name=ctx.args["zone_name"]).first()
+        if zone is None:
+            zone = Zone.objects.create(name=ctx.args["zone_name"])
+        ctx.zone_uuid = str(zone.uuid)
+        if ctx.get("attempted") is None:
+            ctx.attempted = True
+            raise CloudPortalError("transient failure", code="TRANSIENT")
+
+    def rollback(self, ctx):
+        Zone.objects.filter(name=ctx.args["zone_name"]).delete()
+
+
+class Result(NoRollback):
+    def run(self, ctx):
+        ctx.result = {"zone_uuid": ctx.get("zone_uuid")}
+
+
+RETRYING = Flow("test-retrying", [CreateOnceThenFailOnce, Result])
+NOOP = Flow("test-noop", [Result])

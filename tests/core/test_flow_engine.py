@@ -1,0 +1,167 @@
+"""The flow engine in-process on the real database: order, rollback, cancel, retries."""
+import pytest
+
+from apps.compute.models import Zone
+from apps.core.errors import ResourceBusy
+from apps.core.flows import execute_job, request_cancel, start_job
+from apps.core.models import Job
+
+from . import flows_for_tests as flows
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def clean_journal():
+    flows.JOURNAL.clear()
+    yield
+    flows.JOURNAL.clear()
+
+
+def run(flow, **args):
+    job = start_job(flow, args=args)
+    return execute_job(job.uuid)
+
+
+def test_all_steps_succeed_in_order():
+    job = run(flows.FIVE_STEPS)
+    assert job.state == "succeeded"
+    assert job.progress == 100
+    assert flows.JOURNAL == [("run", i) for i in range(5)]
+    assert [s["state"] for s in job.steps] == ["succeeded"] * 5
+    assert all(s["duration_ms"] >= 0 and s["started_at"] and s["finished_at"] for s in job.steps)
+    assert Zone.objects.filter(name__startswith=str(job.uuid)).count() == 5
+
+
+@pytest.mark.parametrize("fail_at", range(5))
+def test_failure_at_each_step_rolls_back_exactly_the_completed_steps_in_reverse(fail_at):
+    job = run(flows.FIVE_STEPS, fail_at=fail_at)
+    assert job.state == "failed"
+    completed = list(range(fail_at))
+    assert flows.JOURNAL == [("run", i) for i in completed] + [("rollback", i) for i in reversed(completed)]
+    states = [s["state"] for s in job.steps]
+    assert states == ["rolled_back"] * fail_at + ["failed"] + ["pending"] * (4 - fail_at)
+    assert job.error["code"] == "INJECTED_FAILURE"
+    assert job.error["step"] == f"step{fail_at}"
+    assert job.error["details"] == {"index": fail_at}
+    assert "failed on purpose" in job.error["message"]
+    assert Zone.objects.filter(name__startswith=str(job.uuid)).count() == 0
+    assert job.finished_at is not None
+
+
+def test_failing_rollback_is_recorded_and_the_rest_still_roll_back():
+    job = run(flows.FIVE_STEPS, fail_at=4, rollback_fail_at=[2])
+    assert job.state == "failed"
+    assert flows.JOURNAL[-4:] == [("rollback", 3), ("rollback", 2), ("rollback", 1), ("rollback", 0)]
+    assert [s["state"] for s in job.steps] == [
+        "rolled_back", "rolled_back", "rollback_failed", "rolled_back", "failed"]
+    assert "failed on purpose" in job.steps[2]["rollback_error"]["message"]
+    assert job.error["code"] == "INJECTED_FAILURE"
+    assert job.error["details"]["rollback_failures"] == [
+        {"step": "step2", "code": "INTERNAL_ERROR", "message": "RuntimeError: rollback of step 2 failed on purpose"}]
+    # the step whose rollback failed keeps its trace; the others are gone
+    names = set(Zone.objects.filter(name__startswith=str(job.uuid)).values_list("name", flat=True))
+    assert names == {f"{job.uuid}-2"}
+
+
+def test_cancel_requested_before_the_first_step_runs_nothing():
+    job = start_job(flows.CANCELLABLE, args={"wait_seconds": 5})
+    # a worker claimed it (pending -> running) just as the cancel arrived
+    Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+    job = execute_job(job.uuid)
+    assert job.state == "cancelled"
+    assert job.error["code"] == "JOB_CANCELLED"
+    assert flows.JOURNAL == []
+    assert [s["state"] for s in job.steps] == ["pending"] * 3
+
+
+def test_cancel_after_a_step_rolls_back_in_reverse():
+    job = start_job(flows.CANCELLABLE, args={"wait_seconds": 5})
+    zone_release = Zone.objects.create(name=f"release-{job.uuid}")
+
+    original = flows.WaitForCancelOrRelease.run
+
+    def run_then_cancel(self, ctx):
+        original(self, ctx)
+        Job.objects.filter(pk=ctx.job.pk).update(cancel_requested=True)
+
+    flows.WaitForCancelOrRelease.run = run_then_cancel
+    try:
+        job = execute_job(job.uuid)
+    finally:
+        flows.WaitForCancelOrRelease.run = original
+    zone_release.delete()
+    assert job.state == "cancelled"
+    assert flows.JOURNAL == [("run", 0), ("rollback", 0)]
+    assert [s["state"] for s in job.steps] == ["rolled_back", "succeeded", "pending"]
+    assert job.steps[1].get("rollback") == "none"
+    assert job.error["step"] == "step2"
+
+
+def test_cancel_of_a_pending_job_is_immediate_and_frees_the_resource():
+    zone = Zone.objects.create(name="z")
+    job = start_job(flows.HOLD, resource=zone)
+    zone.refresh_from_db()
+    assert zone.busy_job == job.uuid
+    job = request_cancel(job)
+    assert job.state == "cancelled"
+    zone.refresh_from_db()
+    assert zone.busy_job is None
+    # a cancelled job is never run afterwards (duplicate delivery is a no-op)
+    assert execute_job(job.uuid).state == "cancelled"
+
+
+def test_step_retry_is_idempotent():
+    job = run(flows.RETRYING, zone_name="made-once")
+    assert job.state == "succeeded"
+    assert job.steps[0]["attempts"] == 2
+    assert Zone.objects.filter(name="made-once").count() == 1
+    assert job.result == {"zone_uuid": str(Zone.objects.get(name="made-once").uuid)}
+
+
+def test_a_job_delivered_twice_runs_once():
+    job = start_job(flows.FIVE_STEPS, args={})
+    first = execute_job(job.uuid)
+    second = execute_job(job.uuid)
+    assert first.state == second.state == "succeeded"
+    assert flows.JOURNAL == [("run", i) for i in range(5)]
+
+
+def test_second_operation_on_a_busy_resource_gets_409_naming_the_running_job():
+    zone = Zone.objects.create(name="z")
+    first = start_job(flows.HOLD, resource=zone)
+    with pytest.raises(ResourceBusy) as caught:
+        start_job(flows.HOLD, resource=Zone.objects.get(pk=zone.pk))
+    assert caught.value.status == 409
+    assert caught.value.details["job_uuid"] == str(first.uuid)
+    assert Job.objects.count() == 1
+    execute_job(first.uuid)
+    zone.refresh_from_db()
+    assert zone.busy_job is None  # released when the job ended
+    start_job(flows.HOLD, resource=zone)  # and can be taken again
+
+
+def test_resource_is_released_after_a_failed_job():
+    zone = Zone.objects.create(name="z")
+    job = start_job(flows.FIVE_STEPS, resource=zone, args={"fail_at": 1})
+    execute_job(job.uuid)
+    zone.refresh_from_db()
+    assert zone.busy_job is None
+
+
+def test_unknown_flow_fails_the_job_with_a_clear_error():
+    job = start_job(flows.NOOP)
+    Job.objects.filter(pk=job.pk).update(flow="no-such-flow")
+    job = execute_job(job.uuid)
+    assert job.state == "failed"
+    assert job.error["code"] == "UNKNOWN_FLOW"
+
+
+def test_unexpected_exception_is_recorded_with_type_and_message():
+    job = start_job(flows.RETRYING, args={})  # zone_name missing -> KeyError inside the step
+    job = execute_job(job.uuid)
+    assert job.state == "failed"
+    assert job.error["code"] == "INTERNAL_ERROR"
+    assert job.error["message"].startswith("KeyError")
+    assert job.error["step"] == "CreateOnceThenFailOnce"
+    assert job.steps[0]["attempts"] == 3  # 1 + retries

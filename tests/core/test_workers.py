@@ -1,0 +1,136 @@
+"""The engine with real Celery worker processes: kill -9, reaper, cancel, 409."""
+import multiprocessing
+import signal
+import time
+
+import pytest
+from django.db import connections
+
+from apps.compute.models import Cluster, Zone
+from apps.core.errors import ResourceBusy
+from apps.core.flows import reap_jobs, start_job
+from apps.core.models import GlobalConfig, Job
+from tests.conftest import client_for, make_account
+from tests.workers import wait_for
+
+from . import flows_for_tests as flows
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def job_state(job):
+    return Job.objects.get(pk=job.pk)
+
+
+def set_lease(seconds):
+    GlobalConfig.objects.update_or_create(
+        category="job", name="lease.seconds", defaults={"type": "float", "value": seconds, "default_value": 60})
+
+
+def test_a_flow_runs_on_a_real_worker(celery_workers):
+    job = start_job(flows.FIVE_STEPS, args={})
+    done = wait_for(lambda: job_state(job).state == "succeeded" and job_state(job), message="job to succeed")
+    assert [s["state"] for s in done.steps] == ["succeeded"] * 5
+    assert any(str(pid) in done.worker for pid in celery_workers.pids())
+    assert Zone.objects.filter(name__startswith=str(job.uuid)).count() == 5
+
+
+def test_worker_killed_mid_flow_is_rolled_back_by_the_reaper(celery_workers):
+    set_lease(2)
+    zone = Zone.objects.create(name="target")
+    job = start_job(flows.KILLABLE, resource=zone, args={"wait_seconds": 120})
+    running = wait_for(lambda: (j := job_state(job)).steps[1]["state"] == "running" and j, message="step 1 running")
+    assert Zone.objects.filter(name=f"{job.uuid}-0").exists()  # step 0's trace
+    pid = next(pid for pid in celery_workers.pids() if f":{pid}:" in running.worker)
+    celery_workers.kill(pid, signal.SIGKILL)
+
+    assert reap_jobs() == []  # lease not yet expired: nothing to reap
+    time.sleep(2.5)
+    assert reap_jobs() == [job.uuid]
+
+    reaped = job_state(job)
+    assert reaped.state == "failed"
+    assert reaped.error["code"] == "WORKER_LOST"
+    assert reaped.error["step"] == "WaitForCancelOrRelease"
+    assert str(pid) in reaped.error["details"]["worker"]
+    assert [s["state"] for s in reaped.steps] == ["rolled_back", "running", "pending"]
+    assert reaped.steps[1]["rollback"] == "none"
+    assert not Zone.objects.filter(name=f"{job.uuid}-0").exists()
+    zone.refresh_from_db()
+    assert zone.busy_job is None
+    assert reap_jobs() == []  # reaped once
+
+
+def test_reaper_leaves_a_slow_job_on_a_live_worker_alone(celery_workers):
+    set_lease(1)
+    job = start_job(flows.HOLD, args={"sleep": 3})
+    wait_for(lambda: job_state(job).state == "running", message="job to start")
+    for _ in range(5):  # the heartbeat keeps renewing the lease
+        time.sleep(0.6)
+        assert reap_jobs() == []
+    wait_for(lambda: job_state(job).state == "succeeded", message="job to succeed")
+
+
+def test_cancel_a_running_job_on_a_real_worker(celery_workers):
+    job = start_job(flows.CANCELLABLE, args={"wait_seconds": 60})
+    wait_for(lambda: job_state(job).steps[1]["state"] == "running", message="step 1 running")
+    admin = make_account("canceller", admin=True)
+    response = client_for(admin).post(f"/api/v1/jobs/{job.uuid}/cancel/")
+    assert response.status_code == 202, response.content
+    done = wait_for(lambda: (j := job_state(job)).state == "cancelled" and j, message="job cancelled")
+    assert [s["state"] for s in done.steps] == ["rolled_back", "succeeded", "pending"]
+    assert not Zone.objects.filter(name=f"{job.uuid}-0").exists()
+    assert not Zone.objects.filter(name=f"{job.uuid}-2").exists()
+
+
+def _contend(zone_pk, barrier, results):
+    connections.close_all()
+    barrier.wait()
+    try:
+        job = start_job(flows.HOLD, resource=Zone.objects.get(pk=zone_pk), args={"sleep": 0.5})
+        results.put(("started", str(job.uuid)))
+    except ResourceBusy as exc:
+        results.put((exc.status, exc.details["job_uuid"]))
+    finally:
+        connections.close_all()
+
+
+def test_two_concurrent_operations_on_one_resource_exactly_one_runs(celery_workers):
+    zone = Zone.objects.create(name="contended")
+    ctx = multiprocessing.get_context("fork")
+    for _ in range(5):
+        barrier, results = ctx.Barrier(2), ctx.Queue()
+        connections.close_all()
+        procs = [ctx.Process(target=_contend, args=(zone.pk, barrier, results)) for _ in range(2)]
+        for proc in procs:
+            proc.start()
+        outcomes = sorted((results.get(timeout=30) for _ in procs), key=lambda o: str(o[0]))
+        for proc in procs:
+            proc.join(timeout=10)
+        assert [o[0] for o in outcomes] == [409, "started"], outcomes
+        assert outcomes[0][1] == outcomes[1][1]  # the 409 names the running job
+        job = Job.objects.get(uuid=outcomes[1][1])
+        wait_for(lambda: job_state(job).state == "succeeded", message="the winner to finish")
+        zone.refresh_from_db()
+        assert zone.busy_job is None
+    assert Job.objects.filter(resource_uuid=zone.uuid).count() == 5
+
+
+def test_zone_delete_through_the_api_cascades_on_a_real_worker(celery_workers):
+    admin = make_account("ops", admin=True)
+    client = client_for(admin)
+    zone = client.post("/api/v1/zones/", {"name": "z1"}, format="json").json()
+    for name in ("c1", "c2"):
+        assert client.post("/api/v1/clusters/", {"name": name, "zone_uuid": zone["uuid"],
+                                                 "hypervisor_type": "KVM"}, format="json").status_code == 201
+    response = client.delete(f"/api/v1/zones/{zone['uuid']}/")
+    assert response.status_code == 202
+    assert response["Location"] == f"/api/v1/jobs/{response.json()['job']['uuid']}/"
+    job_uuid = response.json()["job"]["uuid"]
+    assert client.delete(f"/api/v1/zones/{zone['uuid']}/").status_code in (409, 404)
+    done = wait_for(lambda: (j := client.get(f"/api/v1/jobs/{job_uuid}/").json())["state"] in
+                    ("succeeded", "failed") and j, message="delete job")
+    assert done["state"] == "succeeded", done
+    assert not Zone.objects.filter(uuid=zone["uuid"]).exists()
+    assert Cluster.objects.count() == 0
+    assert len(done["result"]["deleted"]) == 3
