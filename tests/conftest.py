@@ -6,6 +6,14 @@ from rest_framework.test import APIClient
 from cloudportal.celery import app as celery_app
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """PBKDF2 at full strength costs ~0.3 s per user; tests create many."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _eager_jobs():
     """Jobs started by API calls run in-process (real engine, same transaction)

@@ -53,6 +53,12 @@ class QueryViewSet(viewsets.GenericViewSet):
     def get_model(self):
         return self.queryset.model
 
+    def initial(self, request, *args, **kwargs):
+        # name the action before permission checks, so refused calls are audited by name too
+        if self.action and request.method not in ("GET", "HEAD", "OPTIONS"):
+            audit(request, action=f"{self.basename}.{self.action.replace('_', '-')}")
+        super().initial(request, *args, **kwargs)
+
     def get_queryset(self):
         queryset = visible(super().get_queryset(), self.request.user)
         if self.action == "list":

@@ -1,0 +1,130 @@
+"""Accounts, users, login/logout, tenancy and the admin password reset (A1 basics, A4)."""
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from apps.accounts.models import Account, ApiToken, User
+from apps.core.models import AuditLog
+from tests.conftest import client_for, make_account
+
+pytestmark = pytest.mark.django_db
+
+
+def login(username, password):
+    return APIClient().post("/api/v1/auth/login/", {"username": username, "password": password}, format="json")
+
+
+def test_login_gives_a_token_that_works_and_logout_revokes_it():
+    make_account("alice", password="alice-pass-1")
+    response = login("alice", "alice-pass-1")
+    assert response.status_code == 200
+    token = response.json()["token"]
+    assert response.json()["account_type"] == "Normal"
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.get("/api/v1/zones/").status_code == 200
+    assert not ApiToken.objects.filter(digest=token).exists()  # only the hash is stored
+    assert client.post("/api/v1/auth/logout/").status_code == 204
+    assert client.get("/api/v1/zones/").json()["code"] == "AUTHENTICATION_FAILED"
+    log = AuditLog.objects.filter(action="auth.login").latest("id")
+    assert log.user_name == "alice" and log.result == "success"
+
+
+def test_wrong_password_is_401_and_audited_as_failure():
+    make_account("bob", password="bob-pass-12")
+    response = login("bob", "wrong-password")
+    assert response.status_code == 401
+    assert response.json()["code"] == "AUTHENTICATION_FAILED"
+    assert "wrong-password" not in response.content.decode()
+    log = AuditLog.objects.filter(action="auth.login").latest("id")
+    assert log.result == "failure" and log.user_name == "bob" and log.status_code == 401
+    assert login("bob", "").status_code == 400
+
+
+def test_session_auth_works_for_the_browser():
+    make_account("carol", password="carol-pass-1")
+    client = APIClient()
+    assert client.login(username="carol", password="carol-pass-1")
+    assert client.get("/api/v1/accounts/").status_code == 200
+    assert APIClient().get("/api/v1/accounts/").status_code == 401
+
+
+def test_admin_creates_an_account_whose_first_user_can_log_in(admin_client):
+    response = admin_client.post("/api/v1/accounts/", {"name": "acme", "password": "acme-pass-1", "type": "Normal"},
+                                 format="json")
+    assert response.status_code == 201, response.content
+    assert "password" not in response.json()
+    account = Account.objects.get(name="acme")
+    assert User.objects.get(username="acme").account == account
+    assert login("acme", "acme-pass-1").status_code == 200
+    duplicate = admin_client.post("/api/v1/accounts/", {"name": "acme", "password": "acme-pass-1"}, format="json")
+    assert duplicate.status_code == 400 and "already exists" in duplicate.json()["message"]
+    short = admin_client.post("/api/v1/accounts/", {"name": "x", "password": "short"}, format="json")
+    assert short.status_code == 400 and "password" in short.json()["details"]
+
+
+def test_normal_account_sees_only_itself_and_cannot_create_accounts(tenant_client, tenant_user):
+    other = make_account("someone-else")
+    body = tenant_client.get("/api/v1/accounts/").json()
+    assert [row["uuid"] for row in body["results"]] == [str(tenant_user.account.uuid)]
+    assert tenant_client.get(f"/api/v1/accounts/{other.account.uuid}/").status_code == 404
+    assert tenant_client.delete(f"/api/v1/accounts/{other.account.uuid}/").status_code == 404
+    response = tenant_client.post("/api/v1/accounts/", {"name": "n", "password": "pass-word-1"}, format="json")
+    assert response.status_code == 403 and response.json()["code"] == "PERMISSION_DENIED"
+
+
+def test_users_are_added_to_accounts_and_isolated(admin_client, tenant_client, tenant_user):
+    other = make_account("other-co")
+    response = admin_client.post("/api/v1/users/", {"name": "ops1", "password": "ops1-pass-1",
+                                                    "account_uuid": str(other.account.uuid)}, format="json")
+    assert response.status_code == 201, response.content
+    assert User.objects.get(username="ops1").account == other.account
+    assert login("ops1", "ops1-pass-1").status_code == 200
+    # a normal account adds users to itself, never to another account
+    response = tenant_client.post("/api/v1/users/", {"name": "dev1", "password": "dev1-pass-1"}, format="json")
+    assert response.status_code == 201
+    assert User.objects.get(username="dev1").account == tenant_user.account
+    response = tenant_client.post("/api/v1/users/", {"name": "dev2", "password": "dev2-pass-1",
+                                                     "account_uuid": str(other.account.uuid)}, format="json")
+    assert response.status_code == 400 and "not found" in response.json()["details"]["account_uuid"][0]
+    names = {row["name"] for row in tenant_client.get("/api/v1/users/").json()["results"]}
+    assert names == {"tenant-a", "dev1"}
+    ops1 = User.objects.get(username="ops1")
+    assert tenant_client.get(f"/api/v1/users/{ops1.uuid}/").status_code == 404
+
+
+def test_account_delete_runs_as_a_job_and_removes_its_users(admin_client, django_capture_on_commit_callbacks):
+    victim = make_account("victim")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.delete(f"/api/v1/accounts/{victim.account.uuid}/")
+    assert response.status_code == 202
+    assert not Account.objects.filter(name="victim").exists()
+    assert not User.objects.filter(username="victim").exists()
+
+
+def test_reset_admin_password_command(monkeypatch, capsys):
+    call_command("ensure_admin")
+    first = capsys.readouterr().out
+    assert "password:" in first  # generated and printed once
+    old_key = ApiToken.issue(User.objects.get(username="admin"))
+    call_command("ensure_admin")
+    assert "password:" not in capsys.readouterr().out  # not again
+    call_command("reset_admin_password", password="brand-new-pass")
+    assert login("admin", "brand-new-pass").status_code == 200
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {old_key}")
+    assert client.get("/api/v1/zones/").status_code == 401  # old tokens revoked
+    monkeypatch.setenv("CLOUDPORTAL_ADMIN_PASSWORD", "from-env-pass")
+    call_command("reset_admin_password")
+    assert login("admin", "from-env-pass").status_code == 200
+    assert User.objects.get(username="admin").account.type == "SystemAdmin"
+
+
+def test_admin_password_from_environment(monkeypatch):
+    monkeypatch.setenv("CLOUDPORTAL_ADMIN_PASSWORD", "env-admin-pass")
+    call_command("ensure_admin")
+    assert login("admin", "env-admin-pass").status_code == 200
+
+
+def test_client_for_helper_is_admin_only_when_asked():
+    assert client_for(make_account("plain")).post("/api/v1/zones/", {"name": "z"}, format="json").status_code == 403

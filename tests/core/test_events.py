@@ -1,0 +1,125 @@
+"""Live events over the websocket, through whichever backend this run uses
+(Redis channel layer in CI, the database relay on a zero-setup machine) and
+through the database relay explicitly."""
+import asyncio
+import json
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from apps.accounts.models import ApiToken
+from apps.compute.models import Zone
+from apps.core.flows import execute_job, start_job
+from cloudportal.asgi import application
+from tests.conftest import make_account
+
+from . import flows_for_tests as flows
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def no_dispatch(monkeypatch):
+    """Jobs run only when the test calls execute_job, after it has subscribed."""
+    monkeypatch.setattr("apps.core.flows.engine.dispatch", lambda job_uuid: None)
+
+
+async def receive_until(communicator, predicate, timeout=10):
+    deadline = asyncio.get_running_loop().time() + timeout
+    seen = []
+    while True:
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            raise AssertionError(f"no matching event; saw {json.dumps(seen)[:2000]}")
+        message = await communicator.receive_json_from(timeout=remaining)
+        seen.append(message)
+        if predicate(message):
+            return message, seen
+
+
+def run_event_scenario(token):
+    zone = Zone.objects.create(name="watched")
+
+    async def scenario():
+        communicator = WebsocketCommunicator(application, f"/ws/events/?token={token}")
+        connected, _ = await communicator.connect()
+        assert connected
+        await communicator.send_json_to({"subscribe": {"resource": str(zone.uuid)}})
+        assert await communicator.receive_json_from(timeout=5) == {"type": "subscribed", "resource": str(zone.uuid)}
+
+        def rename():
+            obj = Zone.objects.get(pk=zone.pk)
+            obj.name = "renamed"
+            obj.save()
+
+        await database_sync_to_async(rename)()
+        message, _ = await receive_until(communicator, lambda m: m.get("type") == "resource")
+        assert message["action"] == "update"
+        assert message["changes"] == {"before": {"name": "watched"}, "after": {"name": "renamed"}}
+
+        job = await database_sync_to_async(lambda: start_job(flows.FIVE_STEPS, args={}))()
+        await communicator.send_json_to({"subscribe": {"job": str(job.uuid)}})
+        await receive_until(communicator, lambda m: m.get("type") == "subscribed")
+        await database_sync_to_async(lambda: execute_job(job.uuid))()
+        final, seen = await receive_until(communicator, lambda m: m.get("type") == "job" and m["state"] == "succeeded")
+        progress = [m["progress"] for m in seen if m.get("type") == "job"]
+        assert progress == sorted(progress) and final["progress"] == 100
+        assert any(m.get("state") == "running" for m in seen if m.get("type") == "job")
+        await communicator.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_events_reach_a_subscriber():
+    user = make_account("watcher", admin=True)
+    run_event_scenario(ApiToken.issue(user))
+
+
+def test_events_reach_a_subscriber_through_the_database_relay(settings):
+    settings.EVENTS_BACKEND = "database"
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    try:
+        user = make_account("watcher", admin=True)
+        run_event_scenario(ApiToken.issue(user))
+    finally:
+        channel_layers.backends.clear()
+
+
+def test_websocket_refuses_anonymous_and_other_tenants_jobs():
+    owner = make_account("owner")
+    outsider = make_account("outsider")
+    zone = Zone.objects.create(name="z")
+    job = start_job(flows.NOOP, args={}, user=owner)
+    _ = zone
+
+    async def scenario():
+        anonymous = WebsocketCommunicator(application, "/ws/events/")
+        connected, code = await anonymous.connect()
+        assert not connected and code == 4401
+        bad_token = WebsocketCommunicator(application, "/ws/events/?token=nope")
+        connected, code = await bad_token.connect()
+        assert not connected
+        communicator = WebsocketCommunicator(application, f"/ws/events/?token={outsider_token}")
+        assert (await communicator.connect())[0]
+        await communicator.send_json_to({"subscribe": {"job": str(job.uuid)}})
+        reply = await communicator.receive_json_from(timeout=5)
+        assert reply["type"] == "error" and reply["code"] == "NOT_FOUND"
+        await communicator.send_json_to({"subscribe": {"job": "not-a-uuid"}})
+        assert (await communicator.receive_json_from(timeout=5))["code"] == "INVALID_ARGUMENT"
+        await communicator.send_json_to({"hello": 1})
+        assert (await communicator.receive_json_from(timeout=5))["code"] == "INVALID_ARGUMENT"
+        await communicator.disconnect()
+        mine = WebsocketCommunicator(application, f"/ws/events/?token={owner_token}")
+        assert (await mine.connect())[0]
+        await mine.send_json_to({"subscribe": {"job": str(job.uuid)}})
+        assert (await mine.receive_json_from(timeout=5))["type"] == "subscribed"
+        await mine.disconnect()
+
+    outsider_token = ApiToken.issue(outsider)
+    owner_token = ApiToken.issue(owner)
+    async_to_sync(scenario)()
