@@ -172,6 +172,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "EnableStateEnum": "apps.core.states.EnableState",
+        "JobStateEnum": "apps.core.models.job.JobState",
+    },
 }
 
 # --- jobs -----------------------------------------------------------------

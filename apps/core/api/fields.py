@@ -1,10 +1,13 @@
 import uuid as uuid_lib
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..tenancy import visible
 
 
+@extend_schema_field(OpenApiTypes.UUID)
 class UuidRelatedField(serializers.RelatedField):
     """A relation written and shown as the related resource's uuid (``zone_uuid``).
 

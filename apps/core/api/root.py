@@ -1,4 +1,5 @@
 from django.urls import NoReverseMatch, reverse
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -8,6 +9,7 @@ COLLECTIONS = [
 ]
 
 
+@extend_schema(exclude=True)
 class ApiRoot(APIView):
     """CloudPortal API v1: the collections. Log in with ``POST auth/login/``."""
 

@@ -94,3 +94,22 @@ class ChangeLogSerializer(FieldSelectionMixin, serializers.ModelSerializer):
             "resource_name", "action", "before", "after",
         ]
         read_only_fields = fields
+
+
+class ConfigValueSerializer(serializers.Serializer):
+    value = serializers.JSONField(help_text="the new value, of the config's type")
+
+
+class ResourceConfigSerializer(serializers.Serializer):
+    category = serializers.CharField()
+    name = serializers.CharField()
+    resource_type = serializers.CharField()
+    resource_uuid = serializers.UUIDField()
+    value = serializers.JSONField()
+    updated_at = serializers.DateTimeField()
+    effective = serializers.JSONField(required=False, help_text="the value in force on the resource")
+
+
+class ResourceConfigListSerializer(serializers.Serializer):
+    overridable_by = serializers.ListField(child=serializers.CharField())
+    results = ResourceConfigSerializer(many=True)

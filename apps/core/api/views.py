@@ -2,6 +2,7 @@
 import uuid as uuid_lib
 
 from django.db import IntegrityError, transaction
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -10,15 +11,18 @@ from rest_framework.views import APIView
 from .. import systemtags
 from ..errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from ..flows import request_cancel
-from ..globalconfig import REGISTRY, get_def, sync_registry
+from ..globalconfig import get_def, sync_registry
 from ..models import RESOURCE_TYPES, AuditLog, ChangeLog, GlobalConfig, Job, ResourceConfig, Tag
 from ..tenancy import is_admin, visible
 from .permissions import AdminOnly
 from .serializers import (
     AuditLogSerializer,
     ChangeLogSerializer,
+    ConfigValueSerializer,
     GlobalConfigSerializer,
     JobSerializer,
+    ResourceConfigListSerializer,
+    ResourceConfigSerializer,
     TagSerializer,
 )
 from .viewsets import QueryViewSet, ReadOnlyQueryViewSet, audit
@@ -98,12 +102,11 @@ class ChangeLogViewSet(ReadOnlyQueryViewSet):
     serializer_class = ChangeLogSerializer
 
 
-class GlobalConfigViewSet(ReadOnlyQueryViewSet):
+class GlobalConfigViewSet(QueryViewSet, mixins.ListModelMixin):
     """Typed settings; ``PATCH /global-configs/<category>/<name>/ {"value": ...}`` (admin)."""
 
     queryset = GlobalConfig.objects.all()
     serializer_class = GlobalConfigSerializer
-    lookup_field = "pk"
 
     def list(self, request, *args, **kwargs):
         sync_registry()
@@ -119,11 +122,17 @@ def _config_row(category, name):
     return definition, row
 
 
+@extend_schema(tags=["global-configs"])
 class GlobalConfigDetail(APIView):
+    serializer_class = GlobalConfigSerializer
+
+    @extend_schema(operation_id="global_config_get", responses=GlobalConfigSerializer)
     def get(self, request, category, name):
         _, row = _config_row(category, name)
         return Response(GlobalConfigSerializer(row).data)
 
+    @extend_schema(operation_id="global_config_update", request=ConfigValueSerializer,
+                   responses=GlobalConfigSerializer)
     def patch(self, request, category, name):
         if not is_admin(request.user):
             raise PermissionDenied("only an admin account may change global configs")
@@ -136,8 +145,12 @@ class GlobalConfigDetail(APIView):
         row.save(update_fields=["value", "updated_at"])
         return Response(GlobalConfigSerializer(row).data)
 
-    put = patch
+    @extend_schema(operation_id="global_config_replace", request=ConfigValueSerializer,
+                   responses=GlobalConfigSerializer)
+    def put(self, request, category, name):
+        return self.patch(request, category, name)
 
+    @extend_schema(operation_id="global_config_reset", responses=GlobalConfigSerializer)
     def delete(self, request, category, name):
         """Reset to the default."""
         if not is_admin(request.user):
@@ -154,9 +167,11 @@ def _override_body(definition, row):
             "resource_uuid": str(row.resource_uuid), "value": row.value, "updated_at": row.updated_at}
 
 
+@extend_schema(tags=["global-configs"])
 class ResourceConfigList(APIView):
     """Resource-level overrides of one global config."""
 
+    @extend_schema(operation_id="resource_config_list", responses=ResourceConfigListSerializer)
     def get(self, request, category, name):
         definition = get_def(category, name)
         rows = ResourceConfig.objects.filter(category=category, name=name)
@@ -176,8 +191,10 @@ def _visible_uuid(resource_uuid, user):
         return False
 
 
+@extend_schema(tags=["global-configs"])
 class ResourceConfigDetail(APIView):
     permission_classes = [AdminOnly]
+    serializer_class = ResourceConfigSerializer
 
     def _target(self, request, category, name, resource_uuid):
         definition = get_def(category, name)
@@ -194,6 +211,7 @@ class ResourceConfigDetail(APIView):
             )
         return definition, target
 
+    @extend_schema(operation_id="resource_config_get", responses=ResourceConfigSerializer)
     def get(self, request, category, name, resource_uuid):
         definition, target = self._target(request, category, name, resource_uuid)
         row = ResourceConfig.objects.filter(category=category, name=name, resource_uuid=target.uuid).first()
@@ -201,6 +219,8 @@ class ResourceConfigDetail(APIView):
             raise NotFound(f"{definition.key} has no override on {target.resource_type()} {target.uuid}")
         return Response({**_override_body(definition, row), "effective": definition.value(resource=target)})
 
+    @extend_schema(operation_id="resource_config_set", request=ConfigValueSerializer,
+                   responses=ResourceConfigSerializer)
     def put(self, request, category, name, resource_uuid):
         definition, target = self._target(request, category, name, resource_uuid)
         audit(request, action="resource-configs.update", resource_type=target.resource_type(),
@@ -214,8 +234,12 @@ class ResourceConfigDetail(APIView):
         )
         return Response(_override_body(definition, row))
 
-    patch = put
+    @extend_schema(operation_id="resource_config_update", request=ConfigValueSerializer,
+                   responses=ResourceConfigSerializer)
+    def patch(self, request, category, name, resource_uuid):
+        return self.put(request, category, name, resource_uuid)
 
+    @extend_schema(operation_id="resource_config_delete", responses={204: None})
     def delete(self, request, category, name, resource_uuid):
         definition, target = self._target(request, category, name, resource_uuid)
         audit(request, action="resource-configs.delete", resource_type=target.resource_type(),
@@ -225,5 +249,3 @@ class ResourceConfigDetail(APIView):
             raise NotFound(f"{definition.key} has no override on {target.resource_type()} {target.uuid}")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-
-__all__ = ["REGISTRY"]
