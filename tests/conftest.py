@@ -1,8 +1,8 @@
 """Shared fixtures. Tests run on whatever DATABASE_URL/REDIS_URL point at: MariaDB
 and Redis in CI, SQLite and the filesystem broker on a zero-setup machine."""
 import pytest
-from rest_framework.test import APIClient
 
+from apps.core.testing import client_for, make_account  # noqa: F401  (re-exported for tests)
 from cloudportal.celery import app as celery_app
 
 
@@ -22,24 +22,6 @@ def _eager_jobs():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
-
-
-def make_account(name, *, admin=False, password="pass-word-1"):
-    from apps.accounts.models import Account, AccountType, User
-
-    account = Account.objects.create(name=name, type=AccountType.SYSTEM_ADMIN if admin else AccountType.NORMAL)
-    user = User(username=name, account=account)
-    user.set_password(password)
-    user.save()
-    return user
-
-
-def client_for(user):
-    from apps.accounts.models import ApiToken
-
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {ApiToken.issue(user)}")
-    return client
 
 
 @pytest.fixture

@@ -25,17 +25,19 @@ from rest_framework.test import APIClient
 from apps.core.models import AuditLog, ChangeLog
 
 
-def _account(name, admin=False):
+def make_account(name, *, admin=False, password="pass-word-1"):
+    """An account and its first user of the same name."""
     from apps.accounts.models import Account, AccountType, User
 
     account = Account.objects.create(name=name, type=AccountType.SYSTEM_ADMIN if admin else AccountType.NORMAL)
     user = User(username=name, account=account)
-    user.set_password("pass-word-1")
+    user.set_password(password)
     user.save()
     return user
 
 
-def _client(user):
+def client_for(user):
+    """An API client authenticated with a fresh token of ``user``."""
     from apps.accounts.models import ApiToken
 
     client = APIClient()
@@ -54,12 +56,12 @@ class APIViewTestCases:
         queryable_field = "name"
 
         def setUp(self):
-            self.admin = _account("t-admin", admin=True)
-            self.tenant = _account("t-tenant")
-            self.other = _account("t-other")
-            self.admin_client = _client(self.admin)
-            self.tenant_client = _client(self.tenant)
-            self.other_client = _client(self.other)
+            self.admin = make_account("t-admin", admin=True)
+            self.tenant = make_account("t-tenant")
+            self.other = make_account("t-other")
+            self.admin_client = client_for(self.admin)
+            self.tenant_client = client_for(self.tenant)
+            self.other_client = client_for(self.other)
             owner = self.tenant if self.tenant_scoped else self.admin
             self.objects = [self.make_object(i, owner) for i in range(3)]
 
