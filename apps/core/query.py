@@ -7,14 +7,22 @@ A condition is ``FIELD OP VALUE``; FIELD is a declared field of the model's inne
 field of the related model. Nothing undeclared is queryable (secrets never are).
 
 Operators: ``=`` ``!=`` ``>`` ``>=`` ``<`` ``<=`` ``?=`` (in, comma list) ``!?=``
-(not in) ``~=`` (SQL LIKE with ``%`` and ``_``) ``!~=`` (not like); ``=null`` and
-``!=null`` test for a missing value. ``tag`` matches user/system tags on the row.
+(not in) ``~=`` (SQL LIKE with ``%`` and ``_``, ``\\`` escapes them; text fields
+only) ``!~=`` (not like); ``=null`` and ``!=null`` test for a missing value.
+``tag`` matches user/system tags on the row.
+
+A condition through a to-many relation (``clusters.name=c1`` on zones) means "has
+a related row matching", and its negation "has no related row matching". It is
+applied as a semi-join (``pk IN (subquery)``), so rows are never duplicated and no
+``DISTINCT`` is needed. Each condition is matched on its own. See docs/api-query.md.
 """
+import math
 import re
 
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Lookup
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from .errors import InvalidArgument
@@ -25,24 +33,33 @@ _CONDITION = re.compile(
     re.S,
 )
 _RANGE_LOOKUPS = {">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
+# LIKE compares text: on anything else (dates, numbers, uuids stored as 32 hex
+# digits) its answer would depend on the database's storage format.
+_LIKE_FIELDS = (models.CharField, models.TextField, models.GenericIPAddressField)
 
 
 @models.Field.register_lookup
 class Like(Lookup):
-    """``field LIKE pattern``: ``%`` any run, ``_`` one character (as in SQL)."""
+    """``field LIKE pattern``: ``%`` any run, ``_`` one character, ``\\`` escapes
+    either (as in SQL). The pattern is passed as is, never converted to the
+    field's type."""
 
     lookup_name = "like"
+    prepare_rhs = False
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} LIKE {rhs}", list(lhs_params) + list(rhs_params)
+        sql = f"{lhs} LIKE {rhs}"
+        if connection.vendor == "sqlite":  # MySQL/MariaDB/PostgreSQL escape with \ by default
+            sql += " ESCAPE '\\'"
+        return sql, list(lhs_params) + list(rhs_params)
 
 
 def query_meta(model):
     meta = getattr(model, "Query", None)
     if meta is None:
-        raise InvalidArgument(f"{model.__name__} is not queryable")
+        raise InvalidArgument(f"{model.__name__} is not queryable", code="INVALID_QUERY_FIELD")
     return meta
 
 
@@ -58,7 +75,9 @@ class Resolved:
 
 
 def resolve(model, dotted):
-    """Map an API field path (``cluster.zone.name``) to its ORM path and model field."""
+    """Map an API field path (``cluster.zone.name``) to its ORM path and model field.
+
+    ``multi_valued`` is true when the path crosses a to-many relation."""
     parts = dotted.split(".")
     current = model
     orm_parts = []
@@ -85,37 +104,47 @@ def resolve(model, dotted):
             details={"field": dotted, "queryable": sorted(meta.fields)},
         )
     orm_last = _aliases(current).get(last, last)
-    field = _field_at(current, orm_last)
-    return Resolved("__".join(orm_parts + [orm_last]), field, multi)
+    field, alias_multi = _field_at(current, orm_last)
+    return Resolved("__".join(orm_parts + [orm_last]), field, multi or alias_multi)
 
 
 def _field_at(model, orm_path):
     current = model
     field = None
+    multi = False
     for part in orm_path.split("__"):
         field = current._meta.get_field(part)
         if field.is_relation:
+            multi = multi or field.many_to_many or field.one_to_many
             current = field.related_model
     if field.is_relation:  # e.g. alias "zone" -> the related pk
         field = field.related_model._meta.pk
-    return field
+    return field, multi
 
 
 def coerce(field, raw, dotted):
     """Turn a query-string value into the field's Python type, or 400 naming it."""
     try:
-        if isinstance(field, (models.DateTimeField,)):
+        if isinstance(field, models.DateTimeField):
             value = parse_datetime(raw)
             if value is None:
                 raise ValidationError("not an ISO 8601 date-time")
+            if timezone.is_naive(value):  # no offset: the server's time zone (settings.TIME_ZONE)
+                value = timezone.make_aware(value)
             return value
         if isinstance(field, models.BooleanField):
             lowered = raw.lower()
             if lowered not in ("true", "false", "1", "0"):
                 raise ValidationError("not a boolean")
             return lowered in ("true", "1")
-        return field.to_python(raw)
-    except (ValidationError, ValueError, TypeError) as exc:
+        value = field.to_python(raw)
+        field.get_prep_value(value)  # what the database adapter will do: fail here, not in a 500
+        if isinstance(value, int) and not isinstance(value, bool) and not -2**63 <= value < 2**63:
+            raise ValidationError("out of range")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValidationError("not a finite number")
+        return value
+    except (ValidationError, ValueError, TypeError, OverflowError) as exc:
         message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         raise InvalidArgument(
             f"bad value '{raw}' for '{dotted}': {message}",
@@ -125,6 +154,7 @@ def coerce(field, raw, dotted):
 
 
 def parse_condition(text):
+    """``"name~=web%"`` -> ``("name", "~=", "web%")``; 400 when it is not FIELD OP VALUE."""
     match = _CONDITION.match(text)
     if not match:
         raise InvalidArgument(
@@ -133,6 +163,20 @@ def parse_condition(text):
             details={"q": text, "operators": list(OPERATORS)},
         )
     return match.group("field"), match.group("op"), match.group("value")
+
+
+def _in_list(raw, name, op):
+    items = [item for item in raw.split(",") if item != ""]
+    if not items:
+        raise InvalidArgument(f"empty list for '{name}{op}': give one or more comma-separated values",
+                              code="INVALID_QUERY_VALUE", details={"field": name, "operator": op, "value": raw})
+    return items
+
+
+def _is_tag_condition(model, name):
+    from .models import Resource
+
+    return name == "tag" and issubclass(model, Resource)
 
 
 def _tag_condition(queryset, op, value, user):
@@ -144,49 +188,62 @@ def _tag_condition(queryset, op, value, user):
     if op in ("=", "!="):
         matching = tags.filter(tag=value)
     elif op in ("?=", "!?="):
-        matching = tags.filter(tag__in=[v for v in value.split(",") if v])
+        matching = tags.filter(tag__in=_in_list(value, "tag", op))
     elif op in ("~=", "!~="):
         matching = tags.filter(tag__like=value)
     else:
-        raise InvalidArgument(f"operator '{op}' does not apply to tag", code="INVALID_QUERY")
+        raise InvalidArgument(
+            f"operator '{op}' does not apply to tag: use = != ?= !?= ~= !~=",
+            code="INVALID_QUERY", details={"field": "tag", "operator": op},
+        )
     uuids = matching.values("resource_uuid")
     if op.startswith("!"):
         return queryset.exclude(uuid__in=uuids)
     return queryset.filter(uuid__in=uuids)
 
 
-def apply_condition(queryset, text, user=None):
-    name, op, raw = parse_condition(text)
-    if name == "tag" and hasattr(queryset.model, "resource_type"):
-        return _tag_condition(queryset, op, raw, user), False
-    resolved = resolve(queryset.model, name)
+def _lookup(resolved, name, op, raw):
+    """The ORM lookup ``{path__lookup: value}`` for one condition (without negation)."""
     path = resolved.orm_path
     if raw == "null" and op in ("=", "!="):
-        return queryset.filter(**{f"{path}__isnull": op == "="}), resolved.multi_valued
+        return {f"{path}__isnull": True}
     if op in ("=", "!="):
-        lookup = {path: coerce(resolved.field, raw, name)}
-    elif op in _RANGE_LOOKUPS:
-        lookup = {f"{path}__{_RANGE_LOOKUPS[op]}": coerce(resolved.field, raw, name)}
-    elif op in ("?=", "!?="):
-        items = [coerce(resolved.field, item, name) for item in raw.split(",") if item != ""]
-        if not items:
-            raise InvalidArgument(f"empty list for '{name}{op}'", code="INVALID_QUERY_VALUE", details={"field": name})
-        lookup = {f"{path}__in": items}
-    else:  # ~= and !~=
-        lookup = {f"{path}__like": raw}
-    if op.startswith("!"):
+        return {path: coerce(resolved.field, raw, name)}
+    if op in _RANGE_LOOKUPS:
+        return {f"{path}__{_RANGE_LOOKUPS[op]}": coerce(resolved.field, raw, name)}
+    if op in ("?=", "!?="):
+        return {f"{path}__in": [coerce(resolved.field, item, name) for item in _in_list(raw, name, op)]}
+    # ~= and !~=
+    if not isinstance(resolved.field, _LIKE_FIELDS):
+        raise InvalidArgument(
+            f"operator '{op}' (LIKE) applies to text fields only, not to '{name}'",
+            code="INVALID_QUERY", details={"field": name, "operator": op},
+        )
+    return {f"{path}__like": raw}
+
+
+def apply_condition(queryset, text, user=None):
+    """Apply one ``q=`` condition. Returns ``(queryset, crossed_a_to_many_relation)``."""
+    name, op, raw = parse_condition(text)
+    if _is_tag_condition(queryset.model, name):
+        return _tag_condition(queryset, op, raw, user), False
+    resolved = resolve(queryset.model, name)
+    lookup = _lookup(resolved, name, op, raw)
+    negate = op.startswith("!")
+    if resolved.multi_valued:
+        # "has a related row matching" as a semi-join: one row per object, whatever
+        # the number of matching children, and NOT IN for "has none".
+        matching = queryset.model._base_manager.filter(**lookup).values("pk")
+        lookup = {"pk__in": matching}
+    if negate:
         return queryset.exclude(**lookup), resolved.multi_valued
     return queryset.filter(**lookup), resolved.multi_valued
 
 
 def apply_query(queryset, conditions, user=None):
-    """Apply every ``q=`` condition (AND); de-duplicate rows when a to-many join is used."""
-    multi = False
+    """Apply every ``q=`` condition (AND). To-many joins are semi-joins: no duplicate rows."""
     for text in conditions:
-        queryset, used_multi = apply_condition(queryset, text, user)
-        multi = multi or used_multi
-    if multi:
-        queryset = queryset.distinct()
+        queryset, _ = apply_condition(queryset, text, user)
     return queryset
 
 
@@ -202,6 +259,11 @@ def apply_ordering(queryset, ordering):
         desc = item.startswith("-")
         name = item.lstrip("-+")
         resolved = resolve(queryset.model, name)
+        if resolved.multi_valued:
+            raise InvalidArgument(
+                f"cannot order by '{name}': it goes through a to-many relation (a row has many values)",
+                code="INVALID_QUERY_FIELD", details={"field": name},
+            )
         keys.append(("-" if desc else "") + resolved.orm_path)
     last_desc = keys[-1].startswith("-") if keys else False
     keys.append("-id" if last_desc else "id")

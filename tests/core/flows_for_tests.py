@@ -86,3 +86,4 @@ class Result(NoRollback):
 
 RETRYING = Flow("test-retrying", [CreateOnceThenFailOnce, Result])
 NOOP = Flow("test-noop", [Result])
+HANGS = Flow("test-hangs", [Sleep, Result], timeout=1)

@@ -134,3 +134,17 @@ def test_zone_delete_through_the_api_cascades_on_a_real_worker(celery_workers):
     assert not Zone.objects.filter(uuid=zone["uuid"]).exists()
     assert Cluster.objects.count() == 0
     assert len(done["result"]["deleted"]) == 3
+
+
+def test_a_job_that_hangs_past_its_deadline_is_reaped_even_with_a_live_worker(celery_workers):
+    set_lease(1)
+    job = start_job(flows.HANGS, args={"sleep": 4})
+    wait_for(lambda: job_state(job).state == "running", message="job to start")
+    wait_for(lambda: reap_jobs() == [job.uuid], timeout=10, interval=0.3, message="the reaper to take the job")
+    reaped = job_state(job)
+    assert reaped.state == "failed"
+    assert reaped.error["code"] == "JOB_TIMEOUT"
+    # the worker wakes up later, finds the job taken over, and leaves it as the reaper left it
+    time.sleep(4)
+    after = job_state(job)
+    assert after.state == "failed" and after.error == reaped.error and after.steps == reaped.steps

@@ -2,7 +2,9 @@
 
 The page's primary keys are selected first (an index-only scan over the ordering
 index), then the rows are fetched by key: ``OFFSET 50000`` then skips index
-entries instead of whole rows (a deferred join). ``count=false`` skips the count.
+entries instead of whole rows (a deferred join). ``count=false`` skips the count;
+one key more than the page is read so ``next`` is still exact without it.
+``limit=0`` answers only the count.
 """
 from collections import OrderedDict
 
@@ -35,9 +37,15 @@ class LimitOffsetPagination(BasePagination):
         self.request = request
         self.limit = _int_param(request, "limit", settings.REST_FRAMEWORK.get("PAGE_SIZE", 100), MAX_LIMIT)
         self.offset = _int_param(request, "offset", 0)
-        want_count = request.query_params.get("count", "true").lower() not in ("false", "0")
+        want_count = request.query_params.get("count", "true").lower() not in ("false", "0", "no")
         self.count = queryset.count() if want_count else None
-        ids = list(queryset.values_list("pk", flat=True)[self.offset:self.offset + self.limit])
+        self.has_more = False
+        if self.limit == 0:
+            return []
+        # one key past the page tells whether there is a next page (needed when count=false)
+        ids = list(queryset.values_list("pk", flat=True)[self.offset:self.offset + self.limit + 1])
+        self.has_more = len(ids) > self.limit
+        ids = ids[:self.limit]
         if not ids:
             return []
         rows = {row.pk: row for row in queryset.order_by().filter(pk__in=ids)}
@@ -52,14 +60,13 @@ class LimitOffsetPagination(BasePagination):
         ]))
 
     def _next(self):
-        more = (self.count is None and self.limit) or (self.count is not None and self.offset + self.limit < self.count)
-        if not more:
+        if not self.has_more:
             return None
         url = self.request.build_absolute_uri()
         return replace_query_param(url, "offset", self.offset + self.limit)
 
     def _previous(self):
-        if self.offset <= 0:
+        if self.offset <= 0 or self.limit == 0:
             return None
         url = self.request.build_absolute_uri()
         previous = max(self.offset - self.limit, 0)

@@ -25,7 +25,7 @@ from django.utils import timezone
 from .. import context as actx
 from ..errors import CloudPortalError, InvalidState, NotFound
 from ..events import publish_job
-from ..globalconfig.defaults import JOB_LEASE_SECONDS
+from ..globalconfig.defaults import JOB_LEASE_SECONDS, JOB_TIMEOUT_SECONDS
 from ..models import FINISHED_STATES, Job, JobState, resource_model
 
 log = logging.getLogger(__name__)
@@ -58,13 +58,19 @@ class NoRollback(Step):
 
 
 class Flow:
-    def __init__(self, name, steps, *, action=None):
+    def __init__(self, name, steps, *, action=None, timeout=None):
+        """``timeout``: seconds the whole flow may run before the reaper rolls it
+        back (default: global config ``job/timeout.seconds``)."""
         if name in FLOWS:
             raise ValueError(f"flow {name!r} is already registered")
         self.name = name
         self.steps = list(steps)
         self.action = action or name
+        self.timeout = timeout
         FLOWS[name] = self
+
+    def timeout_seconds(self):
+        return float(self.timeout if self.timeout is not None else JOB_TIMEOUT_SECONDS.value())
 
     def __repr__(self):
         return f"Flow({self.name!r}, {[s.step_name() for s in self.steps]})"
@@ -102,6 +108,10 @@ class Context:
         import json
 
         return json.loads(json.dumps(self._data, cls=DjangoJSONEncoder))
+
+
+class LeaseLost(Exception):
+    """This process no longer owns the job (the reaper took it over)."""
 
 
 def _now():
@@ -199,23 +209,27 @@ def _release(job):
 
 
 class _Heartbeat(threading.Thread):
-    """Renews the job's lease while its steps run; notices when the lease is lost."""
+    """Renews the job's lease while its steps run, until the job's deadline:
+    past it the lease is left to run out, so the reaper rolls back a job that
+    hangs even though its worker is alive (nothing stays running forever)."""
 
-    def __init__(self, job_pk, worker, lease):
+    def __init__(self, job_pk, worker, lease, deadline):
         super().__init__(daemon=True, name=f"job-heartbeat-{job_pk}")
-        self.job_pk, self.worker, self.lease = job_pk, worker, lease
+        self.job_pk, self.worker, self.lease, self.deadline = job_pk, worker, lease, deadline
         self.stopped = threading.Event()
-        self.lost = False
 
     def run(self):
         try:
             while not self.stopped.wait(max(self.lease / 3.0, 0.2)):
-                renewed = Job.objects.filter(pk=self.job_pk, state=JobState.RUNNING, worker=self.worker).update(
-                    lease_expires_at=_now() + timedelta(seconds=self.lease)
-                )
-                if not renewed:
-                    self.lost = True
+                now = _now()
+                if now >= self.deadline:
+                    log.warning("job %s passed its deadline; no longer renewing its lease", self.job_pk)
                     return
+                expires = min(now + timedelta(seconds=self.lease), self.deadline)
+                if not Job.objects.filter(pk=self.job_pk, state=JobState.RUNNING, worker=self.worker).update(
+                    lease_expires_at=expires
+                ):
+                    return  # taken over by the reaper
         except Exception:  # the step thread must not die with us
             log.exception("job heartbeat failed")
         finally:
@@ -236,31 +250,34 @@ class JobRunner:
 
     # persistence ------------------------------------------------------------------
     def save(self, publish=True, **fields):
+        """Persist progress, fenced by ownership: a worker whose job was taken
+        over by the reaper gets LeaseLost instead of overwriting the rollback."""
         fields.setdefault("steps", self.job.steps)
         fields["context"] = self.ctx.as_json()
         for key, value in fields.items():
             setattr(self.job, key, value)
-        Job.objects.filter(pk=self.job.pk).update(**fields)
+        if not Job.objects.filter(pk=self.job.pk, worker=self.worker).update(**fields):
+            raise LeaseLost(str(self.job.uuid))
         if publish:
             publish_job(self.job)
 
     def cancel_requested(self):
         return Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists()
 
-    def lease_lost(self):
-        return self.heartbeat is not None and self.heartbeat.lost
-
     # the main loop ---------------------------------------------------------------------
     def run(self):
+        try:
+            self._run()
+        except LeaseLost:
+            log.warning("job %s was taken over by the reaper; this worker stops here", self.job.uuid)
+
+    def _run(self):
         if self.flow is None:
             return self.finish(JobState.FAILED, error={
                 "code": "UNKNOWN_FLOW", "message": f"no flow named {self.job.flow!r}", "details": {}})
         completed = []
         total = len(self.flow.steps)
         for index, step_cls in enumerate(self.flow.steps):
-            if self.lease_lost():
-                log.warning("job %s: lease lost, leaving it to the reaper", self.job.uuid)
-                return
             if self.cancel_requested():
                 error = {"code": "JOB_CANCELLED", "message": "cancelled by request", "details": {},
                          "step": step_cls.step_name()}
@@ -343,12 +360,21 @@ class JobRunner:
         indices = [i for i, rec in enumerate(self.job.steps)
                    if rec.get("state") in ("succeeded", "running", "rolling_back", "failed")]
         interrupted = next((rec["name"] for rec in self.job.steps if rec.get("state") == "running"), None)
-        error = {
-            "code": "WORKER_LOST",
-            "message": f"the worker running this job ({dead_worker or 'unknown'}) stopped answering; "
-                       "the job was rolled back",
-            "details": {"worker": dead_worker},
-        }
+        timed_out = self.job.deadline_at is not None and self.job.deadline_at <= _now()
+        if timed_out:
+            error = {
+                "code": "JOB_TIMEOUT",
+                "message": f"the job ran past its deadline ({self.job.deadline_at.isoformat()}); "
+                           "it was rolled back",
+                "details": {"worker": dead_worker, "deadline_at": self.job.deadline_at.isoformat()},
+            }
+        else:
+            error = {
+                "code": "WORKER_LOST",
+                "message": f"the worker running this job ({dead_worker or 'unknown'}) stopped answering; "
+                           "the job was rolled back",
+                "details": {"worker": dead_worker},
+            }
         if interrupted:
             error["step"] = interrupted
         self.rollback(indices, error)
@@ -364,8 +390,12 @@ def execute_job(job_uuid):
     worker = _worker_name()
     lease = float(JOB_LEASE_SECONDS.value())
     now = _now()
+    flow_name = Job.objects.filter(uuid=job_uuid).values_list("flow", flat=True).first()
+    flow = FLOWS.get(flow_name)
+    deadline = now + timedelta(seconds=flow.timeout_seconds() if flow else lease)
     claimed = Job.objects.filter(uuid=job_uuid, state=JobState.PENDING).update(
-        state=JobState.RUNNING, started_at=now, worker=worker, lease_expires_at=now + timedelta(seconds=lease)
+        state=JobState.RUNNING, started_at=now, worker=worker, deadline_at=deadline,
+        lease_expires_at=min(now + timedelta(seconds=lease), deadline),
     )
     if not claimed:
         if not Job.objects.filter(uuid=job_uuid).exists():
@@ -373,7 +403,7 @@ def execute_job(job_uuid):
         return Job.objects.get(uuid=job_uuid)
     job = Job.objects.select_related("user").get(uuid=job_uuid)
     runner = JobRunner(job, worker)
-    runner.heartbeat = _Heartbeat(job.pk, worker, lease)
+    runner.heartbeat = _Heartbeat(job.pk, worker, lease, deadline)
     runner.heartbeat.start()
     try:
         with actx.acting(user=job.user, req_id=job.request_id or None, job=job.uuid):

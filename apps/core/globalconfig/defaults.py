@@ -12,3 +12,8 @@ JOB_LEASE_SECONDS = GlobalConfigDef(
     "seconds a running job's worker lease lasts; a job whose lease ran out (its worker died) "
     "is rolled back by the reaper", validator=at_least(1),
 )
+JOB_TIMEOUT_SECONDS = GlobalConfigDef(
+    "job", "timeout.seconds", float, 6 * 3600.0,
+    "seconds a flow may run before the reaper rolls it back, for flows that set no timeout of their own",
+    validator=at_least(1),
+)

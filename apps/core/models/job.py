@@ -33,6 +33,7 @@ class Job(models.Model):
     error = models.JSONField(null=True, blank=True)  # {"code", "message", "details", "step"}
     cancel_requested = models.BooleanField(default=False)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(null=True, blank=True)  # started_at + the flow's timeout
     worker = models.CharField(max_length=255, blank=True, default="")
     request_id = models.CharField(max_length=64, blank=True, default="")
     account = models.ForeignKey("accounts.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
