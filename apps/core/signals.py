@@ -4,7 +4,11 @@ from django.dispatch import receiver
 
 from . import context as actx
 from .events import publish_resource_change
-from .models import ChangeLog, Resource
+from .globalconfig.registry import clear_cache
+from .models import ChangeLog, GlobalConfig, Resource
+
+post_save.connect(clear_cache, sender=GlobalConfig, dispatch_uid="globalconfig-cache")
+post_delete.connect(clear_cache, sender=GlobalConfig, dispatch_uid="globalconfig-cache-delete")
 
 
 def _account_id(instance):

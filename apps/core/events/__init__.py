@@ -7,8 +7,6 @@ subscribers (``relay.py``), so a worker's events still reach the browser.
 """
 import logging
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
@@ -30,7 +28,12 @@ def _jsonable(payload):
 
 
 def publish(groups, payload):
-    """Send ``payload`` to every group in ``groups``; never fails the caller."""
+    """Send ``payload`` to every group in ``groups``; never fails the caller.
+
+    From synchronous code (views, flow steps) the send is handed to this
+    process's publisher thread and does not wait; from inside an event loop
+    (a consumer) it is scheduled on that loop.
+    """
     payload = _jsonable(payload)
     try:
         if settings.EVENTS_BACKEND == "database":
@@ -38,18 +41,11 @@ def publish(groups, payload):
 
             Event.objects.create(groups=list(groups), payload=payload)
         else:
-            layer = get_channel_layer()
-            for group in groups:
-                async_to_sync(layer.group_send)(group, {"type": "event.message", "payload": payload})
+            from .publisher import submit
+
+            submit(list(groups), payload)
     except Exception:  # an event is a notification; losing one must not fail an operation
         log.exception("could not publish event %s", payload.get("type"))
-
-
-def deliver_local(groups, payload):
-    """Send to this process's channel layer (used by the database relay)."""
-    layer = get_channel_layer()
-    for group in groups:
-        async_to_sync(layer.group_send)(group, {"type": "event.message", "payload": payload})
 
 
 def job_payload(job):

@@ -249,20 +249,27 @@ class JobRunner:
         self.heartbeat = None
 
     # persistence ------------------------------------------------------------------
-    def save(self, publish=True, **fields):
-        """Persist progress, fenced by ownership: a worker whose job was taken
-        over by the reaper gets LeaseLost instead of overwriting the rollback."""
+    def save(self, publish=True, stop_on_cancel=False, **fields):
+        """Persist progress in one UPDATE, fenced by ownership: a worker whose job
+        the reaper took over gets LeaseLost instead of overwriting the rollback.
+
+        With ``stop_on_cancel`` the write also checks for a cancel request and
+        returns False (writing nothing) when there is one, so checking for
+        cancellation between steps costs no extra query.
+        """
         fields.setdefault("steps", self.job.steps)
         fields["context"] = self.ctx.as_json()
+        owned = Job.objects.filter(pk=self.job.pk, worker=self.worker)
+        target = owned.filter(cancel_requested=False) if stop_on_cancel else owned
+        if not target.update(**fields):
+            if stop_on_cancel and owned.filter(cancel_requested=True).exists():
+                return False
+            raise LeaseLost(str(self.job.uuid))
         for key, value in fields.items():
             setattr(self.job, key, value)
-        if not Job.objects.filter(pk=self.job.pk, worker=self.worker).update(**fields):
-            raise LeaseLost(str(self.job.uuid))
         if publish:
             publish_job(self.job)
-
-    def cancel_requested(self):
-        return Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists()
+        return True
 
     # the main loop ---------------------------------------------------------------------
     def run(self):
@@ -271,22 +278,35 @@ class JobRunner:
         except LeaseLost:
             log.warning("job %s was taken over by the reaper; this worker stops here", self.job.uuid)
 
+    def _start_record(self, index):
+        self.job.steps[index].update(state="running", started_at=_iso(_now()), attempts=0)
+
+    def _cancel(self, completed, index):
+        """Stop before step ``index`` and roll back what ran."""
+        record = self.job.steps[index] if index < len(self.job.steps) else None
+        if record is not None and record.get("state") == "running":
+            for key in ("started_at", "attempts"):
+                record.pop(key, None)
+            record["state"] = "pending"
+        step_name = self.flow.steps[index].step_name() if index < len(self.flow.steps) else None
+        error = {"code": "JOB_CANCELLED", "message": "cancelled by request", "details": {}, "step": step_name}
+        self.rollback(completed, error)
+        return self.finish(JobState.CANCELLED, error=error)
+
     def _run(self):
         if self.flow is None:
             return self.finish(JobState.FAILED, error={
                 "code": "UNKNOWN_FLOW", "message": f"no flow named {self.job.flow!r}", "details": {}})
         completed = []
-        total = len(self.flow.steps)
-        for index, step_cls in enumerate(self.flow.steps):
-            if self.cancel_requested():
-                error = {"code": "JOB_CANCELLED", "message": "cancelled by request", "details": {},
-                         "step": step_cls.step_name()}
-                self.rollback(completed, error)
-                return self.finish(JobState.CANCELLED, error=error)
+        steps = self.flow.steps
+        total = len(steps)
+        if total:
+            self._start_record(0)
+        if not self.save(stop_on_cancel=True):
+            return self._cancel(completed, 0)
+        for index, step_cls in enumerate(steps):
             record = self.job.steps[index]
             started = _now()
-            record.update(state="running", started_at=_iso(started), attempts=0)
-            self.save()
             step = step_cls()
             while True:
                 record["attempts"] += 1
@@ -312,7 +332,12 @@ class JobRunner:
             record.update(state="succeeded", finished_at=_iso(finished),
                           duration_ms=round((finished - started).total_seconds() * 1000, 3))
             completed.append(index)
-            self.save(progress=int((index + 1) * 100 / total))
+            if index + 1 == total:
+                break
+            # one write records this step's end and the next one's start, and sees a cancel
+            self._start_record(index + 1)
+            if not self.save(stop_on_cancel=True, progress=int((index + 1) * 100 / total)):
+                return self._cancel(completed, index + 1)
         self.finish(JobState.SUCCEEDED, result=self.ctx.get("result"))
 
     def rollback(self, indices, error):
@@ -345,9 +370,12 @@ class JobRunner:
             fields["result"] = result
         if error is not None:
             fields["error"] = error
-        with transaction.atomic():  # the job's end and the resource's release are one change
+        if self.job.resource_uuid:
+            with transaction.atomic():  # the job's end and the resource's release are one change
+                self.save(publish=False, **fields)
+                _release(self.job)
+        else:
             self.save(publish=False, **fields)
-            _release(self.job)
         publish_job(self.job)
 
     # recovery (reaper) -----------------------------------------------------------------------
@@ -389,19 +417,20 @@ def execute_job(job_uuid):
     """
     worker = _worker_name()
     lease = float(JOB_LEASE_SECONDS.value())
+    job = Job.objects.select_related("user").filter(uuid=job_uuid).first()
+    if job is None:
+        raise NotFound(f"job {job_uuid} not found")
+    if job.state != JobState.PENDING:
+        return job  # a duplicate delivery, or cancelled before it started
     now = _now()
-    flow_name = Job.objects.filter(uuid=job_uuid).values_list("flow", flat=True).first()
-    flow = FLOWS.get(flow_name)
+    flow = FLOWS.get(job.flow)
     deadline = now + timedelta(seconds=flow.timeout_seconds() if flow else lease)
-    claimed = Job.objects.filter(uuid=job_uuid, state=JobState.PENDING).update(
-        state=JobState.RUNNING, started_at=now, worker=worker, deadline_at=deadline,
-        lease_expires_at=min(now + timedelta(seconds=lease), deadline),
-    )
-    if not claimed:
-        if not Job.objects.filter(uuid=job_uuid).exists():
-            raise NotFound(f"job {job_uuid} not found")
-        return Job.objects.get(uuid=job_uuid)
-    job = Job.objects.select_related("user").get(uuid=job_uuid)
+    claim = {"state": JobState.RUNNING, "started_at": now, "worker": worker, "deadline_at": deadline,
+             "lease_expires_at": min(now + timedelta(seconds=lease), deadline)}
+    if not Job.objects.filter(pk=job.pk, state=JobState.PENDING).update(**claim):
+        return Job.objects.get(pk=job.pk)  # another worker claimed it first
+    for key, value in claim.items():
+        setattr(job, key, value)
     runner = JobRunner(job, worker)
     runner.heartbeat = _Heartbeat(job.pk, worker, lease, deadline)
     runner.heartbeat.start()

@@ -90,9 +90,30 @@ class GlobalConfigDef:
                 for item in chain:
                     if item.uuid in overrides:
                         return overrides[item.uuid]
-        row = GlobalConfig.objects.filter(category=self.category, name=self.name).values_list("value", flat=True)
-        stored = list(row)
-        return stored[0] if stored and stored[0] is not None else self.default
+        stored = _stored_values().get((self.category, self.name))
+        return stored if stored is not None else self.default
+
+
+# Every process keeps the table's values for at most CACHE_SECONDS (one query a
+# second instead of one per use); a change made in this process clears it at once.
+CACHE_SECONDS = 1.0
+_cache = {"values": None, "loaded": 0.0}
+
+
+def _stored_values():
+    import time
+
+    from ..models import GlobalConfig
+
+    now = time.monotonic()
+    if _cache["values"] is None or now - _cache["loaded"] > CACHE_SECONDS:
+        _cache["values"] = {(c, n): v for c, n, v in GlobalConfig.objects.values_list("category", "name", "value")}
+        _cache["loaded"] = now
+    return _cache["values"]
+
+
+def clear_cache(**kwargs):
+    _cache["values"] = None
 
 
 def _override_chain(resource):
