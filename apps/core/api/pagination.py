@@ -1,21 +1,35 @@
 """``limit``/``offset`` paging with a count, and a plan that stays fast on deep pages.
 
-The page's primary keys are selected first (an index-only scan over the ordering
-index), then the rows are fetched by key: ``OFFSET 50000`` then skips index
-entries instead of whole rows (a deferred join). ``count=false`` skips the count;
-one key more than the page is read so ``next`` is still exact without it.
-``limit=0`` answers only the count.
+- The page's primary keys are selected first (an index-only scan over the
+  ordering index), then the rows are fetched by key: ``OFFSET 50000`` then skips
+  index entries instead of whole rows (a deferred join).
+- When the count is known and the page lies in the second half of the result,
+  the keys are read from the far end in the reverse order (``OFFSET count -
+  offset - limit``) and flipped: the last page costs what the first one does.
+- ``count=false`` skips the count; one key more than the page is read so
+  ``next`` is exact without it. ``limit=0`` answers only the count.
+- Large counts are cached: a count of ``QUERY_COUNT_CACHE_MIN_ROWS`` (10,000)
+  rows or more is kept ``QUERY_COUNT_CACHE_SECONDS`` (10 s; 0 turns it off) in
+  the Django cache under the SQL of the query, so paging through a big list
+  counts it once, not on every page. Smaller counts are always exact.
 """
+import hashlib
+import logging
 from collections import OrderedDict
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import connections
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from ..errors import InvalidArgument
 
+log = logging.getLogger(__name__)
+
 MAX_LIMIT = 1000
+MAX_OFFSET = 10**12
 
 
 def _int_param(request, name, default, maximum=None):
@@ -32,18 +46,76 @@ def _int_param(request, name, default, maximum=None):
     return value
 
 
+def _count_settings():
+    return (float(getattr(settings, "QUERY_COUNT_CACHE_SECONDS", 10)),
+            int(getattr(settings, "QUERY_COUNT_CACHE_MIN_ROWS", 10_000)))
+
+
+def count_rows(queryset):
+    """``(count, fresh)``: ``queryset.count()``, or a recent large count from the cache
+    (``fresh`` is then false)."""
+    ttl, minimum = _count_settings()
+    if ttl <= 0:
+        return queryset.count(), True
+    key = None
+    try:
+        sql, params = queryset.order_by().query.sql_with_params()
+        database = connections[queryset.db].settings_dict["NAME"]
+        key = "cp:count:" + hashlib.sha256(repr((database, sql, params)).encode()).hexdigest()
+        cached = cache.get(key)
+        if cached is not None:
+            return cached, False
+    except Exception:  # noqa: BLE001 - a cache that is down must not fail the list
+        log.warning("count cache unavailable", exc_info=True)
+    count = queryset.count()
+    if key is not None and count >= minimum:
+        try:
+            cache.set(key, count, ttl)
+        except Exception:  # noqa: BLE001
+            log.warning("count cache unavailable", exc_info=True)
+    return count, True
+
+
+def _totally_ordered(queryset):
+    """Ordered with the primary key as the last key: the reverse order is an exact mirror."""
+    keys = queryset.query.order_by
+    return bool(keys) and isinstance(keys[-1], str) and keys[-1].lstrip("-") in ("id", "pk")
+
+
+def page_keys(queryset, offset, limit, total=None):
+    """The primary keys at ``[offset, offset + limit)`` in the queryset's order.
+
+    With ``total`` (the row count) and a page past the middle, the keys are read
+    from the end in the reverse order, so the database skips ``total - offset``
+    index entries instead of ``offset``. (``total`` must come from the database in
+    this request: rows added between the two statements shift the page as they
+    would between two requests.)"""
+    if total is not None and total // 2 < offset < total and _totally_ordered(queryset):
+        end = min(offset + limit, total)
+        keys = list(queryset.reverse().values_list("pk", flat=True)[total - end:total - offset])
+        keys.reverse()
+        return keys
+    return list(queryset.values_list("pk", flat=True)[offset:offset + limit])
+
+
 class LimitOffsetPagination(BasePagination):
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
         self.limit = _int_param(request, "limit", settings.REST_FRAMEWORK.get("PAGE_SIZE", 100), MAX_LIMIT)
-        self.offset = _int_param(request, "offset", 0)
+        self.offset = _int_param(request, "offset", 0, MAX_OFFSET)
         want_count = request.query_params.get("count", "true").lower() not in ("false", "0", "no")
-        self.count = queryset.count() if want_count else None
+        self.count = None
         self.has_more = False
+        total = None
+        if want_count:
+            self.count, fresh = count_rows(queryset)
+            # only a count just read from the database may steer the reverse scan:
+            # a cached one can be a few seconds old, and the page would shift
+            total = self.count if fresh else None
         if self.limit == 0:
             return []
         # one key past the page tells whether there is a next page (needed when count=false)
-        ids = list(queryset.values_list("pk", flat=True)[self.offset:self.offset + self.limit + 1])
+        ids = page_keys(queryset, self.offset, self.limit + 1, total)
         self.has_more = len(ids) > self.limit
         ids = ids[:self.limit]
         if not ids:
