@@ -81,7 +81,8 @@ class AccountViewSet(ResourceViewSet, mixins.DestroyModelMixin):
         return super().destroy(request, *args, **kwargs)
 
 
-class UserViewSet(QueryViewSet, mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin):
+class UserViewSet(QueryViewSet, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+                  mixins.DestroyModelMixin):
     """Users of accounts: admins manage all; an account manages its own users."""
 
     queryset = User.objects.select_related("account")

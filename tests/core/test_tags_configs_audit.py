@@ -245,3 +245,8 @@ def test_openapi_schema_generates_without_warnings(tmp_path):
 
     call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
     assert "/api/v1/global-configs/{category}/{name}/" in (tmp_path / "schema.yml").read_text()
+
+
+def test_global_configs_have_no_uuid_detail_route(admin_client):
+    response = admin_client.get("/api/v1/global-configs/00000000000000000000000000000000/")
+    assert response.status_code == 404 and response.json()["code"] == "NOT_FOUND"

@@ -91,15 +91,12 @@ class QueryViewSet(viewsets.GenericViewSet):
         serializer = self.get_serializer_class()(page, many=True, context=context)
         return self.get_paginated_response(serializer.data)
 
-    def retrieve(self, request, *args, **kwargs):
-        return Response(self.get_serializer(self.get_object()).data)
-
 
 class ReadOnlyQueryViewSet(QueryViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     pass
 
 
-class ResourceViewSet(QueryViewSet, mixins.CreateModelMixin, mixins.UpdateModelMixin):
+class ResourceViewSet(QueryViewSet, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin):
     """CRUD + DSL + tags + audit + state actions + cascade delete for a Resource."""
 
     with_tags = True

@@ -1,8 +1,8 @@
 """Start web + worker + beat as one supervised group (what ``make run`` calls).
 
-Ctrl-C or SIGTERM stops all three (each in its own process group, SIGTERM then
-SIGKILL after a grace period); if one of them dies, the others are stopped too,
-so nothing is left behind.
+Ctrl-C or SIGTERM stops all three (each runs in its own process group: SIGTERM
+to the process, then SIGKILL to its group after a grace period); if one of them
+dies, the others are stopped too, so nothing is left behind.
 """
 import os
 import signal
@@ -74,8 +74,13 @@ class Command(BaseCommand):
                 time.sleep(0.3)
 
     def _stop_all(self):
+        # SIGTERM to each leader only: the Celery worker then does a warm shutdown
+        # (finishes its running tasks, stops its pool). Signalling the worker's whole
+        # group killed the pool children under it and left the worker hanging until
+        # SIGKILL. Whatever is still alive after the grace period is killed by group.
         for proc in self.children.values():
-            self._signal_group(proc, signal.SIGTERM)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
         deadline = time.time() + GRACE_SECONDS
         for proc in self.children.values():
             try:
