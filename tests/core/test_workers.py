@@ -148,3 +148,24 @@ def test_a_job_that_hangs_past_its_deadline_is_reaped_even_with_a_live_worker(ce
     time.sleep(4)
     after = job_state(job)
     assert after.state == "failed" and after.error == reaped.error and after.steps == reaped.steps
+
+
+def test_the_reaper_runs_on_beat_as_a_celery_task(celery_workers):
+    from django.conf import settings
+
+    from apps.core.flows.tasks import reap_jobs as reap_task
+
+    entry = settings.CELERY_BEAT_SCHEDULE["reap-dead-jobs"]
+    assert entry["task"] == reap_task.name and entry["schedule"] <= 60
+    set_lease(1)
+    zone = Zone.objects.create(name="orphan")
+    job = start_job(flows.KILLABLE, resource=zone, args={"wait_seconds": 120})
+    running = wait_for(lambda: (j := job_state(job)).steps[1]["state"] == "running" and j, message="step 1 running")
+    pid = next(pid for pid in celery_workers.pids() if f":{pid}:" in running.worker)
+    celery_workers.kill(pid, signal.SIGKILL)
+    time.sleep(1.5)
+    reap_task.apply_async(queue=celery_workers.queue)  # what beat sends; the surviving worker runs it
+    done = wait_for(lambda: (j := job_state(job)).state == "failed" and j, message="the reaper task")
+    assert done.error["code"] == "WORKER_LOST"
+    zone.refresh_from_db()
+    assert zone.busy_job is None
