@@ -250,3 +250,10 @@ def test_openapi_schema_generates_without_warnings(tmp_path):
 def test_global_configs_have_no_uuid_detail_route(admin_client):
     response = admin_client.get("/api/v1/global-configs/00000000000000000000000000000000/")
     assert response.status_code == 404 and response.json()["code"] == "NOT_FOUND"
+
+
+def test_csv_of_an_empty_list_still_has_its_header(admin_client):
+    response = admin_client.get("/api/v1/zones/", {"format": "csv", "q": "name=nothing-matches",
+                                                   "fields": "uuid,name,state"})
+    assert response.status_code == 200
+    assert response.content.decode().strip() == "uuid,name,state"

@@ -25,6 +25,8 @@ class CSVRenderer(BaseRenderer):
             for key in row:
                 if key not in header:
                     header.append(key)
+        if not header:
+            header = self._declared_columns(renderer_context or {})
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(header)
@@ -36,6 +38,23 @@ class CSVRenderer(BaseRenderer):
             name = getattr(view, "basename", None) or "export"
             response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
         return out.getvalue().encode(self.charset)
+
+    @staticmethod
+    def _declared_columns(context):
+        """Columns of an empty list: the serializer's fields (narrowed by ``fields=``)."""
+        view = context.get("view")
+        if view is None or not hasattr(view, "get_serializer_class"):
+            return []
+        try:
+            columns = list(view.get_serializer_class()().fields)
+        except Exception:  # noqa: BLE001 - a header is a nicety, never an error
+            return []
+        request = context.get("request")
+        wanted = request.query_params.get("fields") if request is not None else None
+        if wanted:
+            chosen = [f.strip() for f in wanted.split(",") if f.strip()]
+            columns = [c for c in columns if c in chosen]
+        return columns
 
     @staticmethod
     def _cell(value):

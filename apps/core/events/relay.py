@@ -21,25 +21,43 @@ KEEP = timedelta(minutes=5)
 _task = None
 
 
-def _fetch(after_id):
+# Ids are not always committed in order (two writers on MariaDB): rows younger
+# than LATE are read again on every poll and ids already sent are skipped.
+LATE = timedelta(seconds=5)
+
+
+def _fetch(after_id, sent):
+    from django.db.models import Q
+
     from ..models import Event
 
     close_old_connections()
-    if after_id is None:
+    recent = timezone.now() - LATE
+    if after_id is None:  # start: what is already there counts as sent
+        for event_id, created in Event.objects.filter(created_at__gte=recent).values_list("id", "created_at"):
+            sent[event_id] = created
         last = Event.objects.order_by("-id").values_list("id", flat=True).first()
         return (last or 0), []
-    rows = list(Event.objects.filter(id__gt=after_id).order_by("id").values("id", "groups", "payload")[:500])
+    rows = list(Event.objects.filter(Q(id__gt=after_id) | Q(created_at__gte=recent, id__gt=after_id - 1000))
+                .order_by("id").values("id", "groups", "payload", "created_at")[:500])
+    fresh = [row for row in rows if row["id"] not in sent]
+    for row in fresh:
+        sent[row["id"]] = row["created_at"]
+    for event_id, created in list(sent.items()):
+        if created < recent - LATE:
+            del sent[event_id]
     if rows and rows[-1]["id"] % 200 == 0:
         Event.objects.filter(created_at__lt=timezone.now() - KEEP).delete()
-    return (rows[-1]["id"] if rows else after_id), rows
+    return max([after_id] + [row["id"] for row in rows]), fresh
 
 
 async def _relay_loop():
     layer = get_channel_layer()
     last_id = None
+    sent = {}
     while True:
         try:
-            last_id, rows = await sync_to_async(_fetch, thread_sensitive=False)(last_id)
+            last_id, rows = await sync_to_async(_fetch, thread_sensitive=False)(last_id, sent)
             for row in rows:
                 for group in row["groups"]:
                     await layer.group_send(group, {"type": "event.message", "payload": row["payload"]})

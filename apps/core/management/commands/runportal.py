@@ -16,6 +16,18 @@ from django.core.management.base import BaseCommand
 GRACE_SECONDS = 10
 
 
+def _die_with_parent():
+    """In the child, before exec: get SIGTERM if this supervisor dies, even by
+    SIGKILL, so web/worker/beat never outlive it (Linux prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except OSError:
+        pass  # not Linux: Ctrl-C and SIGTERM still stop everything
+
+
 class Command(BaseCommand):
     help = "Run the CloudPortal web server, Celery worker and Celery beat together until stopped."
 
@@ -27,11 +39,12 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, concurrency, **options):
         python = sys.executable
         bindir = os.path.dirname(python)
+        log_level = os.environ.get("LOG_LEVEL", "INFO")
         commands = {
             "web": [os.path.join(bindir, "daphne"), "-b", host, "-p", str(port), "cloudportal.asgi:application"],
-            "worker": [python, "-m", "celery", "-A", "cloudportal", "worker", "-l", "INFO",
+            "worker": [python, "-m", "celery", "-A", "cloudportal", "worker", "-l", log_level,
                        "--concurrency", str(concurrency), "-n", f"worker-{os.getpid()}@%h"],
-            "beat": [python, "-m", "celery", "-A", "cloudportal", "beat", "-l", "INFO",
+            "beat": [python, "-m", "celery", "-A", "cloudportal", "beat", "-l", log_level,
                      "--pidfile=", "-s", os.devnull],
         }
         self.children = {}
@@ -39,7 +52,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
         for name, argv in commands.items():
-            self.children[name] = subprocess.Popen(argv, start_new_session=True)
+            self.children[name] = subprocess.Popen(argv, start_new_session=True, preexec_fn=_die_with_parent)
             self.stdout.write(f"started {name} (pid {self.children[name].pid})")
         self._wait_ready(host, port)
         code = 0
