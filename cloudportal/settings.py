@@ -205,3 +205,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- secrets at rest (apps.core.secrets) ------------------------------------
+CLOUDPORTAL_SECRETS_KEY = os.environ.get("CLOUDPORTAL_SECRETS_KEY", "")

@@ -6,4 +6,4 @@ class ComputeConfig(AppConfig):
     label = "compute"
 
     def ready(self):
-        from . import cascade  # noqa: F401  (declares the cascade rules)
+        from . import cascade, globalconfig  # noqa: F401  (cascade rules, host.* global configs)

@@ -70,7 +70,9 @@ class Resource(models.Model):
             if attname not in self.__dict__:
                 continue  # deferred
             value = getattr(self, attname)
-            if isinstance(value, uuid_lib.UUID):
+            if getattr(field, "secret", False):
+                value = "********" if value else ""  # never a secret in a change log
+            elif isinstance(value, uuid_lib.UUID):
                 value = str(value)
             elif hasattr(value, "isoformat"):
                 value = value.isoformat()

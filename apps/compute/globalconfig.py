@@ -1,0 +1,18 @@
+"""Global configs of compute (ZStack's host.* configs)."""
+from apps.core.globalconfig import GlobalConfigDef, at_least
+
+PING_INTERVAL = GlobalConfigDef(
+    "host", "ping.interval", int, 60, "seconds between two pings of a connected host", validator=at_least(1))
+PING_MAX_FAILURE = GlobalConfigDef(
+    "host", "ping.maxFailure", int, 3, "missed pings in a row before a host is Disconnected", validator=at_least(1))
+PING_TIMEOUT = GlobalConfigDef(
+    "host", "ping.timeout", int, 5, "seconds one ping may take", validator=at_least(1))
+AUTO_RECONNECT = GlobalConfigDef(
+    "host", "connection.autoReconnectOnError", bool, True,
+    "reconnect a Disconnected host by itself when its agent answers again")
+CPU_RATIO = GlobalConfigDef(
+    "host", "cpu.overProvisioning.ratio", float, 10.0,
+    "virtual CPUs offered per physical CPU", validator=at_least(0.1), overridable_by=["Cluster", "Host"])
+MEMORY_RATIO = GlobalConfigDef(
+    "host", "memory.overProvisioning.ratio", float, 1.0,
+    "memory offered per byte of physical memory", validator=at_least(0.1), overridable_by=["Cluster", "Host"])
