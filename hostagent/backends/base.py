@@ -1,0 +1,88 @@
+"""The interface every backend implements.
+
+A backend serves one or more hosts (``host_uuid``). Operation methods take the host uuid and the
+request body (a dict) and return the answer (a dict) or raise ``AgentFailure``. When ``blocking`` is
+true the server runs them in a thread pool so a slow hypervisor call never stalls other requests.
+"""
+import re
+
+from ..errors import invalid_request
+
+STATES = ("Running", "Stopped", "Paused")
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+
+VM_OPS = ("start", "stop", "destroy", "pause", "resume", "reboot", "undefine", "vnc-port")
+
+
+class Backend:
+    name = "base"
+    blocking = False
+
+    def __init__(self, config):
+        self.config = config
+        self.events = None  # hostagent.events.EventReporter, set by the server
+
+    # --- hosts ------------------------------------------------------------
+    def secret_for(self, host_uuid):
+        """The host's secret, or None when this agent does not serve that host."""
+        raise NotImplementedError
+
+    def portal_url(self, host_uuid):
+        raise NotImplementedError
+
+    def set_portal_url(self, host_uuid, url):
+        raise NotImplementedError
+
+    async def before_request(self, host_uuid, path):
+        """Latency and fault injection (sim); may raise AgentFailure."""
+
+    def start(self, loop):
+        """Called once the event loop runs (libvirt: open the connection, start the event thread)."""
+
+    def close(self):
+        pass
+
+    # --- operations ---------------------------------------------------------
+    def facts(self, host_uuid):
+        raise NotImplementedError
+
+    def capacity(self, host_uuid):
+        raise NotImplementedError
+
+    def vm_states(self, host_uuid):
+        raise NotImplementedError
+
+    def vm_define(self, host_uuid, spec):
+        raise NotImplementedError
+
+    def vm_op(self, host_uuid, op, vm_uuid, body):
+        raise NotImplementedError
+
+
+def require_vm_uuid(body):
+    vm_uuid = body.get("vm_uuid")
+    if not isinstance(vm_uuid, str) or not UUID_RE.match(vm_uuid):
+        raise invalid_request("vm_uuid must be a UUID string", field="vm_uuid")
+    return vm_uuid.lower()
+
+
+def validate_define(body):
+    vm_uuid = require_vm_uuid(body)
+    spec = {"vm_uuid": vm_uuid}
+    name = body.get("name", vm_uuid)
+    if not isinstance(name, str):
+        raise invalid_request("name must be a string", field="name")
+    spec["name"] = name
+    for field in ("cpu_num", "memory_size"):
+        value = body.get(field)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise invalid_request(f"{field} must be a positive integer", field=field)
+        spec[field] = value
+    disk_path = body.get("disk_path")
+    if disk_path is not None and (not isinstance(disk_path, str) or not disk_path.startswith("/")):
+        raise invalid_request("disk_path must be an absolute path", field="disk_path")
+    spec["disk_path"] = disk_path
+    spec["disk_format"] = body.get("disk_format") or (
+        "qcow2" if disk_path and disk_path.endswith(".qcow2") else "raw")
+    spec["vnc"] = bool(body.get("vnc", True))
+    return spec

@@ -1,0 +1,133 @@
+"""Fixtures for the host agent: a real agent subprocess on a free port, a tiny event receiver."""
+import http.client
+import http.server
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_TOKEN = "test-admin-token"
+
+
+def pytest_configure(config):
+    # Also to be registered in pytest.ini (--strict-markers).
+    config.addinivalue_line("markers", "libvirt: needs libvirt-python and a running libvirtd with QEMU")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AgentProcess:
+    def __init__(self, *args, startup_timeout=30):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"hostagent-test-{self.port}.log"
+        self.args = [sys.executable, "-m", "hostagent", "--listen", "127.0.0.1", "--port", str(self.port), *args]
+        self.startup_timeout = startup_timeout
+        self.proc = None
+
+    def start(self):
+        self._log = open(self.log_path, "wb")
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        self.proc = subprocess.Popen(self.args, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the agent exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"the agent did not listen within {self.startup_timeout}s:\n{self.log()}")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def admin(self, method, path, body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        data = json.dumps(body).encode() if body is not None else None
+        conn.request(method, path, body=data, headers={"Authorization": f"Bearer {ADMIN_TOKEN}",
+                                                       "Content-Type": "application/json"})
+        response = conn.getresponse()
+        payload = json.loads(response.read() or b"{}")
+        conn.close()
+        return response.status, payload
+
+
+@pytest.fixture(scope="module")
+def sim_agent():
+    agent = AgentProcess("--backend", "sim", "--admin-token", ADMIN_TOKEN).start()
+    yield agent
+    agent.stop()
+
+
+class EventReceiver:
+    """A stand-in portal: records POSTs to /api/v1/hosts/agent-events/ with their headers."""
+
+    def __init__(self):
+        self.received = []
+        self.cond = threading.Condition()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.cond:
+                    receiver.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                    receiver.cond.notify_all()
+                data = b'{"accepted": true}'
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                                 + str(len(data)).encode() + b"\r\nConnection: close\r\n\r\n" + data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def wait_for(self, predicate, timeout=20):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for item in self.received:
+                    if predicate(item):
+                        return item
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self.cond.wait(remaining)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def event_receiver():
+    receiver = EventReceiver()
+    yield receiver
+    receiver.close()
