@@ -1,0 +1,339 @@
+"""One real host through libvirt-python (never virsh).
+
+Domains are named ``cp-<vm_uuid>`` with uuid = vm_uuid. Lifecycle events come from libvirt's
+default event loop (a daemon thread) and are reported to the portal unless a request of ours
+caused them.
+"""
+import logging
+import os
+import platform
+import threading
+import time
+from xml.sax.saxutils import escape, quoteattr
+import xml.etree.ElementTree as ET
+
+from ..errors import AgentFailure, invalid_state, vm_not_found
+from .base import Backend
+
+log = logging.getLogger("hostagent.libvirt")
+
+try:
+    import libvirt
+except ImportError:  # pragma: no cover - reported when the backend starts
+    libvirt = None
+
+_event_loop_started = False
+_event_loop_lock = threading.Lock()
+
+
+def _start_event_loop():
+    global _event_loop_started
+    with _event_loop_lock:
+        if _event_loop_started:
+            return
+        libvirt.virEventRegisterDefaultImpl()
+
+        def run():
+            while True:
+                libvirt.virEventRunDefaultImpl()
+
+        threading.Thread(target=run, name="libvirt-events", daemon=True).start()
+        _event_loop_started = True
+
+
+def _version(number):
+    return f"{number // 1000000}.{number // 1000 % 1000}.{number % 1000}"
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _os_name():
+    try:
+        with open("/etc/os-release", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("PRETTY_NAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return f"{platform.system()} {platform.release()}"
+
+
+def _state_name(code):
+    if code in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED):
+        return "Running"
+    if code in (libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PMSUSPENDED):
+        return "Paused"
+    return "Stopped"  # shutoff, shutdown (in progress), crashed, nostate
+
+
+def _event_state(event):
+    if event in (libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_RESUMED):
+        return "Running"
+    if event in (libvirt.VIR_DOMAIN_EVENT_SUSPENDED, libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED):
+        return "Paused"
+    if event in (libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_CRASHED):
+        return "Stopped"
+    return None  # defined, undefined, shutdown (a STOPPED follows)
+
+
+class LibvirtBackend(Backend):
+    name = "libvirt"
+    blocking = True
+    DOMAIN_PREFIX = "cp-"
+    SUPPRESS_SECONDS = 5.0
+
+    def __init__(self, config):
+        super().__init__(config)
+        if libvirt is None:
+            raise SystemExit("the libvirt backend needs libvirt-python (pip install libvirt-python)")
+        self.uri = config.get("libvirt_uri") or "qemu:///system"
+        self.host_uuid = config["host_uuid"]
+        self.secret = config["secret"]
+        self.domain_type = config.get("domain_type") or "qemu"
+        self._portal_url = config.get("portal_url")
+        self._conn = None
+        self._conn_lock = threading.Lock()
+        self._callback_id = None
+        self._expected = {}   # vm_uuid -> (state, deadline): events our own requests cause
+        self._expected_lock = threading.Lock()
+
+    # --- connection ------------------------------------------------------------------
+    def start(self, loop):
+        _start_event_loop()
+        try:
+            self.conn()
+        except AgentFailure as exc:
+            log.error("libvirt is not reachable yet (%s); will retry on the next request", exc.message)
+
+    def conn(self):
+        with self._conn_lock:
+            if self._conn is not None:
+                try:
+                    if self._conn.isAlive():
+                        return self._conn
+                except libvirt.libvirtError:
+                    pass
+                log.warning("the libvirt connection died; reconnecting")
+                self._conn = None
+            try:
+                conn = libvirt.open(self.uri)
+            except libvirt.libvirtError as exc:
+                raise AgentFailure(503, "LIBVIRT_UNAVAILABLE", f"cannot connect to {self.uri}: {exc}") from None
+            try:
+                conn.setKeepAlive(5, 3)
+            except libvirt.libvirtError:
+                pass
+            self._callback_id = conn.domainEventRegisterAny(
+                None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle, None)
+            self._conn = conn
+            log.info("connected to %s (libvirt %s)", self.uri, _version(conn.getLibVersion()))
+            return conn
+
+    def close(self):
+        with self._conn_lock:
+            if self._conn is not None:
+                try:
+                    if self._callback_id is not None:
+                        self._conn.domainEventDeregisterAny(self._callback_id)
+                    self._conn.close()
+                except libvirt.libvirtError:
+                    pass
+                self._conn = None
+
+    def _on_lifecycle(self, conn, dom, event, detail, opaque):
+        try:
+            name = dom.name()
+            if not name.startswith(self.DOMAIN_PREFIX):
+                return
+            state = _event_state(event)
+            if state is None:
+                return
+            vm_uuid = dom.UUIDString()
+            with self._expected_lock:
+                expected = self._expected.get(vm_uuid)
+                if expected and expected[0] == state and time.monotonic() < expected[1]:
+                    log.debug("VM %s is %s as requested: not reported", vm_uuid, state)
+                    return
+            log.info("VM %s changed to %s outside a request (libvirt event %d/%d)", vm_uuid, state, event, detail)
+            if self.events is not None:
+                self.events.vm_state(self.host_uuid, vm_uuid, state)
+        except Exception:  # noqa: BLE001 - never let an exception into libvirt's event loop
+            log.exception("handling a libvirt lifecycle event failed")
+
+    def _expect(self, vm_uuid, state, seconds=None):
+        with self._expected_lock:
+            now = time.monotonic()
+            self._expected = {k: v for k, v in self._expected.items() if v[1] > now}
+            self._expected[vm_uuid] = (state, now + (seconds or self.SUPPRESS_SECONDS))
+
+    # --- hosts --------------------------------------------------------------------------
+    def secret_for(self, host_uuid):
+        return self.secret if host_uuid == self.host_uuid else None
+
+    def portal_url(self, host_uuid):
+        return self._portal_url
+
+    def set_portal_url(self, host_uuid, url):
+        self._portal_url = url
+
+    def _call(self, fn, *args):
+        try:
+            return fn(*args)
+        except libvirt.libvirtError as exc:
+            raise AgentFailure(500, "LIBVIRT_ERROR", str(exc), {"libvirt_code": exc.get_error_code()}) from None
+
+    def facts(self, host_uuid):
+        conn = self.conn()
+        arch, memory_mib, cpus, _mhz, nodes, sockets, cores, threads = self._call(conn.getInfo)
+        return {
+            "cpu_model": _cpu_model(),
+            "cpu_arch": arch,
+            "cpu_sockets": nodes * sockets,
+            "cpu_cores": cores,
+            "cpu_threads": threads,
+            "cpu_num": cpus,
+            "memory_size": memory_mib * 1024 * 1024,
+            "hostname": self._call(conn.getHostname),
+            "os": _os_name(),
+            "kernel": platform.release(),
+            "libvirt_version": _version(self._call(conn.getLibVersion)),
+            "qemu_version": _version(self._call(conn.getVersion)),
+            "kvm_available": os.path.exists("/dev/kvm") and os.access("/dev/kvm", os.R_OK | os.W_OK),
+        }
+
+    def capacity(self, host_uuid):
+        conn = self.conn()
+        info = self._call(conn.getInfo)
+        return {"cpu_num": info[2], "memory_size": info[1] * 1024 * 1024,
+                "free_memory": self._call(conn.getFreeMemory)}
+
+    # --- domains ------------------------------------------------------------------------
+    def _domain(self, vm_uuid):
+        try:
+            return self.conn().lookupByUUIDString(vm_uuid)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                raise vm_not_found(vm_uuid) from None
+            raise AgentFailure(500, "LIBVIRT_ERROR", str(exc)) from None
+
+    def _state(self, dom):
+        return _state_name(self._call(dom.state)[0])
+
+    def vm_states(self, host_uuid):
+        domains = self._call(self.conn().listAllDomains, 0)
+        vms = {}
+        for dom in domains:
+            try:
+                if dom.name().startswith(self.DOMAIN_PREFIX):
+                    vms[dom.UUIDString()] = _state_name(dom.state()[0])
+            except libvirt.libvirtError:
+                continue  # undefined meanwhile
+        return {"vms": vms}
+
+    def domain_xml(self, spec):
+        arch = self._call(self.conn().getInfo)[0]
+        devices = []
+        if spec["disk_path"]:
+            devices.append(
+                f"<disk type='file' device='disk'><driver name='qemu' type={quoteattr(spec['disk_format'])}/>"
+                f"<source file={quoteattr(spec['disk_path'])}/><target dev='vda' bus='virtio'/></disk>")
+        if spec["vnc"]:
+            devices.append("<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'>"
+                           "<listen type='address' address='127.0.0.1'/></graphics>")
+            devices.append("<video><model type='vga'/></video>")
+        return (
+            f"<domain type={quoteattr(self.domain_type)}>"
+            f"<name>{self.DOMAIN_PREFIX}{spec['vm_uuid']}</name><uuid>{spec['vm_uuid']}</uuid>"
+            f"<title>{escape(spec['name'])}</title>"
+            f"<memory unit='KiB'>{max(1, spec['memory_size'] // 1024)}</memory>"
+            f"<vcpu>{spec['cpu_num']}</vcpu>"
+            f"<os><type arch={quoteattr(arch)}>hvm</type><boot dev='hd'/></os>"
+            "<features><acpi/><apic/></features>"
+            "<on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>"
+            f"<devices>{''.join(devices)}</devices></domain>")
+
+    def vm_define(self, host_uuid, spec):
+        dom = self._call(self.conn().defineXML, self.domain_xml(spec))
+        return {"vm_uuid": spec["vm_uuid"], "state": self._state(dom)}
+
+    def vm_op(self, host_uuid, op, vm_uuid, body):
+        dom = self._domain(vm_uuid)
+        state = self._state(dom)
+        if op == "vnc-port":
+            return {"vm_uuid": vm_uuid, "port": self._vnc_port(dom) if state != "Stopped" else None}
+        if op == "undefine":
+            if state != "Stopped":
+                self._expect(vm_uuid, "Stopped")
+                self._call(dom.destroy)
+            flags = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                     | getattr(libvirt, "VIR_DOMAIN_UNDEFINE_NVRAM", 0))
+            self._call(dom.undefineFlags, flags)
+            return {"vm_uuid": vm_uuid, "state": "Undefined"}
+        if op == "start":
+            if state == "Stopped":
+                self._expect(vm_uuid, "Running")
+                self._call(dom.create)
+            elif state == "Paused":
+                self._expect(vm_uuid, "Running")
+                self._call(dom.resume)
+        elif op == "resume":
+            if state == "Stopped":
+                raise invalid_state(vm_uuid, state, op)
+            if state == "Paused":
+                self._expect(vm_uuid, "Running")
+                self._call(dom.resume)
+        elif op == "pause":
+            if state == "Stopped":
+                raise invalid_state(vm_uuid, state, op)
+            if state == "Running":
+                self._expect(vm_uuid, "Paused")
+                self._call(dom.suspend)
+        elif op == "destroy":
+            if state != "Stopped":
+                self._expect(vm_uuid, "Stopped")
+                self._call(dom.destroy)
+        elif op == "stop":
+            if state != "Stopped":
+                self._stop(dom, vm_uuid, body)
+        elif op == "reboot":
+            if state == "Stopped":
+                raise invalid_state(vm_uuid, state, op)
+            if body.get("force"):
+                self._call(dom.reset, 0)
+            else:
+                self._call(dom.reboot, 0)
+        return {"vm_uuid": vm_uuid, "state": self._state(dom)}
+
+    def _stop(self, dom, vm_uuid, body):
+        """ACPI shutdown, waiting up to ``timeout`` seconds; then power off if ``force``."""
+        timeout = body.get("timeout", 60)
+        timeout = float(timeout) if isinstance(timeout, (int, float)) and timeout >= 0 else 60.0
+        self._expect(vm_uuid, "Stopped", timeout + self.SUPPRESS_SECONDS)
+        self._call(dom.shutdown)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._state(dom) == "Stopped":
+                return
+            time.sleep(0.2)
+        if body.get("force"):
+            self._call(dom.destroy)
+            return
+        raise AgentFailure(409, "STOP_TIMEOUT", f"VM {vm_uuid} did not shut down within {timeout:g}s "
+                                                "(send force: true to power it off)", {"vm_uuid": vm_uuid})
+
+    def _vnc_port(self, dom):
+        root = ET.fromstring(self._call(dom.XMLDesc, 0))
+        graphics = root.find("./devices/graphics[@type='vnc']")
+        if graphics is None:
+            return None
+        port = int(graphics.get("port", "-1"))
+        return port if port > 0 else None

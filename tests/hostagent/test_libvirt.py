@@ -1,0 +1,156 @@
+"""The libvirt backend against the real libvirtd + QEMU (skipped when either is absent)."""
+import os
+import socket
+import time
+import uuid
+
+import pytest
+
+from hostagent.client import AgentClient, AgentError
+
+from .conftest import AgentProcess
+from .test_sim import check_event_post
+
+pytestmark = pytest.mark.libvirt
+libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed")
+
+LIBVIRT_SOCKET = "/run/libvirt/libvirt-sock"
+
+
+def _libvirtd_running():
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(2)
+            s.connect(LIBVIRT_SOCKET)
+        return True
+    except OSError:
+        return False
+
+
+if not _libvirtd_running():
+    pytest.skip(f"libvirtd is not running ({LIBVIRT_SOCKET} does not answer)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def libvirt_agent(tmp_path_factory):
+    host_uuid, secret = str(uuid.uuid4()), uuid.uuid4().hex
+    secret_file = tmp_path_factory.mktemp("agent") / "secret"
+    secret_file.write_text(secret + "\n")
+    os.chmod(secret_file, 0o600)
+    agent = AgentProcess("--backend", "libvirt", "--host-uuid", host_uuid, "--secret-file", str(secret_file),
+                         "--libvirt-uri", "qemu:///system", startup_timeout=60).start()
+    agent.client = AgentClient(agent.url, host_uuid, secret, timeout=60)
+    agent.host_uuid, agent.secret = host_uuid, secret
+    yield agent
+    agent.stop()
+    assert secret not in agent.log()   # secrets are never logged
+
+
+@pytest.fixture
+def vm_uuid():
+    vm = str(uuid.uuid4())
+    yield vm
+    conn = libvirt.open("qemu:///system")
+    try:
+        dom = conn.lookupByUUIDString(vm)
+        if dom.isActive():
+            dom.destroy()
+        dom.undefine()
+    except libvirt.libvirtError:
+        pass
+    finally:
+        conn.close()
+
+
+def _cpuinfo_model():
+    with open("/proc/cpuinfo") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+
+
+def test_facts_match_the_machine(libvirt_agent):
+    facts = libvirt_agent.client.call("/v1/host/facts")
+    conn = libvirt.open("qemu:///system")
+    try:
+        arch, memory_mib, cpus, _mhz, nodes, sockets, cores, threads = conn.getInfo()
+        assert facts["cpu_model"] == _cpuinfo_model()
+        assert facts["cpu_num"] == cpus == os.cpu_count()
+        assert (facts["cpu_sockets"], facts["cpu_cores"], facts["cpu_threads"]) == (nodes * sockets, cores, threads)
+        assert facts["memory_size"] == memory_mib * 1024 * 1024
+        assert facts["hostname"] == conn.getHostname()
+        v = conn.getLibVersion()
+        assert facts["libvirt_version"] == f"{v // 1000000}.{v // 1000 % 1000}.{v % 1000}"
+        assert facts["qemu_version"].count(".") == 2
+        assert facts["kvm_available"] == os.path.exists("/dev/kvm")
+        assert facts["os"]
+    finally:
+        conn.close()
+    capacity = libvirt_agent.client.call("/v1/host/capacity")
+    assert capacity["cpu_num"] == facts["cpu_num"] and 0 < capacity["free_memory"] <= capacity["memory_size"]
+    answer = libvirt_agent.client.call("/v1/host/connect", {"portal_url": None})
+    assert answer["host_uuid"] == libvirt_agent.host_uuid and answer["facts"]["cpu_num"] == facts["cpu_num"]
+
+
+def test_domain_lifecycle_vnc_and_event_on_destroy_behind_the_portals_back(libvirt_agent, vm_uuid, event_receiver):
+    client = libvirt_agent.client
+    client.call("/v1/host/connect", {"portal_url": event_receiver.url})
+    spec = {"vm_uuid": vm_uuid, "name": "tiny <test>", "cpu_num": 1, "memory_size": 64 << 20, "vnc": True}
+    assert client.call("/v1/vm/define", spec) == {"vm_uuid": vm_uuid, "state": "Stopped"}
+    assert client.call("/v1/vm/states")["vms"][vm_uuid] == "Stopped"
+    assert client.call("/v1/vm/start", {"vm_uuid": vm_uuid})["state"] == "Running"
+    assert client.call("/v1/vm/start", {"vm_uuid": vm_uuid})["state"] == "Running"   # idempotent
+    port = client.call("/v1/vm/vnc-port", {"vm_uuid": vm_uuid})["port"]
+    assert isinstance(port, int) and port >= 5900
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        assert s.recv(12).startswith(b"RFB ")
+    assert client.call("/v1/vm/pause", {"vm_uuid": vm_uuid})["state"] == "Paused"
+    assert client.call("/v1/vm/states")["vms"][vm_uuid] == "Paused"
+    assert client.call("/v1/vm/resume", {"vm_uuid": vm_uuid})["state"] == "Running"
+
+    # Destroyed through libvirt directly, not through the agent: the agent reports it.
+    conn = libvirt.open("qemu:///system")
+    try:
+        conn.lookupByUUIDString(vm_uuid).destroy()
+    finally:
+        conn.close()
+    item = event_receiver.wait_for(lambda i: vm_uuid.encode() in i["body"] and b"Stopped" in i["body"], timeout=30)
+    assert item is not None, libvirt_agent.log()
+    check_event_post(item, libvirt_agent.host_uuid, libvirt_agent.secret, vm_uuid, "Stopped")
+    # The agent's own start/pause/resume were not reported as outside changes.
+    assert not [i for i in event_receiver.received if b"Paused" in i["body"]]
+    assert client.call("/v1/vm/states")["vms"][vm_uuid] == "Stopped"
+
+    assert client.call("/v1/vm/start", {"vm_uuid": vm_uuid})["state"] == "Running"
+    assert client.call("/v1/vm/destroy", {"vm_uuid": vm_uuid})["state"] == "Stopped"
+    assert client.call("/v1/vm/destroy", {"vm_uuid": vm_uuid})["state"] == "Stopped"
+    assert client.call("/v1/vm/undefine", {"vm_uuid": vm_uuid})["state"] == "Undefined"
+    with pytest.raises(AgentError) as err:
+        client.call("/v1/vm/start", {"vm_uuid": vm_uuid})
+    assert (err.value.status, err.value.code) == (404, "VM_NOT_FOUND")
+    assert vm_uuid not in client.call("/v1/vm/states")["vms"]
+
+
+def test_blocking_libvirt_calls_do_not_stall_other_requests(libvirt_agent, vm_uuid):
+    import threading
+    client = libvirt_agent.client
+    client.call("/v1/vm/define", {"vm_uuid": vm_uuid, "name": "t", "cpu_num": 1, "memory_size": 64 << 20})
+    # A stop of a guest without an OS waits for its timeout; pings answer meanwhile.
+    client.call("/v1/vm/start", {"vm_uuid": vm_uuid})
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(
+        stop=_catch(lambda: client.call("/v1/vm/stop", {"vm_uuid": vm_uuid, "timeout": 2, "force": True}))))
+    worker.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    client.call("/v1/host/ping")
+    assert time.monotonic() - started < 1.0
+    worker.join(30)
+    assert result["stop"]["state"] == "Stopped"
+
+
+def _catch(fn):
+    try:
+        return fn()
+    except AgentError as exc:
+        return exc
