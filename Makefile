@@ -28,8 +28,16 @@ $(VENV)/.installed-mysql: $(VENV)/.installed requirements-mysql.txt
 
 MYSQL_DEP := $(if $(filter mysql%,$(DATABASE_URL)),$(VENV)/.installed-mysql,)
 
+# libvirt-python compiles against libvirt's headers; installed only where they are
+# (the libvirt host agent backend and its tests need it; without it they are skipped).
+$(VENV)/.installed-libvirt: $(VENV)/.installed requirements-libvirt.txt
+	$(PY) -m pip install --quiet -r requirements-libvirt.txt
+	@touch $@
+
+LIBVIRT_DEP := $(if $(shell pkg-config --exists libvirt 2>/dev/null && echo yes),$(VENV)/.installed-libvirt,)
+
 install: $(VENV)/.installed $(MYSQL_DEP)
-install-dev: $(VENV)/.installed-dev $(MYSQL_DEP)
+install-dev: $(VENV)/.installed-dev $(MYSQL_DEP) $(LIBVIRT_DEP)
 
 migrate: install
 	$(PY) manage.py migrate --no-input

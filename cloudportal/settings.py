@@ -128,6 +128,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "reap-dead-jobs": {"task": "apps.core.flows.tasks.reap_jobs", "schedule": 15.0},
     "prune-audit": {"task": "apps.core.flows.tasks.prune_audit", "schedule": 3600.0},
+    # hosts are pinged every host.ping.interval; this only decides how often "who is due" is asked
+    "ping-hosts": {"task": "apps.compute.tasks.ping_hosts", "schedule": float(os.environ.get("PING_TICK", "5"))},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -208,3 +210,20 @@ LOGGING = {
 
 # --- secrets at rest (apps.core.secrets) ------------------------------------
 CLOUDPORTAL_SECRETS_KEY = os.environ.get("CLOUDPORTAL_SECRETS_KEY", "")
+
+# --- host agents -------------------------------------------------------------
+# The simulator agent (hostagent --backend sim) serving every Simulator host;
+# `make run` starts one. PORTAL_URL is where agents send their events.
+SIM_AGENT_URL = os.environ.get("SIM_AGENT_URL", "http://127.0.0.1:7071")
+def _sim_agent_token():
+    if os.environ.get("SIM_AGENT_TOKEN"):
+        return os.environ["SIM_AGENT_TOKEN"]
+    path = DATA_DIR / "sim_agent_token"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SIM_AGENT_TOKEN = _sim_agent_token()
+PORTAL_URL = os.environ.get("PORTAL_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}")

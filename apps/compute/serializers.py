@@ -27,3 +27,54 @@ class ClusterSerializer(ResourceSerializer):
             fields["zone_uuid"].read_only = True
             fields["hypervisor_type"].read_only = True
         return fields
+
+
+class HostSerializer(ResourceSerializer):
+    cluster_uuid = UuidRelatedField(source="cluster", queryset=Cluster.objects.all())
+    hypervisor_type = serializers.ChoiceField(choices=Cluster._meta.get_field("hypervisor_type").choices)
+    management_ip = serializers.CharField(max_length=255, required=False)
+    password = serializers.CharField(write_only=True, required=False, allow_blank=False,
+                                     style={"input_type": "password"})
+    private_key = serializers.CharField(write_only=True, required=False, allow_blank=False)
+    cpu_num = serializers.IntegerField(min_value=1, max_value=4096, required=False)
+    memory_size = serializers.IntegerField(min_value=64 * 1024 * 1024, required=False,
+                                           help_text="bytes (Simulator hosts)")
+    total_cpu = serializers.IntegerField(read_only=True)
+    available_cpu = serializers.IntegerField(read_only=True)
+    total_memory = serializers.IntegerField(read_only=True)
+    available_memory = serializers.IntegerField(read_only=True)
+
+    class Meta(ResourceSerializer.Meta):
+        from .models import Host
+
+        model = Host
+        fields = ResourceSerializer.Meta.fields + [
+            "cluster_uuid", "hypervisor_type", "management_ip", "ssh_port", "username", "password",
+            "private_key", "agent_port", "agent_version", "status", "state", "cpu_num", "memory_size",
+            "total_cpu", "available_cpu", "total_memory", "available_memory", "used_cpu", "used_memory",
+            "reserved_cpu", "reserved_memory", "facts", "last_ping_at",
+        ]
+        read_only_fields = ResourceSerializer.Meta.read_only_fields + [
+            "agent_version", "status", "state", "used_cpu", "used_memory", "facts", "last_ping_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:  # identity and address do not change after the add
+            for name in ("cluster_uuid", "hypervisor_type", "management_ip", "ssh_port", "username",
+                         "password", "private_key", "agent_port", "cpu_num", "memory_size"):
+                fields[name].read_only = True
+        return fields
+
+    def validate(self, data):
+        if self.instance is not None:
+            return data
+        kind = data.get("hypervisor_type")
+        cluster = data.get("cluster")
+        if cluster is not None and cluster.hypervisor_type != kind:
+            raise serializers.ValidationError(
+                {"hypervisor_type": [f"cluster {cluster.name} is a {cluster.hypervisor_type} cluster"]})
+        if kind == "Simulator":
+            missing = [f for f in ("cpu_num", "memory_size") if f not in data]
+            if missing:
+                raise serializers.ValidationError({f: ["This field is required for Simulator hosts."] for f in missing})
+        return data

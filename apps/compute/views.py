@@ -1,8 +1,15 @@
-from apps.core.api.viewsets import ResourceViewSet
+import secrets
+
+from rest_framework.decorators import action
+
+from apps.core.api.viewsets import ResourceViewSet, accepted, audit
+from apps.core.errors import CloudPortalError
+from apps.core.flows import start_job
 from apps.core.states import ENABLE_STATE_MACHINE
 
-from .models import Cluster, Zone
-from .serializers import ClusterSerializer, ZoneSerializer
+from .flows import ADD_HOST, RECONNECT_HOST
+from .models import HOST_STATE_MACHINE, Cluster, Host, Zone
+from .serializers import ClusterSerializer, HostSerializer, ZoneSerializer
 
 
 class ZoneViewSet(ResourceViewSet):
@@ -17,3 +24,44 @@ class ClusterViewSet(ResourceViewSet):
     serializer_class = ClusterSerializer
     state_machine = ENABLE_STATE_MACHINE
     state_actions = {"enable": "enable", "disable": "disable"}
+
+
+class HostViewSet(ResourceViewSet):
+    """Hosts. Adding one runs the add-host flow (202 + job); so do reconnect and delete."""
+
+    queryset = Host.objects.select_related("cluster", "cluster__zone")
+    serializer_class = HostSerializer
+    state_machine = HOST_STATE_MACHINE
+    state_actions = {"enable": "enable", "disable": "disable", "maintain": "preMaintain"}
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data["hypervisor_type"] != "Simulator":
+            raise CloudPortalError(
+                "adding KVM hosts over SSH is not available yet; add Simulator hosts",
+                code="NOT_IMPLEMENTED", status=501)
+        cpu_num, memory_size = data.pop("cpu_num"), data.pop("memory_size")
+        host = Host.objects.create(
+            management_ip=data.pop("management_ip", "") or "127.0.0.1", agent_secret=secrets.token_hex(32),
+            **{k: v for k, v in data.items() if k not in ("password", "private_key")})
+        audit(request, action="hosts.create", resource_type="Host", resource_uuid=host.uuid)
+        job = start_job(ADD_HOST, resource=host, user=request.user,
+                        args={"host_uuid": str(host.uuid), "cpu_num": cpu_num, "memory_size": memory_size})
+        audit(request, job_uuid=job.uuid)
+        return accepted(job, self.get_serializer(host).data)
+
+    def change_state(self, request, event):
+        response = super().change_state(request, event)
+        if event == "preMaintain":  # no VMs to move yet: maintenance is reached at once
+            return super().change_state(request, "maintain")
+        return response
+
+    @action(detail=True, methods=["post"])
+    def reconnect(self, request, uuid=None):
+        host = self.get_object()
+        audit(request, action="hosts.reconnect", resource_type="Host", resource_uuid=host.uuid)
+        job = start_job(RECONNECT_HOST, resource=host, user=request.user, args={"host_uuid": str(host.uuid)})
+        audit(request, job_uuid=job.uuid)
+        return accepted(job, self.get_serializer(host).data)

@@ -40,7 +40,7 @@ def test_children_stop_when_the_supervisor_is_killed(tmp_path):
             except requests.ConnectionError:
                 time.sleep(0.3)
         children = psutil.Process(supervisor.pid).children()
-        assert len(children) == 3  # web, worker, beat
+        assert len(children) == 4  # web, worker, beat, simulator agent
         supervisor.send_signal(signal.SIGKILL)
         supervisor.wait(timeout=5)
         gone, alive = psutil.wait_procs(children, timeout=20)

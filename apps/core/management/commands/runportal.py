@@ -40,12 +40,24 @@ class Command(BaseCommand):
         python = sys.executable
         bindir = os.path.dirname(python)
         log_level = os.environ.get("LOG_LEVEL", "INFO")
+        # the simulator agent serving every Simulator host (apps.compute.agent)
+        from urllib.parse import urlsplit
+
+        from django.conf import settings
+
+        sim = urlsplit(settings.SIM_AGENT_URL)
+        token_file = settings.DATA_DIR / "sim_agent_token.run"
+        token_file.write_text(settings.SIM_AGENT_TOKEN)
+        token_file.chmod(0o600)
         commands = {
             "web": [os.path.join(bindir, "daphne"), "-b", host, "-p", str(port), "cloudportal.asgi:application"],
             "worker": [python, "-m", "celery", "-A", "cloudportal", "worker", "-l", log_level,
                        "--concurrency", str(concurrency), "-n", f"worker-{os.getpid()}@%h"],
             "beat": [python, "-m", "celery", "-A", "cloudportal", "beat", "-l", log_level,
                      "--pidfile=", "-s", os.devnull],
+            "sim-agent": [python, "-m", "hostagent", "--backend", "sim", "--listen", sim.hostname or "127.0.0.1",
+                          "--port", str(sim.port or 7071), "--admin-token-file", str(token_file),
+                          "--log-level", log_level],
         }
         self.children = {}
         self.stopping = False

@@ -1,0 +1,89 @@
+"""Adding and reconnecting hosts.
+
+The API creates the host row (status Connecting) and starts ADD_HOST on it; if
+any step fails, the steps roll back in reverse and the first one deletes the
+row, so a failed add leaves nothing behind.
+"""
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core.flows import Flow, NoRollback, Step
+
+from .. import agent
+from ..models import HOST_STATUS_MACHINE, Host
+
+
+def _host(ctx):
+    return Host.objects.get(uuid=ctx.args["host_uuid"])
+
+
+class RecordHost(Step):
+    """The row exists already (the API made it so it can answer 202 with it);
+    undoing the add deletes it."""
+
+    def run(self, ctx):
+        _host(ctx)
+
+    def rollback(self, ctx):
+        Host.objects.filter(uuid=ctx.args["host_uuid"]).delete()
+
+
+class RegisterSimulatedHost(Step):
+    """Simulator hosts: create the host in the simulator agent (idempotent: create or replace)."""
+
+    def run(self, ctx):
+        host = _host(ctx)
+        if host.hypervisor_type != "Simulator":
+            return
+        agent.sim_admin("POST", "/sim/hosts", {
+            "host_uuid": str(host.uuid), "secret": host.agent_secret, "cpu_num": ctx.args["cpu_num"],
+            "memory_size": ctx.args["memory_size"], "hostname": host.name})
+        ctx.registered = True
+
+    def rollback(self, ctx):
+        if ctx.get("registered"):
+            agent.sim_admin("DELETE", f"/sim/hosts/{ctx.args['host_uuid']}")
+
+
+class ConnectAgent(NoRollback):
+    """Tell the agent where the portal is and read the host's facts and capacity."""
+
+    def run(self, ctx):
+        host = _host(ctx)
+        answer = agent.call(host, "/v1/host/connect", {"portal_url": settings.PORTAL_URL})
+        facts = answer.get("facts", {})
+        capacity = answer.get("capacity", {})
+        host.facts = facts
+        host.agent_version = answer.get("agent_version", "")
+        host.cpu_num = int(capacity.get("cpu_num") or facts.get("cpu_num") or 0)
+        host.memory_size = int(capacity.get("memory_size") or facts.get("memory_size") or 0)
+        host.save(update_fields=["facts", "agent_version", "cpu_num", "memory_size", "updated_at"])
+
+
+class MarkConnected(NoRollback):
+    def run(self, ctx):
+        with transaction.atomic():
+            host = Host.objects.select_for_update().get(uuid=ctx.args["host_uuid"])
+            host.status = HOST_STATUS_MACHINE.next(host.status, "connected")
+            host.last_ping_at = timezone.now()
+            host.ping_failures = 0
+            host.save(update_fields=["status", "last_ping_at", "ping_failures", "updated_at"])
+        ctx.result = {"host_uuid": str(host.uuid), "status": host.status}
+
+
+class MarkConnecting(Step):
+    def run(self, ctx):
+        with transaction.atomic():
+            host = Host.objects.select_for_update().get(uuid=ctx.args["host_uuid"])
+            ctx.previous_status = host.status
+            host.status = HOST_STATUS_MACHINE.next(host.status, "connecting")
+            host.save(update_fields=["status", "updated_at"])
+
+    def rollback(self, ctx):
+        """A reconnect that fails leaves the host Disconnected."""
+        Host.objects.filter(uuid=ctx.args["host_uuid"]).update(status="Disconnected")
+
+
+ADD_HOST = Flow("add-host", [RecordHost, RegisterSimulatedHost, ConnectAgent, MarkConnected], action="add-host")
+RECONNECT_HOST = Flow("reconnect-host", [MarkConnecting, ConnectAgent, MarkConnected], action="reconnect-host")
