@@ -1,6 +1,9 @@
 import secrets
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
 
 from apps.core.api.viewsets import ResourceViewSet, accepted, audit
 from apps.core.errors import CloudPortalError
@@ -65,3 +68,15 @@ class HostViewSet(ResourceViewSet):
         job = start_job(RECONNECT_HOST, resource=host, user=request.user, args={"host_uuid": str(host.uuid)})
         audit(request, job_uuid=job.uuid)
         return accepted(job, self.get_serializer(host).data)
+
+    @extend_schema(request=None, responses={200: None})
+    @action(detail=False, methods=["post"], url_path="agent-events", authentication_classes=[],
+            permission_classes=[AllowAny])
+    def agent_events(self, request):
+        """Events from host agents, signed with the host's own secret (docs/agent-protocol.md)."""
+        from .agent_events import receive
+
+        host, count = receive(request._request)
+        audit(request, action="hosts.agent-events", resource_type="Host", resource_uuid=host.uuid,
+              user_name=f"agent:{host.name}")
+        return Response({"received": count})
