@@ -41,10 +41,12 @@ def test_capacity_follows_the_over_provisioning_ratios_and_their_overrides():
     assert host.total_memory == 8 * GIB and host.available_memory == 7 * GIB
     ResourceConfig.objects.create(category=CPU_RATIO.category, name=CPU_RATIO.name, resource_type="Cluster",
                                   resource_uuid=host.cluster.uuid, value=2.0)
+    assert host.total_cpu == 40  # an instance keeps the ratios it first read
+    host = Host.objects.get(pk=host.pk)
     assert host.total_cpu == 8
     ResourceConfig.objects.create(category=MEMORY_RATIO.category, name=MEMORY_RATIO.name, resource_type="Host",
                                   resource_uuid=host.uuid, value=1.5)
-    assert host.total_memory == 12 * GIB
+    assert Host.objects.get(pk=host.pk).total_memory == 12 * GIB
 
 
 @pytest.mark.django_db

@@ -98,15 +98,22 @@ class Host(Resource):
         return self.cluster
 
     # --- capacity (ZStack's over-provisioning) -----------------------------------
-    def cpu_ratio(self):
-        from ..globalconfig import CPU_RATIO
+    def ratios(self, fresh=False):
+        """``(cpu_ratio, memory_ratio)`` in force on this host; read once per instance
+        unless ``fresh`` (allocation always reads them fresh)."""
+        cached = self.__dict__.get("_ratios")
+        if cached is None or fresh:
+            from ..globalconfig import CPU_RATIO, MEMORY_RATIO
 
-        return float(CPU_RATIO.value(resource=self))
+            cached = (float(CPU_RATIO.value(resource=self)), float(MEMORY_RATIO.value(resource=self)))
+            self.__dict__["_ratios"] = cached
+        return cached
+
+    def cpu_ratio(self):
+        return self.ratios()[0]
 
     def memory_ratio(self):
-        from ..globalconfig import MEMORY_RATIO
-
-        return float(MEMORY_RATIO.value(resource=self))
+        return self.ratios()[1]
 
     @property
     def total_cpu(self):
@@ -126,8 +133,9 @@ class Host(Resource):
 
     def reserve(self, cpu, memory):
         """Take ``cpu``/``memory`` for a VM in one conditional UPDATE; False if it does not fit."""
-        cpu_total = self.cpu_num * self.cpu_ratio()
-        memory_total = self.memory_size * self.memory_ratio()
+        cpu_ratio, memory_ratio = self.ratios(fresh=True)
+        cpu_total = self.cpu_num * cpu_ratio
+        memory_total = self.memory_size * memory_ratio
         taken = Host.objects.filter(
             pk=self.pk,
             used_cpu__lte=cpu_total - F("reserved_cpu") - cpu,
