@@ -1,8 +1,21 @@
+import ipaddress
+import re
+
 from apps.core.api.fields import UuidRelatedField
 from apps.core.api.serializers import ResourceSerializer
 from rest_framework import serializers
 
 from .models import Cluster, Zone
+
+HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+
+
+def valid_address(value):
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return bool(HOSTNAME_RE.match(value)) and not value.replace(".", "").isdigit()
 
 
 class ZoneSerializer(ResourceSerializer):
@@ -77,4 +90,31 @@ class HostSerializer(ResourceSerializer):
             missing = [f for f in ("cpu_num", "memory_size") if f not in data]
             if missing:
                 raise serializers.ValidationError({f: ["This field is required for Simulator hosts."] for f in missing})
+        elif kind == "KVM":
+            self._validate_kvm(data)
         return data
+
+    def _validate_kvm(self, data):
+        errors = {}
+        address = (data.get("management_ip") or "").strip()
+        if not address:
+            errors["management_ip"] = ["This field is required for KVM hosts."]
+        elif not valid_address(address):
+            errors["management_ip"] = [f"{address!r} is neither an IP address nor a host name."]
+        else:
+            data["management_ip"] = address
+        given = [f for f in ("password", "private_key") if data.get(f)]
+        if len(given) != 1:
+            errors["password"] = ["Give exactly one of password or private_key."]
+        elif given == ["private_key"]:
+            from .ssh import load_private_key
+
+            try:
+                load_private_key(data["private_key"])
+            except ValueError as exc:
+                errors["private_key"] = [str(exc)]
+        for port in ("ssh_port", "agent_port"):
+            if port in data and not 1 <= data[port] <= 65535:
+                errors[port] = ["Ports are 1-65535."]
+        if errors:
+            raise serializers.ValidationError(errors)

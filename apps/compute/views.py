@@ -1,6 +1,7 @@
 import secrets
 
 from drf_spectacular.utils import extend_schema
+from django.db import IntegrityError, transaction
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -10,7 +11,7 @@ from apps.core.errors import CloudPortalError
 from apps.core.flows import start_job
 from apps.core.states import ENABLE_STATE_MACHINE
 
-from .flows import ADD_HOST, RECONNECT_HOST
+from .flows import ADD_HOST, ADD_KVM_HOST, RECONNECT_HOST
 from .models import HOST_STATE_MACHINE, Cluster, Host, Zone
 from .serializers import ClusterSerializer, HostSerializer, ZoneSerializer
 
@@ -41,10 +42,8 @@ class HostViewSet(ResourceViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        if data["hypervisor_type"] != "Simulator":
-            raise CloudPortalError(
-                "adding KVM hosts over SSH is not available yet; add Simulator hosts",
-                code="NOT_IMPLEMENTED", status=501)
+        if data["hypervisor_type"] == "KVM":
+            return self._create_kvm(request, data)
         cpu_num, memory_size = data.pop("cpu_num"), data.pop("memory_size")
         host = Host.objects.create(
             management_ip=data.pop("management_ip", "") or "127.0.0.1", agent_secret=secrets.token_hex(32),
@@ -52,6 +51,34 @@ class HostViewSet(ResourceViewSet):
         audit(request, action="hosts.create", resource_type="Host", resource_uuid=host.uuid)
         job = start_job(ADD_HOST, resource=host, user=request.user,
                         args={"host_uuid": str(host.uuid), "cpu_num": cpu_num, "memory_size": memory_size})
+        audit(request, job_uuid=job.uuid)
+        return accepted(job, self.get_serializer(host).data)
+
+    def _create_kvm(self, request, data):
+        """A KVM host: the row (unique "ip:agent_port", credentials encrypted) then ADD_KVM_HOST,
+        which deploys the agent over SSH and deletes the row again if anything fails."""
+        for unused in ("cpu_num", "memory_size"):
+            data.pop(unused, None)
+        agent_port = data.get("agent_port") or Host._meta.get_field("agent_port").default
+        address_key = f"{data['management_ip']}:{agent_port}"
+
+        def exists(uuid=None):
+            return CloudPortalError(
+                f"a host with management IP {data['management_ip']} and agent port {agent_port} exists already",
+                code="HOST_EXISTS", status=409, details={"address": address_key, "host_uuid": uuid})
+
+        existing = Host.objects.filter(address_key=address_key).values_list("uuid", flat=True).first()
+        if existing:
+            raise exists(str(existing))
+        try:
+            with transaction.atomic():
+                host = Host.objects.create(address_key=address_key, agent_port=agent_port,
+                                           agent_secret=secrets.token_hex(32),
+                                           **{k: v for k, v in data.items() if k != "agent_port"})
+        except IntegrityError:  # the same address added concurrently
+            raise exists() from None
+        audit(request, action="hosts.create", resource_type="Host", resource_uuid=host.uuid)
+        job = start_job(ADD_KVM_HOST, resource=host, user=request.user, args={"host_uuid": str(host.uuid)})
         audit(request, job_uuid=job.uuid)
         return accepted(job, self.get_serializer(host).data)
 
