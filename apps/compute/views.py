@@ -6,12 +6,13 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from apps.core.api.viewsets import ResourceViewSet, accepted, audit
+from apps.core import cascade as cascade_lib
+from apps.core.api.viewsets import ResourceViewSet, _truthy, accepted, audit
 from apps.core.errors import CloudPortalError
 from apps.core.flows import start_job
 from apps.core.states import ENABLE_STATE_MACHINE
 
-from .flows import ADD_HOST, ADD_KVM_HOST, RECONNECT_HOST
+from .flows import ADD_HOST, ADD_KVM_HOST, DELETE_KVM_HOST, RECONNECT_HOST
 from .models import HOST_STATE_MACHINE, Cluster, Host, Zone
 from .serializers import ClusterSerializer, HostSerializer, ZoneSerializer
 
@@ -81,6 +82,19 @@ class HostViewSet(ResourceViewSet):
         job = start_job(ADD_KVM_HOST, resource=host, user=request.user, args={"host_uuid": str(host.uuid)})
         audit(request, job_uuid=job.uuid)
         return accepted(job, self.get_serializer(host).data)
+
+    def destroy(self, request, *args, **kwargs):
+        """KVM hosts: the delete also stops the agent and removes its files (best effort)."""
+        host = self.get_object()
+        if host.hypervisor_type != "KVM" or _truthy(request.query_params.get("dry_run", "false")):
+            return super().destroy(request, *args, **kwargs)
+        audit(request, action="hosts.delete", resource_type="Host", resource_uuid=host.uuid)
+        cascade_lib.check_blockers(host)
+        data = self.get_serializer(host).data
+        job = start_job(DELETE_KVM_HOST, resource=host, user=request.user, action=f"delete-{self.basename}",
+                        args={"resource_type": host.resource_type(), "uuid": str(host.uuid)})
+        audit(request, job_uuid=job.uuid)
+        return accepted(job, data)
 
     def change_state(self, request, event):
         response = super().change_state(request, event)

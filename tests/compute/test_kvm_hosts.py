@@ -199,6 +199,17 @@ def test_add_local_machine_over_ssh_with_key_deploys_and_connects_the_agent(
     again = admin_client.post("/api/v1/hosts/", {**data, "name": "again"}, format="json")
     assert again.status_code == 409 and again.json()["code"] == "HOST_EXISTS"
 
+    # deleting the host stops the agent and its supervisor and removes its files
+    supervisor = int((install_root / "agent.pid").read_text())
+    child = int((install_root / "agent-child.pid").read_text())
+    with django_capture_on_commit_callbacks(execute=True):
+        deleted = admin_client.delete(f"/api/v1/hosts/{host['uuid']}/")
+    assert deleted.status_code == 202
+    job = admin_client.get(deleted["Location"]).json()
+    assert job["state"] == "succeeded" and job["result"]["undeploy"] == {"removed": True}, job
+    assert not pid_alive(supervisor) and not pid_alive(child)
+    assert_nothing_left(install_root, config_root, data["agent_port"])
+
 
 @pytest.mark.django_db
 def test_wrong_password_fails_with_ssh_auth_failed_and_leaves_nothing(

@@ -1,4 +1,4 @@
-from .deploy import ADD_KVM_HOST
+from .deploy import ADD_KVM_HOST, DELETE_KVM_HOST
 from .hosts import ADD_HOST, RECONNECT_HOST
 
-__all__ = ["ADD_HOST", "ADD_KVM_HOST", "RECONNECT_HOST"]
+__all__ = ["ADD_HOST", "ADD_KVM_HOST", "DELETE_KVM_HOST", "RECONNECT_HOST"]

@@ -365,6 +365,43 @@ class StartAgent(RemoteStep):
                 stop_agent(ssh, ctx.get("service"))
 
 
+class UndeployAgent(NoRollback):
+    """Deleting a KVM host: stop its agent and remove the unit or supervisor, config, secret,
+    package and virtualenv. Best effort: a host that cannot be reached is deleted anyway, and
+    the job's result says what was left (``undeploy``)."""
+
+    def run(self, ctx):
+        host = Host.objects.filter(uuid=ctx.args["uuid"]).first()
+        if host is None or host.hypervisor_type != "KVM":
+            return
+        try:
+            with ssh_for(host) as ssh:
+                if uses_systemd(ssh):
+                    ssh.run(f"systemctl disable --now {UNIT_NAME}; rm -f {UNIT_PATH}; systemctl daemon-reload; true")
+                else:
+                    ssh.run(stop_daemon_command())
+                ssh.run(f"rm -rf {q(install_dir())} {q(config_dir())}", what="removing the agent's files")
+            ctx.undeploy = {"removed": True}
+        except CloudPortalError as exc:
+            log.warning("host %s: the agent could not be removed: %s", host.uuid, exc.message)
+            ctx.undeploy = {"removed": False, "code": exc.code, "message": exc.message}
+
+
 ADD_KVM_HOST = Flow("add-kvm-host", [RecordHost, CheckSsh, CheckLibvirt, CopyAgent, CreateVenv, WriteConfig,
                                      InstallService, StartAgent, ConnectAgent, MarkConnected],
                     action="add-host", timeout=3600)
+
+
+def _delete_kvm_host_flow():
+    from apps.core.cascade import ClaimChildren, DeleteChildren, DeleteResource
+
+    class ReportUndeploy(NoRollback):
+        def run(self, ctx):
+            if ctx.get("undeploy") is not None:
+                ctx.result = {**(ctx.get("result") or {}), "undeploy": ctx.undeploy}
+
+    return Flow("delete-kvm-host", [ClaimChildren, UndeployAgent, DeleteChildren, DeleteResource, ReportUndeploy],
+                action="delete")
+
+
+DELETE_KVM_HOST = _delete_kvm_host_flow()
