@@ -158,6 +158,8 @@ def test_each_operator_returns_exactly_the_matching_rows(admin_client, infra, co
     ("action~=%-vm", {"j1", "j2", "j3"}),
     ("action!~=create-%", {"j2", "j4"}),
     ("finished_at<2024-01-03T00:00:00Z", {"j1"}),
+    ("finished_at!=2024-01-02T00:00:00Z", {"j2", "j3", "j4"}),  # negations also match empty (null) values
+    ("resource_type!~=Z%", {"j2", "j3", "j4"}),
 ])
 def test_operators_on_numbers_nulls_and_dates(admin_client, jobs, condition, expected):
     body = ok(admin_client, "/api/v1/jobs/", q=condition)
