@@ -147,7 +147,7 @@ def assert_nothing_left(install_root, config_root, agent_port):
 @pytest.mark.skipif(not _libvirtd_up(), reason="libvirtd is not running (virsh -c qemu:///system version)")
 @pytest.mark.django_db
 def test_add_local_machine_over_ssh_with_key_deploys_and_connects_the_agent(
-        admin_client, sshd, agent_roots, kvm_cluster, django_capture_on_commit_callbacks):
+        admin_client, sshd, agent_roots, kvm_cluster, django_capture_on_commit_callbacks, monkeypatch):
     install_root, config_root = agent_roots
     data = body(kvm_cluster, sshd.port, private_key=sshd.private_key)
     response, job = add(admin_client, data, django_capture_on_commit_callbacks)
@@ -198,6 +198,17 @@ def test_add_local_machine_over_ssh_with_key_deploys_and_connects_the_agent(
     # adding the same address again: 409
     again = admin_client.post("/api/v1/hosts/", {**data, "name": "again"}, format="json")
     assert again.status_code == 409 and again.json()["code"] == "HOST_EXISTS"
+
+    # reconnect with a portal whose agent version differs: the agent is re-deployed in place
+    monkeypatch.setattr(hostagent, "__version__", "0.1.0-upgrade-test")
+    with django_capture_on_commit_callbacks(execute=True):
+        reconnect = admin_client.post(f"/api/v1/hosts/{host['uuid']}/reconnect/")
+    job = admin_client.get(reconnect["Location"]).json()
+    assert job["state"] == "succeeded", job
+    assert (install_root / "0.1.0-upgrade-test" / "venv" / "bin" / "python").exists()
+    assert "0.1.0-upgrade-test" in (install_root / "supervise.sh").read_text()
+    assert Host.objects.get(uuid=host["uuid"]).status == "Connected"
+    assert not pid_alive(pid)
 
     # deleting the host stops the agent and its supervisor and removes its files
     supervisor = int((install_root / "agent.pid").read_text())

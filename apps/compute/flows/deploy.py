@@ -365,6 +365,22 @@ class StartAgent(RemoteStep):
                 stop_agent(ssh, ctx.get("service"))
 
 
+class UpgradeAgentIfStale(NoRollback):
+    """Reconnect: a KVM host whose agent reports another version than the portal's ``hostagent``
+    gets this one deployed in place (new <version>/ dir, venv, config, service restarted), then
+    connected again. A failing step undoes itself; the reconnect then fails (host Disconnected)."""
+
+    def run(self, ctx):
+        host = _host(ctx)
+        if host.hypervisor_type != "KVM" or host.agent_version == hostagent.__version__:
+            return
+        old = host.agent_version
+        for step in (CopyAgent, CreateVenv, WriteConfig, InstallService, StartAgent):
+            step().run(ctx)
+        ConnectAgent().run(ctx)
+        ctx.upgraded = {"from": old, "to": hostagent.__version__}
+
+
 class UndeployAgent(NoRollback):
     """Deleting a KVM host: stop its agent and remove the unit or supervisor, config, secret,
     package and virtualenv. Best effort: a host that cannot be reached is deleted anyway, and

@@ -86,4 +86,14 @@ class MarkConnecting(Step):
 
 
 ADD_HOST = Flow("add-host", [RecordHost, RegisterSimulatedHost, ConnectAgent, MarkConnected], action="add-host")
-RECONNECT_HOST = Flow("reconnect-host", [MarkConnecting, ConnectAgent, MarkConnected], action="reconnect-host")
+class UpgradeAgent(NoRollback):
+    """KVM hosts whose agent is another version than the portal's: re-deploy it (flows/deploy.py)."""
+
+    def run(self, ctx):
+        from .deploy import UpgradeAgentIfStale
+
+        UpgradeAgentIfStale().run(ctx)
+
+
+RECONNECT_HOST = Flow("reconnect-host", [MarkConnecting, ConnectAgent, UpgradeAgent, MarkConnected],
+                      action="reconnect-host", timeout=3600)
