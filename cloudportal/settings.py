@@ -15,18 +15,18 @@ DATA_DIR = Path(os.environ.get("CLOUDPORTAL_DATA_DIR", BASE_DIR / "var"))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _secret_key():
-    """SECRET_KEY from the environment, else one generated once and kept in DATA_DIR."""
-    if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"]
-    path = DATA_DIR / "secret_key"
+def _kept_secret(env_name, filename, nbytes):
+    """The environment's value, else one generated once and kept (mode 0600) in DATA_DIR."""
+    if os.environ.get(env_name):
+        return os.environ[env_name]
+    path = DATA_DIR / filename
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
+        path.write_text(secrets.token_urlsafe(nbytes))
         path.chmod(0o600)
     return path.read_text().strip()
 
 
-SECRET_KEY = _secret_key()
+SECRET_KEY = _kept_secret("SECRET_KEY", "secret_key", 50)
 DEBUG = os.environ.get("DEBUG", "0") == "1"
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "*").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
@@ -215,15 +215,5 @@ CLOUDPORTAL_SECRETS_KEY = os.environ.get("CLOUDPORTAL_SECRETS_KEY", "")
 # The simulator agent (hostagent --backend sim) serving every Simulator host;
 # `make run` starts one. PORTAL_URL is where agents send their events.
 SIM_AGENT_URL = os.environ.get("SIM_AGENT_URL", "http://127.0.0.1:7071")
-def _sim_agent_token():
-    if os.environ.get("SIM_AGENT_TOKEN"):
-        return os.environ["SIM_AGENT_TOKEN"]
-    path = DATA_DIR / "sim_agent_token"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(24))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-SIM_AGENT_TOKEN = _sim_agent_token()
+SIM_AGENT_TOKEN = _kept_secret("SIM_AGENT_TOKEN", "sim_agent_token", 24)
 PORTAL_URL = os.environ.get("PORTAL_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}")
