@@ -4,17 +4,20 @@ from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from apps.core.api.root import ApiRoot
+from apps.storage.imagestore import serve as image_store
 
 api_v1 = [
     path("", ApiRoot.as_view(), name="api-root"),
     path("", include("apps.accounts.urls")),
     path("", include("apps.compute.urls")),
+    path("", include("apps.storage.urls")),
     path("", include("apps.core.urls")),
 ]
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="index.html"), name="home"),
     path("api/v1/", include(api_v1)),
+    path("image-store/<str:sha256>", image_store, name="image-store"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),

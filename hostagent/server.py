@@ -13,6 +13,7 @@ from aiohttp import web
 
 from . import __version__
 from .backends.base import validate_define, require_vm_uuid, VM_OPS
+from .backends.storage_base import STORAGE_ROUTES
 from .errors import AgentFailure, invalid_request
 from .events import EventReporter
 from .signing import HEADER_HOST, HEADER_REQUEST_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, verify
@@ -106,6 +107,8 @@ class AgentServer:
         }
         for op in VM_OPS:
             self.routes[f"/v1/vm/{op}"] = self._vm_op_handler(op)
+        for path, (validate, method) in STORAGE_ROUTES.items():   # storage: backends/storage_*.py
+            self.routes[path] = self._storage_handler(validate, getattr(backend, method))
 
     # --- lifecycle ---------------------------------------------------------------
     async def _on_startup(self, app):
@@ -253,6 +256,11 @@ class AgentServer:
 
     async def op_define(self, host_uuid, body):
         return await self.run_backend(self.backend.vm_define, host_uuid, validate_define(body))
+
+    def _storage_handler(self, validate, method):
+        async def handler(host_uuid, body):
+            return await self.run_backend(method, host_uuid, validate(body))
+        return handler
 
     def _vm_op_handler(self, op):
         async def handler(host_uuid, body):

@@ -5,6 +5,7 @@ import time
 
 from ..errors import AgentFailure, invalid_state, vm_not_found
 from .base import Backend
+from .storage_sim import SimStorageMixin
 
 FAULT_MODES = ("fail", "hang", "slow")
 HANG_FOREVER = 24 * 3600.0
@@ -39,7 +40,7 @@ class Fault:
                 "count": self.count, "delay": self.delay}
 
 
-class SimBackend(Backend):
+class SimBackend(SimStorageMixin, Backend):
     name = "sim"
     blocking = False
 
@@ -65,12 +66,14 @@ class SimBackend(Backend):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise AgentFailure(400, "INVALID_REQUEST", f"{field} must be a positive integer")
         hostname = body.get("hostname") or f"sim-{uuid[:8]}"
+        self.storage_host_added(uuid, body)
         self.hosts[uuid] = SimHost(uuid, secret, cpu_num, memory_size, hostname)
         return {"host_uuid": uuid}
 
     def delete_host(self, uuid):
         if self.hosts.pop(uuid, None) is None:
             raise AgentFailure(404, "HOST_NOT_FOUND", f"no simulated host {uuid}")
+        self.storage_host_removed(uuid)
         self.faults = [f for f in self.faults if f.host_uuid != uuid]
         return {"host_uuid": uuid}
 

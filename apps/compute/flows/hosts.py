@@ -12,6 +12,7 @@ from apps.core.flows import Flow, NoRollback, Step
 
 from .. import agent
 from ..models import HOST_STATUS_MACHINE, Host
+from ..signals import host_connected
 
 
 def _host(ctx):
@@ -59,6 +60,7 @@ class ConnectAgent(NoRollback):
         host.cpu_num = int(capacity.get("cpu_num") or facts.get("cpu_num") or 0)
         host.memory_size = int(capacity.get("memory_size") or facts.get("memory_size") or 0)
         host.save(update_fields=["facts", "agent_version", "cpu_num", "memory_size", "updated_at"])
+        host_connected.send(sender=Host, host=host)   # e.g. storage reads local primary storage capacity
 
 
 class MarkConnected(NoRollback):

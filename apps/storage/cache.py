@@ -1,0 +1,97 @@
+"""Image caches on local primary storage: one file per (primary storage, host, sha256), shared by
+every root volume built on it, counted by ``ImageCache.ref_count``.
+
+- ``acquire`` makes sure the file is on the host (the agent downloads it from the portal's signed
+  image-store URL, checking the sha256; idempotent) and adds one reference.
+- ``release`` removes one reference; when the count reaches 0 the file is removed from the host at
+  once and the row and its reserved capacity go, all while the row is locked (SELECT ... FOR UPDATE),
+  so a concurrent ``acquire`` either counted first (and the file stays) or finds the row gone and
+  starts over (and downloads again).
+
+Counts change only through conditional UPDATEs, never read-modify-write.
+"""
+import logging
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from apps.compute import agent
+
+from . import imagestore
+from .errors import NoPrimaryStorageCapacity
+from .globalconfig import DOWNLOAD_TIMEOUT
+from .models import ImageCache, LocalStorageHostRef
+
+log = logging.getLogger(__name__)
+ATTEMPTS = 5
+
+
+def _row(primary_storage, host, image):
+    """The cache row, created (reserving its bytes on the host) when missing; ``(row, created)``."""
+    row = ImageCache.objects.filter(primary_storage=primary_storage, host=host, sha256=image.sha256).first()
+    if row is not None:
+        return row, False
+    ref = LocalStorageHostRef.for_host(primary_storage, host)
+    try:
+        with transaction.atomic():
+            if ref is None or not ref.reserve(image.actual_size):
+                raise NoPrimaryStorageCapacity(
+                    f"primary storage {primary_storage.name} on host {host.name} has no room to cache "
+                    f"image {image.name} ({image.actual_size} bytes)",
+                    details={"primary_storage_uuid": str(primary_storage.uuid), "host_uuid": str(host.uuid),
+                             "size": image.actual_size})
+            row = ImageCache.objects.create(
+                primary_storage=primary_storage, host=host, sha256=image.sha256, image=image,
+                install_path=primary_storage.cache_path(image.sha256, image.format), format=image.format,
+                size=image.size, actual_size=image.actual_size)
+        return row, True
+    except IntegrityError:   # created concurrently
+        return ImageCache.objects.get(primary_storage=primary_storage, host=host, sha256=image.sha256), False
+
+
+def _drop_unused(row):
+    """Delete a row nobody counts (the agent failed before anyone used it) and give its bytes back."""
+    with transaction.atomic():
+        if ImageCache.objects.filter(pk=row.pk, ref_count=0).delete()[0]:
+            ref = LocalStorageHostRef.for_host(row.primary_storage, row.host)
+            if ref is not None:
+                ref.release(row.actual_size)
+
+
+def acquire(primary_storage, host, image, request_id=None):
+    """Make sure ``image`` is cached on ``host``'s ``primary_storage`` and count one user; the row."""
+    for _ in range(ATTEMPTS):
+        row, created = _row(primary_storage, host, image)
+        try:
+            agent.call(host, "/v1/image/cache", {
+                "url": imagestore.signed_url(image.sha256), "sha256": image.sha256, "path": row.install_path,
+                "size": image.actual_size}, timeout=DOWNLOAD_TIMEOUT.value(), request_id=request_id)
+        except Exception:
+            if row.ref_count == 0:
+                _drop_unused(row)
+            raise
+        if ImageCache.objects.filter(pk=row.pk).update(ref_count=F("ref_count") + 1):
+            row.refresh_from_db()
+            return row
+        log.info("image cache %s on host %s went away while it was fetched; again", row.install_path, host.name)
+        request_id = None   # a new agent request: the file may have been removed since
+    raise NoPrimaryStorageCapacity(f"could not keep image {image.name} cached on host {host.name}",
+                                   code="IMAGE_CACHE_BUSY")
+
+
+def release(cache_id):
+    """One user less; at 0 the file leaves the host and the row goes. True when it was removed."""
+    with transaction.atomic():
+        row = ImageCache.objects.select_for_update().select_related("primary_storage", "host").filter(
+            pk=cache_id).first()
+        if row is None:
+            return False
+        if row.ref_count > 1:
+            ImageCache.objects.filter(pk=row.pk, ref_count__gt=0).update(ref_count=F("ref_count") - 1)
+            return False
+        agent.call(row.host, "/v1/image/uncache", {"path": row.install_path})
+        row.delete()
+        ref = LocalStorageHostRef.for_host(row.primary_storage, row.host)
+        if ref is not None:
+            ref.release(row.actual_size)
+        return True

@@ -1,0 +1,222 @@
+"""Storage steps of the VM create flow, in ZStack's order, each undone on failure:
+
+    AllocateHost (compute) -> AllocatePrimaryStorage -> CacheImage -> CreateRootVolume -> ... start
+
+Context contract (ctx values must be JSON-able; each key is read from ``ctx`` first, then from
+``ctx.args``):
+
+reads
+    host_uuid        str, the host chosen by AllocateHost (``host`` holding a uuid str, a dict with
+                     "uuid" or a Host instance is accepted too)
+    image_uuid       str, a Ready image
+    root_disk_size   int bytes, optional; at least the image's virtual size is used; required for an ISO
+    vm_uuid          str, optional: recorded as the root volume's vm_instance_uuid
+    vm_name          str, optional: the root volume is named "ROOT-<vm_name>"
+    args.primary_storage_uuid  optional: only this primary storage may be chosen
+writes
+    primary_storage_uuid, primary_storage_reserved (bytes reserved on that host), root_volume_size
+    image_cache      {"id", "path", "format", "sha256"}  (the cache file on the host; an ISO is attached from here)
+    root_volume_uuid, root_volume_path, root_volume_format ("qcow2")  (the disk to give the VM)
+errors (CloudPortalError, in job.error)
+    422 NO_PRIMARY_STORAGE_CAPACITY  nothing attached to the host's cluster has room on that host
+    409 IMAGE_NOT_READY              the image is not Ready
+    400 ROOT_DISK_SIZE_REQUIRED      an ISO image without root_disk_size
+    409 HOST_AGENT_UNREACHABLE / agent codes (IMAGE_DOWNLOAD_FAILED, IMAGE_CHECKSUM_MISMATCH, ...)
+
+The root volume's uuid is derived from the job's uuid, so a rollback after a worker died mid-step
+still finds what to remove.
+"""
+import uuid as uuid_lib
+
+from django.db import transaction
+
+from apps.compute import agent
+from apps.compute.models import Host
+from apps.core.errors import InvalidArgument, InvalidState
+from apps.core.flows import NoRollback, Step
+from apps.core.states import EnableState
+
+from .. import cache
+from ..errors import NoPrimaryStorageCapacity
+from ..models import (Image, ImageCache, ImageFormat, ImageStatus, LocalStorageHostRef, PrimaryStorage,
+                      PrimaryStorageType, Volume, VolumeStatus, VolumeType)
+
+VOLUME_TIMEOUT = 120
+
+
+def _value(ctx, key, default=None):
+    value = ctx.get(key)
+    if value is None:
+        value = ctx.args.get(key, default)
+    return value
+
+
+def ctx_host(ctx):
+    value = _value(ctx, "host_uuid") or _value(ctx, "host")
+    if isinstance(value, Host):
+        return value
+    if isinstance(value, dict):
+        value = value.get("uuid")
+    return Host.objects.select_related("cluster").get(uuid=value)
+
+
+def ctx_image(ctx):
+    value = _value(ctx, "image_uuid") or _value(ctx, "image")
+    if isinstance(value, Image):
+        return value
+    if isinstance(value, dict):
+        value = value.get("uuid")
+    image = Image.objects.get(uuid=value)
+    if image.status != ImageStatus.READY:
+        raise InvalidState(f"image {image.name} is {image.status}, not Ready", code="IMAGE_NOT_READY",
+                           details={"image_uuid": str(image.uuid), "status": image.status})
+    return image
+
+
+def root_volume_size(image, root_disk_size=None):
+    if image.format == ImageFormat.ISO:
+        if not root_disk_size:
+            raise InvalidArgument(f"image {image.name} is an ISO: give root_disk_size for the blank root volume",
+                                  code="ROOT_DISK_SIZE_REQUIRED")
+        return int(root_disk_size)
+    return max(int(image.size), int(root_disk_size or 0))
+
+
+def candidates(host, size, only=None):
+    """``[(primary storage, host ref)]`` that could take ``size`` bytes on ``host``, most room first."""
+    storages = PrimaryStorage.objects.filter(clusters=host.cluster_id, state=EnableState.ENABLED,
+                                             type=PrimaryStorageType.LOCAL_STORAGE)
+    if only:
+        storages = storages.filter(uuid=only)
+    refs = LocalStorageHostRef.objects.filter(primary_storage__in=storages, host=host).select_related(
+        "primary_storage")
+    fitting = [ref for ref in refs if ref.available_capacity >= size]
+    fitting.sort(key=lambda ref: ref.available_capacity, reverse=True)
+    return [(ref.primary_storage, ref) for ref in fitting]
+
+
+def choose_primary_storage(host, size, only=None):
+    """Dry run: the primary storage AllocatePrimaryStorage would pick for ``size`` bytes on ``host``
+    (``{"primary_storage_uuid", "name", "available_capacity"}``) or None; changes nothing."""
+    found = candidates(host, size, only)
+    if not found:
+        return None
+    ps, ref = found[0]
+    return {"primary_storage_uuid": str(ps.uuid), "name": ps.name, "available_capacity": ref.available_capacity}
+
+
+class AllocatePrimaryStorage(Step):
+    def run(self, ctx):
+        if ctx.get("primary_storage_reserved"):
+            return   # done already (a retried step)
+        host, image = ctx_host(ctx), ctx_image(ctx)
+        size = root_volume_size(image, _value(ctx, "root_disk_size"))
+        for ps, ref in candidates(host, size, only=ctx.args.get("primary_storage_uuid")):
+            if ref.reserve(size):   # one conditional UPDATE; a concurrent winner makes us try the next
+                ctx.primary_storage_uuid = str(ps.uuid)
+                ctx.primary_storage_reserved = size
+                ctx.root_volume_size = size
+                return
+        raise NoPrimaryStorageCapacity(
+            f"no primary storage attached to cluster {host.cluster.name} has {size} bytes free on host {host.name}",
+            details={"host_uuid": str(host.uuid), "size": size})
+
+    def rollback(self, ctx):
+        size = ctx.get("primary_storage_reserved")
+        if not size:
+            return
+        ref = LocalStorageHostRef.objects.filter(primary_storage__uuid=ctx.primary_storage_uuid,
+                                                 host__uuid=ctx_host(ctx).uuid).first()
+        if ref is not None:
+            ref.release(size)
+        del ctx.primary_storage_reserved
+
+
+class CacheImage(Step):
+    def run(self, ctx):
+        if ctx.get("image_cache"):
+            return
+        host, image = ctx_host(ctx), ctx_image(ctx)
+        ps = PrimaryStorage.objects.get(uuid=ctx.primary_storage_uuid)
+        row = cache.acquire(ps, host, image, request_id=f"{ctx.job.uuid}-cache-image")
+        ctx.image_cache = {"id": row.pk, "path": row.install_path, "format": row.format, "sha256": row.sha256}
+
+    def rollback(self, ctx):
+        held = ctx.get("image_cache")
+        if held:
+            cache.release(held["id"])
+            del ctx.image_cache
+
+
+def root_volume_uuid(ctx):
+    return str(uuid_lib.uuid5(uuid_lib.UUID(str(ctx.job.uuid)), "root-volume"))
+
+
+class CreateRootVolume(Step):
+    def run(self, ctx):
+        host, image = ctx_host(ctx), ctx_image(ctx)
+        ps = PrimaryStorage.objects.get(uuid=ctx.primary_storage_uuid)
+        volume_uuid = root_volume_uuid(ctx)
+        path = ps.volume_path(volume_uuid)
+        size = ctx.get("root_volume_size") or root_volume_size(image, _value(ctx, "root_disk_size"))
+        volume, _ = Volume.objects.get_or_create(uuid=volume_uuid, defaults={
+            "name": f"ROOT-{_value(ctx, 'vm_name') or _value(ctx, 'vm_uuid') or volume_uuid}",
+            "account_id": ctx.job.account_id, "type": VolumeType.ROOT, "status": VolumeStatus.CREATING,
+            "size": size, "format": "qcow2", "install_path": path, "primary_storage": ps, "host": host,
+            "image": image, "image_sha256": image.sha256, "vm_instance_uuid": _value(ctx, "vm_uuid")})
+        body = {"path": path, "format": "qcow2", "size": size}
+        if image.format != ImageFormat.ISO:
+            body.update(backing_file=ctx.image_cache["path"], backing_format=image.format)
+        answer = agent.call(host, "/v1/volume/create", body, timeout=VOLUME_TIMEOUT,
+                            request_id=f"{ctx.job.uuid}-create-root-volume")
+        volume.status = VolumeStatus.READY
+        volume.size = int(answer.get("size") or size)
+        volume.actual_size = int(answer.get("actual_size") or 0)
+        volume.save()
+        ctx.root_volume_uuid = volume_uuid
+        ctx.root_volume_path = path
+        ctx.root_volume_format = "qcow2"
+
+    def rollback(self, ctx):
+        volume = Volume.objects.filter(uuid=root_volume_uuid(ctx)).select_related("host", "primary_storage").first()
+        if volume is None:
+            return
+        if volume.host is not None:
+            agent.call(volume.host, "/v1/volume/delete", {"path": volume.install_path}, timeout=VOLUME_TIMEOUT)
+        volume.delete()
+        for key in ("root_volume_uuid", "root_volume_path", "root_volume_format"):
+            ctx.__delattr__(key)
+
+
+def delete_volume(volume):
+    """Expunge a volume: its file on the host, its reserved capacity, its image cache reference, its
+    row. Idempotent (a second call finds nothing to do)."""
+    volume = Volume.objects.filter(pk=volume.pk).select_related("host", "primary_storage").first()
+    if volume is None:
+        return False
+    if volume.host is not None and volume.install_path:
+        agent.call(volume.host, "/v1/volume/delete", {"path": volume.install_path}, timeout=VOLUME_TIMEOUT)
+    with transaction.atomic():
+        if not Volume.objects.filter(pk=volume.pk).delete()[0]:
+            return False
+        ref = LocalStorageHostRef.objects.filter(primary_storage=volume.primary_storage, host=volume.host).first()
+        if ref is not None:
+            ref.release(volume.size)
+    if volume.image_sha256 and volume.host is not None:
+        row = ImageCache.objects.filter(primary_storage=volume.primary_storage, host=volume.host,
+                                        sha256=volume.image_sha256).first()
+        if row is not None:
+            cache.release(row.pk)
+    return True
+
+
+class DeleteRootVolume(NoRollback):
+    """For the VM expunge flow: reads ``root_volume_uuid`` or ``vm_uuid`` (ctx, then args)."""
+
+    def run(self, ctx):
+        volumes = Volume.objects.filter(type=VolumeType.ROOT)
+        volume_uuid = _value(ctx, "root_volume_uuid")
+        volumes = volumes.filter(uuid=volume_uuid) if volume_uuid else volumes.filter(
+            vm_instance_uuid=_value(ctx, "vm_uuid"))
+        for volume in volumes:
+            delete_volume(volume)

@@ -1,0 +1,105 @@
+"""Primary storage: where volumes of running VMs live. ``LocalStorage`` is a directory on each host of
+the clusters it is attached to; capacity is tracked per (primary storage, host) in
+``LocalStorageHostRef`` (as ZStack's LocalStorageHostRefVO), filled from the host agent when the
+storage is attached to a cluster and whenever one of its hosts connects."""
+from django.db import models
+from django.db.models import F
+
+from apps.core.models import Resource
+from apps.core.states import ENABLE_STATE_MACHINE, EnableState
+
+
+class PrimaryStorageType(models.TextChoices):
+    LOCAL_STORAGE = "LocalStorage"
+
+
+class PrimaryStorage(Resource):
+    type = models.CharField(max_length=32, choices=PrimaryStorageType.choices,
+                            default=PrimaryStorageType.LOCAL_STORAGE)
+    url = models.CharField(max_length=1024, help_text="directory on each host")
+    zone = models.ForeignKey("compute.Zone", on_delete=models.PROTECT, related_name="primary_storages")
+    state = models.CharField(max_length=16, choices=EnableState.choices, default=EnableState.ENABLED)
+    clusters = models.ManyToManyField("compute.Cluster", related_name="primary_storages", blank=True)
+
+    state_machine = ENABLE_STATE_MACHINE
+
+    class Meta(Resource.Meta):
+        verbose_name_plural = "primary storage"
+
+    class Query:
+        fields = ["uuid", "name", "description", "type", "url", "state", "zone_uuid", "cluster_uuid",
+                  "created_at", "updated_at"]
+        aliases = {"zone_uuid": "zone__uuid", "cluster_uuid": "clusters__uuid"}
+        relations = ["zone", "clusters"]
+
+    def config_parent(self):
+        return self.zone
+
+    def cache_path(self, sha256, fmt):
+        return f"{self.url.rstrip('/')}/imagecache/{sha256}.{fmt or 'img'}"
+
+    def volume_path(self, volume_uuid, volume_type="Root"):
+        folder = "rootVolumes" if volume_type == "Root" else "dataVolumes"
+        return f"{self.url.rstrip('/')}/{folder}/vol-{volume_uuid}/{volume_uuid}.qcow2"
+
+
+class LocalStorageHostRef(models.Model):
+    """Capacity of one local primary storage on one host.
+
+    ``total_capacity``/``available_physical_capacity`` come from the agent (statvfs of the path);
+    ``used_capacity`` is what volumes and image caches have reserved, changed only by conditional
+    UPDATEs (``reserve``/``release``), never read-modify-write. A refresh from the agent never
+    touches ``used_capacity``.
+    """
+
+    primary_storage = models.ForeignKey(PrimaryStorage, on_delete=models.CASCADE, related_name="host_refs")
+    host = models.ForeignKey("compute.Host", on_delete=models.CASCADE, related_name="local_storage_refs")
+    total_capacity = models.BigIntegerField(default=0)
+    available_physical_capacity = models.BigIntegerField(default=0)
+    used_capacity = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["primary_storage", "host"], name="ps_host_unique")]
+
+    @property
+    def available_capacity(self):
+        return self.total_capacity - self.used_capacity
+
+    def reserve(self, size):
+        """Take ``size`` bytes in one conditional UPDATE; False if they do not fit."""
+        return bool(LocalStorageHostRef.objects.filter(
+            pk=self.pk, used_capacity__lte=F("total_capacity") - size).update(
+            used_capacity=F("used_capacity") + size))
+
+    def release(self, size):
+        LocalStorageHostRef.objects.filter(pk=self.pk, used_capacity__gte=size).update(
+            used_capacity=F("used_capacity") - size)
+
+    @classmethod
+    def for_host(cls, primary_storage, host):
+        return cls.objects.filter(primary_storage=primary_storage, host=host).first()
+
+
+class ImageCache(models.Model):
+    """An image's bits on one host's local primary storage, shared by every volume backed by it.
+
+    ``ref_count`` counts the volumes (and in-flight VM creations) using it, changed by conditional
+    UPDATEs; the file is removed from the host as soon as the count drops to 0
+    (``apps.storage.cache.release``)."""
+
+    primary_storage = models.ForeignKey(PrimaryStorage, on_delete=models.CASCADE, related_name="image_caches")
+    host = models.ForeignKey("compute.Host", on_delete=models.CASCADE, related_name="image_caches")
+    sha256 = models.CharField(max_length=64)
+    image = models.ForeignKey("storage.Image", on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="caches")
+    install_path = models.CharField(max_length=2048)
+    format = models.CharField(max_length=16, default="qcow2")
+    size = models.BigIntegerField(default=0)
+    actual_size = models.BigIntegerField(default=0)
+    ref_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["primary_storage", "host", "sha256"],
+                                               name="image_cache_unique")]

@@ -1,0 +1,47 @@
+"""Volumes: a VM's disks. Root volumes are qcow2 overlays whose backing file is the image cache on
+the same host's local primary storage."""
+from django.db import models
+
+from apps.core.models import Resource
+from apps.core.states import EnableState
+
+
+class VolumeType(models.TextChoices):
+    ROOT = "Root"
+    DATA = "Data"
+
+
+class VolumeStatus(models.TextChoices):
+    CREATING = "Creating"
+    READY = "Ready"
+    DELETED = "Deleted"
+
+
+class Volume(Resource):
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="volumes",
+                                null=True, blank=True)
+    type = models.CharField(max_length=8, choices=VolumeType.choices, default=VolumeType.ROOT)
+    status = models.CharField(max_length=16, choices=VolumeStatus.choices, default=VolumeStatus.CREATING)
+    state = models.CharField(max_length=16, choices=EnableState.choices, default=EnableState.ENABLED)
+    size = models.BigIntegerField(default=0, help_text="virtual size in bytes")
+    actual_size = models.BigIntegerField(default=0)
+    format = models.CharField(max_length=16, default="qcow2")
+    install_path = models.CharField(max_length=2048, blank=True, default="")
+    primary_storage = models.ForeignKey("storage.PrimaryStorage", on_delete=models.PROTECT,
+                                        related_name="volumes")
+    host = models.ForeignKey("compute.Host", on_delete=models.PROTECT, related_name="volumes", null=True, blank=True)
+    image = models.ForeignKey("storage.Image", on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="volumes")
+    image_sha256 = models.CharField(max_length=64, blank=True, default="",
+                                    help_text="the image cache this volume is backed by")
+    vm_instance_uuid = models.UUIDField(null=True, blank=True, db_index=True)
+
+    tenant_path = "account"
+
+    class Query:
+        fields = ["uuid", "name", "description", "type", "status", "state", "size", "actual_size", "format",
+                  "install_path", "primary_storage_uuid", "host_uuid", "image_uuid", "vm_instance_uuid",
+                  "created_at", "updated_at"]
+        aliases = {"primary_storage_uuid": "primary_storage__uuid", "host_uuid": "host__uuid",
+                   "image_uuid": "image__uuid"}
+        relations = ["primary_storage", "host", "image"]

@@ -1,0 +1,10 @@
+from rest_framework.routers import SimpleRouter
+
+from .views import BackupStorageViewSet, ImageViewSet, PrimaryStorageViewSet, VolumeViewSet
+
+router = SimpleRouter()
+router.register("backup-storage", BackupStorageViewSet, basename="backup-storage")
+router.register("images", ImageViewSet, basename="images")
+router.register("primary-storage", PrimaryStorageViewSet, basename="primary-storage")
+router.register("volumes", VolumeViewSet, basename="volumes")
+urlpatterns = router.urls

@@ -1,0 +1,198 @@
+import os
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from apps.core.api.viewsets import ReadOnlyQueryViewSet, ResourceViewSet, accepted, audit
+from apps.core.errors import PermissionDenied, ResourceBusy
+from apps.core.flows import start_job
+from apps.core.states import ENABLE_STATE_MACHINE
+from apps.core.tenancy import is_admin
+
+from .flows import ADD_IMAGE, ATTACH_PRIMARY_STORAGE, DETACH_PRIMARY_STORAGE, EXPUNGE_IMAGE
+from .models import IMAGE_STATUS_MACHINE, BackupStorage, Image, ImageStatus, PrimaryStorage, Volume
+from .serializers import (BackupStorageSerializer, ClusterRefSerializer, ImageSerializer, ImageUploadSerializer,
+                          PrimaryStorageSerializer, VolumeSerializer, ZoneRefSerializer)
+from .uploads import DiskUploadHandler, upload_dir
+
+
+class BackupStorageViewSet(ResourceViewSet):
+    queryset = BackupStorage.objects.prefetch_related("zones")
+    serializer_class = BackupStorageSerializer
+    state_machine = ENABLE_STATE_MACHINE
+    state_actions = {"enable": "enable", "disable": "disable"}
+
+    def _zone_change(self, request, attach):
+        bs = self.get_object()
+        audit(request, resource_type="BackupStorage", resource_uuid=bs.uuid)
+        ref = ZoneRefSerializer(data=request.data, context=self.get_serializer_context())
+        ref.is_valid(raise_exception=True)
+        (bs.zones.add if attach else bs.zones.remove)(ref.validated_data["zone_uuid"])
+        return Response(self.get_serializer(bs).data)
+
+    @extend_schema(request=ZoneRefSerializer)
+    @action(detail=True, methods=["post"])
+    def attach(self, request, uuid=None):
+        """Make the backup storage's images usable in a zone."""
+        return self._zone_change(request, True)
+
+    @extend_schema(request=ZoneRefSerializer)
+    @action(detail=True, methods=["post"])
+    def detach(self, request, uuid=None):
+        return self._zone_change(request, False)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def reconnect(self, request, uuid=None):
+        """Check the directory again and refresh the capacity (statvfs)."""
+        bs = self.get_object()
+        audit(request, resource_type="BackupStorage", resource_uuid=bs.uuid)
+        bs.refresh_capacity()
+        return Response(self.get_serializer(bs).data)
+
+
+def _claim_status(image, event):
+    """Apply a status event under the row lock (409 when busy or not allowed)."""
+    with transaction.atomic():
+        locked = Image.objects.select_for_update().get(pk=image.pk)
+        if locked.busy_job:
+            raise ResourceBusy(f"Image {image.uuid} is busy with job {locked.busy_job}",
+                               details={"job_uuid": str(locked.busy_job)})
+        new = IMAGE_STATUS_MACHINE.next(locked.status, event)
+        if new != locked.status:
+            locked.status = new
+            locked.save(update_fields=["status", "updated_at"])
+    return locked
+
+
+class ImageViewSet(ResourceViewSet):
+    """Images. Adding one (URL or upload) runs add-image (202 + job). DELETE marks it Deleted
+    (``recover/`` brings it back); ``expunge/`` removes its bits (202 + job)."""
+
+    queryset = Image.objects.select_related("account")
+    serializer_class = ImageSerializer
+
+    def _start_add(self, request, data, args):
+        image = Image.objects.create(
+            name=data["name"], description=data.get("description", ""), url=data.get("url", ""),
+            platform=data["platform"], guest_os_type=data.get("guest_os_type", ""),
+            media_type=data.get("media_type") or "RootVolumeTemplate", account=request.user.account,
+            status=ImageStatus.DOWNLOADING)
+        audit(request, action="images.create", resource_type="Image", resource_uuid=image.uuid)
+        if "upload_path" in args:
+            final = upload_dir() / f"{image.uuid}.upload"
+            os.replace(args["upload_path"], final)
+            args["upload_path"] = str(final)
+        job = start_job(ADD_IMAGE, resource=image, user=request.user, args={
+            "image_uuid": str(image.uuid), "backup_storage_uuids": data["backup_storage_uuids"],
+            "format": data.get("format"), **args})
+        audit(request, job_uuid=job.uuid)
+        return accepted(job, ImageSerializer(image, context=self.get_serializer_context()).data)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data["url"].lower().startswith("file:") and not is_admin(request.user):
+            raise PermissionDenied("only an admin account may add images from file:// URLs on the portal machine")
+        return self._start_add(request, data, {"url": data["url"]})
+
+    @extend_schema(request={"multipart/form-data": ImageUploadSerializer}, responses={202: None})
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser])
+    def upload(self, request):
+        """Browser upload (multipart/form-data, the file in ``file``): streamed to disk, then the same
+        detection, hashing and storing as a URL."""
+        request._request.upload_handlers = [DiskUploadHandler(request._request)]
+        path = None
+        try:
+            uploaded = request.data.get("file")
+            path = getattr(uploaded, "path", None)
+            serializer = ImageUploadSerializer(data=request.data, context=self.get_serializer_context())
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+            uploaded.close()
+            response = self._start_add(request, {**data, "url": f"upload://{uploaded.name}"}, {"upload_path": path})
+            path = None
+            return response
+        finally:
+            if path and os.path.exists(path):
+                os.remove(path)
+
+    def destroy(self, request, *args, **kwargs):
+        """Mark the image Deleted (its bits stay until expunge; VMs can no longer be created from it)."""
+        image = self.get_object()
+        audit(request, action="images.delete", resource_type="Image", resource_uuid=image.uuid)
+        return Response(self.get_serializer(_claim_status(image, "delete")).data)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def recover(self, request, uuid=None):
+        image = self.get_object()
+        audit(request, action="images.recover", resource_type="Image", resource_uuid=image.uuid)
+        return Response(self.get_serializer(_claim_status(image, "recover")).data)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def expunge(self, request, uuid=None):
+        """Remove a Deleted image's bits (kept while another image has the same sha256) and its row."""
+        image = self.get_object()
+        audit(request, action="images.expunge", resource_type="Image", resource_uuid=image.uuid)
+        IMAGE_STATUS_MACHINE.next(image.status, "expunge")
+        job = start_job(EXPUNGE_IMAGE, resource=image, user=request.user, args={"image_uuid": str(image.uuid)})
+        audit(request, job_uuid=job.uuid)
+        return accepted(job, self.get_serializer(image).data)
+
+
+class PrimaryStorageViewSet(ResourceViewSet):
+    queryset = PrimaryStorage.objects.select_related("zone").prefetch_related("clusters", "host_refs")
+    serializer_class = PrimaryStorageSerializer
+    state_machine = ENABLE_STATE_MACHINE
+    state_actions = {"enable": "enable", "disable": "disable"}
+
+    def _cluster_job(self, request, flow):
+        ps = self.get_object()
+        audit(request, resource_type="PrimaryStorage", resource_uuid=ps.uuid)
+        ref = ClusterRefSerializer(data=request.data, context=self.get_serializer_context())
+        ref.is_valid(raise_exception=True)
+        cluster = ref.validated_data["cluster_uuid"]
+        if cluster.zone_id != ps.zone_id:
+            from apps.core.errors import InvalidArgument
+
+            raise InvalidArgument(f"cluster {cluster.name} is in another zone than primary storage {ps.name}",
+                                  code="ZONE_MISMATCH", details={"cluster_uuid": [str(cluster.uuid)]})
+        job = start_job(flow, resource=ps, user=request.user,
+                        args={"primary_storage_uuid": str(ps.uuid), "cluster_uuid": str(cluster.uuid)})
+        audit(request, job_uuid=job.uuid)
+        return accepted(job, self.get_serializer(ps).data)
+
+    @extend_schema(request=ClusterRefSerializer)
+    @action(detail=True, methods=["post"])
+    def attach(self, request, uuid=None):
+        """Attach to a cluster: every connected host reports the path's capacity (202 + job)."""
+        return self._cluster_job(request, ATTACH_PRIMARY_STORAGE)
+
+    @extend_schema(request=ClusterRefSerializer)
+    @action(detail=True, methods=["post"])
+    def detach(self, request, uuid=None):
+        return self._cluster_job(request, DETACH_PRIMARY_STORAGE)
+
+    @extend_schema(responses={200: None})
+    @action(detail=True, methods=["get"])
+    def hosts(self, request, uuid=None):
+        """Capacity per host (LocalStorage)."""
+        ps = self.get_object()
+        rows = ps.host_refs.select_related("host").order_by("host__name")
+        return Response({"results": [{
+            "host_uuid": str(r.host.uuid), "host_name": r.host.name, "total_capacity": r.total_capacity,
+            "used_capacity": r.used_capacity, "available_capacity": r.available_capacity,
+            "available_physical_capacity": r.available_physical_capacity} for r in rows]})
+
+
+class VolumeViewSet(ReadOnlyQueryViewSet):
+    """Volumes (read-only for now: VM flows create and delete root volumes)."""
+
+    queryset = Volume.objects.select_related("primary_storage", "host", "image", "account")
+    serializer_class = VolumeSerializer
