@@ -24,8 +24,8 @@ CHUNK = 1 << 20
 QEMU_IMG_TIMEOUT = 120
 
 
-def _failure(status, code, message, **details):
-    return AgentFailure(status, code, message, details)
+def _failure(http_status, code, message, **details):
+    return AgentFailure(http_status, code, message, details)
 
 
 def qemu_img_info(path):
