@@ -46,6 +46,13 @@ class DownloadImage(Step):
     """Stream the URL (or move the uploaded file) into the first backup storage's tmp/, hashing it."""
 
     def run(self, ctx):
+        try:
+            self._run(ctx)
+        except Exception:
+            self.rollback(ctx)   # the engine rolls back completed steps only: undo our own part
+            raise
+
+    def _run(self, ctx):
         storages = _backup_storages(ctx)
         temp = storages[0].temp_dir() / f"{ctx.job.uuid}.part"
         ctx.temp_path = str(temp)
@@ -115,6 +122,13 @@ class StoreImage(Step):
     the same bits shares the file). Capacity is reserved with a conditional UPDATE."""
 
     def run(self, ctx):
+        try:
+            self._run(ctx)
+        except Exception:
+            self.rollback(ctx)
+            raise
+
+    def _run(self, ctx):
         image = _image(ctx)
         sha256, size = ctx.sha256, ctx.actual_size
         Image.objects.filter(pk=image.pk).update(sha256=sha256, actual_size=size)

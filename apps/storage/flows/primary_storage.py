@@ -38,7 +38,11 @@ class InitHostCapacity(Step):
         created = ctx.get("created_refs", [])
         hosts = []
         for host in connected_hosts(_cluster(ctx)):
-            ref, new = refresh_host_ref(ps, host)
+            try:
+                ref, new = refresh_host_ref(ps, host)
+            except Exception:
+                self.rollback(ctx)   # a failed step is not rolled back by the engine: undo our own part
+                raise
             if new:
                 created.append(ref.pk)
                 ctx.created_refs = created

@@ -154,6 +154,13 @@ def root_volume_uuid(ctx):
 
 class CreateRootVolume(Step):
     def run(self, ctx):
+        try:
+            self._run(ctx)
+        except Exception:
+            self.rollback(ctx)   # the engine rolls back completed steps only: undo our own part
+            raise
+
+    def _run(self, ctx):
         host, image = ctx_host(ctx), ctx_image(ctx)
         ps = PrimaryStorage.objects.get(uuid=ctx.primary_storage_uuid)
         volume_uuid = root_volume_uuid(ctx)
@@ -185,7 +192,7 @@ class CreateRootVolume(Step):
             agent.call(volume.host, "/v1/volume/delete", {"path": volume.install_path}, timeout=VOLUME_TIMEOUT)
         volume.delete()
         for key in ("root_volume_uuid", "root_volume_path", "root_volume_format"):
-            ctx.__delattr__(key)
+            delattr(ctx, key)
 
 
 def delete_volume(volume):

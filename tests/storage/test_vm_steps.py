@@ -1,0 +1,211 @@
+"""The storage steps of the VM create flow, run by the real flow engine against real agents:
+libvirt (the agent fetches the image from the portal's signed URL on a live server, qemu-img
+overlays on disk) and sim (fault injection); every rollback leaves nothing behind."""
+import json
+import os
+import subprocess
+
+import pytest
+
+from apps.compute.models import Cluster, Host, Zone
+from apps.core.errors import CloudPortalError
+from apps.core.flows import Flow, NoRollback, start_job
+from apps.core.models import Job
+from apps.storage.flows.images import ADD_IMAGE
+from apps.storage.flows.vm_steps import (AllocatePrimaryStorage, CacheImage, CreateRootVolume, DeleteRootVolume,
+                                         delete_volume)
+from apps.storage.models import BackupStorage, Image, ImageCache, LocalStorageHostRef, PrimaryStorage, Volume
+from apps.storage.models.backup_storage import check_directory
+
+from .conftest import GIB, MIB, make_iso, make_qcow2
+
+
+class FailIfAsked(NoRollback):
+    def run(self, ctx):
+        if ctx.args.get("fail_at_end"):
+            raise CloudPortalError("asked to fail", code="TEST_FAILURE")
+
+
+VM_STORAGE = Flow("test-vm-storage", [AllocatePrimaryStorage, CacheImage, CreateRootVolume, FailIfAsked])
+VM_EXPUNGE = Flow("test-vm-expunge-root", [DeleteRootVolume])
+
+
+def run_flow(flow, **args):
+    job = start_job(flow, args=args)    # autocommit (transactional tests): runs at once, eagerly
+    return Job.objects.get(pk=job.pk)
+
+
+def add_image(tmp_path, source, name="img"):
+    url = str(tmp_path / "bs")
+    total, available = check_directory(url)
+    bs = BackupStorage.objects.create(name="bs", url=url, total_capacity=total, available_capacity=available)
+    image = Image.objects.create(name=name, url=f"file://{source}")
+    job = start_job(ADD_IMAGE, resource=image, args={"image_uuid": str(image.uuid), "url": f"file://{source}",
+                                                     "backup_storage_uuids": [str(bs.uuid)]})
+    job.refresh_from_db()
+    assert job.state == "succeeded", job.error
+    image.refresh_from_db()
+    return image
+
+
+def qemu_info(path):
+    return json.loads(subprocess.run(["qemu-img", "info", "--output=json", "-U", path], check=True,
+                                     capture_output=True, text=True).stdout)
+
+
+def files_under(path):
+    return sorted(str(p) for p in path.rglob("*") if p.is_file()) if path.exists() else []
+
+
+@pytest.fixture
+def portal(live_server, settings):
+    settings.PORTAL_URL = live_server.url
+    return live_server
+
+
+@pytest.mark.libvirt
+@pytest.mark.django_db(transaction=True)
+def test_root_volumes_on_the_libvirt_host_share_one_cache_fetched_from_the_portal(portal, kvm_host, local_ps,
+                                                                                  tmp_path):
+    from apps.storage.capacity import refresh_host_ref
+
+    local_ps.clusters.add(kvm_host.cluster)
+    ref, _ = refresh_host_ref(local_ps, kvm_host)
+    image = add_image(tmp_path, make_qcow2(tmp_path / "cirros.qcow2", "64M"))
+
+    job = run_flow(VM_STORAGE, host_uuid=str(kvm_host.uuid), image_uuid=str(image.uuid), root_disk_size=128 * MIB,
+                   vm_uuid="11111111-2222-4333-8444-555555555555", vm_name="web")
+    assert job.state == "succeeded", job.error
+    ctx = job.context
+    assert ctx["primary_storage_uuid"] == str(local_ps.uuid) and ctx["primary_storage_reserved"] == 128 * MIB
+    cache_path = ctx["image_cache"]["path"]
+    assert cache_path == f"{local_ps.url}/imagecache/{image.sha256}.qcow2"
+    with open(cache_path, "rb") as fh:   # the bits came from the portal's image store, checked by sha256
+        assert fh.read() == (tmp_path / "cirros.qcow2").read_bytes()
+    volume = Volume.objects.get(uuid=ctx["root_volume_uuid"])
+    assert volume.status == "Ready" and volume.type == "Root" and volume.name == "ROOT-web"
+    assert str(volume.vm_instance_uuid) == "11111111-2222-4333-8444-555555555555"
+    assert volume.install_path == ctx["root_volume_path"] and volume.host == kvm_host
+    info = qemu_info(volume.install_path)
+    assert info["format"] == "qcow2" and info["virtual-size"] == 128 * MIB
+    assert info["backing-filename"] == cache_path and info["backing-filename-format"] == "qcow2"
+    assert ImageCache.objects.get().ref_count == 1
+
+    second = run_flow(VM_STORAGE, host_uuid=str(kvm_host.uuid), image_uuid=str(image.uuid))
+    assert second.state == "succeeded", second.error
+    assert Volume.objects.get(uuid=second.context["root_volume_uuid"]).size == 64 * MIB   # the image's size
+    cache = ImageCache.objects.get()
+    assert cache.ref_count == 2 and len(os.listdir(f"{local_ps.url}/imagecache")) == 1
+    ref.refresh_from_db()
+    assert ref.used_capacity == 128 * MIB + 64 * MIB + image.actual_size
+
+    # expunging the VMs' root volumes: files, capacity and cache references go; the cache with the last
+    delete_volume(Volume.objects.get(uuid=ctx["root_volume_uuid"]))
+    assert ImageCache.objects.get().ref_count == 1 and os.path.exists(cache_path)
+    assert not os.path.exists(ctx["root_volume_path"])
+    expunge = run_flow(VM_EXPUNGE, root_volume_uuid=second.context["root_volume_uuid"])
+    assert expunge.state == "succeeded", expunge.error
+    assert not Volume.objects.exists() and not ImageCache.objects.exists()
+    assert files_under(tmp_path / "ps") == []
+    ref.refresh_from_db()
+    assert ref.used_capacity == 0
+
+
+@pytest.mark.libvirt
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_after_the_storage_steps_rolls_each_back_on_the_libvirt_host(portal, kvm_host, local_ps, tmp_path):
+    from apps.storage.capacity import refresh_host_ref
+
+    local_ps.clusters.add(kvm_host.cluster)
+    ref, _ = refresh_host_ref(local_ps, kvm_host)
+    image = add_image(tmp_path, make_qcow2(tmp_path / "i.qcow2", "32M"))
+    job = run_flow(VM_STORAGE, host_uuid=str(kvm_host.uuid), image_uuid=str(image.uuid), fail_at_end=True)
+    assert job.state == "failed" and job.error["code"] == "TEST_FAILURE"
+    assert [s["state"] for s in job.steps] == ["rolled_back", "rolled_back", "rolled_back", "failed"]
+    assert not Volume.objects.exists() and not ImageCache.objects.exists()
+    assert files_under(tmp_path / "ps") == []
+    ref.refresh_from_db()
+    assert ref.used_capacity == 0
+
+    # the cache step fails (the portal no longer has the bits): the allocation is given back
+    os.remove(image.backup_storages.get().blob_path(image.sha256))
+    job = run_flow(VM_STORAGE, host_uuid=str(kvm_host.uuid), image_uuid=str(image.uuid))
+    assert job.state == "failed" and job.error["step"] == "CacheImage", job.error
+    assert job.error["code"] == "IMAGE_DOWNLOAD_FAILED" and "404" in job.error["message"]
+    assert [s["state"] for s in job.steps][:2] == ["rolled_back", "failed"]
+    assert not ImageCache.objects.exists() and files_under(tmp_path / "ps") == []
+    ref.refresh_from_db()
+    assert ref.used_capacity == 0
+
+
+@pytest.mark.libvirt
+@pytest.mark.django_db(transaction=True)
+def test_an_iso_gets_a_blank_root_volume_and_needs_a_size(portal, kvm_host, local_ps, tmp_path):
+    from apps.storage.capacity import refresh_host_ref
+
+    local_ps.clusters.add(kvm_host.cluster)
+    refresh_host_ref(local_ps, kvm_host)
+    image = add_image(tmp_path, make_iso(tmp_path / "x.iso"))
+    job = run_flow(VM_STORAGE, host_uuid=str(kvm_host.uuid), image_uuid=str(image.uuid))
+    assert job.state == "failed" and job.error["code"] == "ROOT_DISK_SIZE_REQUIRED"
+    job = run_flow(VM_STORAGE, host_uuid=str(kvm_host.uuid), image_uuid=str(image.uuid), root_disk_size=GIB)
+    assert job.state == "succeeded", job.error
+    info = qemu_info(job.context["root_volume_path"])
+    assert info["virtual-size"] == GIB and "backing-filename" not in info
+    assert job.context["image_cache"]["path"].endswith(".iso")
+
+
+# --- the simulator: many hosts, fault injection ---------------------------------------------
+
+@pytest.fixture
+def sim_host(sim_agent, transactional_db, admin_client):
+    cluster = Cluster.objects.create(name="sim", zone=Zone.objects.create(name="z"), hypervisor_type="Simulator")
+    response = admin_client.post("/api/v1/hosts/", {"name": "h", "cluster_uuid": str(cluster.uuid),
+                                                    "hypervisor_type": "Simulator", "cpu_num": 4,
+                                                    "memory_size": 8 * GIB}, format="json")
+    assert Job.objects.get(uuid=response.json()["job"]["uuid"]).state == "succeeded"
+    ps = PrimaryStorage.objects.create(name="local", url="/var/lib/cp/ps", zone=cluster.zone)
+    response = admin_client.post(f"/api/v1/primary-storage/{ps.uuid}/attach/", {"cluster_uuid": str(cluster.uuid)},
+                                 format="json")
+    assert Job.objects.get(uuid=response.json()["job"]["uuid"]).state == "succeeded"
+    return Host.objects.get()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sim_volume_create_failure_rolls_back_cache_and_capacity(sim_agent, sim_host, tmp_path):
+    from apps.compute import agent
+
+    image = add_image(tmp_path, make_qcow2(tmp_path / "s.qcow2"))
+    sim_agent.admin("POST", "/sim/faults", {"host_uuid": str(sim_host.uuid), "path": "/v1/volume/create",
+                                            "mode": "fail", "count": 1})
+    job = run_flow(VM_STORAGE, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid))
+    assert job.state == "failed" and job.error["step"] == "CreateRootVolume", job.error
+    assert job.error["code"] == "HOST_AGENT_UNREACHABLE"
+    assert not Volume.objects.exists() and not ImageCache.objects.exists()
+    ref = LocalStorageHostRef.objects.get(host=sim_host)
+    assert ref.used_capacity == 0
+    capacity = agent.call(sim_host, "/v1/storage/capacity", {"path": "/var/lib/cp/ps"})
+    assert capacity["available"] == capacity["total"]   # the cache left the simulated disk too
+
+    job = run_flow(VM_STORAGE, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid))
+    assert job.state == "succeeded", job.error
+    assert Volume.objects.get().status == "Ready" and ImageCache.objects.get().ref_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_primary_storage_capacity_is_a_422_error(sim_agent, sim_host, tmp_path):
+    image = add_image(tmp_path, make_qcow2(tmp_path / "n.qcow2"))
+    job = run_flow(VM_STORAGE, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid), root_disk_size=2 << 40)
+    assert job.state == "failed" and job.error["code"] == "NO_PRIMARY_STORAGE_CAPACITY"
+    assert job.error["step"] == "AllocatePrimaryStorage" and job.error["details"]["size"] == 2 << 40
+    from apps.storage.errors import NoPrimaryStorageCapacity
+
+    assert NoPrimaryStorageCapacity.status == 422
+    assert LocalStorageHostRef.objects.get(host=sim_host).used_capacity == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_image_that_is_not_ready_is_refused(sim_agent, sim_host):
+    image = Image.objects.create(name="d", status="Deleted", format="qcow2", sha256="a" * 64)
+    job = run_flow(VM_STORAGE, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid))
+    assert job.state == "failed" and job.error["code"] == "IMAGE_NOT_READY"
