@@ -143,3 +143,20 @@ def kvm_host(libvirt_agent, zone):
 @pytest.fixture
 def local_ps(zone, tmp_path):
     return PrimaryStorage.objects.create(name="local", url=str(tmp_path / "ps"), zone=zone)
+
+
+@pytest.fixture
+def sim_host(sim_agent, transactional_db, admin_client):
+    """A Connected simulator host (added through the API) with local primary storage attached."""
+    from apps.core.models import Job
+
+    cluster = Cluster.objects.create(name="sim", zone=Zone.objects.create(name="z"), hypervisor_type="Simulator")
+    response = admin_client.post("/api/v1/hosts/", {"name": "h", "cluster_uuid": str(cluster.uuid),
+                                                    "hypervisor_type": "Simulator", "cpu_num": 4,
+                                                    "memory_size": 8 * GIB}, format="json")
+    assert Job.objects.get(uuid=response.json()["job"]["uuid"]).state == "succeeded"
+    ps = PrimaryStorage.objects.create(name="local", url="/var/lib/cp/ps", zone=cluster.zone)
+    response = admin_client.post(f"/api/v1/primary-storage/{ps.uuid}/attach/", {"cluster_uuid": str(cluster.uuid)},
+                                 format="json")
+    assert Job.objects.get(uuid=response.json()["job"]["uuid"]).state == "succeeded"
+    return Host.objects.get()

@@ -7,14 +7,13 @@ import subprocess
 
 import pytest
 
-from apps.compute.models import Cluster, Host, Zone
 from apps.core.errors import CloudPortalError
 from apps.core.flows import Flow, NoRollback, start_job
 from apps.core.models import Job
 from apps.storage.flows.images import ADD_IMAGE
 from apps.storage.flows.vm_steps import (AllocatePrimaryStorage, CacheImage, CreateRootVolume, DeleteRootVolume,
                                          delete_volume)
-from apps.storage.models import BackupStorage, Image, ImageCache, LocalStorageHostRef, PrimaryStorage, Volume
+from apps.storage.models import BackupStorage, Image, ImageCache, LocalStorageHostRef, Volume
 from apps.storage.models.backup_storage import check_directory
 
 from .conftest import GIB, MIB, make_iso, make_qcow2
@@ -156,20 +155,6 @@ def test_an_iso_gets_a_blank_root_volume_and_needs_a_size(portal, kvm_host, loca
 
 
 # --- the simulator: many hosts, fault injection ---------------------------------------------
-
-@pytest.fixture
-def sim_host(sim_agent, transactional_db, admin_client):
-    cluster = Cluster.objects.create(name="sim", zone=Zone.objects.create(name="z"), hypervisor_type="Simulator")
-    response = admin_client.post("/api/v1/hosts/", {"name": "h", "cluster_uuid": str(cluster.uuid),
-                                                    "hypervisor_type": "Simulator", "cpu_num": 4,
-                                                    "memory_size": 8 * GIB}, format="json")
-    assert Job.objects.get(uuid=response.json()["job"]["uuid"]).state == "succeeded"
-    ps = PrimaryStorage.objects.create(name="local", url="/var/lib/cp/ps", zone=cluster.zone)
-    response = admin_client.post(f"/api/v1/primary-storage/{ps.uuid}/attach/", {"cluster_uuid": str(cluster.uuid)},
-                                 format="json")
-    assert Job.objects.get(uuid=response.json()["job"]["uuid"]).state == "succeeded"
-    return Host.objects.get()
-
 
 @pytest.mark.django_db(transaction=True)
 def test_sim_volume_create_failure_rolls_back_cache_and_capacity(sim_agent, sim_host, tmp_path):
