@@ -74,6 +74,8 @@ class ImageViewSet(ResourceViewSet):
 
     queryset = Image.objects.select_related("account")
     serializer_class = ImageSerializer
+    state_machine = ENABLE_STATE_MACHINE
+    state_actions = {"enable": "enable", "disable": "disable"}   # a Disabled image makes no new VMs
 
     def _start_add(self, request, data, args):
         image = Image.objects.create(

@@ -194,3 +194,12 @@ def test_an_image_that_is_not_ready_is_refused(sim_agent, sim_host):
     image = Image.objects.create(name="d", status="Deleted", format="qcow2", sha256="a" * 64)
     job = run_flow(VM_STORAGE, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid))
     assert job.state == "failed" and job.error["code"] == "IMAGE_NOT_READY"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_disabled_image_is_refused(sim_agent, sim_host, admin_client):
+    image = Image.objects.create(name="d", status="Ready", format="qcow2", sha256="a" * 64)
+    assert admin_client.post(f"/api/v1/images/{image.uuid}/disable/").json()["state"] == "Disabled"
+    job = run_flow(VM_STORAGE, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid))
+    assert job.state == "failed" and job.error["code"] == "IMAGE_DISABLED"
+    assert LocalStorageHostRef.objects.get(host=sim_host).used_capacity == 0

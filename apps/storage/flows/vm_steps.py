@@ -20,6 +20,7 @@ writes
 errors (CloudPortalError, in job.error)
     422 NO_PRIMARY_STORAGE_CAPACITY  nothing attached to the host's cluster has room on that host
     409 IMAGE_NOT_READY              the image is not Ready
+    409 IMAGE_DISABLED               the image is Disabled
     400 ROOT_DISK_SIZE_REQUIRED      an ISO image without root_disk_size
     409 HOST_AGENT_UNREACHABLE / agent codes (IMAGE_DOWNLOAD_FAILED, IMAGE_CHECKSUM_MISMATCH, ...)
 
@@ -67,6 +68,9 @@ def ctx_image(ctx):
     if isinstance(value, dict):
         value = value.get("uuid")
     image = Image.objects.get(uuid=value)
+    if image.state != EnableState.ENABLED:
+        raise InvalidState(f"image {image.name} is Disabled", code="IMAGE_DISABLED",
+                           details={"image_uuid": str(image.uuid), "state": image.state})
     if image.status != ImageStatus.READY:
         raise InvalidState(f"image {image.name} is {image.status}, not Ready", code="IMAGE_NOT_READY",
                            details={"image_uuid": str(image.uuid), "status": image.status})
