@@ -93,6 +93,19 @@ def test_users_are_added_to_accounts_and_isolated(admin_client, tenant_client, t
     assert tenant_client.get(f"/api/v1/users/{ops1.uuid}/").status_code == 404
 
 
+def test_users_are_queried_by_the_name_the_api_shows_and_password_is_never_a_field(admin_client):
+    for name in ("ops1", "ops2"):
+        assert admin_client.post("/api/v1/users/", {"name": name, "password": f"{name}-pass-1"},
+                                 format="json").status_code == 201
+    rows = admin_client.get("/api/v1/users/?q=name=ops2").json()["results"]
+    assert [row["name"] for row in rows] == ["ops2"]
+    assert [r["name"] for r in admin_client.get("/api/v1/users/?q=name~=ops%&ordering=-name").json()["results"]] \
+        == ["ops2", "ops1"]
+    response = admin_client.get("/api/v1/users/?fields=name,password")
+    assert response.status_code == 400 and response.json()["details"]["field"] == "password"
+    assert "password" not in response.json()["details"]["fields"]
+
+
 def test_account_delete_runs_as_a_job_and_removes_its_users(admin_client, django_capture_on_commit_callbacks):
     victim = make_account("victim")
     with django_capture_on_commit_callbacks(execute=True):
