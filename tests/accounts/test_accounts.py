@@ -1,4 +1,6 @@
 """Accounts, users, login/logout, tenancy and the admin password reset (A1 basics, A4)."""
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
@@ -28,6 +30,21 @@ def test_login_gives_a_token_that_works_and_logout_revokes_it():
     assert client.get("/api/v1/zones/").json()["code"] == "AUTHENTICATION_FAILED"
     log = AuditLog.objects.filter(action="auth.login").latest("id")
     assert log.user_name == "alice" and log.result == "success"
+
+
+def test_token_last_used_is_written_at_most_once_a_minute():
+    make_account("bob", password="bob-pass-1")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {login('bob', 'bob-pass-1').json()['token']}")
+    token = ApiToken.objects.get(user__username="bob")
+    assert client.get("/api/v1/zones/").status_code == 200
+    first = ApiToken.objects.get(pk=token.pk).last_used_at
+    assert first is not None
+    assert client.get("/api/v1/zones/").status_code == 200
+    assert ApiToken.objects.get(pk=token.pk).last_used_at == first  # no write for a read a moment later
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=first - timedelta(minutes=2))
+    assert client.get("/api/v1/zones/").status_code == 200
+    assert ApiToken.objects.get(pk=token.pk).last_used_at > first
 
 
 def test_wrong_password_is_401_and_audited_as_failure():
