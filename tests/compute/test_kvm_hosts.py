@@ -252,7 +252,7 @@ def test_add_local_machine_over_ssh_with_key_deploys_and_connects_the_agent(
 @pytest.mark.libvirt
 @needs_libvirtd
 @pytest.mark.django_db
-def test_add_local_machine_over_ssh_with_password_deploys_connects_and_deletes_cleanly(
+def test_add_local_machine_over_ssh_with_password_then_cluster_delete_undeploys_the_agent(
         admin_client, sshd, agent_roots, kvm_cluster, django_capture_on_commit_callbacks):
     install_root, config_root = agent_roots
     data = body(kvm_cluster, sshd.port, password=sshd.PASSWORD)
@@ -267,10 +267,12 @@ def test_add_local_machine_over_ssh_with_password_deploys_connects_and_deletes_c
     assert (config_root / "agent.secret").read_text() == stored.agent_secret
     assert pid_alive(int((install_root / "agent-child.pid").read_text()))
 
+    # deleting the cluster deletes the host as its child: the agent is undeployed too
     with django_capture_on_commit_callbacks(execute=True):
-        deleted = admin_client.delete(f"/api/v1/hosts/{host['uuid']}/")
+        deleted = admin_client.delete(f"/api/v1/clusters/{kvm_cluster.uuid}/")
     job = admin_client.get(deleted["Location"]).json()
-    assert job["state"] == "succeeded" and job["result"]["undeploy"] == {"removed": True}, job
+    assert job["state"] == "succeeded", job
+    assert job["result"]["cleanup"] == {host["uuid"]: {"undeploy": {"removed": True}}}, job
     assert_nothing_left(install_root, config_root, data["agent_port"])
 
 
