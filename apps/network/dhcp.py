@@ -7,6 +7,8 @@ from . import ipam
 from .globalconfig import DHCP_LEASE_TIME
 from .models import L2Network, L3Network
 
+AGENT_TIMEOUT = 60  # seconds: starting dnsmasq or moving addresses takes longer than a ping
+
 
 def connected_hosts(l2, clusters=None):
     """Connected hosts of the clusters ``l2`` is attached to (or of ``clusters``)."""
@@ -23,12 +25,12 @@ def host_error(host, what, exc):
 
 def ensure_bridge(host, l2):
     return agent.call(host, "/v1/network/bridge/ensure",
-                      {"bridge": l2.bridge_name, "physical_interface": l2.physical_interface})
+                      {"bridge": l2.bridge_name, "physical_interface": l2.physical_interface}, timeout=AGENT_TIMEOUT)
 
 
 def delete_bridge(host, l2):
     return agent.call(host, "/v1/network/bridge/delete",
-                      {"bridge": l2.bridge_name, "physical_interface": l2.physical_interface})
+                      {"bridge": l2.bridge_name, "physical_interface": l2.physical_interface}, timeout=AGENT_TIMEOUT)
 
 
 def dhcp_body(l3, entries, server_ip=None):
@@ -47,15 +49,16 @@ def apply_dhcp(host, l3, entries):
     if isinstance(l3, str):
         l3 = L3Network.objects.select_related("l2_network").get(uuid=l3)
     ensure_bridge(host, l3.l2_network)
-    return agent.call(host, "/v1/dhcp/apply", dhcp_body(l3, entries))
+    return agent.call(host, "/v1/dhcp/apply", dhcp_body(l3, entries), timeout=AGENT_TIMEOUT)
 
 
 def release_dhcp(host, l3_uuid, macs):
-    return agent.call(host, "/v1/dhcp/release", {"l3_uuid": str(l3_uuid), "macs": list(macs)})
+    return agent.call(host, "/v1/dhcp/release", {"l3_uuid": str(l3_uuid), "macs": list(macs)},
+                      timeout=AGENT_TIMEOUT)
 
 
 def delete_dhcp(host, l3_uuid):
-    return agent.call(host, "/v1/dhcp/delete", {"l3_uuid": str(l3_uuid)})
+    return agent.call(host, "/v1/dhcp/delete", {"l3_uuid": str(l3_uuid)}, timeout=AGENT_TIMEOUT)
 
 
 def l2_attached_to_host(l2, host):
