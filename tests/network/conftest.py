@@ -15,6 +15,17 @@ from tests.hostagent.conftest import ADMIN_TOKEN, AgentProcess
 GIB = 1024 ** 3
 
 
+@pytest.fixture(autouse=True)
+def _fresh_global_configs():
+    """Global config values are cached for a second per process; a test's rolled-back change must
+    not leak into the next test."""
+    from apps.core.globalconfig.registry import clear_cache
+
+    clear_cache()
+    yield
+    clear_cache()
+
+
 @pytest.fixture(scope="module")
 def sim_agent_process():
     agent = AgentProcess("--backend", "sim", "--admin-token", ADMIN_TOKEN).start()
