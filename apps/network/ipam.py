@@ -110,12 +110,14 @@ def check_static_ip(l3, ip, ranges=None):
         value = ip_int(ip)
     except ValueError:
         raise IpNotInRange(f"{ip!r} is not an IPv4 address", details={"ip": ip}) from None
-    for ip_range in ranges if ranges is not None else _ranges(l3):
+    ranges = ranges if ranges is not None else _ranges(l3)
+    for ip_range in ranges:  # the gateway is refused as such even when it lies outside the ranges
+        if value in reserved_ints(ip_range):
+            what = "gateway" if value == ip_int(ip_range.gateway) else "network or broadcast address"
+            raise IpReserved(f"{ip} is the {what} of L3 network {l3.name}; it is never handed out",
+                             details={"ip": ip, "l3_network_uuid": str(l3.uuid)})
+    for ip_range in ranges:
         if ip_range.start_int <= value <= ip_range.end_int:
-            if value in reserved_ints(ip_range):
-                what = "gateway" if value == ip_int(ip_range.gateway) else "network or broadcast address"
-                raise IpReserved(f"{ip} is the {what} of L3 network {l3.name}; it is never handed out",
-                                 details={"ip": ip, "l3_network_uuid": str(l3.uuid)})
             return ip_range
     raise IpNotInRange(f"{ip} is not in any IP range of L3 network {l3.name}",
                        details={"ip": ip, "l3_network_uuid": str(l3.uuid)})
