@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 
 from ..errors import AgentFailure, invalid_state, vm_not_found
 from .base import Backend
+from .network_linux import LinuxNetworkMixin
 
 log = logging.getLogger("hostagent.libvirt")
 
@@ -85,7 +86,7 @@ def _event_state(event):
     return None  # defined, undefined, shutdown (a STOPPED follows)
 
 
-class LibvirtBackend(Backend):
+class LibvirtBackend(LinuxNetworkMixin, Backend):
     name = "libvirt"
     blocking = True
     DOMAIN_PREFIX = "cp-"

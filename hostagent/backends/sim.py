@@ -5,6 +5,7 @@ import time
 
 from ..errors import AgentFailure, invalid_state, vm_not_found
 from .base import Backend
+from .network_sim import SimNetworkMixin
 
 FAULT_MODES = ("fail", "hang", "slow")
 HANG_FOREVER = 24 * 3600.0
@@ -39,7 +40,7 @@ class Fault:
                 "count": self.count, "delay": self.delay}
 
 
-class SimBackend(Backend):
+class SimBackend(SimNetworkMixin, Backend):
     name = "sim"
     blocking = False
 

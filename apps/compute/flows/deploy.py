@@ -31,7 +31,7 @@ from apps.core.flows import Flow, NoRollback, Step
 from .. import agent
 from ..models import Host
 from ..ssh import SshSession, q, tail
-from .hosts import ConnectAgent, MarkConnected, RecordHost
+from .hosts import ConnectAgent, MarkConnected, RecordHost, RunConnectHooks
 
 log = logging.getLogger(__name__)
 
@@ -410,7 +410,7 @@ class UndeployAgent(NoRollback):
 
 
 ADD_KVM_HOST = Flow("add-kvm-host", [RecordHost, CheckSsh, CheckLibvirt, CopyAgent, CreateVenv, WriteConfig,
-                                     InstallService, StartAgent, ConnectAgent, MarkConnected],
+                                     InstallService, StartAgent, ConnectAgent, RunConnectHooks, MarkConnected],
                     action="add-host", timeout=3600)
 
 

@@ -61,6 +61,19 @@ class ConnectAgent(NoRollback):
         host.save(update_fields=["facts", "agent_version", "cpu_num", "memory_size", "updated_at"])
 
 
+# Callables ``hook(host)`` run each time a host connects (add or reconnect), after the agent answered:
+# other apps (re)create what the host needs there, e.g. apps.network the bridges of its cluster's L2
+# networks. A hook that raises fails the connect. Apps append to it in their AppConfig.ready().
+HOST_CONNECT_HOOKS = []
+
+
+class RunConnectHooks(NoRollback):
+    def run(self, ctx):
+        host = _host(ctx)
+        for hook in HOST_CONNECT_HOOKS:
+            hook(host)
+
+
 class MarkConnected(NoRollback):
     def run(self, ctx):
         with transaction.atomic():
@@ -85,7 +98,8 @@ class MarkConnecting(Step):
         Host.objects.filter(uuid=ctx.args["host_uuid"]).update(status="Disconnected")
 
 
-ADD_HOST = Flow("add-host", [RecordHost, RegisterSimulatedHost, ConnectAgent, MarkConnected], action="add-host")
+ADD_HOST = Flow("add-host", [RecordHost, RegisterSimulatedHost, ConnectAgent, RunConnectHooks, MarkConnected],
+                action="add-host")
 class UpgradeAgent(NoRollback):
     """KVM hosts whose agent is another version than the portal's: re-deploy it (flows/deploy.py)."""
 
@@ -95,5 +109,5 @@ class UpgradeAgent(NoRollback):
         UpgradeAgentIfStale().run(ctx)
 
 
-RECONNECT_HOST = Flow("reconnect-host", [MarkConnecting, ConnectAgent, UpgradeAgent, MarkConnected],
+RECONNECT_HOST = Flow("reconnect-host", [MarkConnecting, ConnectAgent, UpgradeAgent, RunConnectHooks, MarkConnected],
                       action="reconnect-host", timeout=3600)
