@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.compute",
+    "apps.network",
     "apps.storage",
 ]
 

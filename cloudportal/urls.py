@@ -10,6 +10,7 @@ api_v1 = [
     path("", ApiRoot.as_view(), name="api-root"),
     path("", include("apps.accounts.urls")),
     path("", include("apps.compute.urls")),
+    path("", include("apps.network.urls")),
     path("", include("apps.storage.urls")),
     path("", include("apps.core.urls")),
 ]

@@ -14,6 +14,7 @@ DEFAULTS = {
     "latency": 0.0,
     "libvirt_uri": "qemu:///system",
     "domain_type": "qemu",
+    "state_dir": "/var/lib/cloudportal-agent",  # libvirt backend: DHCP (dnsmasq) files
     "portal_url": None,
     "log_level": "INFO",
     "workers": 16,
@@ -38,6 +39,8 @@ def parser():
     p.add_argument("--libvirt-uri", dest="libvirt_uri", help="libvirt backend: default qemu:///system")
     p.add_argument("--domain-type", dest="domain_type", choices=["qemu", "kvm"],
                    help="libvirt backend: <domain type=...> (default qemu)")
+    p.add_argument("--state-dir", dest="state_dir",
+                   help="libvirt backend: where DHCP (dnsmasq) files live (default /var/lib/cloudportal-agent)")
     p.add_argument("--portal-url", dest="portal_url", help="where to send events before the portal connects")
     p.add_argument("--log-level", dest="log_level", help="DEBUG, INFO (default), WARNING")
     return p

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from . import __version__
 from .backends.base import validate_define, require_vm_uuid, VM_OPS
+from .backends.network_base import NETWORK_PATHS, NETWORK_READ_PATHS
 from .backends.storage_base import STORAGE_ROUTES
 from .errors import AgentFailure, invalid_request
 from .events import EventReporter
@@ -22,7 +23,8 @@ log = logging.getLogger("hostagent.server")
 
 MAX_SKEW = 300          # seconds between X-Timestamp and the agent's clock
 ANSWER_TTL = 660        # answers (and seen timestamps) are kept this long: > 2 * MAX_SKEW
-READ_PATHS = {"/v1/host/ping", "/v1/host/facts", "/v1/host/capacity", "/v1/vm/states", "/v1/vm/vnc-port"}
+READ_PATHS = {"/v1/host/ping", "/v1/host/facts", "/v1/host/capacity", "/v1/vm/states", "/v1/vm/vnc-port",
+              *NETWORK_READ_PATHS}
 
 
 def _json_bytes(payload):
@@ -107,8 +109,10 @@ class AgentServer:
         }
         for op in VM_OPS:
             self.routes[f"/v1/vm/{op}"] = self._vm_op_handler(op)
+        for path, (method, validator) in NETWORK_PATHS.items():  # bridges and DHCP (backends/network_*.py)
+            self.routes[path] = self._spec_handler(method, validator)
         for path, (validate, method) in STORAGE_ROUTES.items():   # storage: backends/storage_*.py
-            self.routes[path] = self._storage_handler(validate, getattr(backend, method))
+            self.routes[path] = self._spec_handler(method, validate)
 
     # --- lifecycle ---------------------------------------------------------------
     async def _on_startup(self, app):
@@ -257,9 +261,9 @@ class AgentServer:
     async def op_define(self, host_uuid, body):
         return await self.run_backend(self.backend.vm_define, host_uuid, validate_define(body))
 
-    def _storage_handler(self, validate, method):
+    def _spec_handler(self, method, validator):
         async def handler(host_uuid, body):
-            return await self.run_backend(method, host_uuid, validate(body))
+            return await self.run_backend(getattr(self.backend, method), host_uuid, validator(body))
         return handler
 
     def _vm_op_handler(self, op):

@@ -49,8 +49,8 @@ class User(AbstractUser):
         ordering = ["date_joined", "id"]
 
     class Query:
-        fields = ["uuid", "username", "description", "created_at", "account_uuid"]
-        aliases = {"account_uuid": "account__uuid"}
+        fields = ["uuid", "name", "username", "description", "created_at", "account_uuid"]
+        aliases = {"account_uuid": "account__uuid", "name": "username"}  # the API calls it name
         relations = ["account"]
 
     @property

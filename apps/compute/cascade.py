@@ -1,7 +1,10 @@
 """What deleting a compute resource does to its children."""
 from apps.core.cascade import cascade
 
-from .models import Cluster, Host, Zone
+from .models import Cluster, Host, VmInstance, Zone
 
 cascade(Zone).deletes(Cluster, via="zone")
 cascade(Cluster).deletes(Host, via="cluster")
+# a host that still carries VMs is not deleted: stop and delete (or later migrate) them first;
+# destroyed VMs in the recycle bin no longer hold a host (only last_host, set to NULL)
+cascade(Host).refuses(VmInstance, via="host")

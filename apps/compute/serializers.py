@@ -118,3 +118,38 @@ class HostSerializer(ResourceSerializer):
                 errors[port] = ["Ports are 1-65535."]
         if errors:
             raise serializers.ValidationError(errors)
+
+
+class InstanceOfferingSerializer(ResourceSerializer):
+    cpu_num = serializers.IntegerField(min_value=1, max_value=1024)
+    memory_size = serializers.IntegerField(min_value=16 * 1024 * 1024, help_text="bytes")
+
+    class Meta(ResourceSerializer.Meta):
+        from .models import InstanceOffering
+
+        model = InstanceOffering
+        fields = ResourceSerializer.Meta.fields + [
+            "cpu_num", "memory_size", "cpu_speed", "allocator_strategy", "sort_key", "type", "state"]
+        read_only_fields = ResourceSerializer.Meta.read_only_fields + ["type", "state"]
+
+
+class VmInstanceSerializer(ResourceSerializer):
+    """A VM as the API shows it (creation takes VmCreateSerializer)."""
+
+    zone_uuid = serializers.UUIDField(source="zone.uuid", read_only=True, allow_null=True, default=None)
+    cluster_uuid = serializers.UUIDField(source="cluster.uuid", read_only=True, allow_null=True, default=None)
+    host_uuid = serializers.UUIDField(source="host.uuid", read_only=True, allow_null=True, default=None)
+    last_host_uuid = serializers.UUIDField(source="last_host.uuid", read_only=True, allow_null=True, default=None)
+    instance_offering_uuid = serializers.UUIDField(source="instance_offering.uuid", read_only=True,
+                                                   allow_null=True, default=None)
+    account_uuid = serializers.UUIDField(source="account.uuid", read_only=True)
+
+    class Meta(ResourceSerializer.Meta):
+        from .models import VmInstance
+
+        model = VmInstance
+        fields = ResourceSerializer.Meta.fields + [
+            "state", "type", "hypervisor_type", "cpu_num", "memory_size", "allocator_strategy", "platform",
+            "zone_uuid", "cluster_uuid", "host_uuid", "last_host_uuid", "instance_offering_uuid", "account_uuid",
+            "destroyed_at"]
+        read_only_fields = fields

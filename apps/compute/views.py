@@ -13,8 +13,9 @@ from apps.core.flows import start_job
 from apps.core.states import ENABLE_STATE_MACHINE
 
 from .flows import ADD_HOST, ADD_KVM_HOST, DELETE_KVM_HOST, RECONNECT_HOST
-from .models import HOST_STATE_MACHINE, Cluster, Host, Zone
-from .serializers import ClusterSerializer, HostSerializer, ZoneSerializer
+from .models import HOST_STATE_MACHINE, Cluster, Host, InstanceOffering, VmInstance, Zone
+from .serializers import (ClusterSerializer, HostSerializer, InstanceOfferingSerializer, VmInstanceSerializer,
+                          ZoneSerializer)
 
 
 class ZoneViewSet(ResourceViewSet):
@@ -121,3 +122,18 @@ class HostViewSet(ResourceViewSet):
         audit(request, action="hosts.agent-events", resource_type="Host", resource_uuid=host.uuid,
               user_name=f"agent:{host.name}")
         return Response({"received": count})
+
+
+class InstanceOfferingViewSet(ResourceViewSet):
+    queryset = InstanceOffering.objects.all()
+    serializer_class = InstanceOfferingSerializer
+    state_machine = ENABLE_STATE_MACHINE
+    state_actions = {"enable": "enable", "disable": "disable"}
+
+
+class VmInstanceViewSet(ResourceViewSet):
+    """VM instances (tenant resources). Create and the lifecycle actions run flows (202 + job)."""
+
+    queryset = VmInstance.objects.select_related("zone", "cluster", "host", "last_host", "instance_offering",
+                                                 "account")
+    serializer_class = VmInstanceSerializer

@@ -115,6 +115,12 @@ class DeleteChildren(NoRollback):
         deleted = ctx.get("deleted", [])
         for resource_type, uuid in ctx.get("claimed", []):
             model = resource_model(resource_type)
+            child = model.objects.filter(uuid=uuid).first()
+            if child is not None and hasattr(child, "cleanup_before_delete"):
+                # outside the transaction: e.g. a KVM host's agent is undeployed over SSH
+                outcome = child.cleanup_before_delete()
+                if outcome:
+                    ctx.cleanup = {**ctx.get("cleanup", {}), uuid: outcome}
             with transaction.atomic():
                 child = model.objects.filter(uuid=uuid).first()
                 if child is not None:
@@ -130,6 +136,8 @@ class DeleteResource(NoRollback):
             root.delete()
         ctx.result = {"deleted": ctx.get("deleted", []) + [
             {"resource_type": ctx.args["resource_type"], "uuid": ctx.args["uuid"]}]}
+        if ctx.get("cleanup"):
+            ctx.result["cleanup"] = ctx.cleanup  # what children's cleanup_before_delete reported
 
 
 CASCADE_DELETE = Flow("cascade-delete", [ClaimChildren, DeleteChildren, DeleteResource], action="delete")

@@ -6,4 +6,7 @@ class StorageConfig(AppConfig):
     label = "storage"
 
     def ready(self):
-        from . import cascade, globalconfig, hooks  # noqa: F401  (cascade rules, image.* configs, host connect hook)
+        from . import cascade, globalconfig  # noqa: F401  (cascade rules, image.* configs)
+        from .hooks import register
+
+        register()   # local primary storage capacity when a host connects

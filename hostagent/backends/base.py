@@ -85,4 +85,36 @@ def validate_define(body):
     spec["disk_format"] = body.get("disk_format") or (
         "qcow2" if disk_path and disk_path.endswith(".qcow2") else "raw")
     spec["vnc"] = bool(body.get("vnc", True))
+    spec["nics"] = _validate_nics(body.get("nics", []))
+    boot = body.get("boot", ["hd", "network"] if spec["nics"] else ["hd"])
+    if not isinstance(boot, list) or not boot or any(b not in BOOT_DEVICES for b in boot):
+        raise invalid_request(f"boot must be a non-empty list of {', '.join(BOOT_DEVICES)}", field="boot")
+    spec["boot"] = boot
     return spec
+
+
+BOOT_DEVICES = ("hd", "network", "cdrom")
+MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+BRIDGE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")  # a Linux interface name
+NIC_MODELS = ("virtio", "e1000", "rtl8139")
+
+
+def _validate_nics(nics):
+    """``[{"mac", "bridge", "model"?}]``: each NIC is a tap on a Linux bridge of the host."""
+    if not isinstance(nics, list):
+        raise invalid_request("nics must be a list", field="nics")
+    checked = []
+    for index, nic in enumerate(nics):
+        if not isinstance(nic, dict):
+            raise invalid_request(f"nics[{index}] must be an object", field="nics")
+        mac = str(nic.get("mac", "")).lower()
+        if not MAC_RE.match(mac):
+            raise invalid_request(f"nics[{index}].mac must be a MAC address like fa:16:3e:00:00:01", field="nics")
+        bridge = nic.get("bridge")
+        if not isinstance(bridge, str) or not BRIDGE_RE.match(bridge):
+            raise invalid_request(f"nics[{index}].bridge must be a Linux bridge name", field="nics")
+        model = nic.get("model", "virtio")
+        if model not in NIC_MODELS:
+            raise invalid_request(f"nics[{index}].model must be one of {', '.join(NIC_MODELS)}", field="nics")
+        checked.append({"mac": mac, "bridge": bridge, "model": model})
+    return checked

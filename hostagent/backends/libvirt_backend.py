@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 
 from ..errors import AgentFailure, invalid_state, vm_not_found
 from .base import Backend
+from .network_linux import LinuxNetworkMixin
 from .storage_files import FileStorageMixin
 
 log = logging.getLogger("hostagent.libvirt")
@@ -86,7 +87,7 @@ def _event_state(event):
     return None  # defined, undefined, shutdown (a STOPPED follows)
 
 
-class LibvirtBackend(FileStorageMixin, Backend):
+class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
     name = "libvirt"
     blocking = True
     DOMAIN_PREFIX = "cp-"
@@ -247,6 +248,10 @@ class LibvirtBackend(FileStorageMixin, Backend):
             devices.append(
                 f"<disk type='file' device='disk'><driver name='qemu' type={quoteattr(spec['disk_format'])}/>"
                 f"<source file={quoteattr(spec['disk_path'])}/><target dev='vda' bus='virtio'/></disk>")
+        for nic in spec.get("nics", []):
+            devices.append(
+                f"<interface type='bridge'><mac address={quoteattr(nic['mac'])}/>"
+                f"<source bridge={quoteattr(nic['bridge'])}/><model type={quoteattr(nic['model'])}/></interface>")
         if spec["vnc"]:
             devices.append("<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'>"
                            "<listen type='address' address='127.0.0.1'/></graphics>")
@@ -257,7 +262,8 @@ class LibvirtBackend(FileStorageMixin, Backend):
             f"<title>{escape(spec['name'])}</title>"
             f"<memory unit='KiB'>{max(1, spec['memory_size'] // 1024)}</memory>"
             f"<vcpu>{spec['cpu_num']}</vcpu>"
-            f"<os><type arch={quoteattr(arch)}>hvm</type><boot dev='hd'/></os>"
+            f"<os><type arch={quoteattr(arch)}>hvm</type>"
+            f"{''.join(f'<boot dev={quoteattr(dev)}/>' for dev in spec.get('boot', ['hd']))}</os>"
             "<features><acpi/><apic/></features>"
             "<on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>"
             f"<devices>{''.join(devices)}</devices></domain>")

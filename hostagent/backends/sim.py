@@ -5,6 +5,7 @@ import time
 
 from ..errors import AgentFailure, invalid_state, vm_not_found
 from .base import Backend
+from .network_sim import SimNetworkMixin
 from .storage_sim import SimStorageMixin
 
 FAULT_MODES = ("fail", "hang", "slow")
@@ -40,7 +41,7 @@ class Fault:
                 "count": self.count, "delay": self.delay}
 
 
-class SimBackend(SimStorageMixin, Backend):
+class SimBackend(SimNetworkMixin, SimStorageMixin, Backend):
     name = "sim"
     blocking = False
 
@@ -185,7 +186,7 @@ class SimBackend(SimStorageMixin, Backend):
         if vm is None:
             vm = host.vms[spec["vm_uuid"]] = {"state": "Stopped", "vnc_port": None}
         vm.update(name=spec["name"], cpu_num=spec["cpu_num"], memory_size=spec["memory_size"],
-                  disk_path=spec["disk_path"], vnc=spec["vnc"])
+                  disk_path=spec["disk_path"], vnc=spec["vnc"], nics=spec.get("nics", []))
         return {"vm_uuid": spec["vm_uuid"], "state": vm["state"]}
 
     def _set_state(self, vm, state):

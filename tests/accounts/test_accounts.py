@@ -1,4 +1,6 @@
 """Accounts, users, login/logout, tenancy and the admin password reset (A1 basics, A4)."""
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
@@ -28,6 +30,21 @@ def test_login_gives_a_token_that_works_and_logout_revokes_it():
     assert client.get("/api/v1/zones/").json()["code"] == "AUTHENTICATION_FAILED"
     log = AuditLog.objects.filter(action="auth.login").latest("id")
     assert log.user_name == "alice" and log.result == "success"
+
+
+def test_token_last_used_is_written_at_most_once_a_minute():
+    make_account("bob", password="bob-pass-1")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {login('bob', 'bob-pass-1').json()['token']}")
+    token = ApiToken.objects.get(user__username="bob")
+    assert client.get("/api/v1/zones/").status_code == 200
+    first = ApiToken.objects.get(pk=token.pk).last_used_at
+    assert first is not None
+    assert client.get("/api/v1/zones/").status_code == 200
+    assert ApiToken.objects.get(pk=token.pk).last_used_at == first  # no write for a read a moment later
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=first - timedelta(minutes=2))
+    assert client.get("/api/v1/zones/").status_code == 200
+    assert ApiToken.objects.get(pk=token.pk).last_used_at > first
 
 
 def test_wrong_password_is_401_and_audited_as_failure():
@@ -91,6 +108,19 @@ def test_users_are_added_to_accounts_and_isolated(admin_client, tenant_client, t
     assert names == {"tenant-a", "dev1"}
     ops1 = User.objects.get(username="ops1")
     assert tenant_client.get(f"/api/v1/users/{ops1.uuid}/").status_code == 404
+
+
+def test_users_are_queried_by_the_name_the_api_shows_and_password_is_never_a_field(admin_client):
+    for name in ("ops1", "ops2"):
+        assert admin_client.post("/api/v1/users/", {"name": name, "password": f"{name}-pass-1"},
+                                 format="json").status_code == 201
+    rows = admin_client.get("/api/v1/users/?q=name=ops2").json()["results"]
+    assert [row["name"] for row in rows] == ["ops2"]
+    assert [r["name"] for r in admin_client.get("/api/v1/users/?q=name~=ops%&ordering=-name").json()["results"]] \
+        == ["ops2", "ops1"]
+    response = admin_client.get("/api/v1/users/?fields=name,password")
+    assert response.status_code == 400 and response.json()["details"]["field"] == "password"
+    assert "password" not in response.json()["details"]["fields"]
 
 
 def test_account_delete_runs_as_a_job_and_removes_its_users(admin_client, django_capture_on_commit_callbacks):

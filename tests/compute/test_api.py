@@ -108,3 +108,18 @@ def test_cascade_refuse_rule_blocks_delete_and_dry_run_names_blockers(admin_clie
         assert Zone.objects.filter(pk=zone.pk).exists()
     finally:
         RULES[Zone] = before
+
+
+def test_a_host_with_vms_cannot_be_deleted_and_the_dry_run_names_them(admin_client):
+    from apps.compute.models import Host, VmInstance
+    from tests.conftest import make_account
+
+    cluster = Cluster.objects.create(name="c", zone=Zone.objects.create(name="z"), hypervisor_type="Simulator")
+    host = Host.objects.create(name="h", cluster=cluster, hypervisor_type="Simulator", management_ip="127.0.0.1")
+    vm = VmInstance.objects.create(name="vm", account=make_account("owner").account, host=host, cpu_num=1,
+                                   memory_size=1 << 30, state="Running")
+    dry = admin_client.delete(f"/api/v1/hosts/{host.uuid}/?dry_run=true").json()
+    assert dry["can_delete"] is False and dry["blockers"][0]["uuid"] == str(vm.uuid)
+    response = admin_client.delete(f"/api/v1/hosts/{host.uuid}/")
+    assert response.status_code == 409 and response.json()["code"] == "HAS_DEPENDENTS"
+    assert Host.objects.filter(pk=host.pk).exists()

@@ -73,13 +73,14 @@ def test_failed_add_leaves_nothing_behind(admin_client, sim_agent, sim_cluster, 
 
 
 @pytest.mark.django_db
-def test_bad_host_input_is_400_and_kvm_is_not_yet_available(admin_client, tenant_client, sim_cluster):
+def test_bad_simulator_host_input_is_400_and_kvm_into_a_simulator_cluster_is_refused(admin_client, tenant_client, sim_cluster):
     body = {"name": "h", "cluster_uuid": str(sim_cluster.uuid), "hypervisor_type": "Simulator"}
     response = admin_client.post("/api/v1/hosts/", body, format="json")
     assert response.status_code == 400 and set(response.json()["details"]) == {"cpu_num", "memory_size"}
     assert tenant_client.post("/api/v1/hosts/", body, format="json").status_code == 403
-    kvm = admin_client.post("/api/v1/hosts/", {**body, "hypervisor_type": "KVM"}, format="json")
-    assert kvm.status_code == 400  # a Simulator cluster takes Simulator hosts only
+    kvm = admin_client.post("/api/v1/hosts/", {**body, "hypervisor_type": "KVM", "management_ip": "10.0.0.9",
+                                               "password": "p"}, format="json")
+    assert kvm.status_code == 400 and "hypervisor_type" in kvm.json()["details"], kvm.json()
 
 
 @pytest.mark.django_db

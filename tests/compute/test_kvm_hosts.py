@@ -33,16 +33,38 @@ def _libvirtd_up():
         return False
 
 
-needs_sshd = pytest.mark.skipif(not (os.path.exists(SSHD) and shutil.which("ssh-keygen")),
-                                reason="needs openssh-server (/usr/sbin/sshd) and ssh-keygen")
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="sshd with PermitRootLogin needs root")
+needs_libvirtd = pytest.mark.skipif(not _libvirtd_up(),
+                                    reason="libvirtd is not running (virsh -c qemu:///system version)")
 
 
 class Sshd:
+    """A real sshd on a free port that takes the generated client key and, for root, ``PASSWORD``.
+
+    The password lives only inside sshd's own mount namespace: sshd runs under
+    ``unshare --mount`` with a private copy of /etc/shadow bind-mounted over the real one, so the
+    machine's root account is never changed.
+    """
+
+    PASSWORD = "cloudportal-test-password"
+
     def __init__(self, workdir):
         self.dir = Path(workdir)
         self.port = free_port()
         self.proc = None
+
+    def _shadow_with_test_password(self):
+        hashed = subprocess.run(["openssl", "passwd", "-6", self.PASSWORD], check=True,
+                                capture_output=True, text=True).stdout.strip()
+        lines = []
+        for line in Path("/etc/shadow").read_text().splitlines():
+            fields = line.split(":")
+            if fields[0] == "root":
+                fields[1] = hashed
+            lines.append(":".join(fields))
+        shadow = self.dir / "shadow"
+        shadow.write_text("\n".join(lines) + "\n")
+        shadow.chmod(0o600)
+        return shadow
 
     def start(self):
         d = self.dir
@@ -67,8 +89,12 @@ LogLevel ERROR
 """)
         os.makedirs("/run/sshd", exist_ok=True)  # privilege separation directory
         self.log = open(d / "sshd.log", "wb")
-        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(d / "sshd_config")],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        shadow = self._shadow_with_test_password()
+        command = [SSHD, "-D", "-e", "-f", str(d / "sshd_config")]
+        self.proc = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+             'mount --bind "$0" /etc/shadow && exec "$@"', str(shadow), *command],
+            stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -93,8 +119,9 @@ LogLevel ERROR
 
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory):
-    if not (os.path.exists(SSHD) and shutil.which("ssh-keygen")) or os.geteuid() != 0:
-        pytest.skip("needs openssh-server (/usr/sbin/sshd), ssh-keygen and root")
+    if not (os.path.exists(SSHD) and shutil.which("ssh-keygen") and shutil.which("openssl")
+            and shutil.which("unshare")) or os.geteuid() != 0:
+        pytest.skip("needs openssh-server (/usr/sbin/sshd), ssh-keygen, openssl, unshare and root")
     server = Sshd(tmp_path_factory.mktemp("sshd")).start()
     yield server
     server.stop()
@@ -144,7 +171,7 @@ def assert_nothing_left(install_root, config_root, agent_port):
 
 
 @pytest.mark.libvirt
-@pytest.mark.skipif(not _libvirtd_up(), reason="libvirtd is not running (virsh -c qemu:///system version)")
+@needs_libvirtd
 @pytest.mark.django_db
 def test_add_local_machine_over_ssh_with_key_deploys_and_connects_the_agent(
         admin_client, sshd, agent_roots, kvm_cluster, django_capture_on_commit_callbacks, monkeypatch):
@@ -222,6 +249,33 @@ def test_add_local_machine_over_ssh_with_key_deploys_and_connects_the_agent(
     assert_nothing_left(install_root, config_root, data["agent_port"])
 
 
+@pytest.mark.libvirt
+@needs_libvirtd
+@pytest.mark.django_db
+def test_add_local_machine_over_ssh_with_password_then_cluster_delete_undeploys_the_agent(
+        admin_client, sshd, agent_roots, kvm_cluster, django_capture_on_commit_callbacks):
+    install_root, config_root = agent_roots
+    data = body(kvm_cluster, sshd.port, password=sshd.PASSWORD)
+    response, job = add(admin_client, data, django_capture_on_commit_callbacks)
+    assert job["state"] == "succeeded", job
+    assert sshd.PASSWORD not in response.content.decode() and sshd.PASSWORD not in str(job)
+    host = admin_client.get(f"/api/v1/hosts/{response.json()['resource']['uuid']}/").json()
+    assert host["status"] == "Connected" and host["state"] == "Enabled"
+    assert host["cpu_num"] == os.cpu_count() and host["facts"]["hostname"] == socket.gethostname()
+    stored = Host.objects.get(uuid=host["uuid"])
+    assert stored.password == sshd.PASSWORD and not stored.private_key
+    assert (config_root / "agent.secret").read_text() == stored.agent_secret
+    assert pid_alive(int((install_root / "agent-child.pid").read_text()))
+
+    # deleting the cluster deletes the host as its child: the agent is undeployed too
+    with django_capture_on_commit_callbacks(execute=True):
+        deleted = admin_client.delete(f"/api/v1/clusters/{kvm_cluster.uuid}/")
+    job = admin_client.get(deleted["Location"]).json()
+    assert job["state"] == "succeeded", job
+    assert job["result"]["cleanup"] == {host["uuid"]: {"undeploy": {"removed": True}}}, job
+    assert_nothing_left(install_root, config_root, data["agent_port"])
+
+
 @pytest.mark.django_db
 def test_wrong_password_fails_with_ssh_auth_failed_and_leaves_nothing(
         admin_client, sshd, agent_roots, kvm_cluster, django_capture_on_commit_callbacks):
@@ -248,10 +302,9 @@ def test_closed_port_fails_with_ssh_unreachable_and_leaves_nothing(
 
 
 @pytest.mark.django_db
+@needs_libvirtd
 def test_failing_install_fails_with_agent_install_failed_and_removes_everything(
         admin_client, sshd, agent_roots, kvm_cluster, settings, django_capture_on_commit_callbacks):
-    if not _libvirtd_up():
-        pytest.skip("libvirtd is not running")
     install_root, config_root = agent_roots
     # a venv that cannot import libvirt, and a package pip cannot find
     settings.KVM_AGENT_PIP_PACKAGES = ["cloudportal-no-such-package==0.0.0-does-not-exist"]

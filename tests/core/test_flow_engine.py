@@ -165,3 +165,26 @@ def test_unexpected_exception_is_recorded_with_type_and_message():
     assert job.error["message"].startswith("KeyError")
     assert job.error["step"] == "CreateOnceThenFailOnce"
     assert job.steps[0]["attempts"] == 3  # 1 + retries
+
+
+def test_a_fast_job_claims_and_starts_its_first_step_in_one_write_and_sends_few_events(monkeypatch):
+    """The claim UPDATE records step 0 as running; a job whose steps take milliseconds sends its
+    state changes (running, succeeded), not one event per step write."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.core.flows import engine
+
+    job = start_job(flows.FIVE_STEPS)
+    sent = []
+    monkeypatch.setattr(engine, "publish_job", lambda job: sent.append((job.state, job.progress)))
+    with CaptureQueriesContext(connection) as queries:
+        job = execute_job(job.uuid)
+    assert job.state == "succeeded"
+    job_updates = [q["sql"] for q in queries.captured_queries
+                   if q["sql"].startswith("UPDATE") and "core_job" in q["sql"].split("SET")[0]]
+    claim = job_updates[0]
+    assert "`steps`" in claim.replace('"', "`").split("WHERE")[0]  # the claim carries step 0's start
+    assert len(job_updates) == 1 + 4 + 1  # claim, four step transitions, finish
+    assert [state for state, _ in sent] == ["running", "succeeded"]
+    assert sent[-1][1] == 100

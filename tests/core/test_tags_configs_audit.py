@@ -257,3 +257,16 @@ def test_csv_of_an_empty_list_still_has_its_header(admin_client):
                                                    "fields": "uuid,name,state"})
     assert response.status_code == 200
     assert response.content.decode().strip() == "uuid,name,state"
+
+
+def test_change_log_before_image_is_built_only_when_a_loaded_row_is_saved():
+    from apps.compute.models import Zone
+
+    Zone.objects.create(name="z-before", description="first")
+    listed = list(Zone.objects.all())
+    assert all("_snapshot_data" not in zone.__dict__ for zone in listed)  # reading costs no snapshot
+    zone = Zone.objects.get(name="z-before")
+    zone.description = "second"  # changed in memory before the save: the before-image is the loaded row
+    zone.save()
+    change = ChangeLog.objects.filter(resource_uuid=zone.uuid, action="update").get()
+    assert change.before == {"description": "first"} and change.after == {"description": "second"}

@@ -154,3 +154,44 @@ def _catch(fn):
         return fn()
     except AgentError as exc:
         return exc
+
+
+@pytest.fixture
+def test_bridge():
+    import subprocess
+
+    name = f"cpt{uuid.uuid4().hex[:8]}"
+    subprocess.run(["ip", "link", "add", name, "type", "bridge"], check=True)
+    subprocess.run(["ip", "link", "set", name, "up"], check=True)
+    yield name
+    subprocess.run(["ip", "link", "del", name], check=False)
+
+
+def test_define_with_nics_on_a_bridge_and_boot_order(libvirt_agent, vm_uuid, test_bridge):
+    import xml.etree.ElementTree as ET
+
+    client = libvirt_agent.client
+    spec = {"vm_uuid": vm_uuid, "name": "nic-test", "cpu_num": 1, "memory_size": 64 << 20,
+            "nics": [{"mac": "FA:16:3E:00:00:01", "bridge": test_bridge}]}
+    for bad in ([{"mac": "nope", "bridge": test_bridge}], [{"mac": "fa:16:3e:00:00:01", "bridge": "x" * 16}],
+                [{"mac": "fa:16:3e:00:00:01", "bridge": test_bridge, "model": "ne2k"}], "eth0"):
+        with pytest.raises(AgentError) as err:
+            client.call("/v1/vm/define", {**spec, "nics": bad})
+        assert (err.value.status, err.value.code) == (400, "INVALID_REQUEST")
+    assert client.call("/v1/vm/define", spec)["state"] == "Stopped"
+    assert client.call("/v1/vm/start", {"vm_uuid": vm_uuid})["state"] == "Running"
+    conn = libvirt.open("qemu:///system")
+    try:
+        root = ET.fromstring(conn.lookupByUUIDString(vm_uuid).XMLDesc())
+    finally:
+        conn.close()
+    nic = root.find("./devices/interface[@type='bridge']")
+    assert nic.find("mac").get("address") == "fa:16:3e:00:00:01"
+    assert nic.find("source").get("bridge") == test_bridge and nic.find("model").get("type") == "virtio"
+    assert [b.get("dev") for b in root.findall("./os/boot")] == ["hd", "network"]
+    tap = nic.find("target").get("dev")
+    import subprocess
+
+    assert f"master {test_bridge}" in subprocess.run(["ip", "link", "show", tap], capture_output=True,
+                                                     text=True).stdout
+    client.call("/v1/vm/undefine", {"vm_uuid": vm_uuid})

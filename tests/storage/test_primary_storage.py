@@ -86,7 +86,7 @@ def test_a_host_whose_storage_does_not_answer_fails_to_connect(admin_client, sim
                                                         "hypervisor_type": "Simulator", "cpu_num": 4,
                                                         "memory_size": 8 * GIB}, format="json")
     job = admin_client.get(response["Location"]).json()
-    assert job["state"] == "failed" and job["error"]["step"] == "ConnectAgent"
+    assert job["state"] == "failed" and job["error"]["step"] == "RunConnectHooks"
     assert not Host.objects.exists()
 
 

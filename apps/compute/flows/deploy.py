@@ -31,7 +31,7 @@ from apps.core.flows import Flow, NoRollback, Step
 from .. import agent
 from ..models import Host
 from ..ssh import SshSession, q, tail
-from .hosts import ConnectAgent, MarkConnected, RecordHost
+from .hosts import ConnectAgent, MarkConnected, RecordHost, RunConnectHooks
 
 log = logging.getLogger(__name__)
 
@@ -381,30 +381,36 @@ class UpgradeAgentIfStale(NoRollback):
         ctx.upgraded = {"from": old, "to": hostagent.__version__}
 
 
+def undeploy_agent(host):
+    """Stop a KVM host's agent and remove its unit or supervisor, config, secret, package and
+    virtualenv. Best effort: answers what happened (``{"removed": bool, ...}``), never raises
+    for an unreachable host."""
+    try:
+        with ssh_for(host) as ssh:
+            if uses_systemd(ssh):
+                ssh.run(f"systemctl disable --now {UNIT_NAME}; rm -f {UNIT_PATH}; systemctl daemon-reload; true")
+            else:
+                ssh.run(stop_daemon_command())
+            ssh.run(f"rm -rf {q(install_dir())} {q(config_dir())}", what="removing the agent's files")
+        return {"removed": True}
+    except CloudPortalError as exc:
+        log.warning("host %s: the agent could not be removed: %s", host.uuid, exc.message)
+        return {"removed": False, "code": exc.code, "message": exc.message}
+
+
 class UndeployAgent(NoRollback):
-    """Deleting a KVM host: stop its agent and remove the unit or supervisor, config, secret,
-    package and virtualenv. Best effort: a host that cannot be reached is deleted anyway, and
-    the job's result says what was left (``undeploy``)."""
+    """Deleting a KVM host: undeploy its agent (best effort: a host that cannot be reached is
+    deleted anyway, and the job's result says what was left, ``undeploy``)."""
 
     def run(self, ctx):
         host = Host.objects.filter(uuid=ctx.args["uuid"]).first()
         if host is None or host.hypervisor_type != "KVM":
             return
-        try:
-            with ssh_for(host) as ssh:
-                if uses_systemd(ssh):
-                    ssh.run(f"systemctl disable --now {UNIT_NAME}; rm -f {UNIT_PATH}; systemctl daemon-reload; true")
-                else:
-                    ssh.run(stop_daemon_command())
-                ssh.run(f"rm -rf {q(install_dir())} {q(config_dir())}", what="removing the agent's files")
-            ctx.undeploy = {"removed": True}
-        except CloudPortalError as exc:
-            log.warning("host %s: the agent could not be removed: %s", host.uuid, exc.message)
-            ctx.undeploy = {"removed": False, "code": exc.code, "message": exc.message}
+        ctx.undeploy = undeploy_agent(host)
 
 
 ADD_KVM_HOST = Flow("add-kvm-host", [RecordHost, CheckSsh, CheckLibvirt, CopyAgent, CreateVenv, WriteConfig,
-                                     InstallService, StartAgent, ConnectAgent, MarkConnected],
+                                     InstallService, StartAgent, ConnectAgent, RunConnectHooks, MarkConnected],
                     action="add-host", timeout=3600)
 
 

@@ -12,7 +12,6 @@ from apps.core.flows import Flow, NoRollback, Step
 
 from .. import agent
 from ..models import HOST_STATUS_MACHINE, Host
-from ..signals import host_connected
 
 
 def _host(ctx):
@@ -60,7 +59,19 @@ class ConnectAgent(NoRollback):
         host.cpu_num = int(capacity.get("cpu_num") or facts.get("cpu_num") or 0)
         host.memory_size = int(capacity.get("memory_size") or facts.get("memory_size") or 0)
         host.save(update_fields=["facts", "agent_version", "cpu_num", "memory_size", "updated_at"])
-        host_connected.send(sender=Host, host=host)   # e.g. storage reads local primary storage capacity
+
+
+# Callables ``hook(host)`` run each time a host connects (add or reconnect), after the agent answered:
+# other apps (re)create what the host needs there, e.g. apps.network the bridges of its cluster's L2
+# networks. A hook that raises fails the connect. Apps append to it in their AppConfig.ready().
+HOST_CONNECT_HOOKS = []
+
+
+class RunConnectHooks(NoRollback):
+    def run(self, ctx):
+        host = _host(ctx)
+        for hook in HOST_CONNECT_HOOKS:
+            hook(host)
 
 
 class MarkConnected(NoRollback):
@@ -87,7 +98,8 @@ class MarkConnecting(Step):
         Host.objects.filter(uuid=ctx.args["host_uuid"]).update(status="Disconnected")
 
 
-ADD_HOST = Flow("add-host", [RecordHost, RegisterSimulatedHost, ConnectAgent, MarkConnected], action="add-host")
+ADD_HOST = Flow("add-host", [RecordHost, RegisterSimulatedHost, ConnectAgent, RunConnectHooks, MarkConnected],
+                action="add-host")
 class UpgradeAgent(NoRollback):
     """KVM hosts whose agent is another version than the portal's: re-deploy it (flows/deploy.py)."""
 
@@ -97,5 +109,5 @@ class UpgradeAgent(NoRollback):
         UpgradeAgentIfStale().run(ctx)
 
 
-RECONNECT_HOST = Flow("reconnect-host", [MarkConnecting, ConnectAgent, UpgradeAgent, MarkConnected],
+RECONNECT_HOST = Flow("reconnect-host", [MarkConnecting, ConnectAgent, UpgradeAgent, RunConnectHooks, MarkConnected],
                       action="reconnect-host", timeout=3600)

@@ -31,7 +31,7 @@ from .viewsets import QueryViewSet, ReadOnlyQueryViewSet, audit
 class JobViewSet(ReadOnlyQueryViewSet):
     """Jobs: the record of every flow. ``POST /jobs/<uuid>/cancel/`` cancels one."""
 
-    queryset = Job.objects.select_related("account")
+    queryset = Job.objects.select_related("account").defer("context", "args")  # the API shows neither
     serializer_class = JobSerializer
 
     @action(detail=True, methods=["post"])

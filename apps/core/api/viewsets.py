@@ -71,7 +71,7 @@ class QueryViewSet(viewsets.GenericViewSet):
         fields = self.request.query_params.get("fields") if self.request else None
         if fields and self.request.method == "GET":
             wanted = [f.strip() for f in fields.split(",") if f.strip()]
-            known = set(self.get_serializer_class()().fields)
+            known = {name for name, field in self.get_serializer_class()().fields.items() if not field.write_only}
             unknown = [f for f in wanted if f not in known]
             if unknown:
                 raise InvalidArgument(

@@ -31,6 +31,7 @@ from ..models import FINISHED_STATES, Job, JobState, resource_model
 log = logging.getLogger(__name__)
 
 FLOWS = {}
+EVENT_MIN_INTERVAL = 0.25  # seconds between two progress events of one job (state changes always go)
 
 
 class Step:
@@ -247,6 +248,8 @@ class JobRunner:
         self.flow = FLOWS.get(job.flow)
         self.ctx = Context(job)
         self.heartbeat = None
+        self.first_step_claimed = False  # execute_job recorded step 0 as running with the claim
+        self._published = (None, 0.0)  # (state, monotonic time) of the last event sent
 
     # persistence ------------------------------------------------------------------
     def save(self, publish=True, stop_on_cancel=False, **fields):
@@ -268,8 +271,17 @@ class JobRunner:
         for key, value in fields.items():
             setattr(self.job, key, value)
         if publish:
-            publish_job(self.job)
+            self.publish()
         return True
+
+    def publish(self, force=False):
+        """Send the job's event: always on a state change (and when ``force``),
+        else at most one progress event per EVENT_MIN_INTERVAL: a job whose steps
+        take milliseconds sends 'running' and its end, not one event per write."""
+        now = time.monotonic()
+        if force or self.job.state != self._published[0] or now - self._published[1] >= EVENT_MIN_INTERVAL:
+            self._published = (self.job.state, now)
+            publish_job(self.job)
 
     # the main loop ---------------------------------------------------------------------
     def run(self):
@@ -300,10 +312,13 @@ class JobRunner:
         completed = []
         steps = self.flow.steps
         total = len(steps)
-        if total:
-            self._start_record(0)
-        if not self.save(stop_on_cancel=True):
-            return self._cancel(completed, 0)
+        if self.first_step_claimed:
+            self.publish()  # the claim already wrote "running" with step 0 started
+        else:
+            if total:
+                self._start_record(0)
+            if not self.save(stop_on_cancel=True):
+                return self._cancel(completed, 0)
         for index, step_cls in enumerate(steps):
             record = self.job.steps[index]
             started = _now()
@@ -376,7 +391,7 @@ class JobRunner:
                 _release(self.job)
         else:
             self.save(publish=False, **fields)
-        publish_job(self.job)
+        self.publish(force=True)
 
     # recovery (reaper) -----------------------------------------------------------------------
     def recover(self, dead_worker=""):
@@ -417,9 +432,10 @@ def execute_job(job_uuid):
     """
     worker = _worker_name()
     lease = float(JOB_LEASE_SECONDS.value())
-    job = Job.objects.select_related("user").filter(uuid=job_uuid).first()
-    if job is None:
+    found = list(Job.objects.select_related("user").filter(uuid=job_uuid).order_by()[:1])
+    if not found:
         raise NotFound(f"job {job_uuid} not found")
+    job = found[0]
     if job.state != JobState.PENDING:
         return job  # a duplicate delivery, or cancelled before it started
     now = _now()
@@ -427,11 +443,19 @@ def execute_job(job_uuid):
     deadline = now + timedelta(seconds=flow.timeout_seconds() if flow else lease)
     claim = {"state": JobState.RUNNING, "started_at": now, "worker": worker, "deadline_at": deadline,
              "lease_expires_at": min(now + timedelta(seconds=lease), deadline)}
+    # one write claims the job and records its first step as started (unless a
+    # cancel is already asking to stop before it)
+    first_step = bool(flow and flow.steps and job.steps) and not job.cancel_requested
+    if first_step:
+        steps = [dict(record) for record in job.steps]
+        steps[0].update(state="running", started_at=_iso(now), attempts=0)
+        claim["steps"] = steps
     if not Job.objects.filter(pk=job.pk, state=JobState.PENDING).update(**claim):
         return Job.objects.get(pk=job.pk)  # another worker claimed it first
     for key, value in claim.items():
         setattr(job, key, value)
     runner = JobRunner(job, worker)
+    runner.first_step_claimed = first_step
     runner.heartbeat = _Heartbeat(job.pk, worker, lease, deadline)
     runner.heartbeat.start()
     try:

@@ -57,19 +57,34 @@ class Resource(models.Model):
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
-        instance._snapshot = instance.snapshot()
+        # The before-image for change logs is built only when a save needs it: most loaded
+        # rows (lists, select_related parents) are never saved.
+        instance.__dict__["_loaded_values"] = dict(zip(field_names, values))
         return instance
 
-    def snapshot(self):
-        """The row as JSON-able values, for before/after diffs."""
+    @property
+    def _snapshot(self):
+        if "_snapshot_data" not in self.__dict__:
+            loaded = self.__dict__.get("_loaded_values")
+            self.__dict__["_snapshot_data"] = self.snapshot(loaded) if loaded is not None else {}
+        return self.__dict__["_snapshot_data"]
+
+    @_snapshot.setter
+    def _snapshot(self, data):
+        self.__dict__["_snapshot_data"] = data
+
+    def snapshot(self, values=None):
+        """The row as JSON-able values, for before/after diffs: the instance's current values, or
+        ``values`` (attname -> value, as loaded from the database)."""
+        values = self.__dict__ if values is None else values
         data = {}
         for field in self._meta.concrete_fields:
             if field.name in ("id",) + tuple(self.change_log_exclude):
                 continue
             attname = field.attname
-            if attname not in self.__dict__:
+            if attname not in values:
                 continue  # deferred
-            value = getattr(self, attname)
+            value = values[attname]
             if getattr(field, "secret", False):
                 value = "********" if value else ""  # never a secret in a change log
             elif isinstance(value, uuid_lib.UUID):

@@ -50,6 +50,10 @@ class Job(models.Model):
             models.Index(fields=["state", "lease_expires_at"], name="job_state_lease"),
             models.Index(fields=["created_at", "id"], name="job_created"),
             models.Index(fields=["account", "state", "created_at"], name="job_account_state_created"),
+            # the jobs list of one account filtered by state and action, newest or oldest first, as an
+            # index-only scan (count and deep pages; docs/benchmarks.md)
+            models.Index(fields=["account", "state", "action", "created_at", "id"],
+                         name="job_acct_state_action_crt"),
             models.Index(fields=["resource_uuid"], name="job_resource"),
         ]
 

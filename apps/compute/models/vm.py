@@ -1,0 +1,113 @@
+"""VM instances and their state table (ZStack's VmInstanceState / VmInstanceStateEvent).
+
+A VM's ``state`` changes only through ``VM_STATE_MACHINE``: the API actions fire an
+"-ing" event when their flow starts (start -> Starting) and the flow fires the
+outcome (running) when it ends; the state sync fires what the hypervisor reports.
+"""
+from django.db import models
+
+from apps.core.models import Resource
+from apps.core.secrets import EncryptedTextField
+from apps.core.states import StateMachine
+
+from .offering import AllocatorStrategy
+
+
+class VmState(models.TextChoices):
+    CREATED = "Created"
+    STARTING = "Starting"
+    RUNNING = "Running"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+    REBOOTING = "Rebooting"
+    PAUSING = "Pausing"
+    PAUSED = "Paused"
+    RESUMING = "Resuming"
+    DESTROYING = "Destroying"
+    DESTROYED = "Destroyed"
+    EXPUNGING = "Expunging"
+    MIGRATING = "Migrating"
+    UNKNOWN = "Unknown"
+    ERROR = "Error"
+
+
+S = VmState
+_T = {}
+
+
+def _allow(states, event, to):
+    for state in states:
+        _T[(state, event)] = to
+
+
+# what the hypervisor can report of a VM on a connected host (state sync, agent events)
+_SYNCABLE = (S.RUNNING, S.STOPPED, S.PAUSED, S.UNKNOWN, S.STARTING, S.STOPPING, S.REBOOTING, S.PAUSING,
+             S.RESUMING)
+_allow(_SYNCABLE, "running", S.RUNNING)
+_allow(_SYNCABLE, "stopped", S.STOPPED)
+_allow(_SYNCABLE, "paused", S.PAUSED)
+_allow(_SYNCABLE + (S.MIGRATING,), "unknown", S.UNKNOWN)
+# the create flow
+_allow((S.CREATED,), "running", S.RUNNING)
+_allow((S.CREATED,), "stopped", S.STOPPED)
+_allow((S.CREATED,), "starting", S.STARTING)
+# actions
+_allow((S.STOPPED,), "starting", S.STARTING)
+_allow((S.RUNNING, S.PAUSED, S.UNKNOWN), "stopping", S.STOPPING)
+_allow((S.RUNNING,), "rebooting", S.REBOOTING)
+_allow((S.RUNNING,), "pausing", S.PAUSING)
+_allow((S.PAUSED,), "resuming", S.RESUMING)
+_allow((S.RUNNING,), "migrating", S.MIGRATING)
+_allow((S.MIGRATING,), "running", S.RUNNING)
+_allow((S.CREATED, S.RUNNING, S.STOPPED, S.PAUSED, S.UNKNOWN, S.ERROR), "destroying", S.DESTROYING)
+_allow((S.DESTROYING,), "destroyed", S.DESTROYED)
+_allow((S.DESTROYING,), "running", S.RUNNING)  # a destroy that failed leaves the VM as the hypervisor has it
+_allow((S.DESTROYING,), "stopped", S.STOPPED)
+_allow((S.DESTROYING,), "paused", S.PAUSED)
+_allow((S.DESTROYED,), "recovering", S.STOPPED)  # ZStack: a recovered VM is Stopped
+_allow((S.DESTROYED, S.ERROR), "expunging", S.EXPUNGING)
+_allow((S.EXPUNGING,), "destroyed", S.DESTROYED)  # an expunge that failed
+_allow((S.CREATED, S.STARTING), "error", S.ERROR)
+
+VM_STATE_MACHINE = StateMachine("VM", _T)
+
+
+class VmInstance(Resource):
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="vm_instances")
+    state = models.CharField(max_length=16, choices=VmState.choices, default=VmState.CREATED)
+    type = models.CharField(max_length=32, default="UserVm")
+    hypervisor_type = models.CharField(max_length=16, default="KVM")
+    zone = models.ForeignKey("compute.Zone", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    cluster = models.ForeignKey("compute.Cluster", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    host = models.ForeignKey("compute.Host", null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="vm_instances")
+    last_host = models.ForeignKey("compute.Host", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    instance_offering = models.ForeignKey("compute.InstanceOffering", null=True, blank=True,
+                                          on_delete=models.SET_NULL, related_name="vm_instances")
+    cpu_num = models.PositiveIntegerField()
+    memory_size = models.BigIntegerField(help_text="bytes")
+    allocator_strategy = models.CharField(max_length=64, choices=AllocatorStrategy.choices,
+                                          default=AllocatorStrategy.RANDOM)
+    platform = models.CharField(max_length=32, default="Linux")
+    console_password = EncryptedTextField(blank=True, default="")
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    tenant_path = "account"
+    admin_only_writes = False
+    state_machine = VM_STATE_MACHINE
+
+    class Meta(Resource.Meta):
+        indexes = [models.Index(fields=["account", "state", "created_at"], name="vm_account_state_created"),
+                   models.Index(fields=["state", "destroyed_at"], name="vm_state_destroyed")]
+
+    class Query:
+        fields = ["uuid", "name", "description", "state", "type", "hypervisor_type", "cpu_num", "memory_size",
+                  "allocator_strategy", "platform", "zone_uuid", "cluster_uuid", "host_uuid", "last_host_uuid",
+                  "instance_offering_uuid", "account_uuid", "created_at", "updated_at", "destroyed_at"]
+        aliases = {"zone_uuid": "zone__uuid", "cluster_uuid": "cluster__uuid", "host_uuid": "host__uuid",
+                   "last_host_uuid": "last_host__uuid", "instance_offering_uuid": "instance_offering__uuid",
+                   "account_uuid": "account__uuid"}
+        relations = ["host", "cluster", "zone", "instance_offering", "account"]
+
+    def config_parent(self):
+        return self.cluster or self.zone

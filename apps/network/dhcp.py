@@ -1,0 +1,65 @@
+"""What the portal asks hosts to do for L2/L3 networks (agent paths: docs/agent-protocol.md, Network)."""
+from apps.compute import agent
+from apps.compute.models import Host, HostStatus
+from apps.core.errors import CloudPortalError
+
+from . import ipam
+from .globalconfig import DHCP_LEASE_TIME
+from .models import L2Network, L3Network
+
+AGENT_TIMEOUT = 60  # seconds: starting dnsmasq or moving addresses takes longer than a ping
+
+
+def connected_hosts(l2, clusters=None):
+    """Connected hosts of the clusters ``l2`` is attached to (or of ``clusters``)."""
+    clusters = l2.clusters.all() if clusters is None else clusters
+    return list(Host.objects.filter(cluster__in=clusters, status=HostStatus.CONNECTED).order_by("created_at", "id"))
+
+
+def host_error(host, what, exc):
+    """A CloudPortalError that names the host it happened on."""
+    return CloudPortalError(f"{what} failed on host {host.name} ({host.uuid}): {exc.message}", code=exc.code,
+                            status=exc.status, details={**exc.details, "host_uuid": str(host.uuid),
+                                                        "host_name": host.name})
+
+
+def ensure_bridge(host, l2):
+    return agent.call(host, "/v1/network/bridge/ensure",
+                      {"bridge": l2.bridge_name, "physical_interface": l2.physical_interface}, timeout=AGENT_TIMEOUT)
+
+
+def delete_bridge(host, l2):
+    return agent.call(host, "/v1/network/bridge/delete",
+                      {"bridge": l2.bridge_name, "physical_interface": l2.physical_interface}, timeout=AGENT_TIMEOUT)
+
+
+def dhcp_body(l3, entries, server_ip=None):
+    netmask, gateway = l3.subnet()
+    if server_ip is None:
+        server = ipam.ensure_dhcp_server_ip(l3)
+        server_ip = server.ip if server else None
+    return {"l3_uuid": str(l3.uuid), "bridge": l3.l2_network.bridge_name, "server_ip": server_ip,
+            "netmask": netmask, "gateway": gateway, "dns": list(l3.dns or []),
+            "lease_time": int(DHCP_LEASE_TIME.value(resource=l3)), "entries": entries}
+
+
+def apply_dhcp(host, l3, entries):
+    """Make ``host`` serve DHCP for ``l3`` (bridge, namespace, dnsmasq) with ``entries``
+    ([{mac, ip, hostname?}], added to or replacing what it has)."""
+    if isinstance(l3, str):
+        l3 = L3Network.objects.select_related("l2_network").get(uuid=l3)
+    ensure_bridge(host, l3.l2_network)
+    return agent.call(host, "/v1/dhcp/apply", dhcp_body(l3, entries), timeout=AGENT_TIMEOUT)
+
+
+def release_dhcp(host, l3_uuid, macs):
+    return agent.call(host, "/v1/dhcp/release", {"l3_uuid": str(l3_uuid), "macs": list(macs)},
+                      timeout=AGENT_TIMEOUT)
+
+
+def delete_dhcp(host, l3_uuid):
+    return agent.call(host, "/v1/dhcp/delete", {"l3_uuid": str(l3_uuid)}, timeout=AGENT_TIMEOUT)
+
+
+def l2_attached_to_host(l2, host):
+    return L2Network.objects.filter(pk=l2.pk, clusters=host.cluster_id).exists()

@@ -1,0 +1,130 @@
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from apps.compute.models import Cluster
+from apps.core import cascade as cascade_lib
+from apps.core.api.viewsets import ReadOnlyQueryViewSet, ResourceViewSet, _truthy, accepted, audit
+from apps.core.errors import Conflict, InvalidArgument
+from apps.core.flows import start_job
+
+from . import ipam
+from .flows import ATTACH_L2, DELETE_L2, DELETE_L3, DETACH_L2
+from .models import IpRange, L2Network, L3Network, UsedIp, UsedIpOwner
+from .serializers import (ClusterRefSerializer, IpRangeSerializer, L2NetworkSerializer, L3NetworkSerializer,
+                          UsedIpSerializer, check_against_ranges)
+
+
+class _DeleteWithFlow:
+    """DELETE runs ``delete_flow`` (the cascade plus host clean-up) instead of the plain cascade."""
+
+    delete_flow = None
+
+    def destroy(self, request, *args, **kwargs):
+        obj = self.get_object()
+        if _truthy(request.query_params.get("dry_run", "false")):
+            return super().destroy(request, *args, **kwargs)
+        audit(request, action=f"{self.basename}.delete", resource_type=obj.resource_type(), resource_uuid=obj.uuid)
+        cascade_lib.check_blockers(obj)
+        data = self.get_serializer(obj).data
+        job = start_job(self.delete_flow, resource=obj, user=request.user, action=f"delete-{self.basename}",
+                        args={"resource_type": obj.resource_type(), "uuid": str(obj.uuid)})
+        audit(request, job_uuid=job.uuid)
+        return accepted(job, data)
+
+
+class L2NetworkViewSet(_DeleteWithFlow, ResourceViewSet):
+    """L2 networks (NoVlan). attach/detach run flows on the cluster's hosts (202 + job)."""
+
+    queryset = L2Network.objects.select_related("zone").prefetch_related("clusters")
+    serializer_class = L2NetworkSerializer
+    delete_flow = DELETE_L2
+
+    def _cluster_action(self, request, flow, name):
+        l2 = self.get_object()
+        ref = ClusterRefSerializer(data=request.data)
+        ref.is_valid(raise_exception=True)
+        cluster = Cluster.objects.filter(uuid=ref.validated_data["cluster_uuid"]).first()
+        if cluster is None:
+            raise InvalidArgument("cluster not found", details={"cluster_uuid": [
+                f"cluster {ref.validated_data['cluster_uuid']} not found."]})
+        audit(request, action=f"{self.basename}.{name}", resource_type=l2.resource_type(), resource_uuid=l2.uuid)
+        job = start_job(flow, resource=l2, user=request.user,
+                        args={"l2_network_uuid": str(l2.uuid), "cluster_uuid": str(cluster.uuid)})
+        audit(request, job_uuid=job.uuid)
+        return accepted(job, self.get_serializer(l2).data)
+
+    @extend_schema(request=ClusterRefSerializer)
+    @action(detail=True, methods=["post"])
+    def attach(self, request, uuid=None):
+        """Attach to a cluster: every connected host of it gets the bridge br_<interface>."""
+        return self._cluster_action(request, ATTACH_L2, "attach")
+
+    @extend_schema(request=ClusterRefSerializer)
+    @action(detail=True, methods=["post"])
+    def detach(self, request, uuid=None):
+        """Detach from a cluster: the bridge (and DHCP servers on it) leave its connected hosts."""
+        return self._cluster_action(request, DETACH_L2, "detach")
+
+
+class L3NetworkViewSet(_DeleteWithFlow, ResourceViewSet):
+    queryset = L3Network.objects.select_related("l2_network", "l2_network__zone")
+    serializer_class = L3NetworkSerializer
+    delete_flow = DELETE_L3
+
+    @extend_schema(request=IpRangeSerializer, responses=IpRangeSerializer(many=True))
+    @action(detail=True, methods=["get", "post"], url_path="ip-ranges")
+    def ip_ranges(self, request, uuid=None):
+        """GET: the L3's IP ranges. POST {start_ip, end_ip, netmask, gateway, name?}: add one (201)."""
+        l3 = self.get_object()
+        if request.method == "GET":
+            rows = l3.ip_ranges.select_related("l3_network").order_by("start_int")
+            return Response(IpRangeSerializer(rows, many=True, context=self.get_serializer_context()).data)
+        serializer = IpRangeSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            locked = L3Network.objects.select_for_update().get(pk=l3.pk)
+            check_against_ranges(locked, serializer.validated_data)
+            ip_range = serializer.save(l3_network=locked)
+        if l3.dhcp:
+            ipam.ensure_dhcp_server_ip(l3)
+        audit(request, action="l3-networks.add-ip-range", resource_type="IpRange", resource_uuid=ip_range.uuid)
+        return Response(IpRangeSerializer(ip_range, context=self.get_serializer_context()).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=UsedIpSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="used-ips")
+    def used_ips(self, request, uuid=None):
+        """Addresses handed out in this L3 (VM NICs and the DHCP server)."""
+        l3 = self.get_object()
+        rows = l3.used_ips.select_related("l3_network", "ip_range").order_by("ip_int")
+        return Response(UsedIpSerializer(rows, many=True).data)
+
+
+class IpRangeViewSet(ReadOnlyQueryViewSet, mixins.DestroyModelMixin):
+    """All IP ranges (query DSL). DELETE removes one whose addresses are free (409 otherwise)."""
+
+    queryset = IpRange.objects.select_related("l3_network")
+    serializer_class = IpRangeSerializer
+
+    def destroy(self, request, *args, **kwargs):
+        ip_range = self.get_object()
+        audit(request, action="ip-ranges.delete", resource_type="IpRange", resource_uuid=ip_range.uuid)
+        l3 = ip_range.l3_network
+        with transaction.atomic():
+            L3Network.objects.select_for_update().get(pk=l3.pk)
+            locked = IpRange.objects.select_for_update().get(pk=ip_range.pk)
+            in_use = list(locked.used_ips.filter(owner_type=UsedIpOwner.VM_NIC).values_list("ip", flat=True)[:20])
+            if in_use:
+                raise Conflict(f"IP range {ip_range.name} has addresses in use ({', '.join(in_use)})",
+                               code="IP_RANGE_IN_USE", details={"used_ips": in_use})
+            dhcp_here = locked.used_ips.filter(owner_type=UsedIpOwner.DHCP_SERVER).first()
+            if dhcp_here and UsedIp.objects.filter(l3_network=l3, owner_type=UsedIpOwner.VM_NIC).exists():
+                raise Conflict(f"IP range {ip_range.name} holds the DHCP server address {dhcp_here.ip} that VMs of "
+                               f"L3 network {l3.name} use", code="IP_RANGE_IN_USE", details={"used_ips": [dhcp_here.ip]})
+            locked.delete()
+        if l3.dhcp and dhcp_here:
+            ipam.ensure_dhcp_server_ip(l3)  # moves to another range when there is one
+        return Response(status=status.HTTP_204_NO_CONTENT)
