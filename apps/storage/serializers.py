@@ -40,11 +40,11 @@ class BackupStorageSerializer(ResourceSerializer):
         return super().create({**validated_data, "total_capacity": total, "available_capacity": available})
 
 
-class ZoneRefSerializer(serializers.Serializer):
+class BackupStorageZoneSerializer(serializers.Serializer):
     zone_uuid = UuidRelatedField(queryset=Zone.objects.all())
 
 
-class ClusterRefSerializer(serializers.Serializer):
+class PrimaryStorageClusterSerializer(serializers.Serializer):
     cluster_uuid = UuidRelatedField(queryset=Cluster.objects.all())
 
 

@@ -14,8 +14,8 @@ from apps.core.tenancy import is_admin
 
 from .flows import ADD_IMAGE, ATTACH_PRIMARY_STORAGE, DETACH_PRIMARY_STORAGE, EXPUNGE_IMAGE
 from .models import IMAGE_STATUS_MACHINE, BackupStorage, Image, ImageStatus, PrimaryStorage, Volume
-from .serializers import (BackupStorageSerializer, ClusterRefSerializer, ImageSerializer, ImageUploadSerializer,
-                          PrimaryStorageSerializer, VolumeSerializer, ZoneRefSerializer)
+from .serializers import (BackupStorageSerializer, PrimaryStorageClusterSerializer, ImageSerializer, ImageUploadSerializer,
+                          PrimaryStorageSerializer, VolumeSerializer, BackupStorageZoneSerializer)
 from .uploads import DiskUploadHandler, upload_dir
 
 
@@ -28,18 +28,18 @@ class BackupStorageViewSet(ResourceViewSet):
     def _zone_change(self, request, attach):
         bs = self.get_object()
         audit(request, resource_type="BackupStorage", resource_uuid=bs.uuid)
-        ref = ZoneRefSerializer(data=request.data, context=self.get_serializer_context())
+        ref = BackupStorageZoneSerializer(data=request.data, context=self.get_serializer_context())
         ref.is_valid(raise_exception=True)
         (bs.zones.add if attach else bs.zones.remove)(ref.validated_data["zone_uuid"])
         return Response(self.get_serializer(bs).data)
 
-    @extend_schema(request=ZoneRefSerializer)
+    @extend_schema(request=BackupStorageZoneSerializer)
     @action(detail=True, methods=["post"])
     def attach(self, request, uuid=None):
         """Make the backup storage's images usable in a zone."""
         return self._zone_change(request, True)
 
-    @extend_schema(request=ZoneRefSerializer)
+    @extend_schema(request=BackupStorageZoneSerializer)
     @action(detail=True, methods=["post"])
     def detach(self, request, uuid=None):
         return self._zone_change(request, False)
@@ -157,7 +157,7 @@ class PrimaryStorageViewSet(ResourceViewSet):
     def _cluster_job(self, request, flow):
         ps = self.get_object()
         audit(request, resource_type="PrimaryStorage", resource_uuid=ps.uuid)
-        ref = ClusterRefSerializer(data=request.data, context=self.get_serializer_context())
+        ref = PrimaryStorageClusterSerializer(data=request.data, context=self.get_serializer_context())
         ref.is_valid(raise_exception=True)
         cluster = ref.validated_data["cluster_uuid"]
         if cluster.zone_id != ps.zone_id:
@@ -170,13 +170,13 @@ class PrimaryStorageViewSet(ResourceViewSet):
         audit(request, job_uuid=job.uuid)
         return accepted(job, self.get_serializer(ps).data)
 
-    @extend_schema(request=ClusterRefSerializer)
+    @extend_schema(request=PrimaryStorageClusterSerializer)
     @action(detail=True, methods=["post"])
     def attach(self, request, uuid=None):
         """Attach to a cluster: every connected host reports the path's capacity (202 + job)."""
         return self._cluster_job(request, ATTACH_PRIMARY_STORAGE)
 
-    @extend_schema(request=ClusterRefSerializer)
+    @extend_schema(request=PrimaryStorageClusterSerializer)
     @action(detail=True, methods=["post"])
     def detach(self, request, uuid=None):
         return self._cluster_job(request, DETACH_PRIMARY_STORAGE)
