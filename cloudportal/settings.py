@@ -132,6 +132,8 @@ CELERY_BEAT_SCHEDULE = {
     "prune-audit": {"task": "apps.core.flows.tasks.prune_audit", "schedule": 3600.0},
     # hosts are pinged every host.ping.interval; this only decides how often "who is due" is asked
     "ping-hosts": {"task": "apps.compute.tasks.ping_hosts", "schedule": float(os.environ.get("PING_TICK", "5"))},
+    "sync-vm-states": {"task": "apps.compute.tasks.sync_vm_states", "schedule": 5.0},  # vm.sync.interval gates it
+    "expunge-vms": {"task": "apps.compute.tasks.expunge_vms", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
 

@@ -59,3 +59,24 @@ def celery_workers(transactional_db):
     finally:
         celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
         workers.stop()
+
+
+@pytest.fixture(scope="module")
+def sim_agent_process():
+    """One simulator agent process per test module (tests/hostagent/conftest.py AgentProcess)."""
+    from tests.hostagent.conftest import ADMIN_TOKEN, AgentProcess
+
+    agent = AgentProcess("--backend", "sim", "--admin-token", ADMIN_TOKEN).start()
+    yield agent
+    agent.stop()
+
+
+@pytest.fixture
+def sim_agent(sim_agent_process, settings):
+    """The portal talks to the module's simulator agent; faults injected by a test are cleared after it."""
+    from tests.hostagent.conftest import ADMIN_TOKEN
+
+    settings.SIM_AGENT_URL = sim_agent_process.url
+    settings.SIM_AGENT_TOKEN = ADMIN_TOKEN
+    yield sim_agent_process
+    sim_agent_process.admin("DELETE", "/sim/faults")

@@ -2,14 +2,15 @@
 
 Each request is signed with the sending host's own secret, like the portal's
 requests to the agent; stale timestamps and replayed request ids are refused.
-Today the portal records the event (audit + a live event on the host's
-group) and counts it as a sign of life; VM state changes update VMs once
-VMs exist (issue 4).
+The portal records the event (audit + a live event on the host's group),
+counts it as a sign of life, and applies VM state changes to the VMs
+(vm_sync.apply_reported_state).
 """
 import json
 import time
 
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from apps.core.errors import CloudPortalError, InvalidArgument
@@ -62,7 +63,14 @@ def receive(request):
     except (ValueError, KeyError, TypeError):
         raise InvalidArgument('send {"host_uuid", "events": [...]}') from None
     Host.objects.filter(pk=host.pk).update(last_ping_at=timezone.now(), ping_failures=0)
+    from .vm_sync import apply_reported_state
+
     for event in events:
         if isinstance(event, dict):
             publish([group_for_resource(host.uuid)], {"type": "agent-event", "host_uuid": str(host.uuid), **event})
+            if event.get("type") == "vm.state" and isinstance(event.get("vm_uuid"), str):
+                try:
+                    apply_reported_state(host, event["vm_uuid"], event.get("state"))
+                except (ValueError, ValidationError):
+                    continue  # a malformed uuid: nothing to apply
     return host, len(events)

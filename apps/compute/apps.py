@@ -6,4 +6,5 @@ class ComputeConfig(AppConfig):
     label = "compute"
 
     def ready(self):
-        from . import cascade, globalconfig  # noqa: F401  (cascade rules, host.* global configs)
+        # cascade rules, host.* and vm.* global configs, and every flow (workers look flows up by name)
+        from . import cascade, flows, globalconfig  # noqa: F401

@@ -1,5 +1,5 @@
 """Global configs of compute (ZStack's host.* configs)."""
-from apps.core.globalconfig import GlobalConfigDef, at_least
+from apps.core.globalconfig import GlobalConfigDef, at_least, one_of
 
 PING_INTERVAL = GlobalConfigDef(
     "host", "ping.interval", int, 60, "seconds between two pings of a connected host", validator=at_least(1))
@@ -16,3 +16,19 @@ CPU_RATIO = GlobalConfigDef(
 MEMORY_RATIO = GlobalConfigDef(
     "host", "memory.overProvisioning.ratio", float, 1.0,
     "memory offered per byte of physical memory", validator=at_least(0.1), overridable_by=["Cluster", "Host"])
+
+# --- VMs (ZStack's vm.* configs) ---------------------------------------------------
+DELETION_POLICY = GlobalConfigDef(
+    "vm", "deletionPolicy", str, "Delay",
+    "what DELETE of a VM does: Direct (expunge at once), Delay (recycle bin, expunged after "
+    "vm.expungePeriod) or Never (recycle bin until expunged by hand)",
+    validator=one_of("Direct", "Delay", "Never"))
+EXPUNGE_PERIOD = GlobalConfigDef(
+    "vm", "expungePeriod", int, 86400, "seconds a destroyed VM stays in the recycle bin (policy Delay)",
+    validator=at_least(1))
+STOP_TIMEOUT = GlobalConfigDef(
+    "vm", "stop.timeout", int, 60, "seconds a graceful stop (ACPI) may take before the VM is powered off",
+    validator=at_least(0))
+SYNC_INTERVAL = GlobalConfigDef(
+    "vm", "sync.interval", int, 60, "seconds between two state syncs of the VMs of a connected host",
+    validator=at_least(5))

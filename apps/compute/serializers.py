@@ -5,7 +5,9 @@ from apps.core.api.fields import UuidRelatedField
 from apps.core.api.serializers import ResourceSerializer
 from rest_framework import serializers
 
-from .models import Cluster, Zone
+from apps.storage.models import Image
+
+from .models import AllocatorStrategy, Cluster, Host, InstanceOffering, Zone
 
 HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
 
@@ -133,8 +135,23 @@ class InstanceOfferingSerializer(ResourceSerializer):
         read_only_fields = ResourceSerializer.Meta.read_only_fields + ["type", "state"]
 
 
+class VmNicSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField(read_only=True)
+    l3_network_uuid = serializers.UUIDField(source="l3_network.uuid", read_only=True)
+    ip = serializers.CharField(read_only=True)
+    mac = serializers.CharField(read_only=True)
+    netmask = serializers.CharField(read_only=True)
+    gateway = serializers.CharField(read_only=True)
+    device_id = serializers.IntegerField(read_only=True)
+
+
 class VmInstanceSerializer(ResourceSerializer):
     """A VM as the API shows it (creation takes VmCreateSerializer)."""
+
+    nics = VmNicSerializer(many=True, read_only=True)
+    image_uuid = serializers.UUIDField(source="image.uuid", read_only=True, allow_null=True, default=None)
+    root_volume_uuid = serializers.UUIDField(source="root_volume.uuid", read_only=True, allow_null=True,
+                                             default=None)
 
     zone_uuid = serializers.UUIDField(source="zone.uuid", read_only=True, allow_null=True, default=None)
     cluster_uuid = serializers.UUIDField(source="cluster.uuid", read_only=True, allow_null=True, default=None)
@@ -151,5 +168,60 @@ class VmInstanceSerializer(ResourceSerializer):
         fields = ResourceSerializer.Meta.fields + [
             "state", "type", "hypervisor_type", "cpu_num", "memory_size", "allocator_strategy", "platform",
             "zone_uuid", "cluster_uuid", "host_uuid", "last_host_uuid", "instance_offering_uuid", "account_uuid",
-            "destroyed_at"]
+            "image_uuid", "root_volume_uuid", "nics", "destroyed_at"]
         read_only_fields = fields
+
+
+class VmCreateSerializer(serializers.Serializer):
+    """``POST /vm-instances/``: an offering or cpu_num + memory_size, an image, L3 networks."""
+
+    name = serializers.CharField(max_length=255)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    instance_offering_uuid = UuidRelatedField(source="instance_offering", required=False,
+                                              queryset=InstanceOffering.objects.all())
+    cpu_num = serializers.IntegerField(min_value=1, max_value=1024, required=False)
+    memory_size = serializers.IntegerField(min_value=16 * 1024 * 1024, required=False, help_text="bytes")
+    image_uuid = UuidRelatedField(source="image", queryset=Image.objects.all())
+    l3_network_uuids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=16)
+    static_ips = serializers.DictField(child=serializers.IPAddressField(protocol="IPv4"), required=False,
+                                       default=dict, help_text="{l3_network_uuid: ip}")
+    zone_uuid = UuidRelatedField(source="zone", required=False, queryset=Zone.objects.all())
+    cluster_uuid = UuidRelatedField(source="cluster", required=False, queryset=Cluster.objects.all())
+    host_uuid = UuidRelatedField(source="host", required=False, queryset=Host.objects.all())
+    root_disk_size = serializers.IntegerField(min_value=1, required=False, help_text="bytes")
+    allocator_strategy = serializers.ChoiceField(choices=AllocatorStrategy.choices, required=False)
+    platform = serializers.CharField(max_length=32, required=False)
+    start = serializers.BooleanField(required=False, default=True)
+    count = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=1)
+
+    def validate(self, data):
+        offering = data.get("instance_offering")
+        if offering is None and not ("cpu_num" in data and "memory_size" in data):
+            raise serializers.ValidationError(
+                {"instance_offering_uuid": ["give instance_offering_uuid, or cpu_num and memory_size"]})
+        if offering is not None:
+            if offering.state != "Enabled":
+                raise serializers.ValidationError({"instance_offering_uuid": [f"offering {offering.name} is "
+                                                                              f"{offering.state}"]})
+            data.setdefault("cpu_num", offering.cpu_num)
+            data.setdefault("memory_size", offering.memory_size)
+            data.setdefault("allocator_strategy", offering.allocator_strategy)
+        image = data["image"]
+        if image.state != "Enabled" or image.status != "Ready":
+            raise serializers.ValidationError({"image_uuid": [f"image {image.name} is {image.status}/{image.state}: "
+                                                              "only a Ready, Enabled image can be used"]})
+        l3s = [str(u) for u in data["l3_network_uuids"]]
+        if len(set(l3s)) != len(l3s):
+            raise serializers.ValidationError({"l3_network_uuids": ["an L3 network may appear once"]})
+        from apps.network.models import L3Network
+
+        found = {str(u) for u in L3Network.objects.filter(uuid__in=l3s).values_list("uuid", flat=True)}
+        missing = [u for u in l3s if u not in found]
+        if missing:
+            raise serializers.ValidationError({"l3_network_uuids": [f"L3 network {missing[0]} not found"]})
+        unknown = [u for u in data["static_ips"] if u not in l3s]
+        if unknown:
+            raise serializers.ValidationError({"static_ips": [f"{unknown[0]} is not one of l3_network_uuids"]})
+        if data["static_ips"] and data["count"] > 1:
+            raise serializers.ValidationError({"static_ips": ["static IPs need count 1"]})
+        return data

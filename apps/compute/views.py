@@ -8,14 +8,15 @@ from rest_framework.response import Response
 
 from apps.core import cascade as cascade_lib
 from apps.core.api.viewsets import ResourceViewSet, _truthy, accepted, audit
-from apps.core.errors import CloudPortalError
+from apps.core.api.serializers import JobSerializer
+from apps.core.errors import CloudPortalError, ResourceBusy
 from apps.core.flows import start_job
 from apps.core.states import ENABLE_STATE_MACHINE
 
 from .flows import ADD_HOST, ADD_KVM_HOST, DELETE_KVM_HOST, RECONNECT_HOST
 from .models import HOST_STATE_MACHINE, Cluster, Host, InstanceOffering, VmInstance, Zone
-from .serializers import (ClusterSerializer, HostSerializer, InstanceOfferingSerializer, VmInstanceSerializer,
-                          ZoneSerializer)
+from .serializers import (ClusterSerializer, HostSerializer, InstanceOfferingSerializer, VmCreateSerializer,
+                          VmInstanceSerializer, ZoneSerializer)
 
 
 class ZoneViewSet(ResourceViewSet):
@@ -132,8 +133,141 @@ class InstanceOfferingViewSet(ResourceViewSet):
 
 
 class VmInstanceViewSet(ResourceViewSet):
-    """VM instances (tenant resources). Create and the lifecycle actions run flows (202 + job)."""
+    """VM instances (tenant resources). Create and the lifecycle actions run flows (202 + job);
+    ``?dry_run=true`` on create answers the placement without changing anything."""
 
-    queryset = VmInstance.objects.select_related("zone", "cluster", "host", "last_host", "instance_offering",
-                                                 "account")
+    queryset = VmInstance.objects.select_related(
+        "zone", "cluster", "host", "last_host", "instance_offering", "account", "image", "root_volume",
+    ).prefetch_related("nics__l3_network")
     serializer_class = VmInstanceSerializer
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return VmCreateSerializer
+        return VmInstanceSerializer
+
+    def create(self, request, *args, **kwargs):
+        from .flows.vm_create import CREATE_VM, dry_run
+
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        args = vm_create_args(data)
+        if _truthy(request.query_params.get("dry_run", "false")):
+            return Response({"placement": dry_run(args)})
+        jobs, vms = [], []
+        for index in range(data["count"]):
+            name = data["name"] if data["count"] == 1 else f"{data['name']}-{index + 1}"
+            vm = VmInstance.objects.create(
+                name=name, description=data.get("description", ""), account=request.user.account,
+                cpu_num=args["cpu_num"], memory_size=args["memory_size"], image=data["image"],
+                instance_offering=data.get("instance_offering"), platform=data.get("platform") or
+                data["image"].platform or "Linux", allocator_strategy=args["strategy"],
+                console_password=new_console_password())
+            audit(request, action="vm-instances.create", resource_type="VmInstance", resource_uuid=vm.uuid)
+            job = start_job(CREATE_VM, resource=vm, user=request.user, args={**args, "vm_uuid": str(vm.uuid)})
+            jobs.append(job)
+            vms.append(vm)
+        audit(request, job_uuid=jobs[0].uuid)
+        if data["count"] == 1:
+            return accepted(jobs[0], VmInstanceSerializer(vms[0], context=self.get_serializer_context()).data)
+        return accepted_many(jobs, VmInstanceSerializer(vms, many=True, context=self.get_serializer_context()).data)
+
+    def destroy(self, request, *args, **kwargs):
+        """DELETE destroys the VM into the recycle bin (vm.deletionPolicy decides what follows)."""
+        vm = self.get_object()
+        return self._start_action(request, vm, "destroy")
+
+    def _start_action(self, request, vm, name):
+        from .flows.vm_lifecycle import start_action
+
+        audit(request, action=f"vm-instances.{name}", resource_type="VmInstance", resource_uuid=vm.uuid)
+        job = start_action(vm, name, request.user, dict(request.data) if hasattr(request.data, "items") else {})
+        audit(request, job_uuid=job.uuid)
+        return accepted(job, VmInstanceSerializer(vm, context=self.get_serializer_context()).data)
+
+    @action(detail=True, methods=["post"])
+    def recover(self, request, uuid=None):
+        """A destroyed VM comes back Stopped, with its volumes and addresses (local and quick: 200)."""
+        from .flows.vm_common import fire
+
+        vm = self.get_object()
+        audit(request, action="vm-instances.recover", resource_type="VmInstance", resource_uuid=vm.uuid)
+        if vm.busy_job:
+            raise ResourceBusy(f"VmInstance {vm.uuid} is busy with job {vm.busy_job}",
+                               details={"job_uuid": str(vm.busy_job)})
+        vm = fire(vm.uuid, "recovering", destroyed_at=None)
+        return Response(VmInstanceSerializer(self.get_queryset().get(pk=vm.pk),
+                                             context=self.get_serializer_context()).data)
+
+    @action(detail=False, methods=["post"], url_path="batch-delete")
+    def batch_delete(self, request):
+        """``{"uuids": [...]}``: destroy each (a job per VM); VMs that cannot be destroyed are listed."""
+        uuids = request.data.get("uuids") if hasattr(request.data, "get") else None
+        if not isinstance(uuids, list) or not uuids or len(uuids) > 1000:
+            raise CloudPortalError("give uuids: a list of 1 to 1000 VM uuids", code="INVALID_ARGUMENT",
+                                   details={"uuids": ["required"]})
+        jobs, refused = [], []
+        for uuid in uuids:
+            vm = self.filter_queryset(self.get_queryset()).filter(uuid=str(uuid)).first() if _is_uuid(uuid) else None
+            if vm is None:
+                refused.append({"uuid": str(uuid), "code": "NOT_FOUND", "message": f"VM {uuid} not found"})
+                continue
+            try:
+                from .flows.vm_lifecycle import start_action
+
+                jobs.append(start_action(vm, "destroy", request.user, {}))
+            except CloudPortalError as exc:
+                refused.append({"uuid": str(uuid), **exc.as_dict()})
+        audit(request, action="vm-instances.batch-delete", resource_type="VmInstance")
+        return Response({"jobs": JobSerializer(jobs, many=True).data, "refused": refused},
+                        status=202 if jobs else 409)
+
+
+def _make_vm_action(name):
+    def vm_action(self, request, uuid=None):
+        return self._start_action(request, self.get_object(), name)
+
+    vm_action.__name__ = name.replace("-", "_")
+    vm_action.__doc__ = f"{name} the VM (a flow: 202 + job; 409 naming the state when not allowed)."
+    return action(detail=True, methods=["post"], url_path=name)(vm_action)
+
+
+for _name in ("start", "stop", "power-off", "reboot", "pause", "resume", "expunge"):
+    setattr(VmInstanceViewSet, _name.replace("-", "_"), _make_vm_action(_name))
+
+
+def _is_uuid(value):
+    import uuid as uuid_lib
+
+    try:
+        uuid_lib.UUID(str(value))
+        return True
+    except ValueError:
+        return False
+
+
+def new_console_password():
+    """VNC passwords are at most 8 characters."""
+    return secrets.token_urlsafe(6)[:8]
+
+
+def vm_create_args(data):
+    """The create flow's arguments (JSON) from the validated request."""
+    return {
+        "cpu_num": data["cpu_num"], "memory_size": data["memory_size"], "image_uuid": str(data["image"].uuid),
+        "l3_network_uuids": [str(u) for u in data["l3_network_uuids"]],
+        "static_ips": {str(k): v for k, v in data.get("static_ips", {}).items()},
+        "zone_uuid": str(data["zone"].uuid) if data.get("zone") else None,
+        "cluster_uuid": str(data["cluster"].uuid) if data.get("cluster") else None,
+        "host_uuid": str(data["host"].uuid) if data.get("host") else None,
+        "root_disk_size": data.get("root_disk_size"),
+        "strategy": data.get("allocator_strategy") or "DefaultHostAllocatorStrategy",
+        "start": data.get("start", True),
+    }
+
+
+def accepted_many(jobs, resources):
+    from apps.core.api.serializers import JobSerializer
+
+    return Response({"jobs": JobSerializer(jobs, many=True).data, "resources": resources}, status=202)

@@ -5,24 +5,8 @@ import pytest
 from apps.compute.models import Cluster, Host, Zone
 from apps.compute.ping import ping_due_hosts
 from apps.core.models import GlobalConfig
-from tests.hostagent.conftest import ADMIN_TOKEN, AgentProcess
 
 GIB = 1024 ** 3
-
-
-@pytest.fixture(scope="module")
-def sim_agent_process():
-    agent = AgentProcess("--backend", "sim", "--admin-token", ADMIN_TOKEN).start()
-    yield agent
-    agent.stop()
-
-
-@pytest.fixture
-def sim_agent(sim_agent_process, settings):
-    settings.SIM_AGENT_URL = sim_agent_process.url
-    settings.SIM_AGENT_TOKEN = ADMIN_TOKEN
-    yield sim_agent_process
-    sim_agent_process.admin("DELETE", "/sim/faults")
 
 
 @pytest.fixture

@@ -54,7 +54,7 @@ def test_connect_facts_and_capacity(sim_agent):
     host_uuid, secret = new_host(sim_agent, cpu_num=16, memory_size=32 << 30, hostname="node-7")
     client = AgentClient(sim_agent.url, host_uuid, secret)
     answer = client.call("/v1/host/connect", {"portal_url": "http://127.0.0.1:8000"})
-    assert answer["host_uuid"] == host_uuid and answer["agent_version"] == "0.1.0"
+    assert answer["host_uuid"] == host_uuid and answer["agent_version"] == hostagent.__version__
     facts = answer["facts"]
     assert facts["cpu_num"] == 16 and facts["memory_size"] == 32 << 30 and facts["hostname"] == "node-7"
     assert set(facts) >= {"cpu_model", "cpu_sockets", "cpu_cores", "cpu_threads", "cpu_num", "memory_size",

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from apps.compute.models import Cluster, Host, Zone
-from tests.hostagent.conftest import ADMIN_TOKEN, AgentProcess
+from tests.hostagent.conftest import AgentProcess
 
 GIB = 1024 ** 3
 
@@ -24,21 +24,6 @@ def _fresh_global_configs():
     clear_cache()
     yield
     clear_cache()
-
-
-@pytest.fixture(scope="module")
-def sim_agent_process():
-    agent = AgentProcess("--backend", "sim", "--admin-token", ADMIN_TOKEN).start()
-    yield agent
-    agent.stop()
-
-
-@pytest.fixture
-def sim_agent(sim_agent_process, settings):
-    settings.SIM_AGENT_URL = sim_agent_process.url
-    settings.SIM_AGENT_TOKEN = ADMIN_TOKEN
-    yield sim_agent_process
-    sim_agent_process.admin("DELETE", "/sim/faults")
 
 
 @pytest.fixture

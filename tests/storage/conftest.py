@@ -12,7 +12,7 @@ import pytest
 
 from apps.compute.models import Cluster, Host, Zone
 from apps.storage.models import BackupStorage, PrimaryStorage
-from tests.hostagent.conftest import ADMIN_TOKEN, AgentProcess, free_port
+from tests.hostagent.conftest import AgentProcess, free_port
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
@@ -83,21 +83,6 @@ def backup_storage(db, tmp_path):
 
 
 # --- agents ----------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def sim_agent_process():
-    agent = AgentProcess("--backend", "sim", "--admin-token", ADMIN_TOKEN).start()
-    yield agent
-    agent.stop()
-
-
-@pytest.fixture
-def sim_agent(sim_agent_process, settings):
-    settings.SIM_AGENT_URL = sim_agent_process.url
-    settings.SIM_AGENT_TOKEN = ADMIN_TOKEN
-    yield sim_agent_process
-    sim_agent_process.admin("DELETE", "/sim/faults")
-
 
 def _libvirtd_running():
     try:

@@ -84,6 +84,9 @@ class VmInstance(Resource):
     last_host = models.ForeignKey("compute.Host", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     instance_offering = models.ForeignKey("compute.InstanceOffering", null=True, blank=True,
                                           on_delete=models.SET_NULL, related_name="vm_instances")
+    image = models.ForeignKey("storage.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    root_volume = models.ForeignKey("storage.Volume", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
     cpu_num = models.PositiveIntegerField()
     memory_size = models.BigIntegerField(help_text="bytes")
     allocator_strategy = models.CharField(max_length=64, choices=AllocatorStrategy.choices,
@@ -103,11 +106,13 @@ class VmInstance(Resource):
     class Query:
         fields = ["uuid", "name", "description", "state", "type", "hypervisor_type", "cpu_num", "memory_size",
                   "allocator_strategy", "platform", "zone_uuid", "cluster_uuid", "host_uuid", "last_host_uuid",
-                  "instance_offering_uuid", "account_uuid", "created_at", "updated_at", "destroyed_at"]
+                  "instance_offering_uuid", "account_uuid", "image_uuid", "root_volume_uuid", "created_at", "updated_at",
+                  "destroyed_at"]
         aliases = {"zone_uuid": "zone__uuid", "cluster_uuid": "cluster__uuid", "host_uuid": "host__uuid",
                    "last_host_uuid": "last_host__uuid", "instance_offering_uuid": "instance_offering__uuid",
-                   "account_uuid": "account__uuid"}
-        relations = ["host", "cluster", "zone", "instance_offering", "account"]
+                   "account_uuid": "account__uuid", "image_uuid": "image__uuid",
+                   "root_volume_uuid": "root_volume__uuid"}
+        relations = ["host", "cluster", "zone", "instance_offering", "account", "nics"]
 
     def config_parent(self):
         return self.cluster or self.zone

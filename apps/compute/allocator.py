@@ -1,0 +1,136 @@
+"""Host allocation: a chain of filters, then a strategy (ZStack's HostAllocatorChain).
+
+``candidates(spec)`` narrows the hosts with each filter of ``HOST_FILTERS`` in turn.
+The filters that can be said in SQL are applied to one query (the fast path is a
+single SELECT); only when nothing is left does the chain run filter by filter to
+name the one that emptied it, so the 422 says why ("no Connected host in cluster
+c1", "no host with 4 free CPUs"). The strategy then orders what passed, and the
+caller reserves capacity on the first host whose conditional UPDATE succeeds (a
+host filled by a concurrent request in the meantime is simply skipped).
+
+Capacity in SQL uses the largest over-provisioning ratio in force anywhere, a
+superset; the exact per-host ratio (cluster and host overrides) is checked in
+Python on the few hosts the strategy puts first and again by ``Host.reserve``.
+"""
+import random
+from dataclasses import dataclass, field
+
+from django.db.models import Count, F, Q
+
+from apps.core.errors import Unplaceable
+from apps.core.models import ResourceConfig
+
+from .globalconfig import CPU_RATIO, MEMORY_RATIO
+from .models import AllocatorStrategy, Host, HostState, HostStatus, VmState
+
+# how many of the ordered candidates are checked exactly before giving up
+CANDIDATES_CHECKED = 16
+# VM states that hold capacity on their host (least-VM counts these)
+VM_STATES_ON_HOST = (VmState.STARTING, VmState.RUNNING, VmState.STOPPING, VmState.REBOOTING, VmState.PAUSING,
+                     VmState.PAUSED, VmState.RESUMING, VmState.MIGRATING, VmState.UNKNOWN)
+
+
+@dataclass
+class PlacementSpec:
+    cpu_num: int
+    memory_size: int
+    hypervisor_types: tuple = ("KVM", "Simulator")
+    zone_uuid: str | None = None
+    cluster_uuid: str | None = None
+    host_uuid: str | None = None
+    cluster_uuids: list | None = None  # clusters the VM's L3 networks reach (None: no constraint)
+    avoid_host_uuids: list = field(default_factory=list)
+    last_host_uuid: str | None = None
+    strategy: str = AllocatorStrategy.RANDOM
+    # extra SQL filters from other apps (primary storage capacity): (name, Q, reason)
+    extra_filters: list = field(default_factory=list)
+
+
+def _max_ratio(config):
+    overrides = ResourceConfig.objects.filter(category=config.category, name=config.name).values_list(
+        "value", flat=True)
+    return max([float(config.value())] + [float(v) for v in overrides])
+
+
+def host_filters(spec):
+    """``[(name, Q, reason)]`` in ZStack's order; each Q narrows Host rows."""
+    filters = []
+    # where the VM may go first, so the reason names what the request narrowed down to
+    if spec.zone_uuid:
+        filters.append(("Zone", Q(cluster__zone__uuid=spec.zone_uuid), f"no host in zone {spec.zone_uuid}"))
+    if spec.cluster_uuid:
+        filters.append(("Cluster", Q(cluster__uuid=spec.cluster_uuid), f"no host in cluster {spec.cluster_uuid}"))
+    if spec.host_uuid:
+        filters.append(("Host", Q(uuid=spec.host_uuid), f"host {spec.host_uuid} does not exist"))
+    if spec.cluster_uuids is not None:
+        filters.append(("AttachedNetwork", Q(cluster__uuid__in=spec.cluster_uuids),
+                        "no host in a cluster attached to the L2 networks of the VM's L3 networks"))
+    filters += [
+        ("HostStateAndStatus", Q(state=HostState.ENABLED, status=HostStatus.CONNECTED),
+         "no host left is both Enabled and Connected"),
+        ("HypervisorType", Q(hypervisor_type__in=spec.hypervisor_types),
+         f"no host left of hypervisor type {', '.join(spec.hypervisor_types)}"),
+    ]
+    if spec.avoid_host_uuids:
+        filters.append(("Avoid", ~Q(uuid__in=spec.avoid_host_uuids), "every usable host is on the avoid list"))
+    cpu_ratio, memory_ratio = _max_ratio(CPU_RATIO), _max_ratio(MEMORY_RATIO)
+    filters.append(("HostCapacity", Q(
+        used_cpu__lte=F("cpu_num") * cpu_ratio - F("reserved_cpu") - spec.cpu_num,
+        used_memory__lte=F("memory_size") * memory_ratio - F("reserved_memory") - spec.memory_size),
+        f"no host has {spec.cpu_num} CPUs and {spec.memory_size} bytes of memory free"))
+    filters.extend(spec.extra_filters)
+    return filters
+
+
+def _explain(filters):
+    """Run the chain filter by filter: the first that leaves nothing is the reason."""
+    query = Host.objects.all()
+    for name, condition, reason in filters:
+        query = query.filter(condition)
+        if not query.exists():
+            return name, reason
+    return None, "every candidate was filled by concurrent requests"
+
+
+def _ordered(query, spec):
+    if spec.strategy == AllocatorStrategy.LEAST_VM:
+        query = query.annotate(vm_count=Count("vm_instances", filter=Q(vm_instances__state__in=VM_STATES_ON_HOST)))
+        return list(query.order_by("vm_count", "id")[:CANDIDATES_CHECKED])
+    # random: a random sample, not ORDER BY RAND() over every host
+    ids = list(query.values_list("id", flat=True))
+    random.shuffle(ids)
+    chosen = ids[:CANDIDATES_CHECKED]
+    if spec.strategy == AllocatorStrategy.LAST_HOST and spec.last_host_uuid:
+        last = list(query.filter(uuid=spec.last_host_uuid).values_list("id", flat=True))
+        chosen = last + [i for i in chosen if i not in last]
+    by_id = Host.objects.select_related("cluster", "cluster__zone").in_bulk(chosen)
+    return [by_id[i] for i in chosen if i in by_id]
+
+
+def candidates(spec):
+    """Hosts that fit ``spec``, best first (at most CANDIDATES_CHECKED); raises Unplaceable (422)."""
+    filters = host_filters(spec)
+    query = Host.objects.all()
+    for _, condition, _ in filters:
+        query = query.filter(condition)
+    ordered = [h for h in _ordered(query, spec)
+               if h.available_cpu >= spec.cpu_num and h.available_memory >= spec.memory_size]
+    if not ordered:
+        name, reason = _explain(filters)
+        raise Unplaceable(f"no host fits the VM: {reason}", code="NO_HOST_AVAILABLE",
+                          details={"filter": name, "cpu_num": spec.cpu_num, "memory_size": spec.memory_size})
+    return ordered
+
+
+def reserve_host(spec, rounds=3):
+    """Place and reserve in one go: the first candidate whose conditional UPDATE succeeds.
+
+    Candidates a concurrent request filled first are skipped; after a round where all of
+    them were, the chain runs again on what is left."""
+    for _ in range(rounds):
+        for host in candidates(spec):
+            if host.reserve(spec.cpu_num, spec.memory_size):
+                return host
+    name, reason = _explain(host_filters(spec))
+    raise Unplaceable(f"no host fits the VM: {reason}", code="NO_HOST_AVAILABLE",
+                      details={"filter": name, "cpu_num": spec.cpu_num, "memory_size": spec.memory_size})

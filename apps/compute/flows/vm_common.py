@@ -1,0 +1,66 @@
+"""What the VM flows share: loading the VM, state transitions, hypervisor calls."""
+from django.db import transaction
+
+from apps.core.errors import CloudPortalError
+
+from .. import agent
+from ..models import VM_STATE_MACHINE, Host, HostStatus, VmInstance
+
+
+class HostDisconnected(CloudPortalError):
+    status = 409
+    code = "HOST_DISCONNECTED"
+
+
+def vm_of(ctx):
+    return VmInstance.objects.select_related("host", "last_host").get(uuid=ctx.args["vm_uuid"])
+
+
+def fire(vm_uuid, event, **fields):
+    """Move the VM through VM_STATE_MACHINE (``InvalidState`` 409 when the table forbids it) and
+    save ``fields`` with it, under a row lock."""
+    with transaction.atomic():
+        vm = VmInstance.objects.select_for_update().get(uuid=vm_uuid)
+        vm.state = VM_STATE_MACHINE.next(vm.state, event)
+        for key, value in fields.items():
+            setattr(vm, key, value)
+        vm.save(update_fields=["state", "updated_at", *fields])
+    return vm
+
+
+def connected_host(host):
+    """``host`` if its agent is Connected; else a 409 naming the host and its status."""
+    if host is None:
+        raise CloudPortalError("the VM has no host", code="VM_HAS_NO_HOST", status=409)
+    if host.status != HostStatus.CONNECTED:
+        raise HostDisconnected(f"host {host.name} ({host.uuid}) is {host.status}: the VM cannot be reached",
+                               details={"host_uuid": str(host.uuid), "status": host.status})
+    return host
+
+
+def hypervisor(ctx, host, path, body, timeout=None):
+    """One call to ``host``'s agent, idempotent across retries of this job's step."""
+    return agent.call(host, path, body, timeout=timeout,
+                      request_id=f"{ctx.job.uuid}:{path}:{body.get('vm_uuid', '')}")
+
+
+def ignore_missing(call):
+    """Rollbacks: a domain that is already gone is what the rollback wanted."""
+    try:
+        return call()
+    except CloudPortalError as exc:
+        if exc.code != "VM_NOT_FOUND":
+            raise
+        return None
+
+
+def host_by_uuid(uuid):
+    return Host.objects.select_related("cluster").get(uuid=uuid)
+
+
+def define_body(vm, nics, disk_path, disk_format):
+    return {
+        "vm_uuid": str(vm.uuid), "name": vm.name, "cpu_num": vm.cpu_num, "memory_size": vm.memory_size,
+        "disk_path": disk_path, "disk_format": disk_format, "vnc": True,
+        "nics": [{"mac": nic["mac"], "bridge": nic["bridge"]} for nic in nics],
+    }

@@ -1,0 +1,93 @@
+"""The host allocator: each filter of the chain, the strategies, and the reason when nothing fits."""
+import pytest
+
+from apps.compute.allocator import PlacementSpec, candidates, reserve_host
+from apps.compute.models import Cluster, Host, VmInstance, Zone
+from apps.core.errors import Unplaceable
+from apps.core.models import ResourceConfig
+from tests.conftest import make_account
+
+pytestmark = pytest.mark.django_db
+GIB = 1 << 30
+
+
+@pytest.fixture
+def hosts():
+    zone = Zone.objects.create(name="z1")
+    c1 = Cluster.objects.create(name="c1", zone=zone, hypervisor_type="Simulator")
+    c2 = Cluster.objects.create(name="c2", zone=Zone.objects.create(name="z2"), hypervisor_type="Simulator")
+
+    def host(name, cluster, **kw):
+        fields = {"status": "Connected", "state": "Enabled", "cpu_num": 4, "memory_size": 8 * GIB, **kw}
+        return Host.objects.create(name=name, cluster=cluster, hypervisor_type="Simulator",
+                                   management_ip="127.0.0.1", **fields)
+
+    return {"h1": host("h1", c1), "h2": host("h2", c1), "h3": host("h3", c2),
+            "disabled": host("disabled", c1, state="Disabled"), "down": host("down", c1, status="Disconnected"),
+            "c1": c1, "c2": c2, "z1": zone}
+
+
+def names(spec):
+    return {h.name for h in candidates(spec)}
+
+
+def test_only_enabled_connected_hosts_are_candidates(hosts):
+    assert names(PlacementSpec(cpu_num=1, memory_size=GIB)) == {"h1", "h2", "h3"}
+
+
+def test_zone_cluster_and_host_pinning(hosts):
+    assert names(PlacementSpec(cpu_num=1, memory_size=GIB, zone_uuid=str(hosts["z1"].uuid))) == {"h1", "h2"}
+    assert names(PlacementSpec(cpu_num=1, memory_size=GIB, cluster_uuid=str(hosts["c2"].uuid))) == {"h3"}
+    assert names(PlacementSpec(cpu_num=1, memory_size=GIB, host_uuid=str(hosts["h2"].uuid))) == {"h2"}
+    with pytest.raises(Unplaceable) as err:
+        candidates(PlacementSpec(cpu_num=1, memory_size=GIB, host_uuid=str(hosts["disabled"].uuid)))
+    assert err.value.status == 422 and err.value.details["filter"] == "HostStateAndStatus"
+
+
+def test_clusters_reached_by_the_networks_and_the_avoid_list(hosts):
+    spec = PlacementSpec(cpu_num=1, memory_size=GIB, cluster_uuids=[str(hosts["c1"].uuid)],
+                         avoid_host_uuids=[str(hosts["h1"].uuid)])
+    assert names(spec) == {"h2"}
+    with pytest.raises(Unplaceable) as err:
+        candidates(PlacementSpec(cpu_num=1, memory_size=GIB, cluster_uuids=[]))
+    assert err.value.details["filter"] == "AttachedNetwork" and "L2" in err.value.message
+
+
+def test_capacity_with_over_provisioning_and_overrides(hosts):
+    # 4 CPUs x ratio 10 = 40 virtual CPUs; memory ratio 1.0
+    assert names(PlacementSpec(cpu_num=40, memory_size=GIB)) == {"h1", "h2", "h3"}
+    with pytest.raises(Unplaceable) as err:
+        candidates(PlacementSpec(cpu_num=41, memory_size=GIB))
+    assert err.value.code == "NO_HOST_AVAILABLE" and err.value.details["filter"] == "HostCapacity"
+    ResourceConfig.objects.create(category="host", name="cpu.overProvisioning.ratio", resource_type="Host",
+                                  resource_uuid=hosts["h3"].uuid, value=20.0)
+    assert names(PlacementSpec(cpu_num=41, memory_size=GIB)) == {"h3"}   # only h3's own ratio allows it
+    Host.objects.filter(pk=hosts["h3"].pk).update(reserved_memory=7 * GIB)
+    with pytest.raises(Unplaceable):
+        candidates(PlacementSpec(cpu_num=41, memory_size=2 * GIB))
+
+
+def test_reserve_takes_capacity_and_skips_a_full_host(hosts):
+    spec = PlacementSpec(cpu_num=30, memory_size=6 * GIB, cluster_uuid=str(hosts["c1"].uuid))
+    first = reserve_host(spec)
+    second = reserve_host(spec)
+    assert {first.name, second.name} == {"h1", "h2"}
+    with pytest.raises(Unplaceable):
+        reserve_host(spec)
+    h1 = Host.objects.get(name="h1")
+    assert (h1.used_cpu, h1.used_memory) == (30, 6 * GIB)
+
+
+def test_least_vm_and_last_host_strategies(hosts):
+    account = make_account("owner").account
+    for _ in range(2):
+        VmInstance.objects.create(name="vm", account=account, host=hosts["h1"], cpu_num=1, memory_size=GIB,
+                                  state="Running")
+    VmInstance.objects.create(name="vm", account=account, host=hosts["h3"], cpu_num=1, memory_size=GIB,
+                              state="Running")
+    least = candidates(PlacementSpec(cpu_num=1, memory_size=GIB, strategy="LeastVmPreferredHostAllocatorStrategy"))
+    assert [h.name for h in least] == ["h2", "h3", "h1"]
+    for _ in range(5):
+        last = candidates(PlacementSpec(cpu_num=1, memory_size=GIB, strategy="LastHostPreferredAllocatorStrategy",
+                                        last_host_uuid=str(hosts["h3"].uuid)))
+        assert last[0].name == "h3"

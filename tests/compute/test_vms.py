@@ -1,0 +1,264 @@
+"""VMs on simulated hosts through the API: create with every resource it takes, the lifecycle,
+rollback of each create step with nothing leaked, dry-run placement, batches and state sync.
+The real-QEMU end to end is tests/compute/test_vm_kvm.py."""
+import pytest
+
+from apps.compute import agent
+from apps.compute.flows.vm_create import CREATE_VM
+from apps.compute.models import Cluster, Host, VmInstance, VmNic, Zone
+from apps.network.models import UsedIp
+from apps.storage.models import ImageCache, LocalStorageHostRef, Volume
+from tests.network.conftest import create_l2, create_l3
+from tests.storage.conftest import make_qcow2
+
+pytestmark = pytest.mark.django_db
+GIB = 1 << 30
+MIB = 1 << 20
+
+
+class Env:
+    """A zone with two simulated hosts, an image store with an image, local primary storage, an
+    L2/L3 network with a range and an offering, all made through the API."""
+
+    def __init__(self, client, capture, tmp_path):
+        self.client, self.capture = client, capture
+        self.zone = Zone.objects.create(name="z1")
+        self.cluster = Cluster.objects.create(name="sim", zone=self.zone, hypervisor_type="Simulator")
+        self.hosts = [self.job("post", "/api/v1/hosts/", {
+            "name": f"h{i}", "cluster_uuid": str(self.cluster.uuid), "hypervisor_type": "Simulator", "cpu_num": 2,
+            "memory_size": 4 * GIB})[0].json()["resource"]["uuid"] for i in range(2)]
+        bs = self.ok(client.post("/api/v1/backup-storage/", {"name": "bs", "type": "ImageStore",
+                                                            "url": str(tmp_path / "bs")}, format="json"))
+        self.ok(client.post(f"/api/v1/backup-storage/{bs['uuid']}/attach/", {"zone_uuid": str(self.zone.uuid)},
+                            format="json"))
+        source = make_qcow2(tmp_path / "tiny.qcow2", "64M")
+        response, job = self.job("post", "/api/v1/images/", {"name": "tiny", "url": f"file://{source}",
+                                                            "backup_storage_uuids": [bs["uuid"]], "platform": "Linux"})
+        assert job["state"] == "succeeded", job
+        self.image = response.json()["resource"]["uuid"]
+        ps = self.ok(client.post("/api/v1/primary-storage/", {"name": "local", "type": "LocalStorage",
+                                                              "url": "/var/lib/cp/ps", "zone_uuid": str(self.zone.uuid)},
+                                 format="json"))
+        assert self.job("post", f"/api/v1/primary-storage/{ps['uuid']}/attach/",
+                        {"cluster_uuid": str(self.cluster.uuid)})[1]["state"] == "succeeded"
+        l2 = create_l2(client, self.zone, interface="eth0")
+        assert self.job("post", f"/api/v1/l2-networks/{l2['uuid']}/attach/",
+                        {"cluster_uuid": str(self.cluster.uuid)})[1]["state"] == "succeeded"
+        self.l3 = create_l3(client, l2["uuid"], ranges=[("10.20.0.10", "10.20.0.40", "255.255.255.0", "10.20.0.1")])
+        self.offering = self.ok(client.post("/api/v1/instance-offerings/", {"name": "small", "cpu_num": 1,
+                                                                             "memory_size": 512 * MIB},
+                                            format="json"))
+
+    @staticmethod
+    def ok(response):
+        assert response.status_code in (200, 201), response.content
+        return response.json()
+
+    def job(self, method, url, body=None):
+        with self.capture(execute=True):
+            response = getattr(self.client, method)(url, body, format="json")
+        assert response.status_code == 202, response.content
+        return response, self.client.get(response["Location"]).json()
+
+    def body(self, **extra):
+        return {"name": "vm", "instance_offering_uuid": self.offering["uuid"], "image_uuid": self.image,
+                "l3_network_uuids": [self.l3["uuid"]], **extra}
+
+    def create(self, **extra):
+        response, job = self.job("post", "/api/v1/vm-instances/", self.body(**extra))
+        return response.json()["resource"]["uuid"], job
+
+    def vm(self, uuid):
+        return self.client.get(f"/api/v1/vm-instances/{uuid}/").json()
+
+    def action(self, uuid, name, body=None):
+        return self.job("post", f"/api/v1/vm-instances/{uuid}/{name}/", body)[1]
+
+    def domains(self, host_uuid):
+        return agent.call(Host.objects.get(uuid=host_uuid), "/v1/vm/states")["vms"]
+
+
+@pytest.fixture
+def env(admin_client, sim_agent, tmp_path, django_capture_on_commit_callbacks):
+    return Env(admin_client, django_capture_on_commit_callbacks, tmp_path)
+
+
+def used(host_uuid):
+    host = Host.objects.get(uuid=host_uuid)
+    return host.used_cpu, host.used_memory
+
+
+def vm_ips():
+    return set(UsedIp.objects.filter(owner_type="VmNic").values_list("ip", flat=True))
+
+
+def test_create_vm_runs_on_a_host_with_its_nic_ip_and_root_volume(env):
+    uuid, job = env.create()
+    assert job["state"] == "succeeded", job
+    vm = env.vm(uuid)
+    assert vm["state"] == "Running" and vm["host_uuid"] in env.hosts
+    assert (vm["cpu_num"], vm["memory_size"], vm["image_uuid"]) == (1, 512 * MIB, env.image)
+    [nic] = vm["nics"]
+    assert nic["l3_network_uuid"] == env.l3["uuid"] and nic["ip"].startswith("10.20.0.")
+    assert nic["ip"] != "10.20.0.1" and vm_ips() == {nic["ip"]}
+    volume = Volume.objects.get(uuid=vm["root_volume_uuid"])
+    assert volume.type == "Root" and str(volume.host.uuid) == vm["host_uuid"]
+    assert used(vm["host_uuid"]) == (1, 512 * MIB)
+    assert env.domains(vm["host_uuid"]) == {uuid: "Running"}
+    assert env.client.get(f"/api/v1/vm-instances/?q=nics.ip={nic['ip']}").json()["results"][0]["uuid"] == uuid
+
+
+def test_lifecycle_start_stop_reboot_pause_resume_destroy_recover_expunge(env):
+    uuid, _ = env.create()
+    host = env.vm(uuid)["host_uuid"]
+    ip = env.vm(uuid)["nics"][0]["ip"]
+
+    assert env.action(uuid, "stop")["state"] == "succeeded"
+    vm = env.vm(uuid)
+    assert vm["state"] == "Stopped" and vm["host_uuid"] is None and vm["last_host_uuid"] == host
+    assert used(host) == (0, 0) and env.domains(host) == {uuid: "Stopped"}
+
+    assert env.action(uuid, "start")["state"] == "succeeded"
+    assert env.vm(uuid)["state"] == "Running" and env.vm(uuid)["host_uuid"] == host and used(host) == (1, 512 * MIB)
+    assert env.action(uuid, "reboot")["state"] == "succeeded" and env.vm(uuid)["state"] == "Running"
+    assert env.action(uuid, "pause")["state"] == "succeeded"
+    assert env.vm(uuid)["state"] == "Paused" and env.domains(host)[uuid] == "Paused"
+    assert env.action(uuid, "resume")["state"] == "succeeded"
+    assert env.vm(uuid)["state"] == "Running" and env.domains(host)[uuid] == "Running"
+    assert env.action(uuid, "power-off")["state"] == "succeeded" and env.vm(uuid)["state"] == "Stopped"
+    assert env.action(uuid, "start")["state"] == "succeeded"
+
+    # destroy: to the recycle bin (vm.deletionPolicy Delay): domain gone, capacity back, IP and volume kept
+    response, job = env.job("delete", f"/api/v1/vm-instances/{uuid}/")
+    assert job["state"] == "succeeded", job
+    vm = env.vm(uuid)
+    assert vm["state"] == "Destroyed" and vm["destroyed_at"] and uuid not in env.domains(host)
+    assert used(host) == (0, 0) and vm_ips() == {ip} and Volume.objects.filter(uuid=vm["root_volume_uuid"]).exists()
+
+    recovered = env.client.post(f"/api/v1/vm-instances/{uuid}/recover/")
+    assert recovered.status_code == 200 and recovered.json()["state"] == "Stopped"
+    assert env.action(uuid, "start")["state"] == "succeeded" and env.domains(host)[uuid] == "Running"
+
+    env.job("delete", f"/api/v1/vm-instances/{uuid}/")
+    job = env.action(uuid, "expunge")
+    assert job["state"] == "succeeded", job
+    assert env.client.get(f"/api/v1/vm-instances/{uuid}/").status_code == 404
+    assert vm_ips() == set() and not Volume.objects.exists() and not VmNic.objects.exists()
+    assert not ImageCache.objects.filter(ref_count__gt=0).exists()
+
+
+def test_wrong_state_actions_are_409_naming_the_state(env):
+    uuid, _ = env.create()
+    response = env.client.post(f"/api/v1/vm-instances/{uuid}/resume/")
+    assert response.status_code == 409 and response.json()["code"] == "INVALID_STATE"
+    assert "Running" in response.json()["message"] and response.json()["details"]["state"] == "Running"
+    assert env.client.post(f"/api/v1/vm-instances/{uuid}/expunge/").status_code == 409
+    assert env.client.post(f"/api/v1/vm-instances/{uuid}/recover/").status_code == 409
+
+
+def test_stop_on_a_disconnected_host_is_a_clear_409(env):
+    uuid, _ = env.create()
+    Host.objects.filter(uuid=env.vm(uuid)["host_uuid"]).update(status="Disconnected")
+    response = env.client.post(f"/api/v1/vm-instances/{uuid}/stop/")
+    assert response.status_code == 409 and response.json()["code"] == "HOST_DISCONNECTED"
+    assert "Disconnected" in response.json()["message"] and env.vm(uuid)["state"] == "Running"
+
+
+def _snapshot():
+    return {
+        "capacity": sorted(Host.objects.values_list("used_cpu", "used_memory")),
+        "ips": vm_ips(),
+        "volumes": Volume.objects.count(),
+        "cache_refs": sorted(ImageCache.objects.values_list("ref_count", flat=True)),
+        "ps_used": sorted(LocalStorageHostRef.objects.values_list("used_capacity", flat=True)),
+        "nics": VmNic.objects.count(),
+        "vms": VmInstance.objects.count(),
+    }
+
+
+@pytest.mark.parametrize("failing", [s.step_name() for s in CREATE_VM.steps[1:]])
+def test_create_rolls_back_everything_when_a_step_fails(env, failing, monkeypatch):
+    # one VM already there, so shared things (the image cache) have a reference to keep
+    env.create(name="keeper")
+    before = _snapshot()
+    domains_before = {h: env.domains(h) for h in env.hosts}
+    step = next(s for s in CREATE_VM.steps if s.step_name() == failing)
+
+    def boom(self, ctx):
+        raise RuntimeError(f"injected failure in {failing}")
+
+    monkeypatch.setattr(step, "run", boom)
+    uuid, job = env.create(name="doomed")
+    assert job["state"] == "failed" and job["error"]["step"] == failing, job
+    assert "injected failure" in job["error"]["message"]
+    assert not VmInstance.objects.filter(uuid=uuid).exists()
+    assert _snapshot() == before
+    assert {h: env.domains(h) for h in env.hosts} == domains_before
+
+
+def test_dry_run_answers_the_placement_and_changes_nothing(env):
+    before = _snapshot()
+    response = env.client.post("/api/v1/vm-instances/?dry_run=true", env.body(), format="json")
+    assert response.status_code == 200, response.content
+    placement = response.json()["placement"]
+    assert placement["host"]["uuid"] in env.hosts and placement["primary_storage"]["name"] == "local"
+    assert placement["nics"][0]["ip"].startswith("10.20.0.")
+    assert _snapshot() == before
+    body = {**env.body(cpu_num=1, memory_size=64 * GIB)}
+    del body["instance_offering_uuid"]
+    too_big = env.client.post("/api/v1/vm-instances/?dry_run=true", body, format="json")
+    assert too_big.status_code == 422 and too_big.json()["code"] == "NO_HOST_AVAILABLE"
+    assert too_big.json()["details"]["filter"] == "HostCapacity"
+
+
+def test_bad_create_requests_are_400(env):
+    client = env.client
+    r = client.post("/api/v1/vm-instances/", {"name": "x", "image_uuid": env.image,
+                                              "l3_network_uuids": [env.l3["uuid"]]}, format="json")
+    assert r.status_code == 400 and "instance_offering_uuid" in r.json()["details"]
+    r = client.post("/api/v1/vm-instances/", env.body(l3_network_uuids=["00000000-0000-4000-8000-000000000000"]),
+                    format="json")
+    assert r.status_code == 400 and "l3_network_uuids" in r.json()["details"]
+    r = client.post("/api/v1/vm-instances/", env.body(static_ips={env.l3["uuid"]: "not-an-ip"}), format="json")
+    assert r.status_code == 400 and "static_ips" in r.json()["details"]
+    assert not VmInstance.objects.exists()
+
+
+def test_static_ip_and_pinning_to_a_host(env):
+    uuid, job = env.create(static_ips={env.l3["uuid"]: "10.20.0.33"}, host_uuid=env.hosts[1])
+    assert job["state"] == "succeeded", job
+    vm = env.vm(uuid)
+    assert vm["nics"][0]["ip"] == "10.20.0.33" and vm["host_uuid"] == env.hosts[1]
+    _, job = env.create(static_ips={env.l3["uuid"]: "10.20.0.33"})
+    assert job["state"] == "failed" and job["error"]["code"] == "IP_IN_USE"
+
+
+def test_batch_create_and_batch_delete(env):
+    with env.capture(execute=True):
+        response = env.client.post("/api/v1/vm-instances/", env.body(name="web", count=3), format="json")
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert len(body["jobs"]) == 3 and sorted(r["name"] for r in body["resources"]) == ["web-1", "web-2", "web-3"]
+    uuids = [r["uuid"] for r in body["resources"]]
+    assert all(env.vm(u)["state"] == "Running" for u in uuids) and len(vm_ips()) == 3
+    with env.capture(execute=True):
+        response = env.client.post("/api/v1/vm-instances/batch-delete/",
+                                   {"uuids": uuids + ["00000000-0000-4000-8000-000000000000"]}, format="json")
+    assert response.status_code == 202 and len(response.json()["jobs"]) == 3
+    assert response.json()["refused"][0]["code"] == "NOT_FOUND"
+    assert all(env.vm(u)["state"] == "Destroyed" for u in uuids)
+
+
+def test_a_vm_changed_behind_the_portals_back_is_shown_as_it_is(env, sim_agent):
+    from apps.compute.vm_sync import sync_host
+
+    uuid, _ = env.create()
+    host_uuid = env.vm(uuid)["host_uuid"]
+    status, _ = sim_agent.admin("POST", f"/sim/hosts/{host_uuid}/vms/{uuid}/state", {"state": "Stopped"})
+    assert status == 200
+    assert sync_host(Host.objects.get(uuid=host_uuid)) == 1
+    vm = env.vm(uuid)
+    assert vm["state"] == "Stopped" and vm["host_uuid"] is None and used(host_uuid) == (0, 0)
+    sim_agent.admin("POST", f"/sim/hosts/{host_uuid}/vms/{uuid}/state", {"state": "Running"})
+    assert sync_host(Host.objects.get(uuid=host_uuid)) == 1
+    assert env.vm(uuid)["state"] == "Running" and used(host_uuid) == (1, 512 * MIB)
