@@ -35,9 +35,13 @@ def call(host, path, body=None, timeout=None, request_id=None):
     try:
         return client_for(host, timeout).call(path, body or {}, request_id=request_id)
     except AgentError as exc:
-        if exc.status in (0, None) or exc.status >= 500:
+        if exc.status in (0, None, 502, 503, 504):
             raise AgentUnreachable(f"the agent of host {host.name} ({agent_url(host)}) did not answer {path}: "
                                    f"{exc.message}", details={"host_uuid": str(host.uuid), "path": path}) from None
+        if exc.status >= 500:  # it answered, but the operation broke on the host (a libvirt error, ...)
+            raise CloudPortalError(f"host {host.name}: the agent failed {path}: {exc.message}",
+                                   code=exc.code or "AGENT_ERROR", status=502,
+                                   details={**(exc.details or {}), "host_uuid": str(host.uuid), "path": path}) from None
         raise CloudPortalError(f"host {host.name}: {exc.message}", code=exc.code or "AGENT_ERROR",
                                status=409, details=exc.details or {}) from None
 
