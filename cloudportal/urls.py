@@ -15,6 +15,7 @@ api_v1 = [
 urlpatterns = [
     path("", TemplateView.as_view(template_name="index.html"), name="home"),
     path("api/v1/", include(api_v1)),
+    path("", include("apps.compute.console.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),

@@ -14,6 +14,7 @@ DEFAULTS = {
     "latency": 0.0,
     "libvirt_uri": "qemu:///system",
     "domain_type": "qemu",
+    "vnc_listen": None,      # libvirt: VNC listen address of the domains; None = the agent's own `listen`
     "portal_url": None,
     "log_level": "INFO",
     "workers": 16,
@@ -38,6 +39,9 @@ def parser():
     p.add_argument("--libvirt-uri", dest="libvirt_uri", help="libvirt backend: default qemu:///system")
     p.add_argument("--domain-type", dest="domain_type", choices=["qemu", "kvm"],
                    help="libvirt backend: <domain type=...> (default qemu)")
+    p.add_argument("--vnc-listen", dest="vnc_listen",
+                   help="libvirt backend: address the VMs' VNC servers listen on, reached by the portal's "
+                        "console proxy (default: the agent's --listen address)")
     p.add_argument("--portal-url", dest="portal_url", help="where to send events before the portal connects")
     p.add_argument("--log-level", dest="log_level", help="DEBUG, INFO (default), WARNING")
     return p

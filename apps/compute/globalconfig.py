@@ -16,3 +16,7 @@ CPU_RATIO = GlobalConfigDef(
 MEMORY_RATIO = GlobalConfigDef(
     "host", "memory.overProvisioning.ratio", float, 1.0,
     "memory offered per byte of physical memory", validator=at_least(0.1), overridable_by=["Cluster", "Host"])
+CONSOLE_TOKEN_TTL = GlobalConfigDef(
+    "vm", "console.token.ttl", int, 60,
+    "seconds a console token (POST /vm-instances/<uuid>/console/) stays usable; each token opens one connection",
+    validator=at_least(5))

@@ -137,3 +137,13 @@ class VmInstanceViewSet(ResourceViewSet):
     queryset = VmInstance.objects.select_related("zone", "cluster", "host", "last_host", "instance_offering",
                                                  "account")
     serializer_class = VmInstanceSerializer
+
+    @extend_schema(request=None, responses={200: None})
+    @action(detail=True, methods=["post"])
+    def console(self, request, uuid=None):
+        """A short-lived token for the VM's VNC console, its websocket and page (docs/console.md)."""
+        from .console.service import open_console
+
+        vm = self.get_object()
+        audit(request, action="vm-instances.console", resource_type="VmInstance", resource_uuid=vm.uuid)
+        return Response(open_console(request, vm))

@@ -85,4 +85,19 @@ def validate_define(body):
     spec["disk_format"] = body.get("disk_format") or (
         "qcow2" if disk_path and disk_path.endswith(".qcow2") else "raw")
     spec["vnc"] = bool(body.get("vnc", True))
+    spec["vnc_password"] = _vnc_password(body.get("vnc_password"))
     return spec
+
+
+VNC_PASSWORD_MAX = 8  # VNC authentication (RFB security type 2) uses the first 8 bytes only
+
+
+def _vnc_password(value):
+    """Optional: absent, null or "" means no password (an older portal sends none)."""
+    if value in (None, ""):
+        return None
+    if (not isinstance(value, str) or len(value) > VNC_PASSWORD_MAX
+            or not all(" " < ch < "\x7f" for ch in value)):
+        raise invalid_request(f"vnc_password must be 1 to {VNC_PASSWORD_MAX} printable ASCII characters "
+                              "without spaces", field="vnc_password")
+    return value
