@@ -6,9 +6,11 @@ import uuid
 
 import pytest
 
-from apps.compute.models import Cluster, Host, HostStatus, VmInstance, VmState, Zone
+from apps.compute.models import Cluster, Host, HostStatus, Zone
 from hostagent.client import AgentClient
 from tests.hostagent.conftest import AgentProcess
+
+from .helpers import make_vm
 
 LIBVIRT_SOCKET = "/run/libvirt/libvirt-sock"
 VNC_PASSWORD = "Pw3xY9zQ"
@@ -43,7 +45,7 @@ def libvirt_agent(tmp_path_factory):
     os.chmod(secret_file, 0o600)
     agent = AgentProcess("--backend", "libvirt", "--host-uuid", host_uuid, "--secret-file", str(secret_file),
                          "--libvirt-uri", "qemu:///system", startup_timeout=60).start()
-    agent.client = AgentClient(agent.url, host_uuid, secret, timeout=60)
+    agent.client = AgentClient(agent.url, host_uuid, secret, timeout=180)
     agent.host_uuid, agent.secret = host_uuid, secret
     yield agent
     agent.stop()
@@ -84,15 +86,6 @@ def make_kvm_host(agent, **extra):
     return Host.objects.create(**fields)
 
 
-def make_vm(account, host, vm_uuid=None, state=VmState.RUNNING, password=VNC_PASSWORD, **extra):
-    fields = dict(name="vm-1", account=account, host=host, state=state, cpu_num=1, memory_size=64 << 20,
-                  console_password=password)
-    if vm_uuid:
-        fields["uuid"] = vm_uuid
-    fields.update(extra)
-    return VmInstance.objects.create(**fields)
-
-
 @pytest.fixture
 def console_vm(transactional_db, libvirt_agent, running_domain):
     """A tenant's Running VM row on a Connected KVM host row, both the real ones above."""
@@ -100,5 +93,5 @@ def console_vm(transactional_db, libvirt_agent, running_domain):
 
     user = make_account("console-tenant")
     host = make_kvm_host(libvirt_agent)
-    vm = make_vm(user.account, host, vm_uuid=running_domain)
+    vm = make_vm(user.account, host, uuid=running_domain, console_password=VNC_PASSWORD)
     return user, vm

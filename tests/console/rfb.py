@@ -26,12 +26,6 @@ def vnc_auth_response(password, challenge):
     return des_ecb(key, challenge)
 
 
-def parse_security_types(data):
-    """Server's RFB 3.8 security message: count, then that many type bytes."""
-    count = data[0]
-    return list(data[1:1 + count])
-
-
 def parse_server_init(data):
     width, height = struct.unpack(">HH", data[:4])
     (name_length,) = struct.unpack(">I", data[20:24])
