@@ -12,6 +12,7 @@ from apps.core.errors import CloudPortalError
 from apps.core.flows import start_job
 from apps.core.states import ENABLE_STATE_MACHINE
 
+from .console.api import console_action
 from .flows import ADD_HOST, ADD_KVM_HOST, DELETE_KVM_HOST, RECONNECT_HOST
 from .models import HOST_STATE_MACHINE, Cluster, Host, InstanceOffering, VmInstance, Zone
 from .serializers import (ClusterSerializer, HostSerializer, InstanceOfferingSerializer, VmInstanceSerializer,
@@ -138,12 +139,4 @@ class VmInstanceViewSet(ResourceViewSet):
                                                  "account")
     serializer_class = VmInstanceSerializer
 
-    @extend_schema(request=None, responses={200: None})
-    @action(detail=True, methods=["post"])
-    def console(self, request, uuid=None):
-        """A short-lived token for the VM's VNC console, its websocket and page (docs/console.md)."""
-        from .console.service import open_console
-
-        vm = self.get_object()
-        audit(request, action="vm-instances.console", resource_type="VmInstance", resource_uuid=vm.uuid)
-        return Response(open_console(request, vm))
+    console = console_action()   # POST .../<uuid>/console/ (apps/compute/console/api.py)

@@ -44,9 +44,17 @@ async def vnc_endpoint(vm):
 
 
 class ConsoleProxyConsumer(AsyncWebsocketConsumer):
+    channel_layer_alias = None   # no groups: a console needs no channel layer (nor a Redis reader)
     writer = None
     pump = None
     client_gone = False
+
+    async def dispatch(self, message):
+        # Frames go straight to the VNC server: the base dispatch would first hop to a
+        # thread to close stale database connections, for every key press and mouse move.
+        if message["type"] == "websocket.receive":
+            return await self.websocket_receive(message)
+        return await super().dispatch(message)
 
     async def connect(self):
         offered = self.scope.get("subprotocols") or []
