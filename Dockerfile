@@ -26,6 +26,14 @@ WORKDIR /app
 COPY requirements.txt requirements-mysql.txt ./
 RUN pip install -r requirements.txt -r requirements-mysql.txt
 
+# noVNC for the VM console, from npm (package-lock.json); npm itself is not kept in the image.
+COPY package.json package-lock.json .npmrc ./
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends npm \
+ && npm ci --no-audit --no-fund --loglevel=error \
+ && apt-get purge -y --auto-remove npm \
+ && rm -rf /var/lib/apt/lists/* /root/.npm
+
 COPY . .
 RUN chmod 0755 docker/entrypoint.sh \
  && useradd --system --home-dir /var/lib/cloudportal --shell /usr/sbin/nologin cloudportal \

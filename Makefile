@@ -36,8 +36,18 @@ $(VENV)/.installed-libvirt: $(VENV)/.installed requirements-libvirt.txt
 
 LIBVIRT_DEP := $(if $(shell pkg-config --exists libvirt 2>/dev/null && echo yes),$(VENV)/.installed-libvirt,)
 
-install: $(VENV)/.installed $(MYSQL_DEP)
-install-dev: $(VENV)/.installed-dev $(MYSQL_DEP) $(LIBVIRT_DEP)
+# noVNC for the VM console comes from npm (package.json, package-lock.json), served by the
+# portal itself. Without npm the portal still runs; its console page says how to get noVNC.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+	  echo "note: npm is missing, so the VM console (noVNC) is not installed; to add it:"; \
+	  echo "  apt-get install -y npm && make install"; \
+	fi
+
+install: $(VENV)/.installed $(MYSQL_DEP) node_modules/.installed
+install-dev: $(VENV)/.installed-dev $(MYSQL_DEP) $(LIBVIRT_DEP) node_modules/.installed
 
 migrate: install
 	$(PY) manage.py migrate --no-input
@@ -58,4 +68,4 @@ bench-flow: install-dev
 	$(PY) bench/flow_throughput.py
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules

@@ -195,6 +195,11 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# noVNC for the VM console, installed by npm (package.json; `make install` runs `npm ci`)
+# and served from here: /static/novnc/core/rfb.js. Without it the console page says how to install it.
+NOVNC_DIR = BASE_DIR / "node_modules" / "@novnc" / "novnc"
+if NOVNC_DIR.is_dir():
+    STATICFILES_DIRS.append(("novnc", NOVNC_DIR))
 WHITENOISE_USE_FINDERS = True
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -15,6 +15,7 @@ DEFAULTS = {
     "libvirt_uri": "qemu:///system",
     "domain_type": "qemu",
     "state_dir": "/var/lib/cloudportal-agent",  # libvirt backend: DHCP (dnsmasq) files
+    "vnc_listen": None,      # libvirt: VNC listen address of the domains; None = the agent's own `listen`
     "portal_url": None,
     "log_level": "INFO",
     "workers": 16,
@@ -41,6 +42,9 @@ def parser():
                    help="libvirt backend: <domain type=...> (default qemu)")
     p.add_argument("--state-dir", dest="state_dir",
                    help="libvirt backend: where DHCP (dnsmasq) files live (default /var/lib/cloudportal-agent)")
+    p.add_argument("--vnc-listen", dest="vnc_listen",
+                   help="libvirt backend: address the VMs' VNC servers listen on, reached by the portal's "
+                        "console proxy (default: the agent's --listen address)")
     p.add_argument("--portal-url", dest="portal_url", help="where to send events before the portal connects")
     p.add_argument("--log-level", dest="log_level", help="DEBUG, INFO (default), WARNING")
     return p

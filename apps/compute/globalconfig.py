@@ -32,3 +32,7 @@ STOP_TIMEOUT = GlobalConfigDef(
 SYNC_INTERVAL = GlobalConfigDef(
     "vm", "sync.interval", int, 60, "seconds between two state syncs of the VMs of a connected host",
     validator=at_least(5))
+CONSOLE_TOKEN_TTL = GlobalConfigDef(
+    "vm", "console.token.ttl", int, 60,
+    "seconds a console token (POST /vm-instances/<uuid>/console/) stays usable; each token opens one connection",
+    validator=at_least(5))

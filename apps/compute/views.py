@@ -13,6 +13,8 @@ from apps.core.errors import CloudPortalError, ResourceBusy
 from apps.core.flows import start_job
 from apps.core.states import ENABLE_STATE_MACHINE
 
+from .console.api import console_action
+from .console.password import generate_password
 from .flows import ADD_HOST, ADD_KVM_HOST, DELETE_KVM_HOST, RECONNECT_HOST
 from .models import HOST_STATE_MACHINE, Cluster, Host, InstanceOffering, VmInstance, Zone
 from .serializers import (ClusterSerializer, HostSerializer, InstanceOfferingSerializer, VmCreateSerializer,
@@ -141,6 +143,8 @@ class VmInstanceViewSet(ResourceViewSet):
     ).prefetch_related("nics__l3_network")
     serializer_class = VmInstanceSerializer
 
+    console = console_action()   # POST .../<uuid>/console/ (apps/compute/console/api.py)
+
     def get_serializer_class(self):
         if self.action == "create":
             return VmCreateSerializer
@@ -163,7 +167,7 @@ class VmInstanceViewSet(ResourceViewSet):
                 cpu_num=args["cpu_num"], memory_size=args["memory_size"], image=data["image"],
                 instance_offering=data.get("instance_offering"), platform=data.get("platform") or
                 data["image"].platform or "Linux", allocator_strategy=args["strategy"],
-                console_password=new_console_password())
+                console_password=generate_password())
             audit(request, action="vm-instances.create", resource_type="VmInstance", resource_uuid=vm.uuid)
             job = start_job(CREATE_VM, resource=vm, user=request.user, args={**args, "vm_uuid": str(vm.uuid)})
             jobs.append(job)
@@ -245,11 +249,6 @@ def _is_uuid(value):
         return True
     except ValueError:
         return False
-
-
-def new_console_password():
-    """VNC passwords are at most 8 characters."""
-    return secrets.token_urlsafe(6)[:8]
 
 
 def vm_create_args(data):

@@ -90,6 +90,7 @@ def validate_define(body):
     if not isinstance(boot, list) or not boot or any(b not in BOOT_DEVICES for b in boot):
         raise invalid_request(f"boot must be a non-empty list of {', '.join(BOOT_DEVICES)}", field="boot")
     spec["boot"] = boot
+    spec["vnc_password"] = _vnc_password(body.get("vnc_password"))
     return spec
 
 
@@ -118,3 +119,17 @@ def _validate_nics(nics):
             raise invalid_request(f"nics[{index}].model must be one of {', '.join(NIC_MODELS)}", field="nics")
         checked.append({"mac": mac, "bridge": bridge, "model": model})
     return checked
+
+
+VNC_PASSWORD_MAX = 8  # VNC authentication (RFB security type 2) uses the first 8 bytes only
+
+
+def _vnc_password(value):
+    """Optional: absent, null or "" means no password (an older portal sends none)."""
+    if value in (None, ""):
+        return None
+    if (not isinstance(value, str) or len(value) > VNC_PASSWORD_MAX
+            or not all(" " < ch < "\x7f" for ch in value)):
+        raise invalid_request(f"vnc_password must be 1 to {VNC_PASSWORD_MAX} printable ASCII characters "
+                              "without spaces", field="vnc_password")
+    return value

@@ -101,6 +101,8 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
         self.host_uuid = config["host_uuid"]
         self.secret = config["secret"]
         self.domain_type = config.get("domain_type") or "qemu"
+        # where QEMU's VNC servers listen: the portal's console proxy connects there
+        self.vnc_listen = config.get("vnc_listen") or config.get("listen") or "127.0.0.1"
         self._portal_url = config.get("portal_url")
         self._conn = None
         self._conn_lock = threading.Lock()
@@ -253,8 +255,10 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
                 f"<interface type='bridge'><mac address={quoteattr(nic['mac'])}/>"
                 f"<source bridge={quoteattr(nic['bridge'])}/><model type={quoteattr(nic['model'])}/></interface>")
         if spec["vnc"]:
-            devices.append("<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'>"
-                           "<listen type='address' address='127.0.0.1'/></graphics>")
+            listen = quoteattr(self.vnc_listen)
+            password = f" passwd={quoteattr(spec['vnc_password'])}" if spec.get("vnc_password") else ""
+            devices.append(f"<graphics type='vnc' port='-1' autoport='yes' listen={listen}{password}>"
+                           f"<listen type='address' address={listen}/></graphics>")
             devices.append("<video><model type='vga'/></video>")
         return (
             f"<domain type={quoteattr(self.domain_type)}>"

@@ -186,7 +186,8 @@ class SimBackend(SimNetworkMixin, SimStorageMixin, Backend):
         if vm is None:
             vm = host.vms[spec["vm_uuid"]] = {"state": "Stopped", "vnc_port": None}
         vm.update(name=spec["name"], cpu_num=spec["cpu_num"], memory_size=spec["memory_size"],
-                  disk_path=spec["disk_path"], vnc=spec["vnc"], nics=spec.get("nics", []))
+                  disk_path=spec["disk_path"], vnc=spec["vnc"], nics=spec.get("nics", []),
+                  vnc_password_set=bool(spec.get("vnc_password")))
         return {"vm_uuid": spec["vm_uuid"], "state": vm["state"]}
 
     def _set_state(self, vm, state):

@@ -4,7 +4,7 @@ Zone, cluster, this machine as a KVM host (the agent deployed over SSH by the po
 store with an image from a local URL, local primary storage, a NoVlan L2 on a test veth, an L3
 with a range and DHCP, an offering; then a VM that runs on the real libvirtd, gets its allocated
 IP from the host's dnsmasq (iPXE boots from the network: the blank disk has nothing to boot),
-and goes through stop, start, reboot, pause, resume, destroy, recover and expunge, each checked
+answers RFB through the console's websocket proxy with its own VNC password, and goes through stop, start, reboot, pause, resume, destroy, recover and expunge, each checked
 against libvirt itself. The portal is a live server the agent fetches the image from.
 """
 import time
@@ -12,8 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from asgiref.sync import async_to_sync
+
 from apps.compute import agent
-from apps.compute.models import Host
+from apps.compute.models import Host, VmInstance
+from tests.console import rfb
+from tests.console.test_end_to_end import vnc_session
 from tests.compute.conftest import needs_libvirtd
 from tests.hostagent.conftest import free_port
 from tests.network.conftest import test_interface, test_subnet  # noqa: F401  (fixtures)
@@ -123,6 +127,13 @@ def test_a_vm_from_nothing_runs_on_qemu_gets_its_ip_and_lives_its_whole_life(
         finally:
             conn.close()
         assert nic["mac"] in xml and f"br_{test_interface}" in xml and "qcow2" in xml
+
+        # the console: a token, then RFB through the websocket proxy, authenticated with the VM's password
+        console = ok(client.post(f"/api/v1/vm-instances/{uuid}/console/"))
+        assert console["websocket_url"].endswith(f"/ws/console/{console['token']}/")
+        password = VmInstance.objects.get(uuid=uuid).console_password
+        types, result, init = async_to_sync(vnc_session)(console["token"], password)
+        assert rfb.SECURITY_VNC_AUTH in types and result == 0 and uuid in init["name"]
 
         # DHCP for real: iPXE asks the host's dnsmasq, which leases exactly the allocated address
         host_row = Host.objects.get(uuid=host_uuid)

@@ -1,0 +1,97 @@
+"""Console fixtures: a real libvirt host agent, a running QEMU domain with a VNC password,
+and the portal rows (zone, cluster, Connected KVM host, Running VM) that point at them."""
+import os
+import socket
+import uuid
+
+import pytest
+
+from apps.compute.models import Cluster, Host, HostStatus, Zone
+from hostagent.client import AgentClient
+from tests.hostagent.conftest import AgentProcess
+
+from .helpers import make_vm
+
+LIBVIRT_SOCKET = "/run/libvirt/libvirt-sock"
+VNC_PASSWORD = "Pw3xY9zQ"
+
+
+def _libvirtd_running():
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(2)
+            s.connect(LIBVIRT_SOCKET)
+        return True
+    except OSError:
+        return False
+
+
+def _needs_libvirt():
+    try:
+        import libvirt  # noqa: F401
+    except ImportError:
+        pytest.skip("libvirt-python is not installed")
+    if not _libvirtd_running():
+        pytest.skip(f"libvirtd is not running ({LIBVIRT_SOCKET} does not answer)")
+
+
+@pytest.fixture(scope="session")
+def libvirt_agent(tmp_path_factory):
+    """The real host agent over this machine's libvirtd (VNC listens on the agent's 127.0.0.1)."""
+    _needs_libvirt()
+    host_uuid, secret = str(uuid.uuid4()), uuid.uuid4().hex
+    secret_file = tmp_path_factory.mktemp("console-agent") / "secret"
+    secret_file.write_text(secret + "\n")
+    os.chmod(secret_file, 0o600)
+    agent = AgentProcess("--backend", "libvirt", "--host-uuid", host_uuid, "--secret-file", str(secret_file),
+                         "--libvirt-uri", "qemu:///system", startup_timeout=60).start()
+    agent.client = AgentClient(agent.url, host_uuid, secret, timeout=180)
+    agent.host_uuid, agent.secret = host_uuid, secret
+    yield agent
+    agent.stop()
+    log = agent.log()
+    assert secret not in log and VNC_PASSWORD not in log   # secrets are never logged
+
+
+@pytest.fixture(scope="session")
+def running_domain(libvirt_agent):
+    """A tiny TCG domain defined and started through the agent, with a VNC password."""
+    import libvirt
+
+    vm_uuid = str(uuid.uuid4())
+    client = libvirt_agent.client
+    client.call("/v1/vm/define", {"vm_uuid": vm_uuid, "name": "console-test", "cpu_num": 1,
+                                  "memory_size": 64 << 20, "vnc": True, "vnc_password": VNC_PASSWORD})
+    assert client.call("/v1/vm/start", {"vm_uuid": vm_uuid})["state"] == "Running"
+    yield vm_uuid
+    conn = libvirt.open("qemu:///system")
+    try:
+        dom = conn.lookupByUUIDString(vm_uuid)
+        if dom.isActive():
+            dom.destroy()
+        dom.undefine()
+    except libvirt.libvirtError:
+        pass
+    finally:
+        conn.close()
+
+
+def make_kvm_host(agent, **extra):
+    cluster = Cluster.objects.create(name="kvm", zone=Zone.objects.create(name="z"), hypervisor_type="KVM")
+    fields = dict(uuid=agent.host_uuid, name="kvm-1", cluster=cluster, hypervisor_type="KVM",
+                  management_ip="127.0.0.1", agent_port=agent.port, agent_secret=agent.secret,
+                  address_key=f"127.0.0.1:{agent.port}", status=HostStatus.CONNECTED, cpu_num=2,
+                  memory_size=2 << 30)
+    fields.update(extra)
+    return Host.objects.create(**fields)
+
+
+@pytest.fixture
+def console_vm(transactional_db, libvirt_agent, running_domain):
+    """A tenant's Running VM row on a Connected KVM host row, both the real ones above."""
+    from apps.core.testing import make_account
+
+    user = make_account("console-tenant")
+    host = make_kvm_host(libvirt_agent)
+    vm = make_vm(user.account, host, uuid=running_domain, console_password=VNC_PASSWORD)
+    return user, vm
