@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test install install-dev migrate admin clean bench-query bench-flow
+.PHONY: run demo test install install-dev migrate admin clean bench-query bench-flow
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (python3.11 with venv)"; exit 1; }
@@ -57,6 +57,11 @@ admin: migrate
 
 run: admin
 	$(PY) manage.py runportal --port $(PORT)
+
+# with `make run` running: a zone, simulated hosts, an image, storage, a network and an
+# offering through its API (idempotent); prints the call that creates a first VM
+demo: install
+	$(PY) manage.py demo
 
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -284,14 +284,31 @@ def test_make_run_end_to_end_then_ctrl_c(portal):
     assert took <= STOP_TIMEOUT
 
 
-def test_make_run_again_then_sigterm(portal):
-    """Second start in the same directory (venv, database and admin already there)."""
+def test_make_run_again_then_make_demo_and_a_first_vm_then_sigterm(portal):
+    """Second start in the same directory (venv, database and admin already there); `make demo`
+    (twice: it is idempotent) prepares everything, and the VM it suggests runs on a simulated host."""
     portal.start()
     portal.wait_ready(timeout=120)
     portal.login()
     zone = portal.api("POST", "zones/", 201, json={"name": "smoke-zone-2"})
     started = portal.api("DELETE", f"zones/{zone['uuid']}/", 202)
     assert portal.wait_job(started["job"]["uuid"])["state"] == "succeeded"
+
+    env = {k: v for k, v in os.environ.items() if k not in STRIPPED_ENV}
+    env["PORT"] = str(portal.port)
+    for attempt in (1, 2):
+        demo = subprocess.run(["make", "demo"], cwd=portal.dir, env=env, capture_output=True, text=True,
+                              timeout=300, stdin=subprocess.DEVNULL)
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "first VM is one call away" in demo.stdout
+    body = json.loads(demo.stdout.rsplit("-d '", 1)[1].rsplit("'", 1)[0])
+    assert [h["name"] for h in portal.api("GET", "hosts/", 200, params={"q": "name~=demo-sim-%"})["results"]] \
+        == ["demo-sim-1", "demo-sim-2"]   # the second run created nothing new
+    created = portal.api("POST", "vm-instances/", 202, json=body)
+    job = portal.wait_job(created["job"]["uuid"])
+    assert job["state"] == "succeeded", job
+    vm = portal.api("GET", f"vm-instances/{created['resource']['uuid']}/", 200)
+    assert vm["state"] == "Running" and vm["nics"][0]["ip"].startswith("10.99.0.")
 
     took = portal.stop(signal.SIGTERM)
     print(f"make run stopped by SIGTERM: nothing left after {took:.1f} s")
