@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 GIB, MIB = 1 << 30, 1 << 20
+ALREADY_ATTACHED = ("L2_NETWORK_ALREADY_ATTACHED",)  # storage attaches are idempotent already
 DEMO_INTERFACE = "cpdemo0"  # the demo L2's interface (a veth made on this machine for a KVM host)
 
 
@@ -58,7 +59,8 @@ class Portal:
             raise CommandError(f"POST /api/v1/{collection}/ {body['name']}: {status} {answer.get('message', answer)}")
         return answer, True
 
-    def wait(self, job_uuid, what, timeout=900):
+    def wait(self, job_uuid, what, timeout=900, fine=()):
+        """Wait for a job; a failure whose code is in ``fine`` (e.g. already attached) is no error."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             _, job = self.call("GET", f"/api/v1/jobs/{job_uuid}/")
@@ -66,15 +68,19 @@ class Portal:
                 return job
             if job.get("state") in ("failed", "cancelled"):
                 error = job.get("error") or {}
+                if error.get("code") in fine:
+                    return job
                 raise CommandError(f"{what}: job {job_uuid} {job['state']}: {error.get('code')} {error.get('message')}")
             time.sleep(0.5)
         raise CommandError(f"{what}: job {job_uuid} did not finish within {timeout} s (is the worker running?)")
 
-    def action(self, path, body, what):
+    def attach(self, path, body, what):
+        """Attach, where being attached already (run twice) is fine."""
         status, answer = self.call("POST", path, body)
+        code = answer.get("code", "")
         if status == 202:
-            self.wait(answer["job"]["uuid"], what)
-        elif status >= 400 and answer.get("code") not in ("ALREADY_ATTACHED", "INVALID_STATE"):
+            self.wait(answer["job"]["uuid"], what, fine=ALREADY_ATTACHED)
+        elif status >= 400 and code not in ALREADY_ATTACHED:
             raise CommandError(f"{what}: {status} {answer.get('message', answer)}")
 
 
@@ -108,7 +114,7 @@ class Command(BaseCommand):
 
         store_dir = Path(settings.DATA_DIR) / "demo" / "image-store"
         store, _ = portal.ensure("backup-storage", {"name": "demo-images", "type": "ImageStore", "url": str(store_dir)})
-        portal.action(f"/api/v1/backup-storage/{store['uuid']}/attach/", {"zone_uuid": zone["uuid"]},
+        portal.attach(f"/api/v1/backup-storage/{store['uuid']}/attach/", {"zone_uuid": zone["uuid"]},
                       "attaching the image store")
         image = portal.find("images", "demo-blank")
         if image is None:
@@ -126,9 +132,9 @@ class Command(BaseCommand):
         l2, _ = portal.ensure("l2-networks", {"name": "demo-flat", "type": "NoVlan", "physical_interface": DEMO_INTERFACE,
                                               "zone_uuid": zone["uuid"]})
         for each in clusters:
-            portal.action(f"/api/v1/primary-storage/{ps['uuid']}/attach/", {"cluster_uuid": each["uuid"]},
+            portal.attach(f"/api/v1/primary-storage/{ps['uuid']}/attach/", {"cluster_uuid": each["uuid"]},
                           f"attaching primary storage to {each['name']}")
-            portal.action(f"/api/v1/l2-networks/{l2['uuid']}/attach/", {"cluster_uuid": each["uuid"]},
+            portal.attach(f"/api/v1/l2-networks/{l2['uuid']}/attach/", {"cluster_uuid": each["uuid"]},
                           f"attaching the L2 network to {each['name']}")
         l3, created = portal.ensure("l3-networks", {"name": "demo-l3", "l2_network_uuid": l2["uuid"],
                                                     "dns": ["10.99.0.1"]})
