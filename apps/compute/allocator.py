@@ -23,8 +23,10 @@ from apps.core.models import ResourceConfig
 from .globalconfig import CPU_RATIO, MEMORY_RATIO
 from .models import AllocatorStrategy, Host, HostState, HostStatus, VmState
 
-# how many of the ordered candidates are checked exactly before giving up
-CANDIDATES_CHECKED = 16
+# how many of the ordered candidates are loaded and checked exactly per round
+CANDIDATES_CHECKED = 8
+# what placement never reads (the secrets are decrypted on load: not for every candidate)
+UNREAD = ("password", "private_key", "agent_secret", "facts")
 # VM states that hold capacity on their host (least-VM counts these)
 VM_STATES_ON_HOST = (VmState.STARTING, VmState.RUNNING, VmState.STOPPING, VmState.REBOOTING, VmState.PAUSING,
                      VmState.PAUSED, VmState.RESUMING, VmState.MIGRATING, VmState.UNKNOWN)
@@ -95,7 +97,8 @@ def _explain(filters):
 def _ordered(query, spec):
     if spec.strategy == AllocatorStrategy.LEAST_VM:
         query = query.annotate(vm_count=Count("vm_instances", filter=Q(vm_instances__state__in=VM_STATES_ON_HOST)))
-        return list(query.order_by("vm_count", "id")[:CANDIDATES_CHECKED])
+        return list(query.select_related("cluster", "cluster__zone").defer(*UNREAD)
+                    .order_by("vm_count", "id")[:CANDIDATES_CHECKED])
     # random: a random sample, not ORDER BY RAND() over every host
     ids = list(query.values_list("id", flat=True))
     random.shuffle(ids)
@@ -103,8 +106,29 @@ def _ordered(query, spec):
     if spec.strategy == AllocatorStrategy.LAST_HOST and spec.last_host_uuid:
         last = list(query.filter(uuid=spec.last_host_uuid).values_list("id", flat=True))
         chosen = last + [i for i in chosen if i not in last]
-    by_id = Host.objects.select_related("cluster", "cluster__zone").in_bulk(chosen)
+    by_id = Host.objects.select_related("cluster", "cluster__zone").defer(*UNREAD).in_bulk(chosen)
     return [by_id[i] for i in chosen if i in by_id]
+
+
+def _set_ratios(hosts):
+    """Give each host its over-provisioning ratios (own override, then its cluster's, then its
+    zone's, then global) from one query, instead of two queries per host."""
+    overrides = {}
+    for category, name, resource_uuid, value in ResourceConfig.objects.filter(
+            category=CPU_RATIO.category, name__in=[CPU_RATIO.name, MEMORY_RATIO.name]).values_list(
+            "category", "name", "resource_uuid", "value"):
+        overrides[(name, resource_uuid)] = float(value)
+    defaults = {CPU_RATIO.name: float(CPU_RATIO.value()), MEMORY_RATIO.name: float(MEMORY_RATIO.value())}
+
+    def ratio(name, host):
+        for owner in (host.uuid, host.cluster.uuid, host.cluster.zone.uuid):
+            if (name, owner) in overrides:
+                return overrides[(name, owner)]
+        return defaults[name]
+
+    for host in hosts:
+        host.__dict__["_ratios"] = (ratio(CPU_RATIO.name, host), ratio(MEMORY_RATIO.name, host))
+    return hosts
 
 
 def candidates(spec):
@@ -113,7 +137,7 @@ def candidates(spec):
     query = Host.objects.all()
     for _, condition, _ in filters:
         query = query.filter(condition)
-    ordered = [h for h in _ordered(query, spec)
+    ordered = [h for h in _set_ratios(_ordered(query, spec))
                if h.available_cpu >= spec.cpu_num and h.available_memory >= spec.memory_size]
     if not ordered:
         name, reason = _explain(filters)
@@ -129,7 +153,7 @@ def reserve_host(spec, rounds=3):
     them were, the chain runs again on what is left."""
     for _ in range(rounds):
         for host in candidates(spec):
-            if host.reserve(spec.cpu_num, spec.memory_size):
+            if host.reserve(spec.cpu_num, spec.memory_size, ratios=host.ratios()):
                 return host
     name, reason = _explain(host_filters(spec))
     raise Unplaceable(f"no host fits the VM: {reason}", code="NO_HOST_AVAILABLE",

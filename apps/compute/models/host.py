@@ -139,9 +139,10 @@ class Host(Resource):
     def available_memory(self):
         return self.total_memory - self.reserved_memory - self.used_memory
 
-    def reserve(self, cpu, memory):
-        """Take ``cpu``/``memory`` for a VM in one conditional UPDATE; False if it does not fit."""
-        cpu_ratio, memory_ratio = self.ratios(fresh=True)
+    def reserve(self, cpu, memory, ratios=None):
+        """Take ``cpu``/``memory`` for a VM in one conditional UPDATE; False if it does not fit.
+        ``ratios`` (cpu, memory): read fresh when not given (the allocator reads them in bulk)."""
+        cpu_ratio, memory_ratio = ratios or self.ratios(fresh=True)
         cpu_total = self.cpu_num * cpu_ratio
         memory_total = self.memory_size * memory_ratio
         taken = Host.objects.filter(
