@@ -196,3 +196,56 @@ def test_a_vm_changed_behind_the_portals_back_is_shown_as_it_is(env, sim_agent):
     sim_agent.admin("POST", f"/sim/hosts/{host_uuid}/vms/{uuid}/state", {"state": "Running"})
     assert sync_host(Host.objects.get(uuid=host_uuid)) == 1
     assert env.vm(uuid)["state"] == "Running" and used(host_uuid) == (1, 512 * MIB)
+
+
+def _set_config(client, name, value):
+    response = client.patch(f"/api/v1/global-configs/vm/{name}/", {"value": value}, format="json")
+    assert response.status_code == 200, response.content
+
+
+def test_deletion_policy_direct_expunges_at_once_and_delay_expunges_after_the_period(env):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.compute.flows.vm_lifecycle import expunge_due_vms
+    from apps.core.globalconfig.registry import clear_cache
+
+    _set_config(env.client, "deletionPolicy", "Direct")
+    clear_cache()
+    uuid, _ = env.create()
+    _, job = env.job("delete", f"/api/v1/vm-instances/{uuid}/")
+    assert job["state"] == "succeeded" and job["flow"] == "destroy-expunge-vm", job
+    assert not VmInstance.objects.filter(uuid=uuid).exists() and vm_ips() == set() and not Volume.objects.exists()
+
+    _set_config(env.client, "deletionPolicy", "Delay")
+    _set_config(env.client, "expungePeriod", 3600)
+    clear_cache()
+    uuid, _ = env.create()
+    env.job("delete", f"/api/v1/vm-instances/{uuid}/")
+    with env.capture(execute=True):
+        assert expunge_due_vms() == {"expunging": 0}  # destroyed a moment ago: kept
+    VmInstance.objects.filter(uuid=uuid).update(destroyed_at=timezone.now() - timedelta(hours=2))
+    with env.capture(execute=True):
+        assert expunge_due_vms() == {"expunging": 1}
+    assert not VmInstance.objects.filter(uuid=uuid).exists() and vm_ips() == set()
+
+    _set_config(env.client, "deletionPolicy", "Never")
+    clear_cache()
+    uuid, _ = env.create()
+    env.job("delete", f"/api/v1/vm-instances/{uuid}/")
+    VmInstance.objects.filter(uuid=uuid).update(destroyed_at=timezone.now() - timedelta(days=30))
+    assert expunge_due_vms() == {"expunging": 0} and env.vm(uuid)["state"] == "Destroyed"
+
+
+def test_an_agent_event_moves_the_vm_to_the_state_the_hypervisor_reports(env):
+    from apps.compute.vm_sync import apply_reported_state
+
+    uuid, _ = env.create()
+    host = Host.objects.get(uuid=env.vm(uuid)["host_uuid"])
+    assert apply_reported_state(host, uuid, "Paused") and env.vm(uuid)["state"] == "Paused"
+    assert not apply_reported_state(host, uuid, "Paused")  # nothing to change
+    other = Host.objects.exclude(pk=host.pk).get()
+    assert not apply_reported_state(other, uuid, "Stopped")  # another host does not speak for this VM
+    assert apply_reported_state(host, uuid, "Stopped")
+    assert env.vm(uuid)["state"] == "Stopped" and used(str(host.uuid)) == (0, 0)
