@@ -1,7 +1,6 @@
 """Console fixtures: a real libvirt host agent, a running QEMU domain with a VNC password,
 and the portal rows (zone, cluster, Connected KVM host, Running VM) that point at them."""
 import os
-import socket
 import uuid
 
 import pytest
@@ -11,19 +10,12 @@ from hostagent.client import AgentClient
 from tests.hostagent.conftest import AgentProcess
 
 from .helpers import make_vm
+from tests.hostagent.conftest import libvirtd_running as _libvirtd_running
+from tests.hostagent.conftest import LIBVIRT_SOCKET
 
-LIBVIRT_SOCKET = "/run/libvirt/libvirt-sock"
 VNC_PASSWORD = "Pw3xY9zQ"
 
 
-def _libvirtd_running():
-    try:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(2)
-            s.connect(LIBVIRT_SOCKET)
-        return True
-    except OSError:
-        return False
 
 
 def _needs_libvirt():

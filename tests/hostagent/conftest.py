@@ -131,3 +131,17 @@ def event_receiver():
     receiver = EventReceiver()
     yield receiver
     receiver.close()
+
+
+LIBVIRT_SOCKET = "/run/libvirt/libvirt-sock"
+
+
+def libvirtd_running():
+    """Whether libvirtd answers on its socket (the libvirt tests skip otherwise)."""
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(2)
+            s.connect(LIBVIRT_SOCKET)
+        return True
+    except OSError:
+        return False

@@ -8,23 +8,15 @@ import pytest
 
 from hostagent.client import AgentClient, AgentError
 
-from .conftest import AgentProcess
+from .conftest import LIBVIRT_SOCKET, AgentProcess
+from .conftest import libvirtd_running as _libvirtd_running
 from .test_sim import check_event_post
 
 pytestmark = pytest.mark.libvirt
 libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
-LIBVIRT_SOCKET = "/run/libvirt/libvirt-sock"
 
 
-def _libvirtd_running():
-    try:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(2)
-            s.connect(LIBVIRT_SOCKET)
-        return True
-    except OSError:
-        return False
 
 
 if not _libvirtd_running():

@@ -3,7 +3,6 @@ libvirt agent with test interfaces (veth pairs with unique names, removed at tea
 import json
 import os
 import random
-import socket
 import subprocess
 import uuid
 
@@ -11,6 +10,8 @@ import pytest
 
 from apps.compute.models import Cluster, Host, Zone
 from tests.hostagent.conftest import AgentProcess
+from tests.hostagent.conftest import libvirtd_running
+from tests.hostagent.conftest import LIBVIRT_SOCKET
 
 GIB = 1024 ** 3
 
@@ -80,17 +81,8 @@ def agent_state(host):
 
 # --- the real agent ------------------------------------------------------------------------------
 
-LIBVIRT_SOCKET = "/run/libvirt/libvirt-sock"
 
 
-def libvirtd_running():
-    try:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(2)
-            s.connect(LIBVIRT_SOCKET)
-        return True
-    except OSError:
-        return False
 
 
 def ip_link(name, netns=None):

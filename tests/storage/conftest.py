@@ -3,7 +3,6 @@ image files (qemu-img), a simulator agent and a real libvirt agent registered as
 import functools
 import http.server
 import os
-import socket
 import subprocess
 import threading
 import uuid
@@ -13,6 +12,7 @@ import pytest
 from apps.compute.models import Cluster, Host, Zone
 from apps.storage.models import BackupStorage, PrimaryStorage
 from tests.hostagent.conftest import AgentProcess, free_port
+from tests.hostagent.conftest import libvirtd_running as _libvirtd_running
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
@@ -84,14 +84,6 @@ def backup_storage(db, tmp_path):
 
 # --- agents ----------------------------------------------------------------------------------
 
-def _libvirtd_running():
-    try:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(2)
-            s.connect("/run/libvirt/libvirt-sock")
-        return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
