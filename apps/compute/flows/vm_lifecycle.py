@@ -63,10 +63,11 @@ class End(NoRollback):
 
 
 def _call(ctx, path, **extra):
+    """``path`` for the VM on its (connected) host; a graceful stop may take its ``timeout`` and more."""
     vm = vm_of(ctx)
     host = connected_host(vm.host)
-    return hypervisor(ctx, host, path, {"vm_uuid": str(vm.uuid), **extra}, timeout=extra.get("timeout", 0) + 30
-                      if "timeout" in extra else None)
+    timeout = extra["timeout"] + 30 if "timeout" in extra else None
+    return hypervisor(ctx, host, path, {"vm_uuid": str(vm.uuid), **extra}, timeout=timeout)
 
 
 class ReserveOnLastHost(Step):
