@@ -46,8 +46,9 @@ def call(host, path, body=None, timeout=None, request_id=None):
                                status=409, details=exc.details or {}) from None
 
 
-def sim_admin(method, path, body=None):
-    """The simulator agent's admin API (create/delete simulated hosts)."""
+def sim_admin(method, path, body=None, missing_ok=False):
+    """The simulator agent's admin API (create/delete simulated hosts). With ``missing_ok`` a 404
+    answers None."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(settings.SIM_AGENT_URL + path, data=data, method=method,
                                      headers={"Authorization": f"Bearer {settings.SIM_AGENT_TOKEN}",
@@ -56,8 +57,8 @@ def sim_admin(method, path, body=None):
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as exc:
-        if method == "DELETE" and exc.code == 404:
-            return {}
+        if exc.code == 404 and (missing_ok or method == "DELETE"):
+            return None if missing_ok else {}
         raise AgentUnreachable(f"the simulator agent answered {exc.code} to {method} {path}") from None
     except OSError as exc:
         raise AgentUnreachable(f"the simulator agent at {settings.SIM_AGENT_URL} is not reachable: {exc}") from None

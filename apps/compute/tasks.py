@@ -20,3 +20,11 @@ def expunge_vms():
     from .flows.vm_lifecycle import expunge_due_vms
 
     return expunge_due_vms()
+
+
+@shared_task(name="apps.compute.tasks.revive_simulated_hosts")
+def revive_simulated_hosts():
+    """Sent by `runportal` once the simulator agent it started is up (it keeps hosts in memory)."""
+    from .flows.hosts import revive_simulated_hosts as revive
+
+    return revive()

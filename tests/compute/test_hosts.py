@@ -102,3 +102,29 @@ def test_maintain_and_enable_a_host(admin_client, sim_agent, sim_cluster, django
         response = admin_client.post(f"/api/v1/hosts/{uuid}/reconnect/")
     assert response.status_code == 202
     assert admin_client.get(response["Location"]).json()["state"] == "succeeded"
+
+
+@pytest.mark.django_db
+def test_a_restarted_simulator_gets_its_hosts_back(admin_client, sim_agent, sim_cluster,
+                                                   django_capture_on_commit_callbacks):
+    """The simulator keeps hosts in memory: after it restarted (here: the host deleted from it),
+    runportal's revive task and a reconnect both register the host again with its recorded size."""
+    from apps.compute.flows.hosts import revive_simulated_hosts
+
+    capture = django_capture_on_commit_callbacks
+    uuid = add_host(admin_client, sim_cluster, cpu_num=6, memory_size=12 * GIB,
+                    capture=capture).json()["resource"]["uuid"]
+    assert sim_agent.admin("DELETE", f"/sim/hosts/{uuid}")[0] == 200
+    assert sim_agent.admin("GET", f"/sim/hosts/{uuid}")[0] == 404
+    assert revive_simulated_hosts() == 1
+    status, detail = sim_agent.admin("GET", f"/sim/hosts/{uuid}")
+    assert status == 200 and (detail["cpu_num"], detail["memory_size"]) == (6, 12 * GIB), detail
+    assert revive_simulated_hosts() == 0  # known again: nothing to do
+
+    sim_agent.admin("DELETE", f"/sim/hosts/{uuid}")
+    with capture(execute=True):
+        response = admin_client.post(f"/api/v1/hosts/{uuid}/reconnect/")
+    job = admin_client.get(response["Location"]).json()
+    assert job["state"] == "succeeded", job
+    assert sim_agent.admin("GET", f"/sim/hosts/{uuid}")[0] == 200
+    assert Host.objects.get(uuid=uuid).status == "Connected"

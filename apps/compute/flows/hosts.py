@@ -36,9 +36,7 @@ class RegisterSimulatedHost(Step):
         host = _host(ctx)
         if host.hypervisor_type != "Simulator":
             return
-        agent.sim_admin("POST", "/sim/hosts", {
-            "host_uuid": str(host.uuid), "secret": host.agent_secret, "cpu_num": ctx.args["cpu_num"],
-            "memory_size": ctx.args["memory_size"], "hostname": host.name})
+        register_simulated_host(host, ctx.args["cpu_num"], ctx.args["memory_size"])
         ctx.registered = True
 
     def rollback(self, ctx):
@@ -98,6 +96,36 @@ class MarkConnecting(Step):
         Host.objects.filter(uuid=ctx.args["host_uuid"]).update(status="Disconnected")
 
 
+def register_simulated_host(host, cpu_num=None, memory_size=None):
+    """Create (or replace) ``host`` in the simulator agent."""
+    agent.sim_admin("POST", "/sim/hosts", {
+        "host_uuid": str(host.uuid), "secret": host.agent_secret, "cpu_num": cpu_num or host.cpu_num,
+        "memory_size": memory_size or host.memory_size, "hostname": host.name})
+
+
+class ReviveSimulatedHost(NoRollback):
+    """Reconnect: the simulator keeps its hosts in memory, so one that restarted has forgotten this
+    host; register it again with its recorded size (a host it still knows is left as it is)."""
+
+    def run(self, ctx):
+        host = _host(ctx)
+        if host.hypervisor_type == "Simulator" and host.cpu_num and \
+                agent.sim_admin("GET", f"/sim/hosts/{host.uuid}", missing_ok=True) is None:
+            register_simulated_host(host)
+
+
+def revive_simulated_hosts():
+    """After the simulator agent (re)started (``make run`` starts one): every Simulator host it does
+    not know is registered again and told where the portal is; answers how many."""
+    revived = 0
+    for host in Host.objects.filter(hypervisor_type="Simulator").exclude(cpu_num=0):
+        if agent.sim_admin("GET", f"/sim/hosts/{host.uuid}", missing_ok=True) is None:
+            register_simulated_host(host)
+            agent.call(host, "/v1/host/connect", {"portal_url": settings.PORTAL_URL})
+            revived += 1
+    return revived
+
+
 ADD_HOST = Flow("add-host", [RecordHost, RegisterSimulatedHost, ConnectAgent, RunConnectHooks, MarkConnected],
                 action="add-host")
 class UpgradeAgent(NoRollback):
@@ -109,5 +137,5 @@ class UpgradeAgent(NoRollback):
         UpgradeAgentIfStale().run(ctx)
 
 
-RECONNECT_HOST = Flow("reconnect-host", [MarkConnecting, ConnectAgent, UpgradeAgent, RunConnectHooks, MarkConnected],
-                      action="reconnect-host", timeout=3600)
+RECONNECT_HOST = Flow("reconnect-host", [MarkConnecting, ReviveSimulatedHost, ConnectAgent, UpgradeAgent,
+                                          RunConnectHooks, MarkConnected], action="reconnect-host", timeout=3600)

@@ -101,7 +101,13 @@ class Command(BaseCommand):
         admin = User.objects.filter(username="admin").first()
         if admin is None:
             raise CommandError("no admin user: run `make run` (or manage.py ensure_admin) first")
-        portal = Portal(portal_url, ApiToken.issue(admin))
+        token = ApiToken.issue(admin)  # this run's own token, revoked at the end
+        try:
+            self._setup(Portal(portal_url, token), kvm_password, kvm_key, ssh_port)
+        finally:
+            ApiToken.revoke(token)
+
+    def _setup(self, portal, kvm_password, kvm_key, ssh_port):
         say = self.stdout.write
 
         zone, _ = portal.ensure("zones", {"name": "demo-zone"})
@@ -175,7 +181,13 @@ class Command(BaseCommand):
                 subprocess.run(["ip", "link", "set", name, "up"], check=True)
         cluster, _ = portal.ensure("clusters", {"name": "demo-kvm", "zone_uuid": zone["uuid"],
                                                 "hypervisor_type": "KVM"})
-        credentials = {"password": password} if password else {"private_key": Path(key_file).read_text()}
+        if password:
+            credentials = {"password": password}
+        else:
+            try:
+                credentials = {"private_key": Path(key_file).read_text()}
+            except OSError as exc:
+                raise CommandError(f"--kvm-key {key_file}: {exc.strerror}") from None
         host, _ = portal.ensure("hosts", {"name": "demo-local-kvm", "cluster_uuid": cluster["uuid"],
                                           "hypervisor_type": "KVM", "management_ip": "127.0.0.1",
                                           "ssh_port": ssh_port, "username": "root", **credentials})

@@ -67,6 +67,7 @@ class Command(BaseCommand):
             self.children[name] = subprocess.Popen(argv, start_new_session=True, preexec_fn=_die_with_parent)
             self.stdout.write(f"started {name} (pid {self.children[name].pid})")
         self._wait_ready(host, port)
+        self._revive_simulated_hosts()
         code = 0
         try:
             while not self.stopping:
@@ -80,6 +81,16 @@ class Command(BaseCommand):
         finally:
             self._stop_all()
         sys.exit(code)
+
+    def _revive_simulated_hosts(self):
+        """The simulator agent just started empty: have a worker register the Simulator hosts of the
+        database again, so they answer as before the restart."""
+        from apps.compute.tasks import revive_simulated_hosts
+
+        try:
+            revive_simulated_hosts.delay()
+        except Exception as exc:  # noqa: BLE001 - the portal runs anyway; the hosts reconnect by themselves
+            self.stderr.write(f"could not ask a worker to re-register the simulated hosts: {exc}")
 
     def _on_signal(self, signum, frame):
         self.stopping = True
