@@ -169,7 +169,7 @@ class VmInstanceSerializer(ResourceSerializer):
             "state", "type", "hypervisor_type", "cpu_num", "memory_size", "allocator_strategy", "platform",
             "zone_uuid", "cluster_uuid", "host_uuid", "last_host_uuid", "instance_offering_uuid", "account_uuid",
             "image_uuid", "root_volume_uuid", "nics", "destroyed_at"]
-        read_only_fields = fields
+        read_only_fields = [f for f in fields if f not in ("name", "description")]  # PATCH renames
 
 
 class VmCreateSerializer(serializers.Serializer):

@@ -249,3 +249,23 @@ def test_an_agent_event_moves_the_vm_to_the_state_the_hypervisor_reports(env):
     assert not apply_reported_state(other, uuid, "Stopped")  # another host does not speak for this VM
     assert apply_reported_state(host, uuid, "Stopped")
     assert env.vm(uuid)["state"] == "Stopped" and used(str(host.uuid)) == (0, 0)
+
+
+def test_a_vm_is_renamed_with_patch_and_other_fields_stay(env):
+    uuid, _ = env.create()
+    response = env.client.patch(f"/api/v1/vm-instances/{uuid}/", {"name": "renamed", "description": "web",
+                                                                   "cpu_num": 64, "state": "Stopped"}, format="json")
+    assert response.status_code == 200, response.content
+    vm = env.vm(uuid)
+    assert (vm["name"], vm["description"], vm["cpu_num"], vm["state"]) == ("renamed", "web", 1, "Running")
+
+
+def test_another_tenants_vm_is_404_and_the_admins_image_is_not_theirs(env, tenant_client):
+    uuid, _ = env.create()
+    assert tenant_client.get(f"/api/v1/vm-instances/{uuid}/").status_code == 404
+    assert tenant_client.post(f"/api/v1/vm-instances/{uuid}/stop/").status_code == 404
+    assert tenant_client.delete(f"/api/v1/vm-instances/{uuid}/").status_code == 404
+    assert tenant_client.get("/api/v1/vm-instances/").json()["results"] == []
+    # images belong to an account (sharing them with others is not built yet)
+    response = tenant_client.post("/api/v1/vm-instances/", env.body(name="mine"), format="json")
+    assert response.status_code == 400 and "image_uuid" in response.json()["details"]
