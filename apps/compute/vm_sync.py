@@ -108,3 +108,25 @@ def sync_due_hosts():
             else:
                 changed += reconcile(host, reported)
     return {"hosts": len(hosts), "changed": changed, "failed": failed}
+
+
+def reapply_vm_dhcp(host):
+    """A host that (re)connects serves DHCP again for the VMs that live on it: its dnsmasq state
+    may be gone (a rebooted host, a restarted simulator). A host connect hook (flows/hosts.py)."""
+    from apps.network.dhcp import apply_dhcp, host_error
+    from apps.network.models import L3Network
+
+    from .models import VmNic
+
+    nics = VmNic.objects.filter(Q(vm_instance__host=host) | Q(vm_instance__host__isnull=True,
+                                                              vm_instance__last_host=host),
+                                l3_network__dhcp=True).exclude(
+        vm_instance__state__in=[VmState.DESTROYED, VmState.EXPUNGING]).values_list("l3_network_id", "mac", "ip")
+    by_l3 = {}
+    for l3_id, mac, ip in nics:
+        by_l3.setdefault(l3_id, []).append({"mac": mac, "ip": ip})
+    for l3 in L3Network.objects.select_related("l2_network").filter(pk__in=by_l3):
+        try:
+            apply_dhcp(host, l3, by_l3[l3.pk])
+        except CloudPortalError as exc:
+            raise host_error(host, f"serving DHCP for the VMs of L3 network {l3.name}", exc) from None

@@ -3,6 +3,7 @@ rollback of each create step with nothing leaked, dry-run placement, batches and
 The real-QEMU end to end is tests/compute/test_vm_kvm.py."""
 import pytest
 
+from apps.compute import agent
 from apps.compute.flows.vm_create import CREATE_VM
 from apps.compute.models import Host, VmInstance, VmNic
 from apps.network.models import UsedIp
@@ -269,3 +270,19 @@ def test_another_tenants_vm_is_404_and_the_admins_image_is_not_theirs(env, tenan
     # images belong to an account (sharing them with others is not built yet)
     response = tenant_client.post("/api/v1/vm-instances/", env.body(name="mine"), format="json")
     assert response.status_code == 400 and "image_uuid" in response.json()["details"]
+
+
+def test_a_host_that_reconnects_serves_dhcp_again_for_its_vms(env, sim_agent):
+    uuid, _ = env.create()
+    vm = env.vm(uuid)
+    host = Host.objects.get(uuid=vm["host_uuid"])
+
+    def served_macs():
+        dhcp = agent.call(host, "/v1/network/state")["dhcp"].get(env.l3["uuid"], {})
+        return {entry["mac"]: entry["ip"] for entry in dhcp.get("entries", [])}
+
+    assert served_macs() == {vm["nics"][0]["mac"]: vm["nics"][0]["ip"]}
+    sim_agent.admin("DELETE", f"/sim/hosts/{host.uuid}")  # the simulator restarted: it forgot everything
+    _, job = env.job("post", f"/api/v1/hosts/{host.uuid}/reconnect/")
+    assert job["state"] == "succeeded", job
+    assert served_macs() == {vm["nics"][0]["mac"]: vm["nics"][0]["ip"]}
