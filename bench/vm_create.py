@@ -57,6 +57,21 @@ def free_port():
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid):
+    """user+system CPU seconds of process ``pid`` (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def service_pid(name):
+    found = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout.split()
+    return int(found[0]) if found else None
+
+
 def percentile(values, q):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else float("nan")
@@ -188,6 +203,11 @@ def main():
             conn.close()
 
         batches = [range(i, args.vms, args.clients) for i in range(args.clients)]
+        # where the CPU goes while the VMs are made: each process of the portal, the services
+        roles = {"sim agent": [procs[0].pid], "web (daphne)": [procs[1].pid], "workers": [p.pid for p in procs[2:]],
+                 "mariadbd": [service_pid("mariadbd")], "redis-server": [service_pid("redis-server")],
+                 "clients (this process)": [os.getpid()]}
+        cpu0 = {role: sum(cpu_seconds(pid) for pid in pids if pid) for role, pids in roles.items()}
         started = time.time()
         with ThreadPoolExecutor(max_workers=args.clients) as pool:
             list(pool.map(client, batches))
@@ -198,6 +218,7 @@ def main():
             if time.time() - started > 3600:
                 sys.exit("creates not finished after an hour")
             time.sleep(1)
+        cpu = {role: sum(cpu_seconds(pid) for pid in pids if pid) - cpu0[role] for role, pids in roles.items()}
         jobs = list(Job.objects.filter(uuid__in=list(posted)).values_list("uuid", "state", "finished_at"))
         done = [(str(u), f.timestamp()) for u, s, f in jobs if s == "succeeded"]
         failed = [str(u) for u, s, _ in jobs if s != "succeeded"]
@@ -207,6 +228,8 @@ def main():
         print(f"{len(done)} VMs Running, {len(failed)} failed; {rate:.1f} VMs/s (first POST to last Running, "
               f"{last - started:.1f} s); POST -> Running p50 {percentile(latencies, .5):.2f} s, "
               f"p99 {percentile(latencies, .99):.2f} s; ZStack's simulator: 36 VMs/s", flush=True)
+        print("CPU per VM: " + ", ".join(f"{role} {1000 * seconds / max(1, len(done)):.1f} ms"
+                                         for role, seconds in cpu.items()), flush=True)
         out = ROOT / "bench" / "results"
         out.mkdir(parents=True, exist_ok=True)
         (out / f"vm_create-{int(time.time())}.json").write_text(json.dumps({
@@ -214,7 +237,8 @@ def main():
             "hosts": args.hosts, "vms": args.vms, "clients": args.clients, "workers": args.workers,
             "api_seconds": api_seconds, "running": len(done), "failed": len(failed), "vms_per_second": rate,
             "p50": percentile(latencies, .5), "p99": percentile(latencies, .99),
-            "mean": statistics.mean(latencies) if latencies else None}, indent=2))
+            "mean": statistics.mean(latencies) if latencies else None,
+            "cpu_ms_per_vm": {role: 1000 * seconds / max(1, len(done)) for role, seconds in cpu.items()}}, indent=2))
     finally:
         for proc in reversed(procs):
             proc.terminate()
