@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from django.db.models import Count, F, Q
 
 from apps.core.errors import Unplaceable
-from apps.core.models import ResourceConfig
 
 from .globalconfig import CPU_RATIO, MEMORY_RATIO
 from .models import AllocatorStrategy, Host, HostState, HostStatus, VmState
@@ -49,9 +48,7 @@ class PlacementSpec:
 
 
 def _max_ratio(config):
-    overrides = ResourceConfig.objects.filter(category=config.category, name=config.name).values_list(
-        "value", flat=True)
-    return max([float(config.value())] + [float(v) for v in overrides])
+    return max([float(config.value())] + [float(v) for v in config.overrides().values()])
 
 
 def host_filters(spec):
@@ -112,12 +109,9 @@ def _ordered(query, spec):
 
 def _set_ratios(hosts):
     """Give each host its over-provisioning ratios (own override, then its cluster's, then its
-    zone's, then global) from one query, instead of two queries per host."""
-    overrides = {}
-    for category, name, resource_uuid, value in ResourceConfig.objects.filter(
-            category=CPU_RATIO.category, name__in=[CPU_RATIO.name, MEMORY_RATIO.name]).values_list(
-            "category", "name", "resource_uuid", "value"):
-        overrides[(name, resource_uuid)] = float(value)
+    zone's, then global) from the cached override table, instead of two queries per host."""
+    overrides = {(config.name, uuid): float(value)
+                 for config in (CPU_RATIO, MEMORY_RATIO) for uuid, value in config.overrides().items()}
     defaults = {CPU_RATIO.name: float(CPU_RATIO.value()), MEMORY_RATIO.name: float(MEMORY_RATIO.value())}
 
     def ratio(name, host):

@@ -5,10 +5,12 @@ from django.dispatch import receiver
 from . import context as actx
 from .events import publish_resource_change
 from .globalconfig.registry import clear_cache
-from .models import ChangeLog, GlobalConfig, Resource
+from .models import ChangeLog, GlobalConfig, Resource, ResourceConfig
 
 post_save.connect(clear_cache, sender=GlobalConfig, dispatch_uid="globalconfig-cache")
 post_delete.connect(clear_cache, sender=GlobalConfig, dispatch_uid="globalconfig-cache-delete")
+post_save.connect(clear_cache, sender=ResourceConfig, dispatch_uid="resourceconfig-cache")
+post_delete.connect(clear_cache, sender=ResourceConfig, dispatch_uid="resourceconfig-cache-delete")
 
 
 def _account_id(instance):

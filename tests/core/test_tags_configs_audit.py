@@ -131,6 +131,22 @@ def test_resource_overrides_resolve_cluster_then_zone_then_global(admin_client, 
     assert admin_client.delete(f"{base}{cluster.uuid}/").status_code == 404
 
 
+def test_resource_overrides_are_read_from_the_table_once_per_second_per_process(ratio_config):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.core.models import ResourceConfig
+
+    zone = Zone.objects.create(name="z")
+    clusters = [Cluster.objects.create(name=f"c{i}", zone=zone) for i in range(5)]
+    ResourceConfig.objects.create(category="test", name="cpu.ratio", resource_type="Zone", resource_uuid=zone.uuid,
+                                  value=4.0)
+    assert ratio_config.value(resource=clusters[0]) == 4.0  # the save cleared the cache: seen at once
+    with CaptureQueriesContext(connection) as queries:
+        assert [ratio_config.value(resource=c) for c in clusters] == [4.0] * 5
+    assert not [q for q in queries.captured_queries if "core_resourceconfig" in q["sql"]]
+
+
 # --- audit and change logs -------------------------------------------------------------------
 
 

@@ -77,27 +77,40 @@ class GlobalConfigDef:
 
     def value(self, resource=None):
         """The value in force: the resource's own override, then its parents', then global."""
-        from ..models import GlobalConfig, ResourceConfig
-
         if resource is not None and self.overridable_by:
-            chain = list(_override_chain(resource))
-            if chain:
-                overrides = dict(
-                    ResourceConfig.objects.filter(
-                        category=self.category, name=self.name, resource_uuid__in=[r.uuid for r in chain]
-                    ).values_list("resource_uuid", "value")
-                )
-                for item in chain:
+            overrides = self.overrides()
+            if overrides:
+                for item in _override_chain(resource):
                     if item.uuid in overrides:
                         return overrides[item.uuid]
         stored = _stored_values().get((self.category, self.name))
         return stored if stored is not None else self.default
 
+    def overrides(self):
+        """``{resource uuid: value}`` of this config's resource-level overrides (cached like the values)."""
+        return _stored_overrides().get((self.category, self.name), {})
 
-# Every process keeps the table's values for at most CACHE_SECONDS (one query a
-# second instead of one per use); a change made in this process clears it at once.
+
+# Every process keeps the tables' values (global values and resource overrides) for at most
+# CACHE_SECONDS: one query a second instead of one per use. A change made in this process
+# clears them at once (signals.py).
 CACHE_SECONDS = 1.0
-_cache = {"values": None, "loaded": 0.0}
+_cache = {"values": None, "loaded": 0.0, "overrides": None, "overrides_loaded": 0.0}
+
+
+def _stored_overrides():
+    import time
+
+    from ..models import ResourceConfig
+
+    now = time.monotonic()
+    if _cache["overrides"] is None or now - _cache["overrides_loaded"] > CACHE_SECONDS:
+        overrides = {}
+        for category, name, resource_uuid, value in ResourceConfig.objects.values_list(
+                "category", "name", "resource_uuid", "value"):
+            overrides.setdefault((category, name), {})[resource_uuid] = value
+        _cache["overrides"], _cache["overrides_loaded"] = overrides, now
+    return _cache["overrides"]
 
 
 def _stored_values():
@@ -114,6 +127,7 @@ def _stored_values():
 
 def clear_cache(**kwargs):
     _cache["values"] = None
+    _cache["overrides"] = None
 
 
 def _override_chain(resource):
