@@ -72,6 +72,7 @@ class AllocateHost(Step):
             return  # a retried step: capacity is held already
         host = reserve_host(placement_spec(ctx.args))
         ctx.host_uuid = str(host.uuid)
+        ctx.cached(("host", ctx.host_uuid), lambda: host)  # the later steps' host, without a reload
         VmInstance.objects.filter(uuid=ctx.args["vm_uuid"]).update(
             host=host, last_host=host, cluster_id=host.cluster_id, zone_id=host.cluster.zone_id)
 
@@ -117,28 +118,29 @@ def _used_ip(uuid):
     return UsedIp.objects.filter(uuid=uuid).first()
 
 
+def _host(ctx):
+    return ctx.cached(("host", ctx.host_uuid), lambda: Host.objects.select_related("cluster").get(uuid=ctx.host_uuid))
+
+
 class DefineOnHypervisor(Step):
     def run(self, ctx):
         vm = VmInstance.objects.get(uuid=ctx.args["vm_uuid"])
-        host = Host.objects.get(uuid=ctx.host_uuid)
+        host = _host(ctx)
         hypervisor(ctx, host, "/v1/vm/define",
                    define_body(vm, ctx.nics, ctx.root_volume_path, ctx.get("root_volume_format") or "qcow2"))
 
     def rollback(self, ctx):
-        host = Host.objects.get(uuid=ctx.host_uuid)
-        ignore_missing(lambda: hypervisor(ctx, host, "/v1/vm/undefine", {"vm_uuid": ctx.args["vm_uuid"]}))
+        ignore_missing(lambda: hypervisor(ctx, _host(ctx), "/v1/vm/undefine", {"vm_uuid": ctx.args["vm_uuid"]}))
 
 
 class StartOnHypervisor(Step):
     def run(self, ctx):
         if not ctx.args.get("start", True):
             return
-        host = Host.objects.get(uuid=ctx.host_uuid)
-        hypervisor(ctx, host, "/v1/vm/start", {"vm_uuid": ctx.args["vm_uuid"]})
+        hypervisor(ctx, _host(ctx), "/v1/vm/start", {"vm_uuid": ctx.args["vm_uuid"]})
 
     def rollback(self, ctx):
-        host = Host.objects.get(uuid=ctx.host_uuid)
-        ignore_missing(lambda: hypervisor(ctx, host, "/v1/vm/destroy", {"vm_uuid": ctx.args["vm_uuid"]}))
+        ignore_missing(lambda: hypervisor(ctx, _host(ctx), "/v1/vm/destroy", {"vm_uuid": ctx.args["vm_uuid"]}))
 
 
 class MarkRunning(NoRollback):

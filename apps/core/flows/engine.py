@@ -85,6 +85,15 @@ class Context:
     def __init__(self, job):
         object.__setattr__(self, "job", job)
         object.__setattr__(self, "_data", dict(job.context or {}))
+        object.__setattr__(self, "_memo", {})
+
+    def cached(self, key, load):
+        """``load()`` once per run of the job in this process: the rows several steps read (a host,
+        an image). Kept in memory only, never persisted; a step that changes such a row must not
+        read it from here."""
+        if key not in self._memo:
+            self._memo[key] = load()
+        return self._memo[key]
 
     @property
     def args(self):

@@ -74,7 +74,11 @@ def _host(ctx):
         return value
     if isinstance(value, dict):
         value = value.get("uuid")
-    host = Host.objects.select_related("cluster").filter(uuid=value).first() if value else None
+    def load():
+        return Host.objects.select_related("cluster").filter(uuid=value).first() if value else None
+
+    # a flow's steps share the row (Context.cached); plain dicts (tests, helpers) load it
+    host = ctx.cached(("host", str(value)), load) if hasattr(ctx, "cached") else load()
     if host is None:
         raise NotFound(f"host {value} not found", code="HOST_NOT_FOUND")
     return host

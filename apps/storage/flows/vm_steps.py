@@ -52,13 +52,18 @@ def _value(ctx, key, default=None):
     return value
 
 
+def _cached(ctx, key, load):
+    """Rows the VM steps all read, loaded once per job run (flows' Context.cached)."""
+    return ctx.cached(key, load) if hasattr(ctx, "cached") else load()
+
+
 def ctx_host(ctx):
     value = _value(ctx, "host_uuid") or _value(ctx, "host")
     if isinstance(value, Host):
         return value
     if isinstance(value, dict):
         value = value.get("uuid")
-    return Host.objects.select_related("cluster").get(uuid=value)
+    return _cached(ctx, ("host", str(value)), lambda: Host.objects.select_related("cluster").get(uuid=value))
 
 
 def ctx_image(ctx):
@@ -67,7 +72,7 @@ def ctx_image(ctx):
         return value
     if isinstance(value, dict):
         value = value.get("uuid")
-    image = Image.objects.get(uuid=value)
+    image = _cached(ctx, ("image", str(value)), lambda: Image.objects.get(uuid=value))
     if image.state != EnableState.ENABLED:
         raise InvalidState(f"image {image.name} is Disabled", code="IMAGE_DISABLED",
                            details={"image_uuid": str(image.uuid), "state": image.state})
