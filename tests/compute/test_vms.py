@@ -286,3 +286,23 @@ def test_a_host_that_reconnects_serves_dhcp_again_for_its_vms(env, sim_agent):
     _, job = env.job("post", f"/api/v1/hosts/{host.uuid}/reconnect/")
     assert job["state"] == "succeeded", job
     assert served_macs() == {vm["nics"][0]["mac"]: vm["nics"][0]["ip"]}
+
+
+def test_a_failed_expunge_in_a_direct_delete_leaves_the_vm_destroyed_with_a_clean_rollback(env, monkeypatch):
+    from apps.compute.flows import vm_lifecycle
+    from apps.core.globalconfig.registry import clear_cache
+
+    _set_config(env.client, "deletionPolicy", "Direct")
+    clear_cache()
+    uuid, _ = env.create()
+
+    def boom(self, ctx):
+        raise RuntimeError("injected expunge failure")
+
+    monkeypatch.setattr(vm_lifecycle.ReleaseAddresses, "run", boom)
+    _, job = env.job("delete", f"/api/v1/vm-instances/{uuid}/")
+    assert job["state"] == "failed" and job["error"]["step"] == "ReleaseAddresses", job
+    assert "rollback_failures" not in job["error"].get("details", {}), job["error"]
+    assert env.vm(uuid)["state"] == "Destroyed"  # the destroy happened; the expunge can be retried
+    monkeypatch.undo()
+    assert env.action(uuid, "expunge")["state"] == "succeeded"

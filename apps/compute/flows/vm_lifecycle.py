@@ -17,7 +17,7 @@ from apps.network.flows.vm_steps import ApplyDhcp, nics_of, release_dhcp_entries
 from apps.storage.flows.vm_steps import DeleteRootVolume
 
 from ..globalconfig import STOP_TIMEOUT
-from ..models import Host, VmInstance, VmNic
+from ..models import VM_STATE_MACHINE, Host, VmInstance, VmNic
 from .vm_common import connected_host, define_body, fire, hypervisor, ignore_missing, vm_of
 
 
@@ -28,13 +28,19 @@ class Begin(Step):
         vm = vm_of(ctx)
         if self.event not in ("destroying", "expunging") and vm.host_id is not None:
             connected_host(vm.host)
-        ctx.previous_state = vm.state
+        setattr(ctx, self._key(), vm.state)
         fire(vm.uuid, self.event)
 
     def rollback(self, ctx):
-        previous = ctx.get("previous_state")
-        if previous:
+        """Back to the state before, unless the action got past its "-ing" state (a destroy that
+        completed before a later expunge step failed stays destroyed)."""
+        previous = ctx.get(self._key())
+        if previous and vm_of(ctx).state == VM_STATE_MACHINE.next(previous, self.event):
             fire(ctx.args["vm_uuid"], previous.lower())
+
+    def _key(self):
+        # one key per Begin: destroy-and-expunge has two, and each goes back to its own state
+        return f"state_before_{self.event}"
 
     @classmethod
     def of(cls, event):
@@ -218,7 +224,6 @@ def start_action(vm, name, user, body):
     from apps.core.flows import start_job
 
     from ..globalconfig import DELETION_POLICY
-    from ..models import VM_STATE_MACHINE
 
     if name == "destroy":
         VM_STATE_MACHINE.next(vm.state, "destroying")
