@@ -4,8 +4,10 @@ Zone, cluster, this machine as a KVM host (the agent deployed over SSH by the po
 store with an image from a local URL, local primary storage, a NoVlan L2 on a test veth, an L3
 with a range and DHCP, an offering; then a VM that runs on the real libvirtd, gets its allocated
 IP from the host's dnsmasq (iPXE boots from the network: the blank disk has nothing to boot),
-answers RFB through the console's websocket proxy with its own VNC password, and goes through stop, start, reboot, pause, resume, destroy, recover and expunge, each checked
-against libvirt itself. The portal is a live server the agent fetches the image from.
+answers RFB through the console's websocket proxy with its own VNC password, and goes through
+stop, start, reboot, pause, resume, destroy, recover and expunge, each checked against libvirt
+itself; a power-off behind the portal's back is shown as it is (the agent's event). The portal is
+a live server: the agent fetches the image from it and sends it its events.
 """
 import time
 from pathlib import Path
@@ -154,6 +156,16 @@ def test_a_vm_from_nothing_runs_on_qemu_gets_its_ip_and_lives_its_whole_life(
         action("reboot", "Running", libvirt.VIR_DOMAIN_RUNNING)
         action("pause", "Paused", libvirt.VIR_DOMAIN_PAUSED)
         action("resume", "Running", libvirt.VIR_DOMAIN_RUNNING)
+
+        # powered off behind the portal's back (libvirt directly): the agent's event shows it Stopped
+        conn = libvirt.open("qemu:///system")
+        try:
+            conn.lookupByUUIDString(uuid).destroy()
+        finally:
+            conn.close()
+        assert wait_for(lambda: client.get(f"/api/v1/vm-instances/{uuid}/").json()["state"] == "Stopped", 30)
+        assert client.get(f"/api/v1/hosts/{host_uuid}/").json()["used_cpu"] == 0
+        action("start", "Running", libvirt.VIR_DOMAIN_RUNNING)
 
         run(client, "delete", f"/api/v1/vm-instances/{uuid}/")
         vm = client.get(f"/api/v1/vm-instances/{uuid}/").json()
