@@ -3,6 +3,7 @@ from rest_framework import serializers
 from apps.compute.models import Cluster, Zone
 from apps.core.api.fields import UuidRelatedField
 from apps.core.api.serializers import ResourceSerializer
+from apps.core.tenancy import is_admin
 
 from .models import (BackupStorage, BackupStorageType, Image, ImageFormat, ImageMediaType, ImagePlatform,
                      PrimaryStorage, PrimaryStorageType, Volume)
@@ -62,7 +63,7 @@ class ImageSerializer(ResourceSerializer):
         model = Image
         fields = ResourceSerializer.Meta.fields + [
             "url", "backup_storage_uuids", "status", "state", "media_type", "format", "platform", "guest_os_type",
-            "size", "actual_size", "sha256", "backup_storage_refs", "account_uuid"]
+            "size", "actual_size", "sha256", "backup_storage_refs", "account_uuid", "public"]
         read_only_fields = ResourceSerializer.Meta.read_only_fields + [
             "status", "state", "size", "actual_size", "sha256"]
 
@@ -72,6 +73,12 @@ class ImageSerializer(ResourceSerializer):
             for name in ("url", "backup_storage_uuids", "format", "media_type"):
                 fields[name].read_only = True
         return fields
+
+    def validate_public(self, value):
+        request = self.context.get("request")
+        if value and not (request and is_admin(request.user)):
+            raise serializers.ValidationError("only an admin account may make an image public")
+        return value
 
     def get_backup_storage_refs(self, obj) -> list[dict]:
         return [{"backup_storage_uuid": str(ref.backup_storage.uuid), "install_path": ref.install_path}

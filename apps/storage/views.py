@@ -82,7 +82,7 @@ class ImageViewSet(ResourceViewSet):
             name=data["name"], description=data.get("description", ""), url=data.get("url", ""),
             platform=data["platform"], guest_os_type=data.get("guest_os_type", ""),
             media_type=data.get("media_type") or "RootVolumeTemplate", account=request.user.account,
-            status=ImageStatus.DOWNLOADING)
+            public=data.get("public", False), status=ImageStatus.DOWNLOADING)
         audit(request, action="images.create", resource_type="Image", resource_uuid=image.uuid)
         if "upload_path" in args:
             final = upload_dir() / f"{image.uuid}.upload"

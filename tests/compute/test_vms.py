@@ -306,3 +306,25 @@ def test_a_failed_expunge_in_a_direct_delete_leaves_the_vm_destroyed_with_a_clea
     assert env.vm(uuid)["state"] == "Destroyed"  # the destroy happened; the expunge can be retried
     monkeypatch.undo()
     assert env.action(uuid, "expunge")["state"] == "succeeded"
+
+
+def test_a_public_image_is_seen_and_used_by_every_account_and_changed_by_its_owner_only(env, tenant_client):
+    url = f"/api/v1/images/{env.image}/"
+    assert tenant_client.get(url).status_code == 404  # private: the admin's own
+    assert env.client.patch(url, {"public": True}, format="json").json()["public"] is True
+    assert tenant_client.get(url).json()["public"] is True
+    assert [i["uuid"] for i in tenant_client.get("/api/v1/images/?q=public=true").json()["results"]] == [env.image]
+    with env.capture(execute=True):
+        response = tenant_client.post("/api/v1/vm-instances/", env.body(name="mine"), format="json")
+    assert response.status_code == 202, response.content
+    assert tenant_client.get(f"/api/v1/vm-instances/{response.json()['resource']['uuid']}/").json()["state"] \
+        == "Running"
+    assert tenant_client.patch(url, {"name": "taken"}, format="json").status_code == 404
+    assert tenant_client.delete(url).status_code == 404
+    assert tenant_client.post(f"{url}disable/").status_code == 404
+    assert env.client.get(url).json()["name"] == "tiny"
+    # a normal account cannot publish its own images to everyone
+    response = tenant_client.post("/api/v1/images/", {"name": "x", "url": "http://127.0.0.1:1/x.qcow2",
+                                                      "backup_storage_uuids": [str(env.bs_uuid)], "public": True},
+                                  format="json")
+    assert response.status_code == 400 and "public" in response.json()["details"]

@@ -22,6 +22,7 @@ class Env:
             "cpu_num": cpu_num, "memory_size": memory_size})[0].json()["resource"]["uuid"] for i in range(hosts)]
         bs = self.ok(client.post("/api/v1/backup-storage/", {"name": "bs", "type": "ImageStore",
                                                             "url": str(tmp_path / "bs")}, format="json"))
+        self.bs_uuid = bs["uuid"]
         self.ok(client.post(f"/api/v1/backup-storage/{bs['uuid']}/attach/", {"zone_uuid": str(self.zone.uuid)},
                             format="json"))
         source = make_qcow2(tmp_path / "tiny.qcow2", "64M")

@@ -60,7 +60,9 @@ class QueryViewSet(viewsets.GenericViewSet):
         super().initial(request, *args, **kwargs)
 
     def get_queryset(self):
-        queryset = visible(super().get_queryset(), self.request.user)
+        # a shared row (a public image) is read by all, changed by its owner only (404 otherwise)
+        queryset = visible(super().get_queryset(), self.request.user,
+                           for_write=self.request.method not in ("GET", "HEAD", "OPTIONS"))
         if self.action == "list":
             queryset = apply_query(queryset, self.request.query_params.getlist("q"), self.request.user)
             queryset = apply_ordering(queryset, self.request.query_params.get("ordering"))

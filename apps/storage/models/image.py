@@ -63,7 +63,9 @@ class Image(Resource):
     backup_storages = models.ManyToManyField("storage.BackupStorage", through="storage.ImageBackupStorageRef",
                                              related_name="images")
 
+    public = models.BooleanField(default=False, help_text="every account may see it and create VMs from it")
     tenant_path = "account"
+    shared_field = "public"  # apps.core.tenancy: readable by all, changed by its owner
     status_machine = IMAGE_STATUS_MACHINE
 
     class Meta(Resource.Meta):
@@ -71,7 +73,7 @@ class Image(Resource):
 
     class Query:
         fields = ["uuid", "name", "description", "url", "status", "state", "media_type", "format", "platform",
-                  "guest_os_type", "size", "actual_size", "sha256", "backup_storage_uuid", "created_at",
+                  "guest_os_type", "size", "actual_size", "sha256", "public", "backup_storage_uuid", "created_at",
                   "updated_at"]
         aliases = {"backup_storage_uuid": "backup_storage_refs__backup_storage__uuid"}
         relations = ["backup_storages"]
