@@ -15,6 +15,17 @@ def _fast_password_hashing():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_global_configs():
+    """Global config values and overrides are cached for a second per process; a test's change,
+    rolled back with its transaction (no signal clears the cache then), must not leak into the next."""
+    from apps.core.globalconfig.registry import clear_cache
+
+    clear_cache()
+    yield
+    clear_cache()
+
+
+@pytest.fixture(autouse=True)
 def _eager_jobs():
     """Jobs started by API calls run in-process (real engine, same transaction)
     unless a test starts real workers (see tests/workers.py)."""

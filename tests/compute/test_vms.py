@@ -210,10 +210,8 @@ def test_deletion_policy_direct_expunges_at_once_and_delay_expunges_after_the_pe
     from django.utils import timezone
 
     from apps.compute.flows.vm_lifecycle import expunge_due_vms
-    from apps.core.globalconfig.registry import clear_cache
 
     _set_config(env.client, "deletionPolicy", "Direct")
-    clear_cache()
     uuid, _ = env.create()
     _, job = env.job("delete", f"/api/v1/vm-instances/{uuid}/")
     assert job["state"] == "succeeded" and job["flow"] == "destroy-expunge-vm", job
@@ -221,7 +219,6 @@ def test_deletion_policy_direct_expunges_at_once_and_delay_expunges_after_the_pe
 
     _set_config(env.client, "deletionPolicy", "Delay")
     _set_config(env.client, "expungePeriod", 3600)
-    clear_cache()
     uuid, _ = env.create()
     env.job("delete", f"/api/v1/vm-instances/{uuid}/")
     with env.capture(execute=True):
@@ -232,7 +229,6 @@ def test_deletion_policy_direct_expunges_at_once_and_delay_expunges_after_the_pe
     assert not VmInstance.objects.filter(uuid=uuid).exists() and vm_ips() == set()
 
     _set_config(env.client, "deletionPolicy", "Never")
-    clear_cache()
     uuid, _ = env.create()
     env.job("delete", f"/api/v1/vm-instances/{uuid}/")
     VmInstance.objects.filter(uuid=uuid).update(destroyed_at=timezone.now() - timedelta(days=30))
@@ -290,10 +286,8 @@ def test_a_host_that_reconnects_serves_dhcp_again_for_its_vms(env, sim_agent):
 
 def test_a_failed_expunge_in_a_direct_delete_leaves_the_vm_destroyed_with_a_clean_rollback(env, monkeypatch):
     from apps.compute.flows import vm_lifecycle
-    from apps.core.globalconfig.registry import clear_cache
 
     _set_config(env.client, "deletionPolicy", "Direct")
-    clear_cache()
     uuid, _ = env.create()
 
     def boom(self, ctx):
@@ -328,3 +322,16 @@ def test_a_public_image_is_seen_and_used_by_every_account_and_changed_by_its_own
                                                       "backup_storage_uuids": [str(env.bs_uuid)], "public": True},
                                   format="json")
     assert response.status_code == 400 and "public" in response.json()["details"]
+
+
+def test_expunge_on_a_host_that_cannot_release_dhcp_still_frees_the_address_and_says_so(env, sim_agent):
+    uuid, _ = env.create()
+    host_uuid = env.vm(uuid)["host_uuid"]
+    env.job("delete", f"/api/v1/vm-instances/{uuid}/")
+    sim_agent.admin("POST", "/sim/faults", {"host_uuid": host_uuid, "path": "/v1/dhcp/release", "mode": "fail",
+                                            "count": None})
+    job = env.action(uuid, "expunge")
+    assert job["state"] == "succeeded", job
+    assert job["result"]["dhcp_left"]["host_uuid"] == host_uuid
+    assert job["result"]["dhcp_left"]["code"] == "HOST_AGENT_UNREACHABLE"
+    assert vm_ips() == set() and not VmInstance.objects.filter(uuid=uuid).exists()

@@ -1,71 +1,37 @@
 """Console fixtures: a real libvirt host agent, a running QEMU domain with a VNC password,
 and the portal rows (zone, cluster, Connected KVM host, Running VM) that point at them."""
-import os
 import uuid
 
 import pytest
 
 from apps.compute.models import Cluster, Host, HostStatus, Zone
-from hostagent.client import AgentClient
-from tests.hostagent.conftest import AgentProcess
+from tests.hostagent.conftest import remove_domain, start_libvirt_agent
 
 from .helpers import make_vm
-from tests.hostagent.conftest import libvirtd_running as _libvirtd_running
-from tests.hostagent.conftest import LIBVIRT_SOCKET
 
 VNC_PASSWORD = "Pw3xY9zQ"
-
-
-
-
-def _needs_libvirt():
-    try:
-        import libvirt  # noqa: F401
-    except ImportError:
-        pytest.skip("libvirt-python is not installed")
-    if not _libvirtd_running():
-        pytest.skip(f"libvirtd is not running ({LIBVIRT_SOCKET} does not answer)")
 
 
 @pytest.fixture(scope="session")
 def libvirt_agent(tmp_path_factory):
     """The real host agent over this machine's libvirtd (VNC listens on the agent's 127.0.0.1)."""
-    _needs_libvirt()
-    host_uuid, secret = str(uuid.uuid4()), uuid.uuid4().hex
-    secret_file = tmp_path_factory.mktemp("console-agent") / "secret"
-    secret_file.write_text(secret + "\n")
-    os.chmod(secret_file, 0o600)
-    agent = AgentProcess("--backend", "libvirt", "--host-uuid", host_uuid, "--secret-file", str(secret_file),
-                         "--libvirt-uri", "qemu:///system", startup_timeout=60).start()
-    agent.client = AgentClient(agent.url, host_uuid, secret, timeout=180)
-    agent.host_uuid, agent.secret = host_uuid, secret
+    agent = start_libvirt_agent(tmp_path_factory.mktemp("console-agent"), client_timeout=180)
     yield agent
     agent.stop()
     log = agent.log()
-    assert secret not in log and VNC_PASSWORD not in log   # secrets are never logged
+    assert agent.secret not in log and VNC_PASSWORD not in log   # secrets are never logged
 
 
 @pytest.fixture(scope="session")
 def running_domain(libvirt_agent):
     """A tiny TCG domain defined and started through the agent, with a VNC password."""
-    import libvirt
-
     vm_uuid = str(uuid.uuid4())
     client = libvirt_agent.client
     client.call("/v1/vm/define", {"vm_uuid": vm_uuid, "name": "console-test", "cpu_num": 1,
                                   "memory_size": 64 << 20, "vnc": True, "vnc_password": VNC_PASSWORD})
     assert client.call("/v1/vm/start", {"vm_uuid": vm_uuid})["state"] == "Running"
     yield vm_uuid
-    conn = libvirt.open("qemu:///system")
-    try:
-        dom = conn.lookupByUUIDString(vm_uuid)
-        if dom.isActive():
-            dom.destroy()
-        dom.undefine()
-    except libvirt.libvirtError:
-        pass
-    finally:
-        conn.close()
+    remove_domain(vm_uuid)
 
 
 def make_kvm_host(agent, **extra):

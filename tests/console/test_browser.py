@@ -6,7 +6,6 @@ Skipped when Chromium (apt-get install -y chromium), Playwright (requirements-de
 libvirt-python or libvirtd are missing.
 """
 import os
-import shutil
 import subprocess
 import sys
 import time

@@ -145,3 +145,41 @@ def libvirtd_running():
         return True
     except OSError:
         return False
+
+
+def start_libvirt_agent(directory, *extra, client_timeout=60):
+    """A real libvirt host agent serving one host of its own: a fresh host uuid and secret (the
+    secret in ``directory``/secret, mode 0600), ``agent.client`` signed with it. Skips the test
+    when libvirt-python or libvirtd is missing. The caller stops it."""
+    import uuid
+
+    pytest.importorskip("libvirt", reason="libvirt-python is not installed")
+    if not libvirtd_running():
+        pytest.skip(f"libvirtd is not running ({LIBVIRT_SOCKET} does not answer)")
+    from hostagent.client import AgentClient
+
+    host_uuid, secret = str(uuid.uuid4()), uuid.uuid4().hex
+    secret_file = Path(directory) / "secret"
+    secret_file.write_text(secret + "\n")
+    os.chmod(secret_file, 0o600)
+    agent = AgentProcess("--backend", "libvirt", "--host-uuid", host_uuid, "--secret-file", str(secret_file),
+                         "--libvirt-uri", "qemu:///system", *extra, startup_timeout=60).start()
+    agent.client = AgentClient(agent.url, host_uuid, secret, timeout=client_timeout)
+    agent.host_uuid, agent.secret = host_uuid, secret
+    return agent
+
+
+def remove_domain(vm_uuid):
+    """Power off and undefine the libvirt domain ``vm_uuid`` if it exists (test cleanup)."""
+    import libvirt
+
+    conn = libvirt.open("qemu:///system")
+    try:
+        dom = conn.lookupByUUIDString(vm_uuid)
+        if dom.isActive():
+            dom.destroy()
+        dom.undefine()
+    except libvirt.libvirtError:
+        pass
+    finally:
+        conn.close()

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from hostagent.client import AgentClient, AgentError
+from hostagent.client import AgentError
 
-from .conftest import LIBVIRT_SOCKET, AgentProcess
+from .conftest import LIBVIRT_SOCKET, remove_domain, start_libvirt_agent
 from .conftest import libvirtd_running as _libvirtd_running
 from .test_sim import check_event_post
 
@@ -25,33 +25,17 @@ if not _libvirtd_running():
 
 @pytest.fixture(scope="module")
 def libvirt_agent(tmp_path_factory):
-    host_uuid, secret = str(uuid.uuid4()), uuid.uuid4().hex
-    secret_file = tmp_path_factory.mktemp("agent") / "secret"
-    secret_file.write_text(secret + "\n")
-    os.chmod(secret_file, 0o600)
-    agent = AgentProcess("--backend", "libvirt", "--host-uuid", host_uuid, "--secret-file", str(secret_file),
-                         "--libvirt-uri", "qemu:///system", startup_timeout=60).start()
-    agent.client = AgentClient(agent.url, host_uuid, secret, timeout=60)
-    agent.host_uuid, agent.secret = host_uuid, secret
+    agent = start_libvirt_agent(tmp_path_factory.mktemp("agent"))
     yield agent
     agent.stop()
-    assert secret not in agent.log()   # secrets are never logged
+    assert agent.secret not in agent.log()   # secrets are never logged
 
 
 @pytest.fixture
 def vm_uuid():
     vm = str(uuid.uuid4())
     yield vm
-    conn = libvirt.open("qemu:///system")
-    try:
-        dom = conn.lookupByUUIDString(vm)
-        if dom.isActive():
-            dom.destroy()
-        dom.undefine()
-    except libvirt.libvirtError:
-        pass
-    finally:
-        conn.close()
+    remove_domain(vm)
 
 
 def _cpuinfo_model():

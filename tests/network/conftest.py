@@ -9,22 +9,9 @@ import uuid
 import pytest
 
 from apps.compute.models import Cluster, Host, Zone
-from tests.hostagent.conftest import AgentProcess
-from tests.hostagent.conftest import libvirtd_running
-from tests.hostagent.conftest import LIBVIRT_SOCKET
+from tests.hostagent.conftest import start_libvirt_agent
 
 GIB = 1024 ** 3
-
-
-@pytest.fixture(autouse=True)
-def _fresh_global_configs():
-    """Global config values are cached for a second per process; a test's rolled-back change must
-    not leak into the next test."""
-    from apps.core.globalconfig.registry import clear_cache
-
-    clear_cache()
-    yield
-    clear_cache()
 
 
 @pytest.fixture
@@ -93,20 +80,11 @@ def ip_link(name, netns=None):
 
 @pytest.fixture(scope="module")
 def libvirt_agent(tmp_path_factory):
-    pytest.importorskip("libvirt", reason="libvirt-python is not installed")
-    if not libvirtd_running():
-        pytest.skip(f"libvirtd is not running ({LIBVIRT_SOCKET} does not answer)")
     if os.geteuid() != 0:
         pytest.skip("bridges and network namespaces need root")
-    host_uuid, secret = str(uuid.uuid4()), uuid.uuid4().hex
     base = tmp_path_factory.mktemp("netagent")
-    secret_file = base / "secret"
-    secret_file.write_text(secret + "\n")
-    os.chmod(secret_file, 0o600)
-    agent = AgentProcess("--backend", "libvirt", "--host-uuid", host_uuid, "--secret-file", str(secret_file),
-                         "--libvirt-uri", "qemu:///system", "--state-dir", str(base / "state"),
-                         startup_timeout=60).start()
-    agent.host_uuid, agent.secret, agent.state_dir = host_uuid, secret, base / "state"
+    agent = start_libvirt_agent(base, "--state-dir", str(base / "state"))
+    agent.state_dir = base / "state"
     yield agent
     agent.stop()
 

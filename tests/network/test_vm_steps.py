@@ -185,7 +185,7 @@ def test_a_qemu_guest_gets_exactly_the_allocated_ip_from_the_hosts_dnsmasq(
             conn.close()
         log = (directory / "dnsmasq.log").read_text(errors="replace") if (directory / "dnsmasq.log").exists() else ""
         assert leased == nic["ip"], log
-        assert f"DHCPACK(cpdi" in log and nic["ip"] in log
+        assert "DHCPACK(cpdi" in log and nic["ip"] in log
     finally:
         from apps.compute import agent
 

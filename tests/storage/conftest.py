@@ -2,17 +2,14 @@
 image files (qemu-img), a simulator agent and a real libvirt agent registered as hosts."""
 import functools
 import http.server
-import os
 import subprocess
 import threading
-import uuid
 
 import pytest
 
 from apps.compute.models import Cluster, Host, Zone
 from apps.storage.models import BackupStorage, PrimaryStorage
-from tests.hostagent.conftest import AgentProcess, free_port
-from tests.hostagent.conftest import libvirtd_running as _libvirtd_running
+from tests.hostagent.conftest import free_port, start_libvirt_agent
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
@@ -88,16 +85,7 @@ def backup_storage(db, tmp_path):
 
 @pytest.fixture(scope="module")
 def libvirt_agent(tmp_path_factory):
-    pytest.importorskip("libvirt", reason="libvirt-python is not installed")
-    if not _libvirtd_running():
-        pytest.skip("libvirtd is not running")
-    host_uuid, secret = str(uuid.uuid4()), uuid.uuid4().hex
-    secret_file = tmp_path_factory.mktemp("agent") / "secret"
-    secret_file.write_text(secret + "\n")
-    os.chmod(secret_file, 0o600)
-    agent = AgentProcess("--backend", "libvirt", "--host-uuid", host_uuid, "--secret-file", str(secret_file),
-                         "--libvirt-uri", "qemu:///system", startup_timeout=60).start()
-    agent.host_uuid, agent.secret = host_uuid, secret
+    agent = start_libvirt_agent(tmp_path_factory.mktemp("agent"))
     yield agent
     agent.stop()
 

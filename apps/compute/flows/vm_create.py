@@ -19,6 +19,7 @@ from apps.storage.flows.vm_steps import (AllocatePrimaryStorage, CacheImage, Cre
 from apps.storage.models import Image, LocalStorageHostRef, Volume
 
 from ..allocator import PlacementSpec, candidates, reserve_host
+from ..flow_context import ctx_host
 from ..models import Host, VmInstance, VmNic, VmState
 from .vm_common import define_body, fire, hypervisor, ignore_missing
 
@@ -118,29 +119,25 @@ def _used_ip(uuid):
     return UsedIp.objects.filter(uuid=uuid).first()
 
 
-def _host(ctx):
-    return ctx.cached(("host", ctx.host_uuid), lambda: Host.objects.select_related("cluster").get(uuid=ctx.host_uuid))
-
-
 class DefineOnHypervisor(Step):
     def run(self, ctx):
         vm = VmInstance.objects.get(uuid=ctx.args["vm_uuid"])
-        host = _host(ctx)
+        host = ctx_host(ctx)
         hypervisor(ctx, host, "/v1/vm/define",
                    define_body(vm, ctx.nics, ctx.root_volume_path, ctx.get("root_volume_format") or "qcow2"))
 
     def rollback(self, ctx):
-        ignore_missing(lambda: hypervisor(ctx, _host(ctx), "/v1/vm/undefine", {"vm_uuid": ctx.args["vm_uuid"]}))
+        ignore_missing(lambda: hypervisor(ctx, ctx_host(ctx), "/v1/vm/undefine", {"vm_uuid": ctx.args["vm_uuid"]}))
 
 
 class StartOnHypervisor(Step):
     def run(self, ctx):
         if not ctx.args.get("start", True):
             return
-        hypervisor(ctx, _host(ctx), "/v1/vm/start", {"vm_uuid": ctx.args["vm_uuid"]})
+        hypervisor(ctx, ctx_host(ctx), "/v1/vm/start", {"vm_uuid": ctx.args["vm_uuid"]})
 
     def rollback(self, ctx):
-        ignore_missing(lambda: hypervisor(ctx, _host(ctx), "/v1/vm/destroy", {"vm_uuid": ctx.args["vm_uuid"]}))
+        ignore_missing(lambda: hypervisor(ctx, ctx_host(ctx), "/v1/vm/destroy", {"vm_uuid": ctx.args["vm_uuid"]}))
 
 
 class MarkRunning(NoRollback):

@@ -11,7 +11,7 @@ and local storage means a VM starts again on its last host).
 """
 from django.utils import timezone
 
-from apps.core.errors import Unplaceable
+from apps.core.errors import CloudPortalError, Unplaceable
 from apps.core.flows import Flow, NoRollback, Step
 from apps.network.flows.vm_steps import ApplyDhcp, nics_of, release_dhcp_entries, release_nic_ips
 from apps.storage.flows.vm_steps import DeleteRootVolume
@@ -164,8 +164,8 @@ class ReleaseAddresses(NoRollback):
         if host is not None and nics:
             try:
                 release_dhcp_entries(host, nics)
-            except Exception as exc:  # noqa: BLE001 - an unreachable host keeps a stale entry; the IP still goes
-                ctx.dhcp_left = {"host_uuid": str(host.uuid), "error": str(exc)}
+            except CloudPortalError as exc:  # an unreachable host keeps a stale entry; the addresses still go
+                ctx.dhcp_left = {"host_uuid": str(host.uuid), "code": exc.code, "message": exc.message}
         release_nic_ips(vm_uuid=str(vm.uuid))
         VmNic.objects.filter(vm_instance=vm).delete()
 
@@ -183,6 +183,8 @@ class DeleteVmRow(NoRollback):
     def run(self, ctx):
         VmInstance.objects.filter(uuid=ctx.args["vm_uuid"]).delete()
         ctx.result = {"vm_uuid": ctx.args["vm_uuid"], "expunged": True}
+        if ctx.get("dhcp_left"):
+            ctx.result["dhcp_left"] = ctx.dhcp_left  # the DHCP entry that stayed on an unreachable host
 
 
 START_VM = Flow("start-vm", [Begin.of("starting"), ReserveOnLastHost, ApplyDhcp, DefineAndStart,

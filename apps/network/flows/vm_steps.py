@@ -22,6 +22,7 @@ the host (HOST_AGENT_UNREACHABLE 409, BRIDGE_NOT_FOUND, INTERFACE_NOT_FOUND, ...
 import re
 from collections import OrderedDict
 
+from apps.compute.flow_context import ctx_host, ctx_value
 from apps.compute.models import Cluster, Host
 from apps.core.errors import CloudPortalError, InvalidArgument, NotFound
 from apps.core.flows import Step
@@ -33,13 +34,7 @@ from ..models import L3Network, UsedIp, UsedIpOwner
 _LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
 
-def _get(ctx, key, default=None):
-    if isinstance(ctx, dict):
-        return ctx.get(key, ctx.get("args", {}).get(key, default))
-    value = ctx.get(key)
-    if value is None:
-        value = (getattr(ctx, "args", None) or {}).get(key, default)
-    return value
+_get = ctx_value
 
 
 def _set(ctx, key, value):
@@ -68,20 +63,7 @@ def _requested(ctx):
     return l3_uuids, static_ips
 
 
-def _host(ctx):
-    value = _get(ctx, "host") or _get(ctx, "host_uuid")
-    if isinstance(value, Host):
-        return value
-    if isinstance(value, dict):
-        value = value.get("uuid")
-    def load():
-        return Host.objects.select_related("cluster").filter(uuid=value).first() if value else None
-
-    # a flow's steps share the row (Context.cached); plain dicts (tests, helpers) load it
-    host = ctx.cached(("host", str(value)), load) if hasattr(ctx, "cached") else load()
-    if host is None:
-        raise NotFound(f"host {value} not found", code="HOST_NOT_FOUND")
-    return host
+_host = ctx_host
 
 
 def nic_for(used_ip, l3, device_id=0):

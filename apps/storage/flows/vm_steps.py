@@ -32,7 +32,7 @@ import uuid as uuid_lib
 from django.db import transaction
 
 from apps.compute import agent
-from apps.compute.models import Host
+from apps.compute.flow_context import ctx_host, ctx_value
 from apps.core.errors import InvalidArgument, InvalidState
 from apps.core.flows import NoRollback, Step
 from apps.core.states import EnableState
@@ -45,25 +45,12 @@ from ..models import (Image, ImageCache, ImageFormat, ImageStatus, LocalStorageH
 VOLUME_TIMEOUT = 120
 
 
-def _value(ctx, key, default=None):
-    value = ctx.get(key)
-    if value is None:
-        value = ctx.args.get(key, default)
-    return value
+_value = ctx_value
 
 
 def _cached(ctx, key, load):
     """Rows the VM steps all read, loaded once per job run (flows' Context.cached)."""
     return ctx.cached(key, load) if hasattr(ctx, "cached") else load()
-
-
-def ctx_host(ctx):
-    value = _value(ctx, "host_uuid") or _value(ctx, "host")
-    if isinstance(value, Host):
-        return value
-    if isinstance(value, dict):
-        value = value.get("uuid")
-    return _cached(ctx, ("host", str(value)), lambda: Host.objects.select_related("cluster").get(uuid=value))
 
 
 def ctx_image(ctx):
