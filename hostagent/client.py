@@ -6,14 +6,51 @@
 
 Errors raise ``AgentError(status, code, message, details)``; ``status`` is 0 when no HTTP answer
 came back (connection refused, timeout, reset), with code ``UNREACHABLE`` or ``TIMEOUT``.
+
+Connections are kept alive and reused by the next call from the same thread to the same agent
+(at most ``KEEP_ALIVE_PER_THREAD`` per thread, the least recently used closed first): a VM create
+makes several calls to one agent, and a new TCP (or TLS) connection for each cost both sides more
+than the call. A kept connection the agent has closed meanwhile is replaced and the call sent
+again, re-signed with the same request id (the agent never runs one request id twice).
 """
 import http.client
 import json
 import socket
+import threading
 import time
 import urllib.parse
+from collections import OrderedDict
 
 from .signing import encode_body, new_request_id, signed_headers
+
+
+KEEP_ALIVE_PER_THREAD = 8
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
+_kept = threading.local()
+
+
+def _kept_connections():
+    pool = getattr(_kept, "pool", None)
+    if pool is None:
+        pool = _kept.pool = OrderedDict()
+    return pool
+
+
+def _keep(key, conn):
+    pool = _kept_connections()
+    old = pool.pop(key, None)
+    if old is not None and old is not conn:
+        old.close()
+    pool[key] = conn
+    while len(pool) > KEEP_ALIVE_PER_THREAD:
+        pool.popitem(last=False)[1].close()
+
+
+def close_kept_connections():
+    """Close this thread's kept connections (tests, a process about to fork)."""
+    pool = _kept_connections()
+    while pool:
+        pool.popitem()[1].close()
 
 
 class AgentError(Exception):
@@ -62,21 +99,38 @@ class AgentClient:
 
     def _once(self, path, data, request_id):
         full_path = self._prefix + path
-        headers = signed_headers(self.host_uuid, self.secret, "POST", full_path, data, request_id)
-        headers["Connection"] = "close"
-        cls = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
-        conn = cls(self._host, self._port, timeout=self.timeout)
-        try:
-            conn.request("POST", full_path, body=data, headers=headers)
-            response = conn.getresponse()
-            raw = response.read()
-            status = response.status
-        except (socket.timeout, TimeoutError) as exc:
-            raise AgentError(0, "TIMEOUT", f"no answer from {self.base_url}{path} within {self.timeout}s") from exc
-        except (OSError, http.client.HTTPException) as exc:
-            raise AgentError(0, "UNREACHABLE", f"{self.base_url}{path}: {exc}") from exc
-        finally:
-            conn.close()
+        key = (self._scheme, self._host, self._port)
+        conn = _kept_connections().pop(key, None)
+        while True:
+            reused = conn is not None
+            if conn is None:
+                cls = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+                conn = cls(self._host, self._port, timeout=self.timeout)
+            elif conn.sock is not None:
+                conn.sock.settimeout(self.timeout)
+            headers = signed_headers(self.host_uuid, self.secret, "POST", full_path, data, request_id)
+            try:
+                conn.request("POST", full_path, body=data, headers=headers)
+                response = conn.getresponse()
+                raw = response.read()
+                status = response.status
+            except _STALE as exc:
+                conn.close()
+                if reused:  # the agent closed the kept connection: once more on a new one
+                    conn = None
+                    continue
+                raise AgentError(0, "UNREACHABLE", f"{self.base_url}{path}: {exc}") from exc
+            except (socket.timeout, TimeoutError) as exc:
+                conn.close()
+                raise AgentError(0, "TIMEOUT", f"no answer from {self.base_url}{path} within {self.timeout}s") from exc
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                raise AgentError(0, "UNREACHABLE", f"{self.base_url}{path}: {exc}") from exc
+            if response.will_close:
+                conn.close()
+            else:
+                _keep(key, conn)
+            break
         try:
             payload = json.loads(raw) if raw else {}
         except ValueError:

@@ -12,7 +12,6 @@ Capacity in SQL uses the largest over-provisioning ratio in force anywhere, a
 superset; the exact per-host ratio (cluster and host overrides) is checked in
 Python on the few hosts the strategy puts first and again by ``Host.reserve``.
 """
-import random
 from dataclasses import dataclass, field
 
 from django.db.models import Count, F, Q
@@ -96,15 +95,13 @@ def _ordered(query, spec):
         query = query.annotate(vm_count=Count("vm_instances", filter=Q(vm_instances__state__in=VM_STATES_ON_HOST)))
         return list(query.select_related("cluster", "cluster__zone").defer(*UNREAD)
                     .order_by("vm_count", "id")[:CANDIDATES_CHECKED])
-    # random: a random sample, not ORDER BY RAND() over every host
-    ids = list(query.values_list("id", flat=True))
-    random.shuffle(ids)
-    chosen = ids[:CANDIDATES_CHECKED]
+    # random: a sample drawn by the database (ORDER BY RAND() over the hosts that passed the
+    # filters, in C), loaded in the same query; the last host first when the strategy asks
+    chosen = list(query.select_related("cluster", "cluster__zone").defer(*UNREAD).order_by("?")[:CANDIDATES_CHECKED])
     if spec.strategy == AllocatorStrategy.LAST_HOST and spec.last_host_uuid:
-        last = list(query.filter(uuid=spec.last_host_uuid).values_list("id", flat=True))
-        chosen = last + [i for i in chosen if i not in last]
-    by_id = Host.objects.select_related("cluster", "cluster__zone").defer(*UNREAD).in_bulk(chosen)
-    return [by_id[i] for i in chosen if i in by_id]
+        last = list(query.filter(uuid=spec.last_host_uuid).select_related("cluster", "cluster__zone").defer(*UNREAD))
+        chosen = last + [h for h in chosen if h.pk not in {x.pk for x in last}]
+    return chosen
 
 
 def _set_ratios(hosts):

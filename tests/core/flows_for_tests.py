@@ -87,3 +87,36 @@ class Result(NoRollback):
 RETRYING = Flow("test-retrying", [CreateOnceThenFailOnce, Result])
 NOOP = Flow("test-noop", [Result])
 HANGS = Flow("test-hangs", [Sleep, Result], timeout=1)
+
+
+class WorkerDied(BaseException):
+    """Stands for the worker process dying mid-step (nothing after it runs in this process)."""
+
+
+def _make_transactional_step(index):
+    class InTransaction(Step):
+        """Database work only: leaves a zone, and says in the journal what context its rollback saw."""
+
+        name = f"tx{index}"
+        transactional = True
+
+        def run(self, ctx):
+            JOURNAL.append(("run", index))
+            zone = Zone.objects.create(name=f"{ctx.job.uuid}-{index}")
+            ctx.__setattr__(f"zone{index}", str(zone.uuid))
+            if ctx.args.get("fail_at") == index:
+                raise CloudPortalError(f"step {index} failed on purpose", code="INJECTED_FAILURE")
+            if ctx.args.get("die_at") == index:
+                raise WorkerDied()
+
+        def rollback(self, ctx):
+            JOURNAL.append(("rollback", index, ctx.get(f"zone{index}")))
+            Zone.objects.filter(name=f"{ctx.job.uuid}-{index}").delete()
+
+    InTransaction.__name__ = f"Tx{index}"
+    return InTransaction
+
+
+# steps 0-2 share one transaction, 3 is an ordinary step, 4 shares one with the job's end
+MIXED = Flow("test-transactional", [_make_transactional_step(0), _make_transactional_step(1),
+                                    _make_transactional_step(2), _make_step(3), _make_transactional_step(4)])

@@ -188,3 +188,104 @@ def test_a_fast_job_claims_and_starts_its_first_step_in_one_write_and_sends_few_
     assert len(job_updates) == 1 + 4 + 1  # claim, four step transitions, finish
     assert [state for state, _ in sent] == ["running", "succeeded"]
     assert sent[-1][1] == 100
+
+
+# --- transactional steps --------------------------------------------------------------------------
+
+
+def _job_writes(queries):
+    return [q["sql"] for q in queries if q["sql"].startswith("UPDATE") and "core_job" in q["sql"]]
+
+
+def test_consecutive_transactional_steps_are_recorded_with_one_job_write():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    job = start_job(flows.MIXED)
+    with CaptureQueriesContext(connection) as queries:
+        job = execute_job(job.uuid)
+    assert job.state == "succeeded" and job.progress == 100
+    assert [s["state"] for s in job.steps] == ["succeeded"] * 5
+    assert all(s["started_at"] and s["finished_at"] and s["attempts"] == 1 for s in job.steps)
+    assert Zone.objects.filter(name__startswith=str(job.uuid)).count() == 5
+    # the claim, the end of steps 0-2 (starting 3), the end of 3 (starting 4), the end of 4 with the job's
+    assert len(_job_writes(queries.captured_queries)) == 4
+
+
+def test_a_failure_inside_a_transaction_undoes_the_earlier_steps_of_it_and_their_rollbacks_see_no_change():
+    job = run(flows.MIXED, fail_at=2)
+    assert job.state == "failed" and job.error["code"] == "INJECTED_FAILURE"
+    assert [s["state"] for s in job.steps] == ["rolled_back", "rolled_back", "failed", "pending", "pending"]
+    # the transaction took steps 0 and 1 back; their rollbacks still ran, on the context from before
+    assert flows.JOURNAL == [("run", 0), ("run", 1), ("run", 2), ("rollback", 1, None), ("rollback", 0, None)]
+    assert Zone.objects.filter(name__startswith=str(job.uuid)).count() == 0
+    assert "zone0" not in job.context and "zone1" not in job.context
+
+
+def test_a_failure_after_a_transaction_rolls_its_steps_back_as_usual():
+    job = run(flows.MIXED, fail_at=4)
+    assert job.state == "failed"
+    assert [s["state"] for s in job.steps] == ["rolled_back"] * 4 + ["failed"]
+    assert [e for e in flows.JOURNAL if e[0] == "rollback"] == [
+        ("rollback", 3), ("rollback", 2, job.context.get("zone2") or ANY_UUID), ("rollback", 1, ANY_UUID),
+        ("rollback", 0, ANY_UUID)]
+    assert Zone.objects.filter(name__startswith=str(job.uuid)).count() == 0
+
+
+class _AnyUuid:
+    def __eq__(self, other):
+        return isinstance(other, str) and len(other) == 36
+
+
+ANY_UUID = _AnyUuid()
+
+
+def test_a_worker_dying_inside_a_transaction_leaves_nothing_and_the_reaper_finishes_the_job():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.core.flows.engine import reap_jobs
+
+    job = start_job(flows.MIXED, args={"die_at": 1})
+    with pytest.raises(flows.WorkerDied):
+        execute_job(job.uuid)
+    job.refresh_from_db()
+    assert job.state == "running"
+    assert [s["state"] for s in job.steps] == ["running", "pending", "pending", "pending", "pending"]
+    assert Zone.objects.filter(name__startswith=str(job.uuid)).count() == 0  # step 0's zone went with it
+    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert reap_jobs() == [job.uuid]
+    job.refresh_from_db()
+    assert job.state == "failed" and job.error["code"] == "WORKER_LOST"
+    assert flows.JOURNAL[-1] == ("rollback", 0, None)
+
+
+def test_a_cancel_seen_at_the_end_of_a_transaction_undoes_it_and_rolls_its_steps_back(monkeypatch):
+    from apps.core.flows.engine import JobRunner
+
+    real_save = JobRunner.save
+
+    def cancel_while_steps_0_to_2_run(self, *args, **kwargs):
+        if kwargs.get("stop_on_cancel") and self.job.steps[3]["state"] == "running":
+            Job.objects.filter(pk=self.job.pk).update(cancel_requested=True)
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(JobRunner, "save", cancel_while_steps_0_to_2_run)
+    job = run(flows.MIXED)
+    assert job.state == "cancelled" and job.error["code"] == "JOB_CANCELLED"
+    assert Zone.objects.filter(name__startswith=str(job.uuid)).count() == 0
+    assert [s["state"] for s in job.steps] == ["rolled_back"] * 3 + ["pending", "pending"]
+    assert flows.JOURNAL == [("run", 0), ("run", 1), ("run", 2),
+                             ("rollback", 2, None), ("rollback", 1, None), ("rollback", 0, None)]
+
+
+def test_a_transactional_step_cannot_retry():
+    from apps.core.flows import Flow, Step
+
+    class Retrying(Step):
+        transactional = True
+        retries = 1
+
+    with pytest.raises(ValueError, match="cannot retry"):
+        Flow("test-bad-transactional", [Retrying])

@@ -18,8 +18,8 @@ def vm_of(ctx):
 
 def fire(vm_uuid, event, **fields):
     """Move the VM through VM_STATE_MACHINE (``InvalidState`` 409 when the table forbids it) and
-    save ``fields`` with it, under a row lock."""
-    with transaction.atomic():
+    save ``fields`` with it, under a row lock (inside a flow's transaction, without a savepoint)."""
+    with transaction.atomic(savepoint=False):
         vm = VmInstance.objects.select_for_update().get(uuid=vm_uuid)
         vm.state = VM_STATE_MACHINE.next(vm.state, event)
         for key, value in fields.items():

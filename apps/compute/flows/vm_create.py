@@ -10,18 +10,39 @@ leaves no capacity, address, volume, image-cache reference or domain behind.
 Context (``ctx.args``): vm_uuid, cpu_num, memory_size, image_uuid, l3_network_uuids, static_ips,
 zone_uuid, cluster_uuid, host_uuid (pinning), root_disk_size, strategy, start.
 """
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Subquery
 
 from apps.core.flows import Flow, NoRollback, Step
-from apps.network.flows.vm_steps import AllocateNicIps, ApplyDhcp, clusters_for_l3_networks, plan_nic_ips
+from apps.network.flows.vm_steps import AllocateNicIps, ApplyDhcp, plan_nic_ips
+from apps.network.models import L3Network, UsedIp
 from apps.storage.flows.vm_steps import (AllocatePrimaryStorage, CacheImage, CreateRootVolume,
                                          choose_primary_storage, root_volume_size)
 from apps.storage.models import Image, LocalStorageHostRef, Volume
 
 from ..allocator import PlacementSpec, candidates, reserve_host
 from ..flow_context import ctx_host
-from ..models import Host, VmInstance, VmNic, VmState
+from ..models import Cluster, Host, VmInstance, VmNic, VmState
 from .vm_common import define_body, fire, hypervisor, ignore_missing
+
+
+def attached_clusters(l3_network_uuids):
+    """The clusters every given L3 is reachable from (attached to its L2), as a subquery of uuids
+    for the allocator's filter (no round trip of its own)."""
+    clusters = Cluster.objects.all()
+    for l3_uuid in l3_network_uuids:
+        clusters = clusters.filter(l2_networks__l3_networks__uuid=l3_uuid)
+    return clusters.values("uuid")
+
+
+def vm_image(ctx):
+    """The VM's image, read once per job run."""
+    return ctx.cached(("image", str(ctx.args["image_uuid"])), lambda: Image.objects.get(uuid=ctx.args["image_uuid"]))
+
+
+def vm_row(ctx):
+    """The VM's row as RecordVm read it (the fields the create flow does not change: name, size,
+    console password)."""
+    return ctx.cached(("vm", str(ctx.args["vm_uuid"])), lambda: VmInstance.objects.get(uuid=ctx.args["vm_uuid"]))
 
 
 def placement_spec(args, image=None):
@@ -35,7 +56,7 @@ def placement_spec(args, image=None):
     return PlacementSpec(
         cpu_num=args["cpu_num"], memory_size=args["memory_size"],
         zone_uuid=args.get("zone_uuid"), cluster_uuid=args.get("cluster_uuid"), host_uuid=args.get("host_uuid"),
-        cluster_uuids=[str(u) for u in clusters_for_l3_networks(args["l3_network_uuids"])],
+        cluster_uuids=attached_clusters(args["l3_network_uuids"]),
         avoid_host_uuids=args.get("avoid_host_uuids") or [],
         strategy=args.get("strategy") or "DefaultHostAllocatorStrategy",
         extra_filters=[("PrimaryStorageCapacity", has_room,
@@ -59,19 +80,21 @@ def dry_run(args):
 class RecordVm(Step):
     """The row exists already (the API made it); a failed create deletes it."""
 
+    transactional = True
+
     def run(self, ctx):
         ctx.vm_uuid = ctx.args["vm_uuid"]
-        ctx.vm_name = VmInstance.objects.values_list("name", flat=True).get(uuid=ctx.args["vm_uuid"])
+        ctx.vm_name = vm_row(ctx).name
 
     def rollback(self, ctx):
         VmInstance.objects.filter(uuid=ctx.args["vm_uuid"]).delete()
 
 
 class AllocateHost(Step):
+    transactional = True
+
     def run(self, ctx):
-        if ctx.get("host_uuid"):
-            return  # a retried step: capacity is held already
-        host = reserve_host(placement_spec(ctx.args))
+        host = reserve_host(placement_spec(ctx.args, vm_image(ctx)))
         ctx.host_uuid = str(host.uuid)
         ctx.cached(("host", ctx.host_uuid), lambda: host)  # the later steps' host, without a reload
         VmInstance.objects.filter(uuid=ctx.args["vm_uuid"]).update(
@@ -88,40 +111,41 @@ class AllocateHost(Step):
 class LinkRootVolume(NoRollback):
     """The VM points at its root volume (the volume's own rollback deletes it)."""
 
+    transactional = True
+
     def run(self, ctx):
-        volume = Volume.objects.get(uuid=ctx.root_volume_uuid)
-        VmInstance.objects.filter(uuid=ctx.args["vm_uuid"]).update(root_volume=volume)
+        VmInstance.objects.filter(uuid=ctx.args["vm_uuid"]).update(
+            root_volume=Subquery(Volume.objects.filter(uuid=ctx.root_volume_uuid).values("pk")[:1]))
 
 
 class RecordNics(Step):
+    transactional = True
+
     def run(self, ctx):
-        vm = VmInstance.objects.get(uuid=ctx.args["vm_uuid"])
-        VmNic.objects.filter(vm_instance=vm).delete()  # a retried step starts over
+        l3_ids = dict(L3Network.objects.filter(uuid__in=[n["l3_network_uuid"] for n in ctx.nics])
+                      .values_list("uuid", "pk"))
+        used_ip_ids = dict(UsedIp.objects.filter(uuid__in=[n["used_ip_uuid"] for n in ctx.nics])
+                           .values_list("uuid", "pk"))
+        vm = vm_row(ctx)
         VmNic.objects.bulk_create([
-            VmNic(vm_instance=vm, l3_network=_l3(nic["l3_network_uuid"]), used_ip=_used_ip(nic["used_ip_uuid"]),
-                  ip=nic["ip"], mac=nic["mac"], netmask=nic["netmask"], gateway=nic.get("gateway") or "",
-                  device_id=nic.get("device_id", index))
+            VmNic(vm_instance_id=vm.pk, l3_network_id=l3_ids[_uuid(nic["l3_network_uuid"])],
+                  used_ip_id=used_ip_ids.get(_uuid(nic["used_ip_uuid"])), ip=nic["ip"], mac=nic["mac"],
+                  netmask=nic["netmask"], gateway=nic.get("gateway") or "", device_id=nic.get("device_id", index))
             for index, nic in enumerate(ctx.nics)])
 
     def rollback(self, ctx):
         VmNic.objects.filter(vm_instance__uuid=ctx.args["vm_uuid"]).delete()
 
 
-def _l3(uuid):
-    from apps.network.models import L3Network
+def _uuid(value):
+    import uuid
 
-    return L3Network.objects.get(uuid=uuid)
-
-
-def _used_ip(uuid):
-    from apps.network.models import UsedIp
-
-    return UsedIp.objects.filter(uuid=uuid).first()
+    return uuid.UUID(str(value))
 
 
 class DefineOnHypervisor(Step):
     def run(self, ctx):
-        vm = VmInstance.objects.get(uuid=ctx.args["vm_uuid"])
+        vm = vm_row(ctx)
         host = ctx_host(ctx)
         hypervisor(ctx, host, "/v1/vm/define",
                    define_body(vm, ctx.nics, ctx.root_volume_path, ctx.get("root_volume_format") or "qcow2"))
@@ -141,6 +165,8 @@ class StartOnHypervisor(Step):
 
 
 class MarkRunning(NoRollback):
+    transactional = True  # and with it, the job's end
+
     def run(self, ctx):
         started = ctx.args.get("start", True)
         if started:

@@ -9,6 +9,7 @@ rest still roll back). Cancellation is honoured between steps. While a job runs
 its worker renews a lease; ``reap_jobs`` (on beat) rolls back jobs whose lease
 ran out because their worker died.
 """
+import copy
 import logging
 import os
 import socket
@@ -27,6 +28,7 @@ from ..errors import CloudPortalError, InvalidState, NotFound
 from ..events import publish_job
 from ..globalconfig.defaults import JOB_LEASE_SECONDS, JOB_TIMEOUT_SECONDS
 from ..models import FINISHED_STATES, Job, JobState, resource_model
+from ..rowupdate import update_row
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,11 @@ class Step:
 
     retries = 0  # extra attempts of ``run`` after a failure
     retry_delay = 0.0
+    # True: ``run`` only changes the database (no agent call, no file, no remote side effect), so
+    # it can share a transaction with its neighbours and the job's record (see the module doc).
+    # Its ``rollback`` must do nothing harmful when given the context from before it ran (that
+    # is what it gets when the shared transaction was undone).
+    transactional = False
 
     @classmethod
     def step_name(cls):
@@ -64,6 +71,9 @@ class Flow:
         back (default: global config ``job/timeout.seconds``)."""
         if name in FLOWS:
             raise ValueError(f"flow {name!r} is already registered")
+        retried = [s.step_name() for s in steps if s.transactional and s.retries]
+        if retried:  # a failed attempt would leave the shared transaction unusable
+            raise ValueError(f"flow {name!r}: transactional steps cannot retry: {retried}")
         self.name = name
         self.steps = list(steps)
         self.action = action or name
@@ -86,6 +96,15 @@ class Context:
         object.__setattr__(self, "job", job)
         object.__setattr__(self, "_data", dict(job.context or {}))
         object.__setattr__(self, "_memo", {})
+
+    def snapshot(self):
+        return copy.deepcopy(self._data)
+
+    def restore(self, data):
+        """Back to ``snapshot()``'s state (after a transaction that set these keys was undone);
+        the memo goes too (rows read inside that transaction may describe undone changes)."""
+        object.__setattr__(self, "_data", copy.deepcopy(data))
+        self._memo.clear()
 
     def cached(self, key, load):
         """``load()`` once per run of the job in this process: the rows several steps read (a host,
@@ -118,6 +137,10 @@ class Context:
         import json
 
         return json.loads(json.dumps(self._data, cls=DjangoJSONEncoder))
+
+
+class _Undo(Exception):
+    """Leaves a transactional segment's ``atomic`` block so that its changes are undone."""
 
 
 class LeaseLost(Exception):
@@ -271,10 +294,9 @@ class JobRunner:
         """
         fields.setdefault("steps", self.job.steps)
         fields["context"] = self.ctx.as_json()
-        owned = Job.objects.filter(pk=self.job.pk, worker=self.worker)
-        target = owned.filter(cancel_requested=False) if stop_on_cancel else owned
-        if not target.update(**fields):
-            if stop_on_cancel and owned.filter(cancel_requested=True).exists():
+        owned = {"id": self.job.pk, "worker": self.worker}
+        if not update_row(Job, {**owned, "cancel_requested": False} if stop_on_cancel else owned, fields):
+            if stop_on_cancel and Job.objects.filter(**owned, cancel_requested=True).exists():
                 return False
             raise LeaseLost(str(self.job.uuid))
         for key, value in fields.items():
@@ -314,6 +336,80 @@ class JobRunner:
         self.rollback(completed, error)
         return self.finish(JobState.CANCELLED, error=error)
 
+    def _segments(self):
+        """The flow's steps as runs of indices: each non-transactional step alone, consecutive
+        transactional steps together."""
+        segments = []
+        for index, step_cls in enumerate(self.flow.steps):
+            if step_cls.transactional and segments and self.flow.steps[segments[-1][-1]].transactional:
+                segments[-1].append(index)
+            else:
+                segments.append([index])
+        return segments
+
+    def _run_step(self, index):
+        """Run step ``index`` (with its retries) and record it succeeded; on failure record it
+        failed and return the error dict."""
+        step_cls = self.flow.steps[index]
+        record = self.job.steps[index]
+        if record.get("state") != "running":
+            self._start_record(index)
+        started = _now()
+        step = step_cls()
+        while True:
+            record["attempts"] += 1
+            try:
+                step.run(self.ctx)
+                break
+            except Exception as exc:  # noqa: BLE001 - every failure lands on the job
+                if record["attempts"] <= step.retries:
+                    log.info("job %s step %s failed (%s), retrying", self.job.uuid, step.step_name(), exc)
+                    time.sleep(step.retry_delay)
+                    continue
+                if not isinstance(exc, CloudPortalError):
+                    log.exception("job %s step %s failed", self.job.uuid, step.step_name())
+                error = _error_dict(exc, step.step_name())
+                finished = _now()
+                record.update(state="failed", finished_at=_iso(finished),
+                              duration_ms=round((finished - started).total_seconds() * 1000, 3),
+                              error={k: error[k] for k in ("code", "message")})
+                return error
+        finished = _now()
+        record.update(state="succeeded", finished_at=_iso(finished),
+                      duration_ms=round((finished - started).total_seconds() * 1000, 3))
+        return None
+
+    def _run_segment(self, segment, last):
+        """Run the steps of ``segment``. A transactional run goes in one transaction with the job
+        write that records it and starts the next step (or finishes the job when ``last``).
+        Returns (outcome, error): outcome "ok", "done" (the job finished), "failed" (error is
+        the failing step's) or "cancelled"."""
+        if not self.flow.steps[segment[0]].transactional:
+            error = self._run_step(segment[0])
+            return ("failed", error) if error else ("ok", None)
+        before = self.ctx.snapshot()
+        following = segment[-1] + 1
+        try:
+            with transaction.atomic():
+                for index in segment:
+                    error = self._run_step(index)
+                    if error:
+                        raise _Undo(error)
+                if last:
+                    self._finish_fields(JobState.SUCCEEDED, result=self.ctx.get("result"))
+                    return "done", None
+                self._start_record(following)
+                if not self.save(publish=False, stop_on_cancel=True,
+                                 progress=int(following * 100 / len(self.flow.steps))):
+                    raise _Undo(None)
+            return "ok", None
+        except _Undo as undo:
+            error = undo.args[0]
+        # the transaction was undone, and so is the context; the steps that ran keep their
+        # records and are rolled back like any completed step (on the context from before them)
+        self.ctx.restore(before)
+        return ("failed", error) if error else ("cancelled", None)
+
     def _run(self):
         if self.flow is None:
             return self.finish(JobState.FAILED, error={
@@ -328,40 +424,32 @@ class JobRunner:
                 self._start_record(0)
             if not self.save(stop_on_cancel=True):
                 return self._cancel(completed, 0)
-        for index, step_cls in enumerate(steps):
-            record = self.job.steps[index]
-            started = _now()
-            step = step_cls()
-            while True:
-                record["attempts"] += 1
-                try:
-                    step.run(self.ctx)
-                    break
-                except Exception as exc:  # noqa: BLE001 - every failure lands on the job
-                    if record["attempts"] <= step.retries:
-                        log.info("job %s step %s failed (%s), retrying", self.job.uuid, step.step_name(), exc)
-                        time.sleep(step.retry_delay)
-                        continue
-                    if not isinstance(exc, CloudPortalError):
-                        log.exception("job %s step %s failed", self.job.uuid, step.step_name())
-                    error = _error_dict(exc, step.step_name())
-                    finished = _now()
-                    record.update(state="failed", finished_at=_iso(finished),
-                                  duration_ms=round((finished - started).total_seconds() * 1000, 3),
-                                  error={k: error[k] for k in ("code", "message")})
-                    self.save()
-                    self.rollback(completed, error)
-                    return self.finish(JobState.FAILED, error=error)
-            finished = _now()
-            record.update(state="succeeded", finished_at=_iso(finished),
-                          duration_ms=round((finished - started).total_seconds() * 1000, 3))
-            completed.append(index)
-            if index + 1 == total:
+        segments = self._segments()
+        for number, segment in enumerate(segments):
+            last = number + 1 == len(segments)
+            outcome, error = self._run_segment(segment, last)
+            if outcome == "done":
+                self.publish(force=True)
+                return
+            if outcome == "failed":
+                self.save()
+                # a transactional run's steps were undone with it, but their rollbacks still run
+                # (idempotent, on the context from before): e.g. one that deletes what the API made
+                undone = [i for i in segment if self.job.steps[i].get("state") == "succeeded"]
+                self.rollback(completed + undone, error)
+                return self.finish(JobState.FAILED, error=error)
+            if outcome == "cancelled":  # seen at the end of a transactional run
+                return self._cancel(completed + segment, segment[-1] + 1)
+            completed.extend(segment)
+            if last:
                 break
-            # one write records this step's end and the next one's start, and sees a cancel
-            self._start_record(index + 1)
-            if not self.save(stop_on_cancel=True, progress=int((index + 1) * 100 / total)):
-                return self._cancel(completed, index + 1)
+            if not self.flow.steps[segment[0]].transactional:
+                # one write records this step's end and the next one's start, and sees a cancel
+                self._start_record(segment[-1] + 1)
+                if not self.save(stop_on_cancel=True, progress=int((segment[-1] + 1) * 100 / total)):
+                    return self._cancel(completed, segment[-1] + 1)
+            else:
+                self.publish()
         self.finish(JobState.SUCCEEDED, result=self.ctx.get("result"))
 
     def rollback(self, indices, error):
@@ -387,19 +475,24 @@ class JobRunner:
         if failures:
             error.setdefault("details", {})["rollback_failures"] = failures
 
-    def finish(self, state, *, result=None, error=None):
+    def _finish_fields(self, state, *, result=None, error=None):
+        """Write the job's end (and release its resource) in the current transaction."""
         fields = {"state": state, "finished_at": _now(), "lease_expires_at": None}
         if state == JobState.SUCCEEDED:
             fields["progress"] = 100
             fields["result"] = result
         if error is not None:
             fields["error"] = error
+        self.save(publish=False, **fields)
+        if self.job.resource_uuid:
+            _release(self.job)
+
+    def finish(self, state, *, result=None, error=None):
         if self.job.resource_uuid:
             with transaction.atomic():  # the job's end and the resource's release are one change
-                self.save(publish=False, **fields)
-                _release(self.job)
+                self._finish_fields(state, result=result, error=error)
         else:
-            self.save(publish=False, **fields)
+            self._finish_fields(state, result=result, error=error)
         self.publish(force=True)
 
     # recovery (reaper) -----------------------------------------------------------------------
@@ -459,7 +552,7 @@ def execute_job(job_uuid):
         steps = [dict(record) for record in job.steps]
         steps[0].update(state="running", started_at=_iso(now), attempts=0)
         claim["steps"] = steps
-    if not Job.objects.filter(pk=job.pk, state=JobState.PENDING).update(**claim):
+    if not update_row(Job, {"id": job.pk, "state": JobState.PENDING}, claim):
         return Job.objects.get(pk=job.pk)  # another worker claimed it first
     for key, value in claim.items():
         setattr(job, key, value)
