@@ -12,9 +12,11 @@ Capacity in SQL uses the largest over-provisioning ratio in force anywhere, a
 superset; the exact per-host ratio (cluster and host overrides) is checked in
 Python on the few hosts the strategy puts first and again by ``Host.reserve``.
 """
+import random
+import time
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Max, Min, Q
 
 from apps.core.errors import Unplaceable
 
@@ -95,12 +97,38 @@ def _ordered(query, spec):
         query = query.annotate(vm_count=Count("vm_instances", filter=Q(vm_instances__state__in=VM_STATES_ON_HOST)))
         return list(query.select_related("cluster", "cluster__zone").defer(*UNREAD)
                     .order_by("vm_count", "id")[:CANDIDATES_CHECKED])
-    # random: a sample drawn by the database (ORDER BY RAND() over the hosts that passed the
-    # filters, in C), loaded in the same query; the last host first when the strategy asks
-    chosen = list(query.select_related("cluster", "cluster__zone").defer(*UNREAD).order_by("?")[:CANDIDATES_CHECKED])
+    chosen = _random_window(query.select_related("cluster", "cluster__zone").defer(*UNREAD))
     if spec.strategy == AllocatorStrategy.LAST_HOST and spec.last_host_uuid:
         last = list(query.filter(uuid=spec.last_host_uuid).select_related("cluster", "cluster__zone").defer(*UNREAD))
         chosen = last + [h for h in chosen if h.pk not in {x.pk for x in last}]
+    return chosen
+
+
+_ID_RANGE = {"bounds": None, "read_at": 0.0}
+ID_RANGE_SECONDS = 10.0
+
+
+def _host_id_range():
+    """(lowest, highest) host id, read at most every ID_RANGE_SECONDS per process (a host added
+    since is still reached: the walk below runs past the highest id it knows)."""
+    now = time.monotonic()
+    if _ID_RANGE["bounds"] is None or now - _ID_RANGE["read_at"] > ID_RANGE_SECONDS:
+        bounds = Host.objects.aggregate(low=Min("id"), high=Max("id"))
+        _ID_RANGE.update(bounds=(bounds["low"] or 0, bounds["high"] or 0), read_at=now)
+    return _ID_RANGE["bounds"]
+
+
+def _random_window(query):
+    """Random strategy: CANDIDATES_CHECKED hosts that pass the filters, from a random point of the
+    primary key onwards (wrapping around), in random order. The database stops after that many
+    matches instead of filtering and sorting every host (ORDER BY RAND()), so the cost does not
+    grow with the number of hosts while most of them have room."""
+    low, high = _host_id_range()
+    start = random.randint(low, max(low, high))
+    chosen = list(query.filter(id__gte=start).order_by("id")[:CANDIDATES_CHECKED])
+    if len(chosen) < CANDIDATES_CHECKED and start > low:
+        chosen += list(query.filter(id__lt=start).order_by("id")[:CANDIDATES_CHECKED - len(chosen)])
+    random.shuffle(chosen)
     return chosen
 
 

@@ -91,3 +91,29 @@ def test_least_vm_and_last_host_strategies(hosts):
         last = candidates(PlacementSpec(cpu_num=1, memory_size=GIB, strategy="LastHostPreferredAllocatorStrategy",
                                         last_host_uuid=str(hosts["h3"].uuid)))
         assert last[0].name == "h3"
+
+
+def test_random_strategy_spreads_over_every_fitting_host_and_reads_a_window_not_every_host(hosts, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.compute import allocator
+
+    cluster = hosts["c1"]
+    extra = [Host.objects.create(name=f"x{i}", cluster=cluster, hypervisor_type="Simulator", management_ip="127.0.0.1",
+                                 status="Connected", state="Enabled", cpu_num=4, memory_size=8 * GIB)
+             for i in range(20)]
+    fitting = {"h1", "h2", "h3"} | {h.name for h in extra}
+    monkeypatch.setattr(allocator, "_ID_RANGE", {"bounds": None, "read_at": 0.0})
+    seen = set()
+    for _ in range(200):
+        found = names(PlacementSpec(cpu_num=1, memory_size=GIB))
+        assert len(found) == allocator.CANDIDATES_CHECKED and found <= fitting
+        seen |= found
+    assert seen == fitting  # every host that fits is drawn sometimes, wrapping past the highest id
+    with CaptureQueriesContext(connection) as queries:
+        candidates(PlacementSpec(cpu_num=1, memory_size=GIB))
+    host_reads = [q["sql"] for q in queries.captured_queries if 'FROM "compute_host"' in q["sql"]]
+    # a window of the primary key (one or two LIMITed reads), never every host sorted at random
+    assert 1 <= len(host_reads) <= 2
+    assert all(" LIMIT " in sql and "RANDOM()" not in sql for sql in host_reads)
