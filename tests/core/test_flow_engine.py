@@ -289,3 +289,31 @@ def test_a_transactional_step_cannot_retry():
 
     with pytest.raises(ValueError, match="cannot retry"):
         Flow("test-bad-transactional", [Retrying])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lease_keeper_renews_a_long_job_while_short_ones_come_and_go():
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.core.flows.engine import _LeaseKeeper
+
+    job = start_job(flows.NOOP)
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk).update(state="running", worker="w-long", lease_expires_at=now)
+    keeper = _LeaseKeeper.get()
+    keeper.keep(job.pk, "w-long", 0.6, now + timedelta(seconds=30))
+    try:
+        for i in range(20):  # a short job every 50 ms wakes the keeper each time
+            keeper.keep(-i - 1, "w-short", 0.6, now + timedelta(seconds=30))
+            time.sleep(0.05)
+            keeper.drop(-i - 1)
+        renewed = Job.objects.get(pk=job.pk).lease_expires_at
+        assert renewed > now + timedelta(seconds=0.6)
+        Job.objects.filter(pk=job.pk).update(state="succeeded")  # finished: the keeper lets it go
+        time.sleep(0.5)
+        assert job.pk not in keeper.jobs
+    finally:
+        keeper.drop(job.pk)

@@ -241,36 +241,71 @@ def _release(job):
 # --- running ----------------------------------------------------------------------------
 
 
-class _Heartbeat(threading.Thread):
-    """Renews the job's lease while its steps run, until the job's deadline:
-    past it the lease is left to run out, so the reaper rolls back a job that
-    hangs even though its worker is alive (nothing stays running forever)."""
+class _LeaseKeeper(threading.Thread):
+    """One thread per process that renews the lease of every job the process is running, until
+    each job's deadline: past it the lease is left to run out, so the reaper rolls back a job that
+    hangs even though its worker is alive (nothing stays running forever). One long-lived thread
+    with its own database connection, instead of a thread (and a connection) per job."""
 
-    def __init__(self, job_pk, worker, lease, deadline):
-        super().__init__(daemon=True, name=f"job-heartbeat-{job_pk}")
-        self.job_pk, self.worker, self.lease, self.deadline = job_pk, worker, lease, deadline
-        self.stopped = threading.Event()
+    _instance = None
+    _lock = threading.Lock()
+
+    def __init__(self):
+        super().__init__(daemon=True, name="job-lease-keeper")
+        self.jobs = {}  # job pk -> (worker, lease seconds, deadline)
+        self.wake = threading.Event()
+        self.pid = os.getpid()
+
+    @classmethod
+    def get(cls):
+        with cls._lock:
+            keeper = cls._instance
+            if keeper is None or keeper.pid != os.getpid() or not keeper.is_alive():
+                keeper = cls._instance = cls()  # first use, or a forked child without the thread
+                keeper.start()
+            return keeper
+
+    IDLE_INTERVAL = 60.0
+
+    def _interval(self):
+        leases = [lease for _, lease, _ in list(self.jobs.values())]
+        return max(min(leases, default=3 * self.IDLE_INTERVAL) / 3.0, 0.2)
+
+    def keep(self, job_pk, worker, lease, deadline):
+        shorter = max(lease / 3.0, 0.2) < self._interval()
+        self.jobs[job_pk] = (worker, lease, deadline)
+        if shorter:
+            self.wake.set()  # renew sooner than the thread planned to
+
+    def drop(self, job_pk):
+        self.jobs.pop(job_pk, None)
 
     def run(self):
-        try:
-            while not self.stopped.wait(max(self.lease / 3.0, 0.2)):
-                now = _now()
-                if now >= self.deadline:
-                    log.warning("job %s passed its deadline; no longer renewing its lease", self.job_pk)
-                    return
-                expires = min(now + timedelta(seconds=self.lease), self.deadline)
-                if not Job.objects.filter(pk=self.job_pk, state=JobState.RUNNING, worker=self.worker).update(
-                    lease_expires_at=expires
-                ):
-                    return  # taken over by the reaper
-        except Exception:  # the step thread must not die with us
-            log.exception("job heartbeat failed")
-        finally:
-            connection.close()
+        renewed = time.monotonic()
+        while True:
+            remaining = renewed + self._interval() - time.monotonic()
+            if remaining > 0:
+                self.wake.wait(remaining)
+                self.wake.clear()
+                continue
+            renewed = time.monotonic()
+            self.renew()
 
-    def stop(self):
-        self.stopped.set()
-        self.join(timeout=5)
+    def renew(self):
+        now = _now()
+        for job_pk, (worker, lease, deadline) in list(self.jobs.items()):
+            try:
+                if now >= deadline:
+                    log.warning("job %s passed its deadline; no longer renewing its lease", job_pk)
+                    self.drop(job_pk)
+                    continue
+                expires = min(now + timedelta(seconds=lease), deadline)
+                if not update_row(Job, {"id": job_pk, "state": JobState.RUNNING, "worker": worker},
+                                  {"lease_expires_at": expires}):
+                    self.drop(job_pk)  # finished, or taken over by the reaper
+            except Exception:  # the jobs' own threads must not be hurt by a failed renewal
+                log.exception("could not renew the lease of job %s", job_pk)
+                connection.close()
 
 
 class JobRunner:
@@ -279,7 +314,6 @@ class JobRunner:
         self.worker = worker
         self.flow = FLOWS.get(job.flow)
         self.ctx = Context(job)
-        self.heartbeat = None
         self.first_step_claimed = False  # execute_job recorded step 0 as running with the claim
         self._published = (None, 0.0)  # (state, monotonic time) of the last event sent
 
@@ -558,13 +592,13 @@ def execute_job(job_uuid):
         setattr(job, key, value)
     runner = JobRunner(job, worker)
     runner.first_step_claimed = first_step
-    runner.heartbeat = _Heartbeat(job.pk, worker, lease, deadline)
-    runner.heartbeat.start()
+    keeper = _LeaseKeeper.get()
+    keeper.keep(job.pk, worker, lease, deadline)
     try:
         with actx.acting(user=job.user, req_id=job.request_id or None, job=job.uuid):
             runner.run()
     finally:
-        runner.heartbeat.stop()
+        keeper.drop(job.pk)
     return runner.job
 
 
