@@ -230,7 +230,7 @@ def fill(l3, free):
 
 def used_set_reads(queries):
     return [q["sql"] for q in queries.captured_queries
-            if q["sql"].startswith("SELECT") and 'FROM "network_usedip"' in q["sql"]]
+            if q["sql"].startswith("SELECT") and f"FROM {connection.ops.quote_name('network_usedip')}" in q["sql"]]
 
 
 @pytest.mark.django_db

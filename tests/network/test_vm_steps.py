@@ -212,9 +212,10 @@ def test_the_network_steps_read_the_l3_its_ranges_and_its_dhcp_server_once(sim_n
                        l3_network_uuids=[l3["uuid"]], host_uuid=str(host.uuid))
     assert job.state == "succeeded", job.error
     selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
-    assert len([s for s in selects if s.startswith('SELECT "network_l3network"')]) == 1
-    assert len([s for s in selects if s.startswith('SELECT "network_iprange"')]) == 1
-    assert not [s for s in selects if "DhcpServer" in s and not s.startswith('SELECT "network_l3network"')]
+    l3_sql, range_sql = (f"SELECT {connection.ops.quote_name(t)}." for t in ("network_l3network", "network_iprange"))
+    assert len([s for s in selects if s.startswith(l3_sql)]) == 1
+    assert len([s for s in selects if s.startswith(range_sql)]) == 1
+    assert not [s for s in selects if "DhcpServer" in s and not s.startswith(l3_sql)]
     assert len([s for s in selects if "network_l2network_clusters" in s]) == 1   # the attachment check
     dhcp = agent_state(host)["dhcp"][l3["uuid"]]
     assert dhcp["server_ip"] == "10.0.0.10" and dhcp["gateway"] == "10.0.0.1" and dhcp["netmask"] == "255.255.255.0"

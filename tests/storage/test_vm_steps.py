@@ -227,10 +227,11 @@ def test_the_root_volume_row_is_written_once_ready_with_the_agents_figures(sim_a
     with CaptureQueriesContext(connection) as queries:
         job = run_flow(VM_STORAGE, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid), vm_name="one")
     assert job.state == "succeeded", job.error
-    volume_sql = [q["sql"] for q in queries.captured_queries if '"storage_volume"' in q["sql"]]
+    volume_table, storage_table = (connection.ops.quote_name(t) for t in ("storage_volume", "storage_primarystorage"))
+    volume_sql = [q["sql"] for q in queries.captured_queries if volume_table in q["sql"]]
     assert len(volume_sql) == 1 and volume_sql[0].startswith("INSERT"), volume_sql   # no read, no second write
     storage_reads = [q["sql"] for q in queries.captured_queries
-                     if q["sql"].startswith("SELECT") and 'FROM "storage_primarystorage"' in q["sql"]]
+                     if q["sql"].startswith("SELECT") and f"FROM {storage_table}" in q["sql"]]
     assert storage_reads == []   # the chosen primary storage came with its host ref, read once
     volume = Volume.objects.get(uuid=job.context["root_volume_uuid"])
     assert volume.status == "Ready" and volume.name == "ROOT-one" and volume.size == 64 * MIB
