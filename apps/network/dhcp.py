@@ -5,7 +5,7 @@ from apps.core.errors import CloudPortalError
 
 from . import ipam
 from .globalconfig import DHCP_LEASE_TIME
-from .models import L2Network, L3Network
+from .models import L3Network
 
 AGENT_TIMEOUT = 60  # seconds: starting dnsmasq or moving addresses takes longer than a ping
 
@@ -61,7 +61,3 @@ def release_dhcp(host, l3_uuid, macs):
 
 def delete_dhcp(host, l3_uuid):
     return agent.call(host, "/v1/dhcp/delete", {"l3_uuid": str(l3_uuid)}, timeout=AGENT_TIMEOUT)
-
-
-def l2_attached_to_host(l2, host):
-    return L2Network.objects.filter(pk=l2.pk, clusters=host.cluster_id).exists()

@@ -239,7 +239,7 @@ def clusters_for_l3_networks(l3_network_uuids, ctx=None):
     reachable = None
     for l3_uuid in l3_network_uuids:
         l2 = _l3(str(l3_uuid), ctx).l2_network
-        rows = list(Cluster.objects.filter(l2_networks=l2).values_list("pk", "uuid"))   # the clusters' order
+        rows = list(Cluster.objects.filter(l2_networks=l2).values_list("pk", "uuid"))   # in the clusters' own order
         attached = _cached(ctx, ("l2_clusters", l2.pk), lambda: {pk for pk, _ in rows})
         reachable = rows if reachable is None else [(pk, u) for pk, u in reachable if pk in attached]
     return [str(u) for _, u in reachable]
