@@ -5,7 +5,7 @@ from apps.core.errors import CloudPortalError
 
 from . import ipam
 from .globalconfig import DHCP_LEASE_TIME
-from .models import L2Network, L3Network
+from .models import L3Network
 
 AGENT_TIMEOUT = 60  # seconds: starting dnsmasq or moving addresses takes longer than a ping
 
@@ -33,8 +33,10 @@ def delete_bridge(host, l2):
                       {"bridge": l2.bridge_name, "physical_interface": l2.physical_interface}, timeout=AGENT_TIMEOUT)
 
 
-def dhcp_body(l3, entries, server_ip=None):
-    netmask, gateway = l3.subnet()
+def dhcp_body(l3, entries, server_ip=None, subnet=None):
+    """``server_ip`` and ``subnet`` ((netmask, gateway), as every range of the L3 has them): when the
+    caller knows them; else read (the server address allocated first if the L3 has none)."""
+    netmask, gateway = subnet or l3.subnet()
     if server_ip is None:
         server = ipam.ensure_dhcp_server_ip(l3)
         server_ip = server.ip if server else None
@@ -43,13 +45,13 @@ def dhcp_body(l3, entries, server_ip=None):
             "lease_time": int(DHCP_LEASE_TIME.value(resource=l3)), "entries": entries}
 
 
-def apply_dhcp(host, l3, entries):
+def apply_dhcp(host, l3, entries, server_ip=None, subnet=None):
     """Make ``host`` serve DHCP for ``l3`` (bridge, namespace, dnsmasq) with ``entries``
-    ([{mac, ip, hostname?}], added to or replacing what it has)."""
+    ([{mac, ip, hostname?}], added to or replacing what it has); ``server_ip``, ``subnet``: dhcp_body."""
     if isinstance(l3, str):
         l3 = L3Network.objects.select_related("l2_network").get(uuid=l3)
     ensure_bridge(host, l3.l2_network)
-    return agent.call(host, "/v1/dhcp/apply", dhcp_body(l3, entries), timeout=AGENT_TIMEOUT)
+    return agent.call(host, "/v1/dhcp/apply", dhcp_body(l3, entries, server_ip, subnet), timeout=AGENT_TIMEOUT)
 
 
 def release_dhcp(host, l3_uuid, macs):
@@ -59,7 +61,3 @@ def release_dhcp(host, l3_uuid, macs):
 
 def delete_dhcp(host, l3_uuid):
     return agent.call(host, "/v1/dhcp/delete", {"l3_uuid": str(l3_uuid)}, timeout=AGENT_TIMEOUT)
-
-
-def l2_attached_to_host(l2, host):
-    return L2Network.objects.filter(pk=l2.pk, clusters=host.cluster_id).exists()

@@ -1,12 +1,16 @@
 """IP address management: ranges, allocation, release.
 
-Allocation is insert-and-retry: a candidate address is chosen in Python from the ranges minus the
-addresses in use, and the ``UsedIp`` row is INSERTed in its own (sub)transaction. The unique
-constraint (l3_network, ip_int) makes the database the arbiter: when two allocators pick the same
-address concurrently, one INSERT wins and the other gets an IntegrityError, adds the address to its
-"used" set and tries the next candidate. No lock is held while choosing, nothing is read-modify-
-written, and it is correct on MariaDB (InnoDB unique index; deadlock and lock-wait errors are
-retried too) as on SQLite. When no candidate is left: NO_AVAILABLE_IP (422).
+Allocation is insert-and-retry: a candidate address is chosen in Python, and the ``UsedIp`` row is
+INSERTed in its own (sub)transaction. The unique constraint (l3_network, ip_int) makes the database
+the arbiter: when the address is taken (earlier, or by a concurrent allocator), the INSERT gets an
+IntegrityError and the next candidate is tried. No lock is held while choosing, nothing is
+read-modify-written, and it is correct on MariaDB (InnoDB unique index; deadlock and lock-wait
+errors are retried too) as on SQLite. When no candidate is left: NO_AVAILABLE_IP (422).
+
+Candidates: the random strategy on ranges of more than SMALL_RANGE addresses draws blindly (it
+does not read the addresses in use: an L3 may hold tens of thousands); after BLIND_COLLISIONS
+taken draws (a range filling up) it reads the used set once and chooses among what is free, as
+first-available and small ranges always do, which is how a full L3 is told apart from bad luck.
 
 Never handed out: the network and broadcast addresses of the subnet, the gateway, and anything
 already in use (the DHCP server's own address is a UsedIp of owner type DhcpServer).
@@ -25,6 +29,8 @@ from .models import IpRange, L3Network, UsedIp, UsedIpOwner
 
 MAX_ATTEMPTS = 10_000
 RANDOM_PROBES = 32
+SMALL_RANGE = 64       # addresses in all an L3's ranges up to which the used set is read at once
+BLIND_COLLISIONS = 3   # taken blind draws after which the used set is read
 _RETRYABLE_DB_ERRORS = (1205, 1213)  # MariaDB: lock wait timeout, deadlock
 
 
@@ -96,12 +102,24 @@ def choose(ranges, taken, strategy):
     return ip_range, _first_free(ip_range, taken, random.randint(ip_range.start_int, ip_range.end_int))
 
 
+def _blind_pick(ranges):
+    """(ip_range, address int) drawn at random (ranges weighted by size), not a reserved address,
+    without knowing what is in use; None when the draws only found reserved addresses."""
+    weights = [r.size for r in ranges]
+    for _ in range(RANDOM_PROBES):
+        ip_range = random.choices(ranges, weights=weights)[0] if len(ranges) > 1 else ranges[0]
+        value = random.randint(ip_range.start_int, ip_range.end_int)
+        if value not in reserved_ints(ip_range):
+            return ip_range, value
+    return None
+
+
 def _ranges(l3):
     return list(IpRange.objects.filter(l3_network=l3).order_by("start_int"))
 
 
 def _taken(l3):
-    return set(UsedIp.objects.filter(l3_network=l3).values_list("ip_int", flat=True))
+    return set(UsedIp.objects.filter(l3_network=l3).order_by().values_list("ip_int", flat=True))
 
 
 def check_static_ip(l3, ip, ranges=None):
@@ -127,12 +145,13 @@ def check_static_ip(l3, ip, ranges=None):
 
 
 def allocate(l3, *, owner_type=UsedIpOwner.VM_NIC, owner_uuid=None, ip=None, mac=None, strategy=None,
-             with_mac=False):
+             with_mac=False, ranges=None):
     """Hand out one address of ``l3`` (``ip``: that one, else by ``strategy`` or the L3's configured
-    one) and return its UsedIp. ``with_mac``: also give it a new unique MAC (unless ``mac`` is given)."""
+    one) and return its UsedIp. ``with_mac``: also give it a new unique MAC (unless ``mac`` is given).
+    ``ranges``: the L3's IpRanges ordered by start, when the caller has them."""
     if isinstance(l3, str):
         l3 = L3Network.objects.get(uuid=l3)
-    ranges = _ranges(l3)
+    ranges = _ranges(l3) if ranges is None else ranges
     if not ranges:
         raise NoAvailableIp(f"L3 network {l3.name} has no IP ranges", details={"l3_network_uuid": str(l3.uuid)})
     generated_mac = with_mac and mac is None
@@ -140,14 +159,22 @@ def allocate(l3, *, owner_type=UsedIpOwner.VM_NIC, owner_uuid=None, ip=None, mac
         mac = generate_mac()
     static_range = check_static_ip(l3, ip, ranges) if ip is not None else None
     strategy = strategy or strategy_for(l3)
-    taken = None
+    taken = None   # the used set, once read
+    collided = set()   # blind draws found taken
+    blind = strategy != "first-available" and sum(r.size for r in ranges) > SMALL_RANGE
     for _ in range(MAX_ATTEMPTS):
         if static_range is not None:
             ip_range, value = static_range, ip_int(ip)
         else:
-            if taken is None:
-                taken = _taken(l3)
-            picked = choose(ranges, taken, strategy)
+            picked = None
+            if blind and taken is None and len(collided) < BLIND_COLLISIONS:
+                picked = _blind_pick(ranges)
+                if picked is not None and picked[1] in collided:
+                    continue
+            if picked is None:
+                if taken is None:
+                    taken = _taken(l3) | collided
+                picked = choose(ranges, taken, strategy)
             if picked is None:
                 raise NoAvailableIp(f"no free IP address left in L3 network {l3.name}",
                                     details={"l3_network_uuid": str(l3.uuid)})
@@ -165,7 +192,7 @@ def allocate(l3, *, owner_type=UsedIpOwner.VM_NIC, owner_uuid=None, ip=None, mac
             if static_range is not None:
                 raise IpInUse(f"{ip} is already in use in L3 network {l3.name}",
                               details={"ip": ip, "l3_network_uuid": str(l3.uuid)}) from None
-            taken.add(value)
+            (collided if taken is None else taken).add(value)
         except OperationalError as exc:
             if not _retryable(exc):
                 raise

@@ -26,12 +26,12 @@ log = logging.getLogger(__name__)
 ATTEMPTS = 5
 
 
-def _row(primary_storage, host, image):
+def _row(primary_storage, host, image, host_ref=None):
     """The cache row, created (reserving its bytes on the host) when missing; ``(row, created)``."""
     row = ImageCache.objects.filter(primary_storage=primary_storage, host=host, sha256=image.sha256).first()
     if row is not None:
         return row, False
-    ref = LocalStorageHostRef.for_host(primary_storage, host)
+    ref = host_ref or LocalStorageHostRef.for_host(primary_storage, host)
     try:
         with transaction.atomic():
             if ref is None or not ref.reserve(image.actual_size):
@@ -58,10 +58,12 @@ def _drop_unused(row):
                 ref.release(row.actual_size)
 
 
-def acquire(primary_storage, host, image, request_id=None):
-    """Make sure ``image`` is cached on ``host``'s ``primary_storage`` and count one user; the row."""
+def acquire(primary_storage, host, image, request_id=None, host_ref=None):
+    """Make sure ``image`` is cached on ``host``'s ``primary_storage`` and count one user; the row
+    (its ``ref_count`` is this caller's count, not re-read). ``host_ref``: that pair's
+    LocalStorageHostRef when the caller has it (only its pk is used)."""
     for _ in range(ATTEMPTS):
-        row, created = _row(primary_storage, host, image)
+        row, created = _row(primary_storage, host, image, host_ref)
         try:
             agent.call(host, "/v1/image/cache", {
                 "url": imagestore.signed_url(image.sha256), "sha256": image.sha256, "path": row.install_path,
@@ -71,7 +73,7 @@ def acquire(primary_storage, host, image, request_id=None):
                 _drop_unused(row)
             raise
         if ImageCache.objects.filter(pk=row.pk).update(ref_count=F("ref_count") + 1):
-            row.refresh_from_db()
+            row.ref_count += 1
             return row
         log.info("image cache %s on host %s went away while it was fetched; again", row.install_path, host.name)
         request_id = None   # a new agent request: the file may have been removed since

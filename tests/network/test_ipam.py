@@ -1,5 +1,6 @@
 """IPAM: strategies, reserved addresses, static IPs, exhaustion, release, dry run, concurrency."""
 import ipaddress
+import random
 import threading
 import uuid
 
@@ -213,3 +214,94 @@ def test_concurrent_allocation_never_hands_out_an_address_twice(zone, strategy):
     assert errors == ["NO_AVAILABLE_IP"] * (threads_count - 8)
     assert sorted(results, key=ipam.ip_int) == [f"10.0.0.{i}" for i in range(10, 18)]
     assert UsedIp.objects.filter(l3_network=l3).count() == 8
+
+
+# --- the random strategy on a large range: blind draws, the used set read only when it fills up ----
+
+def fill(l3, free):
+    """Every address of ``l3``'s ranges in use but ``free`` (and the reserved ones)."""
+    rows = []
+    for ip_range in l3.ip_ranges.all():
+        reserved = ipam.reserved_ints(ip_range)
+        rows += [UsedIp(l3_network=l3, ip_range=ip_range, ip=ipam.int_ip(v), ip_int=v, owner_type="VmNic",
+                        owner_uuid=VM) for v in range(ip_range.start_int, ip_range.end_int + 1)
+                 if v not in reserved and ipam.int_ip(v) not in free]
+    UsedIp.objects.bulk_create(rows)
+
+
+def used_set_reads(queries):
+    return [q["sql"] for q in queries.captured_queries
+            if q["sql"].startswith("SELECT") and f"FROM {connection.ops.quote_name('network_usedip')}" in q["sql"]]
+
+
+@pytest.mark.django_db
+def test_random_on_a_large_range_does_not_read_the_addresses_in_use(zone):
+    from django.test.utils import CaptureQueriesContext
+
+    l3 = make_l3(zone, start="10.0.0.2", end="10.0.3.254", netmask="255.255.252.0")
+    assert ipam.strategy_for(l3) == "random" and l3.ip_ranges.get().size > ipam.SMALL_RANGE
+    for value in range(ipam.ip_int("10.0.1.0"), ipam.ip_int("10.0.1.10")):
+        ipam.allocate(l3, ip=ipam.int_ip(value), owner_uuid=VM)
+    random.seed(20261127)   # BLIND_COLLISIONS draws in a row on taken addresses would read the used set
+    with CaptureQueriesContext(connection) as queries:
+        got = [ipam.allocate(l3, owner_uuid=VM, with_mac=True) for _ in range(20)]
+    assert used_set_reads(queries) == []
+    assert len({row.ip for row in got}) == 20 and UsedIp.objects.filter(l3_network=l3).count() == 30
+    assert all(ipam.ip_int("10.0.0.2") <= row.ip_int <= ipam.ip_int("10.0.3.254") and row.ip != "10.0.0.1"
+               for row in got)
+
+
+@pytest.mark.django_db
+def test_random_on_a_nearly_full_large_range_finds_the_last_free_address_then_says_no(zone, monkeypatch):
+    l3 = make_l3(zone, start="10.0.0.2", end="10.0.1.254", netmask="255.255.254.0")
+    fill(l3, free={"10.0.1.77"})
+    draws = []
+    real = ipam._blind_pick
+    monkeypatch.setattr(ipam, "_blind_pick", lambda ranges: draws.append(1) or real(ranges))
+    assert ipam.allocate(l3, owner_uuid=VM).ip == "10.0.1.77"
+    assert len(draws) <= ipam.BLIND_COLLISIONS + 1   # a few blind draws, then the used set
+    with pytest.raises(CloudPortalError) as exc:
+        ipam.allocate(l3, owner_uuid=VM)
+    assert exc.value.code == "NO_AVAILABLE_IP" and exc.value.status == 422
+    assert UsedIp.objects.filter(l3_network=l3, ip="10.0.1.77").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_blind_draw_that_collides_tries_another_address(zone, monkeypatch):
+    l3 = make_l3(zone, start="10.0.0.2", end="10.0.3.254", netmask="255.255.252.0")
+    taken = ipam.allocate(l3, ip="10.0.2.2", owner_uuid=VM)
+    ip_range = l3.ip_ranges.get()
+    picks = iter([(ip_range, taken.ip_int), (ip_range, taken.ip_int + 1)])
+    monkeypatch.setattr(ipam, "_blind_pick", lambda ranges: next(picks))
+    assert ipam.allocate(l3, owner_uuid=VM).ip == "10.0.2.3"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_blind_allocation_on_a_nearly_full_large_range_never_hands_out_an_address_twice(zone):
+    if connection.vendor == "sqlite":
+        pytest.skip("concurrency is checked on MariaDB (SQLite serialises writers)")
+    l3 = make_l3(zone, start="10.0.0.2", end="10.0.1.254", netmask="255.255.254.0")
+    free = {f"10.0.1.{i}" for i in range(10, 18)}
+    fill(l3, free)
+    threads_count = 24
+    barrier = threading.Barrier(threads_count)
+    results, errors = [], []
+
+    def worker():
+        try:
+            barrier.wait()
+            results.append(ipam.allocate(l3, owner_uuid=str(uuid.uuid4()), with_mac=True).ip)
+        except CloudPortalError as exc:
+            errors.append(exc.code)
+        except Exception as exc:  # noqa: BLE001 - any other failure fails the test below
+            errors.append(repr(exc))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(threads_count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(results) == sorted(free), (results, errors)
+    assert errors == ["NO_AVAILABLE_IP"] * (threads_count - 8)

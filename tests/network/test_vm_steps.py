@@ -196,3 +196,28 @@ def test_a_qemu_guest_gets_exactly_the_allocated_ip_from_the_hosts_dnsmasq(
     assert namespace not in netns
     assert ip_link(bridge) is None
     assert str(dhcp["pid"]) not in subprocess.run(["pgrep", "dnsmasq"], capture_output=True, text=True).stdout.split()
+
+
+def test_the_network_steps_read_the_l3_its_ranges_and_its_dhcp_server_once(sim_network,
+                                                                            django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    host, l3 = sim_network
+    first = run_flow(VM_NETWORK, django_capture_on_commit_callbacks, vm_uuid=str(uuid.uuid4()),
+                     l3_network_uuids=[l3["uuid"]], host_uuid=str(host.uuid))   # allocates the DHCP server's
+    assert first.state == "succeeded", first.error
+    with CaptureQueriesContext(connection) as queries:
+        job = run_flow(VM_NETWORK, django_capture_on_commit_callbacks, vm_uuid=str(uuid.uuid4()),
+                       l3_network_uuids=[l3["uuid"]], host_uuid=str(host.uuid))
+    assert job.state == "succeeded", job.error
+    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    l3_sql, range_sql = (f"SELECT {connection.ops.quote_name(t)}." for t in ("network_l3network", "network_iprange"))
+    assert len([s for s in selects if s.startswith(l3_sql)]) == 1
+    assert len([s for s in selects if s.startswith(range_sql)]) == 1
+    assert not [s for s in selects if "DhcpServer" in s and not s.startswith(l3_sql)]
+    assert len([s for s in selects if "network_l2network_clusters" in s]) == 1   # the attachment check
+    dhcp = agent_state(host)["dhcp"][l3["uuid"]]
+    assert dhcp["server_ip"] == "10.0.0.10" and dhcp["gateway"] == "10.0.0.1" and dhcp["netmask"] == "255.255.255.0"
+    assert len(dhcp["entries"]) == 2
+

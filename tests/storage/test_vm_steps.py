@@ -203,3 +203,77 @@ def test_a_disabled_image_is_refused(sim_agent, sim_host, admin_client):
     job = run_flow(VM_STORAGE, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid))
     assert job.state == "failed" and job.error["code"] == "IMAGE_DISABLED"
     assert LocalStorageHostRef.objects.get(host=sim_host).used_capacity == 0
+
+
+# --- fewer statements, same rollbacks ---------------------------------------------------------
+
+def _volume_exists(host, path):
+    from apps.compute import agent
+
+    try:
+        agent.call(host, "/v1/volume/info", {"path": path})
+    except CloudPortalError as exc:
+        assert exc.code == "VOLUME_NOT_FOUND", exc
+        return False
+    return True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_root_volume_row_is_written_once_ready_with_the_agents_figures(sim_agent, sim_host, tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    image = add_image(tmp_path, make_qcow2(tmp_path / "o.qcow2"))
+    with CaptureQueriesContext(connection) as queries:
+        job = run_flow(VM_STORAGE, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid), vm_name="one")
+    assert job.state == "succeeded", job.error
+    volume_table, storage_table = (connection.ops.quote_name(t) for t in ("storage_volume", "storage_primarystorage"))
+    volume_sql = [q["sql"] for q in queries.captured_queries if volume_table in q["sql"]]
+    assert len(volume_sql) == 1 and volume_sql[0].startswith("INSERT"), volume_sql   # no read, no second write
+    storage_reads = [q["sql"] for q in queries.captured_queries
+                     if q["sql"].startswith("SELECT") and f"FROM {storage_table}" in q["sql"]]
+    assert storage_reads == []   # the chosen primary storage came with its host ref, read once
+    volume = Volume.objects.get(uuid=job.context["root_volume_uuid"])
+    assert volume.status == "Ready" and volume.name == "ROOT-one" and volume.size == 64 * MIB
+    from apps.core.models import ChangeLog
+
+    assert list(ChangeLog.objects.filter(resource_uuid=volume.uuid).values_list("action", flat=True)) == ["create"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_storage_rollbacks_work_from_the_persisted_context_alone(sim_agent, sim_host, tmp_path):
+    """What the reaper does for a job whose worker died: a fresh Context (no rows in memory)."""
+    from apps.core.flows.engine import Context
+
+    image = add_image(tmp_path, make_qcow2(tmp_path / "r.qcow2"))
+    job = run_flow(VM_STORAGE, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid))
+    assert job.state == "succeeded", job.error
+    path = job.context["root_volume_path"]
+    assert _volume_exists(sim_host, path)
+    ctx = Context(Job.objects.get(pk=job.pk))
+    for step in (CreateRootVolume, CacheImage, AllocatePrimaryStorage):
+        step().rollback(ctx)
+    assert not Volume.objects.exists() and not ImageCache.objects.exists()
+    assert not _volume_exists(sim_host, path)
+    assert LocalStorageHostRef.objects.get(host=sim_host).used_capacity == 0
+    for step in (CreateRootVolume, CacheImage, AllocatePrimaryStorage):   # idempotent
+        step().rollback(ctx)
+    assert LocalStorageHostRef.objects.get(host=sim_host).used_capacity == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_root_volume_made_before_its_row_was_written_is_removed_by_the_rollback(sim_agent, sim_host, tmp_path):
+    """The worker died between the agent's create and the INSERT: only the file exists."""
+    from apps.core.flows.engine import Context
+    from apps.storage.flows.vm_steps import root_volume_uuid
+
+    image = add_image(tmp_path, make_qcow2(tmp_path / "d.qcow2"))
+    job = run_flow(VM_STORAGE, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid))
+    assert job.state == "succeeded", job.error
+    ctx = Context(Job.objects.get(pk=job.pk))
+    path = job.context["root_volume_path"]
+    assert path.endswith(f"{root_volume_uuid(ctx)}.qcow2")
+    Volume.objects.all().delete()   # as if the row had never been written
+    assert _volume_exists(sim_host, path)
+    CreateRootVolume().rollback(ctx)
+    assert not _volume_exists(sim_host, path)

@@ -14,6 +14,12 @@ and write:
   "device_id"}] (AllocateNicIps)
 - ``dhcp_applied``: [{"host_uuid", "l3_network_uuid", "macs"}] (ApplyDhcp; what its rollback releases)
 
+Rows several steps read are loaded once per job run through ``ctx.cached`` (in memory only):
+``("l3", uuid)`` an L3 with its L2 and its DHCP server address, ``("l2_clusters", l2 pk)`` the
+clusters an L2 is attached to, ``("dhcp_server_ip", l3 uuid)``, ``("used_ip", uuid)`` a NIC's
+UsedIp. Pass the flow's ctx to ``clusters_for_l3_networks`` so placement fills them. Rollbacks
+read only the persisted context.
+
 Errors: NO_AVAILABLE_IP (422), IP_IN_USE (409), IP_NOT_IN_RANGE / IP_RESERVED (400),
 L3_NETWORK_NOT_FOUND (404), INVALID_ARGUMENT (400, duplicate L3 or a static IP for an L3 not in the list),
 L2_NETWORK_NOT_ATTACHED (409: the host's cluster does not reach the L3), and the agent's errors naming
@@ -21,6 +27,8 @@ the host (HOST_AGENT_UNREACHABLE 409, BRIDGE_NOT_FOUND, INTERFACE_NOT_FOUND, ...
 """
 import re
 from collections import OrderedDict
+
+from django.db.models import OuterRef, Subquery
 
 from apps.compute.flow_context import ctx_host, ctx_value
 from apps.compute.models import Cluster, Host
@@ -44,11 +52,38 @@ def _set(ctx, key, value):
         setattr(ctx, key, value)
 
 
-def _l3(uuid):
-    l3 = L3Network.objects.select_related("l2_network").filter(uuid=uuid).first()
-    if l3 is None:
-        raise NotFound(f"L3 network {uuid} not found", code="L3_NETWORK_NOT_FOUND", details={"l3_network_uuid": uuid})
-    return l3
+def _cached(ctx, key, load):
+    return ctx.cached(key, load) if hasattr(ctx, "cached") else load()
+
+
+def _l3(uuid, ctx=None):
+    """The L3 with its L2 and ``server_address`` (its DHCP server's address, None when it has none
+    yet), once per job run with a flow ``ctx``; 404 L3_NETWORK_NOT_FOUND."""
+    def load():
+        server = UsedIp.objects.filter(l3_network=OuterRef("pk"), owner_type=UsedIpOwner.DHCP_SERVER)
+        l3 = L3Network.objects.select_related("l2_network").annotate(
+            server_address=Subquery(server.values("ip")[:1])).filter(uuid=uuid).first()
+        if l3 is None:
+            raise NotFound(f"L3 network {uuid} not found", code="L3_NETWORK_NOT_FOUND",
+                           details={"l3_network_uuid": uuid})
+        return l3
+
+    return _cached(ctx, ("l3", str(uuid)), load)
+
+
+def _dhcp_server_ip(l3, ctx=None):
+    """The DHCP server address of ``l3``, allocated first when it has none (None: no ranges)."""
+    def load():
+        if getattr(l3, "server_address", None):
+            return l3.server_address
+        server = ipam.ensure_dhcp_server_ip(l3)
+        return server.ip if server else None
+
+    return _cached(ctx, ("dhcp_server_ip", str(l3.uuid)), load)
+
+
+def _l2_cluster_ids(l2, ctx=None):
+    return _cached(ctx, ("l2_clusters", l2.pk), lambda: set(l2.clusters.order_by().values_list("pk", flat=True)))
 
 
 def _requested(ctx):
@@ -72,18 +107,19 @@ def nic_for(used_ip, l3, device_id=0):
             "bridge": l3.l2_network.bridge_name, "used_ip_uuid": str(used_ip.uuid), "device_id": device_id}
 
 
-def allocate_nic_ips(vm_uuid, l3_network_uuids, static_ips=None):
+def allocate_nic_ips(vm_uuid, l3_network_uuids, static_ips=None, ctx=None):
     """One address and a new unique MAC per L3 (for a DHCP L3, its DHCP server address first if it
     has none); all or nothing. Returns the ``nics`` list described above."""
     static_ips = static_ips or {}
     nics = []
     try:
         for device_id, l3_uuid in enumerate(l3_network_uuids):
-            l3 = _l3(l3_uuid)
+            l3 = _l3(l3_uuid, ctx)
             if l3.dhcp:
-                ipam.ensure_dhcp_server_ip(l3)
+                _dhcp_server_ip(l3, ctx)
             used = ipam.allocate(l3, owner_type=UsedIpOwner.VM_NIC, owner_uuid=vm_uuid,
                                  ip=static_ips.get(l3_uuid), with_mac=True)
+            _cached(ctx, ("used_ip", str(used.uuid)), lambda: used)
             nics.append(nic_for(used, l3, device_id))
     except Exception:
         ipam.release([n["used_ip_uuid"] for n in nics])
@@ -97,7 +133,7 @@ class AllocateNicIps(Step):
         existing = _get(ctx, "nics")
         if existing and [n["l3_network_uuid"] for n in existing] == l3_uuids:
             return  # ran already (a retried step)
-        _set(ctx, "nics", allocate_nic_ips(_get(ctx, "vm_uuid"), l3_uuids, static_ips))
+        _set(ctx, "nics", allocate_nic_ips(_get(ctx, "vm_uuid"), l3_uuids, static_ips, ctx))
 
     def rollback(self, ctx):
         nics = _get(ctx, "nics")
@@ -123,8 +159,8 @@ class ApplyDhcp(Step):
         hostname = hostname if isinstance(hostname, str) and _LABEL.match(hostname) else None
         applied = _get(ctx, "dhcp_applied") or []
         for l3_uuid, nics in _dhcp_groups(_get(ctx, "nics") or []).items():
-            l3 = _l3(l3_uuid)
-            if not dhcp.l2_attached_to_host(l3.l2_network, host):
+            l3 = _l3(l3_uuid, ctx)
+            if host.cluster_id not in _l2_cluster_ids(l3.l2_network, ctx):
                 raise L2NotAttached(
                     f"L3 network {l3.name} is on L2 network {l3.l2_network.name}, which is not attached to "
                     f"cluster {host.cluster.name} of host {host.name}",
@@ -135,8 +171,10 @@ class ApplyDhcp(Step):
             applied.append({"host_uuid": str(host.uuid), "l3_network_uuid": l3_uuid,
                             "macs": [n["mac"] for n in nics]})
             _set(ctx, "dhcp_applied", applied)
+            subnet = (nics[0].get("netmask"), nics[0].get("gateway"))   # every range of an L3 has the same
             try:
-                dhcp.apply_dhcp(host, l3, entries)
+                dhcp.apply_dhcp(host, l3, entries, server_ip=_dhcp_server_ip(l3, ctx),
+                                subnet=subnet if all(subnet) else None)
             except CloudPortalError as exc:
                 self.rollback(ctx)
                 raise dhcp.host_error(host, f"DHCP for L3 network {l3.name}", exc) from None
@@ -192,11 +230,16 @@ def plan_nic_ips(l3_network_uuids, static_ips=None):
             for u in l3_network_uuids]
 
 
-def clusters_for_l3_networks(l3_network_uuids):
+def clusters_for_l3_networks(l3_network_uuids, ctx=None):
     """Uuids of the clusters from which every given L3 is reachable (attached to its L2), for the
-    allocator's filter. No L3s: every cluster."""
-    clusters = Cluster.objects.all()
+    allocator's filter. No L3s: every cluster. With a flow ``ctx`` the L3s and their L2s' clusters
+    are kept for the later steps (AllocateNicIps, ApplyDhcp)."""
+    if not l3_network_uuids:
+        return [str(u) for u in Cluster.objects.values_list("uuid", flat=True)]
+    reachable = None
     for l3_uuid in l3_network_uuids:
-        l3 = _l3(str(l3_uuid))
-        clusters = clusters.filter(pk__in=l3.l2_network.clusters.values("pk"))
-    return [str(u) for u in clusters.values_list("uuid", flat=True)]
+        l2 = _l3(str(l3_uuid), ctx).l2_network
+        rows = list(Cluster.objects.filter(l2_networks=l2).values_list("pk", "uuid"))   # in the clusters' own order
+        attached = _cached(ctx, ("l2_clusters", l2.pk), lambda: {pk for pk, _ in rows})
+        reachable = rows if reachable is None else [(pk, u) for pk, u in reachable if pk in attached]
+    return [str(u) for _, u in reachable]

@@ -14,7 +14,8 @@ reads
     vm_name          str, optional: the root volume is named "ROOT-<vm_name>"
     args.primary_storage_uuid  optional: only this primary storage may be chosen
 writes
-    primary_storage_uuid, primary_storage_reserved (bytes reserved on that host), root_volume_size
+    primary_storage_uuid, primary_storage_reserved (bytes reserved on that host), root_volume_size,
+    primary_storage_ref_id (the LocalStorageHostRef holding the reservation)
     image_cache      {"id", "path", "format", "sha256"}  (the cache file on the host; an ISO is attached from here)
     root_volume_uuid, root_volume_path, root_volume_format ("qcow2")  (the disk to give the VM)
 errors (CloudPortalError, in job.error)
@@ -25,7 +26,9 @@ errors (CloudPortalError, in job.error)
     409 HOST_AGENT_UNREACHABLE / agent codes (IMAGE_DOWNLOAD_FAILED, IMAGE_CHECKSUM_MISMATCH, ...)
 
 The root volume's uuid is derived from the job's uuid, so a rollback after a worker died mid-step
-still finds what to remove.
+still finds what to remove. Rows read by several steps (host, image, the chosen primary storage)
+come from ``ctx.cached`` (keys ``("host", uuid)``, ``("image", uuid)``, ``("primary_storage", uuid)``);
+rollbacks read only the persisted context.
 """
 import uuid as uuid_lib
 
@@ -33,7 +36,7 @@ from django.db import transaction
 
 from apps.compute import agent
 from apps.compute.flow_context import ctx_host, ctx_value
-from apps.core.errors import InvalidArgument, InvalidState
+from apps.core.errors import InvalidArgument, InvalidState, NotFound
 from apps.core.flows import NoRollback, Step
 from apps.core.states import EnableState
 
@@ -80,12 +83,11 @@ def root_volume_size(image, root_disk_size=None):
 
 def candidates(host, size, only=None):
     """``[(primary storage, host ref)]`` that could take ``size`` bytes on ``host``, most room first."""
-    storages = PrimaryStorage.objects.filter(clusters=host.cluster_id, state=EnableState.ENABLED,
-                                             type=PrimaryStorageType.LOCAL_STORAGE)
+    refs = LocalStorageHostRef.objects.select_related("primary_storage").filter(
+        host=host, primary_storage__clusters=host.cluster_id, primary_storage__state=EnableState.ENABLED,
+        primary_storage__type=PrimaryStorageType.LOCAL_STORAGE)
     if only:
-        storages = storages.filter(uuid=only)
-    refs = LocalStorageHostRef.objects.filter(primary_storage__in=storages, host=host).select_related(
-        "primary_storage")
+        refs = refs.filter(primary_storage__uuid=only)
     fitting = [ref for ref in refs if ref.available_capacity >= size]
     fitting.sort(key=lambda ref: ref.available_capacity, reverse=True)
     return [(ref.primary_storage, ref) for ref in fitting]
@@ -101,6 +103,13 @@ def choose_primary_storage(host, size, only=None):
     return {"primary_storage_uuid": str(ps.uuid), "name": ps.name, "available_capacity": ref.available_capacity}
 
 
+def ctx_primary_storage(ctx):
+    """The primary storage AllocatePrimaryStorage chose (``primary_storage_uuid``), loaded once per
+    job run (the row itself never changes here: capacity lives on its host refs)."""
+    value = ctx.primary_storage_uuid
+    return _cached(ctx, ("primary_storage", str(value)), lambda: PrimaryStorage.objects.get(uuid=value))
+
+
 class AllocatePrimaryStorage(Step):
     def run(self, ctx):
         if ctx.get("primary_storage_reserved"):
@@ -110,8 +119,12 @@ class AllocatePrimaryStorage(Step):
         for ps, ref in candidates(host, size, only=ctx.args.get("primary_storage_uuid")):
             if ref.reserve(size):   # one conditional UPDATE; a concurrent winner makes us try the next
                 ctx.primary_storage_uuid = str(ps.uuid)
+                ctx.primary_storage_ref_id = ref.pk   # the rollback's row, found without a lookup
                 ctx.primary_storage_reserved = size
                 ctx.root_volume_size = size
+                _cached(ctx, ("primary_storage", str(ps.uuid)), lambda: ps)
+                # only its pk is used later (conditional UPDATEs): its figures may be stale
+                _cached(ctx, ("host_ref", str(ps.uuid), str(host.uuid)), lambda: ref)
                 return
         raise NoPrimaryStorageCapacity(
             f"no primary storage attached to cluster {host.cluster.name} has {size} bytes free on host {host.name}",
@@ -121,20 +134,25 @@ class AllocatePrimaryStorage(Step):
         size = ctx.get("primary_storage_reserved")
         if not size:
             return
-        ref = LocalStorageHostRef.objects.filter(primary_storage__uuid=ctx.primary_storage_uuid,
-                                                 host__uuid=ctx_host(ctx).uuid).first()
-        if ref is not None:
-            ref.release(size)
+        ref_id = ctx.get("primary_storage_ref_id")
+        if ref_id is not None:
+            LocalStorageHostRef(pk=ref_id).release(size)   # one conditional UPDATE (gone: nothing)
+        else:   # a context recorded before primary_storage_ref_id existed
+            ref = LocalStorageHostRef.objects.filter(primary_storage__uuid=ctx.primary_storage_uuid,
+                                                     host__uuid=ctx_host(ctx).uuid).first()
+            if ref is not None:
+                ref.release(size)
         del ctx.primary_storage_reserved
+        del ctx.primary_storage_ref_id
 
 
 class CacheImage(Step):
     def run(self, ctx):
         if ctx.get("image_cache"):
             return
-        host, image = ctx_host(ctx), ctx_image(ctx)
-        ps = PrimaryStorage.objects.get(uuid=ctx.primary_storage_uuid)
-        row = cache.acquire(ps, host, image, request_id=f"{ctx.job.uuid}-cache-image")
+        host, image, ps = ctx_host(ctx), ctx_image(ctx), ctx_primary_storage(ctx)
+        row = cache.acquire(ps, host, image, request_id=f"{ctx.job.uuid}-cache-image",
+                            host_ref=_cached(ctx, ("host_ref", str(ps.uuid), str(host.uuid)), lambda: None))
         ctx.image_cache = {"id": row.pk, "path": row.install_path, "format": row.format, "sha256": row.sha256}
 
     def rollback(self, ctx):
@@ -149,7 +167,13 @@ def root_volume_uuid(ctx):
 
 
 class CreateRootVolume(Step):
+    """The agent makes the overlay first, then the row is recorded once, Ready (one INSERT). Its
+    uuid and path come from the job's uuid and the chosen primary storage, so a rollback (in this
+    process or the reaper's) finds the file even when the worker died before the row was written."""
+
     def run(self, ctx):
+        if ctx.get("root_volume_uuid"):
+            return   # done already (a retried step)
         try:
             self._run(ctx)
         except Exception:
@@ -157,38 +181,50 @@ class CreateRootVolume(Step):
             raise
 
     def _run(self, ctx):
-        host, image = ctx_host(ctx), ctx_image(ctx)
-        ps = PrimaryStorage.objects.get(uuid=ctx.primary_storage_uuid)
+        host, image, ps = ctx_host(ctx), ctx_image(ctx), ctx_primary_storage(ctx)
         volume_uuid = root_volume_uuid(ctx)
         path = ps.volume_path(volume_uuid)
         size = ctx.get("root_volume_size") or root_volume_size(image, _value(ctx, "root_disk_size"))
-        volume, _ = Volume.objects.get_or_create(uuid=volume_uuid, defaults={
-            "name": f"ROOT-{_value(ctx, 'vm_name') or _value(ctx, 'vm_uuid') or volume_uuid}",
-            "account_id": ctx.job.account_id, "type": VolumeType.ROOT, "status": VolumeStatus.CREATING,
-            "size": size, "format": "qcow2", "install_path": path, "primary_storage": ps, "host": host,
-            "image": image, "image_sha256": image.sha256, "vm_instance_uuid": _value(ctx, "vm_uuid")})
         body = {"path": path, "format": "qcow2", "size": size}
         if image.format != ImageFormat.ISO:
             body.update(backing_file=ctx.image_cache["path"], backing_format=image.format)
         answer = agent.call(host, "/v1/volume/create", body, timeout=VOLUME_TIMEOUT,
                             request_id=f"{ctx.job.uuid}-create-root-volume")
-        volume.status = VolumeStatus.READY
-        volume.size = int(answer.get("size") or size)
-        volume.actual_size = int(answer.get("actual_size") or 0)
-        volume.save()
+        with transaction.atomic():   # the row and its change log together
+            volume = Volume.objects.create(
+                uuid=volume_uuid, name=f"ROOT-{_value(ctx, 'vm_name') or _value(ctx, 'vm_uuid') or volume_uuid}",
+                account_id=ctx.job.account_id, type=VolumeType.ROOT, status=VolumeStatus.READY,
+                size=int(answer.get("size") or size), actual_size=int(answer.get("actual_size") or 0),
+                format="qcow2", install_path=path, primary_storage=ps, host=host, image=image,
+                image_sha256=image.sha256, vm_instance_uuid=_value(ctx, "vm_uuid"))
+        _cached(ctx, ("volume", volume_uuid), lambda: volume)
         ctx.root_volume_uuid = volume_uuid
         ctx.root_volume_path = path
         ctx.root_volume_format = "qcow2"
 
     def rollback(self, ctx):
         volume = Volume.objects.filter(uuid=root_volume_uuid(ctx)).select_related("host", "primary_storage").first()
-        if volume is None:
-            return
-        if volume.host is not None:
-            agent.call(volume.host, "/v1/volume/delete", {"path": volume.install_path}, timeout=VOLUME_TIMEOUT)
-        volume.delete()
+        if volume is not None:
+            host, path = volume.host, volume.install_path
+        else:   # no row: the agent may have made the file before the step stopped
+            host, path = _planned_root_volume(ctx)
+        if host is not None and path:
+            agent.call(host, "/v1/volume/delete", {"path": path}, timeout=VOLUME_TIMEOUT)
+        if volume is not None:
+            volume.delete()
         for key in ("root_volume_uuid", "root_volume_path", "root_volume_format"):
             delattr(ctx, key)
+
+
+def _planned_root_volume(ctx):
+    """(host, path) where CreateRootVolume puts the root volume, from the persisted context alone;
+    (None, None) when its host or primary storage is gone or was never chosen."""
+    if not ctx.get("primary_storage_uuid"):
+        return None, None
+    try:
+        return ctx_host(ctx), ctx_primary_storage(ctx).volume_path(root_volume_uuid(ctx))
+    except (NotFound, PrimaryStorage.DoesNotExist):
+        return None, None
 
 
 def delete_volume(volume):
