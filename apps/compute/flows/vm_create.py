@@ -122,14 +122,10 @@ class RecordNics(Step):
     transactional = True
 
     def run(self, ctx):
-        l3_ids = dict(L3Network.objects.filter(uuid__in=[n["l3_network_uuid"] for n in ctx.nics])
-                      .values_list("uuid", "pk"))
-        used_ip_ids = dict(UsedIp.objects.filter(uuid__in=[n["used_ip_uuid"] for n in ctx.nics])
-                           .values_list("uuid", "pk"))
         vm = vm_row(ctx)
         VmNic.objects.bulk_create([
-            VmNic(vm_instance_id=vm.pk, l3_network_id=l3_ids[_uuid(nic["l3_network_uuid"])],
-                  used_ip_id=used_ip_ids.get(_uuid(nic["used_ip_uuid"])), ip=nic["ip"], mac=nic["mac"],
+            VmNic(vm_instance_id=vm.pk, l3_network_id=_row(ctx, "l3", L3Network, nic["l3_network_uuid"]).pk,
+                  used_ip_id=_row(ctx, "used_ip", UsedIp, nic["used_ip_uuid"]).pk, ip=nic["ip"], mac=nic["mac"],
                   netmask=nic["netmask"], gateway=nic.get("gateway") or "", device_id=nic.get("device_id", index))
             for index, nic in enumerate(ctx.nics)])
 
@@ -137,10 +133,9 @@ class RecordNics(Step):
         VmNic.objects.filter(vm_instance__uuid=ctx.args["vm_uuid"]).delete()
 
 
-def _uuid(value):
-    import uuid
-
-    return uuid.UUID(str(value))
+def _row(ctx, kind, model, uuid):
+    """The row AllocateNicIps read or made (ctx.cached under (kind, uuid)), else from the database."""
+    return ctx.cached((kind, str(uuid)), lambda: model.objects.get(uuid=uuid))
 
 
 class DefineOnHypervisor(Step):

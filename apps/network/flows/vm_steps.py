@@ -128,6 +128,8 @@ def allocate_nic_ips(vm_uuid, l3_network_uuids, static_ips=None, ctx=None):
 
 
 class AllocateNicIps(Step):
+    transactional = True  # database only: shares a transaction with its neighbours (engine)
+
     def run(self, ctx):
         l3_uuids, static_ips = _requested(ctx)
         existing = _get(ctx, "nics")

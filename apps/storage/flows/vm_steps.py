@@ -111,6 +111,8 @@ def ctx_primary_storage(ctx):
 
 
 class AllocatePrimaryStorage(Step):
+    transactional = True  # database only: shares the allocation's transaction (engine)
+
     def run(self, ctx):
         if ctx.get("primary_storage_reserved"):
             return   # done already (a retried step)
