@@ -317,3 +317,18 @@ def test_the_lease_keeper_renews_a_long_job_while_short_ones_come_and_go():
         assert job.pk not in keeper.jobs
     finally:
         keeper.drop(job.pk)
+
+
+def test_changes_undone_with_a_transactional_run_are_never_announced(monkeypatch, django_capture_on_commit_callbacks):
+    import apps.core.events as events
+
+    sent = []
+    monkeypatch.setattr(events, "publish", lambda groups, payload: sent.append(payload))
+    with django_capture_on_commit_callbacks(execute=True):
+        job = run(flows.MIXED, fail_at=2)
+    assert job.state == "failed"
+    created = [p for p in sent if p.get("type") == "resource" and p["action"] == "create"]
+    assert created == []  # zones 0-2 were made and undone in the run's transaction
+    with django_capture_on_commit_callbacks(execute=True):
+        job = run(flows.MIXED)
+    assert len([p for p in sent if p.get("type") == "resource" and p["action"] == "create"]) == 5
