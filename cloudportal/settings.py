@@ -169,6 +169,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apps.core.api.errors.exception_handler",
     "URL_FORMAT_OVERRIDE": "format",
 }
+# A web process trusts a token (its user and account) it read less than this many seconds ago
+# without reading it again; a revoked token stops working in every process within this time
+# (at once in the process that revoked it). 0 reads the token on every request.
+API_TOKEN_CACHE_SECONDS = float(os.environ.get("API_TOKEN_CACHE_SECONDS", "1"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "CloudPortal API",
     "DESCRIPTION": "IaaS portal: data-centre KVM hosts, storage, networks and Alibaba Cloud.",
