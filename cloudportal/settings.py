@@ -85,8 +85,11 @@ ASGI_APPLICATION = "cloudportal.asgi.application"
 
 # --- database -------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'cloudportal.sqlite3'}")
-# Under ASGI persistent connections leak (see TESTBED): keep CONN_MAX_AGE at 0.
+# Under ASGI persistent connections leak (see TESTBED) when each request has a thread of its own:
+# keep CONN_MAX_AGE at 0 here. The web process (cloudportal/asgi.py: reused request threads)
+# keeps its connections WEB_CONN_MAX_AGE seconds; Celery workers WORKER_CONN_MAX_AGE (celery.py).
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+WEB_CONN_MAX_AGE = int(os.environ.get("WEB_CONN_MAX_AGE", "60"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share one SQLite file: WAL and IMMEDIATE transactions
     # keep concurrent writers from failing with "database is locked".
