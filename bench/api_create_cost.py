@@ -11,12 +11,12 @@ a Simulator cluster with ``--hosts`` hosts (the simulator agent is started for t
 image store with a small qcow2 image, local primary storage, an L2 and an L3 with a /10
 range, and an offering. Then:
 
-* over HTTP (the real thing): starts daphne as ``make run`` does, warms it up, fires
-  ``--posts`` creates from ``--clients`` threads with one keep-alive connection each, and
-  reads daphne's CPU time from /proc/<pid>/stat before and after; statements are MariaDB's
-  global ``Questions`` counter before and after (every client of the server counts: run on
-  a quiet database server);
-* in process (``--in-process``, also the default): the same POSTs through django.test.Client
+* over HTTP (the real thing): runs daphne as ``make run`` does (in a child process of this
+  script that also counts the SQL statements Django sends and the database connections it
+  opens), warms it up, then ``--rounds`` times fires ``--posts`` creates from ``--clients``
+  threads with one keep-alive connection each, and reads daphne's CPU time from
+  /proc/<pid>/stat before and after (other load on the machine inflates it: see the load);
+* in process (``--mode in-process``; both modes by default): the same POSTs through django.test.Client
   (full middleware and DRF stack, no ASGI server), CPU from time.process_time() and the
   statements captured by Django.
 
@@ -59,19 +59,42 @@ def parse_args():
     return p.parse_args()
 
 
-def mariadb_questions(url):
-    import MySQLdb
-    from urllib.parse import urlsplit
+def serve(port, stats_path):
+    """Run daphne (as `make run` does) in this process, counting the SQL statements Django sends
+    and the connections it opens; SIGUSR1 writes the counts to ``stats_path``."""
+    import signal
 
-    parts = urlsplit(url)
-    conn = MySQLdb.connect(host=parts.hostname or "127.0.0.1", port=parts.port or 3306,
-                           user=parts.username or "root", passwd=parts.password or "")
-    try:
-        cur = conn.cursor()
-        cur.execute("SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Connections')")
-        return {name: int(value) for name, value in cur.fetchall()}
-    finally:
-        conn.close()
+    from django.db.backends.signals import connection_created
+
+    counts = {"statements": 0, "connections": 0}
+
+    def counted(execute, sql, params, many, context):
+        counts["statements"] += 1
+        return execute(sql, params, many, context)
+
+    def created(sender, connection, **kwargs):
+        counts["connections"] += 1
+        if counted not in connection.execute_wrappers:
+            connection.execute_wrappers.append(counted)
+
+    connection_created.connect(created, weak=False)
+    signal.signal(signal.SIGUSR1, lambda *_: Path(stats_path).write_text(json.dumps(counts)))
+    from daphne.cli import CommandLineInterface
+
+    CommandLineInterface().run(["-b", "127.0.0.1", "-p", str(port), "cloudportal.asgi:application"])
+
+
+def daphne_counts(proc, stats_path):
+    import signal
+
+    Path(stats_path).unlink(missing_ok=True)
+    proc.send_signal(signal.SIGUSR1)
+    for _ in range(200):
+        try:
+            return json.loads(Path(stats_path).read_text())
+        except (OSError, ValueError):
+            time.sleep(0.01)
+    raise RuntimeError("daphne did not report its statement counts")
 
 
 def run_http(args, env, token, body):
@@ -79,8 +102,8 @@ def run_http(args, env, token, body):
 
     port = free_port()
     bindir = Path(sys.executable).parent
-    daphne = subprocess.Popen([str(bindir / "daphne"), "-b", "127.0.0.1", "-p", str(port),
-                               "cloudportal.asgi:application"], cwd=ROOT, env=env,
+    stats = f"/tmp/cp-bench-api-{port}.json"
+    daphne = subprocess.Popen([sys.executable, __file__, "--serve", str(port), stats], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
@@ -117,23 +140,25 @@ def run_http(args, env, token, body):
         if args.profile:
             out = ROOT / "bench" / "results" / f"api_create_cost-{int(time.time())}.speedscope.json"
             out.parent.mkdir(parents=True, exist_ok=True)
-            profiler = subprocess.Popen([str(bindir / "py-spy") if (bindir / "py-spy").exists() else "py-spy", "record", "--gil", "-r", "200", "-f", "speedscope", "-o",
-                                         str(out), "-p", str(daphne.pid)], stdout=subprocess.DEVNULL)
+            py_spy = str(bindir / "py-spy") if (bindir / "py-spy").exists() else "py-spy"
+            profiler = subprocess.Popen([py_spy, "record", "--gil", "-r", "200", "-f", "speedscope", "-o", str(out),
+                                         "-p", str(daphne.pid)], stdout=subprocess.DEVNULL)
             time.sleep(1)
         rounds = []
         for r in range(args.rounds):
             statuses.clear()
-            q0, cpu0, wall0 = mariadb_questions(args.database_url), cpu_seconds(daphne.pid), time.perf_counter()
+            q0, cpu0, wall0 = daphne_counts(daphne, stats), cpu_seconds(daphne.pid), time.perf_counter()
             fire(args.posts, args.warmup + r * args.posts)
             wall = time.perf_counter() - wall0
-            cpu, q1 = cpu_seconds(daphne.pid) - cpu0, mariadb_questions(args.database_url)
+            cpu, q1 = cpu_seconds(daphne.pid) - cpu0, daphne_counts(daphne, stats)
             n = args.posts
-            rounds.append({"cpu_ms": 1000 * cpu / n, "statements": (q1["Questions"] - q0["Questions"] - 1) / n,
-                           "connections": (q1["Connections"] - q0["Connections"] - 1) / n, "posts_per_s": n / wall,
+            rounds.append({"cpu_ms": 1000 * cpu / n, "statements": (q1["statements"] - q0["statements"]) / n,
+                           "connections": (q1["connections"] - q0["connections"]) / n, "posts_per_s": n / wall,
                            "statuses": dict(statuses), "load": os.getloadavg()[0]})
             print(f"HTTP (daphne, {args.clients} clients) round {r + 1}: {n} POSTs in {wall:.1f} s ({n / wall:.0f}/s), "
-                  f"statuses {dict(statuses)}; daphne CPU {rounds[-1]['cpu_ms']:.2f} ms/POST; MariaDB statements "
-                  f"{rounds[-1]['statements']:.2f}/POST, connections {rounds[-1]['connections']:.2f}/POST; "
+                  f"statuses {dict(statuses)}; daphne CPU {rounds[-1]['cpu_ms']:.2f} ms/POST; SQL statements "
+                  f"{rounds[-1]['statements']:.2f}/POST (without connection set-up), new connections "
+                  f"{rounds[-1]['connections']:.2f}/POST; "
                   f"load {os.getloadavg()[0]:.2f}", flush=True)
         if profiler is not None:
             profiler.send_signal(2)
@@ -180,6 +205,8 @@ def run_in_process(args, token, body):
 
 
 def main():
+    if sys.argv[1:2] == ["--serve"]:
+        return serve(int(sys.argv[2]), sys.argv[3])
     from vm_create import fresh_database, prepare
 
     args = parse_args()
