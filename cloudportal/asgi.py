@@ -1,4 +1,5 @@
 """ASGI entry point: HTTP through Django, websockets through Channels."""
+import inspect
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,6 +17,9 @@ from apps.core.events.auth import TokenOrSessionAuthMiddleware  # noqa: E402
 from cloudportal.routing import websocket_urlpatterns  # noqa: E402
 
 
+EXECUTOR_CONTEXTS = "executor" in inspect.signature(ThreadSensitiveContext.__init__).parameters
+
+
 class ReusedSyncThreads:
     """HTTP requests run their synchronous Django code on reused threads.
 
@@ -24,7 +28,8 @@ class ReusedSyncThreads:
     connection and wrapper (with what it learnt of the server: version, sql_mode, one more query
     on MariaDB) die with it. Here each request still gets a one-thread executor of its own, but
     taken from the idle ones and given back afterwards (``ThreadSensitiveContext(executor=...)``,
-    asgiref >= 3.10); Django's own context then sees the enclosing one and leaves it alone.
+    asgiref 3.13 here); Django's own context then sees the enclosing one and leaves it alone.
+    With an asgiref whose ThreadSensitiveContext takes no executor, requests run as before.
 
     * Nothing waits for a thread: when none is idle a new executor is made, as before, so a
       slow request (an image download) never holds up another.
@@ -57,6 +62,8 @@ class ReusedSyncThreads:
             executor.shutdown(wait=False)
 
     async def __call__(self, scope, receive, send):
+        if not EXECUTOR_CONTEXTS:
+            return await self.app(scope, receive, send)
         executor = self._take()
         try:
             async with ThreadSensitiveContext(executor=executor):
