@@ -1,7 +1,11 @@
 """ASGI entry point: HTTP through Django, websockets through Channels."""
+import inspect
 import os
+from concurrent.futures import ThreadPoolExecutor
 
+from asgiref.sync import ThreadSensitiveContext
 from django.core.asgi import get_asgi_application
+from django.db import connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cloudportal.settings")
 django_asgi_app = get_asgi_application()
@@ -12,9 +16,75 @@ from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from apps.core.events.auth import TokenOrSessionAuthMiddleware  # noqa: E402
 from cloudportal.routing import websocket_urlpatterns  # noqa: E402
 
+
+EXECUTOR_CONTEXTS = "executor" in inspect.signature(ThreadSensitiveContext.__init__).parameters
+
+
+class ReusedSyncThreads:
+    """HTTP requests run their synchronous Django code on reused threads.
+
+    Django's ASGIHandler runs each request in a fresh ``ThreadSensitiveContext``: asgiref then
+    makes a one-thread executor, so a new thread, for every request, and the thread's database
+    connection and wrapper (with what it learnt of the server: version, sql_mode, one more query
+    on MariaDB) die with it. Here each request still gets a one-thread executor of its own, but
+    taken from the idle ones and given back afterwards (``ThreadSensitiveContext(executor=...)``,
+    asgiref 3.13 here); Django's own context then sees the enclosing one and leaves it alone.
+    With an asgiref whose ThreadSensitiveContext takes no executor, requests run as before.
+
+    * Nothing waits for a thread: when none is idle a new executor is made, as before, so a
+      slow request (an image download) never holds up another.
+    * At most ``WEB_SYNC_THREADS`` (default 32) idle executors are kept; one given back beyond
+      that closes its thread's database connections and ends.
+    * These threads keep their database connection ``WEB_CONN_MAX_AGE`` seconds (settings;
+      with health checks; 0: closed after every request, as before). Only these threads: the
+      global ``CONN_MAX_AGE`` stays 0, so a thread that is not reused leaks no connection.
+    * Websockets (Channels consumers) do not come through here.
+    """
+
+    def __init__(self, app, keep=None):
+        self.app = app
+        self.keep = int(os.environ.get("WEB_SYNC_THREADS", "32")) if keep is None else keep
+        self._idle = []  # touched only from the event loop's thread: no lock needed
+        self.made = 0
+
+    def _take(self):
+        if self._idle:
+            return self._idle.pop()  # the most recently used: its connection is the freshest
+        self.made += 1
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="django-request",
+                                  initializer=_keep_connections)
+
+    def _give_back(self, executor):
+        if len(self._idle) < self.keep:
+            self._idle.append(executor)
+        else:
+            executor.submit(connections.close_all)  # runs on that thread, before it ends
+            executor.shutdown(wait=False)
+
+    async def __call__(self, scope, receive, send):
+        if not EXECUTOR_CONTEXTS:
+            return await self.app(scope, receive, send)
+        executor = self._take()
+        try:
+            async with ThreadSensitiveContext(executor=executor):
+                await self.app(scope, receive, send)
+        finally:
+            self._give_back(executor)
+
+
+def _keep_connections():
+    """This (request) thread's database wrappers keep their connection WEB_CONN_MAX_AGE seconds."""
+    from django.conf import settings
+
+    seconds = int(getattr(settings, "WEB_CONN_MAX_AGE", 0))
+    if seconds:
+        for conn in connections.all():
+            conn.settings_dict = {**conn.settings_dict, "CONN_MAX_AGE": seconds, "CONN_HEALTH_CHECKS": True}
+
+
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": ReusedSyncThreads(django_asgi_app),
         "websocket": SessionMiddlewareStack(TokenOrSessionAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

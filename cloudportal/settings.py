@@ -85,8 +85,11 @@ ASGI_APPLICATION = "cloudportal.asgi.application"
 
 # --- database -------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'cloudportal.sqlite3'}")
-# Under ASGI persistent connections leak (see TESTBED): keep CONN_MAX_AGE at 0.
+# Under ASGI persistent connections leak (see TESTBED) when each request has a thread of its own:
+# keep CONN_MAX_AGE at 0 here. The web process (cloudportal/asgi.py: reused request threads)
+# keeps its connections WEB_CONN_MAX_AGE seconds; Celery workers WORKER_CONN_MAX_AGE (celery.py).
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+WEB_CONN_MAX_AGE = int(os.environ.get("WEB_CONN_MAX_AGE", "60"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share one SQLite file: WAL and IMMEDIATE transactions
     # keep concurrent writers from failing with "database is locked".
@@ -169,6 +172,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apps.core.api.errors.exception_handler",
     "URL_FORMAT_OVERRIDE": "format",
 }
+# A web process trusts a token (its user and account) it read less than this many seconds ago
+# without reading it again; a revoked token stops working in every process within this time
+# (at once in the process that revoked it). 0 reads the token on every request.
+API_TOKEN_CACHE_SECONDS = float(os.environ.get("API_TOKEN_CACHE_SECONDS", "1"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "CloudPortal API",
     "DESCRIPTION": "IaaS portal: data-centre KVM hosts, storage, networks and Alibaba Cloud.",

@@ -26,6 +26,17 @@ def _fresh_global_configs():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_token_cache():
+    """API tokens read in the last second are trusted without a read (apps.accounts.authentication):
+    a change a test made without a signal (bulk update, rolled back) must not leak into the next."""
+    from apps.accounts.authentication import recent_tokens
+
+    recent_tokens.clear()
+    yield
+    recent_tokens.clear()
+
+
+@pytest.fixture(autouse=True)
 def _eager_jobs():
     """Jobs started by API calls run in-process (real engine, same transaction)
     unless a test starts real workers (see tests/workers.py)."""

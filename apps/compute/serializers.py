@@ -215,7 +215,7 @@ class VmCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError({"l3_network_uuids": ["an L3 network may appear once"]})
         from apps.network.models import L3Network
 
-        found = {str(u) for u in L3Network.objects.filter(uuid__in=l3s).values_list("uuid", flat=True)}
+        found = {str(u) for u in L3Network.objects.filter(uuid__in=l3s).order_by().values_list("uuid", flat=True)}
         missing = [u for u in l3s if u not in found]
         if missing:
             raise serializers.ValidationError({"l3_network_uuids": [f"L3 network {missing[0]} not found"]})

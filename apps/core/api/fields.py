@@ -1,3 +1,4 @@
+import copy
 import uuid as uuid_lib
 
 from drf_spectacular.types import OpenApiTypes
@@ -32,10 +33,20 @@ class UuidRelatedField(serializers.RelatedField):
             value = uuid_lib.UUID(str(data))
         except (TypeError, ValueError, AttributeError):
             self.fail("invalid", value=data)
-        obj = self.get_queryset().filter(uuid=value).first()
+        queryset = self.get_queryset()
+        # uuids are unique: no ORDER BY (what .first() would add) is needed to pick the row
+        obj = next(iter(queryset.filter(uuid=value).order_by()[:1]), None)
         if obj is None:
-            self.fail("does_not_exist", model=self.get_queryset().model.__name__.lower(), value=value)
+            self.fail("does_not_exist", model=queryset.model.__name__.lower(), value=value)
         return obj
+
+    def __deepcopy__(self, memo):
+        """DRF deep-copies every declared field for each serializer instance, and with it the
+        ``queryset`` (its whole Query). A queryset is never changed in place (each use clones it:
+        ``get_queryset`` starts with ``.all()``), so the copies share it."""
+        kwargs = {key: value if key in ("queryset", "validators", "regex") else copy.deepcopy(value, memo)
+                  for key, value in self._kwargs.items()}
+        return self.__class__(*copy.deepcopy(self._args, memo), **kwargs)
 
     def to_representation(self, value):
         return str(value.uuid)

@@ -1,6 +1,24 @@
+import copy
+
 from rest_framework import serializers
 
 from ..models import AuditLog, ChangeLog, GlobalConfig, Job, Tag
+
+
+class BuiltOnceFieldsMixin:
+    """A ModelSerializer builds its fields from the model's metadata for every serializer made
+    (every response of one object pays it again: about a third of a small request's CPU). What
+    it builds is the same for every instance of a class, so here it is built once per class and
+    each serializer gets deep copies of it, the way DRF copies declared fields. Subclasses that
+    adjust their fields per instance (``get_fields`` calling ``super()``) change their copies."""
+
+    def get_fields(self):
+        cls = type(self)
+        built = cls.__dict__.get("_built_fields")
+        if built is None:
+            built = super().get_fields()
+            cls._built_fields = built  # two threads may both build it: the same result
+        return copy.deepcopy(built)
 
 
 class FieldSelectionMixin:
@@ -14,7 +32,7 @@ class FieldSelectionMixin:
         return data
 
 
-class ResourceSerializer(FieldSelectionMixin, serializers.ModelSerializer):
+class ResourceSerializer(FieldSelectionMixin, BuiltOnceFieldsMixin, serializers.ModelSerializer):
     uuid = serializers.UUIDField(read_only=True)
     tags = serializers.SerializerMethodField()
 
@@ -32,7 +50,7 @@ class ResourceSerializer(FieldSelectionMixin, serializers.ModelSerializer):
         return tags_for([obj.uuid], request.user if request else None).get(obj.uuid, [])
 
 
-class JobSerializer(FieldSelectionMixin, serializers.ModelSerializer):
+class JobSerializer(FieldSelectionMixin, BuiltOnceFieldsMixin, serializers.ModelSerializer):
     account_uuid = serializers.SerializerMethodField()
 
     class Meta:
@@ -48,7 +66,7 @@ class JobSerializer(FieldSelectionMixin, serializers.ModelSerializer):
         return str(obj.account.uuid) if obj.account_id else None
 
 
-class TagSerializer(FieldSelectionMixin, serializers.ModelSerializer):
+class TagSerializer(FieldSelectionMixin, BuiltOnceFieldsMixin, serializers.ModelSerializer):
     resource_uuid = serializers.UUIDField()
     tag = serializers.CharField(max_length=512)
     type = serializers.ChoiceField(choices=["user", "system"], default="user")
@@ -63,14 +81,14 @@ class TagSerializer(FieldSelectionMixin, serializers.ModelSerializer):
         return str(obj.account.uuid) if obj.account_id else None
 
 
-class GlobalConfigSerializer(FieldSelectionMixin, serializers.ModelSerializer):
+class GlobalConfigSerializer(FieldSelectionMixin, BuiltOnceFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = GlobalConfig
         fields = ["category", "name", "type", "value", "default_value", "description", "updated_at"]
         read_only_fields = fields
 
 
-class AuditLogSerializer(FieldSelectionMixin, serializers.ModelSerializer):
+class AuditLogSerializer(FieldSelectionMixin, BuiltOnceFieldsMixin, serializers.ModelSerializer):
     account_uuid = serializers.SerializerMethodField()
 
     class Meta:
@@ -86,7 +104,7 @@ class AuditLogSerializer(FieldSelectionMixin, serializers.ModelSerializer):
         return str(obj.account.uuid) if obj.account_id else None
 
 
-class ChangeLogSerializer(FieldSelectionMixin, serializers.ModelSerializer):
+class ChangeLogSerializer(FieldSelectionMixin, BuiltOnceFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = ChangeLog
         fields = [

@@ -1,0 +1,86 @@
+"""HTTP requests under ASGI run their Django code on reused threads (cloudportal.asgi)."""
+import asyncio
+import threading
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import HttpCommunicator
+from django.db import connections
+
+from cloudportal.asgi import EXECUTOR_CONTEXTS, ReusedSyncThreads, application
+
+needs_executor_contexts = pytest.mark.skipif(not EXECUTOR_CONTEXTS,
+                                             reason="this asgiref's ThreadSensitiveContext takes no executor")
+
+
+class ThreadOf:
+    """An ASGI app that answers with the thread its synchronous part ran on."""
+
+    def __init__(self, hold=None):
+        self.hold = hold
+        self.threads = []
+
+    def work(self):
+        if self.hold is not None:
+            self.hold.wait(5)
+        self.threads.append(threading.get_ident())
+
+    async def __call__(self, scope, receive, send):
+        await sync_to_async(self.work)()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+async def call(app):
+    return await HttpCommunicator(app, "GET", "/").get_response()
+
+
+@needs_executor_contexts
+def test_requests_one_after_another_run_on_the_same_thread():
+    inner = ThreadOf()
+    app = ReusedSyncThreads(inner, keep=4)
+
+    async def main():
+        for _ in range(3):
+            await call(app)
+
+    asyncio.run(main())
+    assert len(set(inner.threads)) == 1 and app.made == 1
+
+
+@needs_executor_contexts
+def test_concurrent_requests_each_get_a_thread_and_none_waits_for_one():
+    hold = threading.Event()
+    inner = ThreadOf(hold)
+    app = ReusedSyncThreads(inner, keep=1)
+
+    async def main():
+        calls = [asyncio.ensure_future(call(app)) for _ in range(3)]
+        await asyncio.sleep(0.2)
+        hold.set()  # all three were running at once: none queued behind another
+        await asyncio.gather(*calls)
+
+    asyncio.run(main())
+    assert len(set(inner.threads)) == 3 and app.made == 3
+    assert len(app._idle) == 1  # the others ended
+
+
+def test_reused_threads_keep_their_database_connection_and_other_threads_do_not(settings):
+    settings.WEB_CONN_MAX_AGE = 60
+    app = ReusedSyncThreads(ThreadOf(), keep=1)
+    executor = app._take()
+    try:
+        assert executor.submit(lambda: connections["default"].settings_dict["CONN_MAX_AGE"]).result() == 60
+        assert connections["default"].settings_dict["CONN_MAX_AGE"] == 0
+    finally:
+        executor.submit(connections.close_all).result()
+        executor.shutdown()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_portal_answers_through_the_reused_threads():
+    async def main():
+        return [await HttpCommunicator(application, "GET", "/api/v1/zones/").get_response() for _ in range(2)]
+
+    for response in asyncio.run(main()):
+        assert response["status"] == 401  # no token: refused, the same way twice
