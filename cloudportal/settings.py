@@ -100,6 +100,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    # Django's MySQL backend, with atomic blocks begun by START TRANSACTION (apps/core/backends)
+    DATABASES["default"]["ENGINE"] = "apps.core.backends.mysql"
     DATABASES["default"]["OPTIONS"] = {
         "charset": "utf8mb4",
         "isolation_level": "read committed",

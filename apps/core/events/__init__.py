@@ -72,10 +72,13 @@ def publish_job(job):
 
 def publish_resource_change(resource_type, resource_uuid, action, changes):
     """Announce a change once it is committed: a change undone with its transaction (a flow's
-    transactional steps that failed, say) is never announced. Outside a transaction: at once."""
+    transactional steps that failed, say) is never announced. Outside an atomic block: at once."""
     from django.db import transaction
 
     groups = [group_for_resource(resource_uuid)]
     payload = {"type": "resource", "resource_type": resource_type, "uuid": str(resource_uuid),
                "action": action, "changes": changes}
-    transaction.on_commit(lambda: publish(groups, payload))
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: publish(groups, payload))
+    else:  # autocommit (already committed), or autocommit turned off by hand (no hooks there)
+        publish(groups, payload)
