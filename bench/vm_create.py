@@ -158,10 +158,7 @@ def main():
     env = dict(os.environ, DATABASE_URL=args.database_url, REDIS_URL=args.redis, CELERY_BROKER_URL=args.redis,
                CELERY_TASK_DEFAULT_QUEUE=queue, SIM_AGENT_URL=f"http://127.0.0.1:{sim_port}",
                SIM_AGENT_TOKEN=token_admin, PORTAL_URL=f"http://127.0.0.1:{web_port}", LOG_LEVEL="WARNING",
-               DJANGO_SETTINGS_MODULE="cloudportal.settings", CLOUDPORTAL_DATA_DIR=str(workdir / "data"),
-               # keep a request thread (and its MariaDB connection) for each of the concurrent
-               # clients instead of making and dropping threads beyond the default 32
-               WEB_SYNC_THREADS=str(max(32, args.clients + 16)))
+               DJANGO_SETTINGS_MODULE="cloudportal.settings", CLOUDPORTAL_DATA_DIR=str(workdir / "data"))
     os.environ.update(env)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     import django
