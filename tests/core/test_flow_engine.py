@@ -332,3 +332,27 @@ def test_changes_undone_with_a_transactional_run_are_never_announced(monkeypatch
     with django_capture_on_commit_callbacks(execute=True):
         job = run(flows.MIXED)
     assert len([p for p in sent if p.get("type") == "resource" and p["action"] == "create"]) == 5
+
+
+def test_a_worker_that_cannot_reach_the_database_before_the_claim_retries_and_the_job_runs(monkeypatch):
+    from django.db import OperationalError
+
+    from apps.core.flows import engine, tasks
+
+    job = start_job(flows.FIVE_STEPS)
+    real_update_row = engine.update_row
+    failures = []
+
+    def too_many_connections_once(model, where, values):
+        if values.get("state") == "running" and not failures:
+            failures.append(where)
+            raise OperationalError(1040, "Too many connections")
+        return real_update_row(model, where, values)
+
+    monkeypatch.setattr(engine, "update_row", too_many_connections_once)
+    monkeypatch.setattr(tasks.connections, "close_all", lambda: None)  # keep the test's transaction
+    result = tasks.run_job.apply(args=[str(job.uuid)])  # eager: the retry runs at once
+    assert failures and result.successful()
+    job.refresh_from_db()
+    assert job.state == "succeeded"
+    assert Zone.objects.filter(name__startswith=str(job.uuid)).count() == 5  # ran once, completely

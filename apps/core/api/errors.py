@@ -3,7 +3,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -36,6 +36,21 @@ def _summary(detail, prefix=""):
     return f"{prefix}{detail}"
 
 
+# MariaDB errors that say "not now" rather than "wrong": too many connections, server gone or
+# shutting down, can't connect, lost connection, lock wait timeout, deadlock
+_TRANSIENT_DB_ERRORS = {1040, 1053, 1203, 2002, 2003, 2006, 2013, 1205, 1213}
+
+
+def database_unavailable(exc):
+    """True when ``exc`` is the database being unreachable or busy (worth retrying), not a bug."""
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    code = exc.args[0] if exc.args else None
+    return code in _TRANSIENT_DB_ERRORS or "database is locked" in str(exc)
+
+
 def error_body(code, message, details=None):
     return {"code": code, "message": message, "details": details or {}}
 
@@ -63,6 +78,11 @@ def exception_handler(exc, context):
         return Response(error_body(code, str(exc.detail)), status=exc.status_code, headers=headers)
     if isinstance(exc, IntegrityError):
         return Response(error_body("CONFLICT", "the change conflicts with existing data"), status=409)
+    if database_unavailable(exc):
+        log.warning("database unavailable in API view: %s", exc)
+        return Response(error_body("SERVICE_UNAVAILABLE", "the database is not reachable or too busy right now; "
+                                   "try the request again shortly"),
+                        status=503, headers={"Retry-After": "5"})
     request_id = getattr(request, "request_id", "") if request is not None else ""
     log.exception("unhandled error in API view (request %s)", request_id)
     return Response(

@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from .. import context as actx
@@ -137,6 +137,11 @@ class Context:
         import json
 
         return json.loads(json.dumps(self._data, cls=DjangoJSONEncoder))
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached before the job was claimed: the job is untouched (still
+    pending) and the delivery should be tried again later (the Celery task retries)."""
 
 
 class _Undo(Exception):
@@ -567,8 +572,11 @@ def execute_job(job_uuid):
     twice (Celery is at-least-once) runs once.
     """
     worker = _worker_name()
-    lease = float(JOB_LEASE_SECONDS.value())
-    found = list(Job.objects.select_related("user").filter(uuid=job_uuid).order_by()[:1])
+    try:
+        lease = float(JOB_LEASE_SECONDS.value())
+        found = list(Job.objects.select_related("user").filter(uuid=job_uuid).order_by()[:1])
+    except (OperationalError, InterfaceError) as exc:  # nothing happened yet: try again later
+        raise DatabaseUnavailable(str(exc)) from exc
     if not found:
         raise NotFound(f"job {job_uuid} not found")
     job = found[0]
@@ -586,7 +594,11 @@ def execute_job(job_uuid):
         steps = [dict(record) for record in job.steps]
         steps[0].update(state="running", started_at=_iso(now), attempts=0)
         claim["steps"] = steps
-    if not update_row(Job, {"id": job.pk, "state": JobState.PENDING}, claim):
+    try:
+        claimed = update_row(Job, {"id": job.pk, "state": JobState.PENDING}, claim)
+    except (OperationalError, InterfaceError) as exc:  # not claimed: the job is still pending
+        raise DatabaseUnavailable(str(exc)) from exc
+    if not claimed:
         return Job.objects.get(pk=job.pk)  # another worker claimed it first
     for key, value in claim.items():
         setattr(job, key, value)

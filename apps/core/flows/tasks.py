@@ -1,11 +1,22 @@
 from celery import shared_task
+from django.db import connections
 
-from .engine import execute_job, reap_jobs as _reap_jobs
+from .engine import DatabaseUnavailable, execute_job, reap_jobs as _reap_jobs
 
 
-@shared_task(name="apps.core.flows.tasks.run_job", acks_late=True)
-def run_job(job_uuid):
-    execute_job(job_uuid)
+# a worker that cannot reach the database before claiming a job tries again with backoff
+# (2, 4, 8 ... 60 s, for about half an hour) instead of dropping the job: it stays pending
+RETRY_MAX_SECONDS = 60
+RETRIES = 40
+
+
+@shared_task(bind=True, name="apps.core.flows.tasks.run_job", acks_late=True, max_retries=RETRIES)
+def run_job(self, job_uuid):
+    try:
+        execute_job(job_uuid)
+    except DatabaseUnavailable as exc:
+        connections.close_all()  # a fresh connection next time
+        raise self.retry(exc=exc, countdown=min(RETRY_MAX_SECONDS, 2 ** (self.request.retries + 1)))
 
 
 @shared_task(name="apps.core.flows.tasks.reap_jobs")
