@@ -128,7 +128,7 @@ def _random_window(query):
     low, high = _host_id_range()
     start = random.randint(low, max(low, high))
     chosen = list(query.filter(id__gte=start).order_by("id")[:CANDIDATES_CHECKED])
-    if len(chosen) < CANDIDATES_CHECKED and start > low:
+    if len(chosen) < CANDIDATES_CHECKED:  # wrap around (also right when the ids cached are stale)
         chosen += list(query.filter(id__lt=start).order_by("id")[:CANDIDATES_CHECKED - len(chosen)])
     random.shuffle(chosen)
     return chosen

@@ -118,3 +118,13 @@ def test_random_strategy_spreads_over_every_fitting_host_and_reads_a_window_not_
     # a window of the primary key (one or two LIMITed reads), never every host sorted at random
     assert 1 <= len(host_reads) <= 2
     assert all(" LIMIT " in sql and "RAND" not in sql for sql in host_reads)
+
+
+def test_random_strategy_finds_hosts_when_the_cached_id_range_is_stale(hosts, monkeypatch):
+    import time
+
+    from apps.compute import allocator
+
+    # ids this process remembers from before the hosts were remade (a restored database, say)
+    monkeypatch.setattr(allocator, "_ID_RANGE", {"bounds": (10**9, 10**9 + 10), "read_at": time.monotonic()})
+    assert names(PlacementSpec(cpu_num=1, memory_size=GIB)) == {"h1", "h2", "h3"}
