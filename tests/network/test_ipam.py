@@ -182,15 +182,9 @@ def test_clusters_an_l3_is_reachable_from(zone):
     assert clusters_for_l3_networks([l3.uuid, other.uuid]) == [str(c2.uuid)]
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("strategy", ["random", "first-available"])
-def test_concurrent_allocation_never_hands_out_an_address_twice(zone, strategy):
-    """Many threads, each with its own database connection, allocate from a range of 8 addresses at
-    once: exactly 8 succeed with 8 distinct addresses, the others get NO_AVAILABLE_IP."""
-    if connection.vendor == "sqlite":
-        pytest.skip("concurrency is checked on MariaDB (SQLite serialises writers)")
-    l3 = make_l3(zone, start="10.0.0.10", end="10.0.0.17", strategy=strategy)
-    threads_count = 24
+def allocate_at_once(l3, threads_count):
+    """``threads_count`` threads, each with its own database connection, allocate from ``l3`` at
+    the same moment: (addresses handed out, error codes)."""
     barrier = threading.Barrier(threads_count)
     results, errors = [], []
 
@@ -200,7 +194,7 @@ def test_concurrent_allocation_never_hands_out_an_address_twice(zone, strategy):
             results.append(ipam.allocate(l3, owner_uuid=str(uuid.uuid4()), with_mac=True).ip)
         except CloudPortalError as exc:
             errors.append(exc.code)
-        except Exception as exc:  # noqa: BLE001 - any other failure fails the test below
+        except Exception as exc:  # noqa: BLE001 - any other failure fails the test
             errors.append(repr(exc))
         finally:
             connections.close_all()
@@ -210,6 +204,19 @@ def test_concurrent_allocation_never_hands_out_an_address_twice(zone, strategy):
         t.start()
     for t in threads:
         t.join(60)
+    return results, errors
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("strategy", ["random", "first-available"])
+def test_concurrent_allocation_never_hands_out_an_address_twice(zone, strategy):
+    """Many threads, each with its own database connection, allocate from a range of 8 addresses at
+    once: exactly 8 succeed with 8 distinct addresses, the others get NO_AVAILABLE_IP."""
+    if connection.vendor == "sqlite":
+        pytest.skip("concurrency is checked on MariaDB (SQLite serialises writers)")
+    l3 = make_l3(zone, start="10.0.0.10", end="10.0.0.17", strategy=strategy)
+    threads_count = 24
+    results, errors = allocate_at_once(l3, threads_count)
     assert len(results) == 8 and len(set(results)) == 8, (results, errors)
     assert errors == ["NO_AVAILABLE_IP"] * (threads_count - 8)
     assert sorted(results, key=ipam.ip_int) == [f"10.0.0.{i}" for i in range(10, 18)]
@@ -284,24 +291,6 @@ def test_concurrent_blind_allocation_on_a_nearly_full_large_range_never_hands_ou
     free = {f"10.0.1.{i}" for i in range(10, 18)}
     fill(l3, free)
     threads_count = 24
-    barrier = threading.Barrier(threads_count)
-    results, errors = [], []
-
-    def worker():
-        try:
-            barrier.wait()
-            results.append(ipam.allocate(l3, owner_uuid=str(uuid.uuid4()), with_mac=True).ip)
-        except CloudPortalError as exc:
-            errors.append(exc.code)
-        except Exception as exc:  # noqa: BLE001 - any other failure fails the test below
-            errors.append(repr(exc))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(threads_count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    results, errors = allocate_at_once(l3, threads_count)
     assert sorted(results) == sorted(free), (results, errors)
     assert errors == ["NO_AVAILABLE_IP"] * (threads_count - 8)
