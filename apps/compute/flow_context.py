@@ -19,6 +19,12 @@ def ctx_value(ctx, key, default=None):
     return value
 
 
+def ctx_cached(ctx, key, load):
+    """``load()`` once per job run (``Context.cached``: rows several steps read); with a plain
+    dict instead of a flow context, every time."""
+    return ctx.cached(key, load) if hasattr(ctx, "cached") else load()
+
+
 def ctx_host(ctx):
     """The host the flow works on: ``host_uuid`` (or ``host``: a Host, its uuid, or {"uuid"}),
     loaded once per job run (Context.cached); 404 HOST_NOT_FOUND when it is gone."""
@@ -31,7 +37,7 @@ def ctx_host(ctx):
     def load():
         return Host.objects.select_related("cluster").filter(uuid=value).first() if value else None
 
-    host = ctx.cached(("host", str(value)), load) if hasattr(ctx, "cached") else load()
+    host = ctx_cached(ctx, ("host", str(value)), load)
     if host is None:
         raise NotFound(f"host {value} not found", code="HOST_NOT_FOUND", details={"host_uuid": str(value)})
     return host

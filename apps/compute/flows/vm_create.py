@@ -13,30 +13,16 @@ zone_uuid, cluster_uuid, host_uuid (pinning), root_disk_size, strategy, start.
 from django.db.models import Exists, F, OuterRef, Subquery
 
 from apps.core.flows import Flow, NoRollback, Step
-from apps.network.flows.vm_steps import AllocateNicIps, ApplyDhcp, plan_nic_ips
+from apps.network.flows.vm_steps import AllocateNicIps, ApplyDhcp, attached_clusters, plan_nic_ips
 from apps.network.models import L3Network, UsedIp
-from apps.storage.flows.vm_steps import (AllocatePrimaryStorage, CacheImage, CreateRootVolume,
+from apps.storage.flows.vm_steps import (AllocatePrimaryStorage, CacheImage, CreateRootVolume, cached_image,
                                          choose_primary_storage, root_volume_size)
 from apps.storage.models import Image, LocalStorageHostRef, Volume
 
 from ..allocator import PlacementSpec, candidates, reserve_host
 from ..flow_context import ctx_host
-from ..models import Cluster, Host, VmInstance, VmNic, VmState
+from ..models import Host, VmInstance, VmNic, VmState
 from .vm_common import define_body, fire, hypervisor, ignore_missing
-
-
-def attached_clusters(l3_network_uuids):
-    """The clusters every given L3 is reachable from (attached to its L2), as a subquery of uuids
-    for the allocator's filter (no round trip of its own)."""
-    clusters = Cluster.objects.all()
-    for l3_uuid in l3_network_uuids:
-        clusters = clusters.filter(l2_networks__l3_networks__uuid=l3_uuid)
-    return clusters.values("uuid")
-
-
-def vm_image(ctx):
-    """The VM's image, read once per job run."""
-    return ctx.cached(("image", str(ctx.args["image_uuid"])), lambda: Image.objects.get(uuid=ctx.args["image_uuid"]))
 
 
 def vm_row(ctx):
@@ -56,7 +42,7 @@ def placement_spec(args, image=None):
     return PlacementSpec(
         cpu_num=args["cpu_num"], memory_size=args["memory_size"],
         zone_uuid=args.get("zone_uuid"), cluster_uuid=args.get("cluster_uuid"), host_uuid=args.get("host_uuid"),
-        cluster_uuids=attached_clusters(args["l3_network_uuids"]),
+        cluster_uuids=attached_clusters(args["l3_network_uuids"]).values("uuid"),
         avoid_host_uuids=args.get("avoid_host_uuids") or [],
         strategy=args.get("strategy") or "DefaultHostAllocatorStrategy",
         extra_filters=[("PrimaryStorageCapacity", has_room,
@@ -94,7 +80,7 @@ class AllocateHost(Step):
     transactional = True
 
     def run(self, ctx):
-        host = reserve_host(placement_spec(ctx.args, vm_image(ctx)))
+        host = reserve_host(placement_spec(ctx.args, cached_image(ctx)))
         ctx.host_uuid = str(host.uuid)
         ctx.cached(("host", ctx.host_uuid), lambda: host)  # the later steps' host, without a reload
         VmInstance.objects.filter(uuid=ctx.args["vm_uuid"]).update(

@@ -17,8 +17,7 @@ and write:
 Rows several steps read are loaded once per job run through ``ctx.cached`` (in memory only):
 ``("l3", uuid)`` an L3 with its L2 and its DHCP server address, ``("l2_clusters", l2 pk)`` the
 clusters an L2 is attached to, ``("dhcp_server_ip", l3 uuid)``, ``("used_ip", uuid)`` a NIC's
-UsedIp. Pass the flow's ctx to ``clusters_for_l3_networks`` so placement fills them. Rollbacks
-read only the persisted context.
+UsedIp. Rollbacks read only the persisted context.
 
 Errors: NO_AVAILABLE_IP (422), IP_IN_USE (409), IP_NOT_IN_RANGE / IP_RESERVED (400),
 L3_NETWORK_NOT_FOUND (404), INVALID_ARGUMENT (400, duplicate L3 or a static IP for an L3 not in the list),
@@ -30,7 +29,7 @@ from collections import OrderedDict
 
 from django.db.models import OuterRef, Subquery
 
-from apps.compute.flow_context import ctx_host, ctx_value
+from apps.compute.flow_context import ctx_cached, ctx_host, ctx_value
 from apps.compute.models import Cluster, Host
 from apps.core.errors import CloudPortalError, InvalidArgument, NotFound
 from apps.core.flows import Step
@@ -52,10 +51,6 @@ def _set(ctx, key, value):
         setattr(ctx, key, value)
 
 
-def _cached(ctx, key, load):
-    return ctx.cached(key, load) if hasattr(ctx, "cached") else load()
-
-
 def _l3(uuid, ctx=None):
     """The L3 with its L2 and ``server_address`` (its DHCP server's address, None when it has none
     yet), once per job run with a flow ``ctx``; 404 L3_NETWORK_NOT_FOUND."""
@@ -68,7 +63,7 @@ def _l3(uuid, ctx=None):
                            details={"l3_network_uuid": uuid})
         return l3
 
-    return _cached(ctx, ("l3", str(uuid)), load)
+    return ctx_cached(ctx, ("l3", str(uuid)), load)
 
 
 def _dhcp_server_ip(l3, ctx=None):
@@ -79,11 +74,11 @@ def _dhcp_server_ip(l3, ctx=None):
         server = ipam.ensure_dhcp_server_ip(l3)
         return server.ip if server else None
 
-    return _cached(ctx, ("dhcp_server_ip", str(l3.uuid)), load)
+    return ctx_cached(ctx, ("dhcp_server_ip", str(l3.uuid)), load)
 
 
 def _l2_cluster_ids(l2, ctx=None):
-    return _cached(ctx, ("l2_clusters", l2.pk), lambda: set(l2.clusters.order_by().values_list("pk", flat=True)))
+    return ctx_cached(ctx, ("l2_clusters", l2.pk), lambda: set(l2.clusters.order_by().values_list("pk", flat=True)))
 
 
 def _requested(ctx):
@@ -119,7 +114,7 @@ def allocate_nic_ips(vm_uuid, l3_network_uuids, static_ips=None, ctx=None):
                 _dhcp_server_ip(l3, ctx)
             used = ipam.allocate(l3, owner_type=UsedIpOwner.VM_NIC, owner_uuid=vm_uuid,
                                  ip=static_ips.get(l3_uuid), with_mac=True)
-            _cached(ctx, ("used_ip", str(used.uuid)), lambda: used)
+            ctx_cached(ctx, ("used_ip", str(used.uuid)), lambda: used)
             nics.append(nic_for(used, l3, device_id))
     except Exception:
         ipam.release([n["used_ip_uuid"] for n in nics])
@@ -232,16 +227,18 @@ def plan_nic_ips(l3_network_uuids, static_ips=None):
             for u in l3_network_uuids]
 
 
-def clusters_for_l3_networks(l3_network_uuids, ctx=None):
-    """Uuids of the clusters from which every given L3 is reachable (attached to its L2), for the
-    allocator's filter. No L3s: every cluster. With a flow ``ctx`` the L3s and their L2s' clusters
-    are kept for the later steps (AllocateNicIps, ApplyDhcp)."""
-    if not l3_network_uuids:
-        return [str(u) for u in Cluster.objects.values_list("uuid", flat=True)]
-    reachable = None
+def attached_clusters(l3_network_uuids):
+    """The clusters from which every given L3 is reachable (attached to its L2), as a queryset:
+    the allocator's filter uses it as a subquery, without a round trip of its own. No L3s: every
+    cluster."""
+    clusters = Cluster.objects.all()
     for l3_uuid in l3_network_uuids:
-        l2 = _l3(str(l3_uuid), ctx).l2_network
-        rows = list(Cluster.objects.filter(l2_networks=l2).values_list("pk", "uuid"))   # in the clusters' own order
-        attached = _cached(ctx, ("l2_clusters", l2.pk), lambda: {pk for pk, _ in rows})
-        reachable = rows if reachable is None else [(pk, u) for pk, u in reachable if pk in attached]
-    return [str(u) for _, u in reachable]
+        clusters = clusters.filter(l2_networks__l3_networks__uuid=l3_uuid)
+    return clusters
+
+
+def clusters_for_l3_networks(l3_network_uuids):
+    """Uuids of ``attached_clusters``; L3_NETWORK_NOT_FOUND for an L3 that does not exist."""
+    for l3_uuid in l3_network_uuids:
+        _l3(str(l3_uuid))
+    return [str(u) for u in attached_clusters(l3_network_uuids).values_list("uuid", flat=True)]

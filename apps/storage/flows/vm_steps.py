@@ -35,7 +35,7 @@ import uuid as uuid_lib
 from django.db import transaction
 
 from apps.compute import agent
-from apps.compute.flow_context import ctx_host, ctx_value
+from apps.compute.flow_context import ctx_cached, ctx_host, ctx_value
 from apps.core.errors import InvalidArgument, InvalidState, NotFound
 from apps.core.flows import NoRollback, Step
 from apps.core.states import EnableState
@@ -51,18 +51,19 @@ VOLUME_TIMEOUT = 120
 _value = ctx_value
 
 
-def _cached(ctx, key, load):
-    """Rows the VM steps all read, loaded once per job run (flows' Context.cached)."""
-    return ctx.cached(key, load) if hasattr(ctx, "cached") else load()
-
-
-def ctx_image(ctx):
+def cached_image(ctx):
+    """The flow's image (``image_uuid``, or ``image``: an Image, its uuid or {"uuid"}), read once
+    per job run; no state checks (``ctx_image`` makes them)."""
     value = _value(ctx, "image_uuid") or _value(ctx, "image")
     if isinstance(value, Image):
         return value
     if isinstance(value, dict):
         value = value.get("uuid")
-    image = _cached(ctx, ("image", str(value)), lambda: Image.objects.get(uuid=value))
+    return ctx_cached(ctx, ("image", str(value)), lambda: Image.objects.get(uuid=value))
+
+
+def ctx_image(ctx):
+    image = cached_image(ctx)
     if image.state != EnableState.ENABLED:
         raise InvalidState(f"image {image.name} is Disabled", code="IMAGE_DISABLED",
                            details={"image_uuid": str(image.uuid), "state": image.state})
@@ -107,7 +108,7 @@ def ctx_primary_storage(ctx):
     """The primary storage AllocatePrimaryStorage chose (``primary_storage_uuid``), loaded once per
     job run (the row itself never changes here: capacity lives on its host refs)."""
     value = ctx.primary_storage_uuid
-    return _cached(ctx, ("primary_storage", str(value)), lambda: PrimaryStorage.objects.get(uuid=value))
+    return ctx_cached(ctx, ("primary_storage", str(value)), lambda: PrimaryStorage.objects.get(uuid=value))
 
 
 class AllocatePrimaryStorage(Step):
@@ -124,9 +125,9 @@ class AllocatePrimaryStorage(Step):
                 ctx.primary_storage_ref_id = ref.pk   # the rollback's row, found without a lookup
                 ctx.primary_storage_reserved = size
                 ctx.root_volume_size = size
-                _cached(ctx, ("primary_storage", str(ps.uuid)), lambda: ps)
+                ctx_cached(ctx, ("primary_storage", str(ps.uuid)), lambda: ps)
                 # only its pk is used later (conditional UPDATEs): its figures may be stale
-                _cached(ctx, ("host_ref", str(ps.uuid), str(host.uuid)), lambda: ref)
+                ctx_cached(ctx, ("host_ref", str(ps.uuid), str(host.uuid)), lambda: ref)
                 return
         raise NoPrimaryStorageCapacity(
             f"no primary storage attached to cluster {host.cluster.name} has {size} bytes free on host {host.name}",
@@ -154,7 +155,7 @@ class CacheImage(Step):
             return
         host, image, ps = ctx_host(ctx), ctx_image(ctx), ctx_primary_storage(ctx)
         row = cache.acquire(ps, host, image, request_id=f"{ctx.job.uuid}-cache-image",
-                            host_ref=_cached(ctx, ("host_ref", str(ps.uuid), str(host.uuid)), lambda: None))
+                            host_ref=ctx_cached(ctx, ("host_ref", str(ps.uuid), str(host.uuid)), lambda: None))
         ctx.image_cache = {"id": row.pk, "path": row.install_path, "format": row.format, "sha256": row.sha256}
 
     def rollback(self, ctx):
@@ -199,7 +200,7 @@ class CreateRootVolume(Step):
                 size=int(answer.get("size") or size), actual_size=int(answer.get("actual_size") or 0),
                 format="qcow2", install_path=path, primary_storage=ps, host=host, image=image,
                 image_sha256=image.sha256, vm_instance_uuid=_value(ctx, "vm_uuid"))
-        _cached(ctx, ("volume", volume_uuid), lambda: volume)
+        ctx_cached(ctx, ("volume", volume_uuid), lambda: volume)
         ctx.root_volume_uuid = volume_uuid
         ctx.root_volume_path = path
         ctx.root_volume_format = "qcow2"
