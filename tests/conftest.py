@@ -66,10 +66,20 @@ def tenant_client(tenant_user):
     return client_for(tenant_user)
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so a fixture can see in its teardown
+    whether the test failed (``item.rep_call``)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def celery_workers(transactional_db):
+def celery_workers(transactional_db, request):
     """Two real Celery worker processes (solo pool) on a private queue; jobs
-    started by the test go to them instead of running in-process."""
+    started by the test go to them instead of running in-process. When the test
+    fails, the workers' logs are printed (pytest shows them under the failure)."""
     from tests.workers import Workers
 
     workers = Workers(count=2).start()
@@ -81,6 +91,9 @@ def celery_workers(transactional_db):
     finally:
         celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
         workers.stop()
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            print(f"celery worker logs:\n{workers.logs()}")
 
 
 @pytest.fixture(scope="module")

@@ -82,11 +82,14 @@ class Workers:
                 proc.wait(timeout=5)
 
 
-def wait_for(predicate, timeout=30, interval=0.05, message="condition"):
+def wait_for(predicate, timeout=30, interval=0.05, message="condition", describe=None):
+    """Poll ``predicate`` until it returns something true; on timeout fail, adding what
+    ``describe()`` says about the state things were left in."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+    found = f"; found {describe()}" if describe else ""
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}{found}")

@@ -6,10 +6,22 @@ compiling a QuerySet for each costs several times what the database spends on it
 text is made once per (model, condition fields, updated fields) and kept; the values go through
 each field's own ``get_db_prep_save`` / ``get_db_prep_value`` (JSON, datetimes, UUIDs as the
 ORM would send them). Only for plain ``column = value`` conditions; anything else uses the ORM.
+
+Lock order. When the conditions include the primary key, MariaDB is told to reach the row by it
+(``FORCE INDEX (PRIMARY)``). Left to itself, on a small table, it may reach the row through a
+secondary index that also covers the other conditions (a job's state and lease) and lock that
+index entry first, while a concurrent UPDATE of the same row locks the primary record first and
+then the same entry: a deadlock (seen between a worker finishing a job and its lease renewal).
+Reached by the primary key, every such UPDATE locks in the same order and simply waits. A
+deadlock outside a transaction (the statement alone was undone) is tried again, twice.
 """
-from django.db import connections, router
+import time
+
+from django.db import OperationalError, connections, router
 
 _SQL = {}
+DEADLOCK = 1213  # MariaDB: "Deadlock found when trying to get lock"
+ATTEMPTS = 3
 
 
 def _sql(model, where, values, connection):
@@ -20,8 +32,14 @@ def _sql(model, where, values, connection):
         meta = model._meta
         assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in values)
         conditions = " AND ".join(f"{quote(meta.get_field(name).column)} = %s" for name in where)
-        sql = _SQL[key] = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {conditions}"
+        by_key = meta.pk.name in where or meta.pk.attname in where
+        hint = " FORCE INDEX (PRIMARY)" if by_key and connection.vendor == "mysql" else ""
+        sql = _SQL[key] = f"UPDATE {quote(meta.db_table)}{hint} SET {assignments} WHERE {conditions}"
     return sql
+
+
+def _deadlock(exc):
+    return bool(exc.args) and exc.args[0] == DEADLOCK
 
 
 def update_row(model, where, values):
@@ -36,6 +54,14 @@ def update_row(model, where, values):
     params = [meta.get_field(name).get_db_prep_save(value, connection) for name, value in values.items()]
     params += [meta.get_field(name).get_db_prep_value(value, connection, prepared=False)
                for name, value in where.items()]
-    with connection.cursor() as cursor:
-        cursor.execute(_sql(model, where, values, connection), params)
-        return cursor.rowcount
+    sql = _sql(model, where, values, connection)
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.rowcount
+        except OperationalError as exc:
+            # inside a transaction the deadlock undid all of it: only its owner can start over
+            if not _deadlock(exc) or connection.in_atomic_block or attempt == ATTEMPTS:
+                raise
+            time.sleep(0.01 * attempt)

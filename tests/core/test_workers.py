@@ -22,6 +22,11 @@ def job_state(job):
     return Job.objects.get(pk=job.pk)
 
 
+def _describe(job):
+    return {"state": job.state, "worker": job.worker, "lease_expires_at": job.lease_expires_at,
+            "steps": job.steps, "error": job.error}
+
+
 def set_lease(seconds):
     GlobalConfig.objects.update_or_create(
         category="job", name="lease.seconds", defaults={"type": "float", "value": seconds, "default_value": 60})
@@ -68,7 +73,8 @@ def test_reaper_leaves_a_slow_job_on_a_live_worker_alone(celery_workers):
     for _ in range(5):  # the heartbeat keeps renewing the lease
         time.sleep(0.6)
         assert reap_jobs() == []
-    wait_for(lambda: job_state(job).state == "succeeded", message="job to succeed")
+    wait_for(lambda: job_state(job).state == "succeeded", message="job to succeed",
+             describe=lambda: _describe(job_state(job)))
 
 
 def test_cancel_a_running_job_on_a_real_worker(celery_workers):

@@ -221,17 +221,16 @@ def request_cancel(job):
         raise InvalidState(f"job {job.uuid} already {job.state}", details={"state": job.state})
     now = _now()
     with transaction.atomic():
-        cancelled = Job.objects.filter(pk=job.pk, state=JobState.PENDING).update(
-            state=JobState.CANCELLED, cancel_requested=True, finished_at=now,
-            error={"code": "JOB_CANCELLED", "message": "cancelled before it started", "details": {}},
-        )
+        cancelled = update_row(Job, {"id": job.pk, "state": JobState.PENDING}, {
+            "state": JobState.CANCELLED, "cancel_requested": True, "finished_at": now,
+            "error": {"code": "JOB_CANCELLED", "message": "cancelled before it started", "details": {}}})
         if cancelled:
             _release(job)
     if cancelled:
         job.refresh_from_db()
         publish_job(job)
         return job
-    Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+    update_row(Job, {"id": job.pk}, {"cancel_requested": True})
     job.refresh_from_db()
     return job
 
@@ -622,9 +621,9 @@ def reap_jobs():
     for job in Job.objects.filter(state=JobState.RUNNING, lease_expires_at__lt=now):
         me = f"reaper:{_worker_name()}"
         dead_worker = job.worker
-        taken = Job.objects.filter(pk=job.pk, state=JobState.RUNNING, lease_expires_at=job.lease_expires_at).update(
-            worker=me, lease_expires_at=now + timedelta(seconds=lease)
-        )
+        # by primary key (update_row): a worker finishing the job meanwhile locks in the same order
+        taken = update_row(Job, {"id": job.pk, "state": JobState.RUNNING, "lease_expires_at": job.lease_expires_at},
+                           {"worker": me, "lease_expires_at": now + timedelta(seconds=lease)})
         if not taken:
             continue  # another reaper has it
         job.refresh_from_db()
@@ -637,8 +636,8 @@ def reap_jobs():
     for job in Job.objects.filter(state=JobState.PENDING, created_at__lt=stale):
         error = {"code": "JOB_NOT_STARTED", "message": "no worker picked this job up in time", "details": {}}
         with transaction.atomic():
-            failed = Job.objects.filter(pk=job.pk, state=JobState.PENDING).update(
-                state=JobState.FAILED, finished_at=now, error=error)
+            failed = update_row(Job, {"id": job.pk, "state": JobState.PENDING},
+                                {"state": JobState.FAILED, "finished_at": now, "error": error})
             if failed:
                 _release(job)
         if failed:
