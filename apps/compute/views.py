@@ -6,7 +6,6 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from apps.core import cascade as cascade_lib
 from apps.core.api.viewsets import ResourceViewSet, _truthy, accepted, audit
 from apps.core.api.serializers import JobSerializer
 from apps.core.errors import CloudPortalError, ResourceBusy
@@ -87,18 +86,9 @@ class HostViewSet(ResourceViewSet):
         audit(request, job_uuid=job.uuid)
         return accepted(job, self.get_serializer(host).data)
 
-    def destroy(self, request, *args, **kwargs):
+    def get_delete_flow(self, host):
         """KVM hosts: the delete also stops the agent and removes its files (best effort)."""
-        host = self.get_object()
-        if host.hypervisor_type != "KVM" or _truthy(request.query_params.get("dry_run", "false")):
-            return super().destroy(request, *args, **kwargs)
-        audit(request, action="hosts.delete", resource_type="Host", resource_uuid=host.uuid)
-        cascade_lib.check_blockers(host)
-        data = self.get_serializer(host).data
-        job = start_job(DELETE_KVM_HOST, resource=host, user=request.user, action=f"delete-{self.basename}",
-                        args={"resource_type": host.resource_type(), "uuid": str(host.uuid)})
-        audit(request, job_uuid=job.uuid)
-        return accepted(job, data)
+        return DELETE_KVM_HOST if host.hypervisor_type == "KVM" else super().get_delete_flow(host)
 
     def change_state(self, request, event):
         response = super().change_state(request, event)

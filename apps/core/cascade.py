@@ -15,6 +15,7 @@ from .flows import Flow, NoRollback, Step
 from .models import resource_model
 
 RULES = defaultdict(list)
+BEFORE_DELETE = defaultdict(list)  # model -> [hook(obj) -> dict or None]
 
 
 class Rule:
@@ -36,6 +37,27 @@ class cascade:  # noqa: N801 - reads as a declaration
     def refuses(self, child, *, via):
         RULES[self.parent].append(Rule(child, via, "refuse"))
         return self
+
+
+def before_delete(model, hook):
+    """Have ``hook(obj)`` run before the cascade deletes an ``obj`` of ``model``, as a child or as the
+    object deleted: clean-up on hosts that the rows alone cannot do (files, daemons). It runs outside
+    any transaction and must not raise for an unreachable host; what it answers (a dict, or None
+    when there was nothing to do) lands in the job's ``result.cleanup`` under the object's uuid."""
+    if hook not in BEFORE_DELETE[model]:
+        BEFORE_DELETE[model].append(hook)
+
+
+def clean_up(obj):
+    """Run ``obj``'s before-delete hooks, then its own ``cleanup_before_delete`` (last: a KVM host
+    undeploys its agent there, after the hooks have used it); their answers merged, or None."""
+    outcome = {}
+    for hook in BEFORE_DELETE.get(type(obj), []):
+        outcome.update(hook(obj) or {})
+    own = getattr(obj, "cleanup_before_delete", None)
+    if own is not None:
+        outcome.update(own() or {})
+    return outcome or None
 
 
 def _ref(obj):
@@ -116,11 +138,9 @@ class DeleteChildren(NoRollback):
         for resource_type, uuid in ctx.get("claimed", []):
             model = resource_model(resource_type)
             child = model.objects.filter(uuid=uuid).first()
-            if child is not None and hasattr(child, "cleanup_before_delete"):
+            if child is not None:
                 # outside the transaction: e.g. a KVM host's agent is undeployed over SSH
-                outcome = child.cleanup_before_delete()
-                if outcome:
-                    ctx.cleanup = {**ctx.get("cleanup", {}), uuid: outcome}
+                _record_clean_up(ctx, uuid, clean_up(child))
             with transaction.atomic():
                 child = model.objects.filter(uuid=uuid).first()
                 if child is not None:
@@ -129,8 +149,26 @@ class DeleteChildren(NoRollback):
             ctx.deleted = deleted
 
 
+def _record_clean_up(ctx, uuid, outcome):
+    if outcome:
+        ctx.cleanup = {**ctx.get("cleanup", {}), uuid: outcome}
+
+
+def clean_up_root(ctx):
+    """The deleted object's clean-up (once per job: a flow may run it in an earlier step, before
+    its own steps that need what the clean-up still uses); its answer."""
+    if ctx.get("root_cleaned"):
+        return ctx.get("cleanup", {}).get(ctx.args["uuid"])
+    root = _load(ctx)
+    outcome = clean_up(root) if root is not None else None
+    _record_clean_up(ctx, ctx.args["uuid"], outcome)
+    ctx.root_cleaned = True
+    return outcome
+
+
 class DeleteResource(NoRollback):
     def run(self, ctx):
+        clean_up_root(ctx)
         root = _load(ctx)
         if root is not None:
             root.delete()

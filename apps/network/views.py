@@ -5,8 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.compute.models import Cluster
-from apps.core import cascade as cascade_lib
-from apps.core.api.viewsets import ReadOnlyQueryViewSet, ResourceViewSet, _truthy, accepted, audit
+from apps.core.api.viewsets import ReadOnlyQueryViewSet, ResourceViewSet, accepted, audit
 from apps.core.errors import Conflict, InvalidArgument
 from apps.core.flows import start_job
 
@@ -17,25 +16,7 @@ from .serializers import (ClusterRefSerializer, IpRangeSerializer, L2NetworkSeri
                           UsedIpSerializer, check_against_ranges)
 
 
-class _DeleteWithFlow:
-    """DELETE runs ``delete_flow`` (the cascade plus host clean-up) instead of the plain cascade."""
-
-    delete_flow = None
-
-    def destroy(self, request, *args, **kwargs):
-        obj = self.get_object()
-        if _truthy(request.query_params.get("dry_run", "false")):
-            return super().destroy(request, *args, **kwargs)
-        audit(request, action=f"{self.basename}.delete", resource_type=obj.resource_type(), resource_uuid=obj.uuid)
-        cascade_lib.check_blockers(obj)
-        data = self.get_serializer(obj).data
-        job = start_job(self.delete_flow, resource=obj, user=request.user, action=f"delete-{self.basename}",
-                        args={"resource_type": obj.resource_type(), "uuid": str(obj.uuid)})
-        audit(request, job_uuid=job.uuid)
-        return accepted(job, data)
-
-
-class L2NetworkViewSet(_DeleteWithFlow, ResourceViewSet):
+class L2NetworkViewSet(ResourceViewSet):
     """L2 networks (NoVlan). attach/detach run flows on the cluster's hosts (202 + job)."""
 
     queryset = L2Network.objects.select_related("zone").prefetch_related("clusters")
@@ -69,7 +50,7 @@ class L2NetworkViewSet(_DeleteWithFlow, ResourceViewSet):
         return self._cluster_action(request, DETACH_L2, "detach")
 
 
-class L3NetworkViewSet(_DeleteWithFlow, ResourceViewSet):
+class L3NetworkViewSet(ResourceViewSet):
     queryset = L3Network.objects.select_related("l2_network", "l2_network__zone")
     serializer_class = L3NetworkSerializer
     delete_flow = DELETE_L3

@@ -9,4 +9,4 @@ class StorageConfig(AppConfig):
         from . import cascade, globalconfig  # noqa: F401  (cascade rules, image.* configs)
         from .hooks import register
 
-        register()   # local primary storage capacity when a host connects
+        register()   # local primary storage capacity when a host connects; caches removed on delete

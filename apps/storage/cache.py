@@ -13,14 +13,15 @@ Counts change only through conditional UPDATEs, never read-modify-write.
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 
 from apps.compute import agent
+from apps.core.errors import CloudPortalError
 
 from . import imagestore
 from .errors import NoPrimaryStorageCapacity
 from .globalconfig import DOWNLOAD_TIMEOUT
-from .models import ImageCache, LocalStorageHostRef
+from .models import ImageCache, LocalStorageHostRef, Volume
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 5
@@ -58,10 +59,12 @@ def _drop_unused(row):
                 ref.release(row.actual_size)
 
 
-def acquire(primary_storage, host, image, request_id=None, host_ref=None):
+def acquire(primary_storage, host, image, request_id=None, host_ref=None, on_counted=None):
     """Make sure ``image`` is cached on ``host``'s ``primary_storage`` and count one user; the row
     (its ``ref_count`` is this caller's count, not re-read). ``host_ref``: that pair's
-    LocalStorageHostRef when the caller has it (only its pk is used)."""
+    LocalStorageHostRef when the caller has it (only its pk is used). ``on_counted(row)`` runs in
+    the transaction that counts the reference: a flow step records the reference there (and
+    checkpoints its context), so the count and the record of it commit together."""
     for _ in range(ATTEMPTS):
         row, created = _row(primary_storage, host, image, host_ref)
         try:
@@ -72,9 +75,12 @@ def acquire(primary_storage, host, image, request_id=None, host_ref=None):
             if row.ref_count == 0:
                 _drop_unused(row)
             raise
-        if ImageCache.objects.filter(pk=row.pk).update(ref_count=F("ref_count") + 1):
-            row.ref_count += 1
-            return row
+        with transaction.atomic():
+            if ImageCache.objects.filter(pk=row.pk).update(ref_count=F("ref_count") + 1):
+                row.ref_count += 1
+                if on_counted is not None:
+                    on_counted(row)
+                return row
         log.info("image cache %s on host %s went away while it was fetched; again", row.install_path, host.name)
         request_id = None   # a new agent request: the file may have been removed since
     raise NoPrimaryStorageCapacity(f"could not keep image {image.name} cached on host {host.name}",
@@ -97,3 +103,24 @@ def release(cache_id):
         if ref is not None:
             ref.release(row.actual_size)
         return True
+
+
+def remove_unused(rows):
+    """Remove the cache files of ``rows`` (an ImageCache queryset) that no volume is built on, and
+    their rows: for a host or primary storage that is being deleted or detached, whose caches
+    nothing will use again. A count above 0 with no volume is a reference a dead worker left.
+    Best effort: a host that cannot be reached keeps its file and is named in the answer,
+    ``{"image_caches": {"removed": [paths], "left": [...]}}``; None when there was nothing."""
+    backed = Volume.objects.filter(primary_storage=OuterRef("primary_storage"), host=OuterRef("host"),
+                                   image_sha256=OuterRef("sha256"))
+    removed, left = [], []
+    for row in rows.filter(~Exists(backed)).select_related("host").order_by("id"):
+        try:
+            agent.call(row.host, "/v1/image/uncache", {"path": row.install_path})
+            removed.append(row.install_path)
+        except CloudPortalError as exc:
+            log.warning("host %s: could not remove image cache %s: %s", row.host.name, row.install_path, exc.message)
+            left.append({"host_uuid": str(row.host.uuid), "path": row.install_path, "code": exc.code,
+                         "message": exc.message})
+        row.delete()
+    return {"image_caches": {"removed": removed, "left": left}} if removed or left else None

@@ -1,4 +1,5 @@
-"""Storage's part in other apps' flows: compute's host connect hooks."""
+"""Storage's part in other apps' flows: compute's host connect hooks, and the image caches that
+go when a host or primary storage is deleted."""
 
 
 def fill_local_storage_capacity(host):
@@ -9,8 +10,29 @@ def fill_local_storage_capacity(host):
     on_host_connected(host)
 
 
+def remove_host_image_caches(host):
+    """Deleting a host: the image caches on it go (files and rows), before its agent does."""
+    from .cache import remove_unused
+    from .models import ImageCache
+
+    return remove_unused(ImageCache.objects.filter(host=host))
+
+
+def remove_primary_storage_image_caches(primary_storage):
+    """Deleting a primary storage: its image caches go from every host."""
+    from .cache import remove_unused
+
+    return remove_unused(primary_storage.image_caches.all())
+
+
 def register():
     from apps.compute.flows.hosts import HOST_CONNECT_HOOKS
+    from apps.compute.models import Host
+    from apps.core.cascade import before_delete
+
+    from .models import PrimaryStorage
 
     if fill_local_storage_capacity not in HOST_CONNECT_HOOKS:
         HOST_CONNECT_HOOKS.append(fill_local_storage_capacity)
+    before_delete(Host, remove_host_image_caches)
+    before_delete(PrimaryStorage, remove_primary_storage_image_caches)

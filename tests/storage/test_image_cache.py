@@ -75,3 +75,74 @@ def test_acquire_racing_the_last_release_keeps_a_usable_cache(sim_host):
     assert len(rows) == 1 and rows[0].ref_count in (1, 2)
     answer = agent.call(sim_host, "/v1/volume/info", {"path": rows[0].install_path})
     assert answer["path"] == rows[0].install_path   # the file the count says exists, exists
+
+
+# --- a host or primary storage that goes takes its caches with it ------------------------------
+
+def _image(letter, size=4 * MIB):
+    return Image.objects.create(name=letter, status="Ready", format="qcow2", sha256=letter * 64, size=size,
+                                actual_size=size)
+
+
+def _used_on_host(host, ps_url):
+    capacity = agent.call(host, "/v1/storage/capacity", {"path": ps_url})
+    return capacity["total"] - capacity["available"]
+
+
+def _delete(admin_client, url):
+    from apps.core.models import Job
+
+    response = admin_client.delete(url)
+    assert response.status_code == 202, response.content
+    job = Job.objects.get(uuid=response.json()["job"]["uuid"])
+    assert job.state == "succeeded", job.error
+    return job.result
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_host_removes_the_image_caches_on_it(sim_host, admin_client):
+    ps = PrimaryStorage.objects.get()
+    leaked = cache.acquire(ps, sim_host, _image("d"))   # counted, but no volume: a dead worker's reference
+    unused = cache.acquire(ps, sim_host, _image("e"))
+    ImageCache.objects.filter(pk=unused.pk).update(ref_count=0)   # fetched, never counted
+    assert _used_on_host(sim_host, ps.url) == 8 * MIB
+
+    result = _delete(admin_client, f"/api/v1/hosts/{sim_host.uuid}/")
+    assert sorted(result["cleanup"][str(sim_host.uuid)]["image_caches"]["removed"]) == sorted(
+        [leaked.install_path, unused.install_path])
+    assert not ImageCache.objects.exists()
+    assert _used_on_host(sim_host, ps.url) == 0   # the files left the (simulated) disk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_primary_storage_removes_its_caches_and_names_a_host_it_could_not_reach(
+        sim_host, sim_agent, admin_client):
+    ps = PrimaryStorage.objects.get()
+    row = cache.acquire(ps, sim_host, _image("f"))
+    sim_agent.admin("POST", "/sim/faults", {"host_uuid": str(sim_host.uuid), "path": "/v1/image/uncache",
+                                            "mode": "fail", "count": 1})
+    result = _delete(admin_client, f"/api/v1/primary-storage/{ps.uuid}/")
+    left = result["cleanup"][str(ps.uuid)]["image_caches"]["left"]
+    assert [(e["host_uuid"], e["path"]) for e in left] == [(str(sim_host.uuid), row.install_path)]
+    assert left[0]["code"] == "HOST_AGENT_UNREACHABLE" and "did not answer" in left[0]["message"]
+    assert not PrimaryStorage.objects.exists() and not ImageCache.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_detaching_removes_the_caches_no_volume_is_built_on(sim_host, admin_client):
+    from apps.core.models import Job
+    from apps.storage.models import Volume
+
+    ps = PrimaryStorage.objects.get()
+    kept = cache.acquire(ps, sim_host, _image("a"))
+    gone = cache.acquire(ps, sim_host, _image("b"))
+    # a root volume in the recycle bin (Deleted, recoverable) is still built on the first
+    Volume.objects.create(name="ROOT-x", type="Root", status="Deleted", primary_storage=ps, host=sim_host,
+                          image_sha256="a" * 64, install_path=f"{ps.url}/rootvolumes/x.qcow2")
+    response = admin_client.post(f"/api/v1/primary-storage/{ps.uuid}/detach/",
+                                 {"cluster_uuid": str(sim_host.cluster.uuid)}, format="json")
+    job = Job.objects.get(uuid=response.json()["job"]["uuid"])
+    assert job.state == "succeeded", job.error
+    assert job.result["image_caches"] == {"removed": [gone.install_path], "left": []}
+    assert list(ImageCache.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert _used_on_host(sim_host, ps.url) == 4 * MIB

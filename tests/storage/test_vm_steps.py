@@ -277,3 +277,72 @@ def test_a_root_volume_made_before_its_row_was_written_is_removed_by_the_rollbac
     assert _volume_exists(sim_host, path)
     CreateRootVolume().rollback(ctx)
     assert not _volume_exists(sim_host, path)
+
+
+# --- a worker dying around the cache reference --------------------------------------------------
+
+class WorkerDied(BaseException):
+    """Stands for the worker process dying (nothing after it runs in this process)."""
+
+
+def _start_undispatched(monkeypatch, **args):
+    """A job recorded but not sent to a worker: the test runs it with execute_job."""
+    from apps.core.flows import engine
+
+    monkeypatch.setattr(engine, "dispatch", lambda job_uuid: None)
+    return start_job(VM_STORAGE, args=args)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reference_counted_just_before_the_worker_died_is_released_by_the_reaper(
+        sim_agent, sim_host, tmp_path, monkeypatch):
+    """The count and the job's record of it commit together (ctx.checkpoint), so the reaper's
+    rollback knows of a reference the worker counted and died before its next write."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.core.flows.engine import execute_job, reap_jobs
+    from apps.storage import cache
+
+    image = add_image(tmp_path, make_qcow2(tmp_path / "w.qcow2"))
+    acquire = cache.acquire
+
+    def acquire_then_die(*args, **kwargs):
+        acquire(*args, **kwargs)
+        raise WorkerDied()
+
+    monkeypatch.setattr(cache, "acquire", acquire_then_die)
+    job = _start_undispatched(monkeypatch, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid))
+    with pytest.raises(WorkerDied):
+        execute_job(job.uuid)
+    assert ImageCache.objects.get().ref_count == 1
+    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert reap_jobs() == [job.uuid]
+    job.refresh_from_db()
+    assert job.state == "failed" and job.error["code"] == "WORKER_LOST"
+    assert not ImageCache.objects.exists()   # released: the last reference, so the file went too
+    assert LocalStorageHostRef.objects.get(host=sim_host).used_capacity == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reference_is_not_counted_when_the_job_was_taken_over_meanwhile(sim_agent, sim_host, tmp_path, monkeypatch):
+    """The reaper took the job over while the image was fetched: the checkpoint finds the job no
+    longer this worker's, and the count goes back with it (the reaper's rollback would not know of it)."""
+    from apps.core.flows.engine import execute_job
+    from apps.storage import cache
+
+    image = add_image(tmp_path, make_qcow2(tmp_path / "t.qcow2"))
+    acquire = cache.acquire
+
+    def taken_over_while_fetching(*args, **kwargs):
+        Job.objects.filter(pk=job.pk).update(worker="reaper:elsewhere")
+        return acquire(*args, **kwargs)
+
+    monkeypatch.setattr(cache, "acquire", taken_over_while_fetching)
+    job = _start_undispatched(monkeypatch, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid))
+    execute_job(job.uuid)
+    job.refresh_from_db()
+    assert job.worker == "reaper:elsewhere" and job.state == "running"   # this worker wrote nothing more
+    assert [s["state"] for s in job.steps][:2] == ["succeeded", "running"]
+    assert ImageCache.objects.get().ref_count == 0

@@ -403,10 +403,13 @@ class UndeployAgent(NoRollback):
     deleted anyway, and the job's result says what was left, ``undeploy``)."""
 
     def run(self, ctx):
-        host = Host.objects.filter(uuid=ctx.args["uuid"]).first()
-        if host is None or host.hypervisor_type != "KVM":
-            return
-        ctx.undeploy = undeploy_agent(host)
+        from apps.core.cascade import clean_up_root
+
+        # the host's clean-up (other apps' hooks, which may still need the agent, then the undeploy
+        # in Host.cleanup_before_delete) before its children go
+        outcome = clean_up_root(ctx) or {}
+        if "undeploy" in outcome:
+            ctx.undeploy = outcome["undeploy"]
 
 
 ADD_KVM_HOST = Flow("add-kvm-host", [RecordHost, CheckSsh, CheckLibvirt, CopyAgent, CreateVenv, WriteConfig,

@@ -104,6 +104,7 @@ class ResourceViewSet(QueryViewSet, mixins.RetrieveModelMixin, mixins.CreateMode
     with_tags = True
     state_actions = {}  # url action -> state machine event
     state_machine = None
+    delete_flow = None  # DELETE runs this flow (the cascade plus clean-up on hosts); None: the plain cascade
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -171,8 +172,12 @@ class ResourceViewSet(QueryViewSet, mixins.RetrieveModelMixin, mixins.CreateMode
         cascade_lib.check_blockers(obj)
         data = self.get_serializer(obj).data
         job = start_job(
-            cascade_lib.CASCADE_DELETE, resource=obj, user=request.user, action=f"delete-{self.basename}",
+            self.get_delete_flow(obj), resource=obj, user=request.user, action=f"delete-{self.basename}",
             args={"resource_type": obj.resource_type(), "uuid": str(obj.uuid)},
         )
         audit(request, job_uuid=job.uuid)
         return accepted(job, data)
+
+    def get_delete_flow(self, obj):
+        """The flow DELETE runs for ``obj``: ``delete_flow``, else the plain cascade."""
+        return self.delete_flow or cascade_lib.CASCADE_DELETE

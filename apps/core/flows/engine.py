@@ -96,6 +96,17 @@ class Context:
         object.__setattr__(self, "job", job)
         object.__setattr__(self, "_data", dict(job.context or {}))
         object.__setattr__(self, "_memo", {})
+        object.__setattr__(self, "_checkpoint", None)
+
+    def checkpoint(self):
+        """Persist the context now, in the caller's transaction: a step that changes something and
+        records it in ``ctx`` inside one ``transaction.atomic()`` block, then calls this, leaves
+        either both or neither, so a worker dying between the two cannot leave a change its
+        rollback does not know about (a counted reference, say). Raises ``LeaseLost`` (undoing the
+        block) when the reaper took the job over. Outside a running job (tests calling a step
+        directly) it does nothing."""
+        if self._checkpoint is not None:
+            self._checkpoint()
 
     def snapshot(self):
         return copy.deepcopy(self._data)
@@ -318,6 +329,7 @@ class JobRunner:
         self.worker = worker
         self.flow = FLOWS.get(job.flow)
         self.ctx = Context(job)
+        object.__setattr__(self.ctx, "_checkpoint", lambda: self.save(publish=False))
         self.first_step_claimed = False  # execute_job recorded step 0 as running with the claim
         self._published = (None, 0.0)  # (state, monotonic time) of the last event sent
 
@@ -399,6 +411,8 @@ class JobRunner:
             try:
                 step.run(self.ctx)
                 break
+            except LeaseLost:
+                raise  # the reaper owns the job now: this worker neither retries nor rolls back
             except Exception as exc:  # noqa: BLE001 - every failure lands on the job
                 if record["attempts"] <= step.retries:
                     log.info("job %s step %s failed (%s), retrying", self.job.uuid, step.step_name(), exc)

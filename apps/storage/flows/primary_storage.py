@@ -9,6 +9,7 @@ from apps.compute.models import Cluster
 from apps.core.errors import Conflict
 from apps.core.flows import Flow, NoRollback, Step
 
+from .. import cache
 from ..capacity import connected_hosts, refresh_host_ref
 from ..models import LocalStorageHostRef, PrimaryStorage, Volume, VolumeStatus
 
@@ -59,8 +60,8 @@ ATTACH_PRIMARY_STORAGE = Flow("attach-primary-storage", [RecordAttachment, InitH
 
 
 class DetachFromCluster(NoRollback):
-    """Refused while volumes live on this storage on the cluster's hosts; else the cluster leaves and
-    its hosts' capacity rows (and image cache rows) go."""
+    """Refused while volumes live on this storage on the cluster's hosts; else the cluster leaves, its
+    hosts' capacity rows go, and so do the image caches no volume is built on (files and rows)."""
 
     def run(self, ctx):
         ps, cluster = _ps(ctx), _cluster(ctx)
@@ -71,8 +72,8 @@ class DetachFromCluster(NoRollback):
                            code="PRIMARY_STORAGE_IN_USE", details={"volumes": in_use})
         ps.clusters.remove(cluster)
         LocalStorageHostRef.objects.filter(primary_storage=ps, host__cluster=cluster).delete()
-        ps.image_caches.filter(host__cluster=cluster, ref_count=0).delete()
-        ctx.result = {"primary_storage_uuid": str(ps.uuid), "cluster_uuid": str(cluster.uuid)}
+        removed = cache.remove_unused(ps.image_caches.filter(host__cluster=cluster))
+        ctx.result = {"primary_storage_uuid": str(ps.uuid), "cluster_uuid": str(cluster.uuid), **(removed or {})}
 
 
 DETACH_PRIMARY_STORAGE = Flow("detach-primary-storage", [DetachFromCluster], action="detach-primary-storage")

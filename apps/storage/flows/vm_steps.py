@@ -154,9 +154,17 @@ class CacheImage(Step):
         if ctx.get("image_cache"):
             return
         host, image, ps = ctx_host(ctx), ctx_image(ctx), ctx_primary_storage(ctx)
-        row = cache.acquire(ps, host, image, request_id=f"{ctx.job.uuid}-cache-image",
-                            host_ref=ctx_cached(ctx, ("host_ref", str(ps.uuid), str(host.uuid)), lambda: None))
-        ctx.image_cache = {"id": row.pk, "path": row.install_path, "format": row.format, "sha256": row.sha256}
+
+        def record(row):  # in the transaction that counts the reference: both or neither
+            ctx.image_cache = {"id": row.pk, "path": row.install_path, "format": row.format, "sha256": row.sha256}
+            ctx.checkpoint()
+
+        try:
+            cache.acquire(ps, host, image, request_id=f"{ctx.job.uuid}-cache-image", on_counted=record,
+                          host_ref=ctx_cached(ctx, ("host_ref", str(ps.uuid), str(host.uuid)), lambda: None))
+        except BaseException:
+            del ctx.image_cache  # the count's transaction did not commit: nothing for rollback to release
+            raise
 
     def rollback(self, ctx):
         held = ctx.get("image_cache")
@@ -238,17 +246,19 @@ def delete_volume(volume):
         return False
     if volume.host is not None and volume.install_path:
         agent.call(volume.host, "/v1/volume/delete", {"path": volume.install_path}, timeout=VOLUME_TIMEOUT)
+    # the row, its capacity and its image cache reference go together: a worker dying in between
+    # cannot leave a reference counted for a volume that is gone
     with transaction.atomic():
         if not Volume.objects.filter(pk=volume.pk).delete()[0]:
             return False
         ref = LocalStorageHostRef.objects.filter(primary_storage=volume.primary_storage, host=volume.host).first()
         if ref is not None:
             ref.release(volume.size)
-    if volume.image_sha256 and volume.host is not None:
-        row = ImageCache.objects.filter(primary_storage=volume.primary_storage, host=volume.host,
-                                        sha256=volume.image_sha256).first()
-        if row is not None:
-            cache.release(row.pk)
+        if volume.image_sha256 and volume.host is not None:
+            row = ImageCache.objects.filter(primary_storage=volume.primary_storage, host=volume.host,
+                                            sha256=volume.image_sha256).first()
+            if row is not None:
+                cache.release(row.pk)
     return True
 
 
