@@ -2,7 +2,8 @@
 every root volume built on it, counted by ``ImageCache.ref_count``.
 
 - ``acquire`` makes sure the file is on the host (the agent downloads it from the portal's signed
-  image-store URL, checking the sha256; idempotent) and adds one reference.
+  image-store URL, checking the sha256; idempotent) and adds one reference; a cache others count
+  already is counted without asking the agent.
 - ``release`` removes one reference; when the count reaches 0 the file is removed from the host at
   once and the row and its reserved capacity go, all while the row is locked (SELECT ... FOR UPDATE),
   so a concurrent ``acquire`` either counted first (and the file stays) or finds the row gone and
@@ -59,28 +60,52 @@ def _drop_unused(row):
                 ref.release(row.actual_size)
 
 
+def _count(row, on_counted, only_if_counted=False):
+    """One more reference on ``row`` (and ``on_counted`` in the same transaction); False when the
+    row went away (or, ``only_if_counted``, nobody counted it: its file may be on its way out)."""
+    rows = ImageCache.objects.filter(pk=row.pk)
+    if only_if_counted:
+        rows = rows.filter(ref_count__gt=0)
+    with transaction.atomic():
+        if not rows.update(ref_count=F("ref_count") + 1):
+            return False
+        row.ref_count += 1
+        if on_counted is not None:
+            on_counted(row)
+        return True
+
+
+def fetch(row, host, image, request_id=None):
+    """Have the agent put ``image`` at ``row``'s path on ``host`` (a no-op when it is there whole)."""
+    agent.call(host, "/v1/image/cache", {
+        "url": imagestore.signed_url(image.sha256), "sha256": image.sha256, "path": row.install_path,
+        "size": image.actual_size}, timeout=DOWNLOAD_TIMEOUT.value(), request_id=request_id)
+
+
 def acquire(primary_storage, host, image, request_id=None, host_ref=None, on_counted=None):
     """Make sure ``image`` is cached on ``host``'s ``primary_storage`` and count one user; the row
     (its ``ref_count`` is this caller's count, not re-read). ``host_ref``: that pair's
     LocalStorageHostRef when the caller has it (only its pk is used). ``on_counted(row)`` runs in
     the transaction that counts the reference: a flow step records the reference there (and
-    checkpoints its context), so the count and the record of it commit together."""
+    checkpoints its context), so the count and the record of it commit together.
+
+    A cache that others already count is counted without asking the agent: its file was fetched
+    whole before the first count, and it leaves the host only when the count drops to 0 (with the
+    row locked, so this conditional count either comes first or finds the row gone). A file
+    removed behind the portal's back is fetched again by whoever finds it missing (CreateRootVolume
+    on BACKING_FILE_NOT_FOUND), so the usual VM creation costs no agent round trip here."""
     for _ in range(ATTEMPTS):
         row, created = _row(primary_storage, host, image, host_ref)
+        if not created and row.ref_count > 0 and _count(row, on_counted, only_if_counted=True):
+            return row
         try:
-            agent.call(host, "/v1/image/cache", {
-                "url": imagestore.signed_url(image.sha256), "sha256": image.sha256, "path": row.install_path,
-                "size": image.actual_size}, timeout=DOWNLOAD_TIMEOUT.value(), request_id=request_id)
+            fetch(row, host, image, request_id)
         except Exception:
             if row.ref_count == 0:
                 _drop_unused(row)
             raise
-        with transaction.atomic():
-            if ImageCache.objects.filter(pk=row.pk).update(ref_count=F("ref_count") + 1):
-                row.ref_count += 1
-                if on_counted is not None:
-                    on_counted(row)
-                return row
+        if _count(row, on_counted):
+            return row
         log.info("image cache %s on host %s went away while it was fetched; again", row.install_path, host.name)
         request_id = None   # a new agent request: the file may have been removed since
     raise NoPrimaryStorageCapacity(f"could not keep image {image.name} cached on host {host.name}",

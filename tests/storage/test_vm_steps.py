@@ -346,3 +346,51 @@ def test_a_reference_is_not_counted_when_the_job_was_taken_over_meanwhile(sim_ag
     assert job.worker == "reaper:elsewhere" and job.state == "running"   # this worker wrote nothing more
     assert [s["state"] for s in job.steps][:2] == ["succeeded", "running"]
     assert ImageCache.objects.get().ref_count == 0
+
+
+# --- a counted cache is trusted, and fetched again when it turns out missing -------------------
+
+def _agent_paths(monkeypatch):
+    from apps.compute import agent
+
+    paths = []
+    call = agent.call
+
+    def recording(host, path, *args, **kwargs):
+        paths.append(path)
+        return call(host, path, *args, **kwargs)
+
+    monkeypatch.setattr(agent, "call", recording)
+    return paths
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_vm_on_a_host_counts_the_cache_without_asking_the_agent(sim_agent, sim_host, tmp_path, monkeypatch):
+    image = add_image(tmp_path, make_qcow2(tmp_path / "c.qcow2"))
+    paths = _agent_paths(monkeypatch)
+    first = run_flow(VM_STORAGE, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid))
+    assert first.state == "succeeded", first.error
+    assert paths == ["/v1/image/cache", "/v1/volume/create"]
+    paths.clear()
+    second = run_flow(VM_STORAGE, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid))
+    assert second.state == "succeeded", second.error
+    assert paths == ["/v1/volume/create"]
+    assert ImageCache.objects.get().ref_count == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cache_file_removed_behind_the_portals_back_is_fetched_again(sim_agent, sim_host, tmp_path, monkeypatch):
+    from apps.compute import agent
+
+    image = add_image(tmp_path, make_qcow2(tmp_path / "m.qcow2"))
+    first = run_flow(VM_STORAGE, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid))
+    assert first.state == "succeeded", first.error
+    cache_path = first.context["image_cache"]["path"]
+    agent.call(sim_host, "/v1/image/uncache", {"path": cache_path})   # someone cleaned the host's disk
+    assert not _volume_exists(sim_host, cache_path)
+    paths = _agent_paths(monkeypatch)
+    second = run_flow(VM_STORAGE, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid))
+    assert second.state == "succeeded", second.error
+    assert paths == ["/v1/volume/create", "/v1/image/cache", "/v1/volume/create"]
+    assert _volume_exists(sim_host, cache_path) and _volume_exists(sim_host, second.context["root_volume_path"])
+    assert ImageCache.objects.get().ref_count == 2

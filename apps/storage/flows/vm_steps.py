@@ -30,13 +30,14 @@ still finds what to remove. Rows read by several steps (host, image, the chosen 
 come from ``ctx.cached`` (keys ``("host", uuid)``, ``("image", uuid)``, ``("primary_storage", uuid)``);
 rollbacks read only the persisted context.
 """
+import logging
 import uuid as uuid_lib
 
 from django.db import transaction
 
 from apps.compute import agent
 from apps.compute.flow_context import ctx_cached, ctx_host, ctx_value
-from apps.core.errors import InvalidArgument, InvalidState, NotFound
+from apps.core.errors import CloudPortalError, InvalidArgument, InvalidState, NotFound
 from apps.core.flows import NoRollback, Step
 from apps.core.states import EnableState
 
@@ -44,6 +45,8 @@ from .. import cache
 from ..errors import NoPrimaryStorageCapacity
 from ..models import (Image, ImageCache, ImageFormat, ImageStatus, LocalStorageHostRef, PrimaryStorage,
                       PrimaryStorageType, Volume, VolumeStatus, VolumeType)
+
+log = logging.getLogger(__name__)
 
 VOLUME_TIMEOUT = 120
 
@@ -199,8 +202,18 @@ class CreateRootVolume(Step):
         body = {"path": path, "format": "qcow2", "size": size}
         if image.format != ImageFormat.ISO:
             body.update(backing_file=ctx.image_cache["path"], backing_format=image.format)
-        answer = agent.call(host, "/v1/volume/create", body, timeout=VOLUME_TIMEOUT,
-                            request_id=f"{ctx.job.uuid}-create-root-volume")
+        request_id = f"{ctx.job.uuid}-create-root-volume"
+        try:
+            answer = agent.call(host, "/v1/volume/create", body, timeout=VOLUME_TIMEOUT, request_id=request_id)
+        except CloudPortalError as exc:
+            if exc.code != "BACKING_FILE_NOT_FOUND" or "backing_file" not in body:
+                raise
+            # the counted cache's file went behind the portal's back (CacheImage trusted the count):
+            # fetch it again, then make the overlay
+            log.warning("host %s: image cache %s is missing; fetching it again", host.name, body["backing_file"])
+            cache.fetch(ImageCache(pk=ctx.image_cache["id"], install_path=body["backing_file"]), host, image)
+            answer = agent.call(host, "/v1/volume/create", body, timeout=VOLUME_TIMEOUT,
+                                request_id=f"{request_id}-again")
         with transaction.atomic():   # the row and its change log together
             volume = Volume.objects.create(
                 uuid=volume_uuid, name=f"ROOT-{_value(ctx, 'vm_name') or _value(ctx, 'vm_uuid') or volume_uuid}",
