@@ -1,4 +1,6 @@
 """ASGI entry point: HTTP through Django, websockets through Channels."""
+import asyncio
+import collections
 import inspect
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -31,8 +33,12 @@ class ReusedSyncThreads:
     asgiref 3.13 here); Django's own context then sees the enclosing one and leaves it alone.
     With an asgiref whose ThreadSensitiveContext takes no executor, requests run as before.
 
-    * Nothing waits for a thread: when none is idle a new executor is made, as before, so a
-      slow request (an image download) never holds up another.
+    * Nothing waits long for a thread: when none is idle and ``WEB_SYNC_THREADS`` are busy, a
+      request waits at most ``WEB_SYNC_THREAD_WAIT_MS`` (default 20) for one to come back, then
+      gets a new executor, as before, so a slow request (an image download) never holds up
+      another for more than that. The short wait is for bursts (100 clients creating VMs): busy
+      threads come back within milliseconds, and a new thread means a new MariaDB connection
+      (connect, authentication, session set-up) made and dropped for one request.
     * At most ``WEB_SYNC_THREADS`` (default 32) idle executors are kept; one given back beyond
       that closes its thread's database connections and ends.
     * These threads keep their database connection ``WEB_CONN_MAX_AGE`` seconds (settings;
@@ -41,10 +47,14 @@ class ReusedSyncThreads:
     * Websockets (Channels consumers) do not come through here.
     """
 
-    def __init__(self, app, keep=None):
+    def __init__(self, app, keep=None, wait_ms=None):
         self.app = app
         self.keep = int(os.environ.get("WEB_SYNC_THREADS", "32")) if keep is None else keep
-        self._idle = []  # touched only from the event loop's thread: no lock needed
+        self.wait = (int(os.environ.get("WEB_SYNC_THREAD_WAIT_MS", "20")) if wait_ms is None else wait_ms) / 1000
+        # touched only from the event loop's thread: no lock needed
+        self._idle = []
+        self._waiters = collections.deque()  # futures of requests waiting for an executor
+        self.busy = 0
         self.made = 0
 
     def _take(self):
@@ -54,7 +64,25 @@ class ReusedSyncThreads:
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="django-request",
                                   initializer=_keep_connections)
 
+    async def _take_or_wait(self):
+        if not self._idle and self.busy >= self.keep and self.wait > 0:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                return await asyncio.wait_for(waiter, self.wait)
+            except asyncio.TimeoutError:
+                pass  # none came back in time: a thread of its own, as without the wait
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+        return self._take()
+
     def _give_back(self, executor):
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(executor)  # straight to a waiting request
+                return
         if len(self._idle) < self.keep:
             self._idle.append(executor)
         else:
@@ -64,11 +92,13 @@ class ReusedSyncThreads:
     async def __call__(self, scope, receive, send):
         if not EXECUTOR_CONTEXTS:
             return await self.app(scope, receive, send)
-        executor = self._take()
+        executor = await self._take_or_wait()
+        self.busy += 1
         try:
             async with ThreadSensitiveContext(executor=executor):
                 await self.app(scope, receive, send)
         finally:
+            self.busy -= 1
             self._give_back(executor)
 
 

@@ -61,8 +61,27 @@ def test_concurrent_requests_each_get_a_thread_and_none_waits_for_one():
         await asyncio.gather(*calls)
 
     asyncio.run(main())
-    assert len(set(inner.threads)) == 3 and app.made == 3
-    assert len(app._idle) == 1  # the others ended
+    assert len(set(inner.threads)) == 3 and app.made == 3  # the 20 ms wait ran out: threads of their own
+    assert len(app._idle) == 1 and not app._waiters  # the others ended
+
+
+@needs_executor_contexts
+def test_in_a_burst_a_request_briefly_waits_for_a_busy_thread_instead_of_making_one():
+    hold = threading.Event()
+    inner = ThreadOf(hold)
+    app = ReusedSyncThreads(inner, keep=1, wait_ms=2000)
+
+    async def main():
+        first = asyncio.ensure_future(call(app))
+        await asyncio.sleep(0.05)
+        second = asyncio.ensure_future(call(app))  # the one thread is busy: this one waits for it
+        await asyncio.sleep(0.1)
+        hold.set()
+        await asyncio.gather(first, second)
+
+    asyncio.run(main())
+    assert len(inner.threads) == 2 and len(set(inner.threads)) == 1 and app.made == 1
+    assert app.busy == 0 and len(app._idle) == 1 and not app._waiters
 
 
 def test_reused_threads_keep_their_database_connection_and_other_threads_do_not(settings):
