@@ -4,7 +4,7 @@ import signal
 import time
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
 
 from apps.compute.models import Cluster, Zone
 from apps.core.errors import ResourceBusy
@@ -175,3 +175,22 @@ def test_the_reaper_runs_on_beat_as_a_celery_task(celery_workers):
     assert done.error["code"] == "WORKER_LOST"
     zone.refresh_from_db()
     assert zone.busy_job is None
+
+
+@pytest.mark.skipif(connection.vendor != "mysql", reason="counts MariaDB connections (DATABASE_URL=mysql://)")
+def test_a_worker_keeps_its_database_connection_from_one_job_to_the_next(celery_workers):
+    """Celery 5.7's Django fix-up closed it after every task: one MariaDB connection made per job."""
+    def made():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW GLOBAL STATUS LIKE 'Connections'")
+            return int(cursor.fetchone()[1])
+
+    def run_jobs(count):
+        for _ in range(count):
+            job = start_job(flows.FIVE_STEPS, args={})
+            wait_for(lambda: job_state(job).state == "succeeded", message="job to succeed")
+
+    run_jobs(4)  # each worker (and its lease thread) connected
+    before = made()
+    run_jobs(20)
+    assert made() - before <= 2   # not one per job (other tests' or services' sessions may add one)
