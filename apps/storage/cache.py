@@ -36,16 +36,20 @@ def _row(primary_storage, host, image, host_ref=None):
     ref = host_ref or LocalStorageHostRef.for_host(primary_storage, host)
     try:
         with transaction.atomic():
+            # the row first, then the reservation: the INSERT's foreign key check waits (shared) on
+            # the host's row, which a VM allocation locks before the same LocalStorageHostRef; in
+            # the other order this transaction held the ref while waiting for the host, and the
+            # allocation held the host while waiting for the ref (a deadlock, seen in CI)
+            row = ImageCache.objects.create(
+                primary_storage=primary_storage, host=host, sha256=image.sha256, image=image,
+                install_path=primary_storage.cache_path(image.sha256, image.format), format=image.format,
+                size=image.size, actual_size=image.actual_size)
             if ref is None or not ref.reserve(image.actual_size):
                 raise NoPrimaryStorageCapacity(
                     f"primary storage {primary_storage.name} on host {host.name} has no room to cache "
                     f"image {image.name} ({image.actual_size} bytes)",
                     details={"primary_storage_uuid": str(primary_storage.uuid), "host_uuid": str(host.uuid),
                              "size": image.actual_size})
-            row = ImageCache.objects.create(
-                primary_storage=primary_storage, host=host, sha256=image.sha256, image=image,
-                install_path=primary_storage.cache_path(image.sha256, image.format), format=image.format,
-                size=image.size, actual_size=image.actual_size)
         return row, True
     except IntegrityError:   # created concurrently
         return ImageCache.objects.get(primary_storage=primary_storage, host=host, sha256=image.sha256), False

@@ -146,3 +146,55 @@ def test_detaching_removes_the_caches_no_volume_is_built_on(sim_host, admin_clie
     assert job.result["image_caches"] == {"removed": [gone.install_path], "left": []}
     assert list(ImageCache.objects.values_list("pk", flat=True)) == [kept.pk]
     assert _used_on_host(sim_host, ps.url) == 4 * MIB
+
+
+@pytest.mark.skipif(connections["default"].vendor != "mysql", reason="InnoDB lock order (DATABASE_URL=mysql://)")
+@pytest.mark.django_db(transaction=True)
+def test_making_a_cache_row_waits_for_an_allocation_on_its_host_instead_of_deadlocking(sim_host):
+    """What CI caught: the cache row's transaction reserved the LocalStorageHostRef, then its INSERT
+    waited (foreign key check) for the host row a concurrent VM allocation had updated; the
+    allocation then wanted the same ref: a deadlock. The row now goes in before the reservation."""
+    import time
+
+    import MySQLdb
+
+    ps = PrimaryStorage.objects.get()
+    ref = LocalStorageHostRef.objects.get(host=sim_host)
+    image = _image("9", size=MIB)
+    allocation = MySQLdb.connect(**connections["default"].get_connection_params())
+    outcome = {}
+
+    def make_row():
+        try:
+            outcome["row"] = cache._row(ps, sim_host, image)
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    try:
+        cursor = allocation.cursor()
+        cursor.execute("START TRANSACTION")
+        cursor.execute("UPDATE compute_host SET used_cpu = used_cpu + 1 WHERE id = %s", [sim_host.pk])  # AllocateHost
+        maker = threading.Thread(target=make_row)
+        maker.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:   # until the INSERT waits for the host row
+            cursor.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE info LIKE 'INSERT INTO "
+                           "`storage_imagecache`%%'")
+            if cursor.fetchone()[0]:
+                break
+            time.sleep(0.02)
+        time.sleep(0.2)
+        # AllocatePrimaryStorage: the same host's ref
+        cursor.execute("UPDATE storage_localstoragehostref SET used_capacity = used_capacity + 1 WHERE id = %s",
+                       [ref.pk])
+        cursor.execute("ROLLBACK")
+        maker.join(timeout=30)
+    finally:
+        allocation.close()
+    assert "error" not in outcome, outcome
+    row, created = outcome["row"]
+    assert created and row.ref_count == 0
+    ref.refresh_from_db()
+    assert ref.used_capacity == MIB   # its bytes reserved, the allocation's undone
