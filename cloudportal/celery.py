@@ -30,11 +30,16 @@ def keep_database_connections(**_):
 def recycle_database_connections(task=None, **_):
     """After each task run by a worker: drop a connection an error left unusable or one older than
     CONN_MAX_AGE (WORKER_CONN_MAX_AGE), and have the next task check the others' health first
-    (CONN_HEALTH_CHECKS), as Django does around a web request. Eager tasks (tests, debugging) run
-    inside the caller's request or transaction: left alone."""
+    (CONN_HEALTH_CHECKS), as Django does around a web request. SQLite (the zero-setup default)
+    connections are closed after every task as before: opening one is only opening a file, and web,
+    worker and beat share that file's write lock. Eager tasks (tests, debugging) run inside the
+    caller's request or transaction: left alone."""
     if task is not None and getattr(task.request, "is_eager", False):
         return
     from django.db import connections
 
     for conn in connections.all(initialized_only=True):
-        conn.close_if_unusable_or_obsolete()
+        if conn.vendor == "sqlite":
+            conn.close()
+        else:
+            conn.close_if_unusable_or_obsolete()
