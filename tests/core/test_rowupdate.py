@@ -1,7 +1,6 @@
 """apps/core/rowupdate.update_row: by primary key, the lock order that keeps a job's writers from
 deadlocking (MariaDB), and the retry of a deadlocked statement outside a transaction."""
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -12,25 +11,13 @@ from django.utils import timezone
 from apps.core import rowupdate
 from apps.core.models import Job
 from apps.core.rowupdate import update_row
+from tests.dbsessions import other_session, wait_until_busy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _job(**fields):
     return Job.objects.create(flow="test", action="test", steps=[], args={}, context={}, **fields)
-
-
-def _other_session():
-    import MySQLdb
-
-    return MySQLdb.connect(**connection.get_connection_params())
-
-
-def _updates_waiting(session):
-    """Sessions busy in an UPDATE of the job table (the renewal, blocked on a lock)."""
-    cursor = session.cursor()
-    cursor.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE info LIKE 'UPDATE `core_job`%%'")
-    return cursor.fetchone()[0]
 
 
 @pytest.mark.skipif(connection.vendor != "mysql", reason="InnoDB lock order (DATABASE_URL=mysql://)")
@@ -42,7 +29,7 @@ def test_a_lease_renewal_waits_for_a_finishing_worker_instead_of_deadlocking():
     for _ in range(2):
         _job(state="succeeded", worker="other")
     job = _job(state="running", worker="w", lease_expires_at=now)
-    finisher = _other_session()
+    finisher = other_session()
     outcome = {}
 
     def renew():
@@ -60,11 +47,7 @@ def test_a_lease_renewal_waits_for_a_finishing_worker_instead_of_deadlocking():
         cursor.execute("SELECT id FROM core_job WHERE id = %s FOR UPDATE", [job.pk])  # the primary record
         renewal = threading.Thread(target=renew)
         renewal.start()
-        deadline = time.monotonic() + 10
-        while not _updates_waiting(finisher) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(0.2)   # well into its lock wait
-        assert _updates_waiting(finisher) == 1, ("the renewal should be waiting for the finisher's lock", outcome)
+        assert wait_until_busy(finisher, "UPDATE `core_job`"), ("the renewal should be waiting", outcome)
         cursor.execute("UPDATE core_job SET state = 'succeeded', lease_expires_at = NULL WHERE id = %s", [job.pk])
         cursor.execute("COMMIT")
         renewal.join(timeout=30)

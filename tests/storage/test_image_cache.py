@@ -154,14 +154,12 @@ def test_making_a_cache_row_waits_for_an_allocation_on_its_host_instead_of_deadl
     """What CI caught: the cache row's transaction reserved the LocalStorageHostRef, then its INSERT
     waited (foreign key check) for the host row a concurrent VM allocation had updated; the
     allocation then wanted the same ref: a deadlock. The row now goes in before the reservation."""
-    import time
-
-    import MySQLdb
+    from tests.dbsessions import other_session, wait_until_busy
 
     ps = PrimaryStorage.objects.get()
     ref = LocalStorageHostRef.objects.get(host=sim_host)
     image = _image("9", size=MIB)
-    allocation = MySQLdb.connect(**connections["default"].get_connection_params())
+    allocation = other_session()
     outcome = {}
 
     def make_row():
@@ -178,14 +176,7 @@ def test_making_a_cache_row_waits_for_an_allocation_on_its_host_instead_of_deadl
         cursor.execute("UPDATE compute_host SET used_cpu = used_cpu + 1 WHERE id = %s", [sim_host.pk])  # AllocateHost
         maker = threading.Thread(target=make_row)
         maker.start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:   # until the INSERT waits for the host row
-            cursor.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE info LIKE 'INSERT INTO "
-                           "`storage_imagecache`%%'")
-            if cursor.fetchone()[0]:
-                break
-            time.sleep(0.02)
-        time.sleep(0.2)
+        assert wait_until_busy(allocation, "INSERT INTO `storage_imagecache`"), outcome   # waits for the host row
         # AllocatePrimaryStorage: the same host's ref
         cursor.execute("UPDATE storage_localstoragehostref SET used_capacity = used_capacity + 1 WHERE id = %s",
                        [ref.pk])

@@ -1,0 +1,26 @@
+"""A second MariaDB session, for tests that pin down the order in which statements take locks."""
+import time
+
+from django.db import connections
+
+
+def other_session():
+    """A raw connection of its own (not Django's) to the test database."""
+    import MySQLdb
+
+    return MySQLdb.connect(**connections["default"].get_connection_params())
+
+
+def wait_until_busy(session, statement_start, timeout=10):
+    """Until some session runs a statement beginning with ``statement_start`` (in these tests: one
+    blocked on a lock ``session`` holds), then a moment more to be well into its wait; True if seen."""
+    cursor = session.cursor()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cursor.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE info LIKE %s",
+                       [statement_start + "%"])
+        if cursor.fetchone()[0]:
+            time.sleep(0.2)
+            return True
+        time.sleep(0.02)
+    return False
