@@ -39,13 +39,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+from benchlib import arg_parser  # noqa: E402  (bench/benchlib.py)
 DEFAULT_URL = "mysql://root@127.0.0.1:3306/cloudportal_bench_api"
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = arg_parser(__doc__)
     p.add_argument("--posts", type=int, default=500)
     p.add_argument("--warmup", type=int, default=50)
     p.add_argument("--rounds", type=int, default=3, help="measured rounds of --posts each (HTTP); the median is kept")
@@ -98,7 +97,8 @@ def daphne_counts(proc, stats_path):
 
 
 def run_http(args, env, token, body):
-    from vm_create import cpu_seconds, free_port
+    from benchlib import free_port
+    from vm_create import cpu_seconds
 
     port = free_port()
     bindir = Path(sys.executable).parent
@@ -212,7 +212,7 @@ def main():
     args = parse_args()
     fresh_database(args.database_url)
     token_admin = uuid.uuid4().hex
-    from vm_create import free_port
+    from benchlib import free_port
 
     sim_port = free_port()
     queue = f"bench-api-{uuid.uuid4().hex[:8]}"  # nobody consumes it: the flows do not run

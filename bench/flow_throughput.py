@@ -20,7 +20,6 @@ Results are printed and written as JSON under ``bench/results/``.
     .venv/bin/python bench/flow_throughput.py
     .venv/bin/python bench/flow_throughput.py --pool prefork --workers 1 --concurrency 2
 """
-import argparse
 import json
 import math
 import os
@@ -37,14 +36,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchlib import arg_parser  # noqa: E402  (bench/benchlib.py)
 
 DEFAULT_DB = "mysql://root@127.0.0.1:3306/cloudportal_bench_flow"
 TARGET_JOBS_PER_S = 100
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = arg_parser(__doc__)
     p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB),
                    help=f"database (env BENCH_DATABASE_URL; default {DEFAULT_DB}); created if missing")
     p.add_argument("--broker-url", default=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/2"),

@@ -18,12 +18,10 @@ Targets (docs/benchmarks.md): N=10,000 added and Connected in <= 5 minutes; ping
     .venv/bin/python bench/hosts_scale.py --hosts 10000
     .venv/bin/python bench/hosts_scale.py --hosts 500 --ping-seconds 30     # quick look
 """
-import argparse
 import json
 import os
 import platform
 import resource
-import socket
 import subprocess
 import sys
 import time
@@ -32,13 +30,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchlib import arg_parser, free_port  # noqa: E402  (bench/benchlib.py)
 DEFAULT_URL = "mysql://root@127.0.0.1:3306/cloudportal_bench_hosts"
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = arg_parser(__doc__)
     p.add_argument("--hosts", type=int, default=10_000)
     p.add_argument("--ping-seconds", type=float, default=60.0, help="how long to run the pinger (default 60)")
     p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
@@ -46,11 +43,6 @@ def parse_args():
     p.add_argument("--workers", type=int, default=2)
     return p.parse_args()
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_seconds(pid=None):

@@ -22,7 +22,6 @@ Results: printed, and written as JSON under ``bench/results/``.
     .venv/bin/python bench/query_list.py                 # full run, ~3-4 minutes
     .venv/bin/python bench/query_list.py --requests 50    # quick look
 """
-import argparse
 import json
 import math
 import os
@@ -37,6 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchlib import arg_parser  # noqa: E402  (bench/benchlib.py)
 
 DEFAULT_URL = "mysql://root@127.0.0.1:3306/cloudportal_bench"
 TARGETS_MS = {0: 30.0, 50000: 60.0}  # p99 targets by offset (docs/benchmarks.md)
@@ -50,8 +50,7 @@ PROPOSED_INDEX = ("bench_job_acct_state_action_created", ["account_id", "state",
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = arg_parser(__doc__)
     p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", os.environ.get("DATABASE_URL", DEFAULT_URL)),
                    help=f"database to fill and query (env BENCH_DATABASE_URL or DATABASE_URL; default {DEFAULT_URL}); "
                         "the database is created if missing")

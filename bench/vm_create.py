@@ -16,7 +16,6 @@ Target (docs/benchmarks.md): >= 60 VMs/s on the 2-core machine against MariaDB.
     .venv/bin/python bench/vm_create.py                              # 1,000 hosts, 10,000 VMs, 100 clients
     .venv/bin/python bench/vm_create.py --hosts 100 --vms 1000       # quick look
 """
-import argparse
 import http.client
 import json
 import os
@@ -32,14 +31,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchlib import arg_parser, free_port  # noqa: E402  (bench/benchlib.py)
 DEFAULT_URL = "mysql://root@127.0.0.1:3306/cloudportal_bench_vms"
 GIB, MIB = 1 << 30, 1 << 20
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = arg_parser(__doc__)
     p.add_argument("--hosts", type=int, default=1000)
     p.add_argument("--vms", type=int, default=10_000)
     p.add_argument("--clients", type=int, default=100)
@@ -48,13 +46,6 @@ def parse_args():
     p.add_argument("--redis", default="redis://127.0.0.1:6379/12", help="broker, cache and channel layer")
     return p.parse_args()
 
-
-def free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_seconds(pid):

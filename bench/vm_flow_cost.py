@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+from benchlib import free_port  # noqa: E402  (bench/benchlib.py)
 
 DEFAULT_URL = "mysql://root@127.0.0.1:3306/cloudportal_bench_flowcost"
 
@@ -42,7 +43,7 @@ def main():
     import vm_create as scale  # bench/vm_create.py: the same database reset and environment
 
     scale.fresh_database(args.database_url)
-    sim_port = scale.free_port()
+    sim_port = free_port()
     workdir = Path(f"/tmp/cp-bench-flowcost-{uuid.uuid4().hex[:8]}")
     workdir.mkdir()
     token_admin = uuid.uuid4().hex

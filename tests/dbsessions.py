@@ -1,4 +1,5 @@
 """A second MariaDB session, for tests that pin down the order in which statements take locks."""
+import threading
 import time
 
 from django.db import connections
@@ -24,3 +25,21 @@ def wait_until_busy(session, statement_start, timeout=10):
             return True
         time.sleep(0.02)
     return False
+
+
+def in_thread(call):
+    """Start ``call()`` on a thread of its own (its own Django connection, closed at the end); the
+    thread and a dict that gets ``result`` or ``error`` when it ends."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["result"] = call()
+        except Exception as exc:  # noqa: BLE001 - the test asserts on it
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome

@@ -1,17 +1,16 @@
 """apps/core/rowupdate.update_row: by primary key, the lock order that keeps a job's writers from
 deadlocking (MariaDB), and the retry of a deadlocked statement outside a transaction."""
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError, connection, connections, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from apps.core import rowupdate
 from apps.core.models import Job
 from apps.core.rowupdate import update_row
-from tests.dbsessions import other_session, wait_until_busy
+from tests.dbsessions import in_thread, other_session, wait_until_busy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,23 +29,12 @@ def test_a_lease_renewal_waits_for_a_finishing_worker_instead_of_deadlocking():
         _job(state="succeeded", worker="other")
     job = _job(state="running", worker="w", lease_expires_at=now)
     finisher = other_session()
-    outcome = {}
-
-    def renew():
-        try:
-            outcome["rows"] = update_row(Job, {"id": job.pk, "state": "running", "worker": "w"},
-                                         {"lease_expires_at": now + timedelta(seconds=60)})
-        except Exception as exc:  # noqa: BLE001 - asserted below
-            outcome["error"] = exc
-        finally:
-            connections.close_all()
-
     try:
         cursor = finisher.cursor()
         cursor.execute("START TRANSACTION")
         cursor.execute("SELECT id FROM core_job WHERE id = %s FOR UPDATE", [job.pk])  # the primary record
-        renewal = threading.Thread(target=renew)
-        renewal.start()
+        renewal, outcome = in_thread(lambda: update_row(Job, {"id": job.pk, "state": "running", "worker": "w"},
+                                                        {"lease_expires_at": now + timedelta(seconds=60)}))
         assert wait_until_busy(finisher, "UPDATE `core_job`"), ("the renewal should be waiting", outcome)
         cursor.execute("UPDATE core_job SET state = 'succeeded', lease_expires_at = NULL WHERE id = %s", [job.pk])
         cursor.execute("COMMIT")
@@ -54,7 +42,7 @@ def test_a_lease_renewal_waits_for_a_finishing_worker_instead_of_deadlocking():
     finally:
         finisher.close()
     assert "error" not in outcome, outcome
-    assert outcome["rows"] == 0   # it found the job finished and left it so
+    assert outcome["result"] == 0   # it found the job finished and left it so
     job.refresh_from_db()
     assert job.state == "succeeded" and job.lease_expires_at is None
 

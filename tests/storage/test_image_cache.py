@@ -154,28 +154,17 @@ def test_making_a_cache_row_waits_for_an_allocation_on_its_host_instead_of_deadl
     """What CI caught: the cache row's transaction reserved the LocalStorageHostRef, then its INSERT
     waited (foreign key check) for the host row a concurrent VM allocation had updated; the
     allocation then wanted the same ref: a deadlock. The row now goes in before the reservation."""
-    from tests.dbsessions import other_session, wait_until_busy
+    from tests.dbsessions import in_thread, other_session, wait_until_busy
 
     ps = PrimaryStorage.objects.get()
     ref = LocalStorageHostRef.objects.get(host=sim_host)
     image = _image("9", size=MIB)
     allocation = other_session()
-    outcome = {}
-
-    def make_row():
-        try:
-            outcome["row"] = cache._row(ps, sim_host, image)
-        except Exception as exc:  # noqa: BLE001 - asserted below
-            outcome["error"] = exc
-        finally:
-            connections.close_all()
-
     try:
         cursor = allocation.cursor()
         cursor.execute("START TRANSACTION")
         cursor.execute("UPDATE compute_host SET used_cpu = used_cpu + 1 WHERE id = %s", [sim_host.pk])  # AllocateHost
-        maker = threading.Thread(target=make_row)
-        maker.start()
+        maker, outcome = in_thread(lambda: cache._row(ps, sim_host, image))
         assert wait_until_busy(allocation, "INSERT INTO `storage_imagecache`"), outcome   # waits for the host row
         # AllocatePrimaryStorage: the same host's ref
         cursor.execute("UPDATE storage_localstoragehostref SET used_capacity = used_capacity + 1 WHERE id = %s",
@@ -185,7 +174,7 @@ def test_making_a_cache_row_waits_for_an_allocation_on_its_host_instead_of_deadl
     finally:
         allocation.close()
     assert "error" not in outcome, outcome
-    row, created = outcome["row"]
+    row, created = outcome["result"]
     assert created and row.ref_count == 0
     ref.refresh_from_db()
     assert ref.used_capacity == MIB   # its bytes reserved, the allocation's undone
