@@ -16,14 +16,14 @@ from django.core.management.base import BaseCommand
 GRACE_SECONDS = 10
 
 
-def _die_with_parent():
-    """In the child, before exec: get SIGTERM if this supervisor dies, even by
+def _die_with_parent(signum=signal.SIGTERM):
+    """In the child, before exec: get ``signum`` if this supervisor dies, even by
     SIGKILL, so web/worker/beat never outlive it (Linux prctl PR_SET_PDEATHSIG)."""
     import ctypes
 
     pr_set_pdeathsig = 1
     try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signum)
     except OSError:
         pass  # not Linux: Ctrl-C and SIGTERM still stop everything
 
@@ -64,7 +64,13 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
         for name, argv in commands.items():
-            self.children[name] = subprocess.Popen(argv, start_new_session=True, preexec_fn=_die_with_parent)
+            # orphaned beat is killed outright: it has nothing to finish (the schedule lives in the
+            # database), and its SIGTERM handler first saves the schedule there, so it can wait on
+            # the database (on SQLite, a 30 s busy timeout); CI saw it alive 20 s after the
+            # supervisor was killed (cause not pinned down)
+            orphaned = signal.SIGKILL if name == "beat" else signal.SIGTERM
+            self.children[name] = subprocess.Popen(argv, start_new_session=True,
+                                                   preexec_fn=lambda signum=orphaned: _die_with_parent(signum))
             self.stdout.write(f"started {name} (pid {self.children[name].pid})")
         self._wait_ready(host, port)
         self._revive_simulated_hosts()
