@@ -14,6 +14,19 @@ def _fast_password_hashing():
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _check_prepared_queries():
+    """Every prepared query (apps.core.prepared) is also built and its SQL compared with the kept
+    one: a shape whose key misses something fails here instead of running the wrong SQL. Worker
+    processes the tests start inherit it through the environment."""
+    import os
+
+    from django.conf import settings
+
+    os.environ["PREPARED_QUERIES_CHECK"] = "1"
+    settings.PREPARED_QUERIES_CHECK = True
+
+
 @pytest.fixture(autouse=True)
 def _fresh_global_configs():
     """Global config values and overrides are cached for a second per process; a test's change,

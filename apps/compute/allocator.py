@@ -11,14 +11,23 @@ host filled by a concurrent request in the meantime is simply skipped).
 Capacity in SQL uses the largest over-provisioning ratio in force anywhere, a
 superset; the exact per-host ratio (cluster and host overrides) is checked in
 Python on the few hosts the strategy puts first and again by ``Host.reserve``.
+
+The filters take their values as ``apps.core.prepared`` Params, so the random strategy's window
+query (the one run for every VM placed) is compiled once per shape of request and then only
+bound to new values. A filter's condition is a Q, or a function making one (called only when
+the query is compiled or a 422 is explained: a subquery costs that much to build). A filter from
+another app (``PlacementSpec.extra_filters``) is ``(name, build, reason)``: ``build(p)`` makes
+its Params from ``p`` at once and returns the function making its Q.
 """
 import random
 import time
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Max, Min, Q
+from django.db.models import BigIntegerField, CharField, Count, F, FloatField, IntegerField, Max, Min, Q
 
+from apps.core import prepared
 from apps.core.errors import Unplaceable
+from apps.core.prepared import Params
 
 from .globalconfig import CPU_RATIO, MEMORY_RATIO
 from .models import AllocatorStrategy, Host, HostState, HostStatus, VmState
@@ -42,11 +51,13 @@ class PlacementSpec:
     zone_uuid: str | None = None
     cluster_uuid: str | None = None
     host_uuid: str | None = None
-    cluster_uuids: list | None = None  # clusters the VM's L3 networks reach (None: no constraint)
+    # clusters the VM's L3 networks reach (None: no constraint): a list of uuids, or build(p) that
+    # makes its Params from p and returns a function giving a queryset of cluster uuids (a subquery)
+    cluster_uuids: list | None = None
     avoid_host_uuids: list = field(default_factory=list)
     last_host_uuid: str | None = None
     strategy: str = AllocatorStrategy.RANDOM
-    # extra SQL filters from other apps (primary storage capacity): (name, Q, reason)
+    # extra SQL filters from other apps (primary storage capacity): (name, build(p), reason), above
     extra_filters: list = field(default_factory=list)
 
 
@@ -54,54 +65,74 @@ def _max_ratio(config):
     return max([float(config.value())] + [float(v) for v in config.overrides().values()])
 
 
-def host_filters(spec):
-    """``[(name, Q, reason)]`` in ZStack's order; each Q narrows Host rows."""
+def host_filters(spec, p):
+    """``[(name, condition, reason)]`` in ZStack's order; each condition (a Q, or a function
+    making one: ``_q``) narrows Host rows. The request's values go in as Params from ``p``."""
+    uuid = Host._meta.get_field("uuid")
     filters = []
     # where the VM may go first, so the reason names what the request narrowed down to
     if spec.zone_uuid:
-        filters.append(("Zone", Q(cluster__zone__uuid=spec.zone_uuid), f"no host in zone {spec.zone_uuid}"))
+        filters.append(("Zone", Q(cluster__zone__uuid=p("zone", spec.zone_uuid, uuid)),
+                        f"no host in zone {spec.zone_uuid}"))
     if spec.cluster_uuid:
-        filters.append(("Cluster", Q(cluster__uuid=spec.cluster_uuid), f"no host in cluster {spec.cluster_uuid}"))
+        filters.append(("Cluster", Q(cluster__uuid=p("cluster", spec.cluster_uuid, uuid)),
+                        f"no host in cluster {spec.cluster_uuid}"))
     if spec.host_uuid:
-        filters.append(("Host", Q(uuid=spec.host_uuid), f"host {spec.host_uuid} does not exist"))
+        filters.append(("Host", Q(uuid=p("host", spec.host_uuid, uuid)), f"host {spec.host_uuid} does not exist"))
     if spec.cluster_uuids is not None:
-        filters.append(("AttachedNetwork", Q(cluster__uuid__in=spec.cluster_uuids),
+        if callable(spec.cluster_uuids):
+            clusters = spec.cluster_uuids(p)
+
+            def attached():
+                return Q(cluster__uuid__in=clusters())
+        else:
+            attached = Q(cluster__uuid__in=p.many("attached_cluster", spec.cluster_uuids, uuid))
+        filters.append(("AttachedNetwork", attached,
                         "no host in a cluster attached to the L2 networks of the VM's L3 networks"))
     filters += [
         ("HostStateAndStatus", Q(state=HostState.ENABLED, status=HostStatus.CONNECTED),
          "no host left is both Enabled and Connected"),
-        ("HypervisorType", Q(hypervisor_type__in=spec.hypervisor_types),
+        ("HypervisorType", Q(hypervisor_type__in=p.many("hypervisor", spec.hypervisor_types, CharField())),
          f"no host left of hypervisor type {', '.join(spec.hypervisor_types)}"),
     ]
     if spec.avoid_host_uuids:
-        filters.append(("Avoid", ~Q(uuid__in=spec.avoid_host_uuids), "every usable host is on the avoid list"))
+        filters.append(("Avoid", ~Q(uuid__in=p.many("avoid", spec.avoid_host_uuids, uuid)),
+                        "every usable host is on the avoid list"))
     cpu_ratio, memory_ratio = _max_ratio(CPU_RATIO), _max_ratio(MEMORY_RATIO)
     filters.append(("HostCapacity", Q(
-        used_cpu__lte=F("cpu_num") * cpu_ratio - F("reserved_cpu") - spec.cpu_num,
-        used_memory__lte=F("memory_size") * memory_ratio - F("reserved_memory") - spec.memory_size),
+        used_cpu__lte=F("cpu_num") * p("cpu_ratio", cpu_ratio, FloatField()) - F("reserved_cpu")
+        - p("cpu", spec.cpu_num, IntegerField()),
+        used_memory__lte=F("memory_size") * p("memory_ratio", memory_ratio, FloatField()) - F("reserved_memory")
+        - p("memory", spec.memory_size, BigIntegerField())),
         f"no host has {spec.cpu_num} CPUs and {spec.memory_size} bytes of memory free"))
-    filters.extend(spec.extra_filters)
+    filters.extend((name, build(p), reason) for name, build, reason in spec.extra_filters)
     return filters
+
+
+def _q(condition):
+    return condition() if callable(condition) else condition
 
 
 def _explain(filters):
     """Run the chain filter by filter: the first that leaves nothing is the reason."""
     query = Host.objects.all()
     for name, condition, reason in filters:
-        query = query.filter(condition)
+        query = query.filter(_q(condition))
         if not query.exists():
             return name, reason
     return None, "every candidate was filled by concurrent requests"
 
 
-def _ordered(query, spec):
+def _ordered(filtered, spec, filters, p):
+    """The hosts the strategy puts first; ``filtered()`` is the ORM query of every filter."""
     if spec.strategy == AllocatorStrategy.LEAST_VM:
+        query = filtered()
         query = query.annotate(vm_count=Count("vm_instances", filter=Q(vm_instances__state__in=VM_STATES_ON_HOST)))
         return list(query.select_related("cluster", "cluster__zone").defer(*UNREAD)
                     .order_by("vm_count", "id")[:CANDIDATES_CHECKED])
-    chosen = _random_window(query.select_related("cluster", "cluster__zone").defer(*UNREAD))
+    chosen = _random_window(filtered, filters, p)
     if spec.strategy == AllocatorStrategy.LAST_HOST and spec.last_host_uuid:
-        last = list(query.filter(uuid=spec.last_host_uuid).select_related("cluster", "cluster__zone").defer(*UNREAD))
+        last = list(filtered().filter(uuid=spec.last_host_uuid).select_related("cluster", "cluster__zone").defer(*UNREAD))
         chosen = last + [h for h in chosen if h.pk not in {x.pk for x in last}]
     return chosen
 
@@ -120,18 +151,37 @@ def _host_id_range():
     return _ID_RANGE["bounds"]
 
 
-def _random_window(query):
+def _random_window(filtered, filters, p):
     """Random strategy: CANDIDATES_CHECKED hosts that pass the filters, from a random point of the
     primary key onwards (wrapping around), in random order. The database stops after that many
     matches instead of filtering and sorting every host (ORDER BY RAND()), so the cost does not
-    grow with the number of hosts while most of them have room."""
+    grow with the number of hosts while most of them have room. A prepared query: its shape is
+    which filters there are (and the Params' names, which ``prepared.select`` adds)."""
     low, high = _host_id_range()
     start = random.randint(low, max(low, high))
-    chosen = list(query.filter(id__gte=start).order_by("id")[:CANDIDATES_CHECKED])
+    id_field = Host._meta.pk
+    shape = ("allocator-window", tuple(name for name, _, _ in filters))
+
+    def window(condition, limit):
+        return lambda: (filtered().filter(condition).select_related("cluster", "cluster__zone").defer(*UNREAD)
+                        .order_by("id")[:limit])
+
+    p_from = _copy(p)
+    chosen = prepared.select(Host, shape + ("from",), window(Q(id__gte=p_from("start", start, id_field)),
+                                                                 CANDIDATES_CHECKED), p_from)
     if len(chosen) < CANDIDATES_CHECKED:  # wrap around (also right when the ids cached are stale)
-        chosen += list(query.filter(id__lt=start).order_by("id")[:CANDIDATES_CHECKED - len(chosen)])
+        p_before, missing = _copy(p), CANDIDATES_CHECKED - len(chosen)
+        chosen += prepared.select(Host, shape + ("before", missing),
+                                  window(Q(id__lt=p_before("start", start, id_field)), missing), p_before)
     random.shuffle(chosen)
     return chosen
+
+
+def _copy(p):
+    """Params with the filters' values, for one more query of the same filters."""
+    copy = Params()
+    copy.values.update(p.values)
+    return copy
 
 
 def _set_ratios(hosts):
@@ -154,11 +204,16 @@ def _set_ratios(hosts):
 
 def candidates(spec):
     """Hosts that fit ``spec``, best first (at most CANDIDATES_CHECKED); raises Unplaceable (422)."""
-    filters = host_filters(spec)
-    query = Host.objects.all()
-    for _, condition, _ in filters:
-        query = query.filter(condition)
-    ordered = [h for h in _set_ratios(_ordered(query, spec))
+    p = Params()
+    filters = host_filters(spec, p)
+
+    def filtered():
+        query = Host.objects.all()
+        for _, condition, _ in filters:
+            query = query.filter(_q(condition))
+        return query
+
+    ordered = [h for h in _set_ratios(_ordered(filtered, spec, filters, p))
                if h.available_cpu >= spec.cpu_num and h.available_memory >= spec.memory_size]
     if not ordered:
         name, reason = _explain(filters)
@@ -176,6 +231,6 @@ def reserve_host(spec, rounds=3):
         for host in candidates(spec):
             if host.reserve(spec.cpu_num, spec.memory_size, ratios=host.ratios()):
                 return host
-    name, reason = _explain(host_filters(spec))
+    name, reason = _explain(host_filters(spec, Params()))
     raise Unplaceable(f"no host fits the VM: {reason}", code="NO_HOST_AVAILABLE",
                       details={"filter": name, "cpu_num": spec.cpu_num, "memory_size": spec.memory_size})

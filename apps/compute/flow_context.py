@@ -3,6 +3,7 @@
 Outside ``apps.compute.flows`` on purpose: the storage and network step modules import it, and
 the compute flows import them.
 """
+from apps.core import prepared
 from apps.core.errors import NotFound
 
 from .models import Host
@@ -35,7 +36,7 @@ def ctx_host(ctx):
         value = value.get("uuid")
 
     def load():
-        return Host.objects.select_related("cluster").filter(uuid=value).first() if value else None
+        return prepared.first(Host, select_related=("cluster",), uuid=value) if value else None
 
     host = ctx_cached(ctx, ("host", str(value)), load)
     if host is None:

@@ -23,6 +23,9 @@ import time
 
 from django.db import IntegrityError, OperationalError, transaction
 
+from apps.core import prepared
+from apps.core.prepared import Params
+
 from .errors import IpInUse, IpNotInRange, IpReserved, MacInUse, NoAvailableIp
 from .globalconfig import IP_ALLOCATE_STRATEGY
 from .models import IpRange, L3Network, UsedIp, UsedIpOwner
@@ -115,7 +118,10 @@ def _blind_pick(ranges):
 
 
 def _ranges(l3):
-    return list(IpRange.objects.filter(l3_network=l3).order_by("start_int"))
+    p = Params()
+    l3_id = p("l3", l3.pk, L3Network._meta.pk)
+    return prepared.select(IpRange, ("ranges-of-l3",),
+                           lambda: IpRange.objects.filter(l3_network_id=l3_id).order_by("start_int"), p)
 
 
 def _taken(l3):

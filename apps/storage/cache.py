@@ -17,6 +17,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 
 from apps.compute import agent
+from apps.core import prepared
+from apps.core.prepared import Params
 from apps.core.errors import CloudPortalError
 
 from . import imagestore
@@ -30,7 +32,7 @@ ATTEMPTS = 5
 
 def _row(primary_storage, host, image, host_ref=None):
     """The cache row, created (reserving its bytes on the host) when missing; ``(row, created)``."""
-    row = ImageCache.objects.filter(primary_storage=primary_storage, host=host, sha256=image.sha256).first()
+    row = prepared.first(ImageCache, primary_storage=primary_storage, host=host, sha256=image.sha256)
     if row is not None:
         return row, False
     ref = host_ref or LocalStorageHostRef.for_host(primary_storage, host)
@@ -67,11 +69,15 @@ def _drop_unused(row):
 def _count(row, on_counted, only_if_counted=False):
     """One more reference on ``row`` (and ``on_counted`` in the same transaction); False when the
     row went away (or, ``only_if_counted``, nobody counted it: its file may be on its way out)."""
-    rows = ImageCache.objects.filter(pk=row.pk)
-    if only_if_counted:
-        rows = rows.filter(ref_count__gt=0)
+    p = Params()
+    pk = p("pk", row.pk, ImageCache._meta.pk)
+
+    def count():
+        rows = ImageCache.objects.filter(pk=pk)
+        return rows.filter(ref_count__gt=0) if only_if_counted else rows, {"ref_count": F("ref_count") + 1}
+
     with transaction.atomic():
-        if not rows.update(ref_count=F("ref_count") + 1):
+        if not prepared.update(ImageCache, ("image-cache-count", only_if_counted), count, p):
             return False
         row.ref_count += 1
         if on_counted is not None:

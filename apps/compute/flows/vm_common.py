@@ -1,7 +1,9 @@
 """What the VM flows share: loading the VM, state transitions, hypervisor calls."""
 from django.db import transaction
 
+from apps.core import prepared
 from apps.core.errors import CloudPortalError
+from apps.core.prepared import Params
 
 from .. import agent
 from ..models import VM_STATE_MACHINE, Host, HostStatus, VmInstance
@@ -20,12 +22,23 @@ def fire(vm_uuid, event, **fields):
     """Move the VM through VM_STATE_MACHINE (``InvalidState`` 409 when the table forbids it) and
     save ``fields`` with it, under a row lock (inside a flow's transaction, without a savepoint)."""
     with transaction.atomic(savepoint=False):
-        vm = VmInstance.objects.select_for_update().get(uuid=vm_uuid)
+        vm = locked_vm(vm_uuid)
         vm.state = VM_STATE_MACHINE.next(vm.state, event)
         for key, value in fields.items():
             setattr(vm, key, value)
         vm.save(update_fields=["state", "updated_at", *fields])
     return vm
+
+
+def locked_vm(vm_uuid):
+    """The VM's row, locked until the transaction ends (VmInstance.DoesNotExist when it is gone)."""
+    p = Params()
+    by_uuid = p("uuid", vm_uuid, VmInstance._meta.get_field("uuid"))
+    found = prepared.select(VmInstance, ("vm-for-update",),
+                            lambda: VmInstance.objects.select_for_update().filter(uuid=by_uuid), p)
+    if not found:
+        raise VmInstance.DoesNotExist(f"VM {vm_uuid} not found")
+    return found[0]
 
 
 def connected_host(host):

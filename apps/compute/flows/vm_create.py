@@ -10,9 +10,11 @@ leaves no capacity, address, volume, image-cache reference or domain behind.
 Context (``ctx.args``): vm_uuid, cpu_num, memory_size, image_uuid, l3_network_uuids, static_ips,
 zone_uuid, cluster_uuid, host_uuid (pinning), root_disk_size, strategy, start.
 """
-from django.db.models import Exists, F, OuterRef, Subquery
+from django.db.models import BigIntegerField, Exists, F, OuterRef
 
+from apps.core import prepared
 from apps.core.flows import Flow, NoRollback, Step
+from apps.core.rowupdate import update_row
 from apps.network.flows.vm_steps import AllocateNicIps, ApplyDhcp, attached_clusters, plan_nic_ips
 from apps.network.models import L3Network, UsedIp
 from apps.storage.flows.vm_steps import (AllocatePrimaryStorage, CacheImage, CreateRootVolume, cached_image,
@@ -28,7 +30,7 @@ from .vm_common import define_body, fire, hypervisor, ignore_missing
 def vm_row(ctx):
     """The VM's row as RecordVm read it (the fields the create flow does not change: name, size,
     console password)."""
-    return ctx.cached(("vm", str(ctx.args["vm_uuid"])), lambda: VmInstance.objects.get(uuid=ctx.args["vm_uuid"]))
+    return ctx.cached(("vm", str(ctx.args["vm_uuid"])), lambda: prepared.get(VmInstance, uuid=ctx.args["vm_uuid"]))
 
 
 def placement_spec(args, image=None):
@@ -36,13 +38,23 @@ def placement_spec(args, image=None):
     if image is None:
         image = Image.objects.get(uuid=args["image_uuid"])
     disk = root_volume_size(image, args.get("root_disk_size"))
-    has_room = Exists(LocalStorageHostRef.objects.filter(
-        host=OuterRef("pk"), primary_storage__state="Enabled", primary_storage__clusters=OuterRef("cluster_id"),
-        total_capacity__gte=F("used_capacity") + disk))
+
+    # the allocator's filters (see its docstring): the Params now, the subqueries only when the
+    # allocator's query is compiled
+    def has_room(p):
+        room = p("disk", disk, BigIntegerField())
+        return lambda: Exists(LocalStorageHostRef.objects.filter(
+            host=OuterRef("pk"), primary_storage__state="Enabled", primary_storage__clusters=OuterRef("cluster_id"),
+            total_capacity__gte=F("used_capacity") + room))
+
+    def clusters(p):
+        l3s = p.many("l3", args["l3_network_uuids"], L3Network._meta.get_field("uuid"))
+        return lambda: attached_clusters(l3s).values("uuid")
+
     return PlacementSpec(
         cpu_num=args["cpu_num"], memory_size=args["memory_size"],
         zone_uuid=args.get("zone_uuid"), cluster_uuid=args.get("cluster_uuid"), host_uuid=args.get("host_uuid"),
-        cluster_uuids=attached_clusters(args["l3_network_uuids"]).values("uuid"),
+        cluster_uuids=clusters,
         avoid_host_uuids=args.get("avoid_host_uuids") or [],
         strategy=args.get("strategy") or "DefaultHostAllocatorStrategy",
         extra_filters=[("PrimaryStorageCapacity", has_room,
@@ -83,8 +95,9 @@ class AllocateHost(Step):
         host = reserve_host(placement_spec(ctx.args, cached_image(ctx)))
         ctx.host_uuid = str(host.uuid)
         ctx.cached(("host", ctx.host_uuid), lambda: host)  # the later steps' host, without a reload
-        VmInstance.objects.filter(uuid=ctx.args["vm_uuid"]).update(
-            host=host, last_host=host, cluster_id=host.cluster_id, zone_id=host.cluster.zone_id)
+        update_row(VmInstance, {"uuid": ctx.args["vm_uuid"]},
+                   {"host_id": host.pk, "last_host_id": host.pk, "cluster_id": host.cluster_id,
+                    "zone_id": host.cluster.zone_id})
 
     def rollback(self, ctx):
         host = Host.objects.filter(uuid=ctx.get("host_uuid")).first() if ctx.get("host_uuid") else None
@@ -100,8 +113,8 @@ class LinkRootVolume(NoRollback):
     transactional = True
 
     def run(self, ctx):
-        VmInstance.objects.filter(uuid=ctx.args["vm_uuid"]).update(
-            root_volume=Subquery(Volume.objects.filter(uuid=ctx.root_volume_uuid).values("pk")[:1]))
+        volume = ctx.cached(("volume", ctx.root_volume_uuid), lambda: Volume.objects.get(uuid=ctx.root_volume_uuid))
+        update_row(VmInstance, {"uuid": ctx.args["vm_uuid"]}, {"root_volume_id": volume.pk})
 
 
 class RecordNics(Step):
@@ -121,7 +134,7 @@ class RecordNics(Step):
 
 def _row(ctx, kind, model, uuid):
     """The row AllocateNicIps read or made (ctx.cached under (kind, uuid)), else from the database."""
-    return ctx.cached((kind, str(uuid)), lambda: model.objects.get(uuid=uuid))
+    return ctx.cached((kind, str(uuid)), lambda: prepared.get(model, uuid=uuid))
 
 
 class DefineOnHypervisor(Step):

@@ -6,7 +6,9 @@ separate, each with its own transition table, as in ZStack.
 from django.db import models
 from django.db.models import F
 
+from apps.core import prepared
 from apps.core.models import Resource
+from apps.core.prepared import Params
 from apps.core.secrets import EncryptedTextField
 from apps.core.states import StateMachine
 
@@ -143,13 +145,17 @@ class Host(Resource):
         """Take ``cpu``/``memory`` for a VM in one conditional UPDATE; False if it does not fit.
         ``ratios`` (cpu, memory): read fresh when not given (the allocator reads them in bulk)."""
         cpu_ratio, memory_ratio = ratios or self.ratios(fresh=True)
-        cpu_total = self.cpu_num * cpu_ratio
-        memory_total = self.memory_size * memory_ratio
-        taken = Host.objects.filter(
-            pk=self.pk,
-            used_cpu__lte=cpu_total - F("reserved_cpu") - cpu,
-            used_memory__lte=memory_total - F("reserved_memory") - memory,
-        ).update(used_cpu=F("used_cpu") + cpu, used_memory=F("used_memory") + memory)
+        p = Params()
+        # room = what the ratio allows minus what the VM takes; the row must still have it after
+        # what is reserved for the host itself
+        cpu_room = p("cpu_room", self.cpu_num * cpu_ratio - cpu, models.FloatField())
+        memory_room = p("memory_room", self.memory_size * memory_ratio - memory, models.FloatField())
+        pk, cpu, memory = p("pk", self.pk, Host._meta.pk), p("cpu", cpu, models.IntegerField()), \
+            p("memory", memory, models.BigIntegerField())
+        taken = prepared.update(Host, ("host-reserve",), lambda: (
+            Host.objects.filter(pk=pk, used_cpu__lte=cpu_room - F("reserved_cpu"),
+                                used_memory__lte=memory_room - F("reserved_memory")),
+            {"used_cpu": F("used_cpu") + cpu, "used_memory": F("used_memory") + memory}), p)
         return bool(taken)
 
     def release(self, cpu, memory):

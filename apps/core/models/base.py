@@ -4,7 +4,10 @@ import uuid as uuid_lib
 from django.db import models
 from django.db.models.signals import class_prepared
 
+from .. import prepared
 from ..errors import ResourceBusy
+from ..prepared import Params
+from ..rowupdate import update_row
 
 RESOURCE_TYPES = {}  # "Zone" -> model class; filled by Resource subclasses
 
@@ -97,7 +100,11 @@ class Resource(models.Model):
     # --- per-resource serialisation ---------------------------------------------
     def mark_busy(self, job_uuid):
         """Atomically claim this resource for ``job_uuid``; 409 if a job holds it."""
-        claimed = type(self).objects.filter(pk=self.pk, busy_job__isnull=True).update(busy_job=job_uuid)
+        model = type(self)
+        p = Params()
+        pk, job = p("pk", self.pk, model._meta.pk), p("job", job_uuid, model._meta.get_field("busy_job"))
+        claimed = prepared.update(model, ("mark-busy",), lambda: (
+            model.objects.filter(pk=pk, busy_job__isnull=True), {"busy_job": job}), p)
         if not claimed:
             holder = type(self).objects.filter(pk=self.pk).values_list("busy_job", flat=True).first()
             raise ResourceBusy(
@@ -108,7 +115,7 @@ class Resource(models.Model):
 
     @classmethod
     def release_busy(cls, resource_uuid, job_uuid):
-        cls.objects.filter(uuid=resource_uuid, busy_job=job_uuid).update(busy_job=None)
+        update_row(cls, {"uuid": resource_uuid, "busy_job": job_uuid}, {"busy_job": None})
 
     def __str__(self):
         return f"{self.resource_type()} {self.name} ({self.uuid})"

@@ -31,8 +31,10 @@ from django.db.models import OuterRef, Subquery
 
 from apps.compute.flow_context import ctx_cached, ctx_host, ctx_value
 from apps.compute.models import Cluster, Host
+from apps.core import prepared
 from apps.core.errors import CloudPortalError, InvalidArgument, NotFound
 from apps.core.flows import Step
+from apps.core.prepared import Params
 
 from .. import dhcp, ipam
 from ..errors import L2NotAttached
@@ -55,9 +57,16 @@ def _l3(uuid, ctx=None):
     """The L3 with its L2 and ``server_address`` (its DHCP server's address, None when it has none
     yet), once per job run with a flow ``ctx``; 404 L3_NETWORK_NOT_FOUND."""
     def load():
-        server = UsedIp.objects.filter(l3_network=OuterRef("pk"), owner_type=UsedIpOwner.DHCP_SERVER)
-        l3 = L3Network.objects.select_related("l2_network").annotate(
-            server_address=Subquery(server.values("ip")[:1])).filter(uuid=uuid).first()
+        p = Params()
+        by_uuid = p("uuid", uuid, L3Network._meta.get_field("uuid"))
+
+        def query():
+            server = UsedIp.objects.filter(l3_network=OuterRef("pk"), owner_type=UsedIpOwner.DHCP_SERVER)
+            return (L3Network.objects.select_related("l2_network")
+                    .annotate(server_address=Subquery(server.values("ip")[:1])).filter(uuid=by_uuid)[:1])
+
+        found = prepared.select(L3Network, ("l3-with-dhcp-server",), query, p)
+        l3 = found[0] if found else None
         if l3 is None:
             raise NotFound(f"L3 network {uuid} not found", code="L3_NETWORK_NOT_FOUND",
                            details={"l3_network_uuid": uuid})

@@ -37,6 +37,9 @@ from django.db import transaction
 
 from apps.compute import agent
 from apps.compute.flow_context import ctx_cached, ctx_host, ctx_value
+from apps.compute.models import Cluster, Host
+from apps.core import prepared
+from apps.core.prepared import Params
 from apps.core.errors import CloudPortalError, InvalidArgument, InvalidState, NotFound
 from apps.core.flows import NoRollback, Step
 from apps.core.states import EnableState
@@ -62,7 +65,7 @@ def cached_image(ctx):
         return value
     if isinstance(value, dict):
         value = value.get("uuid")
-    return ctx_cached(ctx, ("image", str(value)), lambda: Image.objects.get(uuid=value))
+    return ctx_cached(ctx, ("image", str(value)), lambda: prepared.get(Image, uuid=value))
 
 
 def ctx_image(ctx):
@@ -87,11 +90,17 @@ def root_volume_size(image, root_disk_size=None):
 
 def candidates(host, size, only=None):
     """``[(primary storage, host ref)]`` that could take ``size`` bytes on ``host``, most room first."""
-    refs = LocalStorageHostRef.objects.select_related("primary_storage").filter(
-        host=host, primary_storage__clusters=host.cluster_id, primary_storage__state=EnableState.ENABLED,
-        primary_storage__type=PrimaryStorageType.LOCAL_STORAGE)
-    if only:
-        refs = refs.filter(primary_storage__uuid=only)
+    p = Params()
+    host_id, cluster_id = p("host", host.pk, Host._meta.pk), p("cluster", host.cluster_id, Cluster._meta.pk)
+    only_uuid = p("only", only, PrimaryStorage._meta.get_field("uuid")) if only else None
+
+    def query():
+        refs = LocalStorageHostRef.objects.select_related("primary_storage").filter(
+            host_id=host_id, primary_storage__clusters=cluster_id, primary_storage__state=EnableState.ENABLED,
+            primary_storage__type=PrimaryStorageType.LOCAL_STORAGE)
+        return refs.filter(primary_storage__uuid=only_uuid) if only else refs
+
+    refs = prepared.select(LocalStorageHostRef, ("ps-refs-of-host",), query, p)
     fitting = [ref for ref in refs if ref.available_capacity >= size]
     fitting.sort(key=lambda ref: ref.available_capacity, reverse=True)
     return [(ref.primary_storage, ref) for ref in fitting]
@@ -111,7 +120,7 @@ def ctx_primary_storage(ctx):
     """The primary storage AllocatePrimaryStorage chose (``primary_storage_uuid``), loaded once per
     job run (the row itself never changes here: capacity lives on its host refs)."""
     value = ctx.primary_storage_uuid
-    return ctx_cached(ctx, ("primary_storage", str(value)), lambda: PrimaryStorage.objects.get(uuid=value))
+    return ctx_cached(ctx, ("primary_storage", str(value)), lambda: prepared.get(PrimaryStorage, uuid=value))
 
 
 class AllocatePrimaryStorage(Step):

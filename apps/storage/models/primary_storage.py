@@ -5,7 +5,9 @@ storage is attached to a cluster and whenever one of its hosts connects."""
 from django.db import models
 from django.db.models import F
 
+from apps.core import prepared
 from apps.core.models import Resource
+from apps.core.prepared import Params
 from apps.core.states import ENABLE_STATE_MACHINE, EnableState
 
 
@@ -68,9 +70,11 @@ class LocalStorageHostRef(models.Model):
 
     def reserve(self, size):
         """Take ``size`` bytes in one conditional UPDATE; False if they do not fit."""
-        return bool(LocalStorageHostRef.objects.filter(
-            pk=self.pk, used_capacity__lte=F("total_capacity") - size).update(
-            used_capacity=F("used_capacity") + size))
+        p = Params()
+        pk, size = p("pk", self.pk, LocalStorageHostRef._meta.pk), p("size", size, models.BigIntegerField())
+        return bool(prepared.update(LocalStorageHostRef, ("ps-host-ref-reserve",), lambda: (
+            LocalStorageHostRef.objects.filter(pk=pk, used_capacity__lte=F("total_capacity") - size),
+            {"used_capacity": F("used_capacity") + size}), p))
 
     def release(self, size):
         LocalStorageHostRef.objects.filter(pk=self.pk, used_capacity__gte=size).update(
