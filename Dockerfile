@@ -1,5 +1,5 @@
 # One image for every CloudPortal process; the first argument picks which one:
-#   docker run IMAGE web       daphne on 0.0.0.0:8000 (PORT changes it)
+#   docker run IMAGE web       uvicorn on 0.0.0.0:8000 (PORT changes it)
 #   docker run IMAGE worker    Celery worker (WORKER_CONCURRENCY, default 2)
 #   docker run IMAGE beat      Celery beat (one per installation)
 #   docker run IMAGE migrate   apply database migrations and exit

@@ -11,18 +11,18 @@ a Simulator cluster with ``--hosts`` hosts (the simulator agent is started for t
 image store with a small qcow2 image, local primary storage, an L2 and an L3 with a /10
 range, and an offering. Then:
 
-* over HTTP (the real thing): runs daphne as ``make run`` does (in a child process of this
-  script that also counts the SQL statements Django sends and the database connections it
-  opens), warms it up, then ``--rounds`` times fires ``--posts`` creates from ``--clients``
-  threads with one keep-alive connection each, and reads daphne's CPU time from
-  /proc/<pid>/stat before and after (other load on the machine inflates it: see the load);
+* over HTTP (the real thing): runs the web server (uvicorn) as ``make run`` does (in a child
+  process of this script that also counts the SQL statements Django sends and the database
+  connections it opens), warms it up, then ``--rounds`` times fires ``--posts`` creates from
+  ``--clients`` threads with one keep-alive connection each, and reads the server's CPU time
+  from /proc/<pid>/stat before and after (other load on the machine inflates it: see the load);
 * in process (``--mode in-process``; both modes by default): the same POSTs through django.test.Client
   (full middleware and DRF stack, no ASGI server), CPU from time.process_time() and the
   statements captured by Django.
 
     .venv/bin/python bench/api_create_cost.py                  # 500 POSTs, 20 clients, both modes
     .venv/bin/python bench/api_create_cost.py --posts 2000 --mode http
-    .venv/bin/python bench/api_create_cost.py --profile         # py-spy --gil over daphne (needs py-spy)
+    .venv/bin/python bench/api_create_cost.py --profile         # py-spy --gil over the web server (needs py-spy)
 """
 import argparse
 import http.client
@@ -52,15 +52,15 @@ def parse_args():
     p.add_argument("--hosts", type=int, default=5)
     p.add_argument("--mode", choices=["both", "http", "in-process"], default="both")
     p.add_argument("--tenant", action="store_true", help="POST as a normal account instead of the admin")
-    p.add_argument("--profile", action="store_true", help="record a py-spy --gil profile of daphne (speedscope)")
+    p.add_argument("--profile", action="store_true", help="record a py-spy --gil profile of the web server (speedscope)")
     p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     p.add_argument("--redis", default="redis://127.0.0.1:6379/13", help="broker, cache and channel layer")
     return p.parse_args()
 
 
 def serve(port, stats_path):
-    """Run daphne (as `make run` does) in this process, counting the SQL statements Django sends
-    and the connections it opens; SIGUSR1 writes the counts to ``stats_path``."""
+    """Run the web server (uvicorn, as `make run` does) in this process, counting the SQL statements
+    Django sends and the connections it opens; SIGUSR1 writes the counts to ``stats_path``."""
     import signal
 
     from django.db.backends.signals import connection_created
@@ -78,12 +78,16 @@ def serve(port, stats_path):
 
     connection_created.connect(created, weak=False)
     signal.signal(signal.SIGUSR1, lambda *_: Path(stats_path).write_text(json.dumps(counts)))
-    from daphne.cli import CommandLineInterface
+    import uvicorn
 
-    CommandLineInterface().run(["-b", "127.0.0.1", "-p", str(port), "cloudportal.asgi:application"])
+    from cloudportal import webserver
+
+    # as webserver.command() starts it, in this process so that the counts above see its requests
+    uvicorn.run(webserver.APPLICATION, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
+                access_log=False)
 
 
-def daphne_counts(proc, stats_path):
+def server_counts(proc, stats_path):
     import signal
 
     Path(stats_path).unlink(missing_ok=True)
@@ -93,7 +97,7 @@ def daphne_counts(proc, stats_path):
             return json.loads(Path(stats_path).read_text())
         except (OSError, ValueError):
             time.sleep(0.01)
-    raise RuntimeError("daphne did not report its statement counts")
+    raise RuntimeError("the web server did not report its statement counts")
 
 
 def run_http(args, env, token, body):
@@ -103,7 +107,7 @@ def run_http(args, env, token, body):
     port = free_port()
     bindir = Path(sys.executable).parent
     stats = f"/tmp/cp-bench-api-{port}.json"
-    daphne = subprocess.Popen([sys.executable, __file__, "--serve", str(port), stats], cwd=ROOT, env=env,
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), stats], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
@@ -142,21 +146,21 @@ def run_http(args, env, token, body):
             out.parent.mkdir(parents=True, exist_ok=True)
             py_spy = str(bindir / "py-spy") if (bindir / "py-spy").exists() else "py-spy"
             profiler = subprocess.Popen([py_spy, "record", "--gil", "-r", "200", "-f", "speedscope", "-o", str(out),
-                                         "-p", str(daphne.pid)], stdout=subprocess.DEVNULL)
+                                         "-p", str(server.pid)], stdout=subprocess.DEVNULL)
             time.sleep(1)
         rounds = []
         for r in range(args.rounds):
             statuses.clear()
-            q0, cpu0, wall0 = daphne_counts(daphne, stats), cpu_seconds(daphne.pid), time.perf_counter()
+            q0, cpu0, wall0 = server_counts(server, stats), cpu_seconds(server.pid), time.perf_counter()
             fire(args.posts, args.warmup + r * args.posts)
             wall = time.perf_counter() - wall0
-            cpu, q1 = cpu_seconds(daphne.pid) - cpu0, daphne_counts(daphne, stats)
+            cpu, q1 = cpu_seconds(server.pid) - cpu0, server_counts(server, stats)
             n = args.posts
             rounds.append({"cpu_ms": 1000 * cpu / n, "statements": (q1["statements"] - q0["statements"]) / n,
                            "connections": (q1["connections"] - q0["connections"]) / n, "posts_per_s": n / wall,
                            "statuses": dict(statuses), "load": os.getloadavg()[0]})
-            print(f"HTTP (daphne, {args.clients} clients) round {r + 1}: {n} POSTs in {wall:.1f} s ({n / wall:.0f}/s), "
-                  f"statuses {dict(statuses)}; daphne CPU {rounds[-1]['cpu_ms']:.2f} ms/POST; SQL statements "
+            print(f"HTTP (uvicorn, {args.clients} clients) round {r + 1}: {n} POSTs in {wall:.1f} s ({n / wall:.0f}/s), "
+                  f"statuses {dict(statuses)}; server CPU {rounds[-1]['cpu_ms']:.2f} ms/POST; SQL statements "
                   f"{rounds[-1]['statements']:.2f}/POST (without connection set-up), new connections "
                   f"{rounds[-1]['connections']:.2f}/POST; "
                   f"load {os.getloadavg()[0]:.2f}", flush=True)
@@ -165,12 +169,12 @@ def run_http(args, env, token, body):
             profiler.wait(60)
             print(f"profile: {out}")
         median = sorted(rounds, key=lambda x: x["cpu_ms"])[len(rounds) // 2]
-        print(f"HTTP median: daphne CPU {median['cpu_ms']:.2f} ms/POST, {median['statements']:.2f} statements/POST "
+        print(f"HTTP median: server CPU {median['cpu_ms']:.2f} ms/POST, {median['statements']:.2f} statements/POST "
               f"(min {min(x['cpu_ms'] for x in rounds):.2f} ms)", flush=True)
         return {"median": median, "rounds": rounds}
     finally:
-        daphne.terminate()
-        daphne.wait(20)
+        server.terminate()
+        server.wait(20)
 
 
 def run_in_process(args, token, body):

@@ -6,7 +6,7 @@ Creates its own MariaDB database (default ``cloudportal_bench_vms``), then in th
 (flows run inline while preparing): a zone, a Simulator cluster with ``--hosts`` hosts, an
 image store with a 64 MiB qcow2 image, local primary storage, a NoVlan L2 and an L3 with a
 range big enough for every VM, an offering (1 CPU, 512 MiB). Then it starts the simulator
-agent (already running for the preparation), the web server (daphne, as `make run`) and
+agent (already running for the preparation), the web server (uvicorn, as `make run`) and
 ``--workers`` Celery workers, and fires ``--vms`` creates from ``--clients`` threads, each
 POST timed; it reports VMs/s (first POST to last Running) and the p50/p99 of POST -> Running
 (the job's finish), beside ZStack's published simulator figure (5,000 VMs in 139.7 s, 36 VMs/s).
@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchlib import arg_parser, free_port  # noqa: E402  (bench/benchlib.py)
+from cloudportal import webserver  # noqa: E402
 DEFAULT_URL = "mysql://root@127.0.0.1:3306/cloudportal_bench_vms"
 GIB, MIB = 1 << 30, 1 << 20
 
@@ -160,14 +161,12 @@ def main():
     from apps.core.models import Job
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    bindir = Path(sys.executable).parent
     procs = [subprocess.Popen([sys.executable, "-m", "hostagent", "--backend", "sim", "--port", str(sim_port),
                                "--admin-token", token_admin, "--log-level", "WARNING"], cwd=ROOT, env=env)]
     try:
         time.sleep(2)
         token, body = prepare(args, workdir)
-        procs.append(subprocess.Popen([str(bindir / "daphne"), "-b", "127.0.0.1", "-p", str(web_port),
-                                       "cloudportal.asgi:application"], cwd=ROOT, env=env,
+        procs.append(subprocess.Popen(webserver.command("127.0.0.1", web_port, "warning"), cwd=ROOT, env=env,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         for i in range(args.workers):
             procs.append(subprocess.Popen([sys.executable, "-m", "celery", "-A", "cloudportal", "worker",
@@ -195,7 +194,7 @@ def main():
 
         batches = [range(i, args.vms, args.clients) for i in range(args.clients)]
         # where the CPU goes while the VMs are made: each process of the portal, the services
-        roles = {"sim agent": [procs[0].pid], "web (daphne)": [procs[1].pid], "workers": [p.pid for p in procs[2:]],
+        roles = {"sim agent": [procs[0].pid], "web (uvicorn)": [procs[1].pid], "workers": [p.pid for p in procs[2:]],
                  "mariadbd": [service_pid("mariadbd")], "redis-server": [service_pid("redis-server")],
                  "clients (this process)": [os.getpid()]}
         cpu0 = {role: sum(cpu_seconds(pid) for pid in pids if pid) for role, pids in roles.items()}

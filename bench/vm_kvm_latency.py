@@ -4,7 +4,7 @@ the local libvirtd, beside the bare cost of libvirt define + start of the same d
 
 Needs root, libvirtd (qemu:///system), qemu-img and MariaDB. Creates its own database
 (default ``cloudportal_bench_kvm``), runs a real libvirt host agent and the web server
-(daphne, from which the agent fetches the image once), a veth pair for the L2 and a
+(uvicorn, from which the agent fetches the image once), a veth pair for the L2 and a
 directory under /var/tmp for primary storage; removes them at the end.
 
 Each VM: ``POST /api/v1/vm-instances/`` with the create flow run in this process (eager: the
@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchlib import free_port  # noqa: E402  (bench/benchlib.py)
+from cloudportal import webserver  # noqa: E402
 MIB = 1 << 20
 
 
@@ -64,9 +65,8 @@ def main():
         subprocess.Popen([sys.executable, "-m", "hostagent", "--backend", "libvirt", "--port", str(agent_port),
                           "--host-uuid", host_uuid, "--secret-file", str(work / "secret"), "--state-dir",
                           str(work / "agent-state"), "--log-level", "WARNING"], cwd=ROOT, env=env),
-        subprocess.Popen([str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(web_port),
-                          "cloudportal.asgi:application"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL),
+        subprocess.Popen(webserver.command("127.0.0.1", web_port, "warning"), cwd=ROOT, env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
     ]
     import django
 

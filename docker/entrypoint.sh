@@ -9,7 +9,7 @@ mode="${1:-web}"
 
 case "$mode" in
     web)
-        exec daphne -b 0.0.0.0 -p "${PORT:-8000}" "$@" cloudportal.asgi:application
+        exec python -c 'import os, sys; from cloudportal import webserver; argv = webserver.command("0.0.0.0", os.environ.get("PORT", "8000"), extra=sys.argv[1:]); os.execv(argv[0], argv)' "$@"
         ;;
     worker)
         exec celery -A cloudportal worker -l "${LOG_LEVEL:-INFO}" \

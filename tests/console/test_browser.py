@@ -1,5 +1,5 @@
 """The console in a real browser: Chromium (Playwright) opens the API's console_url on a
-real daphne server, noVNC connects through the websocket proxy to the running QEMU domain
+real web server (uvicorn, as `make run` starts it), noVNC connects through the websocket proxy to the running QEMU domain
 and authenticates with the VM's password (its 'connect' event fires, the canvas has a size).
 
 Skipped when Chromium (apt-get install -y chromium), Playwright (requirements-dev.txt),
@@ -7,7 +7,6 @@ libvirt-python or libvirtd are missing.
 """
 import os
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,6 +16,7 @@ from urllib.parse import quote
 import pytest
 
 from apps.core.testing import client_for
+from cloudportal import webserver
 
 from .conftest import VNC_PASSWORD
 
@@ -37,12 +37,12 @@ def _database_url(settings_dict):
             auth += ":" + quote(settings_dict["PASSWORD"], safe="")
         return (f"mysql://{auth}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 3306}/"
                 f"{settings_dict['NAME']}")
-    pytest.skip(f"no daphne fixture for {settings_dict['ENGINE']}")
+    pytest.skip(f"no web server fixture for {settings_dict['ENGINE']}")
 
 
 @pytest.fixture
-def daphne_server(transactional_db):
-    """daphne serving cloudportal.asgi on a free port, on the test database (pytest-django's
+def web_server(transactional_db):
+    """The web server (cloudportal.webserver) serving cloudportal.asgi on a free port, on the test database (pytest-django's
     live_server speaks no websockets)."""
     from django.db import connection
 
@@ -50,17 +50,16 @@ def daphne_server(transactional_db):
 
     port = free_port()
     env = dict(os.environ, DATABASE_URL=_database_url(connection.settings_dict), PYTHONPATH=str(ROOT))
-    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"console-daphne-{port}.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([str(Path(sys.executable).with_name("daphne")), "-b", "127.0.0.1", "-p", str(port),
-                                 "cloudportal.asgi:application"], cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
+    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"console-web-{port}.log"
+    with open(log_path, "wb") as log:   # with access lines: the VNC password must not be in them either
+        proc = subprocess.Popen(webserver.command("127.0.0.1", port, "info"), cwd=ROOT,
+                                env={**env, "WEB_ACCESS_LOG": "1"}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"daphne exited with {proc.returncode}:\n{log_path.read_text()}")
+                raise RuntimeError(f"the web server exited with {proc.returncode}:\n{log_path.read_text()}")
             try:
                 urllib.request.urlopen(url + "/api/v1/", timeout=2)
                 break
@@ -68,7 +67,7 @@ def daphne_server(transactional_db):
                 break   # answering (401): up
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"daphne did not answer within 60 s:\n{log_path.read_text()}")
+                    raise RuntimeError(f"the web server did not answer within 60 s:\n{log_path.read_text()}")
                 time.sleep(0.2)
         yield url
     finally:
@@ -83,13 +82,13 @@ def daphne_server(transactional_db):
         assert VNC_PASSWORD not in log_text   # never in a log
 
 
-def test_novnc_connects_to_the_running_vm_in_chromium(console_vm, daphne_server):
+def test_novnc_connects_to_the_running_vm_in_chromium(console_vm, web_server):
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
     user, vm = console_vm
     body = client_for(user).post(f"/api/v1/vm-instances/{vm.uuid}/console/").json()
-    console_url = daphne_server + body["console_url"].removeprefix("http://testserver")
+    console_url = web_server + body["console_url"].removeprefix("http://testserver")
 
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

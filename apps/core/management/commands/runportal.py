@@ -13,6 +13,8 @@ import urllib.request
 
 from django.core.management.base import BaseCommand
 
+from cloudportal import webserver
+
 GRACE_SECONDS = 10
 
 
@@ -38,7 +40,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, concurrency, **options):
         python = sys.executable
-        bindir = os.path.dirname(python)
         log_level = os.environ.get("LOG_LEVEL", "INFO")
         # the simulator agent serving every Simulator host (apps.compute.agent)
         from urllib.parse import urlsplit
@@ -50,7 +51,7 @@ class Command(BaseCommand):
         token_file.write_text(settings.SIM_AGENT_TOKEN)
         token_file.chmod(0o600)
         commands = {
-            "web": [os.path.join(bindir, "daphne"), "-b", host, "-p", str(port), "cloudportal.asgi:application"],
+            "web": webserver.command(host, port, log_level),
             "worker": [python, "-m", "celery", "-A", "cloudportal", "worker", "-l", log_level,
                        "--concurrency", str(concurrency), "-n", f"worker-{os.getpid()}@%h"],
             "beat": [python, "-m", "celery", "-A", "cloudportal", "beat", "-l", log_level,
