@@ -3,11 +3,13 @@
 through the database relay explicitly."""
 import asyncio
 import json
+import uuid
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 
 from apps.accounts.models import ApiToken
 from apps.compute.models import Zone
@@ -123,3 +125,41 @@ def test_websocket_refuses_anonymous_and_other_tenants_jobs():
     outsider_token = ApiToken.issue(outsider)
     owner_token = ApiToken.issue(owner)
     async_to_sync(scenario)()
+
+
+@pytest.mark.skipif(settings.EVENTS_BACKEND != "channel-layer", reason="the Redis channel layer (REDIS_URL)")
+def test_the_publisher_sends_only_to_groups_with_a_live_member(monkeypatch):
+    """apps.core.events.publisher asks Redis which groups have members and skips the others;
+    a member older than the layer's group expiry does not count (group_send would drop it)."""
+    import time
+
+    from channels.layers import get_channel_layer
+
+    from apps.core.events import publish
+    from apps.core.events.publisher import flush, live_groups
+
+    layer = get_channel_layer()
+    watched, unwatched, stale = (f"test.{uuid.uuid4()}" for _ in range(3))
+
+    async def subscribe():
+        await layer.group_add(watched, await layer.new_channel())
+        await layer.group_add(stale, await layer.new_channel())
+        connection = layer.connection(layer.consistent_hash(stale))
+        members = await connection.zrange(layer._group_key(stale), 0, -1)
+        await connection.zadd(layer._group_key(stale), {members[0]: int(time.time()) - layer.group_expiry - 5})
+
+    async_to_sync(subscribe)()
+    # the probe is a real one
+    assert async_to_sync(live_groups)(layer, {watched, unwatched, stale}) == {watched}
+    sent = []
+    real_send = layer.group_send
+
+    async def recording_send(group, message):
+        sent.append((group, message["payload"]["n"]))
+        await real_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", recording_send)
+    for n in range(3):
+        publish([unwatched, watched, stale], {"type": "test", "n": n})
+    flush(10)
+    assert sent == [(watched, 0), (watched, 1), (watched, 2)]   # each event, in order, only there

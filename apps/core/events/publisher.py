@@ -5,11 +5,20 @@ loop per call, and channels_redis opens a fresh connection per loop: about 7 ms
 per event. Here one long-lived loop owns the layer's connections and sends the
 queued events in order, and callers return at once. Pending events are flushed
 (for up to two seconds) when the process exits.
+
+Most events have nobody listening (a job's group is watched while its page is open). A
+``group_send`` costs two Redis round trips through asyncio even then (≈ 0.35 ms of CPU), so the
+thread takes what is queued as one batch, asks Redis in one pipelined round trip which of the
+batch's groups have a live member (channels_redis keeps a group as a sorted set of its channels,
+scored by when they joined; ``live_groups``), and sends only to those, with ``group_send`` as
+before. With a channel layer that is not channels_redis, every group is sent to.
 """
 import asyncio
 import atexit
 import logging
 import threading
+import time
+from collections import defaultdict
 
 from channels.layers import get_channel_layer
 
@@ -37,21 +46,51 @@ def _start():
     _state.update(loop=loop, thread=thread, pid=os.getpid())
 
 
+async def live_groups(layer, groups):
+    """Which of ``groups`` have a member that has not expired, in one pipelined round trip per
+    Redis shard; None when ``layer`` is not a channels_redis layer (then: send to all)."""
+    try:
+        group_key, expiry, shard_of = layer._group_key, layer.group_expiry, layer.consistent_hash
+    except AttributeError:
+        return None
+    by_shard = defaultdict(list)
+    for group in groups:
+        by_shard[shard_of(group)].append(group)
+    oldest_live = f"({int(time.time()) - expiry}"  # group_send drops members scored at or below this
+    live = set()
+    for shard, members in by_shard.items():
+        pipe = layer.connection(shard).pipeline(transaction=False)
+        for group in members:
+            pipe.zcount(group_key(group), oldest_live, "+inf")
+        live.update(group for group, count in zip(members, await pipe.execute()) if count)
+    return live
+
+
 async def _drain(queue):
-    layer = get_channel_layer()
     while True:
-        item = await queue.get()
-        if item is None:
-            queue.task_done()
-            return
-        groups, payload = item
+        batch = [await queue.get()]
+        while not queue.empty():
+            batch.append(queue.get_nowait())
+        events = [item for item in batch if item is not None]
+        layer = get_channel_layer()  # a dict lookup; the configured layer even after a test replaced it
         try:
-            for group in groups:
-                await layer.group_send(group, {"type": "event.message", "payload": payload})
-        except Exception:
-            log.exception("could not publish event %s", payload.get("type"))
+            try:
+                live = await live_groups(layer, {group for groups, _ in events for group in groups})
+            except Exception:
+                log.exception("could not read which event groups have members: sending to all")
+                live = None
+            for groups, payload in events:
+                try:
+                    for group in groups:
+                        if live is None or group in live:
+                            await layer.group_send(group, {"type": "event.message", "payload": payload})
+                except Exception:
+                    log.exception("could not publish event %s", payload.get("type"))
         finally:
-            queue.task_done()
+            for _ in batch:
+                queue.task_done()
+        if len(events) < len(batch):  # the stop sentinel: everything before it was sent
+            return
 
 
 def submit(groups, payload):
