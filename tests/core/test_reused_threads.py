@@ -103,3 +103,28 @@ def test_the_portal_answers_through_the_reused_threads():
 
     for response in asyncio.run(main()):
         assert response["status"] == 401  # no token: refused, the same way twice
+
+
+def test_a_request_enters_its_thread_once_for_the_middleware_and_the_view(monkeypatch):
+    """cloudportal.asgi.OneHopASGIHandler: Django's async chain went to a thread for the sync
+    middleware, back to the event loop, and to the thread again for the view; here the whole
+    chain and the view run in one hop, and the answer is the same."""
+    import asgiref.sync
+
+    hops = []
+    real_call = asgiref.sync.SyncToAsync.__call__
+
+    async def counting_call(self, *args, **kwargs):
+        hops.append(getattr(self.func, "__qualname__", repr(self.func)))
+        return await real_call(self, *args, **kwargs)
+
+    monkeypatch.setattr(asgiref.sync.SyncToAsync, "__call__", counting_call)
+
+    async def main():
+        return await HttpCommunicator(application, "GET", "/api/v1/zones/").get_response()
+
+    response = asyncio.run(main())
+    assert response["status"] == 401   # no token: refused as before
+    # Django's request_started/finished signals (sync receivers) aside, one hop; Django's own
+    # chain made five here (the middleware, CSRF's process_view, the view, render, the 401's log)
+    assert [name for name in hops if "Signal.asend" not in name] == ["BaseHandler.get_response"], hops
