@@ -132,7 +132,8 @@ def _ordered(filtered, spec, filters, p):
                     .order_by("vm_count", "id")[:CANDIDATES_CHECKED])
     chosen = _random_window(filtered, filters, p)
     if spec.strategy == AllocatorStrategy.LAST_HOST and spec.last_host_uuid:
-        last = list(filtered().filter(uuid=spec.last_host_uuid).select_related("cluster", "cluster__zone").defer(*UNREAD))
+        last = list(filtered().filter(uuid=spec.last_host_uuid).select_related("cluster", "cluster__zone")
+                    .defer(*UNREAD))
         chosen = last + [h for h in chosen if h.pk not in {x.pk for x in last}]
     return chosen
 

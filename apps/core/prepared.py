@@ -115,7 +115,7 @@ def _kept(key, make_compiler):
         if not set(slots) <= set(key[-1]):
             raise ValueError(f"prepared query {key!r}: Params {slots} were made inside build(); make them "
                              "before, so that every run binds them")
-        if kept is not None and (fresh.sql, [_shape(p) for p in fresh.params]) != (kept.sql, [_shape(p) for p in kept.params]):
+        if kept is not None and _signature(fresh) != _signature(kept):
             raise AssertionError(f"prepared query {key!r} changed shape without a new key:\n{kept.sql}\n{fresh.sql}")
         if kept is None:
             with _LOCK:
@@ -123,8 +123,9 @@ def _kept(key, make_compiler):
     return kept
 
 
-def _shape(param):
-    return ("slot", param.name) if isinstance(param, _Slot) else ("value", param)
+def _signature(kept):
+    """The SQL and what goes in each placeholder (a slot's name, or a literal)."""
+    return kept.sql, [("slot", p.name) if isinstance(p, _Slot) else ("value", p) for p in kept.params]
 
 
 def select(model, key, build, params):
@@ -155,6 +156,8 @@ def select(model, key, build, params):
     related = get_related_populators(klass_info, select_, alias)
     annotations = compiler.annotation_col_map.items()
     found = []
+    # the converters (datetimes, JSON, secrets) read settings off the connection the shape was
+    # compiled on, maybe another thread's: its timezone and features, never a cursor of it
     for row in compiler.results_iter([rows]):
         obj = model_cls.from_db(alias, init_list, row[start:end])
         for populator in related:
