@@ -24,6 +24,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from .. import context as actx
+from .. import prepared
 from ..errors import CloudPortalError, InvalidState, NotFound
 from ..events import publish_job
 from ..globalconfig.defaults import JOB_LEASE_SECONDS, JOB_TIMEOUT_SECONDS
@@ -587,12 +588,11 @@ def execute_job(job_uuid):
     worker = _worker_name()
     try:
         lease = float(JOB_LEASE_SECONDS.value())
-        found = list(Job.objects.select_related("user").filter(uuid=job_uuid).order_by()[:1])
+        job = prepared.first(Job, select_related=("user",), uuid=job_uuid)  # SQL made once (apps.core.prepared)
     except (OperationalError, InterfaceError) as exc:  # nothing happened yet: try again later
         raise DatabaseUnavailable(str(exc)) from exc
-    if not found:
+    if job is None:
         raise NotFound(f"job {job_uuid} not found")
-    job = found[0]
     if job.state != JobState.PENDING:
         return job  # a duplicate delivery, or cancelled before it started
     now = _now()
