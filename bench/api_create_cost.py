@@ -52,7 +52,8 @@ def parse_args():
     p.add_argument("--hosts", type=int, default=5)
     p.add_argument("--mode", choices=["both", "http", "in-process"], default="both")
     p.add_argument("--tenant", action="store_true", help="POST as a normal account instead of the admin")
-    p.add_argument("--profile", action="store_true", help="record a py-spy --gil profile of the web server (speedscope)")
+    p.add_argument("--profile", action="store_true",
+                   help="record a py-spy --gil profile of the web server (speedscope)")
     p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     p.add_argument("--redis", default="redis://127.0.0.1:6379/13", help="broker, cache and channel layer")
     return p.parse_args()
@@ -159,7 +160,8 @@ def run_http(args, env, token, body):
             rounds.append({"cpu_ms": 1000 * cpu / n, "statements": (q1["statements"] - q0["statements"]) / n,
                            "connections": (q1["connections"] - q0["connections"]) / n, "posts_per_s": n / wall,
                            "statuses": dict(statuses), "load": os.getloadavg()[0]})
-            print(f"HTTP (uvicorn, {args.clients} clients) round {r + 1}: {n} POSTs in {wall:.1f} s ({n / wall:.0f}/s), "
+            print(f"HTTP (uvicorn, {args.clients} clients) round {r + 1}: {n} POSTs in {wall:.1f} s "
+                  f"({n / wall:.0f}/s), "
                   f"statuses {dict(statuses)}; server CPU {rounds[-1]['cpu_ms']:.2f} ms/POST; SQL statements "
                   f"{rounds[-1]['statements']:.2f}/POST (without connection set-up), new connections "
                   f"{rounds[-1]['connections']:.2f}/POST; "

@@ -21,8 +21,9 @@ class OneHopASGIHandler(ASGIHandler):
     is entered through ``sync_to_async``, the view is reached back in the event loop through
     ``async_to_sync`` and then run through ``sync_to_async`` again, and CSRF's ``process_view``,
     the response's render and a 4xx's log line are hops of their own (five for a refused request,
-    tests/core/test_reused_threads.py), each a future, a lock and a wake-up on both sides (in a py-spy profile of ``bench/vm_create.py``
-    the event loop's side of them was a third of the web process's CPU). Here the chain is built
+    tests/core/test_reused_threads.py), each a future, a lock and a wake-up on both sides (in a
+    py-spy profile of ``bench/vm_create.py`` the event loop's side of them was a third of the web
+    process's CPU). Here the chain is built
     as WSGI builds it, all sync, and entered once; reading the body and sending the response
     stay Django's async code."""
 

@@ -3,7 +3,7 @@
 One place for it: ``manage.py runportal`` (``make run``), the container's ``web`` mode, the
 benchmarks and the browser test all start the server this way.
 
-uvicorn with httptools and uvloop (``uvicorn[standard]``) replaced daphne on 3 Dec 2026: in
+uvicorn with httptools and uvloop (pinned in requirements.txt; uvicorn picks them up) replaced daphne on 3 Dec 2026: in
 ``bench/vm_create.py`` Twisted's HTTP handling was 41 % of daphne's CPU samples, and the same
 run with uvicorn took 20.1 -> 16.8 ms of web CPU per VM create and 25.5 -> 30.2 VMs/s
 (docs/benchmarks.md). Channels runs unchanged on it (websockets through the ``websockets``

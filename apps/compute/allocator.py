@@ -167,22 +167,15 @@ def _random_window(filtered, filters, p):
         return lambda: (filtered().filter(condition).select_related("cluster", "cluster__zone").defer(*UNREAD)
                         .order_by("id")[:limit])
 
-    p_from = _copy(p)
+    p_from = p.copy()
     chosen = prepared.select(Host, shape + ("from",), window(Q(id__gte=p_from("start", start, id_field)),
                                                                  CANDIDATES_CHECKED), p_from)
     if len(chosen) < CANDIDATES_CHECKED:  # wrap around (also right when the ids cached are stale)
-        p_before, missing = _copy(p), CANDIDATES_CHECKED - len(chosen)
+        p_before, missing = p.copy(), CANDIDATES_CHECKED - len(chosen)
         chosen += prepared.select(Host, shape + ("before", missing),
                                   window(Q(id__lt=p_before("start", start, id_field)), missing), p_before)
     random.shuffle(chosen)
     return chosen
-
-
-def _copy(p):
-    """Params with the filters' values, for one more query of the same filters."""
-    copy = Params()
-    copy.values.update(p.values)
-    return copy
 
 
 def _set_ratios(hosts):

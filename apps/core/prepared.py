@@ -78,6 +78,12 @@ class Params:
         self.values[name] = value
         return Param(name, value, output_field)
 
+    def copy(self):
+        """Params holding the same values, for one more query made of the same conditions."""
+        copy = Params()
+        copy.values.update(self.values)
+        return copy
+
     def many(self, name, values, output_field):
         """Params for an IN list: ``name_0``, ``name_1``... (their number is part of the shape)."""
         return [self(f"{name}_{index}", value, output_field) for index, value in enumerate(values)]

@@ -1,6 +1,6 @@
 """The console in a real browser: Chromium (Playwright) opens the API's console_url on a
-real web server (uvicorn, as `make run` starts it), noVNC connects through the websocket proxy to the running QEMU domain
-and authenticates with the VM's password (its 'connect' event fires, the canvas has a size).
+real web server (uvicorn, as `make run` starts it), noVNC connects through the websocket proxy to
+the running QEMU domain and authenticates with the VM's password (its 'connect' event fires, the canvas has a size).
 
 Skipped when Chromium (apt-get install -y chromium), Playwright (requirements-dev.txt),
 libvirt-python or libvirtd are missing.
@@ -42,8 +42,8 @@ def _database_url(settings_dict):
 
 @pytest.fixture
 def web_server(transactional_db):
-    """The web server (cloudportal.webserver) serving cloudportal.asgi on a free port, on the test database (pytest-django's
-    live_server speaks no websockets)."""
+    """The web server (cloudportal.webserver) serving cloudportal.asgi on a free port, on the test
+    database (pytest-django's live_server speaks no websockets)."""
     from django.db import connection
 
     from tests.hostagent.conftest import free_port
