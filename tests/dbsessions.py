@@ -12,15 +12,16 @@ def other_session():
     return MySQLdb.connect(**connections["default"].get_connection_params())
 
 
-def wait_until_busy(session, statement_start, timeout=10):
-    """Until some session runs a statement beginning with ``statement_start`` (in these tests: one
-    blocked on a lock ``session`` holds), then a moment more to be well into its wait; True if seen."""
+def wait_until_busy(session, statement_start, timeout=10, sessions=1):
+    """Until some session (``sessions`` of them) runs a statement beginning with ``statement_start``
+    (in these tests: one blocked on a lock ``session`` holds), then a moment more to be well into
+    its wait; True if seen."""
     cursor = session.cursor()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         cursor.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE info LIKE %s",
                        [statement_start + "%"])
-        if cursor.fetchone()[0]:
+        if cursor.fetchone()[0] >= sessions:
             time.sleep(0.2)
             return True
         time.sleep(0.02)

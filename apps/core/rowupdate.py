@@ -15,12 +15,11 @@ then the same entry: a deadlock (seen between a worker finishing a job and its l
 Reached by the primary key, every such UPDATE locks in the same order and simply waits. A
 deadlock outside a transaction (the statement alone was undone) is tried again, twice.
 """
-import time
-
 from django.db import OperationalError, connections, router
 
+from .dblocks import DEADLOCK, is_deadlock, pause  # noqa: F401 - DEADLOCK: for tests
+
 _SQL = {}
-DEADLOCK = 1213  # MariaDB: "Deadlock found when trying to get lock"
 ATTEMPTS = 3
 
 
@@ -36,10 +35,6 @@ def _sql(model, where, values, connection):
         hint = " FORCE INDEX (PRIMARY)" if by_key and connection.vendor == "mysql" else ""
         sql = _SQL[key] = f"UPDATE {quote(meta.db_table)}{hint} SET {assignments} WHERE {conditions}"
     return sql
-
-
-def _deadlock(exc):
-    return bool(exc.args) and exc.args[0] == DEADLOCK
 
 
 def update_row(model, where, values):
@@ -62,6 +57,6 @@ def update_row(model, where, values):
                 return cursor.rowcount
         except OperationalError as exc:
             # inside a transaction the deadlock undid all of it: only its owner can start over
-            if not _deadlock(exc) or connection.in_atomic_block or attempt == ATTEMPTS:
+            if not is_deadlock(exc) or connection.in_atomic_block or attempt == ATTEMPTS:
                 raise
-            time.sleep(0.01 * attempt)
+            pause(attempt)

@@ -19,11 +19,10 @@ import ipaddress
 import itertools
 import random
 import secrets
-import time
 
 from django.db import IntegrityError, OperationalError, transaction
 
-from apps.core import prepared
+from apps.core import dblocks, prepared
 from apps.core.prepared import Params
 
 from .errors import IpInUse, IpNotInRange, IpReserved, MacInUse, NoAvailableIp
@@ -34,7 +33,6 @@ MAX_ATTEMPTS = 10_000
 RANDOM_PROBES = 32
 SMALL_RANGE = 64       # addresses in all an L3's ranges up to which the used set is read at once
 BLIND_COLLISIONS = 3   # taken blind draws after which the used set is read
-_RETRYABLE_DB_ERRORS = (1205, 1213)  # MariaDB: lock wait timeout, deadlock
 
 
 def ip_int(ip):
@@ -62,10 +60,6 @@ def strategy_for(l3):
 def _is_mac_conflict(exc):
     text = str(exc)
     return "usedip_unique_mac" in text or "network_usedip.mac" in text
-
-
-def _retryable(exc):
-    return bool(getattr(exc, "args", None)) and exc.args[0] in _RETRYABLE_DB_ERRORS
 
 
 # --- choosing ------------------------------------------------------------------------------
@@ -200,9 +194,10 @@ def allocate(l3, *, owner_type=UsedIpOwner.VM_NIC, owner_uuid=None, ip=None, mac
                               details={"ip": ip, "l3_network_uuid": str(l3.uuid)}) from None
             (collided if taken is None else taken).add(value)
         except OperationalError as exc:
-            if not _retryable(exc):
+            # a deadlock inside the caller's transaction undid the caller's work too: not ours to redo
+            if not dblocks.is_lock_conflict(exc) or not dblocks.outside_transactions(UsedIp):
                 raise
-            time.sleep(random.uniform(0.001, 0.02))
+            dblocks.pause(2)
     raise NoAvailableIp(f"could not allocate an IP in L3 network {l3.name} after {MAX_ATTEMPTS} attempts",
                         details={"l3_network_uuid": str(l3.uuid)})
 

@@ -17,14 +17,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 
 from apps.compute import agent
-from apps.core import prepared
+from apps.compute.models import Host
+from apps.core import dblocks, prepared
 from apps.core.prepared import Params
 from apps.core.errors import CloudPortalError
 
 from . import imagestore
 from .errors import NoPrimaryStorageCapacity
 from .globalconfig import DOWNLOAD_TIMEOUT
-from .models import ImageCache, LocalStorageHostRef, Volume
+from .models import ImageCache, LocalStorageHostRef, PrimaryStorage, Volume
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 5
@@ -32,29 +33,37 @@ ATTEMPTS = 5
 
 def _row(primary_storage, host, image, host_ref=None):
     """The cache row, created (reserving its bytes on the host) when missing; ``(row, created)``."""
-    row = prepared.first(ImageCache, primary_storage=primary_storage, host=host, sha256=image.sha256)
-    if row is not None:
-        return row, False
+    def find_or_create():
+        row = prepared.first(ImageCache, primary_storage=primary_storage, host=host, sha256=image.sha256)
+        if row is not None:
+            return row, False
+        try:
+            return _create(primary_storage, host, image, host_ref), True
+        except IntegrityError:   # created concurrently
+            return ImageCache.objects.get(primary_storage=primary_storage, host=host, sha256=image.sha256), False
+
+    # two makers of a row just removed can deadlock on its delete-marked index entry (dblocks)
+    return dblocks.retrying(find_or_create, ImageCache)
+
+
+def _create(primary_storage, host, image, host_ref):
     ref = host_ref or LocalStorageHostRef.for_host(primary_storage, host)
-    try:
-        with transaction.atomic():
-            # the row first, then the reservation: the INSERT's foreign key check waits (shared) on
-            # the host's row, which a VM allocation locks before the same LocalStorageHostRef; in
-            # the other order this transaction held the ref while waiting for the host, and the
-            # allocation held the host while waiting for the ref (a deadlock, seen in CI)
-            row = ImageCache.objects.create(
-                primary_storage=primary_storage, host=host, sha256=image.sha256, image=image,
-                install_path=primary_storage.cache_path(image.sha256, image.format), format=image.format,
-                size=image.size, actual_size=image.actual_size)
-            if ref is None or not ref.reserve(image.actual_size):
-                raise NoPrimaryStorageCapacity(
-                    f"primary storage {primary_storage.name} on host {host.name} has no room to cache "
-                    f"image {image.name} ({image.actual_size} bytes)",
-                    details={"primary_storage_uuid": str(primary_storage.uuid), "host_uuid": str(host.uuid),
-                             "size": image.actual_size})
-        return row, True
-    except IntegrityError:   # created concurrently
-        return ImageCache.objects.get(primary_storage=primary_storage, host=host, sha256=image.sha256), False
+    with transaction.atomic():
+        # the row first, then the reservation: the INSERT's foreign key check waits (shared) on
+        # the host's row, which a VM allocation locks before the same LocalStorageHostRef; in
+        # the other order this transaction held the ref while waiting for the host, and the
+        # allocation held the host while waiting for the ref (a deadlock, seen in CI)
+        row = ImageCache.objects.create(
+            primary_storage=primary_storage, host=host, sha256=image.sha256, image=image,
+            install_path=primary_storage.cache_path(image.sha256, image.format), format=image.format,
+            size=image.size, actual_size=image.actual_size)
+        if ref is None or not ref.reserve(image.actual_size):
+            raise NoPrimaryStorageCapacity(
+                f"primary storage {primary_storage.name} on host {host.name} has no room to cache "
+                f"image {image.name} ({image.actual_size} bytes)",
+                details={"primary_storage_uuid": str(primary_storage.uuid), "host_uuid": str(host.uuid),
+                         "size": image.actual_size})
+    return row
 
 
 def _drop_unused(row):
@@ -125,13 +134,16 @@ def acquire(primary_storage, host, image, request_id=None, host_ref=None, on_cou
 def release(cache_id):
     """One user less; at 0 the file leaves the host and the row goes. True when it was removed."""
     with transaction.atomic():
-        row = ImageCache.objects.select_for_update().select_related("primary_storage", "host").filter(
-            pk=cache_id).first()
+        # the cache row alone is locked: with select_related, MariaDB would lock its host's row too
+        # (no FOR UPDATE OF), holding up every VM allocation on that host during the agent call
+        row = ImageCache.objects.select_for_update().filter(pk=cache_id).first()
         if row is None:
             return False
         if row.ref_count > 1:
             ImageCache.objects.filter(pk=row.pk, ref_count__gt=0).update(ref_count=F("ref_count") - 1)
             return False
+        row.host = Host.objects.get(pk=row.host_id)
+        row.primary_storage = PrimaryStorage.objects.get(pk=row.primary_storage_id)
         agent.call(row.host, "/v1/image/uncache", {"path": row.install_path})
         row.delete()
         ref = LocalStorageHostRef.for_host(row.primary_storage, row.host)

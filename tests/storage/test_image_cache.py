@@ -178,3 +178,69 @@ def test_making_a_cache_row_waits_for_an_allocation_on_its_host_instead_of_deadl
     assert created and row.ref_count == 0
     ref.refresh_from_db()
     assert ref.used_capacity == MIB   # its bytes reserved, the allocation's undone
+
+
+@pytest.mark.skipif(connections["default"].vendor != "mysql", reason="InnoDB lock conflicts (DATABASE_URL=mysql://)")
+@pytest.mark.django_db(transaction=True)
+def test_two_makers_of_the_same_cache_row_that_deadlock_end_with_one_row_and_no_error(sim_host):
+    """What CI caught: caches made again right after the last release removed the row. Two INSERTs
+    of the same key that wait on a third's (here: a session that then rolls back, as MariaDB's
+    manual shows) both get a shared lock on the entry, then both want to insert: InnoDB undoes one
+    (1213). The undone maker starts over, finds the other's row and counts on it."""
+    from tests.dbsessions import in_thread, other_session, wait_until_busy
+
+    ps = PrimaryStorage.objects.get()
+    image = _image("8", size=MIB)
+    blocker = other_session()
+    try:
+        cursor = blocker.cursor()
+        cursor.execute("START TRANSACTION")
+        cursor.execute(
+            "INSERT INTO storage_imagecache (primary_storage_id, host_id, sha256, image_id, install_path, format,"
+            " size, actual_size, ref_count, created_at) VALUES (%s, %s, %s, %s, 'x', 'qcow2', 1, 1, 0, NOW())",
+            [ps.pk, sim_host.pk, image.sha256, image.pk])
+        makers = [in_thread(lambda: cache._row(ps, sim_host, image)) for _ in range(2)]
+        assert wait_until_busy(blocker, "INSERT INTO `storage_imagecache`", sessions=2)
+        cursor.execute("ROLLBACK")
+        for thread, _ in makers:
+            thread.join(timeout=30)
+    finally:
+        blocker.close()
+    outcomes = [outcome for _, outcome in makers]
+    assert all("error" not in outcome for outcome in outcomes), outcomes
+    assert sorted(outcome["result"][1] for outcome in outcomes) == [False, True]   # one made it, one found it
+    row = ImageCache.objects.get()
+    assert {outcome["result"][0].pk for outcome in outcomes} == {row.pk}
+    assert LocalStorageHostRef.objects.get(host=sim_host).used_capacity == MIB   # reserved once
+
+
+@pytest.mark.skipif(connections["default"].vendor != "mysql", reason="InnoDB row locks (DATABASE_URL=mysql://)")
+@pytest.mark.django_db(transaction=True)
+def test_the_last_release_does_not_hold_up_allocations_on_its_host(sim_host, monkeypatch):
+    """While the last release has the agent remove the file, its transaction locks the cache row
+    only: a VM allocation updating the host's row (AllocateHost) goes on meanwhile."""
+    from tests.dbsessions import other_session
+
+    ps = PrimaryStorage.objects.get()
+    row = cache.acquire(ps, sim_host, _image("7", size=MIB))
+    call, allocations = agent.call, []
+
+    def uncache_meanwhile(host, path, body, **kwargs):
+        if path == "/v1/image/uncache":
+            allocation = other_session()
+            try:
+                cursor = allocation.cursor()
+                cursor.execute("SET SESSION innodb_lock_wait_timeout = 1")
+                cursor.execute("UPDATE compute_host SET used_cpu = used_cpu WHERE id = %s", [sim_host.pk])
+                allocations.append("updated")
+            except Exception as exc:  # noqa: BLE001 - asserted below
+                allocations.append(exc)
+            finally:
+                allocation.close()
+        return call(host, path, body, **kwargs)
+
+    monkeypatch.setattr(cache.agent, "call", uncache_meanwhile)
+    assert cache.release(row.pk) is True
+    assert allocations == ["updated"]
+    assert not ImageCache.objects.exists()
+    assert LocalStorageHostRef.objects.get(host=sim_host).used_capacity == 0
