@@ -24,13 +24,14 @@ import time
 from dataclasses import dataclass, field
 
 from django.db.models import BigIntegerField, CharField, Count, F, FloatField, IntegerField, Max, Min, Q
+from django.db.models.lookups import In
 
 from apps.core import prepared
 from apps.core.errors import Unplaceable
 from apps.core.prepared import Params
 
 from .globalconfig import CPU_RATIO, MEMORY_RATIO
-from .models import AllocatorStrategy, Host, HostState, HostStatus, VmState
+from .models import AllocatorStrategy, Cluster, Host, HostState, HostStatus, VmState
 
 # how many of the ordered candidates are loaded and checked exactly per round
 CANDIDATES_CHECKED = 8
@@ -51,9 +52,9 @@ class PlacementSpec:
     zone_uuid: str | None = None
     cluster_uuid: str | None = None
     host_uuid: str | None = None
-    # clusters the VM's L3 networks reach (None: no constraint): a list of uuids, or build(p) that
-    # makes its Params from p and returns a function giving a queryset of cluster uuids (a subquery)
+    # clusters the VM's L3 networks reach (None: no constraint): their uuids, or their primary keys
     cluster_uuids: list | None = None
+    cluster_ids: list | None = None
     avoid_host_uuids: list = field(default_factory=list)
     last_host_uuid: str | None = None
     strategy: str = AllocatorStrategy.RANDOM
@@ -79,12 +80,10 @@ def host_filters(spec, p):
                         f"no host in cluster {spec.cluster_uuid}"))
     if spec.host_uuid:
         filters.append(("Host", Q(uuid=p("host", spec.host_uuid, uuid)), f"host {spec.host_uuid} does not exist"))
-    if spec.cluster_uuids is not None:
-        if callable(spec.cluster_uuids):
-            clusters = spec.cluster_uuids(p)
-
-            def attached():
-                return Q(cluster__uuid__in=clusters())
+    if spec.cluster_ids is not None or spec.cluster_uuids is not None:
+        if spec.cluster_ids is not None:
+            # the lookup itself: cluster_id__in would be a RelatedIn, which casts each value to int
+            attached = In(F("cluster_id"), p.many("attached_cluster_id", spec.cluster_ids, Cluster._meta.pk))
         else:
             attached = Q(cluster__uuid__in=p.many("attached_cluster", spec.cluster_uuids, uuid))
         filters.append(("AttachedNetwork", attached,

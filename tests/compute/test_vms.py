@@ -2,6 +2,7 @@
 rollback of each create step with nothing leaked, dry-run placement, batches and state sync.
 The real-QEMU end to end is tests/compute/test_vm_kvm.py."""
 import pytest
+from django.db import connection
 
 from apps.compute import agent
 from apps.compute.flows.vm_create import CREATE_VM
@@ -335,3 +336,37 @@ def test_expunge_on_a_host_that_cannot_release_dhcp_still_frees_the_address_and_
     assert job["result"]["dhcp_left"]["host_uuid"] == host_uuid
     assert job["result"]["dhcp_left"]["code"] == "HOST_AGENT_UNREACHABLE"
     assert vm_ips() == set() and not VmInstance.objects.filter(uuid=uuid).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "mysql", reason="MariaDB's planner (DATABASE_URL=mysql://)")
+def test_placing_a_vm_reads_a_window_of_hosts_not_every_host_of_the_cluster(env, monkeypatch):
+    """The random strategy's query walks the hosts by primary key and stops after 8 that fit. With
+    the networks' clusters as a subquery and the disk-room check as EXISTS, MariaDB flattened both
+    into a semi-join: it read every host of the cluster into a temporary table and sorted it first
+    (4,928 rows read for 1,000 hosts; ≈ 6 ms a VM). Counted with the session's Handler_read_*."""
+    from apps.compute import allocator
+    from apps.compute.flows.vm_create import placement_spec
+    from apps.storage.models import PrimaryStorage
+
+    first = Host.objects.get(uuid=env.hosts[0])
+    ps = PrimaryStorage.objects.get()
+    extra = Host.objects.bulk_create([
+        Host(name=f"bulk-{i}", cluster=env.cluster, hypervisor_type="Simulator", management_ip=f"10.9.{i // 250}.{i % 250}",
+             status="Connected", state="Enabled", cpu_num=4, memory_size=8 * GIB) for i in range(300)])
+    LocalStorageHostRef.objects.bulk_create([
+        LocalStorageHostRef(primary_storage=ps, host=host, total_capacity=100 * GIB) for host in extra])
+    args = {"cpu_num": 1, "memory_size": 512 * MIB, "image_uuid": env.image, "l3_network_uuids": [env.l3["uuid"]]}
+    spec = placement_spec(args)
+    monkeypatch.setattr(allocator.random, "randint", lambda low, high: low)   # the window starts at the first host
+    allocator.candidates(spec)   # compiled (prepared), then measured on its second run
+
+    def reads():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW SESSION STATUS LIKE 'Handler_read%%'")
+            return sum(int(value) for _, value in cursor.fetchall())
+
+    before = reads()
+    hosts = allocator.candidates(spec)
+    read = reads() - before
+    assert len(hosts) == allocator.CANDIDATES_CHECKED and first in hosts
+    assert read < 150, f"{read} rows read to find {len(hosts)} of {Host.objects.count()} hosts"

@@ -10,12 +10,13 @@ leaves no capacity, address, volume, image-cache reference or domain behind.
 Context (``ctx.args``): vm_uuid, cpu_num, memory_size, image_uuid, l3_network_uuids, static_ips,
 zone_uuid, cluster_uuid, host_uuid (pinning), root_disk_size, strategy, start.
 """
-from django.db.models import BigIntegerField, Exists, F, OuterRef
+from django.db.models import BigIntegerField, F, OuterRef
 
 from apps.core import prepared
+from apps.core.planner import any_row
 from apps.core.flows import Flow, NoRollback, Step
 from apps.core.rowupdate import update_row
-from apps.network.flows.vm_steps import AllocateNicIps, ApplyDhcp, attached_clusters, plan_nic_ips
+from apps.network.flows.vm_steps import AllocateNicIps, ApplyDhcp, cluster_ids_for_l3_networks, plan_nic_ips
 from apps.network.models import L3Network, UsedIp
 from apps.storage.flows.vm_steps import (AllocatePrimaryStorage, CacheImage, CreateRootVolume, cached_image,
                                          choose_primary_storage, root_volume_size)
@@ -33,28 +34,25 @@ def vm_row(ctx):
     return ctx.cached(("vm", str(ctx.args["vm_uuid"])), lambda: prepared.get(VmInstance, uuid=ctx.args["vm_uuid"]))
 
 
-def placement_spec(args, image=None):
-    """The allocator's view of a create request: size, pinning, networks and disk room."""
+def placement_spec(args, image=None, ctx=None):
+    """The allocator's view of a create request: size, pinning, networks and disk room. With the
+    flow's ``ctx``, the rows it reads (image, L3s and the clusters of their L2s) are its cached ones."""
     if image is None:
         image = Image.objects.get(uuid=args["image_uuid"])
     disk = root_volume_size(image, args.get("root_disk_size"))
 
-    # the allocator's filters (see its docstring): the Params now, the subqueries only when the
-    # allocator's query is compiled
+    # the allocator's filter (see its docstring): the Params now, the subquery only when the
+    # allocator's query is compiled; per host, so the window query stops at its LIMIT (any_row)
     def has_room(p):
         room = p("disk", disk, BigIntegerField())
-        return lambda: Exists(LocalStorageHostRef.objects.filter(
+        return lambda: any_row(LocalStorageHostRef.objects.filter(
             host=OuterRef("pk"), primary_storage__state="Enabled", primary_storage__clusters=OuterRef("cluster_id"),
             total_capacity__gte=F("used_capacity") + room))
-
-    def clusters(p):
-        l3s = p.many("l3", args["l3_network_uuids"], L3Network._meta.get_field("uuid"))
-        return lambda: attached_clusters(l3s).values("uuid")
 
     return PlacementSpec(
         cpu_num=args["cpu_num"], memory_size=args["memory_size"],
         zone_uuid=args.get("zone_uuid"), cluster_uuid=args.get("cluster_uuid"), host_uuid=args.get("host_uuid"),
-        cluster_uuids=clusters,
+        cluster_ids=cluster_ids_for_l3_networks(args["l3_network_uuids"], ctx),
         avoid_host_uuids=args.get("avoid_host_uuids") or [],
         strategy=args.get("strategy") or "DefaultHostAllocatorStrategy",
         extra_filters=[("PrimaryStorageCapacity", has_room,
@@ -92,7 +90,7 @@ class AllocateHost(Step):
     transactional = True
 
     def run(self, ctx):
-        host = reserve_host(placement_spec(ctx.args, cached_image(ctx)))
+        host = reserve_host(placement_spec(ctx.args, cached_image(ctx), ctx))
         ctx.host_uuid = str(host.uuid)
         ctx.cached(("host", ctx.host_uuid), lambda: host)  # the later steps' host, without a reload
         update_row(VmInstance, {"uuid": ctx.args["vm_uuid"]},

@@ -246,6 +246,18 @@ def attached_clusters(l3_network_uuids):
     return clusters
 
 
+def cluster_ids_for_l3_networks(l3_network_uuids, ctx=None):
+    """Primary keys of ``attached_clusters``, from the L3s and their L2s' clusters as a flow's
+    ``ctx`` caches them (AllocateNicIps reads the same); L3_NETWORK_NOT_FOUND for an L3 that does
+    not exist. The allocator filters on these ids: a list, not a subquery MariaDB would flatten
+    into a join that reads every host of the clusters (apps.core.planner)."""
+    reached = None
+    for l3_uuid in l3_network_uuids:
+        clusters = _l2_cluster_ids(_l3(str(l3_uuid), ctx).l2_network, ctx)
+        reached = set(clusters) if reached is None else reached & clusters
+    return sorted(reached) if reached is not None else None
+
+
 def clusters_for_l3_networks(l3_network_uuids):
     """Uuids of ``attached_clusters``; L3_NETWORK_NOT_FOUND for an L3 that does not exist."""
     for l3_uuid in l3_network_uuids:
