@@ -13,8 +13,8 @@ zone_uuid, cluster_uuid, host_uuid (pinning), root_disk_size, strategy, start.
 from django.db.models import BigIntegerField, F, OuterRef
 
 from apps.core import prepared
-from apps.core.planner import any_row
 from apps.core.flows import Flow, NoRollback, Step
+from apps.core.planner import any_row
 from apps.core.rowupdate import update_row
 from apps.network.flows.vm_steps import AllocateNicIps, ApplyDhcp, cluster_ids_for_l3_networks, plan_nic_ips
 from apps.network.models import L3Network, UsedIp
