@@ -23,6 +23,16 @@ _SQL = {}
 ATTEMPTS = 3
 
 
+class Encoded:
+    """A value already in the form the database takes (JSON text made once by the caller): sent
+    as it is instead of through the field's ``get_db_prep_save``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
 def _sql(model, where, values, connection):
     key = (connection.alias, model, tuple(where), tuple(values))
     sql = _SQL.get(key)
@@ -39,14 +49,16 @@ def _sql(model, where, values, connection):
 
 def update_row(model, where, values):
     """``UPDATE <model's table> SET <values> WHERE <where>`` (every condition ``field = value``,
-    none of them None); returns how many rows matched, as ``QuerySet.update`` does."""
+    none of them None); returns how many rows matched, as ``QuerySet.update`` does. A value
+    wrapped in ``Encoded`` goes to the database as it is."""
     if not values:
         raise ValueError("nothing to update")
     if any(value is None for value in where.values()):
         raise ValueError("update_row conditions cannot be None (IS NULL): use the ORM")
     connection = connections[router.db_for_write(model)]
     meta = model._meta
-    params = [meta.get_field(name).get_db_prep_save(value, connection) for name, value in values.items()]
+    params = [value.value if isinstance(value, Encoded) else meta.get_field(name).get_db_prep_save(value, connection)
+              for name, value in values.items()]
     params += [meta.get_field(name).get_db_prep_value(value, connection, prepared=False)
                for name, value in where.items()]
     sql = _sql(model, where, values, connection)

@@ -132,6 +132,48 @@ def test_create_rolls_back_everything_when_a_step_fails(env, failing, monkeypatc
     assert {h: env.domains(h) for h in env.hosts} == domains_before
 
 
+class WorkerDied(BaseException):
+    """Stands for the worker process dying (nothing after it runs in this process)."""
+
+
+@pytest.mark.parametrize("dying_in", ["LinkRootVolume", "MarkRunning"])
+def test_a_worker_dying_in_the_transaction_that_records_the_step_before_leaks_nothing(env, dying_in, monkeypatch):
+    """CreateRootVolume and StartOnHypervisor have their end written by the transaction after them
+    (rollback_from_earlier_context): a worker dying in it leaves them "running" with the context
+    from before them, and the reaper's rollback still removes the volume and the domain."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.core.flows import engine
+    from apps.core.models import Job
+
+    env.create(name="keeper")
+    before = _snapshot()
+    domains_before = {h: env.domains(h) for h in env.hosts}
+    step = next(s for s in CREATE_VM.steps if s.step_name() == dying_in)
+
+    def die(self, ctx):
+        raise WorkerDied()
+
+    monkeypatch.setattr(step, "run", die)
+    monkeypatch.setattr(engine, "dispatch", lambda job_uuid: None)
+    response = env.client.post("/api/v1/vm-instances/", env.body(name="doomed"), format="json")
+    job_uuid = response.json()["job"]["uuid"]
+    with pytest.raises(WorkerDied):
+        engine.execute_job(job_uuid)
+    job = Job.objects.get(uuid=job_uuid)
+    previous = CREATE_VM.steps.index(step) - 1
+    assert job.steps[previous]["state"] == "running"  # its end was to come with the transaction
+    assert Volume.objects.count() == before["volumes"] + 1  # what it made is there
+    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert engine.reap_jobs() == [job.uuid]
+    job.refresh_from_db()
+    assert job.state == "failed" and job.error["code"] == "WORKER_LOST"
+    assert _snapshot() == before
+    assert {h: env.domains(h) for h in env.hosts} == domains_before
+
+
 def test_dry_run_answers_the_placement_and_changes_nothing(env):
     before = _snapshot()
     response = env.client.post("/api/v1/vm-instances/?dry_run=true", env.body(), format="json")

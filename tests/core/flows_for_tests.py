@@ -120,3 +120,38 @@ def _make_transactional_step(index):
 # steps 0-2 share one transaction, 3 is an ordinary step, 4 shares one with the job's end
 MIXED = Flow("test-transactional", [_make_transactional_step(0), _make_transactional_step(1),
                                     _make_transactional_step(2), _make_step(3), _make_transactional_step(4)])
+
+
+class EndsWithNext(_make_step(0)):
+    """An ordinary step whose rollback finds its zone by name, not by what it put in the context:
+    its end may be recorded by the transaction that follows it."""
+
+    rollback_from_earlier_context = True
+
+
+# step 0's end is written with the transaction of steps 1 and 2 (and the job's end)
+ENDS_WITH_NEXT = Flow("test-ends-with-next", [EndsWithNext, _make_transactional_step(1), _make_transactional_step(2)])
+
+
+class Checkpoint(Step):
+    """Database work that persists the context in its transaction, changing nothing in it."""
+
+    transactional = True
+
+    def run(self, ctx):
+        ctx.checkpoint()
+
+    def rollback(self, ctx):
+        pass
+
+
+class Remember(NoRollback):
+    rollback_from_earlier_context = True
+
+    def run(self, ctx):
+        ctx.remembered = ctx.args.get("remember")
+
+
+# Remember's key is first written by Checkpoint, in a transaction that step 2 undoes
+CHECKPOINT_UNDONE = Flow("test-checkpoint-undone", [Remember, Checkpoint, _make_transactional_step(2)])
+SLEEPS = Flow("test-sleeps", [Sleep, Sleep, Result])

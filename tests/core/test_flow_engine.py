@@ -356,3 +356,73 @@ def test_a_worker_that_cannot_reach_the_database_before_the_claim_retries_and_th
     job.refresh_from_db()
     assert job.state == "succeeded"
     assert Zone.objects.filter(name__startswith=str(job.uuid)).count() == 5  # ran once, completely
+
+
+# --- fewer job writes -------------------------------------------------------------------------------
+
+
+def test_the_end_of_a_step_whose_rollback_needs_no_context_of_its_own_is_written_with_the_next_transaction():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    job = start_job(flows.ENDS_WITH_NEXT)
+    with CaptureQueriesContext(connection) as queries:
+        job = execute_job(job.uuid)
+    assert job.state == "succeeded"
+    assert [s["state"] for s in job.steps] == ["succeeded"] * 3
+    assert all(s["started_at"] and s["finished_at"] for s in job.steps)
+    # the claim (step 0 started), then the end of steps 0-2 with the job's: no write of its own for step 0
+    assert len(_job_writes(queries.captured_queries)) == 2
+    job.refresh_from_db()
+    assert [s["state"] for s in job.steps] == ["succeeded"] * 3 and job.context["zone0"]
+
+
+def test_a_worker_dying_before_that_transaction_commits_leaves_the_step_interrupted_and_the_reaper_undoes_it():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.core.flows.engine import reap_jobs
+
+    job = start_job(flows.ENDS_WITH_NEXT, args={"die_at": 2})
+    with pytest.raises(flows.WorkerDied):
+        execute_job(job.uuid)
+    job.refresh_from_db()
+    assert [s["state"] for s in job.steps] == ["running", "pending", "pending"]
+    assert "zone0" not in job.context  # never written: the rollback must not need it
+    assert Zone.objects.filter(name=f"{job.uuid}-0").exists()  # step 0 made its zone (outside the transaction)
+    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert reap_jobs() == [job.uuid]
+    job.refresh_from_db()
+    assert job.state == "failed" and job.error["code"] == "WORKER_LOST" and job.error["step"] == "step0"
+    assert Zone.objects.filter(name__startswith=str(job.uuid)).count() == 0
+
+
+def test_a_failure_in_that_transaction_records_the_step_and_rolls_it_back():
+    job = run(flows.ENDS_WITH_NEXT, fail_at=2)
+    assert job.state == "failed"
+    assert [s["state"] for s in job.steps] == ["rolled_back", "rolled_back", "failed"]
+    assert Zone.objects.filter(name__startswith=str(job.uuid)).count() == 0
+
+
+def test_the_context_is_written_only_when_it_changed():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    job = start_job(flows.SLEEPS, args={"sleep": 0})
+    with CaptureQueriesContext(connection) as queries:
+        job = execute_job(job.uuid)
+    assert job.state == "succeeded" and job.result == {"zone_uuid": None}
+    writes = [sql.replace('"', "`").split("WHERE")[0] for sql in _job_writes(queries.captured_queries)]
+    # claim, after the first Sleep (context first written), after the second (unchanged), the end (result)
+    assert ["`context`" in sql for sql in writes] == [False, True, False, True]
+    job.refresh_from_db()
+    assert job.context == {"result": {"zone_uuid": None}}
+
+
+def test_a_context_written_in_a_transaction_that_was_undone_is_written_again():
+    job = run(flows.CHECKPOINT_UNDONE, remember="kept", fail_at=2)
+    assert job.state == "failed"
+    job.refresh_from_db()
+    # the checkpoint's write went with the transaction; the failure's write must carry the context
+    assert job.context["remembered"] == "kept"

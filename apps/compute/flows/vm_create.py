@@ -147,6 +147,8 @@ class DefineOnHypervisor(Step):
 
 
 class StartOnHypervisor(Step):
+    rollback_from_earlier_context = True  # destroys the domain by the VM's uuid
+
     def run(self, ctx):
         if not ctx.args.get("start", True):
             return

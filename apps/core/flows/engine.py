@@ -10,6 +10,7 @@ its worker renews a lease; ``reap_jobs`` (on beat) rolls back jobs whose lease
 ran out because their worker died.
 """
 import copy
+import json
 import logging
 import os
 import socket
@@ -29,7 +30,7 @@ from ..errors import CloudPortalError, InvalidState, NotFound
 from ..events import publish_job
 from ..globalconfig.defaults import JOB_LEASE_SECONDS, JOB_TIMEOUT_SECONDS
 from ..models import FINISHED_STATES, Job, JobState, resource_model
-from ..rowupdate import update_row
+from ..rowupdate import Encoded, update_row
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,12 @@ class Step:
     # Its ``rollback`` must do nothing harmful when given the context from before it ran (that
     # is what it gets when the shared transaction was undone).
     transactional = False
+    # True: ``rollback`` needs nothing ``run`` put in the context (what it made is found from the
+    # args, the job's uuid or earlier steps' keys), as after a worker died in the middle of it. Then
+    # the end of the step need not be written on its own when transactional steps follow: their
+    # transaction's job write records it (one write less). If the worker dies before that commits,
+    # the step reads as interrupted ("running") and is rolled back like one.
+    rollback_from_earlier_context = False
 
     @classmethod
     def step_name(cls):
@@ -145,10 +152,9 @@ class Context:
     def get(self, key, default=None):
         return self._data.get(key, default)
 
-    def as_json(self):
-        import json
-
-        return json.loads(json.dumps(self._data, cls=DjangoJSONEncoder))
+    def encoded(self):
+        """The context as the JSON text the job's row holds."""
+        return json.dumps(self._data, cls=DjangoJSONEncoder)
 
 
 class DatabaseUnavailable(Exception):
@@ -332,6 +338,7 @@ class JobRunner:
         self.ctx = Context(job)
         object.__setattr__(self.ctx, "_checkpoint", lambda: self.save(publish=False))
         self.first_step_claimed = False  # execute_job recorded step 0 as running with the claim
+        self._context_saved = None  # the context text the job's row holds (None: not known)
         self._published = (None, 0.0)  # (state, monotonic time) of the last event sent
 
     # persistence ------------------------------------------------------------------
@@ -344,14 +351,18 @@ class JobRunner:
         cancellation between steps costs no extra query.
         """
         fields.setdefault("steps", self.job.steps)
-        fields["context"] = self.ctx.as_json()
+        context = self.ctx.encoded()  # made once, and written only when it changed
+        values = dict(fields, context=Encoded(context)) if context != self._context_saved else fields
         owned = {"id": self.job.pk, "worker": self.worker}
-        if not update_row(Job, {**owned, "cancel_requested": False} if stop_on_cancel else owned, fields):
+        if not update_row(Job, {**owned, "cancel_requested": False} if stop_on_cancel else owned, values):
             if stop_on_cancel and Job.objects.filter(**owned, cancel_requested=True).exists():
                 return False
             raise LeaseLost(str(self.job.uuid))
         for key, value in fields.items():
             setattr(self.job, key, value)
+        if values is not fields:
+            self.job.context = json.loads(context)
+            self._context_saved = context  # forgotten again when a transaction with it is undone
         if publish:
             self.publish()
         return True
@@ -415,6 +426,7 @@ class JobRunner:
             except LeaseLost:
                 raise  # the reaper owns the job now: this worker neither retries nor rolls back
             except Exception as exc:  # noqa: BLE001 - every failure lands on the job
+                self._context_saved = None  # the step's own transaction may have undone a checkpoint
                 if record["attempts"] <= step.retries:
                     log.info("job %s step %s failed (%s), retrying", self.job.uuid, step.step_name(), exc)
                     time.sleep(step.retry_delay)
@@ -458,6 +470,7 @@ class JobRunner:
             return "ok", None
         except _Undo as undo:
             error = undo.args[0]
+            self._context_saved = None  # what the transaction wrote is gone
         # the transaction was undone, and so is the context; the steps that ran keep their
         # records and are rolled back like any completed step (on the context from before them)
         self.ctx.restore(before)
@@ -496,11 +509,14 @@ class JobRunner:
             completed.extend(segment)
             if last:
                 break
-            if not self.flow.steps[segment[0]].transactional:
-                # one write records this step's end and the next one's start, and sees a cancel
-                self._start_record(segment[-1] + 1)
-                if not self.save(stop_on_cancel=True, progress=int((segment[-1] + 1) * 100 / total)):
-                    return self._cancel(completed, segment[-1] + 1)
+            step_cls, following = self.flow.steps[segment[0]], segment[-1] + 1
+            if not step_cls.transactional:
+                self._start_record(following)
+                if step_cls.rollback_from_earlier_context and steps[following].transactional:
+                    self.publish()  # the following transaction's job write records this step's end
+                elif not self.save(stop_on_cancel=True, progress=int(following * 100 / total)):
+                    # (one write records this step's end and the next one's start, and sees a cancel)
+                    return self._cancel(completed, following)
             else:
                 self.publish()
         self.finish(JobState.SUCCEEDED, result=self.ctx.get("result"))

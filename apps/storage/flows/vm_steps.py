@@ -194,6 +194,8 @@ class CreateRootVolume(Step):
     uuid and path come from the job's uuid and the chosen primary storage, so a rollback (in this
     process or the reaper's) finds the file even when the worker died before the row was written."""
 
+    rollback_from_earlier_context = True
+
     def run(self, ctx):
         if ctx.get("root_volume_uuid"):
             return   # done already (a retried step)
