@@ -7,6 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from apps.core.api.viewsets import ResourceViewSet, _truthy, accepted, audit
+from apps.core import prepared
 from apps.core.api.serializers import JobSerializer
 from apps.core.errors import CloudPortalError, ResourceBusy
 from apps.core.flows import start_job
@@ -152,12 +153,12 @@ class VmInstanceViewSet(ResourceViewSet):
         jobs, vms = [], []
         for index in range(data["count"]):
             name = data["name"] if data["count"] == 1 else f"{data['name']}-{index + 1}"
-            vm = VmInstance.objects.create(
+            vm = prepared.insert(VmInstance(
                 name=name, description=data.get("description", ""), account=request.user.account,
                 cpu_num=args["cpu_num"], memory_size=args["memory_size"], image=data["image"],
                 instance_offering=data.get("instance_offering"), platform=data.get("platform") or
                 data["image"].platform or "Linux", allocator_strategy=args["strategy"],
-                console_password=generate_password())
+                console_password=generate_password()))
             audit(request, action="vm-instances.create", resource_type="VmInstance", resource_uuid=vm.uuid)
             job = start_job(CREATE_VM, resource=vm, user=request.user, args={**args, "vm_uuid": str(vm.uuid)})
             jobs.append(job)

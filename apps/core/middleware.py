@@ -3,6 +3,7 @@ import logging
 import time
 
 from . import context as actx
+from . import prepared
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class AuditMiddleware:
             data = getattr(response, "data", None)
             if isinstance(data, dict):
                 error_code = str(data.get("code", ""))[:64]
-        AuditLog.objects.create(
+        prepared.insert(AuditLog(
             request_id=request.request_id,
             user_name=user.username if user else audit.get("user_name", "")[:150],
             user_uuid=user.uuid if user else None,
@@ -86,4 +87,4 @@ class AuditMiddleware:
             error_code=error_code,
             duration_ms=round(duration_ms, 3),
             client_ip=client_ip(request),
-        )
+        ))

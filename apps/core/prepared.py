@@ -30,12 +30,13 @@ import threading
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, models, router, transaction
-from django.db.models import Expression
+from django.db.models import Expression, signals
 from django.db.models.query import get_related_populators
 from django.db.models.sql import UpdateQuery
 
 _PREPARING = contextvars.ContextVar("prepared_query_compiling", default=False)
 _KEPT = {}
+_INSERTS = {}
 _LOCK = threading.Lock()
 
 
@@ -233,3 +234,42 @@ def update(model, key, build, params):
     with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
         cursor.execute(kept.sql, kept.bind(params.values, connection))
         return cursor.rowcount
+
+
+def insert(obj):
+    """Save ``obj``, a new instance not saved yet, with one INSERT whose SQL is made once per model.
+
+    What ``obj.save()`` does for a new row (each field's ``pre_save``, so ``auto_now_add``; the
+    ``pre_save`` and ``post_save`` signals, ``created=True``; the primary key the database made),
+    without building and compiling an insert query every time: for the rows every request or
+    flow writes (audit and change logs, jobs, a new VM). Only for models without a parent model or
+    a ``save()`` of their own (checked), and plain concrete fields."""
+    model = type(obj)
+    meta = model._meta
+    alias = router.db_for_write(model, instance=obj)
+    connection = connections[alias]
+    auto = meta.auto_field
+    pk_given = obj.pk is not None or auto is None
+    key = (alias, model, pk_given)
+    kept = _INSERTS.get(key)
+    if kept is None:
+        if meta.parents or model.save is not models.Model.save or meta.proxy:
+            raise TypeError(f"prepared.insert: {meta.label} has a parent model or a save() of its own: use save()")
+        fields = [f for f in meta.local_concrete_fields
+                  if not getattr(f, "generated", False) and (pk_given or f is not auto)]
+        quote = connection.ops.quote_name
+        sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+               f"VALUES ({', '.join(['%s'] * len(fields))})")
+        kept = _INSERTS[key] = (sql, fields)
+    sql, fields = kept
+    obj._prepare_related_fields_for_save(operation_name="save")
+    signals.pre_save.send(sender=model, instance=obj, raw=False, using=alias, update_fields=None)
+    params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if not pk_given:
+            setattr(obj, auto.attname, cursor.lastrowid)
+    obj._state.db = alias
+    obj._state.adding = False
+    signals.post_save.send(sender=model, instance=obj, created=True, update_fields=None, raw=False, using=alias)
+    return obj

@@ -3,6 +3,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from . import context as actx
+from . import prepared
 from .events import publish_resource_change
 from .globalconfig.registry import clear_cache
 from .models import ChangeLog, GlobalConfig, Resource, ResourceConfig
@@ -22,7 +23,7 @@ def _account_id(instance):
 
 def _record(instance, action, before, after):
     user = actx.actor.get()
-    ChangeLog.objects.create(
+    prepared.insert(ChangeLog(
         request_id=actx.request_id.get(),
         job_uuid=actx.job_uuid.get(),
         user_name=getattr(user, "username", "") or "",
@@ -33,7 +34,7 @@ def _record(instance, action, before, after):
         action=action,
         before=before,
         after=after,
-    )
+    ))
     publish_resource_change(instance.resource_type(), instance.uuid, action, {"before": before, "after": after})
 
 

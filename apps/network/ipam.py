@@ -181,8 +181,8 @@ def allocate(l3, *, owner_type=UsedIpOwner.VM_NIC, owner_uuid=None, ip=None, mac
             ip_range, value = picked
         try:
             with transaction.atomic():
-                return UsedIp.objects.create(l3_network=l3, ip_range=ip_range, ip=int_ip(value), ip_int=value,
-                                             mac=mac, owner_type=owner_type, owner_uuid=owner_uuid)
+                return prepared.insert(UsedIp(l3_network=l3, ip_range=ip_range, ip=int_ip(value), ip_int=value,
+                                              mac=mac, owner_type=owner_type, owner_uuid=owner_uuid))
         except IntegrityError as exc:
             if mac is not None and _is_mac_conflict(exc):
                 if not generated_mac:

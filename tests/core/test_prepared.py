@@ -109,3 +109,34 @@ def test_a_param_in_a_plain_orm_query_is_its_value(zones):
     assert repr(Param("x", 1, IntegerField())) == "Param('x')"
     with pytest.raises(ValueError, match="twice"):
         p("name", "z1", UUID)
+
+
+def test_insert_saves_a_new_row_as_save_does_with_its_signals():
+    from apps.core.models import ChangeLog
+
+    zone = prepared.insert(Zone(name="fresh", description="d"))
+    assert zone.pk is not None and not zone._state.adding and zone._state.db == "default"
+    stored = Zone.objects.get(pk=zone.pk)
+    assert (stored.uuid, stored.name, stored.description) == (zone.uuid, "fresh", "d")
+    assert stored.created_at is not None and stored.created_at == zone.created_at  # auto_now_add, set on obj too
+    # post_save went out: the change log has the create, as for Zone.objects.create
+    [log] = ChangeLog.objects.filter(resource_uuid=zone.uuid)
+    assert log.action == "create" and log.after["name"] == "fresh"
+    zone.name = "renamed"
+    zone.save()  # an UPDATE of the same row afterwards, not a second INSERT
+    assert Zone.objects.filter(uuid=zone.uuid).count() == 1 and Zone.objects.get(pk=zone.pk).name == "renamed"
+    with CaptureQueriesContext(connection) as queries:
+        prepared.insert(Cluster(name="c", zone=zone))
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 2 and "cluster" in inserts[0] and "changelog" in inserts[1]  # the row, then its log
+
+
+def test_insert_of_a_duplicate_fails_like_save_and_leaves_the_transaction_to_be_undone():
+    from django.db import IntegrityError, transaction
+
+    zone = Zone.objects.create(name="one")
+    with pytest.raises(IntegrityError):
+        with transaction.atomic():
+            prepared.insert(Zone(uuid=zone.uuid, name="two"))
+            assert False, "not reached"
+    assert list(Zone.objects.values_list("name", flat=True)) == ["one"]

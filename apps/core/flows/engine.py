@@ -210,7 +210,7 @@ def start_job(flow, *, resource=None, args=None, user=None, action=None, resourc
             resource.mark_busy(job_uuid)
             resource_type = resource.resource_type()
             resource_uuid = resource.uuid
-        job = Job.objects.create(
+        job = prepared.insert(Job(
             uuid=job_uuid,
             flow=flow.name,
             action=action or flow.action,
@@ -221,7 +221,7 @@ def start_job(flow, *, resource=None, args=None, user=None, action=None, resourc
             account_id=getattr(user, "account_id", None),
             user=user if user is not None and user.pk else None,
             request_id=actx.request_id.get(),
-        )
+        ))
         transaction.on_commit(lambda: dispatch(job.uuid))
     publish_job(job)
     return job

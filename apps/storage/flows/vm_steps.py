@@ -226,12 +226,12 @@ class CreateRootVolume(Step):
             answer = agent.call(host, "/v1/volume/create", body, timeout=VOLUME_TIMEOUT,
                                 request_id=f"{request_id}-again")
         with transaction.atomic():   # the row and its change log together
-            volume = Volume.objects.create(
+            volume = prepared.insert(Volume(
                 uuid=volume_uuid, name=f"ROOT-{_value(ctx, 'vm_name') or _value(ctx, 'vm_uuid') or volume_uuid}",
                 account_id=ctx.job.account_id, type=VolumeType.ROOT, status=VolumeStatus.READY,
                 size=int(answer.get("size") or size), actual_size=int(answer.get("actual_size") or 0),
                 format="qcow2", install_path=path, primary_storage=ps, host=host, image=image,
-                image_sha256=image.sha256, vm_instance_uuid=_value(ctx, "vm_uuid"))
+                image_sha256=image.sha256, vm_instance_uuid=_value(ctx, "vm_uuid")))
         ctx_cached(ctx, ("volume", volume_uuid), lambda: volume)
         ctx.root_volume_uuid = volume_uuid
         ctx.root_volume_path = path
