@@ -38,7 +38,7 @@ from apps.core.prepared import Params
 
 from .. import dhcp, ipam
 from ..errors import L2NotAttached
-from ..models import L3Network, UsedIp, UsedIpOwner
+from ..models import L2Network, L3Network, UsedIp, UsedIpOwner
 
 _LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
@@ -87,7 +87,18 @@ def _dhcp_server_ip(l3, ctx=None):
 
 
 def _l2_cluster_ids(l2, ctx=None):
-    return ctx_cached(ctx, ("l2_clusters", l2.pk), lambda: set(l2.clusters.order_by().values_list("pk", flat=True)))
+    """Primary keys of the clusters ``l2`` is attached to (its rows in the many-to-many table, by a
+    prepared query), once per job run with a flow ``ctx``."""
+    def load():
+        field = L2Network._meta.get_field("clusters")
+        links = field.remote_field.through
+        source, target = f"{field.m2m_field_name()}_id", f"{field.m2m_reverse_field_name()}_id"
+        p = Params()
+        of_l2 = p("l2", l2.pk, L2Network._meta.pk)
+        found = prepared.select(links, ("clusters-of-l2",), lambda: links.objects.filter(**{source: of_l2}), p)
+        return {getattr(link, target) for link in found}
+
+    return ctx_cached(ctx, ("l2_clusters", l2.pk), load)
 
 
 def _requested(ctx):
