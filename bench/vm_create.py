@@ -198,6 +198,7 @@ def main():
                  "mariadbd": [service_pid("mariadbd")], "redis-server": [service_pid("redis-server")],
                  "clients (this process)": [os.getpid()]}
         cpu0 = {role: sum(cpu_seconds(pid) for pid in pids if pid) for role, pids in roles.items()}
+        load_before = os.getloadavg()[0]
         started = time.time()
         with ThreadPoolExecutor(max_workers=args.clients) as pool:
             list(pool.map(client, batches))
@@ -217,7 +218,8 @@ def main():
         rate = len(done) / (last - started)
         print(f"{len(done)} VMs Running, {len(failed)} failed; {rate:.1f} VMs/s (first POST to last Running, "
               f"{last - started:.1f} s); POST -> Running p50 {percentile(latencies, .5):.2f} s, "
-              f"p99 {percentile(latencies, .99):.2f} s; ZStack's simulator: 36 VMs/s", flush=True)
+              f"p99 {percentile(latencies, .99):.2f} s; ZStack's simulator: 36 VMs/s; "
+              f"load {load_before:.1f} -> {os.getloadavg()[0]:.1f}", flush=True)
         print("CPU per VM: " + ", ".join(f"{role} {1000 * seconds / max(1, len(done)):.1f} ms"
                                          for role, seconds in cpu.items()), flush=True)
         out = ROOT / "bench" / "results"
