@@ -35,6 +35,27 @@ def test_secrets_are_encrypted_at_rest_and_never_in_change_logs():
 
 
 @pytest.mark.django_db
+def test_a_secret_read_again_is_not_decrypted_again_and_a_changed_key_still_refuses_it(monkeypatch, settings):
+    """Every Host row read carries its agent secret: the plain text of a token read before is kept
+    (by key and token), so the allocator's window of hosts costs no decryption per VM."""
+    from cryptography.fernet import Fernet
+
+    from apps.core import secrets
+
+    host = make_host(agent_secret="agent-key")
+    calls = []
+    real = Fernet.decrypt
+    monkeypatch.setattr(Fernet, "decrypt", lambda self, token, *a: calls.append(token) or real(self, token, *a))
+    secrets._decrypt.cache_clear()
+    assert [Host.objects.get(pk=host.pk).agent_secret for _ in range(3)] == ["agent-key"] * 3
+    assert len(calls) == 1
+    settings.SECRET_KEY = "another-key-altogether"  # CLOUDPORTAL_SECRETS_KEY unset: derived from it
+    settings.CLOUDPORTAL_SECRETS_KEY = ""
+    with pytest.raises(ValueError, match="cannot be decrypted"):
+        Host.objects.get(pk=host.pk)
+
+
+@pytest.mark.django_db
 def test_capacity_follows_the_over_provisioning_ratios_and_their_overrides():
     host = make_host(reserved_cpu=2, reserved_memory=GIB)
     assert host.total_cpu == 40 and host.available_cpu == 38  # default ratio 10
