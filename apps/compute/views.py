@@ -6,8 +6,8 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from apps.core.api.viewsets import ResourceViewSet, _truthy, accepted, audit
 from apps.core import prepared
+from apps.core.api.viewsets import ResourceViewSet, _truthy, accepted, audit
 from apps.core.api.serializers import JobSerializer
 from apps.core.errors import CloudPortalError, ResourceBusy
 from apps.core.flows import start_job
