@@ -68,40 +68,56 @@ class ReusedSyncThreads:
       (connect, authentication, session set-up) made and dropped for one request.
     * At most ``WEB_SYNC_THREADS`` (default 32) idle executors are kept; one given back beyond
       that closes its thread's database connections and ends.
+    * At most ``WEB_SYNC_THREADS_MAX`` (default 64) executors live at once: past that a request
+      waits for one, however long. Each holds a database connection, and a client can have two
+      requests in here (the end of its last one, after the response went out, and its next), so
+      100 clients on a loaded machine made ≈ 140 threads, MariaDB's 151 connections ran out and
+      requests got 503 (bench/vm_create.py, 4 Dec).
     * These threads keep their database connection ``WEB_CONN_MAX_AGE`` seconds (settings;
       with health checks; 0: closed after every request, as before). Only these threads: the
       global ``CONN_MAX_AGE`` stays 0, so a thread that is not reused leaks no connection.
     * Websockets (Channels consumers) do not come through here.
     """
 
-    def __init__(self, app, keep=None, wait_ms=None):
+    def __init__(self, app, keep=None, wait_ms=None, limit=None):
         self.app = app
         self.keep = int(os.environ.get("WEB_SYNC_THREADS", "32")) if keep is None else keep
         self.wait = (int(os.environ.get("WEB_SYNC_THREAD_WAIT_MS", "20")) if wait_ms is None else wait_ms) / 1000
+        self.limit = max(self.keep, int(os.environ.get("WEB_SYNC_THREADS_MAX", "64")) if limit is None else limit)
         # touched only from the event loop's thread: no lock needed
         self._idle = []
         self._waiters = collections.deque()  # futures of requests waiting for an executor
         self.busy = 0
         self.made = 0
+        self.live = 0  # executors made and not ended
 
     def _take(self):
         if self._idle:
             return self._idle.pop()  # the most recently used: its connection is the freshest
         self.made += 1
+        self.live += 1
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="django-request",
                                   initializer=_keep_connections)
 
     async def _take_or_wait(self):
-        if not self._idle and self.busy >= self.keep and self.wait > 0:
+        full = not self._idle and self.live >= self.limit
+        if full or (not self._idle and self.busy >= self.keep and self.wait > 0):
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             try:
-                return await asyncio.wait_for(waiter, self.wait)
+                # as many threads as allowed: wait for one to come back, else only briefly
+                return await (waiter if full else asyncio.wait_for(waiter, self.wait))
             except asyncio.TimeoutError:
                 pass  # none came back in time: a thread of its own, as without the wait
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._give_back(waiter.result())  # handed over just as this request went away
+                raise
             finally:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
+            if not self._idle and self.live >= self.limit:
+                return await self._take_or_wait()  # others made the last threads meanwhile
         return self._take()
 
     def _give_back(self, executor):
@@ -115,6 +131,7 @@ class ReusedSyncThreads:
         else:
             executor.submit(connections.close_all)  # runs on that thread, before it ends
             executor.shutdown(wait=False)
+            self.live -= 1
 
     async def __call__(self, scope, receive, send):
         if not EXECUTOR_CONTEXTS:

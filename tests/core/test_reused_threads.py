@@ -84,6 +84,49 @@ def test_in_a_burst_a_request_briefly_waits_for_a_busy_thread_instead_of_making_
     assert app.busy == 0 and len(app._idle) == 1 and not app._waiters
 
 
+@needs_executor_contexts
+def test_no_more_threads_than_the_limit_live_at_once_and_a_request_past_it_waits_for_one():
+    """Each thread holds a database connection: past WEB_SYNC_THREADS_MAX a request waits instead
+    of opening one more (100 clients ran MariaDB out of connections: 503s)."""
+    hold = threading.Event()
+    inner = ThreadOf(hold)
+    app = ReusedSyncThreads(inner, keep=1, wait_ms=0, limit=2)
+
+    async def main():
+        calls = [asyncio.ensure_future(call(app)) for _ in range(3)]
+        await asyncio.sleep(0.2)
+        seen = (app.live, len(inner.threads), len(app._waiters))
+        hold.set()
+        await asyncio.gather(*calls)
+        return seen
+
+    assert asyncio.run(main()) == (2, 0, 1)  # two threads at work, the third request waiting
+    assert len(inner.threads) == 3 and len(set(inner.threads)) == 2 and app.made == 2
+    assert app.live == 1 and len(app._idle) == 1 and app.busy == 0 and not app._waiters
+
+
+@needs_executor_contexts
+def test_a_request_that_goes_away_while_waiting_gives_no_thread_away():
+    hold = threading.Event()
+    inner = ThreadOf(hold)
+    app = ReusedSyncThreads(inner, keep=1, wait_ms=0, limit=1)
+
+    async def main():
+        first = asyncio.ensure_future(call(app))
+        await asyncio.sleep(0.1)
+        second = asyncio.ensure_future(call(app))
+        await asyncio.sleep(0.1)
+        second.cancel()  # the client went away while waiting for the one thread
+        hold.set()
+        await first
+        await asyncio.sleep(0.05)
+        third = await call(app)  # the thread is still there to be had
+        return third["status"]
+
+    assert asyncio.run(main()) == 200
+    assert app.made == 1 and app.live == 1 and len(app._idle) == 1 and not app._waiters
+
+
 def test_reused_threads_keep_their_database_connection_and_other_threads_do_not(settings):
     settings.WEB_CONN_MAX_AGE = 60
     app = ReusedSyncThreads(ThreadOf(), keep=1)
