@@ -63,7 +63,7 @@ class ReusedSyncThreads:
     * Nothing waits long for a thread: when none is idle and ``WEB_SYNC_THREADS`` are busy, a
       request waits at most ``WEB_SYNC_THREAD_WAIT_MS`` (default 20) for one to come back, then
       gets a new executor, as before, so a slow request (an image download) never holds up
-      another for more than that. The short wait is for bursts (100 clients creating VMs): busy
+      another for more than that (below the limit of the next point). The short wait is for bursts (100 clients creating VMs): busy
       threads come back within milliseconds, and a new thread means a new MariaDB connection
       (connect, authentication, session set-up) made and dropped for one request.
     * At most ``WEB_SYNC_THREADS`` (default 32) idle executors are kept; one given back beyond
