@@ -35,10 +35,10 @@ from .models import AllocatorStrategy, Cluster, Host, HostState, HostStatus, VmS
 
 # how many of the ordered candidates are loaded and checked exactly per round
 CANDIDATES_CHECKED = 8
-# what placement and the flow after it never read (the SSH secrets are decrypted on load: not for
-# every candidate). The agent secret is read: the chosen host's agent is called next, and a
-# deferred field would cost that call a query of its own (a decryption costs ~10 us).
-UNREAD = ("password", "private_key", "facts")
+# what placement reads of a candidate: its capacity (no join, no secret, no JSON). Whoever goes on
+# with the chosen host loads the whole row once (AllocateHost: ctx_host; dry_run).
+PLACEMENT_FIELDS = ("id", "uuid", "cluster_id", "cpu_num", "memory_size", "used_cpu", "used_memory",
+                    "reserved_cpu", "reserved_memory")
 # VM states that hold capacity on their host (least-VM counts these)
 VM_STATES_ON_HOST = (VmState.STARTING, VmState.RUNNING, VmState.STOPPING, VmState.REBOOTING, VmState.PAUSING,
                      VmState.PAUSED, VmState.RESUMING, VmState.MIGRATING, VmState.UNKNOWN)
@@ -127,12 +127,10 @@ def _ordered(filtered, spec, filters, p):
     if spec.strategy == AllocatorStrategy.LEAST_VM:
         query = filtered()
         query = query.annotate(vm_count=Count("vm_instances", filter=Q(vm_instances__state__in=VM_STATES_ON_HOST)))
-        return list(query.select_related("cluster", "cluster__zone").defer(*UNREAD)
-                    .order_by("vm_count", "id")[:CANDIDATES_CHECKED])
+        return list(query.only(*PLACEMENT_FIELDS).order_by("vm_count", "id")[:CANDIDATES_CHECKED])
     chosen = _random_window(filtered, filters, p)
     if spec.strategy == AllocatorStrategy.LAST_HOST and spec.last_host_uuid:
-        last = list(filtered().filter(uuid=spec.last_host_uuid).select_related("cluster", "cluster__zone")
-                    .defer(*UNREAD))
+        last = list(filtered().filter(uuid=spec.last_host_uuid).only(*PLACEMENT_FIELDS))
         chosen = last + [h for h in chosen if h.pk not in {x.pk for x in last}]
     return chosen
 
@@ -163,8 +161,7 @@ def _random_window(filtered, filters, p):
     shape = ("allocator-window", tuple(name for name, _, _ in filters))
 
     def window(condition, limit):
-        return lambda: (filtered().filter(condition).select_related("cluster", "cluster__zone").defer(*UNREAD)
-                        .order_by("id")[:limit])
+        return lambda: filtered().filter(condition).only(*PLACEMENT_FIELDS).order_by("id")[:limit]
 
     p_from = p.copy()
     chosen = prepared.select(Host, shape + ("from",), window(Q(id__gte=p_from("start", start, id_field)),
@@ -179,13 +176,20 @@ def _random_window(filtered, filters, p):
 
 def _set_ratios(hosts):
     """Give each host its over-provisioning ratios (own override, then its cluster's, then its
-    zone's, then global) from the cached override table, instead of two queries per host."""
-    overrides = {(config.name, uuid): float(value)
+    zone's, then global) from the cached override table, instead of two queries per host. The
+    uuids of their clusters and zones are read (one query) only when some override exists."""
+    overrides = {(config.name, str(uuid)): float(value)
                  for config in (CPU_RATIO, MEMORY_RATIO) for uuid, value in config.overrides().items()}
     defaults = {CPU_RATIO.name: float(CPU_RATIO.value()), MEMORY_RATIO.name: float(MEMORY_RATIO.value())}
+    owners = {}  # cluster id -> (cluster uuid, zone uuid)
+    if overrides and hosts:
+        owners = {pk: (str(cluster), str(zone)) for pk, cluster, zone in Cluster.objects.filter(
+            pk__in={h.cluster_id for h in hosts}).values_list("pk", "uuid", "zone__uuid")}
 
     def ratio(name, host):
-        for owner in (host.uuid, host.cluster.uuid, host.cluster.zone.uuid):
+        if not overrides:
+            return defaults[name]
+        for owner in (str(host.uuid), *owners.get(host.cluster_id, ())):
             if (name, owner) in overrides:
                 return overrides[(name, owner)]
         return defaults[name]
@@ -216,7 +220,8 @@ def candidates(spec):
 
 
 def reserve_host(spec, rounds=3):
-    """Place and reserve in one go: the first candidate whose conditional UPDATE succeeds.
+    """Place and reserve in one go: the first candidate whose conditional UPDATE succeeds (a Host
+    with the ``PLACEMENT_FIELDS`` loaded; the rest would be read field by field).
 
     Candidates a concurrent request filled first are skipped; after a round where all of
     them were, the chain runs again on what is left."""

@@ -28,3 +28,43 @@ def visible(queryset, user, for_write=False):
     if shared and not for_write:
         return queryset.filter(own | Q(**{shared: True}))
     return queryset.filter(own)
+
+
+# tenant paths whose owner is a column of the row itself (visible_by_uuid's prepared shapes)
+_OWNER_COLUMN = {"account": "account_id", "id": "id"}
+
+
+def visible_by_uuid(queryset, uuid, user):
+    """``visible(queryset, user).filter(uuid=uuid)``'s row or None, as a prepared query
+    (apps.core.prepared): what an API request does for every uuid it is given, without building
+    and compiling a QuerySet each time. ``queryset`` must take every row of its model as they are
+    (no filter, join, annotation or slice: ``is_plain``). NotImplemented for a tenant path across
+    a join."""
+    from . import prepared
+
+    if user is None or not user.is_authenticated:
+        return None
+    model = queryset.model
+    path = getattr(model, "tenant_path", None)
+    p = prepared.Params()
+    by_uuid = p("uuid", uuid, model._meta.get_field("uuid"))
+    if is_admin(user) or path is None:
+        shape, condition = ("visible-by-uuid",), Q()
+    elif path in _OWNER_COLUMN:
+        column = _OWNER_COLUMN[path]
+        condition = Q(**{column: p("account", user.account_id, model._meta.get_field(column))})
+        shared = getattr(model, "shared_field", None)
+        if shared:
+            condition |= Q(**{shared: True})
+        shape = ("visible-by-uuid", column, shared)
+    else:
+        return NotImplemented
+    found = prepared.select(model, shape, lambda: queryset.filter(condition, uuid=by_uuid).order_by()[:1], p)
+    return found[0] if found else None
+
+
+def is_plain(queryset):
+    """Every row of its model, as they are: what ``visible_by_uuid`` may key by model alone."""
+    query = queryset.query
+    return not (query.where or query.select_related or query.annotations or query.extra or query.distinct
+                or query.low_mark or query.high_mark is not None or query.deferred_loading[0])

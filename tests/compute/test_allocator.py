@@ -67,6 +67,21 @@ def test_capacity_with_over_provisioning_and_overrides(hosts):
         candidates(PlacementSpec(cpu_num=41, memory_size=2 * GIB))
 
 
+def test_a_cluster_or_zone_override_gives_its_hosts_their_ratio(hosts):
+    ResourceConfig.objects.create(category="host", name="cpu.overProvisioning.ratio", resource_type="Cluster",
+                                  resource_uuid=hosts["c2"].uuid, value=20.0)
+    assert names(PlacementSpec(cpu_num=41, memory_size=GIB)) == {"h3"}   # h3 is in c2
+    ResourceConfig.objects.create(category="host", name="cpu.overProvisioning.ratio", resource_type="Zone",
+                                  resource_uuid=hosts["z1"].uuid, value=30.0)
+    assert names(PlacementSpec(cpu_num=41, memory_size=GIB)) == {"h1", "h2", "h3"}
+    assert names(PlacementSpec(cpu_num=81, memory_size=GIB)) == {"h1", "h2"}   # z1's 4 x 30 = 120
+    # the host's own override wins over its zone's
+    ResourceConfig.objects.create(category="host", name="cpu.overProvisioning.ratio", resource_type="Host",
+                                  resource_uuid=hosts["h1"].uuid, value=10.0)
+    assert names(PlacementSpec(cpu_num=81, memory_size=GIB)) == {"h2"}
+    assert reserve_host(PlacementSpec(cpu_num=81, memory_size=GIB)).pk == hosts["h2"].pk
+
+
 def test_reserve_takes_capacity_and_skips_a_full_host(hosts):
     spec = PlacementSpec(cpu_num=30, memory_size=6 * GIB, cluster_uuid=str(hosts["c1"].uuid))
     first = reserve_host(spec)

@@ -1,6 +1,8 @@
 """VMs on simulated hosts through the API: create with every resource it takes, the lifecycle,
 rollback of each create step with nothing leaked, dry-run placement, batches and state sync.
 The real-QEMU end to end is tests/compute/test_vm_kvm.py."""
+import uuid
+
 import pytest
 from django.db import connection
 
@@ -136,11 +138,13 @@ class WorkerDied(BaseException):
     """Stands for the worker process dying (nothing after it runs in this process)."""
 
 
-@pytest.mark.parametrize("dying_in", ["LinkRootVolume", "MarkRunning"])
-def test_a_worker_dying_in_the_transaction_that_records_the_step_before_leaks_nothing(env, dying_in, monkeypatch):
-    """CreateRootVolume and StartOnHypervisor have their end written by the transaction after them
-    (rollback_from_earlier_context): a worker dying in it leaves them "running" with the context
-    from before them, and the reaper's rollback still removes the volume and the domain."""
+@pytest.mark.parametrize("dying", [(s.step_name(), when) for s in CREATE_VM.steps[1:] for when in ("before", "after")],
+                         ids=lambda dying: "-".join(dying))
+def test_a_worker_dying_anywhere_in_the_create_leaks_nothing_once_the_reaper_is_done(env, dying, monkeypatch):
+    """The worker dies before a step runs, or right after it did its work and before anything else
+    (the engine leaves several ends and starts to a later job write: _write_can_wait). Whatever the
+    job's record says then, the reaper's rollback removes the volume, the domain, the DHCP entries,
+    the addresses and the reservations."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -148,12 +152,16 @@ def test_a_worker_dying_in_the_transaction_that_records_the_step_before_leaks_no
     from apps.core.flows import engine
     from apps.core.models import Job
 
+    name, when = dying
     env.create(name="keeper")
     before = _snapshot()
-    domains_before = {h: env.domains(h) for h in env.hosts}
-    step = next(s for s in CREATE_VM.steps if s.step_name() == dying_in)
+    outside_before = {h: (env.domains(h), env.dhcp_entries(h)) for h in env.hosts}
+    step = next(s for s in CREATE_VM.steps if s.step_name() == name)
+    run = step.run
 
     def die(self, ctx):
+        if when == "after":
+            run(self, ctx)
         raise WorkerDied()
 
     monkeypatch.setattr(step, "run", die)
@@ -162,16 +170,33 @@ def test_a_worker_dying_in_the_transaction_that_records_the_step_before_leaks_no
     job_uuid = response.json()["job"]["uuid"]
     with pytest.raises(WorkerDied):
         engine.execute_job(job_uuid)
+    if when == "after" and name == "StartOnHypervisor":  # the last moment: everything was made
+        assert Volume.objects.count() == before["volumes"] + 1
+        assert sum(len(env.domains(h)) for h in env.hosts) == sum(len(d) for d, _ in outside_before.values()) + 1
+    Job.objects.filter(uuid=job_uuid).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert engine.reap_jobs() == [uuid.UUID(job_uuid)]
     job = Job.objects.get(uuid=job_uuid)
-    previous = CREATE_VM.steps.index(step) - 1
-    assert job.steps[previous]["state"] == "running"  # its end was to come with the transaction
-    assert Volume.objects.count() == before["volumes"] + 1  # what it made is there
-    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    assert engine.reap_jobs() == [job.uuid]
-    job.refresh_from_db()
     assert job.state == "failed" and job.error["code"] == "WORKER_LOST"
+    assert not [s for s in job.steps if s["state"] == "rollback_failed"], job.steps
     assert _snapshot() == before
-    assert {h: env.domains(h) for h in env.hosts} == domains_before
+    assert {h: (env.domains(h), env.dhcp_entries(h)) for h in env.hosts} == outside_before
+
+
+def test_a_create_writes_its_job_five_times(env, monkeypatch):
+    """Claim, the three transactions and CacheImage's checkpoint: the ends of the agent steps go
+    with the next write (_write_can_wait)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.core.flows import engine
+
+    monkeypatch.setattr(engine, "dispatch", lambda job_uuid: None)
+    response = env.client.post("/api/v1/vm-instances/", env.body(name="counted"), format="json")
+    with CaptureQueriesContext(connection) as queries:
+        job = engine.execute_job(response.json()["job"]["uuid"])
+    assert job.state == "succeeded", job.error
+    assert [s["state"] for s in job.steps] == ["succeeded"] * len(CREATE_VM.steps)
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE `core_job`")]
+    assert len(writes) == 5, writes
 
 
 def test_dry_run_answers_the_placement_and_changes_nothing(env):

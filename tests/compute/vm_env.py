@@ -74,3 +74,9 @@ class Env:
 
     def domains(self, host_uuid):
         return agent.call(Host.objects.get(uuid=host_uuid), "/v1/vm/states")["vms"]
+
+    def dhcp_entries(self, host_uuid):
+        """{l3 uuid: [entry]} the host's DHCP servers hand out (a server left with no entries stays
+        for the next VM and is not listed)."""
+        state = agent.call(Host.objects.get(uuid=host_uuid), "/v1/network/state")
+        return {l3: d["entries"] for l3, d in state["dhcp"].items() if d["entries"]}

@@ -133,6 +133,26 @@ class EndsWithNext(_make_step(0)):
 ENDS_WITH_NEXT = Flow("test-ends-with-next", [EndsWithNext, _make_transactional_step(1), _make_transactional_step(2)])
 
 
+def _make_unrecorded_step(index):
+    class Unrecorded(_make_step(index)):
+        """Finds its zone by name (rollback_from_earlier_context): neither its start nor its end
+        needs a job write of its own. ``die_after`` = index: the worker dies once it ran."""
+
+        rollback_from_earlier_context = True
+
+        def run(self, ctx):
+            super().run(ctx)
+            if ctx.args.get("die_after") == index:
+                raise WorkerDied()
+
+    return Unrecorded
+
+
+# step 0 (ordinary, context changed) is written on its own; 1 and 2 wait for the transaction of 3
+UNRECORDED = Flow("test-unrecorded", [_make_step(0), _make_unrecorded_step(1), _make_unrecorded_step(2),
+                                      _make_transactional_step(3)])
+
+
 class Checkpoint(Step):
     """Database work that persists the context in its transaction, changing nothing in it."""
 

@@ -405,6 +405,41 @@ def test_a_failure_in_that_transaction_records_the_step_and_rolls_it_back():
     assert Zone.objects.filter(name__startswith=str(job.uuid)).count() == 0
 
 
+def test_ordinary_steps_whose_rollback_needs_no_context_of_their_own_wait_for_a_later_write():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    job = start_job(flows.UNRECORDED)
+    with CaptureQueriesContext(connection) as queries:
+        job = execute_job(job.uuid)
+    assert job.state == "succeeded" and [s["state"] for s in job.steps] == ["succeeded"] * 4
+    # the claim, step 0's end (its context) with step 1's start, then the transaction of step 3
+    assert len(_job_writes(queries.captured_queries)) == 3
+
+
+@pytest.mark.parametrize("die_after", [1, 2])
+def test_the_reaper_rolls_back_the_unrecorded_steps_after_the_interrupted_one(die_after):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.core.flows.engine import reap_jobs
+
+    job = start_job(flows.UNRECORDED, args={"die_after": die_after})
+    with pytest.raises(flows.WorkerDied):
+        execute_job(job.uuid)
+    job.refresh_from_db()
+    assert [s["state"] for s in job.steps] == ["succeeded", "running", "pending", "pending"]
+    assert Zone.objects.filter(name__startswith=str(job.uuid)).count() == die_after + 1
+    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert reap_jobs() == [job.uuid]
+    job.refresh_from_db()
+    assert job.state == "failed" and job.error["step"] == "step1"
+    # steps 1 and 2 (whatever ran of them) undone, in reverse; the transactional step 3 never ran
+    assert [s["state"] for s in job.steps] == ["rolled_back", "rolled_back", "rolled_back", "pending"]
+    assert Zone.objects.filter(name__startswith=str(job.uuid)).count() == 0
+
+
 def test_the_context_is_written_only_when_it_changed():
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

@@ -64,7 +64,7 @@ def dry_run(args):
     """Where the VM would go (host, primary storage, addresses) without changing anything;
     raises the error the create would fail with (422 when nothing fits)."""
     image = Image.objects.get(uuid=args["image_uuid"])
-    host = candidates(placement_spec(args, image))[0]
+    host = Host.objects.select_related("cluster").get(pk=candidates(placement_spec(args, image))[0].pk)
     size = root_volume_size(image, args.get("root_disk_size"))
     return {
         "host": {"uuid": str(host.uuid), "name": host.name, "cluster_uuid": str(host.cluster.uuid)},
@@ -90,9 +90,8 @@ class AllocateHost(Step):
     transactional = True
 
     def run(self, ctx):
-        host = reserve_host(placement_spec(ctx.args, cached_image(ctx), ctx))
-        ctx.host_uuid = str(host.uuid)
-        ctx.cached(("host", ctx.host_uuid), lambda: host)  # the later steps' host, without a reload
+        ctx.host_uuid = str(reserve_host(placement_spec(ctx.args, cached_image(ctx), ctx)).uuid)
+        host = ctx_host(ctx)  # the whole row and its cluster, read once for the later steps
         update_row(VmInstance, {"uuid": ctx.args["vm_uuid"]},
                    {"host_id": host.pk, "last_host_id": host.pk, "cluster_id": host.cluster_id,
                     "zone_id": host.cluster.zone_id})
@@ -136,6 +135,8 @@ def _row(ctx, kind, model, uuid):
 
 
 class DefineOnHypervisor(Step):
+    rollback_from_earlier_context = True  # undefines the domain by the VM's uuid
+
     def run(self, ctx):
         vm = vm_row(ctx)
         host = ctx_host(ctx)

@@ -5,7 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..tenancy import visible
+from ..tenancy import is_plain, visible, visible_by_uuid
 
 
 @extend_schema_field(OpenApiTypes.UUID)
@@ -33,12 +33,24 @@ class UuidRelatedField(serializers.RelatedField):
             value = uuid_lib.UUID(str(data))
         except (TypeError, ValueError, AttributeError):
             self.fail("invalid", value=data)
-        queryset = self.get_queryset()
-        # uuids are unique: no ORDER BY (what .first() would add) is needed to pick the row
-        obj = next(iter(queryset.filter(uuid=value).order_by()[:1]), None)
+        obj = self._prepared_lookup(value)
+        if obj is NotImplemented:
+            # uuids are unique: no ORDER BY (what .first() would add) is needed to pick the row
+            obj = next(iter(self.get_queryset().filter(uuid=value).order_by()[:1]), None)
         if obj is None:
-            self.fail("does_not_exist", model=queryset.model.__name__.lower(), value=value)
+            self.fail("does_not_exist", model=self.queryset.model.__name__.lower(), value=value)
         return obj
+
+    def _prepared_lookup(self, value):
+        """The row through a prepared query (``visible_by_uuid``) when the field takes every row
+        of its model (its queryset unfiltered and ``get_queryset`` not overridden) and a request
+        says who asks; NotImplemented otherwise (the ORM then does the lookup)."""
+        request = self.context.get("request")
+        queryset = self.queryset
+        if (request is None or queryset is None or type(self).get_queryset is not UuidRelatedField.get_queryset
+                or not is_plain(queryset)):
+            return NotImplemented
+        return visible_by_uuid(queryset, value, request.user)
 
     def __deepcopy__(self, memo):
         """DRF deep-copies every declared field for each serializer instance, and with it the

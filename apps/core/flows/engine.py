@@ -50,10 +50,11 @@ class Step:
     # is what it gets when the shared transaction was undone).
     transactional = False
     # True: ``rollback`` needs nothing ``run`` put in the context (what it made is found from the
-    # args, the job's uuid or earlier steps' keys), as after a worker died in the middle of it. Then
-    # the end of the step need not be written on its own when transactional steps follow: their
-    # transaction's job write records it (one write less). If the worker dies before that commits,
-    # the step reads as interrupted ("running") and is rolled back like one.
+    # args, the job's uuid or earlier steps' keys), as after a worker died in the middle of it, and
+    # does no harm when ``run`` never started (it undoes what it finds: "already gone" is fine).
+    # Then the engine need not write the step's start or end on its own (see ``_write_can_wait``):
+    # a later write records them. If the worker dies first, the reaper rolls the step back with the
+    # interrupted one before it (``_possibly_started``).
     rollback_from_earlier_context = False
 
     @classmethod
@@ -476,6 +477,36 @@ class JobRunner:
         self.ctx.restore(before)
         return ("failed", error) if error else ("cancelled", None)
 
+    def _write_can_wait(self, done, following):
+        """Whether the write recording the end of ``done`` (an ordinary step that just succeeded)
+        and the start of ``following`` can be left to the next write of the job, saving one.
+
+        The end is needed only for what ``done`` put in the context (its rollback's input), so it
+        can wait when ``done``'s rollback needs none of it or the context holds nothing unwritten;
+        "running" and "succeeded" are rolled back alike. The start is needed so that the reaper
+        rolls ``following`` back if the worker dies in it; it can wait when ``following`` is
+        transactional (its changes commit with a job write, or not at all) or its rollback needs
+        no context of its own and is harmless when it never ran (the reaper then undoes it with
+        the step recorded as interrupted: ``_possibly_started``). A cancel request is seen at the
+        next write instead of this one."""
+        end_can_wait = done.rollback_from_earlier_context or self.ctx.encoded() == self._context_saved
+        start_can_wait = following.transactional or following.rollback_from_earlier_context
+        return end_can_wait and start_can_wait
+
+    def _possibly_started(self, recorded):
+        """The steps after the last one recorded as running that may have run with no write saying
+        so (``_write_can_wait``): the ordinary ``rollback_from_earlier_context`` steps that follow
+        it, up to the first other one. ``recorded``: the indices whose record is not pending."""
+        if not recorded or self.job.steps[max(recorded)].get("state") != "running":
+            return []
+        started = []
+        for index in range(max(recorded) + 1, len(self.flow.steps)):
+            step_cls = self.flow.steps[index]
+            if step_cls.transactional or not step_cls.rollback_from_earlier_context:
+                break
+            started.append(index)
+        return started
+
     def _run(self):
         if self.flow is None:
             return self.finish(JobState.FAILED, error={
@@ -512,8 +543,8 @@ class JobRunner:
             step_cls, following = self.flow.steps[segment[0]], segment[-1] + 1
             if not step_cls.transactional:
                 self._start_record(following)
-                if step_cls.rollback_from_earlier_context and steps[following].transactional:
-                    self.publish()  # the following transaction's job write records this step's end
+                if self._write_can_wait(step_cls, steps[following]):
+                    self.publish()  # a later write records this step's end and the next one's start
                 elif not self.save(stop_on_cancel=True, progress=int(following * 100 / total)):
                     # (one write records this step's end and the next one's start, and sees a cancel)
                     return self._cancel(completed, following)
@@ -573,6 +604,7 @@ class JobRunner:
                 "code": "UNKNOWN_FLOW", "message": f"no flow named {self.job.flow!r}", "details": {}})
         indices = [i for i, rec in enumerate(self.job.steps)
                    if rec.get("state") in ("succeeded", "running", "rolling_back", "failed")]
+        indices += self._possibly_started(indices)
         interrupted = next((rec["name"] for rec in self.job.steps if rec.get("state") == "running"), None)
         timed_out = self.job.deadline_at is not None and self.job.deadline_at <= _now()
         if timed_out:

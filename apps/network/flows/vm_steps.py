@@ -168,7 +168,13 @@ def _dhcp_groups(nics):
 
 
 class ApplyDhcp(Step):
-    """The host serves DHCP for the VM's NICs: bridge, namespace and dnsmasq ensured, entries added."""
+    """The host serves DHCP for the VM's NICs: bridge, namespace and dnsmasq ensured, entries added.
+
+    Its rollback releases what ``dhcp_applied`` names, or, when that never reached the database
+    (the worker died first), every entry the NICs could have on the host: releasing a MAC that is
+    not there is a no-op on the agent. So the engine need not write its end on its own."""
+
+    rollback_from_earlier_context = True
 
     def run(self, ctx):
         host = _host(ctx)
@@ -199,7 +205,8 @@ class ApplyDhcp(Step):
 
     def rollback(self, ctx):
         failures = []
-        for item in _get(ctx, "dhcp_applied") or []:
+        applied = _get(ctx, "dhcp_applied")
+        for item in _planned_dhcp(ctx) if applied is None else applied:
             host = Host.objects.filter(uuid=item["host_uuid"]).first()
             if host is None:
                 continue
@@ -209,6 +216,19 @@ class ApplyDhcp(Step):
                 failures.append(exc)
         if failures:
             raise failures[0]
+
+
+def _planned_dhcp(ctx):
+    """``dhcp_applied`` as ApplyDhcp would have written it, from the NICs and the host alone."""
+    nics = _get(ctx, "nics") or []
+    if not nics or not (_get(ctx, "host_uuid") or _get(ctx, "host")):
+        return []
+    try:
+        host_uuid = str(_host(ctx).uuid)
+    except NotFound:
+        return []  # the host is gone, and its DHCP servers with it
+    return [{"host_uuid": host_uuid, "l3_network_uuid": l3_uuid, "macs": [n["mac"] for n in group]}
+            for l3_uuid, group in _dhcp_groups(nics).items()]
 
 
 # --- plain functions for the rest of a VM's life -------------------------------------------
