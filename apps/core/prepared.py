@@ -29,7 +29,7 @@ import threading
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import connections, models, router, transaction
+from django.db import DatabaseError, connections, models, router, transaction
 from django.db.models import Expression, signals
 from django.db.models.query import get_related_populators
 from django.db.models.sql import UpdateQuery
@@ -96,6 +96,7 @@ class _Kept:
     def __init__(self, compiler, sql, params):
         self.compiler, self.sql, self.params = compiler, sql, params
         self.populators = None
+        self.converters = None  # (the select's converters, the select_related populators)
 
     def bind(self, values, connection):
         return [p.field.get_db_prep_value(values[p.name], connection, prepared=False) if isinstance(p, _Slot)
@@ -160,12 +161,17 @@ def select(model, key, build, params):
             [f[0].target.attname for f in select_[fields[0]:fields[-1] + 1]],
         )
     model_cls, start, end, init_list = kept.populators
-    related = get_related_populators(klass_info, select_, alias)
+    if kept.converters is None:
+        # what results_iter() and the ORM's iterator work out for every run, once: the converters
+        # (datetimes, JSON, secrets) read settings off the connection the shape was compiled on,
+        # maybe another thread's (its timezone and features, never a cursor of it); the related
+        # populators keep no state between rows
+        kept.converters = (compiler.get_converters([s[0] for s in select_[:compiler.col_count]]),
+                           get_related_populators(klass_info, select_, alias))
+    converters, related = kept.converters
     annotations = compiler.annotation_col_map.items()
     found = []
-    # the converters (datetimes, JSON, secrets) read settings off the connection the shape was
-    # compiled on, maybe another thread's: its timezone and features, never a cursor of it
-    for row in compiler.results_iter([rows]):
+    for row in compiler.apply_converters(rows, converters) if converters else rows:
         obj = model_cls.from_db(alias, init_list, row[start:end])
         for populator in related:
             populator.populate(row, obj)
@@ -234,6 +240,31 @@ def update(model, key, build, params):
     with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
         cursor.execute(kept.sql, kept.bind(params.values, connection))
         return cursor.rowcount
+
+
+def save_fields(obj, update_fields):
+    """``obj.save(update_fields=update_fields)`` for a row that exists, with one UPDATE by primary
+    key whose SQL is made once per model and set of fields (``apps.core.rowupdate``): each field's
+    ``pre_save`` (so ``auto_now``), the ``pre_save`` and ``post_save`` signals with
+    ``update_fields``, and Django's error when no row matched. For the state changes every flow
+    writes; the same limits as ``insert``."""
+    from .rowupdate import update_row
+
+    model = type(obj)
+    meta = model._meta
+    if meta.parents or model.save is not models.Model.save or meta.proxy:
+        raise TypeError(f"prepared.save_fields: {meta.label} has a parent model or a save() of its own: use save()")
+    alias = router.db_for_write(model, instance=obj)
+    names = frozenset(update_fields)
+    signals.pre_save.send(sender=model, instance=obj, raw=False, using=alias, update_fields=names)
+    fields = [meta.get_field(name) for name in update_fields]
+    values = {field.name: field.pre_save(obj, False) for field in fields}
+    with transaction.mark_for_rollback_on_error(using=alias):
+        if not update_row(model, {meta.pk.attname: obj.pk}, values):
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+    obj._state.db = alias
+    signals.post_save.send(sender=model, instance=obj, created=False, update_fields=names, raw=False, using=alias)
+    return obj
 
 
 def insert(obj):

@@ -140,3 +140,47 @@ def test_insert_of_a_duplicate_fails_like_save_and_leaves_the_transaction_to_be_
             prepared.insert(Zone(uuid=zone.uuid, name="two"))
             assert False, "not reached"
     assert list(Zone.objects.values_list("name", flat=True)) == ["one"]
+
+
+def test_save_fields_updates_the_row_as_save_with_update_fields_does():
+    import time
+
+    from django.db import DatabaseError
+
+    from apps.core.models import ChangeLog
+
+    zone = Zone.objects.create(name="before", description="kept")
+    created_log_count = ChangeLog.objects.filter(resource_uuid=zone.uuid).count()
+    updated_before = zone.updated_at
+    time.sleep(0.002)
+    zone.name, zone.description = "after", "not saved"
+    with CaptureQueriesContext(connection) as queries:
+        prepared.save_fields(zone, ["name", "updated_at"])
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) == 1 and "description" not in updates[0]
+    stored = Zone.objects.get(pk=zone.pk)
+    assert (stored.name, stored.description) == ("after", "kept")   # only the fields named
+    assert stored.updated_at == zone.updated_at > updated_before    # auto_now, set on obj too
+    # post_save went out with update_fields: the change log has the update
+    logs = ChangeLog.objects.filter(resource_uuid=zone.uuid).order_by("id")
+    assert logs.count() == created_log_count + 1 and logs.last().action == "update"
+    assert logs.last().after["name"] == "after"
+    Zone.objects.filter(pk=zone.pk).delete()
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        prepared.save_fields(zone, ["name"])
+
+
+def test_rows_read_again_with_the_kept_converters_are_converted_like_the_first_time():
+    """The converters (datetimes, JSON, secrets) and related populators are worked out once per
+    shape: the second run's rows must come out the same."""
+    from django.utils import timezone
+
+    zone = Zone.objects.create(name="z")
+    cluster = Cluster.objects.create(name="c", zone=zone)
+    for name in ("h1", "h2"):
+        Host.objects.create(name=name, cluster=cluster, hypervisor_type="Simulator", management_ip=f"10.0.0.{name[1]}",
+                            agent_secret=f"secret-{name}", facts={"cpus": int(name[1])})
+    for name in ("h1", "h2"):
+        host = prepared.get(Host, select_related=("cluster",), name=name)
+        assert host.agent_secret == f"secret-{name}" and host.facts == {"cpus": int(name[1])}
+        assert timezone.is_aware(host.created_at) and host.cluster.name == "c" and host.cluster.zone_id == zone.pk

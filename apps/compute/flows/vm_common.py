@@ -26,7 +26,7 @@ def fire(vm_uuid, event, **fields):
         vm.state = VM_STATE_MACHINE.next(vm.state, event)
         for key, value in fields.items():
             setattr(vm, key, value)
-        vm.save(update_fields=["state", "updated_at", *fields])
+        prepared.save_fields(vm, ["state", "updated_at", *fields])
     return vm
 
 

@@ -29,7 +29,11 @@ def _copy_field(field):
     so it is deep-copied as DRF does (deep copies cost about ten times more)."""
     if isinstance(field, serializers.BaseSerializer) or hasattr(field, "child") or hasattr(field, "child_relation"):
         return copy.deepcopy(field)
-    return copy.copy(field)
+    # what copy.copy does for a field, without its way through __reduce_ex__ (≈ 8 µs a field, a
+    # tenth of a VM create request's CPU over the three serializers it makes)
+    clone = object.__new__(type(field))
+    clone.__dict__.update(field.__dict__)
+    return clone
 
 
 class FieldSelectionMixin:
