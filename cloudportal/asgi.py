@@ -66,13 +66,19 @@ class ReusedSyncThreads:
       another for more than that (below the limit of the next point). The short wait is for bursts (100 clients creating VMs): busy
       threads come back within milliseconds, and a new thread means a new MariaDB connection
       (connect, authentication, session set-up) made and dropped for one request.
-    * At most ``WEB_SYNC_THREADS`` (default 32) idle executors are kept; one given back beyond
+    * At most ``WEB_SYNC_THREADS`` (default 8) idle executors are kept; one given back beyond
       that closes its thread's database connections and ends.
-    * At most ``WEB_SYNC_THREADS_MAX`` (default 64) executors live at once: past that a request
+    * At most ``WEB_SYNC_THREADS_MAX`` (default 16) executors live at once: past that a request
       waits for one, however long. Each holds a database connection, and a client can have two
       requests in here (the end of its last one, after the response went out, and its next), so
       100 clients on a loaded machine made ≈ 140 threads, MariaDB's 151 connections ran out and
-      requests got 503 (bench/vm_create.py, 4 Dec).
+      requests got 503 (bench/vm_create.py, 4 Dec). Fewer is faster too: the API's requests only
+      use CPU and the database (remote work goes to jobs), and each runnable thread more is more
+      contention for the GIL: with 64 the web spent ≈ 9.5 ms of CPU per VM create, with 8 ≈ 8.2.
+    * A request that streams a file for long (``STREAMING_PREFIXES``: the image store, which
+      every host fetches its image caches from) holds its thread for the whole download, so it
+      gets a thread of its own outside the pool and the limit, as Django would give it: a few
+      hundred hosts caching an image at once do not hold up the API.
     * These threads keep their database connection ``WEB_CONN_MAX_AGE`` seconds (settings;
       with health checks; 0: closed after every request, as before). Only these threads: the
       global ``CONN_MAX_AGE`` stays 0, so a thread that is not reused leaks no connection.
@@ -81,13 +87,14 @@ class ReusedSyncThreads:
 
     def __init__(self, app, keep=None, wait_ms=None, limit=None):
         self.app = app
-        self.keep = int(os.environ.get("WEB_SYNC_THREADS", "32")) if keep is None else keep
+        self.keep = int(os.environ.get("WEB_SYNC_THREADS", "8")) if keep is None else keep
         self.wait = (int(os.environ.get("WEB_SYNC_THREAD_WAIT_MS", "20")) if wait_ms is None else wait_ms) / 1000
-        self.limit = max(self.keep, int(os.environ.get("WEB_SYNC_THREADS_MAX", "64")) if limit is None else limit)
+        self.limit = max(self.keep, int(os.environ.get("WEB_SYNC_THREADS_MAX", "16")) if limit is None else limit)
         # touched only from the event loop's thread: no lock needed
         self._idle = []
         self._waiters = collections.deque()  # futures of requests waiting for an executor
         self.busy = 0
+        self.streaming = 0  # requests on threads of their own (STREAMING_PREFIXES)
         self.made = 0
         self.live = 0  # executors made and not ended
 
@@ -136,6 +143,8 @@ class ReusedSyncThreads:
     async def __call__(self, scope, receive, send):
         if not EXECUTOR_CONTEXTS:
             return await self.app(scope, receive, send)
+        if scope.get("type") == "http" and scope.get("path", "").startswith(STREAMING_PREFIXES):
+            return await self._streaming(scope, receive, send)
         executor = await self._take_or_wait()
         self.busy += 1
         try:
@@ -144,6 +153,24 @@ class ReusedSyncThreads:
         finally:
             self.busy -= 1
             self._give_back(executor)
+
+
+    async def _streaming(self, scope, receive, send):
+        """A thread of its own, ended afterwards (with its database connections), as Django's own
+        handler does for every request."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="django-stream")
+        self.streaming += 1
+        try:
+            async with ThreadSensitiveContext(executor=executor):
+                await self.app(scope, receive, send)
+        finally:
+            self.streaming -= 1
+            executor.submit(connections.close_all)
+            executor.shutdown(wait=False)
+
+
+# paths whose responses stream a file for long: their requests do not take a pooled thread
+STREAMING_PREFIXES = ("/image-store/",)
 
 
 def _keep_connections():

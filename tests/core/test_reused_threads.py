@@ -31,8 +31,8 @@ class ThreadOf:
         await send({"type": "http.response.body", "body": b""})
 
 
-async def call(app):
-    return await HttpCommunicator(app, "GET", "/").get_response()
+async def call(app, path="/"):
+    return await HttpCommunicator(app, "GET", path).get_response()
 
 
 @needs_executor_contexts
@@ -103,6 +103,29 @@ def test_no_more_threads_than_the_limit_live_at_once_and_a_request_past_it_waits
     assert asyncio.run(main()) == (2, 0, 1)  # two threads at work, the third request waiting
     assert len(inner.threads) == 3 and len(set(inner.threads)) == 2 and app.made == 2
     assert app.live == 1 and len(app._idle) == 1 and app.busy == 0 and not app._waiters
+
+
+@needs_executor_contexts
+def test_an_image_store_download_runs_outside_the_pool_and_does_not_hold_up_the_api():
+    """Hosts fetch their image caches from /image-store/: each download holds its thread while
+    it streams. With every pooled thread taken by downloads, the API would wait for them."""
+    hold = threading.Event()
+    inner = ThreadOf(hold)
+    app = ReusedSyncThreads(inner, keep=1, wait_ms=0, limit=1)
+
+    async def main():
+        downloads = [asyncio.ensure_future(call(app, "/image-store/abc")) for _ in range(3)]
+        await asyncio.sleep(0.2)
+        seen = (app.streaming, app.live, len(app._waiters))
+        api = asyncio.ensure_future(call(app, "/api/v1/zones/"))
+        await asyncio.sleep(0.2)
+        seen += (len(app._waiters), app.busy)  # the API request got the pooled thread at once
+        hold.set()
+        await asyncio.gather(api, *downloads)
+        return seen
+
+    assert asyncio.run(main()) == (3, 0, 0, 0, 1)
+    assert len(set(inner.threads)) == 4 and app.made == 1 and app.streaming == 0
 
 
 @needs_executor_contexts
