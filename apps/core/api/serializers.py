@@ -29,8 +29,8 @@ def _copy_field(field):
     so it is deep-copied as DRF does (deep copies cost about ten times more)."""
     if isinstance(field, serializers.BaseSerializer) or hasattr(field, "child") or hasattr(field, "child_relation"):
         return copy.deepcopy(field)
-    # what copy.copy does for a field, without its way through __reduce_ex__ (≈ 8 µs a field, a
-    # tenth of a VM create request's CPU over the three serializers it makes)
+    # what copy.copy does for a field, without its way through __reduce_ex__ (measured alone,
+    # 2.3 -> 1.5 µs a field; a VM create request copies about 60)
     clone = object.__new__(type(field))
     clone.__dict__.update(field.__dict__)
     return clone
