@@ -259,7 +259,13 @@ class AgentServer:
         return await self.run_backend(self.backend.vm_states, host_uuid)
 
     async def op_define(self, host_uuid, body):
-        return await self.run_backend(self.backend.vm_define, host_uuid, validate_define(body))
+        """Define the domain; with ``"start": true`` also start it, as ``/v1/vm/start`` would (one
+        round trip for a new VM). A failed start leaves the domain defined and answers the error."""
+        spec = validate_define(body)
+        answer = await self.run_backend(self.backend.vm_define, host_uuid, spec)
+        if spec["start"]:
+            answer = await self.run_backend(self.backend.vm_op, host_uuid, "start", spec["vm_uuid"], body)
+        return answer
 
     def _spec_handler(self, method, validator):
         async def handler(host_uuid, body):

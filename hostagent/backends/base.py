@@ -91,6 +91,10 @@ def validate_define(body):
         raise invalid_request(f"boot must be a non-empty list of {', '.join(BOOT_DEVICES)}", field="boot")
     spec["boot"] = boot
     spec["vnc_password"] = _vnc_password(body.get("vnc_password"))
+    start = body.get("start", False)
+    if not isinstance(start, bool):
+        raise invalid_request("start must be true or false", field="start")
+    spec["start"] = start
     return spec
 
 

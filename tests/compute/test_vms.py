@@ -182,6 +182,64 @@ def test_a_worker_dying_anywhere_in_the_create_leaks_nothing_once_the_reaper_is_
     assert {h: (env.domains(h), env.dhcp_entries(h)) for h in env.hosts} == outside_before
 
 
+def _agent_paths(monkeypatch, answer=None):
+    """The paths of the agent calls the flows make from now on; ``answer(path, body, real)`` may
+    stand in for the agent (``real()`` makes the call)."""
+    paths = []
+    real_call = agent.call
+
+    def call(host, path, body=None, **kwargs):
+        paths.append(path)
+        real = lambda: real_call(host, path, body, **kwargs)  # noqa: E731
+        return answer(path, body, real) if answer else real()
+
+    monkeypatch.setattr(agent, "call", call)
+    return paths
+
+
+def test_a_new_vm_is_defined_and_started_in_one_agent_call(env, monkeypatch):
+    paths = _agent_paths(monkeypatch)
+    uuid_, job = env.create(name="one-call")
+    assert job["state"] == "succeeded", job
+    assert "/v1/vm/define" in paths and "/v1/vm/start" not in paths
+    host = env.vm(uuid_)["host_uuid"]
+    assert env.domains(host)[uuid_] == "Running"
+
+
+def test_an_agent_that_leaves_the_domain_stopped_gets_a_start_of_its_own(env, monkeypatch):
+    """An agent that does not know ``start`` in a define answers Stopped: StartOnHypervisor starts it."""
+    def old_agent(path, body, real):
+        if path == "/v1/vm/define":
+            body.pop("start")
+        return real()
+
+    paths = _agent_paths(monkeypatch, old_agent)
+    uuid_, job = env.create(name="old-agent")
+    assert job["state"] == "succeeded", job
+    assert paths.count("/v1/vm/start") == 1
+    assert env.domains(env.vm(uuid_)["host_uuid"])[uuid_] == "Running"
+
+
+def test_a_define_that_fails_after_the_agent_made_the_domain_leaves_no_domain(env, monkeypatch):
+    from apps.core.errors import CloudPortalError
+
+    env.create(name="keeper")
+    before = _snapshot()
+    domains_before = {h: env.domains(h) for h in env.hosts}
+
+    def fails_after(path, body, real):
+        answer = real()
+        if path == "/v1/vm/define":  # the domain exists and runs; then the answer is lost
+            raise CloudPortalError("the agent's answer was lost", code="HOST_AGENT_UNREACHABLE", status=409)
+        return answer
+
+    _agent_paths(monkeypatch, fails_after)
+    uuid_, job = env.create(name="doomed")
+    assert job["state"] == "failed" and job["error"]["step"] == "DefineOnHypervisor", job
+    assert _snapshot() == before
+    assert {h: env.domains(h) for h in env.hosts} == domains_before
+
+
 def test_a_create_writes_its_job_five_times(env, monkeypatch):
     """Claim, the three transactions and CacheImage's checkpoint: the ends of the agent steps go
     with the next write (_write_can_wait)."""

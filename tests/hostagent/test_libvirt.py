@@ -110,9 +110,11 @@ def test_domain_lifecycle_vnc_and_event_on_destroy_behind_the_portals_back(libvi
 def test_blocking_libvirt_calls_do_not_stall_other_requests(libvirt_agent, vm_uuid):
     import threading
     client = libvirt_agent.client
-    client.call("/v1/vm/define", {"vm_uuid": vm_uuid, "name": "t", "cpu_num": 1, "memory_size": 64 << 20})
+    # defined and started in one call (what a VM create sends)
+    spec = {"vm_uuid": vm_uuid, "name": "t", "cpu_num": 1, "memory_size": 64 << 20, "start": True}
+    assert client.call("/v1/vm/define", spec) == {"vm_uuid": vm_uuid, "state": "Running"}
+    assert client.call("/v1/vm/states")["vms"][vm_uuid] == "Running"
     # A stop of a guest without an OS waits for its timeout; pings answer meanwhile.
-    client.call("/v1/vm/start", {"vm_uuid": vm_uuid})
     result = {}
     worker = threading.Thread(target=lambda: result.update(
         stop=_catch(lambda: client.call("/v1/vm/stop", {"vm_uuid": vm_uuid, "timeout": 2, "force": True}))))

@@ -133,6 +133,19 @@ def test_default_latency_setting(sim_agent):
         sim_agent.admin("POST", "/sim/settings", {"latency": 0})
 
 
+def test_define_with_start_defines_and_starts_in_one_call(sim_agent):
+    host_uuid, secret = new_host(sim_agent, memory_size=1 << 30)
+    client = AgentClient(sim_agent.url, host_uuid, secret)
+    vm = str(uuid.uuid4())
+    spec = {"vm_uuid": vm, "name": "web-1", "cpu_num": 1, "memory_size": 256 << 20, "start": True}
+    assert client.call("/v1/vm/define", spec) == {"vm_uuid": vm, "state": "Running"}
+    assert client.call("/v1/vm/states") == {"vms": {vm: "Running"}}
+    assert client.call("/v1/vm/define", spec)["state"] == "Running"   # again: still one domain, running
+    with pytest.raises(AgentError) as err:
+        client.call("/v1/vm/define", {**spec, "vm_uuid": str(uuid.uuid4()), "start": "yes"})
+    assert (err.value.status, err.value.code) == (400, "INVALID_REQUEST") and len(client.call("/v1/vm/states")["vms"]) == 1
+
+
 def test_domain_operations_and_states(sim_agent):
     host_uuid, secret = new_host(sim_agent, memory_size=1 << 30)
     client = AgentClient(sim_agent.url, host_uuid, secret)

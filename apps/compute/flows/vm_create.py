@@ -3,6 +3,9 @@
     RecordVm -> AllocateHost -> AllocatePrimaryStorage -> CacheImage -> CreateRootVolume
     -> AllocateNicIps -> RecordNics -> ApplyDhcp -> DefineOnHypervisor -> StartOnHypervisor -> MarkRunning
 
+(DefineOnHypervisor asks the agent to start the domain in the same call; StartOnHypervisor starts
+only one the agent left stopped.)
+
 The API creates the VM row (state Created) so it can answer 202 with it; if any step fails the
 completed steps roll back in reverse and RecordVm's rollback deletes the row: a failed create
 leaves no capacity, address, volume, image-cache reference or domain behind.
@@ -135,13 +138,23 @@ def _row(ctx, kind, model, uuid):
 
 
 class DefineOnHypervisor(Step):
+    """Defines the domain and, for a VM to start, asks the agent to start it in the same call
+    (``"start": true``: one round trip less); StartOnHypervisor then starts only a VM the agent
+    left stopped (an agent that does not know ``start``). A failure undefines what it made."""
+
     rollback_from_earlier_context = True  # undefines the domain by the VM's uuid
 
     def run(self, ctx):
         vm = vm_row(ctx)
         host = ctx_host(ctx)
-        hypervisor(ctx, host, "/v1/vm/define",
-                   define_body(vm, ctx.nics, ctx.root_volume_path, ctx.get("root_volume_format") or "qcow2"))
+        body = define_body(vm, ctx.nics, ctx.root_volume_path, ctx.get("root_volume_format") or "qcow2")
+        body["start"] = bool(ctx.args.get("start", True))
+        try:
+            answer = hypervisor(ctx, host, "/v1/vm/define", body)
+        except Exception:
+            self.rollback(ctx)  # the engine rolls back completed steps only: a domain defined, not started
+            raise
+        ctx.defined_running = answer.get("state") == "Running"
 
     def rollback(self, ctx):
         ignore_missing(lambda: hypervisor(ctx, ctx_host(ctx), "/v1/vm/undefine", {"vm_uuid": ctx.args["vm_uuid"]}))
@@ -151,7 +164,7 @@ class StartOnHypervisor(Step):
     rollback_from_earlier_context = True  # destroys the domain by the VM's uuid
 
     def run(self, ctx):
-        if not ctx.args.get("start", True):
+        if not ctx.args.get("start", True) or ctx.get("defined_running"):
             return
         hypervisor(ctx, ctx_host(ctx), "/v1/vm/start", {"vm_uuid": ctx.args["vm_uuid"]})
 
