@@ -74,7 +74,8 @@ class ReusedSyncThreads:
       100 clients on a loaded machine made ≈ 140 threads, MariaDB's 151 connections ran out and
       requests got 503 (bench/vm_create.py, 4 Dec). Fewer is faster too: the API's requests only
       use CPU and the database (remote work goes to jobs), and each runnable thread more is more
-      contention for the GIL: with 64 the web spent ≈ 9.5 ms of CPU per VM create, with 8 ≈ 8.2.
+      contention for the GIL: in back-to-back runs of bench/vm_create.py the web spent 10.5 ms of CPU
+      per VM create with 32 idle / 64 threads, 9.4 with 8 / 16 (8.2 in a run with 8 / 8).
     * A request that streams a file for long (``STREAMING_PREFIXES``: the image store, which
       every host fetches its image caches from) holds its thread for the whole download, so it
       gets a thread of its own outside the pool and the limit, as Django would give it: a few
@@ -153,7 +154,6 @@ class ReusedSyncThreads:
         finally:
             self.busy -= 1
             self._give_back(executor)
-
 
     async def _streaming(self, scope, receive, send):
         """A thread of its own, ended afterwards (with its database connections), as Django's own

@@ -13,6 +13,8 @@ leaves no capacity, address, volume, image-cache reference or domain behind.
 Context (``ctx.args``): vm_uuid, cpu_num, memory_size, image_uuid, l3_network_uuids, static_ips,
 zone_uuid, cluster_uuid, host_uuid (pinning), root_disk_size, strategy, start.
 """
+import logging
+
 from django.db.models import BigIntegerField, F, OuterRef
 
 from apps.core import prepared
@@ -29,6 +31,8 @@ from ..allocator import PlacementSpec, candidates, reserve_host
 from ..flow_context import ctx_host
 from ..models import Host, VmInstance, VmNic, VmState
 from .vm_common import define_body, fire, hypervisor, ignore_missing
+
+log = logging.getLogger(__name__)
 
 
 def vm_row(ctx):
@@ -152,7 +156,12 @@ class DefineOnHypervisor(Step):
         try:
             answer = hypervisor(ctx, host, "/v1/vm/define", body)
         except Exception:
-            self.rollback(ctx)  # the engine rolls back completed steps only: a domain defined, not started
+            # the engine rolls back completed steps only, and the domain may exist (and run) by now
+            try:
+                self.rollback(ctx)
+            except Exception:  # noqa: BLE001 - the define's own error is the one to report
+                log.warning("VM %s: could not undefine it after a failed define on host %s", ctx.args["vm_uuid"],
+                            host.name, exc_info=True)
             raise
         ctx.defined_running = answer.get("state") == "Running"
 
