@@ -34,6 +34,8 @@ from django.db.models import Expression, signals
 from django.db.models.query import get_related_populators
 from django.db.models.sql import UpdateQuery
 
+from .rowupdate import update_row
+
 _PREPARING = contextvars.ContextVar("prepared_query_compiling", default=False)
 _KEPT = {}
 _INSERTS = {}
@@ -248,8 +250,6 @@ def save_fields(obj, update_fields):
     ``pre_save`` (so ``auto_now``), the ``pre_save`` and ``post_save`` signals with
     ``update_fields``, and Django's error when no row matched. For the state changes every flow
     writes; the same limits as ``insert``."""
-    from .rowupdate import update_row
-
     model = type(obj)
     meta = model._meta
     if meta.parents or model.save is not models.Model.save or meta.proxy:

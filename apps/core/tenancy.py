@@ -11,6 +11,8 @@ way ZStack shares a resource with everyone.
 """
 from django.db.models import Q
 
+from . import prepared
+
 
 def is_admin(user):
     return bool(user and user.is_authenticated and getattr(user, "is_admin", False))
@@ -40,8 +42,6 @@ def visible_by_uuid(queryset, uuid, user):
     and compiling a QuerySet each time. ``queryset`` must take every row of its model as they are
     (no filter, join, annotation or slice: ``is_plain``). NotImplemented for a tenant path across
     a join."""
-    from . import prepared
-
     if user is None or not user.is_authenticated:
         return None
     model = queryset.model

@@ -489,9 +489,9 @@ class JobRunner:
         no context of its own and is harmless when it never ran (the reaper then undoes it with
         the step recorded as interrupted: ``_possibly_started``). A cancel request is seen at the
         next write instead of this one."""
-        end_can_wait = done.rollback_from_earlier_context or self.ctx.encoded() == self._context_saved
-        start_can_wait = following.transactional or following.rollback_from_earlier_context
-        return end_can_wait and start_can_wait
+        if not (following.transactional or following.rollback_from_earlier_context):
+            return False  # the start is needed now
+        return done.rollback_from_earlier_context or self.ctx.encoded() == self._context_saved
 
     def _possibly_started(self, recorded):
         """The steps after the last one recorded as running that may have run with no write saying
