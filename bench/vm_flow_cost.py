@@ -12,6 +12,7 @@ statements per step kind.
 
     .venv/bin/python bench/vm_flow_cost.py                   # 100 hosts, 300 VMs
     .venv/bin/python bench/vm_flow_cost.py --profile out.txt # also a cProfile of the flows
+    .venv/bin/python bench/vm_flow_cost.py --show-sql        # and the statements of one flow
 """
 import argparse
 import collections
@@ -38,6 +39,7 @@ def main():
     p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     p.add_argument("--redis", default="redis://127.0.0.1:6379/11")
     p.add_argument("--profile", help="write a cProfile of the flows (pstats text, by cumulative time) here")
+    p.add_argument("--show-sql", action="store_true", help="print the statements of the last flow (cut at 160 chars)")
     args = p.parse_args()
 
     import vm_create as scale  # bench/vm_create.py: the same database reset and environment
@@ -70,10 +72,12 @@ def main():
         token, body = scale.prepare(argparse.Namespace(hosts=args.hosts), workdir)
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-        statements = []
+        statements, last_sql = [], []
 
         def count(execute, sql, params, many, context):
             statements.append(sql.split(None, 1)[0].upper())
+            if args.show_sql:
+                last_sql.append(sql)
             return execute(sql, params, many, context)
 
         profiler = None
@@ -87,6 +91,7 @@ def main():
             assert response.status_code == 202, response.content
             job_uuid = response.json()["job"]["uuid"]
             statements.clear()
+            last_sql.clear()
             c0, w0 = time.process_time(), time.perf_counter()
             with connection.execute_wrapper(count):
                 if profiler:
@@ -106,6 +111,8 @@ def main():
               f"{1000 * statistics.mean(cpu):.1f} ms, p50 {1000 * statistics.median(cpu):.1f} ms; wall mean "
               f"{1000 * statistics.mean(wall):.1f} ms; SQL statements per flow {statistics.mean(per_flow):.1f} ("
               + ", ".join(f"{k} {v / n:.1f}" for k, v in kinds.most_common()) + ")", flush=True)
+        for number, sql in enumerate(last_sql, 1):
+            print(f"{number:3d} {' '.join(sql.split())[:160]}")
         if profiler:
             import io
             import pstats

@@ -181,6 +181,8 @@ REST_FRAMEWORK = {
 # without reading it again; a revoked token stops working in every process within this time
 # (at once in the process that revoked it). 0 reads the token on every request.
 API_TOKEN_CACHE_SECONDS = float(os.environ.get("API_TOKEN_CACHE_SECONDS", "1"))
+# configuration rows (images, L3s, their ranges and L2 clusters) a process reuses across jobs (apps.core.rowcache)
+ROW_CACHE_SECONDS = float(os.environ.get("ROW_CACHE_SECONDS", "1"))
 # apps.core.prepared: also build every prepared query and check its SQL is the kept one (tests)
 PREPARED_QUERIES_CHECK = os.environ.get("PREPARED_QUERIES_CHECK", "0") == "1"
 SPECTACULAR_SETTINGS = {

@@ -50,6 +50,17 @@ def _fresh_token_cache():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_row_cache():
+    """Configuration rows flows read are kept a second (apps.core.rowcache); a test's rows, rolled
+    back with its transaction (no signal), must not leak into the next."""
+    from apps.core import rowcache
+
+    rowcache.forget()
+    yield
+    rowcache.forget()
+
+
+@pytest.fixture(autouse=True)
 def _eager_jobs():
     """Jobs started by API calls run in-process (real engine, same transaction)
     unless a test starts real workers (see tests/workers.py)."""

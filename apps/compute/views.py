@@ -1,4 +1,5 @@
 import secrets
+import uuid as uuid_lib
 
 from drf_spectacular.utils import extend_schema
 from django.db import IntegrityError, transaction
@@ -151,18 +152,22 @@ class VmInstanceViewSet(ResourceViewSet):
         if _truthy(request.query_params.get("dry_run", "false")):
             return Response({"placement": dry_run(args)})
         jobs, vms = [], []
-        for index in range(data["count"]):
-            name = data["name"] if data["count"] == 1 else f"{data['name']}-{index + 1}"
-            vm = prepared.insert(VmInstance(
-                name=name, description=data.get("description", ""), account=request.user.account,
-                cpu_num=args["cpu_num"], memory_size=args["memory_size"], image=data["image"],
-                instance_offering=data.get("instance_offering"), platform=data.get("platform") or
-                data["image"].platform or "Linux", allocator_strategy=args["strategy"],
-                console_password=generate_password()))
-            audit(request, action="vm-instances.create", resource_type="VmInstance", resource_uuid=vm.uuid)
-            job = start_job(CREATE_VM, resource=vm, user=request.user, args={**args, "vm_uuid": str(vm.uuid)})
-            jobs.append(job)
-            vms.append(vm)
+        # the VMs and their jobs are one change (one commit): a VM inserted already claimed by
+        # its job, never a VM without the job that creates it
+        with transaction.atomic():
+            for index in range(data["count"]):
+                name = data["name"] if data["count"] == 1 else f"{data['name']}-{index + 1}"
+                job_uuid = uuid_lib.uuid4()
+                vm = prepared.insert(VmInstance(
+                    name=name, description=data.get("description", ""), account=request.user.account,
+                    cpu_num=args["cpu_num"], memory_size=args["memory_size"], image=data["image"],
+                    instance_offering=data.get("instance_offering"), platform=data.get("platform") or
+                    data["image"].platform or "Linux", allocator_strategy=args["strategy"],
+                    console_password=generate_password(), busy_job=job_uuid))
+                audit(request, action="vm-instances.create", resource_type="VmInstance", resource_uuid=vm.uuid)
+                jobs.append(start_job(CREATE_VM, resource=vm, user=request.user, job_uuid=job_uuid,
+                                      args={**args, "vm_uuid": str(vm.uuid)}))
+                vms.append(vm)
         audit(request, job_uuid=jobs[0].uuid)
         # The answer is known without reading it back: a VM made just now has no tags and no NICs
         # yet (the flow adds them), and its account is the caller's, as is its jobs'. Unless its
@@ -244,8 +249,6 @@ for _name in ("start", "stop", "power-off", "reboot", "pause", "resume", "expung
 
 
 def _is_uuid(value):
-    import uuid as uuid_lib
-
     try:
         uuid_lib.UUID(str(value))
         return True

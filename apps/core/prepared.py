@@ -31,6 +31,7 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError, connections, models, router, transaction
 from django.db.models import Expression, signals
+from django.db.models.constants import OnConflict
 from django.db.models.query import get_related_populators
 from django.db.models.sql import UpdateQuery
 
@@ -244,12 +245,15 @@ def update(model, key, build, params):
         return cursor.rowcount
 
 
-def save_fields(obj, update_fields):
+def save_fields(obj, update_fields, expect=None):
     """``obj.save(update_fields=update_fields)`` for a row that exists, with one UPDATE by primary
     key whose SQL is made once per model and set of fields (``apps.core.rowupdate``): each field's
     ``pre_save`` (so ``auto_now``), the ``pre_save`` and ``post_save`` signals with
     ``update_fields``, and Django's error when no row matched. For the state changes every flow
-    writes; the same limits as ``insert``."""
+    writes; the same limits as ``insert``.
+
+    ``expect``: ``{field: value}`` the row must still hold (a compare-and-set); when it does not,
+    nothing is written, no ``post_save`` is sent and None is returned."""
     model = type(obj)
     meta = model._meta
     if meta.parents or model.save is not models.Model.save or meta.proxy:
@@ -260,28 +264,36 @@ def save_fields(obj, update_fields):
     fields = [meta.get_field(name) for name in update_fields]
     values = {field.name: field.pre_save(obj, False) for field in fields}
     with transaction.mark_for_rollback_on_error(using=alias):
-        if not update_row(model, {meta.pk.attname: obj.pk}, values):
+        if not update_row(model, {meta.pk.attname: obj.pk, **(expect or {})}, values):
+            if expect:
+                return None
             raise DatabaseError("Save with update_fields did not affect any rows.")
     obj._state.db = alias
     signals.post_save.send(sender=model, instance=obj, created=False, update_fields=names, raw=False, using=alias)
     return obj
 
 
-def insert(obj):
+def insert(obj, ignore_conflicts=False):
     """Save ``obj``, a new instance not saved yet, with one INSERT whose SQL is made once per model.
 
     What ``obj.save()`` does for a new row (each field's ``pre_save``, so ``auto_now_add``; the
     ``pre_save`` and ``post_save`` signals, ``created=True``; the primary key the database made),
     without building and compiling an insert query every time: for the rows every request or
     flow writes (audit and change logs, jobs, a new VM). Only for models without a parent model or
-    a ``save()`` of their own (checked), and plain concrete fields."""
+    a ``save()`` of their own (checked), and plain concrete fields.
+
+    ``ignore_conflicts``: a row that a unique constraint refuses is not inserted, and None is
+    returned instead of an error (``INSERT IGNORE`` / ``INSERT OR IGNORE``), so a caller trying
+    candidates inside a transaction needs no savepoint around each. MariaDB's IGNORE also turns
+    some other errors (a foreign key, a value too long) into a row not inserted: a caller that gets
+    None and must know why inserts again without it."""
     model = type(obj)
     meta = model._meta
     alias = router.db_for_write(model, instance=obj)
     connection = connections[alias]
     auto = meta.auto_field
     pk_given = obj.pk is not None or auto is None
-    key = (alias, model, pk_given)
+    key = (alias, model, pk_given, ignore_conflicts)
     kept = _INSERTS.get(key)
     if kept is None:
         if meta.parents or model.save is not models.Model.save or meta.proxy:
@@ -289,15 +301,19 @@ def insert(obj):
         fields = [f for f in meta.local_concrete_fields
                   if not getattr(f, "generated", False) and (pk_given or f is not auto)]
         quote = connection.ops.quote_name
-        sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-               f"VALUES ({', '.join(['%s'] * len(fields))})")
-        kept = _INSERTS[key] = (sql, fields)
+        on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+        sql = (f"{connection.ops.insert_statement(on_conflict=on_conflict)} {quote(meta.db_table)} "
+               f"({', '.join(quote(f.column) for f in fields)}) VALUES ({', '.join(['%s'] * len(fields))})")
+        suffix = connection.ops.on_conflict_suffix_sql(fields, on_conflict, None, None) if on_conflict else ""
+        kept = _INSERTS[key] = (f"{sql} {suffix}".rstrip(), fields)
     sql, fields = kept
     obj._prepare_related_fields_for_save(operation_name="save")
     signals.pre_save.send(sender=model, instance=obj, raw=False, using=alias, update_fields=None)
     params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
     with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
         cursor.execute(sql, params)
+        if ignore_conflicts and cursor.rowcount != 1:
+            return None
         if not pk_given:
             setattr(obj, auto.attname, cursor.lastrowid)
     obj._state.db = alias

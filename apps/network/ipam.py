@@ -1,11 +1,13 @@
 """IP address management: ranges, allocation, release.
 
 Allocation is insert-and-retry: a candidate address is chosen in Python, and the ``UsedIp`` row is
-INSERTed in its own (sub)transaction. The unique constraint (l3_network, ip_int) makes the database
-the arbiter: when the address is taken (earlier, or by a concurrent allocator), the INSERT gets an
-IntegrityError and the next candidate is tried. No lock is held while choosing, nothing is
-read-modify-written, and it is correct on MariaDB (InnoDB unique index; deadlock and lock-wait
-errors are retried too) as on SQLite. When no candidate is left: NO_AVAILABLE_IP (422).
+INSERTed with IGNORE (no savepoint needed in the caller's transaction). The unique constraint
+(l3_network, ip_int) makes the database the arbiter: when the address is taken (earlier, or by a
+concurrent allocator), the row is not inserted; the same INSERT without IGNORE, in a savepoint,
+then says why (the address or the MAC) and the next candidate is tried. No lock is held while
+choosing, nothing is read-modify-written, and it is correct on MariaDB (InnoDB unique index;
+deadlock and lock-wait errors are retried too) as on SQLite. When no candidate is left:
+NO_AVAILABLE_IP (422).
 
 Candidates: the random strategy on ranges of more than SMALL_RANGE addresses draws blindly (it
 does not read the addresses in use: an L3 may hold tens of thousands); after BLIND_COLLISIONS
@@ -22,7 +24,7 @@ import secrets
 
 from django.db import IntegrityError, OperationalError, transaction
 
-from apps.core import dblocks, prepared
+from apps.core import dblocks, prepared, rowcache
 from apps.core.prepared import Params
 
 from .errors import IpInUse, IpNotInRange, IpReserved, MacInUse, NoAvailableIp
@@ -112,10 +114,14 @@ def _blind_pick(ranges):
 
 
 def _ranges(l3):
-    p = Params()
-    l3_id = p("l3", l3.pk, L3Network._meta.pk)
-    return prepared.select(IpRange, ("ranges-of-l3",),
-                           lambda: IpRange.objects.filter(l3_network_id=l3_id).order_by("start_int"), p)
+    """The L3's ranges by start address (kept a second: apps.core.rowcache)."""
+    def load():
+        p = Params()
+        l3_id = p("l3", l3.pk, L3Network._meta.pk)
+        return list(prepared.select(IpRange, ("ranges-of-l3",),
+                                    lambda: IpRange.objects.filter(l3_network_id=l3_id).order_by("start_int"), p))
+
+    return rowcache.get(("ranges-of-l3", l3.pk), load)
 
 
 def _taken(l3):
@@ -180,9 +186,13 @@ def allocate(l3, *, owner_type=UsedIpOwner.VM_NIC, owner_uuid=None, ip=None, mac
                                     details={"l3_network_uuid": str(l3.uuid)})
             ip_range, value = picked
         try:
-            with transaction.atomic():
-                return prepared.insert(UsedIp(l3_network=l3, ip_range=ip_range, ip=int_ip(value), ip_int=value,
-                                              mac=mac, owner_type=owner_type, owner_uuid=owner_uuid))
+            row = UsedIp(l3_network=l3, ip_range=ip_range, ip=int_ip(value), ip_int=value, mac=mac,
+                         owner_type=owner_type, owner_uuid=owner_uuid)
+            inserted = prepared.insert(row, ignore_conflicts=True)  # no savepoint when it goes in
+            if inserted is not None:
+                return inserted
+            with transaction.atomic():  # refused: the plain INSERT's error says why (address, MAC, ...)
+                return prepared.insert(row)
         except IntegrityError as exc:
             if mac is not None and _is_mac_conflict(exc):
                 if not generated_mac:
@@ -255,4 +265,6 @@ def ensure_dhcp_server_ip(l3):
         existing = UsedIp.objects.filter(l3_network=l3, owner_type=UsedIpOwner.DHCP_SERVER).first()
         if existing is not None or not IpRange.objects.filter(l3_network=l3).exists():
             return existing
-        return allocate(l3, owner_type=UsedIpOwner.DHCP_SERVER, owner_uuid=l3.uuid, strategy="first-available")
+        server = allocate(l3, owner_type=UsedIpOwner.DHCP_SERVER, owner_uuid=l3.uuid, strategy="first-available")
+        rowcache.forget()   # kept L3 rows carry their DHCP server's address (server_address)
+        return server

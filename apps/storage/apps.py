@@ -10,3 +10,8 @@ class StorageConfig(AppConfig):
         from .hooks import register
 
         register()   # local primary storage capacity when a host connects; caches removed on delete
+        from apps.core import rowcache
+
+        from .models import Image
+
+        rowcache.watch(Image)   # flows keep image rows for a second (apps.core.rowcache)

@@ -2,11 +2,11 @@
 made (a new VM has no tags and no NICs; its account and its job's are the caller's), and reads
 exactly as the VM and the job do when fetched afterwards."""
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.compute.serializers import ClusterSerializer
-from apps.compute.models import Cluster
+from apps.compute.models import Cluster, VmInstance
 from tests.compute.vm_env import Env
 
 pytestmark = pytest.mark.django_db
@@ -43,13 +43,48 @@ def test_a_batch_create_answer_is_what_gets_show(env):
 
 def test_the_create_does_not_read_back_tags_nics_or_accounts(env, django_assert_max_num_queries, settings):
     post_create(env)  # the token is read (and its use written) once
-    # offering, image, L3 networks; VM and its change log; claim and job (in a savepoint); audit;
-    # without Redis the two events (the VM's, the job's) are rows too; the token was read just now
-    expected = 10 + (2 if settings.EVENTS_BACKEND == "database" else 0)
+    # offering, image, L3 networks; VM (claimed already), its change log and its job (in a
+    # savepoint here: the test's transaction encloses the request's); audit; without Redis the
+    # two events (the VM's, the job's) are rows too; the token was read just now
+    expected = 9 + (2 if settings.EVENTS_BACKEND == "database" else 0)
     with django_assert_max_num_queries(expected):
         _, statements = post_create(env)
     for table in ("core_tag", "compute_vmnic", "accounts_account", "accounts_apitoken"):
         assert not [sql for sql in statements if sql.startswith("SELECT") and f"FROM {q(table)}" in sql], table
+
+
+def test_the_vm_its_change_log_and_its_job_are_one_change(env):
+    """One transaction makes the VM already claimed by its job (no UPDATE to claim it), its change
+    log and the job: there is never a VM without the job that creates it."""
+    body, statements = post_create(env)
+    statements = [sql.replace('"', "`") for sql in statements]  # MariaDB or SQLite quoting
+    begin = next(i for i, sql in enumerate(statements) if sql.startswith("SAVEPOINT"))
+    end = next(i for i, sql in enumerate(statements) if sql.startswith("RELEASE SAVEPOINT"))
+    inside = [sql.split(" (")[0] for sql in statements[begin + 1:end]
+              if "`core_event`" not in sql]  # events as rows (without Redis): the job's goes out at once
+    assert inside == ["INSERT INTO `compute_vminstance`", "INSERT INTO `core_changelog`", "INSERT INTO `core_job`"]
+    assert not [sql for sql in statements if sql.startswith("UPDATE `compute_vminstance`")]
+    vm = VmInstance.objects.get(uuid=body["resource"]["uuid"])
+    assert str(vm.busy_job) == body["job"]["uuid"]
+
+
+def test_a_create_whose_job_cannot_be_written_leaves_no_vm(env, monkeypatch):
+    from apps.core import prepared
+    from apps.core.models import Job
+
+    real_insert = prepared.insert
+
+    def failing_insert(obj):
+        if isinstance(obj, Job):
+            raise DatabaseError("the job's INSERT failed")
+        return real_insert(obj)
+
+    monkeypatch.setattr(prepared, "insert", failing_insert)
+    client = env.client
+    client.raise_request_exception = False
+    response = client.post("/api/v1/vm-instances/", env.body(name="half-made"), format="json")
+    assert response.status_code == 500
+    assert not VmInstance.objects.filter(name="half-made").exists()
 
 
 def q(table):

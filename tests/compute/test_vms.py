@@ -258,6 +258,102 @@ def test_a_create_writes_its_job_five_times(env, monkeypatch):
     assert len(writes) == 5, writes
 
 
+def test_a_create_writes_the_vm_twice_and_the_root_volume_with_the_nics(env, monkeypatch):
+    """The VM's row is written by AllocateHost (its host) and by MarkRunning (state, root volume
+    and the end of the job's claim, in one UPDATE); the root volume's row goes in the transaction
+    of the NICs (RecordRootVolume), not in one of its own."""
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.core.flows import engine
+
+    monkeypatch.setattr(engine, "dispatch", lambda job_uuid: None)
+    response = env.client.post("/api/v1/vm-instances/", env.body(name="written"), format="json")
+    with CaptureQueriesContext(connection) as queries:
+        job = engine.execute_job(response.json()["job"]["uuid"])
+    assert job.state == "succeeded", job.error
+    statements = [q["sql"].replace('"', "`") for q in queries.captured_queries]  # MariaDB or SQLite quoting
+    vm_writes = [sql for sql in statements if sql.startswith("UPDATE `compute_vminstance`")]
+    assert len(vm_writes) == 2, vm_writes
+    # and read once (RecordVm): MarkRunning writes on condition of the state read (fire_as_read)
+    assert len([sql for sql in statements if sql.startswith("SELECT") and "FROM `compute_vminstance`" in sql]) == 1
+    assert "`busy_job`" in vm_writes[1] and "`root_volume_id`" in vm_writes[1] and "`state`" in vm_writes[1]
+    volume = next(i for i, sql in enumerate(statements) if sql.startswith("INSERT INTO `storage_volume`"))
+    nic = next(i for i, sql in enumerate(statements) if sql.startswith("INSERT INTO `compute_vmnic`"))
+    # the test's transaction makes every transaction of the flow a savepoint: the same one holds both
+    assert _enclosing_savepoint(statements, volume) == _enclosing_savepoint(statements, nic) is not None
+    vm = VmInstance.objects.get(uuid=response.json()["resource"]["uuid"])
+    assert vm.busy_job is None and str(vm.root_volume.uuid) == job.context["root_volume_uuid"]
+
+
+def test_the_next_create_reads_no_configuration_rows_yet_sees_a_change_at_once(env, monkeypatch):
+    """Image, L3, the clusters of its L2 and its ranges are kept a second across jobs
+    (apps.core.rowcache); a change made through the API in this process empties what is kept."""
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.core.flows import engine
+
+    monkeypatch.setattr(engine, "dispatch", lambda job_uuid: None)
+    config_tables = ("storage_image", "network_l3network", "network_l2network_clusters", "network_iprange")
+
+    def create(name, before_it_runs=lambda: None):
+        response = env.client.post("/api/v1/vm-instances/", env.body(name=name, host_uuid=env.hosts[0]),
+                                   format="json")
+        before_it_runs()
+        with CaptureQueriesContext(connection) as queries:
+            job = engine.execute_job(response.json()["job"]["uuid"])
+        reads = [q["sql"].replace('"', "`") for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+        read = {table for table in config_tables for sql in reads if f"FROM `{table}`" in sql}
+        # the chosen host's whole row (the allocator's own read, of capacity columns, is always made)
+        if any("FROM `compute_host`" in sql and "`compute_host`.`agent_port`" in sql for sql in reads):
+            read.add("compute_host")
+        return job, read
+
+    first, read = create("first")
+    assert first.state == "succeeded", first.error
+    assert read == {*config_tables, "compute_host"}
+    second, read = create("second")
+    assert second.state == "succeeded", second.error
+    assert read == set()
+    # disabled after the API accepted the create, before its job runs: the flow refuses it
+    third, read = create("third", lambda: env.client.post(f"/api/v1/images/{env.image}/disable/"))
+    assert third.state == "failed" and third.error["code"] == "IMAGE_DISABLED", third.error
+    assert "storage_image" in read
+
+
+def test_a_state_change_on_a_row_read_earlier_decides_on_the_state_the_row_has_now(env):
+    """fire_as_read: the UPDATE applies only if the row still holds the state read; otherwise the
+    locked path decides on the state as it is (a VM stopped behind the job's back is not paused)."""
+    from django.db import transaction
+
+    from apps.compute.flows.vm_common import fire_as_read
+    from apps.core.errors import InvalidState
+
+    uuid, _ = env.create()
+    read = VmInstance.objects.get(uuid=uuid)
+    assert read.state == "Running"
+    VmInstance.objects.filter(uuid=uuid).update(state="Stopped")   # behind the read's back
+    with pytest.raises(InvalidState), transaction.atomic():   # (a flow's transaction fails with it)
+        fire_as_read(read, "pausing")   # allowed from Running (read), not from Stopped (now)
+    assert VmInstance.objects.get(uuid=uuid).state == "Stopped" and read.state == "Running"
+    VmInstance.objects.filter(uuid=uuid).update(state="Running")
+    read.state = "Stopped"   # read as Stopped: "stopping" is refused from there, allowed from Running
+    assert fire_as_read(read, "stopping").state == "Stopping"
+    assert VmInstance.objects.get(uuid=uuid).state == "Stopping"
+
+
+def _enclosing_savepoint(statements, index):
+    """The name of the outermost savepoint open at ``statements[index]`` (None: none is)."""
+    open_ = []
+    for sql in statements[:index]:
+        if sql.startswith("SAVEPOINT"):
+            open_.append(sql.split()[1])
+        elif sql.startswith(("RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
+            name = sql.split()[-1]
+            if name in open_:
+                del open_[open_.index(name):]
+    return open_[0] if open_ else None
+
+
 def test_dry_run_answers_the_placement_and_changes_nothing(env):
     before = _snapshot()
     response = env.client.post("/api/v1/vm-instances/?dry_run=true", env.body(), format="json")

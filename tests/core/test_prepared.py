@@ -142,6 +142,22 @@ def test_insert_of_a_duplicate_fails_like_save_and_leaves_the_transaction_to_be_
     assert list(Zone.objects.values_list("name", flat=True)) == ["one"]
 
 
+def test_insert_ignoring_conflicts_answers_none_for_a_refused_row_and_the_transaction_goes_on():
+    from django.db import transaction
+
+    zone = Zone.objects.create(name="one")
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as queries:
+            assert prepared.insert(Zone(uuid=zone.uuid, name="two"), ignore_conflicts=True) is None
+            fresh = prepared.insert(Zone(name="three"), ignore_conflicts=True)
+        assert fresh is not None and fresh.pk is not None and not fresh._state.adding
+        assert Zone.objects.get(pk=fresh.pk).name == "three"   # the transaction is still usable
+    assert sorted(Zone.objects.values_list("name", flat=True)) == ["one", "three"]
+    assert not [q for q in queries.captured_queries if "SAVEPOINT" in q["sql"]]
+    from apps.core.models import ChangeLog   # the refused row sent no post_save: no change log of it
+    assert not ChangeLog.objects.filter(resource_uuid=zone.uuid, action="create", after__name="two").exists()
+
+
 def test_save_fields_updates_the_row_as_save_with_update_fields_does():
     import time
 

@@ -283,6 +283,29 @@ def test_a_blind_draw_that_collides_tries_another_address(zone, monkeypatch):
     assert ipam.allocate(l3, owner_uuid=VM).ip == "10.0.2.3"
 
 
+@pytest.mark.django_db
+def test_a_free_address_is_taken_without_a_savepoint_and_a_taken_one_still_tells_why(zone, monkeypatch):
+    """Inside a flow's transaction: the address's INSERT needs no savepoint of its own when it goes
+    in (INSERT IGNORE); a refused one is tried again plainly, in a savepoint, to learn why."""
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    l3 = make_l3(zone, start="10.0.0.2", end="10.0.3.254", netmask="255.255.252.0")
+    taken = ipam.allocate(l3, ip="10.0.2.2", owner_uuid=VM)
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        free = ipam.allocate(l3, ip="10.0.2.9", owner_uuid=VM, with_mac=True)
+    assert free.ip == "10.0.2.9" and not [q for q in queries.captured_queries if "SAVEPOINT" in q["sql"]]
+    with transaction.atomic():
+        with pytest.raises(CloudPortalError) as exc:
+            ipam.allocate(l3, ip="10.0.2.2", owner_uuid=VM)
+        assert exc.value.code == "IP_IN_USE"
+        assert ipam.allocate(l3, ip="10.0.2.10", owner_uuid=VM).ip == "10.0.2.10"   # the transaction goes on
+    with pytest.raises(CloudPortalError) as exc:   # a MAC in use is told apart from an address in use
+        ipam.allocate(l3, ip="10.0.2.11", owner_uuid=VM, mac=free.mac)
+    assert exc.value.code == "MAC_IN_USE"
+    assert UsedIp.objects.filter(l3_network=l3).count() == 3 and taken.ip == "10.0.2.2"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_blind_allocation_on_a_nearly_full_large_range_never_hands_out_an_address_twice(zone):
     if connection.vendor == "sqlite":

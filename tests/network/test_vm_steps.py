@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from apps.compute.models import Host
+from apps.core import rowcache
 from apps.core.flows import Flow, NoRollback, start_job
 from apps.core.errors import CloudPortalError
 from apps.core.models import Job
@@ -207,17 +208,23 @@ def test_the_network_steps_read_the_l3_its_ranges_and_its_dhcp_server_once(sim_n
     first = run_flow(VM_NETWORK, django_capture_on_commit_callbacks, vm_uuid=str(uuid.uuid4()),
                      l3_network_uuids=[l3["uuid"]], host_uuid=str(host.uuid))   # allocates the DHCP server's
     assert first.state == "succeeded", first.error
-    with CaptureQueriesContext(connection) as queries:
-        job = run_flow(VM_NETWORK, django_capture_on_commit_callbacks, vm_uuid=str(uuid.uuid4()),
-                       l3_network_uuids=[l3["uuid"]], host_uuid=str(host.uuid))
-    assert job.state == "succeeded", job.error
-    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
     l3_sql, range_sql = (f"SELECT {connection.ops.quote_name(t)}." for t in ("network_l3network", "network_iprange"))
-    assert len([s for s in selects if s.startswith(l3_sql)]) == 1
-    assert len([s for s in selects if s.startswith(range_sql)]) == 1
-    assert not [s for s in selects if "DhcpServer" in s and not s.startswith(l3_sql)]
-    assert len([s for s in selects if "network_l2network_clusters" in s]) == 1   # the attachment check
+
+    def run_counting_selects():
+        with CaptureQueriesContext(connection) as queries:
+            job = run_flow(VM_NETWORK, django_capture_on_commit_callbacks, vm_uuid=str(uuid.uuid4()),
+                           l3_network_uuids=[l3["uuid"]], host_uuid=str(host.uuid))
+        assert job.state == "succeeded", job.error
+        selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+        return ([s for s in selects if s.startswith(l3_sql)], [s for s in selects if s.startswith(range_sql)],
+                [s for s in selects if "DhcpServer" in s and not s.startswith(l3_sql)],
+                [s for s in selects if "network_l2network_clusters" in s])   # the attachment check
+
+    rowcache.forget()   # nothing kept from the first job: each read once
+    assert [len(found) for found in run_counting_selects()] == [1, 1, 0, 1]
+    # kept a second across jobs (apps.core.rowcache): the next job reads none of them
+    assert [len(found) for found in run_counting_selects()] == [0, 0, 0, 0]
     dhcp = agent_state(host)["dhcp"][l3["uuid"]]
     assert dhcp["server_ip"] == "10.0.0.10" and dhcp["gateway"] == "10.0.0.1" and dhcp["netmask"] == "255.255.255.0"
-    assert len(dhcp["entries"]) == 2
+    assert len(dhcp["entries"]) == 3   # three jobs, one NIC each
 

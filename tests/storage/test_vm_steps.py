@@ -12,7 +12,7 @@ from apps.core.flows import Flow, NoRollback, start_job
 from apps.core.models import Job
 from apps.storage.flows.images import ADD_IMAGE
 from apps.storage.flows.vm_steps import (AllocatePrimaryStorage, CacheImage, CreateRootVolume, DeleteRootVolume,
-                                         delete_volume)
+                                         RecordRootVolume, delete_volume)
 from apps.storage.models import BackupStorage, Image, ImageCache, LocalStorageHostRef, Volume
 from apps.storage.models.backup_storage import check_directory
 
@@ -25,7 +25,8 @@ class FailIfAsked(NoRollback):
             raise CloudPortalError("asked to fail", code="TEST_FAILURE")
 
 
-VM_STORAGE = Flow("test-vm-storage", [AllocatePrimaryStorage, CacheImage, CreateRootVolume, FailIfAsked])
+VM_STORAGE = Flow("test-vm-storage", [AllocatePrimaryStorage, CacheImage, CreateRootVolume, RecordRootVolume,
+                                       FailIfAsked])
 VM_EXPUNGE = Flow("test-vm-expunge-root", [DeleteRootVolume])
 
 
@@ -120,7 +121,8 @@ def test_a_failure_after_the_storage_steps_rolls_each_back_on_the_libvirt_host(p
     image = add_image(tmp_path, make_qcow2(tmp_path / "i.qcow2", "32M"))
     job = run_flow(VM_STORAGE, host_uuid=str(kvm_host.uuid), image_uuid=str(image.uuid), fail_at_end=True)
     assert job.state == "failed" and job.error["code"] == "TEST_FAILURE"
-    assert [s["state"] for s in job.steps] == ["rolled_back", "rolled_back", "rolled_back", "failed"]
+    assert [s["state"] for s in job.steps] == ["rolled_back", "rolled_back", "rolled_back", "succeeded", "failed"]
+    assert job.steps[3]["rollback"] == "none"   # RecordRootVolume: CreateRootVolume's rollback took the row
     assert not Volume.objects.exists() and not ImageCache.objects.exists()
     assert files_under(tmp_path / "ps") == []
     ref.refresh_from_db()

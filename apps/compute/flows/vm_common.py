@@ -1,4 +1,6 @@
 """What the VM flows share: loading the VM, state transitions, hypervisor calls."""
+import copy
+
 from django.db import transaction
 
 from apps.core import prepared
@@ -18,16 +20,47 @@ def vm_of(ctx):
     return VmInstance.objects.select_related("host", "last_host").get(uuid=ctx.args["vm_uuid"])
 
 
-def fire(vm_uuid, event, **fields):
+def fire(vm_uuid, event, release=None, **fields):
     """Move the VM through VM_STATE_MACHINE (``InvalidState`` 409 when the table forbids it) and
-    save ``fields`` with it, under a row lock (inside a flow's transaction, without a savepoint)."""
+    save ``fields`` with it, under a row lock (inside a flow's transaction, without a savepoint).
+    ``release``: the flow context of the job holding the VM (``busy_job``), whose claim ends in the
+    same UPDATE (``Context.resource_released``; for the step that finishes the job)."""
     with transaction.atomic(savepoint=False):
         vm = locked_vm(vm_uuid)
         vm.state = VM_STATE_MACHINE.next(vm.state, event)
+        if release is not None and vm.busy_job == release.job.uuid:
+            fields["busy_job"] = None
+            release.resource_released()
         for key, value in fields.items():
             setattr(vm, key, value)
         prepared.save_fields(vm, ["state", "updated_at", *fields])
     return vm
+
+
+def fire_as_read(vm, event, release=None, **fields):
+    """``fire`` for ``vm``, a row this job read earlier without a lock: one UPDATE on condition
+    that the row still holds the state read (and, with ``release``, this job's claim), instead of
+    a locked read and then the UPDATE. When it does not (the state was changed meanwhile, by a
+    state sync say), ``fire`` as usual decides on the row as it is. Returns the VM as saved; the
+    row given is left as it was read."""
+    try:
+        state = VM_STATE_MACHINE.next(vm.state, event)
+    except CloudPortalError:  # not from the state read: perhaps from the state the row has now
+        return fire(vm.uuid, event, release=release, **fields)
+    row = copy.copy(vm)
+    row.state = state
+    expect = {"state": vm.state}
+    written = dict(fields)
+    if release is not None:
+        expect["busy_job"] = release.job.uuid
+        written["busy_job"] = None
+    for key, value in written.items():
+        setattr(row, key, value)
+    if prepared.save_fields(row, ["state", "updated_at", *written], expect=expect) is None:
+        return fire(vm.uuid, event, release=release, **fields)
+    if release is not None:
+        release.resource_released()
+    return row
 
 
 def locked_vm(vm_uuid):

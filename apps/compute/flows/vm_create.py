@@ -1,6 +1,6 @@
 """Creating a VM, ZStack's order, every step undone on failure:
 
-    RecordVm -> AllocateHost -> AllocatePrimaryStorage -> CacheImage -> CreateRootVolume
+    RecordVm -> AllocateHost -> AllocatePrimaryStorage -> CacheImage -> CreateRootVolume -> RecordRootVolume
     -> AllocateNicIps -> RecordNics -> ApplyDhcp -> DefineOnHypervisor -> StartOnHypervisor -> MarkRunning
 
 (DefineOnHypervisor asks the agent to start the domain in the same call; StartOnHypervisor starts
@@ -17,20 +17,20 @@ import logging
 
 from django.db.models import BigIntegerField, F, OuterRef
 
-from apps.core import prepared
+from apps.core import prepared, rowcache
 from apps.core.flows import Flow, NoRollback, Step
 from apps.core.planner import any_row
 from apps.core.rowupdate import update_row
 from apps.network.flows.vm_steps import AllocateNicIps, ApplyDhcp, cluster_ids_for_l3_networks, plan_nic_ips
 from apps.network.models import L3Network, UsedIp
-from apps.storage.flows.vm_steps import (AllocatePrimaryStorage, CacheImage, CreateRootVolume, cached_image,
-                                         choose_primary_storage, root_volume_size)
-from apps.storage.models import Image, LocalStorageHostRef, Volume
+from apps.storage.flows.vm_steps import (AllocatePrimaryStorage, CacheImage, CreateRootVolume, RecordRootVolume,
+                                         cached_image, choose_primary_storage, ctx_root_volume, root_volume_size)
+from apps.storage.models import Image, LocalStorageHostRef
 
 from ..allocator import PlacementSpec, candidates, reserve_host
 from ..flow_context import ctx_host
 from ..models import Host, VmInstance, VmNic, VmState
-from .vm_common import define_body, fire, hypervisor, ignore_missing
+from .vm_common import define_body, fire_as_read, hypervisor, ignore_missing
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,13 @@ class AllocateHost(Step):
     transactional = True
 
     def run(self, ctx):
-        ctx.host_uuid = str(reserve_host(placement_spec(ctx.args, cached_image(ctx), ctx)).uuid)
-        host = ctx_host(ctx)  # the whole row and its cluster, read once for the later steps
+        ctx.host_uuid = uuid = str(reserve_host(placement_spec(ctx.args, cached_image(ctx), ctx)).uuid)
+        # the whole row and its cluster, for the later steps: what they use of it (address, agent
+        # credentials, cluster) is configuration, kept a second (apps.core.rowcache); its state,
+        # status and capacity were read fresh by the allocator just now
+        ctx.cached(("host", uuid), lambda: rowcache.get(
+            ("host-with-cluster", uuid), lambda: prepared.first(Host, select_related=("cluster",), uuid=uuid)))
+        host = ctx_host(ctx)
         update_row(VmInstance, {"uuid": ctx.args["vm_uuid"]},
                    {"host_id": host.pk, "last_host_id": host.pk, "cluster_id": host.cluster_id,
                     "zone_id": host.cluster.zone_id})
@@ -109,16 +114,6 @@ class AllocateHost(Step):
             host.release(ctx.args["cpu_num"], ctx.args["memory_size"])
             VmInstance.objects.filter(uuid=ctx.args["vm_uuid"]).update(host=None, last_host=None)
         del ctx.host_uuid
-
-
-class LinkRootVolume(NoRollback):
-    """The VM points at its root volume (the volume's own rollback deletes it)."""
-
-    transactional = True
-
-    def run(self, ctx):
-        volume = ctx.cached(("volume", ctx.root_volume_uuid), lambda: Volume.objects.get(uuid=ctx.root_volume_uuid))
-        update_row(VmInstance, {"uuid": ctx.args["vm_uuid"]}, {"root_volume_id": volume.pk})
 
 
 class RecordNics(Step):
@@ -182,20 +177,26 @@ class StartOnHypervisor(Step):
 
 
 class MarkRunning(NoRollback):
+    """The VM's new state, its root volume and the end of the job's claim on it in one UPDATE, in
+    the transaction that finishes the job (the root volume is linked only now: a VM whose create
+    fails never points at a volume its rollback deletes)."""
+
     transactional = True  # and with it, the job's end
 
     def run(self, ctx):
         started = ctx.args.get("start", True)
+        root_volume = ctx_root_volume(ctx)
+        # the row RecordVm read: written on condition that it is still in that state (fire_as_read)
         if started:
-            vm = fire(ctx.args["vm_uuid"], "running")
+            vm = fire_as_read(vm_row(ctx), "running", release=ctx, root_volume_id=root_volume.pk)
         else:  # created stopped: the capacity goes back until it is started
             Host.objects.get(uuid=ctx.host_uuid).release(ctx.args["cpu_num"], ctx.args["memory_size"])
-            vm = fire(ctx.args["vm_uuid"], "stopped", host=None)
+            vm = fire_as_read(vm_row(ctx), "stopped", release=ctx, host=None, root_volume_id=root_volume.pk)
         ctx.result = {"vm_uuid": str(vm.uuid), "state": vm.state, "host_uuid": ctx.host_uuid}
 
 
 CREATE_VM = Flow("create-vm", [
-    RecordVm, AllocateHost, AllocatePrimaryStorage, CacheImage, CreateRootVolume, LinkRootVolume,
+    RecordVm, AllocateHost, AllocatePrimaryStorage, CacheImage, CreateRootVolume, RecordRootVolume,
     AllocateNicIps, RecordNics, ApplyDhcp, DefineOnHypervisor, StartOnHypervisor, MarkRunning,
 ], action="create-vm", timeout=3600)
 

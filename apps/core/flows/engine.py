@@ -117,6 +117,12 @@ class Context:
         if self._checkpoint is not None:
             self._checkpoint()
 
+    def resource_released(self):
+        """Said by the flow's last step (transactional, so in the transaction that finishes the job)
+        when it ended the job's claim on its resource (``busy_job``) in a write of its own: the
+        engine then does not end it again. Forgotten when that transaction is undone (``restore``)."""
+        self._memo[_RELEASED] = True
+
     def snapshot(self):
         return copy.deepcopy(self._data)
 
@@ -158,6 +164,9 @@ class Context:
         return json.dumps(self._data, cls=DjangoJSONEncoder)
 
 
+_RELEASED = object()  # Context._memo key: the resource's claim ended by a step (resource_released)
+
+
 class DatabaseUnavailable(Exception):
     """The database could not be reached before the job was claimed: the job is untouched (still
     pending) and the delivery should be tried again later (the Celery task retries)."""
@@ -196,19 +205,26 @@ def _error_dict(exc, step_name=None):
 # --- starting and cancelling ------------------------------------------------------
 
 
-def start_job(flow, *, resource=None, args=None, user=None, action=None, resource_type=None, resource_uuid=None):
+def start_job(flow, *, resource=None, args=None, user=None, action=None, resource_type=None, resource_uuid=None,
+              job_uuid=None):
     """Record a job for ``flow`` and dispatch it after commit.
 
     With ``resource``, the resource is claimed first (atomic compare-and-set on its
     ``busy_job``): a second operation on the same resource raises ResourceBusy (409)
-    naming the running job.
+    naming the running job. ``job_uuid``: the job's uuid, chosen by the caller; a resource the
+    caller inserted already claimed by it (``busy_job=job_uuid``, in the caller's transaction)
+    needs no claim.
     """
     if isinstance(flow, str):
         flow = FLOWS[flow]
-    job_uuid = uuid_lib.uuid4()
-    with transaction.atomic():
-        if resource is not None:
+    job_uuid = job_uuid or uuid_lib.uuid4()
+    claim = resource is not None and getattr(resource, "busy_job", None) != job_uuid
+    # a savepoint only for a claim, whose 409 the caller may catch and go on; an INSERT that fails
+    # spoils the caller's transaction too, as it should (it made the resource for this job)
+    with transaction.atomic(savepoint=claim):
+        if claim:
             resource.mark_busy(job_uuid)
+        if resource is not None:
             resource_type = resource.resource_type()
             resource_uuid = resource.uuid
         job = prepared.insert(Job(
@@ -223,8 +239,10 @@ def start_job(flow, *, resource=None, args=None, user=None, action=None, resourc
             user=user if user is not None and user.pk else None,
             request_id=actx.request_id.get(),
         ))
+        # announced once it is committed (the caller's transaction may hold it back, or undo it),
+        # before a worker can take it
+        transaction.on_commit(lambda: publish_job(job))
         transaction.on_commit(lambda: dispatch(job.uuid))
-    publish_job(job)
     return job
 
 
@@ -584,7 +602,7 @@ class JobRunner:
         if error is not None:
             fields["error"] = error
         self.save(publish=False, **fields)
-        if self.job.resource_uuid:
+        if self.job.resource_uuid and not self.ctx._memo.get(_RELEASED):
             _release(self.job)
 
     def finish(self, state, *, result=None, error=None):

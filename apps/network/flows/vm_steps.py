@@ -31,7 +31,7 @@ from django.db.models import OuterRef, Subquery
 
 from apps.compute.flow_context import ctx_cached, ctx_host, ctx_value
 from apps.compute.models import Cluster, Host
-from apps.core import prepared
+from apps.core import prepared, rowcache
 from apps.core.errors import CloudPortalError, InvalidArgument, NotFound
 from apps.core.flows import Step
 from apps.core.prepared import Params
@@ -66,13 +66,12 @@ def _l3(uuid, ctx=None):
                     .annotate(server_address=Subquery(server.values("ip")[:1])).filter(uuid=by_uuid)[:1])
 
         found = prepared.select(L3Network, ("l3-with-dhcp-server",), query, p)
-        l3 = found[0] if found else None
-        if l3 is None:
+        if not found:  # raised, so not kept
             raise NotFound(f"L3 network {uuid} not found", code="L3_NETWORK_NOT_FOUND",
                            details={"l3_network_uuid": uuid})
-        return l3
+        return found[0]
 
-    return ctx_cached(ctx, ("l3", str(uuid)), load)
+    return ctx_cached(ctx, ("l3", str(uuid)), lambda: rowcache.get(("l3-with-dhcp-server", str(uuid)), load))
 
 
 def _dhcp_server_ip(l3, ctx=None):
@@ -96,9 +95,9 @@ def _l2_cluster_ids(l2, ctx=None):
         p = Params()
         of_l2 = p("l2", l2.pk, L2Network._meta.pk)
         found = prepared.select(links, ("clusters-of-l2",), lambda: links.objects.filter(**{source: of_l2}), p)
-        return {getattr(link, target) for link in found}
+        return frozenset(getattr(link, target) for link in found)
 
-    return ctx_cached(ctx, ("l2_clusters", l2.pk), load)
+    return ctx_cached(ctx, ("l2_clusters", l2.pk), lambda: rowcache.get(("clusters-of-l2", l2.pk), load))
 
 
 def _requested(ctx):

@@ -10,6 +10,7 @@ import shutil
 
 from django.db import transaction
 
+from apps.core import rowcache
 from apps.core.events import publish_job
 from apps.core.flows import Flow, NoRollback, Step
 from apps.core.models import Job
@@ -132,6 +133,7 @@ class StoreImage(Step):
         image = _image(ctx)
         sha256, size = ctx.sha256, ctx.actual_size
         Image.objects.filter(pk=image.pk).update(sha256=sha256, actual_size=size)
+        rowcache.forget()   # no signal for an update(): kept image rows must not outlive it
         stored = ctx.get("stored", [])
         source = ctx.temp_path
         for bs in _backup_storages(ctx):

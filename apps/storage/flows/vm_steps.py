@@ -17,7 +17,8 @@ writes
     primary_storage_uuid, primary_storage_reserved (bytes reserved on that host), root_volume_size,
     primary_storage_ref_id (the LocalStorageHostRef holding the reservation)
     image_cache      {"id", "path", "format", "sha256"}  (the cache file on the host; an ISO is attached from here)
-    root_volume_uuid, root_volume_path, root_volume_format ("qcow2")  (the disk to give the VM)
+    root_volume_uuid, root_volume_path, root_volume_format ("qcow2")  (the disk to give the VM),
+    root_volume_made {"size", "actual_size"}  (the file as the agent made it; RecordRootVolume's row)
 errors (CloudPortalError, in job.error)
     422 NO_PRIMARY_STORAGE_CAPACITY  nothing attached to the host's cluster has room on that host
     409 IMAGE_NOT_READY              the image is not Ready
@@ -38,7 +39,7 @@ from django.db import transaction
 from apps.compute import agent
 from apps.compute.flow_context import ctx_cached, ctx_host, ctx_value
 from apps.compute.models import Cluster, Host
-from apps.core import prepared
+from apps.core import prepared, rowcache
 from apps.core.prepared import Params
 from apps.core.errors import CloudPortalError, InvalidArgument, InvalidState, NotFound
 from apps.core.flows import NoRollback, Step
@@ -65,7 +66,8 @@ def cached_image(ctx):
         return value
     if isinstance(value, dict):
         value = value.get("uuid")
-    return ctx_cached(ctx, ("image", str(value)), lambda: prepared.get(Image, uuid=value))
+    return ctx_cached(ctx, ("image", str(value)),
+                      lambda: rowcache.get(("image", str(value)), lambda: prepared.get(Image, uuid=value)))
 
 
 def ctx_image(ctx):
@@ -190,9 +192,10 @@ def root_volume_uuid(ctx):
 
 
 class CreateRootVolume(Step):
-    """The agent makes the overlay first, then the row is recorded once, Ready (one INSERT). Its
-    uuid and path come from the job's uuid and the chosen primary storage, so a rollback (in this
-    process or the reaper's) finds the file even when the worker died before the row was written."""
+    """The agent makes the overlay; RecordRootVolume, the next step, records the row (Ready) in the
+    transaction of the steps after it, so that the row costs no commit of its own. The uuid and
+    path come from the job's uuid and the chosen primary storage, so a rollback (in this process or
+    the reaper's) finds the file whether or not the row was written."""
 
     rollback_from_earlier_context = True
 
@@ -225,17 +228,11 @@ class CreateRootVolume(Step):
             cache.fetch(ImageCache(pk=ctx.image_cache["id"], install_path=body["backing_file"]), host, image)
             answer = agent.call(host, "/v1/volume/create", body, timeout=VOLUME_TIMEOUT,
                                 request_id=f"{request_id}-again")
-        with transaction.atomic():   # the row and its change log together
-            volume = prepared.insert(Volume(
-                uuid=volume_uuid, name=f"ROOT-{_value(ctx, 'vm_name') or _value(ctx, 'vm_uuid') or volume_uuid}",
-                account_id=ctx.job.account_id, type=VolumeType.ROOT, status=VolumeStatus.READY,
-                size=int(answer.get("size") or size), actual_size=int(answer.get("actual_size") or 0),
-                format="qcow2", install_path=path, primary_storage=ps, host=host, image=image,
-                image_sha256=image.sha256, vm_instance_uuid=_value(ctx, "vm_uuid")))
-        ctx_cached(ctx, ("volume", volume_uuid), lambda: volume)
         ctx.root_volume_uuid = volume_uuid
         ctx.root_volume_path = path
         ctx.root_volume_format = "qcow2"
+        ctx.root_volume_made = {"size": int(answer.get("size") or size),
+                                "actual_size": int(answer.get("actual_size") or 0)}
 
     def rollback(self, ctx):
         volume = Volume.objects.filter(uuid=root_volume_uuid(ctx)).select_related("host", "primary_storage").first()
@@ -247,8 +244,35 @@ class CreateRootVolume(Step):
             agent.call(host, "/v1/volume/delete", {"path": path}, timeout=VOLUME_TIMEOUT)
         if volume is not None:
             volume.delete()
-        for key in ("root_volume_uuid", "root_volume_path", "root_volume_format"):
+        for key in ("root_volume_uuid", "root_volume_path", "root_volume_format", "root_volume_made"):
             delattr(ctx, key)
+
+
+def ctx_root_volume(ctx):
+    """The root volume's row RecordRootVolume wrote (read once per job run)."""
+    volume_uuid = ctx.root_volume_uuid
+    return ctx_cached(ctx, ("volume", volume_uuid), lambda: prepared.get(Volume, uuid=volume_uuid))
+
+
+class RecordRootVolume(NoRollback):
+    """The row of the volume CreateRootVolume made, Ready (one INSERT, and its change log), in the
+    transaction of the database steps that follow it. Nothing of its own to undo: when that
+    transaction is undone there is no row, and otherwise CreateRootVolume's rollback removes the
+    row with the file."""
+
+    transactional = True
+
+    def run(self, ctx):
+        host, image, ps = ctx_host(ctx), ctx_image(ctx), ctx_primary_storage(ctx)
+        made = ctx.root_volume_made
+        volume_uuid = ctx.root_volume_uuid
+        volume = prepared.insert(Volume(
+            uuid=volume_uuid, name=f"ROOT-{_value(ctx, 'vm_name') or _value(ctx, 'vm_uuid') or volume_uuid}",
+            account_id=ctx.job.account_id, type=VolumeType.ROOT, status=VolumeStatus.READY,
+            size=made["size"], actual_size=made["actual_size"], format=ctx.root_volume_format,
+            install_path=ctx.root_volume_path, primary_storage=ps, host=host, image=image,
+            image_sha256=image.sha256, vm_instance_uuid=_value(ctx, "vm_uuid")))
+        ctx_cached(ctx, ("volume", volume_uuid), lambda: volume)
 
 
 def _planned_root_volume(ctx):

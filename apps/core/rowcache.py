@@ -1,0 +1,76 @@
+"""Configuration rows a process keeps for a second across jobs.
+
+Every VM create reads the same few configuration rows: its image, its L3 networks (with their L2),
+the clusters those L2s are attached to, the L3s' IP ranges. That is four SELECTs per VM returning
+what they returned for the VM before; at tens of creates a second per worker, a worker keeps them
+here instead, the way the API keeps tokens (apps.accounts.authentication.RecentTokens) and global
+configs: an entry is used for at most ``ROW_CACHE_SECONDS`` (settings, default 1; 0 turns the
+cache off), and any save or delete of a watched model in this process (``watch``), or a change
+to a watched many-to-many relation, empties it at once. A change made by another process takes
+effect here within that second, as a change committed just after a flow read the row would.
+
+Writes that send no signal (``QuerySet.update``) call ``forget()`` themselves.
+
+What is handed out is a shallow copy of the kept row, so a caller setting an attribute on its
+row does not change another job's; related rows (an L3's L2) are shared and must not be changed.
+Rows that hold capacity or state that flows change (hosts, primary storage refs, addresses) do
+not belong here: their figures must be read fresh.
+"""
+import copy
+import threading
+import time
+
+from django.conf import settings
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+_entries = {}
+_lock = threading.Lock()
+clock = time.monotonic
+MAX_ENTRIES = 10_000
+
+
+def ttl():
+    return float(getattr(settings, "ROW_CACHE_SECONDS", 1.0))
+
+
+def get(key, load):
+    """The kept value of ``key`` (a tuple naming the query and its arguments) while it is younger
+    than ``ttl()``; else ``load()``, kept. A value is a model instance, a list of them or a plain
+    value (a set of ids): instances are handed out as copies."""
+    seconds = ttl()
+    if seconds <= 0:
+        return load()
+    entry = _entries.get(key)
+    now = clock()
+    if entry is not None and now - entry[1] < seconds:
+        return _copy(entry[0])
+    value = load()
+    with _lock:
+        if len(_entries) >= MAX_ENTRIES:  # many distinct keys: drop the lot rather than grow
+            _entries.clear()
+        _entries[key] = (value, now)
+    return _copy(value)
+
+
+def _copy(value):
+    if isinstance(value, list):
+        return [copy.copy(item) for item in value]
+    if isinstance(value, (set, frozenset, tuple, str, int, type(None))):
+        return value
+    return copy.copy(value)
+
+
+def forget(**_):
+    """Empty the cache (a watched row changed in this process)."""
+    with _lock:
+        _entries.clear()
+
+
+def watch(*models, relations=()):
+    """Empty the cache whenever a row of ``models`` is saved or deleted, or a link of the
+    many-to-many ``relations`` (their ``through`` models) changes, in this process."""
+    for model in models:
+        post_save.connect(forget, sender=model, dispatch_uid=f"rowcache-save-{model._meta.label}")
+        post_delete.connect(forget, sender=model, dispatch_uid=f"rowcache-delete-{model._meta.label}")
+    for through in relations:
+        m2m_changed.connect(forget, sender=through, dispatch_uid=f"rowcache-m2m-{through._meta.label}")

@@ -1,0 +1,77 @@
+"""Configuration rows kept a second across jobs (apps.core.rowcache)."""
+import pytest
+
+from apps.compute.models import Cluster, Zone
+from apps.core import rowcache
+from apps.network.models import L2Network
+
+pytestmark = pytest.mark.django_db
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = Clock()
+    monkeypatch.setattr(rowcache, "clock", fake)
+    return fake
+
+
+def counting(value):
+    calls = []
+
+    def load():
+        calls.append(1)
+        return value
+
+    return load, calls
+
+
+def test_a_value_is_kept_for_the_ttl_then_read_again(clock, settings):
+    settings.ROW_CACHE_SECONDS = 1.0
+    load, calls = counting(frozenset({1, 2}))
+    assert rowcache.get(("k",), load) == {1, 2}
+    clock.now += 0.9
+    assert rowcache.get(("k",), load) == {1, 2} and len(calls) == 1
+    clock.now += 0.2
+    assert rowcache.get(("k",), load) == {1, 2} and len(calls) == 2
+
+
+def test_nothing_is_kept_with_a_ttl_of_zero(clock, settings):
+    settings.ROW_CACHE_SECONDS = 0
+    load, calls = counting(1)
+    rowcache.get(("k",), load)
+    rowcache.get(("k",), load)
+    assert len(calls) == 2
+
+
+def test_rows_are_handed_out_as_copies(clock):
+    zone = Zone.objects.create(name="z")
+    first = rowcache.get(("zone",), lambda: zone)
+    first.name = "changed by one job"
+    again = rowcache.get(("zone",), lambda: pytest.fail("read again"))
+    assert again.name == "z" and again is not first and again.pk == zone.pk
+    [one] = rowcache.get(("zones",), lambda: [zone])
+    one.name = "x"
+    assert rowcache.get(("zones",), lambda: pytest.fail("read again"))[0].name == "z"
+
+
+def test_a_save_delete_or_link_of_a_watched_model_empties_it(clock):
+    zone = Zone.objects.create(name="z")
+    cluster = Cluster.objects.create(name="c", zone=zone)
+    l2 = L2Network.objects.create(name="l2", zone=zone, physical_interface="eth0")
+    for change in (lambda: l2.clusters.add(cluster), lambda: l2.save(), lambda: l2.clusters.remove(cluster),
+                   lambda: l2.delete()):
+        rowcache.get(("k",), lambda: 1)
+        change()
+        load, calls = counting(2)
+        assert rowcache.get(("k",), load) == 2 and calls == [1], change
+    rowcache.get(("other",), lambda: 1)
+    Zone.objects.create(name="not watched")
+    assert rowcache.get(("other",), lambda: pytest.fail("read again")) == 1
