@@ -23,6 +23,7 @@ range, and an offering. Then:
     .venv/bin/python bench/api_create_cost.py                  # 500 POSTs, 20 clients, both modes
     .venv/bin/python bench/api_create_cost.py --posts 2000 --mode http
     .venv/bin/python bench/api_create_cost.py --profile         # py-spy --gil over the web server (needs py-spy)
+    .venv/bin/python bench/api_create_cost.py --mode in-process --cprofile out.txt   # cProfile in process
 """
 import argparse
 import http.client
@@ -52,6 +53,9 @@ def parse_args():
     p.add_argument("--hosts", type=int, default=5)
     p.add_argument("--mode", choices=["both", "http", "in-process"], default="both")
     p.add_argument("--tenant", action="store_true", help="POST as a normal account instead of the admin")
+    p.add_argument("--cprofile", metavar="FILE",
+                   help="in process: write a cProfile of the measured POSTs here (pstats text, by own time "
+                        "and by cumulative time)")
     p.add_argument("--profile", action="store_true",
                    help="record a py-spy --gil profile of the web server (speedscope)")
     p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
@@ -198,10 +202,27 @@ def run_in_process(args, token, body):
         post(args.warmup)
     statements = [q["sql"] for q in queries.captured_queries]  # read now: the next request resets the log
     kinds = Counter(sql.split()[0].upper() for sql in statements)
+    profiler = None
+    if args.cprofile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     for i in range(args.posts):
         post(args.warmup + 1 + i)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    if profiler is not None:
+        import io
+        import pstats
+
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(60)
+        stats.sort_stats("cumulative").print_stats(120)
+        Path(args.cprofile).write_text(out.getvalue())
+        print(f"profile written to {args.cprofile} (CPU figures above include the profiler)")
     n = args.posts
     print(f"in process (django.test.Client): {n} POSTs, CPU {1000 * cpu / n:.2f} ms/POST "
           f"(wall {1000 * wall / n:.2f} ms); {len(statements)} SQL statements/POST {dict(kinds)}", flush=True)

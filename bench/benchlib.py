@@ -11,6 +11,23 @@ def arg_parser(doc):
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
+def speed_probe(rounds=3):
+    """CPU ms of a fixed pure-Python workload (best of ``rounds``): this machine's speed now. The
+    machines these benchmarks run on change speed by a fifth from one run to the next with nothing
+    else running; a run's figures are comparable with another's only next to this."""
+    import time
+
+    best = None
+    for _ in range(rounds):
+        started = time.process_time()
+        table = {}
+        for i in range(300_000):
+            table[i % 1000] = table.get(i % 1000, 0) + len(str(i))
+        spent = 1000 * (time.process_time() - started)
+        best = spent if best is None else min(best, spent)
+    return best
+
+
 def free_port():
     """A TCP port nothing on 127.0.0.1 listens on now."""
     with socket.socket() as s:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchlib import arg_parser, free_port  # noqa: E402  (bench/benchlib.py)
+from benchlib import arg_parser, free_port, speed_probe  # noqa: E402  (bench/benchlib.py)
 from cloudportal import webserver  # noqa: E402
 DEFAULT_URL = "mysql://root@127.0.0.1:3306/cloudportal_bench_vms"
 GIB, MIB = 1 << 30, 1 << 20
@@ -199,6 +199,7 @@ def main():
                  "clients (this process)": [os.getpid()]}
         cpu0 = {role: sum(cpu_seconds(pid) for pid in pids if pid) for role, pids in roles.items()}
         load_before = os.getloadavg()[0]
+        probe_before = speed_probe()
         started = time.time()
         with ThreadPoolExecutor(max_workers=args.clients) as pool:
             list(pool.map(client, batches))
@@ -210,6 +211,7 @@ def main():
                 sys.exit("creates not finished after an hour")
             time.sleep(1)
         cpu = {role: sum(cpu_seconds(pid) for pid in pids if pid) - cpu0[role] for role, pids in roles.items()}
+        probe_after = speed_probe()
         jobs = list(Job.objects.filter(uuid__in=list(posted)).values_list("uuid", "state", "finished_at"))
         done = [(str(u), f.timestamp()) for u, s, f in jobs if s == "succeeded"]
         failed = [str(u) for u, s, _ in jobs if s != "succeeded"]
@@ -222,6 +224,8 @@ def main():
               f"load {load_before:.1f} -> {os.getloadavg()[0]:.1f}", flush=True)
         print("CPU per VM: " + ", ".join(f"{role} {1000 * seconds / max(1, len(done)):.1f} ms"
                                          for role, seconds in cpu.items()), flush=True)
+        print(f"machine speed probe (bench/benchlib.py speed_probe, lower is faster): {probe_before:.1f} ms "
+              f"before, {probe_after:.1f} ms after", flush=True)
         out = ROOT / "bench" / "results"
         out.mkdir(parents=True, exist_ok=True)
         (out / f"vm_create-{int(time.time())}.json").write_text(json.dumps({
@@ -229,6 +233,7 @@ def main():
             "hosts": args.hosts, "vms": args.vms, "clients": args.clients, "workers": args.workers,
             "api_seconds": api_seconds, "running": len(done), "failed": len(failed), "vms_per_second": rate,
             "p50": percentile(latencies, .5), "p99": percentile(latencies, .99),
+            "speed_probe_ms": [probe_before, probe_after],
             "mean": statistics.mean(latencies) if latencies else None,
             "cpu_ms_per_vm": {role: 1000 * seconds / max(1, len(done)) for role, seconds in cpu.items()}}, indent=2))
     finally:

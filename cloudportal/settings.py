@@ -125,6 +125,8 @@ if not CELERY_BROKER_URL:
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "cloudportal.broker:Transport"  # kombu's, reusing its Redis client
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TASK_IGNORE_RESULT = True  # jobs keep their own results in the database
 CELERY_TASK_ACKS_LATE = True
@@ -158,6 +160,8 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     EVENTS_BACKEND = "database"
 EVENTS_BACKEND = os.environ.get("EVENTS_BACKEND", EVENTS_BACKEND)
+# apps.core.events.publisher: how long a worker's event waits for others to share its Redis round trip
+EVENTS_GATHER_MS = float(os.environ.get("EVENTS_GATHER_MS", "50"))
 
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {

@@ -18,4 +18,4 @@ class ComputeConfig(AppConfig):
         from .models import Cluster, Host
 
         # the VM create keeps the row of the host it chose for a second (AllocateHost, apps.core.rowcache)
-        rowcache.watch(Host, Cluster)
+        rowcache.watch(Host, Cluster, names=["host-with-cluster", "ps-refs-of-host", "clusters-of-l2"])

@@ -6,10 +6,12 @@ what they returned for the VM before; at tens of creates a second per worker, a 
 here instead, the way the API keeps tokens (apps.accounts.authentication.RecentTokens) and global
 configs: an entry is used for at most ``ROW_CACHE_SECONDS`` (settings, default 1; 0 turns the
 cache off), and any save or delete of a watched model in this process (``watch``), or a change
-to a watched many-to-many relation, empties it at once. A change made by another process takes
-effect here within that second, as a change committed just after a flow read the row would.
+to a watched many-to-many relation, drops at once the entries read from it (keys are tuples
+whose first item names the query; ``watch`` says which names a model feeds). A change made by
+another process takes effect here within that second, as a change committed just after a flow
+read the row would.
 
-Writes that send no signal (``QuerySet.update``) call ``forget()`` themselves.
+Writes that send no signal (``QuerySet.update``) call ``forget(name)`` themselves.
 
 What is handed out is a shallow copy of the kept row, so a caller setting an attribute on its
 row does not change another job's; related rows (an L3's L2) are shared and must not be changed.
@@ -60,17 +62,30 @@ def _copy(value):
     return copy.copy(value)
 
 
-def forget(**_):
-    """Empty the cache (a watched row changed in this process)."""
+def forget(*names):
+    """Drop the entries whose key starts with one of ``names`` (all of them without names)."""
     with _lock:
-        _entries.clear()
+        if not names:
+            _entries.clear()
+            return
+        for key in [key for key in _entries if key[0] in names]:
+            del _entries[key]
 
 
-def watch(*models, relations=()):
-    """Empty the cache whenever a row of ``models`` is saved or deleted, or a link of the
-    many-to-many ``relations`` (their ``through`` models) changes, in this process."""
+_receivers = []  # the signal receivers made by watch(), kept alive (signals hold weak references)
+
+
+def watch(*models, names, relations=()):
+    """Drop the entries named ``names`` whenever a row of ``models`` is saved or deleted, or a link
+    of the many-to-many ``relations`` (their ``through`` models) changes, in this process."""
+    names = tuple(names)
+
+    def receiver(**_):
+        forget(*names)
+
+    _receivers.append(receiver)
     for model in models:
-        post_save.connect(forget, sender=model, dispatch_uid=f"rowcache-save-{model._meta.label}")
-        post_delete.connect(forget, sender=model, dispatch_uid=f"rowcache-delete-{model._meta.label}")
+        post_save.connect(receiver, sender=model, dispatch_uid=f"rowcache-save-{model._meta.label}-{names}")
+        post_delete.connect(receiver, sender=model, dispatch_uid=f"rowcache-delete-{model._meta.label}-{names}")
     for through in relations:
-        m2m_changed.connect(forget, sender=through, dispatch_uid=f"rowcache-m2m-{through._meta.label}")
+        m2m_changed.connect(receiver, sender=through, dispatch_uid=f"rowcache-m2m-{through._meta.label}-{names}")

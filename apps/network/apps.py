@@ -15,4 +15,5 @@ class NetworkConfig(AppConfig):
         from .models import IpRange, L2Network, L3Network
 
         # flows keep L3s, their ranges and the clusters of their L2s for a second (apps.core.rowcache)
-        rowcache.watch(L2Network, L3Network, IpRange, relations=[L2Network.clusters.through])
+        rowcache.watch(L2Network, L3Network, IpRange, relations=[L2Network.clusters.through],
+                       names=["l3-with-dhcp-server", "clusters-of-l2", "ranges-of-l3"])

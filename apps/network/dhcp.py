@@ -47,11 +47,20 @@ def dhcp_body(l3, entries, server_ip=None, subnet=None):
 
 def apply_dhcp(host, l3, entries, server_ip=None, subnet=None):
     """Make ``host`` serve DHCP for ``l3`` (bridge, namespace, dnsmasq) with ``entries``
-    ([{mac, ip, hostname?}], added to or replacing what it has); ``server_ip``, ``subnet``: dhcp_body."""
+    ([{mac, ip, hostname?}], added to or replacing what it has); ``server_ip``, ``subnet``: dhcp_body.
+    One agent call: the agent ensures the L2's bridge first (``physical_interface``); an agent that
+    does not know that field answers BRIDGE_NOT_FOUND when the bridge is missing, and then the
+    bridge is ensured on its own and the DHCP applied again."""
     if isinstance(l3, str):
         l3 = L3Network.objects.select_related("l2_network").get(uuid=l3)
+    body = {**dhcp_body(l3, entries, server_ip, subnet), "physical_interface": l3.l2_network.physical_interface}
+    try:
+        return agent.call(host, "/v1/dhcp/apply", body, timeout=AGENT_TIMEOUT)
+    except CloudPortalError as exc:
+        if exc.code != "BRIDGE_NOT_FOUND":
+            raise
     ensure_bridge(host, l3.l2_network)
-    return agent.call(host, "/v1/dhcp/apply", dhcp_body(l3, entries, server_ip, subnet), timeout=AGENT_TIMEOUT)
+    return agent.call(host, "/v1/dhcp/apply", body, timeout=AGENT_TIMEOUT)
 
 
 def release_dhcp(host, l3_uuid, macs):

@@ -266,5 +266,5 @@ def ensure_dhcp_server_ip(l3):
         if existing is not None or not IpRange.objects.filter(l3_network=l3).exists():
             return existing
         server = allocate(l3, owner_type=UsedIpOwner.DHCP_SERVER, owner_uuid=l3.uuid, strategy="first-available")
-        rowcache.forget()   # kept L3 rows carry their DHCP server's address (server_address)
+        rowcache.forget("l3-with-dhcp-server")   # kept L3 rows carry their DHCP server's address
         return server

@@ -18,7 +18,7 @@ from django.db.models import Exists, F, OuterRef
 
 from apps.compute import agent
 from apps.compute.models import Host
-from apps.core import dblocks, prepared
+from apps.core import dblocks, prepared, rowcache
 from apps.core.prepared import Params
 from apps.core.errors import CloudPortalError
 
@@ -31,8 +31,17 @@ log = logging.getLogger(__name__)
 ATTEMPTS = 5
 
 
-def _row(primary_storage, host, image, host_ref=None):
-    """The cache row, created (reserving its bytes on the host) when missing; ``(row, created)``."""
+def _row(primary_storage, host, image, host_ref=None, fresh=True):
+    """The cache row, created (reserving its bytes on the host) when missing; ``(row, created)``.
+    Not ``fresh``: a counted row read less than a second ago may do (apps.core.rowcache; its pk
+    and path, for a count that checks in SQL that the row is still counted)."""
+    if not fresh:
+        key = ("image-cache", primary_storage.pk, host.pk, image.sha256)
+        row = rowcache.get(key, lambda: prepared.first(
+            ImageCache, primary_storage=primary_storage, host=host, sha256=image.sha256))
+        if row is not None and row.ref_count > 0:
+            return row, False
+
     def find_or_create():
         row = prepared.first(ImageCache, primary_storage=primary_storage, host=host, sha256=image.sha256)
         if row is not None:
@@ -113,8 +122,9 @@ def acquire(primary_storage, host, image, request_id=None, host_ref=None, on_cou
     row locked, so this conditional count either comes first or finds the row gone). A file
     removed behind the portal's back is fetched again by whoever finds it missing (CreateRootVolume
     on BACKING_FILE_NOT_FOUND), so the usual VM creation costs no agent round trip here."""
-    for _ in range(ATTEMPTS):
-        row, created = _row(primary_storage, host, image, host_ref)
+    for attempt in range(ATTEMPTS):
+        # first a row read lately (its count is checked by the UPDATE), then what the table says
+        row, created = _row(primary_storage, host, image, host_ref, fresh=attempt > 0)
         if not created and row.ref_count > 0 and _count(row, on_counted, only_if_counted=True):
             return row
         try:

@@ -67,7 +67,9 @@ def validate_bridge_delete(body):
 
 
 def validate_dhcp_apply(body):
-    spec = {"l3_uuid": _l3(body), "bridge": _bridge(body)}
+    spec = {"l3_uuid": _l3(body), "bridge": _bridge(body), "physical_interface": None}
+    if body.get("physical_interface") is not None:  # the bridge is ensured first, as bridge/ensure does
+        spec["physical_interface"] = _iface(body, "physical_interface")
     spec["server_ip"] = _ipv4(body.get("server_ip"), "server_ip")
     spec["netmask"] = _ipv4(body.get("netmask"), "netmask")
     try:

@@ -232,6 +232,8 @@ class LinuxNetworkMixin:
     def dhcp_apply(self, host_uuid, spec):
         l3, bridge = spec["l3_uuid"], spec["bridge"]
         ns, outer, inner = dhcp_names(l3)
+        if spec.get("physical_interface"):
+            self.bridge_ensure(host_uuid, {"bridge": bridge, "physical_interface": spec["physical_interface"]})
         with _lock:
             bridge_link = _link(bridge)
             if bridge_link is None:

@@ -39,6 +39,8 @@ class SimNetworkMixin:
 
     def dhcp_apply(self, host_uuid, spec):
         net = self._net(host_uuid)
+        if spec.get("physical_interface"):
+            self.bridge_ensure(host_uuid, {"bridge": spec["bridge"], "physical_interface": spec["physical_interface"]})
         if spec["bridge"] not in net["bridges"]:
             raise AgentFailure(409, "BRIDGE_NOT_FOUND", f"bridge {spec['bridge']} does not exist on this host "
                                "(ensure it first: /v1/network/bridge/ensure)", {"bridge": spec["bridge"]})

@@ -206,6 +206,42 @@ def test_a_new_vm_is_defined_and_started_in_one_agent_call(env, monkeypatch):
     assert env.domains(host)[uuid_] == "Running"
 
 
+def test_a_create_makes_three_agent_calls(env, monkeypatch):
+    """Root volume, DHCP (the agent ensures the bridge in the same call) and define-and-start; the
+    image is cached on the host by the first VM there (not counted)."""
+    host = env.hosts[0]
+    env.create(name="caches-the-image", host_uuid=host)
+    paths = _agent_paths(monkeypatch)
+    _, job = env.create(name="three-calls", host_uuid=host)
+    assert job["state"] == "succeeded", job
+    assert paths == ["/v1/volume/create", "/v1/dhcp/apply", "/v1/vm/define"]
+
+
+def test_an_agent_that_does_not_ensure_the_bridge_in_dhcp_apply_gets_the_bridge_ensured_first(env, monkeypatch):
+    from apps.network.models import L2Network
+
+    host = Host.objects.get(uuid=env.hosts[0])
+    bridge = L2Network.objects.get().bridge_name
+    agent.call(host, "/v1/network/bridge/delete", {"bridge": bridge})   # gone behind the portal's back
+
+    def old_agent(path, body, real):
+        if path == "/v1/dhcp/apply":
+            body = dict(body)
+            body.pop("physical_interface")
+            return agent_call(host, path, body)
+        return real()
+
+    agent_call = agent.call
+    paths = _agent_paths(monkeypatch, old_agent)
+    uuid_, job = env.create(name="old-agent-bridge", host_uuid=str(host.uuid))
+    assert job["state"] == "succeeded", job
+    assert [p for p in paths if "bridge" in p or "dhcp" in p] == [
+        "/v1/dhcp/apply", "/v1/network/bridge/ensure", "/v1/dhcp/apply"]
+    state = agent_call(host, "/v1/network/state", {})
+    assert bridge in state["bridges"] and env.vm(uuid_)["nics"][0]["ip"] in {
+        e["ip"] for e in state["dhcp"][env.l3["uuid"]]["entries"]}
+
+
 def test_an_agent_that_leaves_the_domain_stopped_gets_a_start_of_its_own(env, monkeypatch):
     """An agent that does not know ``start`` in a define answers Stopped: StartOnHypervisor starts it."""
     def old_agent(path, body, real):
@@ -286,14 +322,16 @@ def test_a_create_writes_the_vm_twice_and_the_root_volume_with_the_nics(env, mon
 
 
 def test_the_next_create_reads_no_configuration_rows_yet_sees_a_change_at_once(env, monkeypatch):
-    """Image, L3, the clusters of its L2 and its ranges are kept a second across jobs
-    (apps.core.rowcache); a change made through the API in this process empties what is kept."""
+    """Image, L3, the clusters of its L2, its ranges, the host, its primary storage refs and the image
+    cache in use are kept a second across jobs (apps.core.rowcache); a change made through the API
+    in this process drops what is kept of it."""
     from django.test.utils import CaptureQueriesContext
 
     from apps.core.flows import engine
 
     monkeypatch.setattr(engine, "dispatch", lambda job_uuid: None)
-    config_tables = ("storage_image", "network_l3network", "network_l2network_clusters", "network_iprange")
+    config_tables = ("storage_image", "network_l3network", "network_l2network_clusters", "network_iprange",
+                     "storage_imagecache", "storage_localstoragehostref")   # (their counts are checked in SQL)
 
     def create(name, before_it_runs=lambda: None):
         response = env.client.post("/api/v1/vm-instances/", env.body(name=name, host_uuid=env.hosts[0]),
@@ -302,22 +340,60 @@ def test_the_next_create_reads_no_configuration_rows_yet_sees_a_change_at_once(e
         with CaptureQueriesContext(connection) as queries:
             job = engine.execute_job(response.json()["job"]["uuid"])
         reads = [q["sql"].replace('"', "`") for q in queries.captured_queries if q["sql"].startswith("SELECT")]
-        read = {table for table in config_tables for sql in reads if f"FROM `{table}`" in sql}
+        # rows of those tables (not a subquery on them: the allocator's room check reads the refs)
+        read = {table for table in config_tables for sql in reads if sql.startswith(f"SELECT `{table}`.")}
         # the chosen host's whole row (the allocator's own read, of capacity columns, is always made)
         if any("FROM `compute_host`" in sql and "`compute_host`.`agent_port`" in sql for sql in reads):
             read.add("compute_host")
         return job, read
 
-    first, read = create("first")
+    first, read = create("first")   # the first VM on the host caches the image there: a new row
     assert first.state == "succeeded", first.error
-    assert read == {*config_tables, "compute_host"}
+    # (the L3's ranges may be kept already: the DHCP server's address was taken from them)
+    assert read >= {"storage_image", "network_l3network", "network_l2network_clusters", "compute_host",
+                    "storage_localstoragehostref"}
     second, read = create("second")
     assert second.state == "succeeded", second.error
+    assert read == {"storage_imagecache"}   # made by the first create: what was kept of it was dropped
+    after, read = create("after")
+    assert after.state == "succeeded", after.error
     assert read == set()
     # disabled after the API accepted the create, before its job runs: the flow refuses it
     third, read = create("third", lambda: env.client.post(f"/api/v1/images/{env.image}/disable/"))
     assert third.state == "failed" and third.error["code"] == "IMAGE_DISABLED", third.error
     assert "storage_image" in read
+
+
+def test_primary_storage_refs_kept_with_old_figures_do_not_refuse_a_host_with_room(env):
+    """The refs kept a second carry the figures of their read; when none of them seems to have
+    room, AllocatePrimaryStorage reads them fresh before it gives up."""
+    from django.db.models import F
+
+    from apps.storage.flows.vm_steps import candidates
+
+    host = Host.objects.select_related("cluster").get(uuid=env.hosts[0])
+    refs = LocalStorageHostRef.objects.filter(host=host)
+    used = refs.get().used_capacity
+    refs.update(used_capacity=F("total_capacity"))   # full (an update(): nothing is told)
+    assert candidates(host, 1, fresh=False) == []   # kept: full
+    refs.update(used_capacity=used)   # room again, and still nothing told
+    assert candidates(host, 1, fresh=False) == []   # what is kept still says full
+    uuid_, job = env.create(name="room-after-all", host_uuid=str(host.uuid))
+    assert job["state"] == "succeeded", job
+    assert refs.get().used_capacity > used
+
+
+def test_an_image_cache_kept_as_counted_but_no_longer_counted_is_counted_afresh(env):
+    """A kept image cache row is counted on condition (ref_count > 0 in SQL): one whose count fell
+    to 0 meanwhile (its file may be on its way out) is read again and fetched before it is used."""
+    host = env.hosts[0]
+    env.create(name="first-here", host_uuid=host)
+    env.create(name="keeps-the-row", host_uuid=host)   # the row is read now, and kept
+    rows = ImageCache.objects.filter(host__uuid=host)
+    rows.update(ref_count=0)   # as if every user had gone (nothing told)
+    uuid_, job = env.create(name="counted-afresh", host_uuid=host)
+    assert job["state"] == "succeeded", job
+    assert rows.get().ref_count == 1
 
 
 def test_a_state_change_on_a_row_read_earlier_decides_on_the_state_the_row_has_now(env):

@@ -42,7 +42,10 @@ async def receive_until(communicator, predicate, timeout=10):
 
 
 def run_event_scenario(token):
+    from apps.core.events.publisher import flush
+
     zone = Zone.objects.create(name="watched")
+    flush(5)   # its create event went out (EVENTS_GATHER_MS later) before anyone subscribed
 
     async def scenario():
         communicator = WebsocketCommunicator(application, f"/ws/events/?token={token}")
@@ -163,3 +166,29 @@ def test_the_publisher_sends_only_to_groups_with_a_live_member(monkeypatch):
         publish([unwatched, watched, stale], {"type": "test", "n": n})
     flush(10)
     assert sent == [(watched, 0), (watched, 1), (watched, 2)]   # each event, in order, only there
+
+
+@pytest.mark.skipif(settings.EVENTS_BACKEND != "channel-layer", reason="the Redis channel layer (REDIS_URL)")
+def test_events_a_few_ms_apart_share_one_round_trip(monkeypatch, settings):
+    """The publisher waits EVENTS_GATHER_MS after an event for others to join its batch: one
+    live_groups query for them all, each still sent in order."""
+    import time
+
+    from apps.core.events import publish, publisher
+
+    publisher.flush(10)   # nothing of earlier tests in the queue
+    settings.EVENTS_GATHER_MS = 400
+    queried = []
+    real_live_groups = publisher.live_groups
+
+    async def counting_live_groups(layer, groups):
+        queried.append(set(groups))
+        return await real_live_groups(layer, groups)
+
+    monkeypatch.setattr(publisher, "live_groups", counting_live_groups)
+    groups = [f"test.{uuid.uuid4()}" for _ in range(4)]
+    for group in groups:
+        publish([group], {"type": "test"})
+        time.sleep(0.01)
+    publisher.flush(10)
+    assert queried == [set(groups)]

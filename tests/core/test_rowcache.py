@@ -62,16 +62,28 @@ def test_rows_are_handed_out_as_copies(clock):
     assert rowcache.get(("zones",), lambda: pytest.fail("read again"))[0].name == "z"
 
 
-def test_a_save_delete_or_link_of_a_watched_model_empties_it(clock):
+def test_a_save_delete_or_link_of_a_watched_model_drops_what_was_read_from_it(clock):
     zone = Zone.objects.create(name="z")
     cluster = Cluster.objects.create(name="c", zone=zone)
     l2 = L2Network.objects.create(name="l2", zone=zone, physical_interface="eth0")
+    key = ("clusters-of-l2", l2.pk)   # a name the network app's watch() lists for L2 networks
     for change in (lambda: l2.clusters.add(cluster), lambda: l2.save(), lambda: l2.clusters.remove(cluster),
                    lambda: l2.delete()):
-        rowcache.get(("k",), lambda: 1)
+        rowcache.get(key, lambda: 1)
+        rowcache.get(("image", "x"), lambda: "kept")
         change()
         load, calls = counting(2)
-        assert rowcache.get(("k",), load) == 2 and calls == [1], change
+        assert rowcache.get(key, load) == 2 and calls == [1], change
+        assert rowcache.get(("image", "x"), lambda: pytest.fail("read again")) == "kept"   # another name
     rowcache.get(("other",), lambda: 1)
     Zone.objects.create(name="not watched")
     assert rowcache.get(("other",), lambda: pytest.fail("read again")) == 1
+
+
+def test_forget_drops_the_names_given_or_everything():
+    rowcache.get(("a", 1), lambda: 1)
+    rowcache.get(("b", 1), lambda: 1)
+    rowcache.forget("a")
+    assert rowcache.get(("a", 1), lambda: 2) == 2 and rowcache.get(("b", 1), lambda: 2) == 1
+    rowcache.forget()
+    assert rowcache.get(("b", 1), lambda: 3) == 3

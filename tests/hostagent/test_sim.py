@@ -146,6 +146,26 @@ def test_define_with_start_defines_and_starts_in_one_call(sim_agent):
     assert (err.value.status, err.value.code) == (400, "INVALID_REQUEST") and len(client.call("/v1/vm/states")["vms"]) == 1
 
 
+def test_dhcp_apply_with_the_physical_interface_ensures_the_bridge_in_the_same_call(sim_agent):
+    host_uuid, secret = new_host(sim_agent, memory_size=1 << 30)
+    client = AgentClient(sim_agent.url, host_uuid, secret)
+    l3 = str(uuid.uuid4())
+    body = {"l3_uuid": l3, "bridge": "br_eth9", "server_ip": "10.9.0.2", "netmask": "255.255.255.0",
+            "gateway": "10.9.0.1", "dns": [], "entries": [{"mac": "fa:00:00:00:00:01", "ip": "10.9.0.5"}]}
+    with pytest.raises(AgentError) as err:   # no bridge, and not asked to make it
+        client.call("/v1/dhcp/apply", body)
+    assert (err.value.status, err.value.code) == (409, "BRIDGE_NOT_FOUND")
+    with pytest.raises(AgentError) as err:
+        client.call("/v1/dhcp/apply", {**body, "physical_interface": "not an interface!"})
+    assert (err.value.status, err.value.code) == (400, "INVALID_REQUEST")
+    assert client.call("/v1/dhcp/apply", {**body, "physical_interface": "eth9"})["entries"] == 1
+    state = client.call("/v1/network/state")
+    assert state["bridges"] == {"br_eth9": "eth9"} and state["dhcp"][l3]["entries"][0]["ip"] == "10.9.0.5"
+    with pytest.raises(AgentError) as err:   # what bridge/ensure refuses, this refuses too
+        client.call("/v1/dhcp/apply", {**body, "bridge": "br_other", "physical_interface": "eth9"})
+    assert (err.value.status, err.value.code) == (409, "INTERFACE_IN_USE")
+
+
 def test_domain_operations_and_states(sim_agent):
     host_uuid, secret = new_host(sim_agent, memory_size=1 << 30)
     client = AgentClient(sim_agent.url, host_uuid, secret)

@@ -12,6 +12,12 @@ thread takes what is queued as one batch, asks Redis in one pipelined round trip
 batch's groups have a live member (channels_redis keeps a group as a sorted set of its channels,
 scored by when they joined; ``live_groups``), and sends only to those, with ``group_send`` as
 before. With a channel layer that is not channels_redis, every group is sent to.
+
+That round trip costs ≈ 0.3 ms of CPU itself, and a worker's events come one at a time (a VM
+create sends four, milliseconds apart): so once an event arrives the thread waits
+``EVENTS_GATHER_MS`` (settings, default 50) for others to join its batch. Events reach browsers
+that much later; the CPU per event falls about tenfold (0.33 -> 0.02 ms measured, events 2 ms
+apart against a burst).
 """
 import asyncio
 import atexit
@@ -66,9 +72,18 @@ async def live_groups(layer, groups):
     return live
 
 
+def _gather_seconds():
+    from django.conf import settings
+
+    return max(0.0, float(getattr(settings, "EVENTS_GATHER_MS", 50)) / 1000)
+
+
 async def _drain(queue):
     while True:
         batch = [await queue.get()]
+        gather = _gather_seconds()
+        if gather and batch[0] is not None:
+            await asyncio.sleep(gather)  # let the events that follow join this batch
         while not queue.empty():
             batch.append(queue.get_nowait())
         events = [item for item in batch if item is not None]

@@ -133,7 +133,7 @@ class StoreImage(Step):
         image = _image(ctx)
         sha256, size = ctx.sha256, ctx.actual_size
         Image.objects.filter(pk=image.pk).update(sha256=sha256, actual_size=size)
-        rowcache.forget()   # no signal for an update(): kept image rows must not outlive it
+        rowcache.forget("image")   # no signal for an update(): kept image rows must not outlive it
         stored = ctx.get("stored", [])
         source = ctx.temp_path
         for bs in _backup_storages(ctx):

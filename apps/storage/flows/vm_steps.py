@@ -90,19 +90,25 @@ def root_volume_size(image, root_disk_size=None):
     return max(int(image.size), int(root_disk_size or 0))
 
 
-def candidates(host, size, only=None):
-    """``[(primary storage, host ref)]`` that could take ``size`` bytes on ``host``, most room first."""
-    p = Params()
-    host_id, cluster_id = p("host", host.pk, Host._meta.pk), p("cluster", host.cluster_id, Cluster._meta.pk)
-    only_uuid = p("only", only, PrimaryStorage._meta.get_field("uuid")) if only else None
+def candidates(host, size, only=None, fresh=True):
+    """``[(primary storage, host ref)]`` that could take ``size`` bytes on ``host``, most room first.
+    Not ``fresh``: the refs as read less than a second ago (apps.core.rowcache), their figures as
+    they were then: for a caller whose reservation checks the room in SQL, and reads fresh when
+    none of them had it."""
+    def load():
+        p = Params()
+        host_id, cluster_id = p("host", host.pk, Host._meta.pk), p("cluster", host.cluster_id, Cluster._meta.pk)
+        only_uuid = p("only", only, PrimaryStorage._meta.get_field("uuid")) if only else None
 
-    def query():
-        refs = LocalStorageHostRef.objects.select_related("primary_storage").filter(
-            host_id=host_id, primary_storage__clusters=cluster_id, primary_storage__state=EnableState.ENABLED,
-            primary_storage__type=PrimaryStorageType.LOCAL_STORAGE)
-        return refs.filter(primary_storage__uuid=only_uuid) if only else refs
+        def query():
+            refs = LocalStorageHostRef.objects.select_related("primary_storage").filter(
+                host_id=host_id, primary_storage__clusters=cluster_id, primary_storage__state=EnableState.ENABLED,
+                primary_storage__type=PrimaryStorageType.LOCAL_STORAGE)
+            return refs.filter(primary_storage__uuid=only_uuid) if only else refs
 
-    refs = prepared.select(LocalStorageHostRef, ("ps-refs-of-host",), query, p)
+        return list(prepared.select(LocalStorageHostRef, ("ps-refs-of-host",), query, p))
+
+    refs = load() if fresh else rowcache.get(("ps-refs-of-host", host.pk, host.cluster_id, only), load)
     fitting = [ref for ref in refs if ref.available_capacity >= size]
     fitting.sort(key=lambda ref: ref.available_capacity, reverse=True)
     return [(ref.primary_storage, ref) for ref in fitting]
@@ -133,7 +139,19 @@ class AllocatePrimaryStorage(Step):
             return   # done already (a retried step)
         host, image = ctx_host(ctx), ctx_image(ctx)
         size = root_volume_size(image, _value(ctx, "root_disk_size"))
-        for ps, ref in candidates(host, size, only=ctx.args.get("primary_storage_uuid")):
+        only = ctx.args.get("primary_storage_uuid")
+
+        def lately_then_fresh():
+            """The refs read lately first (the UPDATE checks the room), then, only when none of
+            them had it, the table's (a ref already refused is not tried again)."""
+            tried = set()
+            for fresh in (False, True):
+                for ps, ref in candidates(host, size, only, fresh=fresh):
+                    if ref.pk not in tried:
+                        tried.add(ref.pk)
+                        yield ps, ref
+
+        for ps, ref in lately_then_fresh():
             if ref.reserve(size):   # one conditional UPDATE; a concurrent winner makes us try the next
                 ctx.primary_storage_uuid = str(ps.uuid)
                 ctx.primary_storage_ref_id = ref.pk   # the rollback's row, found without a lookup
