@@ -284,9 +284,10 @@ def insert(obj, ignore_conflicts=False):
 
     ``ignore_conflicts``: a row that a unique constraint refuses is not inserted, and None is
     returned instead of an error (``INSERT IGNORE`` / ``INSERT OR IGNORE``), so a caller trying
-    candidates inside a transaction needs no savepoint around each. MariaDB's IGNORE also turns
-    some other errors (a foreign key, a value too long) into a row not inserted: a caller that gets
-    None and must know why inserts again without it."""
+    candidates inside a transaction needs no savepoint around each. MariaDB's IGNORE relaxes other
+    checks too (a foreign key it refuses leaves no row; a value too long is cut, a NULL for a NOT
+    NULL column becomes the type's default): only for rows whose values the caller makes itself,
+    and a caller that gets None and must know why inserts again without it."""
     model = type(obj)
     meta = model._meta
     alias = router.db_for_write(model, instance=obj)
