@@ -17,7 +17,7 @@ import logging
 
 from django.db.models import BigIntegerField, F, OuterRef
 
-from apps.core import prepared, rowcache
+from apps.core import prepared
 from apps.core.flows import Flow, NoRollback, Step
 from apps.core.planner import any_row
 from apps.core.rowupdate import update_row
@@ -97,13 +97,11 @@ class AllocateHost(Step):
     transactional = True
 
     def run(self, ctx):
-        ctx.host_uuid = uuid = str(reserve_host(placement_spec(ctx.args, cached_image(ctx), ctx)).uuid)
+        ctx.host_uuid = str(reserve_host(placement_spec(ctx.args, cached_image(ctx), ctx)).uuid)
         # the whole row and its cluster, for the later steps: what they use of it (address, agent
-        # credentials, cluster) is configuration, kept a second (apps.core.rowcache); its state,
-        # status and capacity were read fresh by the allocator just now
-        ctx.cached(("host", uuid), lambda: rowcache.get(
-            ("host-with-cluster", uuid), lambda: prepared.first(Host, select_related=("cluster",), uuid=uuid)))
-        host = ctx_host(ctx)
+        # credentials, cluster) may be a second old; its state, status and capacity were read
+        # fresh by the allocator just now
+        host = ctx_host(ctx, kept=True)
         update_row(VmInstance, {"uuid": ctx.args["vm_uuid"]},
                    {"host_id": host.pk, "last_host_id": host.pk, "cluster_id": host.cluster_id,
                     "zone_id": host.cluster.zone_id})
