@@ -1,5 +1,11 @@
 # CloudPortal: `make run` starts a working portal, `make test` runs the tests.
-PYTHON ?= python3.11
+# The interpreter of .venv: the distribution's /usr/bin/python3.11 when it can make virtualenvs
+# (Debian: python3.11-venv), else python3.11 from the PATH. Distribution builds (and the
+# python:3.11 image the Dockerfile uses) are compiled with profile-guided and link-time
+# optimisation; a default pyenv or source build is not, and ran the portal 1.3-1.4 times slower
+# on the same machine (docs/benchmarks.md, 4 Dec). `make PYTHON=...` chooses another.
+SYSTEM_PYTHON := $(shell /usr/bin/python3.11 -c 'import ensurepip' >/dev/null 2>&1 && echo /usr/bin/python3.11)
+PYTHON ?= $(or $(SYSTEM_PYTHON),python3.11)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
@@ -10,6 +16,7 @@ export PORT
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (python3.11 with venv)"; exit 1; }
 	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "$(PYTHON) cannot create a virtualenv: on Debian, apt-get install -y python3.11-venv"; exit 1; }
+	@echo "$(VENV): $$($(PY) -c 'import sys; print(sys.version.split()[0], sys._base_executable)')"
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	@touch $@

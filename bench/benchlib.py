@@ -28,6 +28,16 @@ def speed_probe(rounds=3):
     return best
 
 
+def interpreter():
+    """This Python's version and the interpreter behind its virtualenv: builds differ in speed
+    (a distribution's, compiled with profile-guided optimisation, ran the portal ≈ 10 % faster
+    than a default pyenv build on the same machine; docs/benchmarks.md)."""
+    import platform
+    import sys
+
+    return f"{platform.python_version()} ({getattr(sys, '_base_executable', sys.executable)})"
+
+
 def free_port():
     """A TCP port nothing on 127.0.0.1 listens on now."""
     with socket.socket() as s:

@@ -19,7 +19,6 @@ Target (docs/benchmarks.md): >= 60 VMs/s on the 2-core machine against MariaDB.
 import http.client
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchlib import arg_parser, free_port, speed_probe  # noqa: E402  (bench/benchlib.py)
+from benchlib import arg_parser, free_port, interpreter, speed_probe  # noqa: E402  (bench/benchlib.py)
 from cloudportal import webserver  # noqa: E402
 DEFAULT_URL = "mysql://root@127.0.0.1:3306/cloudportal_bench_vms"
 GIB, MIB = 1 << 30, 1 << 20
@@ -225,11 +224,11 @@ def main():
         print("CPU per VM: " + ", ".join(f"{role} {1000 * seconds / max(1, len(done)):.1f} ms"
                                          for role, seconds in cpu.items()), flush=True)
         print(f"machine speed probe (bench/benchlib.py speed_probe, lower is faster): {probe_before:.1f} ms "
-              f"before, {probe_after:.1f} ms after", flush=True)
+              f"before, {probe_after:.1f} ms after; Python {interpreter()}", flush=True)
         out = ROOT / "bench" / "results"
         out.mkdir(parents=True, exist_ok=True)
         (out / f"vm_create-{int(time.time())}.json").write_text(json.dumps({
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load": os.getloadavg()},
+            "machine": {"cpus": os.cpu_count(), "python": interpreter(), "load": os.getloadavg()},
             "hosts": args.hosts, "vms": args.vms, "clients": args.clients, "workers": args.workers,
             "api_seconds": api_seconds, "running": len(done), "failed": len(failed), "vms_per_second": rate,
             "p50": percentile(latencies, .5), "p99": percentile(latencies, .99),
