@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from apps.core import prepared
 from apps.core.api.viewsets import ResourceViewSet, _truthy, accepted, audit
-from apps.core.api.serializers import JobSerializer
+from apps.core.api.serializers import JobSerializer, represent
 from apps.core.errors import CloudPortalError, ResourceBusy
 from apps.core.flows import start_job
 from apps.core.states import ENABLE_STATE_MACHINE
@@ -181,7 +181,7 @@ class VmInstanceViewSet(ResourceViewSet):
             if job.account_id == request.user.account_id:
                 job.account = request.user.account
         if data["count"] == 1:
-            return accepted(jobs[0], VmInstanceSerializer(vms[0], context=context).data)
+            return accepted(jobs[0], represent(VmInstanceSerializer, vms[0], context))
         return accepted_many(jobs, VmInstanceSerializer(vms, many=True, context=context).data)
 
     def destroy(self, request, *args, **kwargs):

@@ -192,3 +192,43 @@ def test_events_a_few_ms_apart_share_one_round_trip(monkeypatch, settings):
         time.sleep(0.01)
     publisher.flush(10)
     assert queried == [set(groups)]
+
+
+@pytest.mark.skipif(settings.EVENTS_BACKEND != "channel-layer", reason="the Redis channel layer (REDIS_URL)")
+def test_only_the_first_event_of_a_batch_wakes_the_publisher_thread(monkeypatch, settings):
+    """A worker's events arrive while the thread gathers: they join its list without a thread
+    switch each; the next event after the batch was taken wakes it again."""
+    from channels.layers import get_channel_layer
+
+    from apps.core.events import publish, publisher
+
+    publish([f"test.{uuid.uuid4()}"], {"type": "test", "n": -1})  # the thread runs
+    publisher.flush(10)
+    settings.EVENTS_GATHER_MS = 300
+    loop = publisher._state["loop"]
+    wakes = []
+    real_call = loop.call_soon_threadsafe
+    monkeypatch.setattr(loop, "call_soon_threadsafe", lambda *a, **k: wakes.append(1) or real_call(*a, **k))
+    sent = []
+    layer = get_channel_layer()
+    monkeypatch.setattr(publisher, "live_groups", _all_live)
+    real_send = layer.group_send
+
+    async def recording_send(group, message):
+        sent.append(message["payload"]["n"])
+        await real_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", recording_send)
+    group = f"test.{uuid.uuid4()}"
+    for n in range(5):
+        publish([group], {"type": "test", "n": n})
+    assert len(wakes) == 1
+    publisher.flush(10)   # its marker joins the batch: no second wake-up
+    assert sent == [0, 1, 2, 3, 4] and len(wakes) == 1
+    publish([group], {"type": "test", "n": 5})
+    publisher.flush(10)
+    assert sent == [0, 1, 2, 3, 4, 5] and len(wakes) == 2
+
+
+async def _all_live(layer, groups):
+    return set(groups)

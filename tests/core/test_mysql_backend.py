@@ -68,3 +68,73 @@ def test_turning_autocommit_off_by_hand_still_switches_the_session():
     with connection.cursor() as cursor:
         cursor.execute("SELECT @@autocommit")
         assert cursor.fetchone()[0] == 1
+
+
+@pytest.fixture
+def health_checked(monkeypatch):
+    """The default connection with health checks on (as the web's request threads and the workers
+    have them); yields the list of the pings it sends."""
+    from apps.core.backends.mysql.base import DatabaseWrapper
+
+    pings = []
+    real = DatabaseWrapper.is_usable
+    monkeypatch.setattr(DatabaseWrapper, "is_usable", lambda self: pings.append(1) or real(self))
+    monkeypatch.setitem(connection.settings_dict, "CONN_HEALTH_CHECKS", True)
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)  # kept between requests
+    connection.close()
+    connection.ensure_connection()
+    yield pings
+    connection.close()  # the next test connects with the settings it has
+
+
+def _next_request():
+    """What Django does between two requests (and the workers between two tasks)."""
+    connection.close_if_unusable_or_obsolete()
+
+
+def _connection_id():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT CONNECTION_ID()")
+        return cursor.fetchone()[0]
+
+
+def test_a_connection_used_a_moment_ago_is_not_pinged_again(health_checked):
+    first = _connection_id()
+    _next_request()
+    assert _connection_id() == first
+    assert health_checked == []  # Django's check alone pings before every request's first query
+
+
+def test_a_connection_idle_longer_than_the_grace_is_pinged_and_a_dead_one_replaced(health_checked):
+    from apps.core.backends.mysql import base as backend
+
+    first = _connection_id()
+    _next_request()
+    connection.used_at -= backend.HEALTH_CHECK_GRACE_SECONDS + 1  # as if idle since
+    assert _connection_id() == first
+    assert health_checked == [1]
+
+    import MySQLdb
+
+    killer = MySQLdb.connect(**connection.get_connection_params())
+    try:
+        killer.cursor().execute(f"KILL CONNECTION {first}")
+    finally:
+        killer.close()
+    _next_request()
+    connection.used_at -= backend.HEALTH_CHECK_GRACE_SECONDS + 1  # as if idle since
+    assert _connection_id() != first  # the ping found it dead: a new connection, no error
+    assert health_checked == [1, 1]
+
+
+def test_a_connection_that_failed_is_checked_whatever_its_age(health_checked):
+    first = _connection_id()
+    connection.errors_occurred = True  # what Django sets when a statement hit a connection error
+    _next_request()   # Django pings it here and keeps it (alive)
+    assert health_checked == [1]
+    assert _connection_id() == first
+    connection.errors_occurred = True
+    connection.health_check_done = False
+    assert _connection_id() == first
+    assert health_checked == [1, 1]  # pinged before the query, however recent its last use
+    connection.errors_occurred = False

@@ -27,6 +27,7 @@ def test_a_plain_serializer_with_related_fields_copies_them_without_making_them_
     from apps.compute.serializers import VmCreateSerializer
 
     first, second = VmCreateSerializer(data={}), VmCreateSerializer(data={})
+    first.fields, second.fields  # noqa: B018 - built on first use (alone, this test used to fail here)
     built = VmCreateSerializer._built_fields
     for name in ("image_uuid", "instance_offering_uuid", "name"):
         assert first.fields[name] is not second.fields[name]
@@ -36,3 +37,61 @@ def test_a_plain_serializer_with_related_fields_copies_them_without_making_them_
     # the list field holds a child: copied deeply, its child bound to the copy
     assert first.fields["l3_network_uuids"].child.parent is first.fields["l3_network_uuids"]
     assert not first.is_valid() and {"name", "image_uuid", "l3_network_uuids"} <= set(first.errors)
+
+
+def _vm(**fields):
+    import uuid
+
+    from apps.compute.models import VmInstance
+    from apps.compute.views import _known_empty
+
+    vm = VmInstance(pk=10**9, uuid=uuid.uuid4(), name="vm", cpu_num=1, memory_size=1 << 29, **fields)
+    _known_empty(vm, "nics")
+    return vm
+
+
+def test_represent_renders_what_data_does_with_each_call_s_own_context():
+    """``represent`` keeps one serializer per class and thread: the same output as a new one's
+    ``.data``, the context (``?fields=``, tags) of one call never seen by the next."""
+    from apps.core.api.serializers import represent
+
+    first, second = _vm(), _vm(state="Running")
+    context = {"tags": {first.uuid: ["a"]}}
+    assert represent(VmInstanceSerializer, first, context) == VmInstanceSerializer(first, context=context).data
+    assert represent(VmInstanceSerializer, first, context)["tags"] == ["a"]
+    selected = {"tags": {}, "fields": {"uuid", "state"}}
+    assert represent(VmInstanceSerializer, second, selected) == {"uuid": str(second.uuid), "state": "Running"}
+    full = represent(VmInstanceSerializer, second, {"tags": {}})
+    assert full == VmInstanceSerializer(second, context={"tags": {}}).data and "nics" in full and full["nics"] == []
+
+
+def test_represent_makes_a_serializer_per_thread_and_one_for_a_call_inside_a_call(monkeypatch):
+    import threading
+
+    from apps.core.api import serializers as api_serializers
+
+    made = []
+    real_init = VmInstanceSerializer.__init__
+    monkeypatch.setattr(VmInstanceSerializer, "__init__",
+                        lambda self, *a, **k: made.append(threading.get_ident()) or real_init(self, *a, **k))
+    vm = _vm()
+    api_serializers.represent(VmInstanceSerializer, vm, {"tags": {}})
+    api_serializers.represent(VmInstanceSerializer, vm, {"tags": {}})
+    assert len(made) <= 1  # kept from an earlier test of this thread, or made once now
+    thread = threading.Thread(target=api_serializers.represent, args=(VmInstanceSerializer, vm, {"tags": {}}))
+    thread.start()
+    thread.join()
+    assert made[-1] == thread.ident  # another thread made its own
+
+    inner = []
+    real_get_tags = VmInstanceSerializer.get_tags
+
+    def nested_get_tags(self, obj):  # a field rendering the same class again, inside the call
+        if not inner:
+            inner.append(None)
+            inner[0] = api_serializers.represent(VmInstanceSerializer, obj, {"tags": {obj.uuid: ["inner"]}})
+        return real_get_tags(self, obj)
+
+    monkeypatch.setattr(VmInstanceSerializer, "get_tags", nested_get_tags)
+    outer = api_serializers.represent(VmInstanceSerializer, vm, {"tags": {vm.uuid: ["outer"]}})
+    assert outer["tags"] == ["outer"] and inner[0]["tags"] == ["inner"]

@@ -1,4 +1,5 @@
 import copy
+import threading
 
 from rest_framework import serializers
 
@@ -34,6 +35,28 @@ def _copy_field(field):
     clone = object.__new__(type(field))
     clone.__dict__.update(field.__dict__)
     return clone
+
+
+_kept = threading.local()
+
+
+def represent(serializer_class, instance, context=None):
+    """``serializer_class(instance, context=context).data`` (as a plain dict) from a serializer
+    this thread keeps per class, so that its fields are copied and bound once instead of for every
+    response: about two thirds of the time to render one object. Only for classes whose fields do
+    not depend on the instance or the context (no ``get_fields`` of their own that looks at them):
+    the serializer is made once with neither."""
+    kept = _kept.__dict__.setdefault("serializers", {})
+    serializer = kept.pop(serializer_class, None)  # while in use, a nested call makes its own
+    if serializer is None:
+        serializer = serializer_class(context={})
+        serializer.fields  # noqa: B018 - copied and bound now, once
+    serializer._context = context if context is not None else {}
+    try:
+        return serializer.to_representation(instance)
+    finally:
+        serializer._context = {}
+        kept[serializer_class] = serializer
 
 
 class FieldSelectionMixin:

@@ -17,7 +17,7 @@ from ..flows import start_job
 from ..query import apply_ordering, apply_query
 from ..tenancy import visible
 from .permissions import ReadAllWriteByAdmin
-from .serializers import JobSerializer
+from .serializers import JobSerializer, represent
 from .tags import tags_for
 
 UUID_REGEX = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
@@ -34,7 +34,7 @@ def audit(request, **fields):
 def accepted(job, resource_data=None):
     """202 for a request that started a flow: the job, the resource, and where to follow it."""
     return Response(
-        {"job": JobSerializer(job).data, "resource": resource_data},
+        {"job": represent(JobSerializer, job), "resource": resource_data},
         status=status.HTTP_202_ACCEPTED,
         headers={"Location": f"/api/v1/jobs/{job.uuid}/"},
     )

@@ -31,7 +31,8 @@ from channels.layers import get_channel_layer
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
-_state = {"loop": None, "queue": None, "thread": None, "pid": None}
+# events submitted and not yet taken by the thread; "kicked": the thread was woken for them
+_state = {"loop": None, "wake": None, "thread": None, "pid": None, "pending": [], "kicked": False}
 
 
 def _start():
@@ -42,10 +43,11 @@ def _start():
 
     def main():
         asyncio.set_event_loop(loop)
-        _state["queue"] = asyncio.Queue()
+        _state["wake"] = asyncio.Event()
         ready.set()
-        loop.run_until_complete(_drain(_state["queue"]))
+        loop.run_until_complete(_drain(_state["wake"]))
 
+    _state.update(pending=[], kicked=False)
     thread = threading.Thread(target=main, name="event-publisher", daemon=True)
     thread.start()
     ready.wait()
@@ -78,15 +80,30 @@ def _gather_seconds():
     return max(0.0, float(getattr(settings, "EVENTS_GATHER_MS", 50)) / 1000)
 
 
-async def _drain(queue):
+class _Flushed:
+    """Put behind the events ``flush`` waits for; set once they were sent."""
+
+    def __init__(self):
+        self.done = threading.Event()
+
+
+def _take():
+    """Everything submitted so far; the next ``submit`` wakes the thread again."""
+    with _lock:
+        batch, _state["pending"] = _state["pending"], []
+        _state["kicked"] = False
+        _state["wake"].clear()
+    return batch
+
+
+async def _drain(wake):
     while True:
-        batch = [await queue.get()]
+        await wake.wait()
         gather = _gather_seconds()
-        if gather and batch[0] is not None:
+        if gather and not any(isinstance(item, _Flushed) for item in _state["pending"]):
             await asyncio.sleep(gather)  # let the events that follow join this batch
-        while not queue.empty():
-            batch.append(queue.get_nowait())
-        events = [item for item in batch if item is not None]
+        batch = _take()
+        events = [item for item in batch if isinstance(item, tuple)]
         layer = get_channel_layer()  # a dict lookup; the configured layer even after a test replaced it
         try:
             try:
@@ -102,30 +119,41 @@ async def _drain(queue):
                 except Exception:
                     log.exception("could not publish event %s", payload.get("type"))
         finally:
-            for _ in batch:
-                queue.task_done()
-        if len(events) < len(batch):  # the stop sentinel: everything before it was sent
-            return
+            for item in batch:
+                if isinstance(item, _Flushed):
+                    item.done.set()
 
 
 def submit(groups, payload):
+    """Queue an event for the thread. Only the first event of a batch wakes it (a thread switch
+    per event cost more than the event's share of the Redis round trip); the rest join the list
+    it takes when its gathering wait is over."""
+    _queue((groups, payload))
+
+
+def _queue(item):
     import os
 
     with _lock:
         if _state["loop"] is None or _state["pid"] != os.getpid() or not _state["thread"].is_alive():
             _start()  # first use, or a forked child that inherited a dead thread
-    _state["loop"].call_soon_threadsafe(_state["queue"].put_nowait, (groups, payload))
+        _state["pending"].append(item)
+        if _state["kicked"]:
+            return
+        _state["kicked"] = True
+        loop, wake = _state["loop"], _state["wake"]
+    loop.call_soon_threadsafe(wake.set)
 
 
 def flush(timeout=2.0):
     """Wait until every submitted event was sent (tests, process exit)."""
-    loop, queue = _state["loop"], _state["queue"]
-    if loop is None or not _state["thread"].is_alive():
+    import os
+
+    if _state["loop"] is None or _state["pid"] != os.getpid() or not _state["thread"].is_alive():
         return
-    future = asyncio.run_coroutine_threadsafe(queue.join(), loop)
-    try:
-        future.result(timeout)
-    except Exception:  # noqa: BLE001 - best effort at exit
+    marker = _Flushed()
+    _queue(marker)
+    if not marker.done.wait(timeout):
         log.warning("event publisher: some events were not sent before exit")
 
 
