@@ -11,6 +11,7 @@ from apps.core import prepared
 from apps.core.api.viewsets import ResourceViewSet, _truthy, accepted, audit
 from apps.core.api.serializers import JobSerializer, represent
 from apps.core.errors import CloudPortalError, ResourceBusy
+from apps.core.middleware import write_in_transaction
 from apps.core.flows import start_job
 from apps.core.states import ENABLE_STATE_MACHINE
 
@@ -168,7 +169,8 @@ class VmInstanceViewSet(ResourceViewSet):
                 jobs.append(start_job(CREATE_VM, resource=vm, user=request.user, job_uuid=job_uuid,
                                       args={**args, "vm_uuid": str(vm.uuid)}))
                 vms.append(vm)
-        audit(request, job_uuid=jobs[0].uuid)
+            audit(request, job_uuid=jobs[0].uuid)
+            write_in_transaction(request, 202)  # the audit row commits with them
         # The answer is known without reading it back: a VM made just now has no tags and no NICs
         # yet (the flow adds them), and its account is the caller's, as is its jobs'. Unless its
         # flow already ran inline (Celery eager mode outside a transaction): then read them.

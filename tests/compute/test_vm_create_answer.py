@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.compute.serializers import ClusterSerializer
 from apps.compute.models import Cluster, VmInstance
+from apps.core.models import AuditLog
 from tests.compute.vm_env import Env
 
 pytestmark = pytest.mark.django_db
@@ -62,10 +63,37 @@ def test_the_vm_its_change_log_and_its_job_are_one_change(env):
     end = next(i for i, sql in enumerate(statements) if sql.startswith("RELEASE SAVEPOINT"))
     inside = [sql.split(" (")[0] for sql in statements[begin + 1:end]
               if "`core_event`" not in sql]  # events as rows (without Redis): the job's goes out at once
-    assert inside == ["INSERT INTO `compute_vminstance`", "INSERT INTO `core_changelog`", "INSERT INTO `core_job`"]
+    assert inside == ["INSERT INTO `compute_vminstance`", "INSERT INTO `core_changelog`", "INSERT INTO `core_job`",
+                      "INSERT INTO `core_auditlog`"]  # the request's audit row commits with them
     assert not [sql for sql in statements if sql.startswith("UPDATE `compute_vminstance`")]
+    assert len([sql for sql in statements if sql.startswith("INSERT INTO `core_auditlog`")]) == 1
     vm = VmInstance.objects.get(uuid=body["resource"]["uuid"])
     assert str(vm.busy_job) == body["job"]["uuid"]
+    [log] = AuditLog.objects.filter(resource_uuid=vm.uuid)
+    assert (log.action, log.status_code, log.result, str(log.job_uuid)) == (
+        "vm-instances.create", 202, "success", body["job"]["uuid"])
+    assert log.method == "POST" and log.duration_ms > 0 and log.user_name == "root-admin"
+
+
+def test_a_create_undone_after_its_audit_row_is_audited_as_the_failure_it_answers(env, monkeypatch):
+    """The audit row written in the create's transaction goes with it; the middleware writes the
+    row of the answer the client got."""
+    from apps.compute import views
+
+    real_write = views.write_in_transaction
+
+    def write_then_fail(request, status_code):
+        real_write(request, status_code)
+        raise DatabaseError("the commit failed")
+
+    monkeypatch.setattr(views, "write_in_transaction", write_then_fail)
+    env.client.raise_request_exception = False
+    before = AuditLog.objects.count()
+    response = env.client.post("/api/v1/vm-instances/", env.body(name="undone"), format="json")
+    assert response.status_code == 500
+    assert not VmInstance.objects.filter(name="undone").exists()
+    [log] = AuditLog.objects.order_by("-id")[:AuditLog.objects.count() - before]
+    assert (log.action, log.status_code, log.result) == ("vm-instances.create", 500, "failure")
 
 
 def test_a_create_whose_job_cannot_be_written_leaves_no_vm(env, monkeypatch):

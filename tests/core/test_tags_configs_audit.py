@@ -286,3 +286,14 @@ def test_change_log_before_image_is_built_only_when_a_loaded_row_is_saved():
     zone.save()
     change = ChangeLog.objects.filter(resource_uuid=zone.uuid, action="update").get()
     assert change.before == {"description": "first"} and change.after == {"description": "second"}
+
+
+def test_an_audit_row_takes_the_client_address_only_when_it_is_one(admin_client):
+    """X-Forwarded-For is the client's to send: what is not an IP address is not written into the
+    row's address column (MariaDB refused it: the request lost its audit row)."""
+    for forwarded, expected in (("203.0.113.9, 10.0.0.1", "203.0.113.9"), ("not-an-address" * 4, None)):
+        response = admin_client.post("/api/v1/zones/", {"name": f"z-{expected}"}, format="json",
+                                     HTTP_X_FORWARDED_FOR=forwarded)
+        assert response.status_code == 201, response.content
+        log = AuditLog.objects.get(resource_uuid=response.json()["uuid"])
+        assert log.client_ip == expected and log.status_code == 201
