@@ -23,7 +23,7 @@ import random
 import time
 from dataclasses import dataclass, field
 
-from django.db.models import BigIntegerField, CharField, Count, F, FloatField, IntegerField, Max, Min, Q
+from django.db.models import Count, F, Max, Min, Q
 from django.db.models.lookups import In
 
 from apps.core import prepared
@@ -91,7 +91,7 @@ def host_filters(spec, p):
     filters += [
         ("HostStateAndStatus", Q(state=HostState.ENABLED, status=HostStatus.CONNECTED),
          "no host left is both Enabled and Connected"),
-        ("HypervisorType", Q(hypervisor_type__in=p.many("hypervisor", spec.hypervisor_types, CharField())),
+        ("HypervisorType", Q(hypervisor_type__in=p.many("hypervisor", spec.hypervisor_types, prepared.TEXT)),
          f"no host left of hypervisor type {', '.join(spec.hypervisor_types)}"),
     ]
     if spec.avoid_host_uuids:
@@ -99,10 +99,10 @@ def host_filters(spec, p):
                         "every usable host is on the avoid list"))
     cpu_ratio, memory_ratio = _max_ratio(CPU_RATIO), _max_ratio(MEMORY_RATIO)
     filters.append(("HostCapacity", Q(
-        used_cpu__lte=F("cpu_num") * p("cpu_ratio", cpu_ratio, FloatField()) - F("reserved_cpu")
-        - p("cpu", spec.cpu_num, IntegerField()),
-        used_memory__lte=F("memory_size") * p("memory_ratio", memory_ratio, FloatField()) - F("reserved_memory")
-        - p("memory", spec.memory_size, BigIntegerField())),
+        used_cpu__lte=F("cpu_num") * p("cpu_ratio", cpu_ratio, prepared.FLOAT) - F("reserved_cpu")
+        - p("cpu", spec.cpu_num, prepared.INTEGER),
+        used_memory__lte=F("memory_size") * p("memory_ratio", memory_ratio, prepared.FLOAT) - F("reserved_memory")
+        - p("memory", spec.memory_size, prepared.BIG_INTEGER)),
         f"no host has {spec.cpu_num} CPUs and {spec.memory_size} bytes of memory free"))
     filters.extend((name, build(p), reason) for name, build, reason in spec.extra_filters)
     return filters

@@ -143,3 +143,35 @@ def test_random_strategy_finds_hosts_when_the_cached_id_range_is_stale(hosts, mo
     # ids this process remembers from before the hosts were remade (a restored database, say)
     monkeypatch.setattr(allocator, "_ID_RANGE", {"bounds": (10**9, 10**9 + 10), "read_at": time.monotonic()})
     assert names(PlacementSpec(cpu_num=1, memory_size=GIB)) == {"h1", "h2", "h3"}
+
+
+def test_placing_and_reserving_makes_no_model_field(hosts, monkeypatch):
+    """The typed values of the allocator's and the reservations' prepared queries use shared fields
+    (apps/core/prepared.py): a Django field costs ≈ 8 µs to make, and they were made per call.
+    (Building a query to compile its SQL, once per shape, still makes fields: not counted.)"""
+    from django.db.models import Field
+
+    from apps.core import prepared
+
+    spec = PlacementSpec(cpu_num=1, memory_size=GIB, cluster_uuids=[str(hosts["c1"].uuid)])
+    made, compiling = [], []
+    real_init, real_kept = Field.__init__, prepared._kept
+
+    def counting_init(self, *args, **kwargs):
+        if not compiling:
+            made.append(type(self).__name__)
+        real_init(self, *args, **kwargs)
+
+    def kept_uncounted(key, make_compiler):  # tests compile each use (PREPARED_QUERIES_CHECK)
+        compiling.append(1)
+        try:
+            return real_kept(key, make_compiler)
+        finally:
+            compiling.pop()
+
+    monkeypatch.setattr(Field, "__init__", counting_init)
+    monkeypatch.setattr(prepared, "_kept", kept_uncounted)
+    host = reserve_host(spec)
+    assert host.name in {"h1", "h2"} and made == []
+    host.refresh_from_db()
+    assert host.used_cpu == 1

@@ -15,7 +15,7 @@ zone_uuid, cluster_uuid, host_uuid (pinning), root_disk_size, strategy, start.
 """
 import logging
 
-from django.db.models import BigIntegerField, F, OuterRef
+from django.db.models import F, OuterRef
 
 from apps.core import prepared
 from apps.core.flows import Flow, NoRollback, Step
@@ -51,7 +51,7 @@ def placement_spec(args, image=None, ctx=None):
     # the allocator's filter (see its docstring): the Params now, the subquery only when the
     # allocator's query is compiled; per host, so the window query stops at its LIMIT (any_row)
     def has_room(p):
-        room = p("disk", disk, BigIntegerField())
+        room = p("disk", disk, prepared.BIG_INTEGER)
         return lambda: any_row(LocalStorageHostRef.objects.filter(
             host=OuterRef("pk"), primary_storage__state="Enabled", primary_storage__clusters=OuterRef("cluster_id"),
             total_capacity__gte=F("used_capacity") + room))

@@ -148,10 +148,10 @@ class Host(Resource):
         p = Params()
         # room = what the ratio allows minus what the VM takes; the row must still have it after
         # what is reserved for the host itself
-        cpu_room = p("cpu_room", self.cpu_num * cpu_ratio - cpu, models.FloatField())
-        memory_room = p("memory_room", self.memory_size * memory_ratio - memory, models.FloatField())
-        pk, cpu, memory = p("pk", self.pk, Host._meta.pk), p("cpu", cpu, models.IntegerField()), \
-            p("memory", memory, models.BigIntegerField())
+        cpu_room = p("cpu_room", self.cpu_num * cpu_ratio - cpu, prepared.FLOAT)
+        memory_room = p("memory_room", self.memory_size * memory_ratio - memory, prepared.FLOAT)
+        pk, cpu, memory = p("pk", self.pk, Host._meta.pk), p("cpu", cpu, prepared.INTEGER), \
+            p("memory", memory, prepared.BIG_INTEGER)
         taken = prepared.update(Host, ("host-reserve",), lambda: (
             Host.objects.filter(pk=pk, used_cpu__lte=cpu_room - F("reserved_cpu"),
                                 used_memory__lte=memory_room - F("reserved_memory")),

@@ -71,7 +71,7 @@ class LocalStorageHostRef(models.Model):
     def reserve(self, size):
         """Take ``size`` bytes in one conditional UPDATE; False if they do not fit."""
         p = Params()
-        pk, size = p("pk", self.pk, LocalStorageHostRef._meta.pk), p("size", size, models.BigIntegerField())
+        pk, size = p("pk", self.pk, LocalStorageHostRef._meta.pk), p("size", size, prepared.BIG_INTEGER)
         return bool(prepared.update(LocalStorageHostRef, ("ps-host-ref-reserve",), lambda: (
             LocalStorageHostRef.objects.filter(pk=pk, used_capacity__lte=F("total_capacity") - size),
             {"used_capacity": F("used_capacity") + size}), p))
