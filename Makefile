@@ -2,8 +2,8 @@
 # The interpreter of .venv: the distribution's /usr/bin/python3.11 when it can make virtualenvs
 # (Debian: python3.11-venv), else python3.11 from the PATH. Distribution builds (and the
 # python:3.11 image the Dockerfile uses) are compiled with profile-guided and link-time
-# optimisation; a default pyenv or source build is not, and ran the portal 1.3-1.4 times slower
-# on the same machine (docs/benchmarks.md, 4 Dec). `make PYTHON=...` chooses another.
+# optimisation; a default pyenv or source build is not: on the same machine its web and workers
+# used 10-20 % more CPU per VM created (docs/benchmarks.md, 4 Dec). `make PYTHON=...` chooses.
 SYSTEM_PYTHON := $(shell /usr/bin/python3.11 -c 'import ensurepip' >/dev/null 2>&1 && echo /usr/bin/python3.11)
 PYTHON ?= $(or $(SYSTEM_PYTHON),python3.11)
 VENV ?= .venv

@@ -11,8 +11,8 @@ from apps.core import prepared
 from apps.core.api.viewsets import ResourceViewSet, _truthy, accepted, audit
 from apps.core.api.serializers import JobSerializer, represent
 from apps.core.errors import CloudPortalError, ResourceBusy
-from apps.core.middleware import write_in_transaction
 from apps.core.flows import start_job
+from apps.core.middleware import write_in_transaction
 from apps.core.states import ENABLE_STATE_MACHINE
 
 from .console.api import console_action
