@@ -63,14 +63,17 @@ def receive(request):
     except (ValueError, KeyError, TypeError):
         raise InvalidArgument('send {"host_uuid", "events": [...]}') from None
     Host.objects.filter(pk=host.pk).update(last_ping_at=timezone.now(), ping_failures=0)
-    from .vm_sync import apply_reported_state
+    # the request's (signed) timestamp is the agent's clock when it sent the events: it puts their
+    # times on the portal's clock, rounded late (whole seconds), never early
+    clock_offset = time.time() - int(request.META["HTTP_X_TIMESTAMP"])
+    from .vm_sync import apply_reported_state, event_time
 
     for event in events:
         if isinstance(event, dict):
             publish([group_for_resource(host.uuid)], {"type": "agent-event", "host_uuid": str(host.uuid), **event})
             if event.get("type") == "vm.state" and isinstance(event.get("vm_uuid"), str):
                 try:
-                    apply_reported_state(host, event["vm_uuid"], event.get("state"))
+                    apply_reported_state(host, event["vm_uuid"], event.get("state"), event_time(event, clock_offset))
                 except (ValueError, ValidationError):
                     continue  # a malformed uuid: nothing to apply
     return host, len(events)

@@ -5,11 +5,18 @@ lifecycle events, sent at once) and a periodic sync on beat (``vm.sync.interval`
 asks each connected host for its domains' states, for what an event missed. A VM a job
 is working on (``busy_job``) is left to that job. A VM found Stopped gives its host's
 capacity back; a VM found running again on its last host takes it again.
+
+A report is a picture of the past: a VM changed (by a job that ended, say) after the report was
+taken is judged by a later one. Every report carries the time it was asked for (the sync) or
+made (an agent event), and a VM whose ``updated_at`` is later is left alone.
 """
+import datetime
 import logging
 from concurrent.futures import ThreadPoolExecutor
+
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils import timezone
 
 from apps.core.errors import CloudPortalError
 
@@ -25,8 +32,9 @@ TRACKED = (VmState.RUNNING, VmState.STOPPED, VmState.PAUSED, VmState.UNKNOWN)
 SYNC_THREADS = 16
 
 
-def apply_reported_state(host, vm_uuid, state):
-    """The hypervisor on ``host`` says VM ``vm_uuid`` is ``state``; True when the portal changed."""
+def apply_reported_state(host, vm_uuid, state, reported_at=None):
+    """The hypervisor on ``host`` says VM ``vm_uuid`` is ``state`` as of ``reported_at`` (an aware
+    datetime; None: now); True when the portal changed. A VM changed since is left alone."""
     event = REPORTED.get(state)
     if event is None:
         return False
@@ -34,6 +42,9 @@ def apply_reported_state(host, vm_uuid, state):
         vm = VmInstance.objects.select_for_update().filter(uuid=vm_uuid, busy_job__isnull=True,
                                                            state__in=TRACKED).first()
         if vm is None or vm.state == state:
+            return False
+        if reported_at is not None and vm.updated_at >= reported_at:
+            log.info("VM %s: report of %s from host %s predates its last change; ignored", vm.uuid, state, host.name)
             return False
         on_this_host = vm.host_id == host.pk or (vm.host_id is None and vm.last_host_id == host.pk)
         if not on_this_host or not VM_STATE_MACHINE.can(vm.state, event):
@@ -56,26 +67,39 @@ def apply_reported_state(host, vm_uuid, state):
     return True
 
 
-def reconcile(host, reported):
+def reconcile(host, reported, reported_at):
     """Compare the portal's VMs on ``host`` with ``reported`` ({vm_uuid: state}, the agent's
-    list); a domain that is not in the list is Stopped. Answers how many VMs changed."""
+    list, asked for at ``reported_at``); a domain that is not in the list is Stopped. Answers how
+    many VMs changed."""
     portal_vms = VmInstance.objects.filter(
         Q(host=host, state__in=TRACKED) | Q(host__isnull=True, last_host=host, state=VmState.STOPPED),
         busy_job__isnull=True)
     changed = 0
     for vm_uuid, state in portal_vms.values_list("uuid", "state"):
         seen = reported.get(str(vm_uuid), "Stopped")
-        if seen != state and apply_reported_state(host, str(vm_uuid), seen):
+        if seen != state and apply_reported_state(host, str(vm_uuid), seen, reported_at):
             changed += 1
     return changed
 
 
 def _reported(host):
-    return agent.call(host, "/v1/vm/states", {}).get("vms", {})
+    """The agent's {vm_uuid: state} and the moment before it was asked: the list may miss any
+    change made after that moment, never one made before."""
+    asked_at = timezone.now()
+    return agent.call(host, "/v1/vm/states", {}).get("vms", {}), asked_at
+
+
+def event_time(event, clock_offset=0.0):
+    """When an agent event happened on the portal's clock: its ``time`` (seconds since the epoch on
+    the agent's clock) plus ``clock_offset`` (the portal's clock minus the agent's); else now."""
+    try:
+        return datetime.datetime.fromtimestamp(float(event["time"]) + clock_offset, tz=datetime.timezone.utc)
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        return timezone.now()
 
 
 def sync_host(host):
-    return reconcile(host, _reported(host))
+    return reconcile(host, *_reported(host))
 
 
 def sync_due_hosts():
@@ -106,7 +130,7 @@ def sync_due_hosts():
             if reported is None:
                 failed += 1
             else:
-                changed += reconcile(host, reported)
+                changed += reconcile(host, *reported)
     return {"hosts": len(hosts), "changed": changed, "failed": failed}
 
 

@@ -498,6 +498,37 @@ def test_a_vm_changed_behind_the_portals_back_is_shown_as_it_is(env, sim_agent):
     assert env.vm(uuid)["state"] == "Running" and used(host_uuid) == (1, 512 * MIB)
 
 
+def test_the_sync_never_acts_on_a_report_older_than_the_vms_last_change(env, sim_agent):
+    """The periodic sync asks the agents first and reads the VMs afterwards: a VM whose create
+    finished in between is missing from the (older) list and must not be taken for Stopped."""
+    from apps.compute.vm_sync import _reported, reconcile
+
+    reports = [(host, *_reported(host)) for host in Host.objects.all()]  # before the VM exists
+    uuid, _ = env.create()
+    assert env.vm(uuid)["state"] == "Running"
+    assert sum(reconcile(host, listed, asked_at) for host, listed, asked_at in reports) == 0
+    assert env.vm(uuid)["state"] == "Running" and env.vm(uuid)["host_uuid"] is not None
+    # a report asked for after the change still counts
+    host = Host.objects.get(uuid=env.vm(uuid)["host_uuid"])
+    sim_agent.admin("POST", f"/sim/hosts/{host.uuid}/vms/{uuid}/state", {"state": "Stopped"})
+    assert reconcile(host, *_reported(host)) == 1 and env.vm(uuid)["state"] == "Stopped"
+
+
+def test_an_agent_event_older_than_the_vms_last_change_is_ignored(env):
+    from datetime import timedelta
+
+    from apps.compute.vm_sync import apply_reported_state, event_time
+
+    uuid, _ = env.create()
+    host = Host.objects.get(uuid=env.vm(uuid)["host_uuid"])
+    changed_at = VmInstance.objects.get(uuid=uuid).updated_at
+    stale = event_time({"time": (changed_at - timedelta(seconds=1)).timestamp()})
+    assert not apply_reported_state(host, uuid, "Stopped", stale) and env.vm(uuid)["state"] == "Running"
+    # the agent's clock 10 s behind the portal's: its event of just now is recent on the portal's clock
+    fresh = event_time({"time": (changed_at + timedelta(seconds=1)).timestamp() - 10}, clock_offset=10)
+    assert apply_reported_state(host, uuid, "Stopped", fresh) and env.vm(uuid)["state"] == "Stopped"
+
+
 def _set_config(client, name, value):
     response = client.patch(f"/api/v1/global-configs/vm/{name}/", {"value": value}, format="json")
     assert response.status_code == 200, response.content
