@@ -1,5 +1,6 @@
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from rest_framework import serializers
 
 from apps.core.api.fields import UuidRelatedField
@@ -27,6 +28,10 @@ class AccountSerializer(ResourceSerializer):
 
     def validate_name(self, value):
         value = value.strip()
+        longest = User._meta.get_field("username").max_length
+        if self.instance is None and len(value) > longest:
+            raise serializers.ValidationError(
+                f"a new account's first user takes its name: at most {longest} characters")
         query = Account.objects.filter(name=value)
         if self.instance is not None:
             query = query.exclude(pk=self.instance.pk)
@@ -45,10 +50,11 @@ class AccountSerializer(ResourceSerializer):
 
     def create(self, validated_data):
         password = validated_data.pop("password")
-        account = Account.objects.create(**validated_data)
-        user = User(username=account.name, account=account)
-        user.set_password(password)
-        user.save()
+        with transaction.atomic():  # never an account without its first user
+            account = Account.objects.create(**validated_data)
+            user = User(username=account.name, account=account)
+            user.set_password(password)
+            user.save()
         return account
 
 

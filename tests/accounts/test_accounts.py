@@ -82,6 +82,37 @@ def test_admin_creates_an_account_whose_first_user_can_log_in(admin_client):
     assert short.status_code == 400 and "password" in short.json()["details"]
 
 
+@pytest.mark.parametrize("length", [151, 200, 254])
+def test_an_account_name_longer_than_a_user_name_is_400_and_nothing_is_written(admin_client, length):
+    """The account's first user takes its name: a name the user name column cannot hold is refused
+    (MariaDB answered 500 after committing the account without its user)."""
+    name = "n" * length
+    response = admin_client.post("/api/v1/accounts/", {"name": name, "password": "pass-word-1"}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "INVALID_ARGUMENT" and "name" in response.json()["details"]
+    assert not Account.objects.filter(name=name).exists() and not User.objects.filter(username=name).exists()
+    longest = "n" * User._meta.get_field("username").max_length
+    response = admin_client.post("/api/v1/accounts/", {"name": longest, "password": "pass-word-1"}, format="json")
+    assert response.status_code == 201, response.content
+    assert login(longest, "pass-word-1").status_code == 200
+
+
+def test_an_account_and_its_first_user_are_written_together(admin_client, monkeypatch):
+    """When the user cannot be written, the account is not left behind (one transaction)."""
+    from django.db import IntegrityError
+
+    def refuse(self, *args, **kwargs):
+        raise IntegrityError("refused for the test")
+
+    monkeypatch.setattr(User, "save", refuse)
+    response = admin_client.post("/api/v1/accounts/", {"name": "half", "password": "pass-word-1"}, format="json")
+    assert response.status_code == 409, response.content
+    assert not Account.objects.filter(name="half").exists()
+    monkeypatch.undo()
+    response = admin_client.post("/api/v1/accounts/", {"name": "half", "password": "pass-word-1"}, format="json")
+    assert response.status_code == 201, response.content
+
+
 def test_normal_account_sees_only_itself_and_cannot_create_accounts(tenant_client, tenant_user):
     other = make_account("someone-else")
     body = tenant_client.get("/api/v1/accounts/").json()
