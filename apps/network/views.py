@@ -4,10 +4,11 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from apps.compute.models import Cluster
+from apps.compute.models import Cluster, VmInstance
 from apps.core.api.viewsets import ReadOnlyQueryViewSet, ResourceViewSet, accepted, audit
 from apps.core.errors import Conflict, InvalidArgument
 from apps.core.flows import start_job
+from apps.core.tenancy import is_admin
 
 from . import ipam
 from .flows import ATTACH_L2, DELETE_L2, DELETE_L3, DETACH_L2
@@ -78,9 +79,14 @@ class L3NetworkViewSet(ResourceViewSet):
     @extend_schema(responses=UsedIpSerializer(many=True))
     @action(detail=True, methods=["get"], url_path="used-ips")
     def used_ips(self, request, uuid=None):
-        """Addresses handed out in this L3 (VM NICs and the DHCP server)."""
+        """Addresses handed out in this L3: to an admin all of them (VM NICs and the DHCP server),
+        to a normal account only its own VMs' addresses."""
         l3 = self.get_object()
         rows = l3.used_ips.select_related("l3_network", "ip_range").order_by("ip_int")
+        if not is_admin(request.user):
+            # another account's addresses would tell its VMs' uuids, IPs and MACs
+            own_vms = VmInstance.objects.filter(account_id=request.user.account_id).values("uuid")
+            rows = rows.filter(owner_type=UsedIpOwner.VM_NIC, owner_uuid__in=own_vms)
         return Response(UsedIpSerializer(rows, many=True).data)
 
 

@@ -206,3 +206,35 @@ def test_query_l2_by_attached_cluster_and_l3_by_zone(admin_client, zone, sim_clu
     l3 = create_l3(admin_client, l2["uuid"])
     found = admin_client.get("/api/v1/l3-networks/", {"q": [f"zone_uuid={zone.uuid}", "l2_network.name=l2"]}).json()
     assert [r["uuid"] for r in found["results"]] == [l3["uuid"]]
+
+
+def test_used_ips_show_a_normal_account_only_its_own_addresses(admin_client, zone):
+    from apps.compute.models import VmInstance
+    from tests.conftest import client_for, make_account
+
+    l2 = create_l2(admin_client, zone)
+    l3 = create_l3(admin_client, l2["uuid"], ranges=[tuple(RANGE.values())])
+    l3_row = L3Network.objects.get(uuid=l3["uuid"])
+    users = {name: make_account(name) for name in ("alice", "bob")}
+    addresses = {}
+    for name, ip in (("alice", "10.0.0.15"), ("bob", "10.0.0.16")):
+        vm = VmInstance.objects.create(name=f"vm-{name}", account=users[name].account, cpu_num=1,
+                                       memory_size=1 << 30, state="Running")
+        used = ipam.allocate(l3_row, ip=ip, owner_uuid=vm.uuid, with_mac=True)
+        addresses[name] = (used.ip, used.mac, str(vm.uuid))
+    url = f"/api/v1/l3-networks/{l3['uuid']}/used-ips/"
+
+    def seen(client):
+        response = client.get(url)
+        assert response.status_code == 200, response.content
+        return [(u["ip"], u["mac"], u["owner_uuid"]) for u in response.json() if u["owner_type"] == "VmNic"], \
+            response.content.decode()
+
+    for name, other in (("alice", "bob"), ("bob", "alice")):
+        rows, text = seen(client_for(users[name]))
+        assert rows == [addresses[name]]
+        assert not any(value in text for value in addresses[other])  # neither its uuid, IP nor MAC
+        assert "DhcpServer" not in text
+    rows, text = seen(admin_client)
+    assert rows == [addresses["alice"], addresses["bob"]]
+    assert "DhcpServer" in text
