@@ -4,7 +4,7 @@ from django.db import transaction
 from rest_framework import serializers
 
 from apps.core.api.fields import UuidRelatedField
-from apps.core.api.serializers import FieldSelectionMixin, ResourceSerializer
+from apps.core.api.serializers import BuiltOnceFieldsMixin, FieldSelectionMixin, ResourceSerializer
 
 from .models import Account, AccountType, User
 
@@ -58,7 +58,7 @@ class AccountSerializer(ResourceSerializer):
         return account
 
 
-class UserSerializer(FieldSelectionMixin, serializers.ModelSerializer):
+class UserSerializer(FieldSelectionMixin, BuiltOnceFieldsMixin, serializers.ModelSerializer):
     uuid = serializers.UUIDField(read_only=True)
     name = serializers.CharField(source="username", max_length=150)
     password = serializers.CharField(write_only=True, min_length=8, max_length=128, style={"input_type": "password"})

@@ -3,12 +3,12 @@ import re
 
 from apps.core import prepared
 from apps.core.api.fields import UuidRelatedField
-from apps.core.api.serializers import BuiltOnceFieldsMixin, ResourceSerializer
+from apps.core.api.serializers import BuiltOnceFieldsMixin, ResourceSerializer, column_range
 from rest_framework import serializers
 
-from apps.storage.models import Image
+from apps.storage.models import Image, Volume
 
-from .models import AllocatorStrategy, Cluster, Host, InstanceOffering, Zone
+from .models import AllocatorStrategy, Cluster, Host, InstanceOffering, VmInstance, Zone
 
 HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
 
@@ -72,6 +72,8 @@ class HostSerializer(ResourceSerializer):
         ]
         read_only_fields = ResourceSerializer.Meta.read_only_fields + [
             "agent_version", "status", "state", "used_cpu", "used_memory", "facts", "last_ping_at"]
+        # how the portal reaches and logs in to the host, and what its agent reported about it
+        admin_only_fields = ["management_ip", "ssh_port", "username", "agent_port", "agent_version", "facts"]
 
     def get_fields(self):
         fields = super().get_fields()
@@ -191,11 +193,15 @@ class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
     zone_uuid = UuidRelatedField(source="zone", required=False, queryset=Zone.objects.all())
     cluster_uuid = UuidRelatedField(source="cluster", required=False, queryset=Cluster.objects.all())
     host_uuid = UuidRelatedField(source="host", required=False, queryset=Host.objects.all())
-    root_disk_size = serializers.IntegerField(min_value=1, required=False, help_text="bytes")
+    root_disk_size = serializers.IntegerField(min_value=1, max_value=column_range(Volume._meta.get_field("size"))[1],
+                                              required=False, help_text="bytes")
     allocator_strategy = serializers.ChoiceField(choices=AllocatorStrategy.choices, required=False)
     platform = serializers.CharField(max_length=32, required=False)
     start = serializers.BooleanField(required=False, default=True)
     count = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=1)
+
+    class Meta:
+        model = VmInstance  # the columns name, cpu_num, memory_size... are saved in: their limits apply
 
     def validate(self, data):
         offering = data.get("instance_offering")

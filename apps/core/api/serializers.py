@@ -1,9 +1,67 @@
 import copy
 import threading
 
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.backends.mysql.operations import DatabaseOperations as MariaDbOperations
 from rest_framework import serializers
+from rest_framework.utils.formatting import lazy_format
 
 from ..models import AuditLog, ChangeLog, GlobalConfig, Job, Tag
+
+
+# What a 64-bit signed integer holds: SQLite's INTEGER, and the widest MariaDB BIGINT a Python
+# client can compare with the others without surprises.
+_SIGNED_64 = (-(2**63), 2**63 - 1)
+
+
+def column_range(model_field):
+    """(min, max) of the values an integer column holds on every database the portal runs on:
+    MariaDB's range for the column type (the positive types are UNSIGNED there) within 64 signed
+    bits (SQLite). None for a field that is not an integer column."""
+    if not isinstance(model_field, models.IntegerField):
+        return None
+    low, high = MariaDbOperations.integer_field_ranges.get(model_field.get_internal_type(), _SIGNED_64)
+    return max(low, _SIGNED_64[0]), min(high, _SIGNED_64[1])
+
+
+def column_of(serializer_class, name, field):
+    """The model field a serializer field writes: its ``source`` (or its name) on the serializer's
+    ``Meta.model``. A plain Serializer may name the model whose columns it fills the same way."""
+    model = getattr(getattr(serializer_class, "Meta", None), "model", None)
+    source = field.source or name
+    if model is None or source == "*" or "." in source:
+        return None
+    try:
+        return model._meta.get_field(source)
+    except Exception:  # noqa: BLE001 - FieldDoesNotExist, or a relation's reverse accessor: no column
+        return None
+
+
+def limit_to_column(field, model_field):
+    """Give a writable serializer field the bounds of the column it is saved in, so that a value the
+    column cannot hold is a 400 naming the field, not a database error (MariaDB answers 1264/1406,
+    SQLite an OverflowError) answered as 500. Bounds the field already has that are tighter stay."""
+    if field.read_only or model_field is None:
+        return
+    bounds = column_range(model_field)
+    if bounds is not None and isinstance(field, serializers.IntegerField):
+        low, high = bounds
+        if field.max_value is None or field.max_value > high:
+            field.max_value = high
+            message = lazy_format(field.error_messages["max_value"], max_value=high)
+            field.validators.append(MaxValueValidator(high, message=message))
+        if field.min_value is None or field.min_value < low:
+            field.min_value = low
+            message = lazy_format(field.error_messages["min_value"], min_value=low)
+            field.validators.append(MinValueValidator(low, message=message))
+    length = getattr(model_field, "max_length", None)
+    if (length is not None and isinstance(model_field, models.CharField)
+            and isinstance(field, serializers.CharField)
+            and (field.max_length is None or field.max_length > length)):
+        field.max_length = length
+        message = lazy_format(field.error_messages["max_length"], max_length=length)
+        field.validators.append(MaxLengthValidator(length, message=message))
 
 
 class BuiltOnceFieldsMixin:
@@ -11,13 +69,19 @@ class BuiltOnceFieldsMixin:
     (every response of one object pays it again: about a third of a small request's CPU). What
     it builds is the same for every instance of a class, so here it is built once per class and
     each serializer gets deep copies of it, the way DRF copies declared fields. Subclasses that
-    adjust their fields per instance (``get_fields`` calling ``super()``) change their copies."""
+    adjust their fields per instance (``get_fields`` calling ``super()``) change their copies.
+
+    Building them, every writable field saved in an integer or character column of ``Meta.model``
+    (declared on the serializer or made from the model) gets the column's range or length
+    (``limit_to_column``)."""
 
     def get_fields(self):
         cls = type(self)
         built = cls.__dict__.get("_built_fields")
         if built is None:
             built = super().get_fields()
+            for name, field in built.items():
+                limit_to_column(field, column_of(cls, name, field))
             cls._built_fields = built  # two threads may both build it: the same result
         return {name: _copy_field(field) for name, field in built.items()}
 
