@@ -22,6 +22,7 @@ log = logging.getLogger("hostagent.storage")
 
 CHUNK = 1 << 20
 QEMU_IMG_TIMEOUT = 120
+VOLUME_DIR_PREFIX = "vol-"
 
 
 def _failure(http_status, code, message, **details):
@@ -58,6 +59,19 @@ def _remove(path):
         return False
     except OSError as exc:
         raise _failure(500, "STORAGE_IO_ERROR", f"cannot remove {path}: {exc.strerror}", path=path) from None
+
+
+def _remove_volume_dir(directory):
+    """The portal keeps each volume in a directory of its own (``.../vol-<uuid>/``): once empty it
+    goes with the volume (also when the file went earlier), else expunged VMs leave one each."""
+    if not os.path.basename(directory).startswith(VOLUME_DIR_PREFIX):
+        return
+    try:
+        os.rmdir(directory)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # not empty (something else lives there) or not ours to remove: keep it
+        log.info("kept %s: %s", directory, exc.strerror)
 
 
 class FileStorageMixin:
@@ -149,7 +163,9 @@ class FileStorageMixin:
         return self._volume_answer(path)
 
     def volume_delete(self, host_uuid, spec):
-        return {"path": spec["path"], "removed": _remove(spec["path"])}
+        removed = _remove(spec["path"])
+        _remove_volume_dir(os.path.dirname(spec["path"]))
+        return {"path": spec["path"], "removed": removed}
 
     def volume_info(self, host_uuid, spec):
         if not os.path.exists(spec["path"]):

@@ -60,6 +60,29 @@ def test_libvirt_capacity_cache_overlay_and_delete(lv, served, tmp_path):
 
 
 @pytest.mark.libvirt
+def test_libvirt_volume_delete_removes_the_volumes_own_directory(lv, tmp_path):
+    volumes = tmp_path / "ps" / "rootVolumes"
+    volume = volumes / "vol-2" / "v2.qcow2"
+    lv.call("/v1/volume/create", {"path": str(volume), "size": 1 << 20})
+    assert lv.call("/v1/volume/delete", {"path": str(volume)})["removed"] is True
+    assert list(volumes.iterdir()) == []
+    # a directory left empty earlier goes with a delete of its (gone) file; one holding other files
+    # stays, and so does a directory that is not a volume's own
+    (volumes / "vol-3").mkdir()
+    assert lv.call("/v1/volume/delete", {"path": str(volumes / "vol-3" / "v3.qcow2")})["removed"] is False
+    assert not (volumes / "vol-3").exists()
+    kept = volumes / "vol-4"
+    lv.call("/v1/volume/create", {"path": str(kept / "a.qcow2"), "size": 1 << 20})
+    (kept / "other").write_text("x")
+    lv.call("/v1/volume/delete", {"path": str(kept / "a.qcow2")})
+    assert [p.name for p in kept.iterdir()] == ["other"]
+    shared = tmp_path / "ps" / "shared"
+    lv.call("/v1/volume/create", {"path": str(shared / "b.qcow2"), "size": 1 << 20})
+    lv.call("/v1/volume/delete", {"path": str(shared / "b.qcow2")})
+    assert shared.is_dir()
+
+
+@pytest.mark.libvirt
 def test_libvirt_cache_refuses_wrong_bits_404_and_bad_paths(lv, served, tmp_path):
     cache = str(tmp_path / "ps" / "c.qcow2")
     with pytest.raises(AgentError) as exc:
