@@ -89,7 +89,13 @@ def test_wrong_state_actions_are_409_naming_the_state(env):
     uuid, _ = env.create()
     response = env.client.post(f"/api/v1/vm-instances/{uuid}/resume/")
     assert response.status_code == 409 and response.json()["code"] == "INVALID_STATE"
-    assert "Running" in response.json()["message"] and response.json()["details"]["state"] == "Running"
+    assert response.json()["message"] == "cannot resume a VM in state Running"
+    assert response.json()["details"] == {"state": "Running", "action": "resume", "allowed_actions": [
+        "destroy", "pause", "power-off", "reboot", "stop"]}
+    env.job("post", f"/api/v1/vm-instances/{uuid}/stop/")
+    refused = env.client.post(f"/api/v1/vm-instances/{uuid}/stop/").json()
+    assert refused["message"] == "cannot stop a VM in state Stopped", refused
+    assert refused["details"]["allowed_actions"] == ["destroy", "start"]
     assert env.client.post(f"/api/v1/vm-instances/{uuid}/expunge/").status_code == 409
     assert env.client.post(f"/api/v1/vm-instances/{uuid}/recover/").status_code == 409
 
@@ -128,7 +134,12 @@ def test_create_rolls_back_everything_when_a_step_fails(env, failing, monkeypatc
     monkeypatch.setattr(step, "run", boom)
     uuid, job = env.create(name="doomed")
     assert job["state"] == "failed" and job["error"]["step"] == failing, job
-    assert "injected failure" in job["error"]["message"]
+    assert job["error"]["code"] == "INTERNAL_ERROR" and "injected failure" not in job["error"]["message"]
+    states = {s["name"]: s["state"] for s in job["steps"]}
+    position = [s["name"] for s in job["steps"]].index(failing)
+    assert states[failing] == "failed", states
+    assert all(s["state"] == "pending" for s in job["steps"][position + 1:]), states   # never ran
+    assert all(s["state"] in ("rolled_back", "succeeded") for s in job["steps"][:position]), states
     assert not VmInstance.objects.filter(uuid=uuid).exists()
     assert _snapshot() == before
     assert {h: env.domains(h) for h in env.hosts} == domains_before
@@ -178,6 +189,9 @@ def test_a_worker_dying_anywhere_in_the_create_leaks_nothing_once_the_reaper_is_
     job = Job.objects.get(uuid=job_uuid)
     assert job.state == "failed" and job.error["code"] == "WORKER_LOST"
     assert not [s for s in job.steps if s["state"] == "rollback_failed"], job.steps
+    # no step is said to be rolled back unless it is known to have run
+    position = [s["name"] for s in job.steps].index(name)
+    assert all(s["state"] == "pending" for s in job.steps[position + 1:]), job.steps
     assert _snapshot() == before
     assert {h: (env.domains(h), env.dhcp_entries(h)) for h in env.hosts} == outside_before
 

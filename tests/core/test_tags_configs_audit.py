@@ -202,8 +202,19 @@ def test_illegal_transition_raises_naming_the_state():
     with pytest.raises(InvalidState) as caught:
         machine.next("Disabled", "disable")
     assert caught.value.status == 409
-    assert "Disabled" in caught.value.message
-    assert caught.value.details["allowed_events"] == ["enable"]
+    assert caught.value.message == "cannot disable a host in state Disabled"
+    assert caught.value.details == {"state": "Disabled", "action": "disable", "allowed_actions": ["enable"]}
+    # an event with its own API name: the refusal names the action, and the actions allowed
+    vm_like = StateMachine("VM", {("Stopped", "starting"): "Starting", ("Running", "stopping"): "Stopping"},
+                           actions={"start": "starting", "stop": "stopping", "power-off": "stopping"})
+    with pytest.raises(InvalidState) as caught:
+        vm_like.next("Stopped", "stopping", action="power-off")
+    assert caught.value.message == "cannot power-off a VM in state Stopped"
+    assert caught.value.details["allowed_actions"] == ["start"]
+    # an event no action fires (the portal's own) is said as such, not as a verb
+    with pytest.raises(InvalidState) as caught:
+        vm_like.next("Stopped", "running")
+    assert caught.value.message == "a VM in state Stopped cannot be marked running"
     assert ENABLE_STATE_MACHINE.next("Enabled", "enable") == "Enabled"
 
 

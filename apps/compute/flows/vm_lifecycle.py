@@ -62,6 +62,8 @@ class End(NoRollback):
             fields["destroyed_at"] = timezone.now()
         vm = fire(ctx.args["vm_uuid"], self.event, **fields)
         ctx.result = {"vm_uuid": str(vm.uuid), "state": vm.state}
+        if ctx.get("domain_left"):
+            ctx.result["domain_left"] = ctx.domain_left  # the domain that stayed on an unreachable last host
 
     @classmethod
     def of(cls, event, release_host=False):
@@ -145,13 +147,31 @@ class ResumeOnHypervisor(NoRollback):
 
 
 class RemoveDomain(NoRollback):
-    """Destroy: the domain goes (powered off and undefined); volumes and addresses stay for recover."""
+    """Destroy (and expunge): the domain goes (powered off and undefined) from the host it is
+    defined on; volumes and addresses stay for recover. A stopped VM has no ``host`` (stop, power
+    off and a create with ``"start": false`` give the host back) but its domain stays defined on
+    ``last_host``: it is undefined there. When that host cannot be reached the destroy still
+    succeeds and says so (``result.domain_left``); the expunge tries again."""
 
     def run(self, ctx):
+        if ctx.get("domain_removed"):
+            return  # destroy-and-expunge: the destroy's RemoveDomain did it
         vm = vm_of(ctx)
+        undefine = {"vm_uuid": str(vm.uuid)}
         if vm.host_id is not None:
             host = connected_host(vm.host)
-            ignore_missing(lambda: hypervisor(ctx, host, "/v1/vm/undefine", {"vm_uuid": str(vm.uuid)}))
+            ignore_missing(lambda: hypervisor(ctx, host, "/v1/vm/undefine", undefine))
+        elif vm.last_host_id is not None:
+            host = vm.last_host
+            try:
+                ignore_missing(lambda: hypervisor(ctx, connected_host(host), "/v1/vm/undefine", undefine))
+            except CloudPortalError as exc:
+                if exc.code not in ("HOST_DISCONNECTED", "HOST_AGENT_UNREACHABLE"):
+                    raise
+                ctx.domain_left = {"host_uuid": str(host.uuid), "code": exc.code, "message": exc.message}
+                return
+        ctx.domain_removed = True
+        ctx.domain_left = None
 
 
 class ReleaseAddresses(NoRollback):
@@ -185,6 +205,8 @@ class DeleteVmRow(NoRollback):
         ctx.result = {"vm_uuid": ctx.args["vm_uuid"], "expunged": True}
         if ctx.get("dhcp_left"):
             ctx.result["dhcp_left"] = ctx.dhcp_left  # the DHCP entry that stayed on an unreachable host
+        if ctx.get("domain_left"):
+            ctx.result["domain_left"] = ctx.domain_left  # the domain that stayed on an unreachable host
 
 
 START_VM = Flow("start-vm", [Begin.of("starting"), ReserveOnLastHost, ApplyDhcp, DefineAndStart,
@@ -198,8 +220,10 @@ PAUSE_VM = Flow("pause-vm", [Begin.of("pausing"), PauseOnHypervisor, End.of("pau
 RESUME_VM = Flow("resume-vm", [Begin.of("resuming"), ResumeOnHypervisor, End.of("running")], action="resume-vm")
 DESTROY_VM = Flow("destroy-vm", [Begin.of("destroying"), RemoveDomain, End.of("destroyed", release_host=True)],
                   action="destroy-vm")
-EXPUNGE_VM = Flow("expunge-vm", [Begin.of("expunging"), PrepareExpunge, DeleteRootVolume, ReleaseAddresses,
-                                 DeleteVmRow], action="expunge-vm")
+# expunge removes the domain again: one a destroy could not reach (or an older portal left) goes
+# before its disk does
+EXPUNGE_VM = Flow("expunge-vm", [Begin.of("expunging"), RemoveDomain, PrepareExpunge, DeleteRootVolume,
+                                 ReleaseAddresses, DeleteVmRow], action="expunge-vm")
 
 # API action -> (flow, the event the view checks before starting it)
 ACTIONS = {
@@ -214,7 +238,7 @@ ACTIONS = {
 
 DESTROY_AND_EXPUNGE_VM = Flow("destroy-expunge-vm", [
     Begin.of("destroying"), RemoveDomain, End.of("destroyed", release_host=True),
-    Begin.of("expunging"), PrepareExpunge, DeleteRootVolume, ReleaseAddresses, DeleteVmRow,
+    Begin.of("expunging"), RemoveDomain, PrepareExpunge, DeleteRootVolume, ReleaseAddresses, DeleteVmRow,
 ], action="destroy-vm")
 
 # what an action needs of the VM's host before it starts (destroy/expunge can do without one)
@@ -232,7 +256,7 @@ def start_action(vm, name, user, body):
         flow = DESTROY_AND_EXPUNGE_VM if DELETION_POLICY.value() == "Direct" else DESTROY_VM
     else:
         flow, event = ACTIONS[name]
-        VM_STATE_MACHINE.next(vm.state, event)   # InvalidState (409) naming the state
+        VM_STATE_MACHINE.next(vm.state, event, action=name)   # InvalidState (409) naming the state
         if name in NEEDS_CONNECTED_HOST:
             connected_host(vm.host or vm.last_host)
     args = {"vm_uuid": str(vm.uuid)}

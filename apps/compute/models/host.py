@@ -38,7 +38,7 @@ HOST_STATUS_MACHINE = StateMachine("host status", {
     (HostStatus.DISCONNECTED, "connecting"): HostStatus.CONNECTING,
     (HostStatus.DISCONNECTED, "connected"): HostStatus.CONNECTED,
     (HostStatus.DISCONNECTED, "disconnected"): HostStatus.DISCONNECTED,
-})
+}, actions={"reconnect": "connecting"})
 
 HOST_STATE_MACHINE = StateMachine("host", {
     (HostState.ENABLED, "enable"): HostState.ENABLED,
@@ -53,7 +53,7 @@ HOST_STATE_MACHINE = StateMachine("host", {
     (HostState.MAINTENANCE, "maintain"): HostState.MAINTENANCE,
     (HostState.MAINTENANCE, "enable"): HostState.ENABLED,
     (HostState.MAINTENANCE, "disable"): HostState.DISABLED,
-})
+}, actions={"enable": "enable", "disable": "disable", "maintain": "preMaintain"})
 
 
 class Host(Resource):

@@ -69,7 +69,12 @@ _allow((S.DESTROYED, S.ERROR), "expunging", S.EXPUNGING)
 _allow((S.EXPUNGING,), "destroyed", S.DESTROYED)  # an expunge that failed
 _allow((S.CREATED, S.STARTING), "error", S.ERROR)
 
-VM_STATE_MACHINE = StateMachine("VM", _T)
+# the API's actions (POST .../<uuid>/<action>/, DELETE for destroy) and the events they fire
+VM_ACTIONS = {"start": "starting", "stop": "stopping", "power-off": "stopping", "reboot": "rebooting",
+              "pause": "pausing", "resume": "resuming", "destroy": "destroying", "recover": "recovering",
+              "expunge": "expunging"}
+
+VM_STATE_MACHINE = StateMachine("VM", _T, actions=VM_ACTIONS)
 
 
 class VmInstance(Resource):

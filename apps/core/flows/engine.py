@@ -192,11 +192,17 @@ def _worker_name():
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-def _error_dict(exc, step_name=None):
+def _error_dict(exc, step_name=None, job_uuid=None, doing="failed"):
+    """A job's error for ``exc``: a CloudPortalError says its code and sentence; anything else is
+    a bug whose text (an exception repr, perhaps model instances or paths) stays in the log."""
     if isinstance(exc, CloudPortalError):
         err = exc.as_dict()
     else:
-        err = {"code": "INTERNAL_ERROR", "message": f"{type(exc).__name__}: {exc}", "details": {}}
+        where = f"step {step_name}" if step_name else "the job"
+        err = {"code": "INTERNAL_ERROR",
+               "message": f"{where} {doing} on an unexpected error; the portal's log has the details"
+                          + (f" (job {job_uuid})" if job_uuid else ""),
+               "details": {}}
     if step_name:
         err["step"] = step_name
     return err
@@ -462,7 +468,7 @@ class JobRunner:
                     continue
                 if not isinstance(exc, CloudPortalError):
                     log.exception("job %s step %s failed", self.job.uuid, step.step_name())
-                error = _error_dict(exc, step.step_name())
+                error = _error_dict(exc, step.step_name(), self.job.uuid)
                 finished = _now()
                 record.update(state="failed", finished_at=_iso(finished),
                               duration_ms=round((finished - started).total_seconds() * 1000, 3),
@@ -580,8 +586,10 @@ class JobRunner:
                 self.publish()
         self.finish(JobState.SUCCEEDED, result=self.ctx.get("result"))
 
-    def rollback(self, indices, error):
-        """Undo ``indices`` in reverse; a failing rollback is recorded, the rest still run."""
+    def rollback(self, indices, error, unknown=()):
+        """Undo ``indices`` in reverse; a failing rollback is recorded, the rest still run.
+        ``unknown``: those of them that may never have run (``_possibly_started``); they are undone
+        all the same but keep their "pending" state, with ``"rollback": "precautionary"``."""
         failures = []
         for index in reversed(indices):
             step_cls = self.flow.steps[index]
@@ -589,15 +597,20 @@ class JobRunner:
             if step_cls.rollback is None:
                 record["rollback"] = "none"
                 continue
-            record["state"] = "rolling_back"
+            if index in unknown:
+                record["rollback"] = "precautionary"
+            else:
+                record["state"] = "rolling_back"
             self.save()
             try:
                 step_cls().rollback(self.ctx)
-                record["state"] = "rolled_back"
+                if index not in unknown:
+                    record["state"] = "rolled_back"
             except Exception as exc:  # noqa: BLE001
                 log.exception("job %s: rollback of %s failed", self.job.uuid, step_cls.step_name())
                 record["state"] = "rollback_failed"
-                record["rollback_error"] = {k: v for k, v in _error_dict(exc).items() if k in ("code", "message")}
+                error_of_rollback = _error_dict(exc, step_cls.step_name(), self.job.uuid, doing="could not be rolled back")
+                record["rollback_error"] = {k: v for k, v in error_of_rollback.items() if k in ("code", "message")}
                 failures.append({"step": step_cls.step_name(), **record["rollback_error"]})
             self.save()
         if failures:
@@ -632,7 +645,8 @@ class JobRunner:
                 "code": "UNKNOWN_FLOW", "message": f"no flow named {self.job.flow!r}", "details": {}})
         indices = [i for i, rec in enumerate(self.job.steps)
                    if rec.get("state") in ("succeeded", "running", "rolling_back", "failed")]
-        indices += self._possibly_started(indices)
+        unknown = self._possibly_started(indices)
+        indices += unknown
         interrupted = next((rec["name"] for rec in self.job.steps if rec.get("state") == "running"), None)
         timed_out = self.job.deadline_at is not None and self.job.deadline_at <= _now()
         if timed_out:
@@ -651,7 +665,7 @@ class JobRunner:
             }
         if interrupted:
             error["step"] = interrupted
-        self.rollback(indices, error)
+        self.rollback(indices, error, unknown=unknown)
         self.finish(JobState.FAILED, error=error)
 
 

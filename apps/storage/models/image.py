@@ -43,7 +43,7 @@ IMAGE_STATUS_MACHINE = StateMachine("image", {
     (ImageStatus.DELETED, "recover"): ImageStatus.READY,
     (ImageStatus.READY, "recover"): ImageStatus.READY,
     (ImageStatus.DELETED, "expunge"): ImageStatus.DELETED,
-})
+}, actions={"delete": "delete", "recover": "recover", "expunge": "expunge"})
 
 
 class Image(Resource):
