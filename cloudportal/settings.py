@@ -243,6 +243,9 @@ CLOUDPORTAL_SECRETS_KEY = os.environ.get("CLOUDPORTAL_SECRETS_KEY", "")
 # --- host agents -------------------------------------------------------------
 # The simulator agent (hostagent --backend sim) serving every Simulator host;
 # `make run` starts one. PORTAL_URL is where agents send their events.
-SIM_AGENT_URL = os.environ.get("SIM_AGENT_URL", "http://127.0.0.1:7071")
+# Port 7071 beside web port 8000, moved by as much as PORT is from 8000 (runportal: the same, or a
+# free port when that one is taken; it tells its children).
+_sim_port = 7071 + int(os.environ.get("PORT", "8000")) - 8000
+SIM_AGENT_URL = os.environ.get("SIM_AGENT_URL") or f"http://127.0.0.1:{_sim_port if 1024 <= _sim_port <= 65535 else 7071}"
 SIM_AGENT_TOKEN = _kept_secret("SIM_AGENT_TOKEN", "sim_agent_token", 24)
 PORTAL_URL = os.environ.get("PORTAL_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}")

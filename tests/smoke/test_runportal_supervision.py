@@ -53,3 +53,126 @@ def test_children_stop_when_the_supervisor_is_killed(tmp_path):
                 pass
         if supervisor.poll() is None:
             supervisor.kill()
+
+
+def _zero_setup_env(tmp_path, **extra):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_TASK_DEFAULT_QUEUE",
+                        "SIM_AGENT_URL", "PORT", "PORTAL_URL")}
+    env["CLOUDPORTAL_DATA_DIR"] = str(tmp_path)
+    env.update(extra)
+    return env
+
+
+def _listening(port):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", port))
+    sock.listen()
+    return sock
+
+
+def _web_port_with_free_sim_port():
+    """A free web port whose simulator port (7071 moved as far as the web port is from 8000) is free."""
+    for _ in range(100):
+        web_port = _free_port()
+        sim_port = 7071 + web_port - 8000
+        if 1024 <= sim_port <= 65535:
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", sim_port))
+                    return web_port
+                except OSError:
+                    continue
+    pytest.skip("no free pair of ports")
+
+
+def test_the_simulator_agent_port_follows_the_web_port(monkeypatch):
+    from apps.core.management.commands.runportal import sim_agent_address
+
+    monkeypatch.delenv("SIM_AGENT_URL", raising=False)
+    web_port = _web_port_with_free_sim_port()
+    assert sim_agent_address(web_port) == ("127.0.0.1", 7071 + web_port - 8000)
+
+
+def test_a_taken_simulator_agent_port_is_not_used(monkeypatch):
+    from apps.core.management.commands.runportal import sim_agent_address
+
+    monkeypatch.delenv("SIM_AGENT_URL", raising=False)
+    taken = _listening(0)
+    try:
+        port = taken.getsockname()[1]
+        host, chosen = sim_agent_address(port - 7071 + 8000)  # the web port whose sim port is taken
+        assert chosen != port
+        with socket.socket() as sock:
+            sock.bind((host, chosen))  # free
+    finally:
+        taken.close()
+
+
+def test_a_taken_web_port_is_reported_by_number(tmp_path):
+    env = _zero_setup_env(tmp_path)
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--no-input", "-v0"], env=env, check=True,
+                   cwd=ROOT)
+    taken = _listening(0)
+    port = taken.getsockname()[1]
+    try:
+        done = subprocess.run([sys.executable, str(ROOT / "manage.py"), "runportal", "--port", str(port)], env=env,
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+    finally:
+        taken.close()
+    assert done.returncode != 0
+    assert f"port {port} on 127.0.0.1 is already in use" in done.stderr
+    assert "started" not in done.stdout  # nothing was started
+
+
+def test_a_taken_simulator_agent_url_is_reported_by_number(tmp_path):
+    taken = _listening(0)
+    port = taken.getsockname()[1]
+    env = _zero_setup_env(tmp_path, SIM_AGENT_URL=f"http://127.0.0.1:{port}")
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--no-input", "-v0"], env=env, check=True,
+                   cwd=ROOT)
+    try:
+        done = subprocess.run([sys.executable, str(ROOT / "manage.py"), "runportal", "--port", str(_free_port())],
+                              env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    finally:
+        taken.close()
+    assert done.returncode != 0
+    assert f"port {port} of the simulator agent" in done.stderr and "already in use" in done.stderr
+    assert "started" not in done.stdout
+
+
+def test_a_second_portal_runs_beside_one_holding_its_simulator_port(tmp_path):
+    """PORT=8001 beside a portal on 8000: the port the second portal's simulator agent would take
+    is held by another process; it takes another one and runs."""
+    web_port = _web_port_with_free_sim_port()
+    held = _listening(7071 + web_port - 8000)
+    env = _zero_setup_env(tmp_path, PORT=str(web_port))
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    supervisor = None
+    try:
+        subprocess.run(manage + ["migrate", "--no-input", "-v0"], env=env, check=True, cwd=ROOT)
+        supervisor = subprocess.Popen(manage + ["runportal"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.time() + 60
+        ready = False
+        while time.time() < deadline and supervisor.poll() is None and not ready:
+            try:
+                ready = requests.get(f"http://127.0.0.1:{web_port}/api/v1/", timeout=2).status_code == 200
+            except requests.ConnectionError:
+                time.sleep(0.3)
+        assert ready, "the second portal did not come up"
+        time.sleep(2)  # a simulator agent that could not bind its port would have exited by now
+        assert supervisor.poll() is None
+        children = psutil.Process(supervisor.pid).children()
+        assert len(children) == 4
+        agent = next(c for c in children if "hostagent" in c.cmdline())
+        listening = {c.laddr.port for c in agent.net_connections() if c.status == psutil.CONN_LISTEN}
+        assert listening and held.getsockname()[1] not in listening
+    finally:
+        held.close()
+        if supervisor is not None:
+            supervisor.send_signal(signal.SIGTERM)
+            try:
+                supervisor.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(supervisor.pid, signal.SIGKILL)

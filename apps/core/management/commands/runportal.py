@@ -6,16 +6,60 @@ dies, the others are stopped too, so nothing is left behind.
 """
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from urllib.parse import urlsplit
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from cloudportal import webserver
 
 GRACE_SECONDS = 10
+# the simulator agent's port beside web port 8000; another web port moves it by as much
+SIM_AGENT_BASE_PORT = 7071
+
+
+def port_in_use(host, port):
+    """True when ``port`` on ``host`` cannot be bound now (something listens there). SO_REUSEADDR as
+    the servers set it, so a port whose old connections are only in TIME_WAIT counts as free."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host or "127.0.0.1", port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror:
+        return False  # the server will say what is wrong with the address itself
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError:
+            return True
+    return False
+
+
+def _free_port(host):
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def sim_agent_address(web_port):
+    """(host, port) for the simulator agent: ``SIM_AGENT_URL`` when it is set (a taken port is an
+    error); else port 7071 moved by as much as the web port is from 8000, so two portals on one
+    machine do not collide, or any free port when that one is taken."""
+    explicit = os.environ.get("SIM_AGENT_URL")
+    if explicit:
+        url = urlsplit(explicit)
+        host, port = url.hostname or "127.0.0.1", url.port or 80
+        if port_in_use(host, port):
+            raise CommandError(f"port {port} of the simulator agent (SIM_AGENT_URL={explicit}) is already in use; "
+                               "stop what listens there or set SIM_AGENT_URL to a free port")
+        return host, port
+    port = SIM_AGENT_BASE_PORT + web_port - 8000
+    if not 1024 <= port <= 65535 or port == web_port or port_in_use("127.0.0.1", port):
+        port = _free_port("127.0.0.1")
+    return "127.0.0.1", port
 
 
 def _die_with_parent(signum=signal.SIGTERM):
@@ -41,12 +85,19 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, concurrency, **options):
         python = sys.executable
         log_level = os.environ.get("LOG_LEVEL", "INFO")
-        # the simulator agent serving every Simulator host (apps.compute.agent)
-        from urllib.parse import urlsplit
-
         from django.conf import settings
 
-        sim = urlsplit(settings.SIM_AGENT_URL)
+        if port_in_use(host, port):
+            raise CommandError(f"port {port} on {host} is already in use (another portal?); "
+                               f"choose another with PORT=... make run or runportal --port")
+        # the simulator agent serving every Simulator host (apps.compute.agent); the children are told
+        # where it is and where the portal answers (agents send their events there)
+        sim_host, sim_port = sim_agent_address(port)
+        sim_url = f"http://{sim_host}:{sim_port}"
+        reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        env = dict(os.environ, SIM_AGENT_URL=sim_url)
+        env.setdefault("PORTAL_URL", f"http://{reachable}:{port}")
+        settings.SIM_AGENT_URL = sim_url  # _revive_simulated_hosts below sends from this process
         token_file = settings.DATA_DIR / "sim_agent_token.run"
         token_file.write_text(settings.SIM_AGENT_TOKEN)
         token_file.chmod(0o600)
@@ -56,8 +107,8 @@ class Command(BaseCommand):
                        "--concurrency", str(concurrency), "-n", f"worker-{os.getpid()}@%h"],
             "beat": [python, "-m", "celery", "-A", "cloudportal", "beat", "-l", log_level,
                      "--pidfile=", "-s", os.devnull],
-            "sim-agent": [python, "-m", "hostagent", "--backend", "sim", "--listen", sim.hostname or "127.0.0.1",
-                          "--port", str(sim.port or 7071), "--admin-token-file", str(token_file),
+            "sim-agent": [python, "-m", "hostagent", "--backend", "sim", "--listen", sim_host,
+                          "--port", str(sim_port), "--admin-token-file", str(token_file),
                           "--log-level", log_level],
         }
         self.children = {}
@@ -70,9 +121,10 @@ class Command(BaseCommand):
             # the database (on SQLite, a 30 s busy timeout); CI saw it alive 20 s after the
             # supervisor was killed (cause not pinned down)
             orphaned = signal.SIGKILL if name == "beat" else signal.SIGTERM
-            self.children[name] = subprocess.Popen(argv, start_new_session=True,
+            self.children[name] = subprocess.Popen(argv, start_new_session=True, env=env,
                                                    preexec_fn=lambda signum=orphaned: _die_with_parent(signum))
-            self.stdout.write(f"started {name} (pid {self.children[name].pid})")
+            self.stdout.write(f"started {name} (pid {self.children[name].pid})"
+                              + (f" on {sim_url}" if name == "sim-agent" else ""))
         self._wait_ready(host, port)
         self._revive_simulated_hosts()
         code = 0
@@ -80,7 +132,10 @@ class Command(BaseCommand):
             while not self.stopping:
                 for name, proc in self.children.items():
                     if proc.poll() is not None:
-                        self.stderr.write(f"{name} exited with code {proc.returncode}; stopping the rest")
+                        taken = {"web": (host, port), "sim-agent": (sim_host, sim_port)}.get(name)
+                        why = (f" (port {taken[1]} is in use by another process)"
+                               if taken and port_in_use(*taken) else "")
+                        self.stderr.write(f"{name} exited with code {proc.returncode}{why}; stopping the rest")
                         code = 1
                         self.stopping = True
                         break
