@@ -39,6 +39,10 @@ class OneHopASGIHandler(ASGIHandler):
 django.setup(set_prefix=False)
 django_asgi_app = OneHopASGIHandler()
 
+from cloudportal import logredact  # noqa: E402
+
+logredact.install()
+
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 

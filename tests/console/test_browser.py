@@ -80,20 +80,39 @@ def web_server(transactional_db):
         log_text = log_path.read_text(errors="replace")
         log_path.unlink(missing_ok=True)
         assert VNC_PASSWORD not in log_text   # never in a log
+        # nor the console tokens (the websocket's path, the page's query): the lines are there, redacted
+        assert '"WebSocket /ws/console/[redacted]/" [accepted]' in log_text, log_text[-3000:]
+        for token in issued_tokens:
+            assert token not in log_text
+
+
+issued_tokens = []
 
 
 def test_novnc_connects_to_the_running_vm_in_chromium(console_vm, web_server):
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
+    from django.conf import settings
+    from django.test import Client
+
     user, vm = console_vm
     body = client_for(user).post(f"/api/v1/vm-instances/{vm.uuid}/console/").json()
+    issued_tokens.append(body["token"])
     console_url = web_server + body["console_url"].removeprefix("http://testserver")
+    session = Client()
+    session.force_login(user)   # the page is served to the token's user, logged in
 
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page()
+            context = browser.new_context()
+            anonymous = context.new_page()   # a link alone does not open the console: log in first
+            anonymous.goto(console_url)
+            assert "/api-auth/login/" in anonymous.url and body["token"] not in anonymous.url
+            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": web_server,
+                                  "value": session.cookies[settings.SESSION_COOKIE_NAME].value}])
+            page = context.new_page()
             page.goto(console_url)
             page.wait_for_function("['connected', 'failed', 'disconnected'].includes(document.body.dataset.console)",
                                    timeout=60_000)
@@ -106,7 +125,7 @@ def test_novnc_connects_to_the_running_vm_in_chromium(console_vm, web_server):
             page.wait_for_function(f"document.title.includes('{vm.uuid}')", timeout=10_000)   # desktop name
 
             # the link worked once: opening it again is refused, and the page says why
-            again = browser.new_page()
+            again = context.new_page()
             response = again.goto(console_url)
             assert response.status == 403
             assert "used already" in again.text_content("#error")

@@ -28,16 +28,33 @@ def page_config(response):
     return json.loads(match.group(1))
 
 
+def logged_in(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 def test_page_with_a_token_runs_novnc_with_the_vm_password(owner_vm):
     user, vm = owner_vm
     token, _ = tokens.issue(user, vm)
-    response = Client().get(f"/console/vm/{vm.uuid}/", {"token": token})   # no login: the token is enough
+    response = logged_in(user).get(f"/console/vm/{vm.uuid}/", {"token": token})
     assert response.status_code == 200
     assert page_config(response) == {"websocket_path": f"/ws/console/{token}/", "password": "Ab3dEf7h"}
     html = response.content.decode()
     assert 'import RFB from "/static/novnc/core/rfb.js"' in html
     assert "no-store" in response["Cache-Control"] and response["Referrer-Policy"] == "no-referrer"
     tokens.verify(token)   # the page does not use the token up: the websocket does
+
+
+def test_page_with_a_valid_token_sends_an_anonymous_browser_to_log_in_and_tells_it_nothing(owner_vm):
+    """The page carries the VM's VNC password: the token alone (a link that leaked, say) is not enough."""
+    user, vm = owner_vm
+    token, _ = tokens.issue(user, vm)
+    response = Client().get(f"/console/vm/{vm.uuid}/", {"token": token})
+    assert response.status_code == 302 and response["Location"].startswith("/api-auth/login/")
+    assert token not in response["Location"] and f"/console/vm/{vm.uuid}/" in response["Location"]
+    assert b"Ab3dEf7h" not in response.content
+    tokens.verify(token)   # not used up
 
 
 def test_novnc_is_served_locally():
@@ -51,7 +68,7 @@ def test_page_refuses_a_token_of_another_vm(owner_vm):
     user, vm = owner_vm
     other = make_vm(user.account, vm.host, name="vm-2")
     token, _ = tokens.issue(user, other)
-    response = Client().get(f"/console/vm/{vm.uuid}/", {"token": token})
+    response = logged_in(user).get(f"/console/vm/{vm.uuid}/", {"token": token})
     assert response.status_code == 404 and "console-config" not in response.content.decode()
 
 
@@ -68,13 +85,13 @@ def test_page_refuses_a_browser_logged_in_as_another_user(owner_vm):
 def test_page_explains_an_expired_or_used_token(owner_vm):
     user, vm = owner_vm
     expired, _ = tokens.issue(user, vm, ttl=-1)
-    response = Client().get(f"/console/vm/{vm.uuid}/", {"token": expired})
+    response = logged_in(user).get(f"/console/vm/{vm.uuid}/", {"token": expired})
     assert response.status_code == 403
     assert "expired" in response.content.decode() and f"/api/v1/vm-instances/{vm.uuid}/console/" in \
         response.content.decode()
     used, claims = tokens.issue(user, vm)
     tokens.consume(claims)
-    assert "used already" in Client().get(f"/console/vm/{vm.uuid}/", {"token": used}).content.decode()
+    assert "used already" in logged_in(user).get(f"/console/vm/{vm.uuid}/", {"token": used}).content.decode()
 
 
 def test_page_without_token_gives_a_logged_in_owner_a_fresh_one(owner_vm):
@@ -106,7 +123,7 @@ def test_page_says_how_to_install_novnc_when_it_is_missing(owner_vm, monkeypatch
     user, vm = owner_vm
     monkeypatch.setattr("apps.compute.console.views.novnc_installed", lambda: False)
     token, _ = tokens.issue(user, vm)
-    response = Client().get(f"/console/vm/{vm.uuid}/", {"token": token})
+    response = logged_in(user).get(f"/console/vm/{vm.uuid}/", {"token": token})
     assert response.status_code == 503
     html = response.content.decode()
     assert "npm" in html and "make install" in html and "Ab3dEf7h" not in html

@@ -32,6 +32,7 @@ def refusal(token, headers=None, subprotocols=None):
 
     message, subprotocol = async_to_sync(scenario)()
     assert message["type"] == "websocket.close", f"data was sent before the refusal: {message}"
+    refusal.reason = message.get("reason") or ""
     return message["code"], subprotocol
 
 
@@ -94,4 +95,7 @@ def test_token_opens_one_connection_only_and_an_unreachable_agent_is_reported(te
     token, _ = tokens.issue(user, vm)
     code, subprotocol = refusal(token, headers=session_cookie(user), subprotocols=["binary"])
     assert code == 4502 and subprotocol == "binary"
+    # the reason names the host, never its management address or the agent's port
+    assert refusal.reason == f"the agent of host {vm.host.name} did not answer"
+    assert vm.host.management_ip not in refusal.reason and str(vm.host.agent_port) not in refusal.reason
     assert refusal(token)[0] == 4401   # used already

@@ -34,9 +34,12 @@ async def vnc_endpoint(vm):
         answer = await asyncio.to_thread(agent.call, host, "/v1/vm/vnc-port", {"vm_uuid": str(vm.uuid)},
                                          timeout=AGENT_TIMEOUT)
     except AgentUnreachable as exc:
-        raise ConsoleRefused(CLOSE_UNREACHABLE, exc.message) from None
+        # the browser is told what happened, not where: the agent's address stays in the log
+        log.info("console of VM %s: %s", vm.uuid, exc.message)
+        raise ConsoleRefused(CLOSE_UNREACHABLE, f"the agent of host {host.name} did not answer") from None
     except CloudPortalError as exc:
-        raise ConsoleRefused(CLOSE_WRONG_STATE, exc.message) from None
+        log.info("console of VM %s: %s", vm.uuid, exc.message)
+        raise ConsoleRefused(CLOSE_WRONG_STATE, f"the agent of host {host.name} has no console for VM {vm.uuid}") from None
     port = answer.get("port")
     if not isinstance(port, int) or port <= 0:
         raise ConsoleRefused(CLOSE_WRONG_STATE, f"VM {vm.uuid} has no VNC server on host {host.name}")
@@ -67,9 +70,9 @@ class ConsoleProxyConsumer(AsyncWebsocketConsumer):
                 reader, self.writer = await asyncio.wait_for(asyncio.open_connection(address, port),
                                                              CONNECT_TIMEOUT)
             except (OSError, asyncio.TimeoutError) as exc:
-                raise ConsoleRefused(CLOSE_UNREACHABLE,
-                                     f"the VNC server of VM {vm.uuid} ({address}:{port}) did not answer: "
-                                     f"{exc or 'timeout'}") from None
+                log.info("console of VM %s: VNC server %s:%s did not answer: %s", vm.uuid, address, port,
+                         exc or "timeout")
+                raise ConsoleRefused(CLOSE_UNREACHABLE, f"the VNC server of VM {vm.uuid} did not answer") from None
         except ConsoleRefused as exc:
             log.info("console refused (%s): %s", exc.close_code, exc.reason)
             await self.close(code=exc.close_code, reason=exc.reason.encode()[:120].decode(errors="ignore"))

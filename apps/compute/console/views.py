@@ -1,10 +1,11 @@
 """The console page: noVNC connected to ``/ws/console/<token>/`` with the VM's VNC
 password filled in.
 
-``/console/vm/<uuid>/?token=<token>`` (the API's ``console_url``): the token is the
-credential, so the link works in a browser that is not logged in; a browser logged in
-as another user is refused. Without a token a logged-in user gets a fresh one.
-The page is never cached and sends no referrer (its URL carries the token).
+``/console/vm/<uuid>/?token=<token>`` (the API's ``console_url``): the page hands the
+browser the VM's VNC password, so it is served only to the token's own user, logged in
+(a session); an anonymous browser is sent to log in first and then gets a fresh token, a
+browser logged in as another user is refused. Without a token a logged-in user gets a
+fresh one. The page is never cached and sends no referrer (its URL carries the token).
 """
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.staticfiles import finders
@@ -31,10 +32,12 @@ def console_page(request, uuid):
     token = request.GET.get("token", "")
     context = {"vm_uuid": str(uuid), "novnc_installed": novnc_installed(), "error": None}
     status = 200
+    if not request.user.is_authenticated:
+        # back here without the token: it may be expired by then, and the login page's URL
+        # (and its logs) should not carry it
+        return redirect_to_login(request.path)
     try:
         if not token:
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
             token = _token_for_session_user(request, uuid)
         claims, vm = resolve(token, request.user, consume=False)
         if claims.vm_uuid != str(uuid):
