@@ -301,6 +301,11 @@ def test_make_run_again_then_make_demo_and_a_first_vm_then_sigterm(portal):
                               timeout=300, stdin=subprocess.DEVNULL)
         assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "first VM is one call away" in demo.stdout
+    # the login call it prints works as printed, once given the password
+    login = demo.stdout.split("TOKEN=", 1)[1].split("\n\n", 1)[0].strip()
+    shell = subprocess.run(["bash", "-c", f"TOKEN={login.replace('THE-PASSWORD', portal.password)}; echo $TOKEN"],
+                           capture_output=True, text=True, timeout=30)
+    assert len(shell.stdout.strip()) >= 20, shell.stdout + shell.stderr
     body = json.loads(demo.stdout.rsplit("-d '", 1)[1].rsplit("'", 1)[0])
     assert [h["name"] for h in portal.api("GET", "hosts/", 200, params={"q": "name~=demo-sim-%"})["results"]] \
         == ["demo-sim-1", "demo-sim-2"]   # the second run created nothing new

@@ -156,7 +156,12 @@ class Command(BaseCommand):
             f"offering {offering['name']} (1 CPU, 512 MiB)")
         body = {"name": "first-vm", "instance_offering_uuid": offering["uuid"], "image_uuid": image["uuid"],
                 "l3_network_uuids": [l3["uuid"]]}
-        say(self.style.SUCCESS("\nready. Your first VM is one call away (TOKEN from POST /api/v1/auth/login/):\n"))
+        say(self.style.SUCCESS("\nready. Log in as admin (the password `make run` printed, or "
+                               "CLOUDPORTAL_ADMIN_PASSWORD) to get a token:\n"))
+        say(f"TOKEN=$(curl -s -X POST {portal.url}/api/v1/auth/login/ -H 'Content-Type: application/json' \\\n"
+            f"     -d '{{\"username\": \"admin\", \"password\": \"THE-PASSWORD\"}}' "
+            f"| python3 -c 'import json, sys; print(json.load(sys.stdin)[\"token\"])')")
+        say(self.style.SUCCESS("\nthen your first VM is one call away:\n"))
         say(f"curl -s -X POST {portal.url}/api/v1/vm-instances/ -H \"Authorization: Token $TOKEN\" "
             f"-H 'Content-Type: application/json' \\\n     -d '{json.dumps(body)}'")
 
