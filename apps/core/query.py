@@ -56,6 +56,17 @@ class Like(Lookup):
         return sql, list(lhs_params) + list(rhs_params)
 
 
+# Per model, the API fields only admin accounts may filter or order on: the fields its serializers
+# show to admins only (``Meta.admin_only_fields``, registered by apps.core.api.serializers). A
+# normal account that could filter on one would learn its value one guess at a time.
+ADMIN_ONLY = {}
+
+
+def hide_from_tenants(model, names):
+    """Let only admin accounts query ``names`` of ``model``."""
+    ADMIN_ONLY[model] = ADMIN_ONLY.get(model, frozenset()) | frozenset(names)
+
+
 def query_meta(model):
     meta = getattr(model, "Query", None)
     if meta is None:
@@ -74,10 +85,11 @@ class Resolved:
         self.multi_valued = multi_valued
 
 
-def resolve(model, dotted):
+def resolve(model, dotted, user=None):
     """Map an API field path (``cluster.zone.name``) to its ORM path and model field.
 
-    ``multi_valued`` is true when the path crosses a to-many relation."""
+    ``multi_valued`` is true when the path crosses a to-many relation. With a ``user`` that is
+    not an admin, an admin-only field (``ADMIN_ONLY``) at the end of the path is a 400."""
     parts = dotted.split(".")
     current = model
     orm_parts = []
@@ -102,6 +114,12 @@ def resolve(model, dotted):
             f"unknown field '{dotted}'",
             code="INVALID_QUERY_FIELD",
             details={"field": dotted, "queryable": sorted(meta.fields)},
+        )
+    if user is not None and last in ADMIN_ONLY.get(current, ()) and not getattr(user, "is_admin", False):
+        raise InvalidArgument(
+            f"'{dotted}' can be queried by admin accounts only",
+            code="INVALID_QUERY_FIELD",
+            details={"field": dotted, "queryable": sorted(set(meta.fields) - ADMIN_ONLY[current])},
         )
     orm_last = _aliases(current).get(last, last)
     field, alias_multi = _field_at(current, orm_last)
@@ -227,7 +245,7 @@ def apply_condition(queryset, text, user=None):
     name, op, raw = parse_condition(text)
     if _is_tag_condition(queryset.model, name):
         return _tag_condition(queryset, op, raw, user), False
-    resolved = resolve(queryset.model, name)
+    resolved = resolve(queryset.model, name, user)
     lookup = _lookup(resolved, name, op, raw)
     negate = op.startswith("!")
     if resolved.multi_valued:
@@ -247,8 +265,9 @@ def apply_query(queryset, conditions, user=None):
     return queryset
 
 
-def apply_ordering(queryset, ordering):
-    """``ordering=-created_at,name``: declared fields only; ``id`` breaks ties for stable pages."""
+def apply_ordering(queryset, ordering, user=None):
+    """``ordering=-created_at,name``: declared fields only (admin-only ones for admins only, as in
+    ``resolve``); ``id`` breaks ties for stable pages."""
     if not ordering:
         return queryset.order_by(*queryset.model._meta.ordering or ["id"])
     keys = []
@@ -258,7 +277,7 @@ def apply_ordering(queryset, ordering):
             continue
         desc = item.startswith("-")
         name = item.lstrip("-+")
-        resolved = resolve(queryset.model, name)
+        resolved = resolve(queryset.model, name, user)
         if resolved.multi_valued:
             raise InvalidArgument(
                 f"cannot order by '{name}': it goes through a to-many relation (a row has many values)",

@@ -13,15 +13,18 @@ A resource's API test is a few declarations::
 
 and inherits tests of CRUD, the query DSL, ``fields=``, CSV, the error shape,
 tenant isolation (another account's row is 404, or infrastructure is read-only
-for normal accounts: 403), authentication, and that every write left an audit
-log and a change log.
+for normal accounts: 403), the serializer's admin-only fields (absent for a normal
+account in details, lists, CSV, ``fields=``, ``q=`` and ``ordering=``, present for
+an admin), authentication, and that every write left an audit log and a change log.
 """
 import csv
 import io
 
 from django.test import TestCase
+from django.urls import resolve
 from rest_framework.test import APIClient
 
+from apps.core.api.serializers import admin_only_fields
 from apps.core.models import AuditLog, ChangeLog
 
 
@@ -87,6 +90,18 @@ class APIViewTestCases:
                 self.assertEqual(body["code"], code, body)
             return body
 
+        @property
+        def admin_only(self):
+            """The fields this resource's serializer shows to admin accounts only (sorted)."""
+            view = resolve(self.url).func
+            serializer_class = view.cls.serializer_class
+            return sorted(admin_only_fields(serializer_class))
+
+        def assertShownToAdminsOnly(self, normal_row, admin_row):
+            for name in self.admin_only:
+                self.assertNotIn(name, normal_row, f"admin-only field '{name}' shown to a normal account")
+                self.assertIn(name, admin_row, f"admin-only field '{name}' not shown to an admin")
+
         def assertAudited(self, method, status, uuid=None):
             log = AuditLog.objects.filter(method=method).order_by("-id").first()
             self.assertIsNotNone(log, f"no audit log for {method}")
@@ -127,6 +142,17 @@ class APIViewTestCases:
             response = self.writer.get(self.detail(self.objects[0]) + "?fields=uuid,name")
             self.assertEqual(set(response.json()), {"uuid", "name"})
 
+        def test_admin_only_fields_are_shown_to_admins_only(self):
+            url = self.detail(self.objects[0])
+            normal, admin = self.tenant_client.get(url), self.admin_client.get(url)
+            self.assertEqual((normal.status_code, admin.status_code), (200, 200), normal.content)
+            self.assertShownToAdminsOnly(normal.json(), admin.json())
+            for name in self.admin_only:  # asking for one by name does not show it either
+                body = self.assertError(self.tenant_client.get(f"{url}?fields=uuid,{name}"), 400,
+                                        "INVALID_QUERY_FIELD")
+                self.assertIn(name, body["message"])
+                self.assertEqual(set(self.admin_client.get(f"{url}?fields=uuid,{name}").json()), {"uuid", name})
+
     class ListObjects(Base):
         def list_uuids(self, client, query="", params=None):
             response = client.get(self.url + query, params or {})
@@ -166,6 +192,24 @@ class APIViewTestCases:
             rows = list(csv.DictReader(io.StringIO(response.content.decode())))
             json_rows = self.admin_client.get(self.url + "?fields=uuid,name").json()["results"]
             self.assertEqual(rows, [{k: str(v) for k, v in row.items()} for row in json_rows])
+
+        def test_admin_only_fields_stay_hidden_in_lists_csv_and_queries(self):
+            normal = self.list_uuids(self.tenant_client)[1]["results"]
+            admin = {row["uuid"]: row for row in self.list_uuids(self.admin_client)[1]["results"]}
+            self.assertTrue(normal)
+            for row in normal:
+                self.assertShownToAdminsOnly(row, admin[row["uuid"]])
+            header = self.tenant_client.get(self.url + "?format=csv").content.decode().splitlines()[0].split(",")
+            admin_header = self.admin_client.get(self.url + "?format=csv").content.decode().splitlines()[0].split(",")
+            self.assertShownToAdminsOnly(header, admin_header)
+            queryable = getattr(getattr(self.model, "Query", None), "fields", [])
+            for name in self.admin_only:
+                if name not in queryable:
+                    continue
+                for params in ({"q": f"{name}!=null"}, {"ordering": name}):  # no guessing its value either
+                    body = self.assertError(self.tenant_client.get(self.url, params), 400, "INVALID_QUERY_FIELD")
+                    self.assertIn(name, body["message"])
+                    self.assertEqual(self.admin_client.get(self.url, params).status_code, 200)
 
         def test_tenant_isolation_in_list(self):
             uuids, _ = self.list_uuids(self.other_client)

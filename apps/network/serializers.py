@@ -24,6 +24,7 @@ class L2NetworkSerializer(ResourceSerializer):
         model = L2Network
         fields = ResourceSerializer.Meta.fields + ["zone_uuid", "type", "physical_interface", "bridge_name",
                                                    "cluster_uuids"]
+        admin_only_fields = ["physical_interface", "bridge_name"]  # the hosts' interfaces
 
     def get_fields(self):
         fields = super().get_fields()

@@ -21,6 +21,7 @@ class BackupStorageSerializer(ResourceSerializer):
                                                    "available_capacity", "zone_uuids"]
         read_only_fields = ResourceSerializer.Meta.read_only_fields + [
             "state", "status", "total_capacity", "available_capacity"]
+        admin_only_fields = ["url"]  # a directory on the portal machine
 
     def get_fields(self):
         fields = super().get_fields()
@@ -66,6 +67,8 @@ class ImageSerializer(ResourceSerializer):
             "size", "actual_size", "sha256", "backup_storage_refs", "account_uuid", "public"]
         read_only_fields = ResourceSerializer.Meta.read_only_fields + [
             "status", "state", "size", "actual_size", "sha256"]
+        # where the portal fetched it from (a file on the portal for uploads) and where it keeps it
+        admin_only_fields = ["url", "backup_storage_refs"]
 
     def get_fields(self):
         fields = super().get_fields()
@@ -119,6 +122,7 @@ class PrimaryStorageSerializer(ResourceSerializer):
         fields = ResourceSerializer.Meta.fields + ["type", "url", "zone_uuid", "state", "cluster_uuids",
                                                    "total_capacity", "available_capacity"]
         read_only_fields = ResourceSerializer.Meta.read_only_fields + ["state"]
+        admin_only_fields = ["url"]  # a directory on the hosts
 
     def get_fields(self):
         fields = super().get_fields()
@@ -158,6 +162,7 @@ class VolumeSerializer(ResourceSerializer):
             "type", "status", "state", "size", "actual_size", "format", "install_path", "primary_storage_uuid",
             "host_uuid", "image_uuid", "vm_instance_uuid"]
         read_only_fields = fields
+        admin_only_fields = ["install_path"]  # a file on the host
 
     def get_primary_storage_uuid(self, obj) -> str:
         return str(obj.primary_storage.uuid)

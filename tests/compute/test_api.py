@@ -1,7 +1,7 @@
 """Zones and clusters: generated API tests plus what is specific to them."""
 import pytest
 
-from apps.compute.models import Cluster, Zone
+from apps.compute.models import Cluster, Host, Zone
 from apps.core.models import Job
 from apps.core.testing import APIViewTestCases
 
@@ -31,6 +31,34 @@ class ClusterAPITest(APIViewTestCases.APIViewTestCase):
 
     def make_object(self, index, owner):
         return Cluster.objects.create(name=f"cluster-{index}", zone=self.zone)
+
+
+class HostAPITest(APIViewTestCases.GetObject, APIViewTestCases.ListObjects):
+    """Reads only: adding and deleting hosts run flows (tests/compute/test_hosts.py)."""
+
+    url = "/api/v1/hosts/"
+    model = Host
+
+    def setUp(self):
+        self.cluster = Cluster.objects.create(name="c", zone=Zone.objects.create(name="z"), hypervisor_type="KVM")
+        super().setUp()
+
+    def make_object(self, index, owner):
+        return Host.objects.create(name=f"host-{index}", cluster=self.cluster, hypervisor_type="KVM",
+                                   management_ip=f"10.0.0.{index + 1}", address_key=f"10.0.0.{index + 1}:7070",
+                                   username="root", password="secret", agent_version="1.0",
+                                   facts={"hostname": f"node{index}"}, status="Connected", cpu_num=8,
+                                   memory_size=16 << 30)
+
+    def test_a_normal_account_sees_what_it_needs_to_choose_a_host(self):
+        row = self.tenant_client.get(self.detail(self.objects[0])).json()
+        assert {"uuid", "name", "state", "status", "cluster_uuid", "hypervisor_type", "available_cpu",
+                "available_memory"} <= set(row)
+        assert "10.0.0.1" not in str(row) and "node0" not in str(row)
+        assert self.tenant_client.get(self.url, {"q": "management_ip=10.0.0.1"}).status_code == 400
+        assert self.tenant_client.get("/api/v1/vm-instances/",
+                                      {"q": "host.management_ip=10.0.0.1"}).status_code == 400
+        assert self.admin_client.get(self.url, {"q": "management_ip=10.0.0.1"}).json()["count"] == 1
 
 
 pytestmark = pytest.mark.django_db

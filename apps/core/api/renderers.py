@@ -5,6 +5,8 @@ import json
 
 from rest_framework.renderers import BaseRenderer
 
+from .serializers import admin_only_fields, for_admin
+
 
 class CSVRenderer(BaseRenderer):
     media_type = "text/csv"
@@ -46,10 +48,14 @@ class CSVRenderer(BaseRenderer):
         if view is None or not hasattr(view, "get_serializer_class"):
             return []
         try:
-            columns = list(view.get_serializer_class()().fields)
+            serializer_class = view.get_serializer_class()
+            columns = list(serializer_class().fields)
         except Exception:  # noqa: BLE001 - a header is a nicety, never an error
             return []
         request = context.get("request")
+        if not for_admin({"request": request}):
+            hidden = admin_only_fields(serializer_class)
+            columns = [c for c in columns if c not in hidden]
         wanted = request.query_params.get("fields") if request is not None else None
         if wanted:
             chosen = [f.strip() for f in wanted.split(",") if f.strip()]

@@ -8,6 +8,8 @@ from rest_framework import serializers
 from rest_framework.utils.formatting import lazy_format
 
 from ..models import AuditLog, ChangeLog, GlobalConfig, Job, Tag
+from ..query import hide_from_tenants
+from ..tenancy import is_admin
 
 
 # What a 64-bit signed integer holds: SQLite's INTEGER, and the widest MariaDB BIGINT a Python
@@ -123,7 +125,55 @@ def represent(serializer_class, instance, context=None):
         kept[serializer_class] = serializer
 
 
-class FieldSelectionMixin:
+ADMIN_ONLY_NOTE = "Admin accounts only."
+
+
+def admin_only_fields(serializer_class):
+    """The fields ``serializer_class`` shows to admin accounts only (its ``Meta.admin_only_fields``)."""
+    return serializer_class.__dict__.get("_admin_only") or frozenset(
+        getattr(getattr(serializer_class, "Meta", None), "admin_only_fields", ()))
+
+
+def for_admin(context):
+    """True when the request the serializer answers is an admin account's. Without a request
+    (nothing says who reads it) the answer is no: admin-only fields are left out."""
+    request = context.get("request") if context else None
+    return is_admin(getattr(request, "user", None))
+
+
+class AdminOnlyFieldsMixin:
+    """Infrastructure internals (a host's address and SSH user, a storage's path) are for admin
+    accounts: ``Meta.admin_only_fields = [...]`` names them, and they are left out of what any
+    other account is answered (``fields=``, CSV, the fast path ``represent`` too, as they all
+    render here). The query DSL refuses them to others as well (``apps.core.query.ADMIN_ONLY``);
+    the OpenAPI schema still documents them, marked "Admin accounts only"."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        names = frozenset(getattr(getattr(cls, "Meta", None), "admin_only_fields", ()))
+        cls._admin_only = names
+        model = getattr(getattr(cls, "Meta", None), "model", None)
+        if names and model is not None:
+            hide_from_tenants(model, names)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name in type(self)._admin_only:
+            field = fields.get(name)
+            if field is not None and ADMIN_ONLY_NOTE not in (field.help_text or ""):
+                field.help_text = f"{field.help_text} ({ADMIN_ONLY_NOTE})" if field.help_text else ADMIN_ONLY_NOTE
+        return fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        hidden = type(self)._admin_only
+        if hidden and not for_admin(self.context):
+            for name in hidden:
+                data.pop(name, None)
+        return data
+
+
+class FieldSelectionMixin(AdminOnlyFieldsMixin):
     """Honours ``?fields=a,b``: only those keys are rendered (validated by the view)."""
 
     def to_representation(self, instance):

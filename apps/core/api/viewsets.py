@@ -15,9 +15,9 @@ from .. import cascade as cascade_lib
 from ..errors import InvalidArgument, ResourceBusy
 from ..flows import start_job
 from ..query import apply_ordering, apply_query
-from ..tenancy import visible
+from ..tenancy import is_admin, visible
 from .permissions import ReadAllWriteByAdmin
-from .serializers import JobSerializer, represent
+from .serializers import JobSerializer, admin_only_fields, represent
 from .tags import tags_for
 
 UUID_REGEX = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
@@ -65,7 +65,7 @@ class QueryViewSet(viewsets.GenericViewSet):
                            for_write=self.request.method not in ("GET", "HEAD", "OPTIONS"))
         if self.action == "list":
             queryset = apply_query(queryset, self.request.query_params.getlist("q"), self.request.user)
-            queryset = apply_ordering(queryset, self.request.query_params.get("ordering"))
+            queryset = apply_ordering(queryset, self.request.query_params.get("ordering"), self.request.user)
         return queryset
 
     def get_serializer_context(self):
@@ -73,7 +73,17 @@ class QueryViewSet(viewsets.GenericViewSet):
         fields = self.request.query_params.get("fields") if self.request else None
         if fields and self.request.method == "GET":
             wanted = [f.strip() for f in fields.split(",") if f.strip()]
-            known = {name for name, field in self.get_serializer_class()().fields.items() if not field.write_only}
+            serializer_class = self.get_serializer_class()
+            known = {name for name, field in serializer_class().fields.items() if not field.write_only}
+            if not is_admin(self.request.user):
+                hidden = admin_only_fields(serializer_class)
+                asked = [f for f in wanted if f in hidden]
+                if asked:
+                    raise InvalidArgument(
+                        f"field '{asked[0]}' is shown to admin accounts only",
+                        code="INVALID_QUERY_FIELD",
+                        details={"field": asked[0], "fields": sorted(known - hidden)},
+                    )
             unknown = [f for f in wanted if f not in known]
             if unknown:
                 raise InvalidArgument(
