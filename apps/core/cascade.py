@@ -9,6 +9,7 @@ and what blocks the delete; the ``cascade-delete`` flow runs the same plan.
 from collections import defaultdict
 
 from django.db import transaction
+from django.db.models import ProtectedError, RestrictedError
 
 from .errors import Conflict, ResourceBusy
 from .flows import Flow, NoRollback, Step
@@ -64,6 +65,13 @@ def _ref(obj):
     return {"resource_type": obj.resource_type(), "uuid": str(obj.uuid), "name": obj.name}
 
 
+def _named(refs, limit=3):
+    """'VmInstance vm1, Volume root-vm1 and 2 more' for a message."""
+    names = [f"{ref['resource_type']} {ref['name']}" for ref in refs[:limit]]
+    more = len(refs) - len(names)
+    return ", ".join(names) + (f" and {more} more" if more else "")
+
+
 def plan(obj):
     """``{"deletes": [...children first, obj last], "blockers": [...]}``."""
     deletes, blockers = [], []
@@ -94,11 +102,28 @@ def check_blockers(obj):
     result = plan(obj)
     if result["blockers"]:
         raise Conflict(
-            f"cannot delete {obj.resource_type()} {obj.name}: {len(result['blockers'])} resource(s) depend on it",
+            f"cannot delete {obj.resource_type()} {obj.name}: it still has {_named(result['blockers'])}; "
+            "delete them first",
             code="HAS_DEPENDENTS",
             details={"blockers": result["blockers"]},
         )
     return result
+
+
+def delete_row(obj):
+    """``obj.delete()``; a row that still protects it (one no rule names, or one made since the
+    plan was checked) is a 409 naming it, not the database layer's error."""
+    try:
+        obj.delete()
+    except (ProtectedError, RestrictedError) as exc:
+        rows = list(getattr(exc, "protected_objects", None) or getattr(exc, "restricted_objects", None) or [])
+        blockers = [{"resource_type": row.resource_type() if hasattr(row, "resource_type") else type(row).__name__,
+                     "uuid": str(getattr(row, "uuid", row.pk)), "name": str(getattr(row, "name", row.pk))}
+                    for row in rows[:50]]
+        raise Conflict(
+            f"cannot delete {obj.resource_type()} {obj.name}: it still has {_named(blockers)}; delete them first",
+            code="HAS_DEPENDENTS", details={"blockers": blockers},
+        ) from None
 
 
 def _load(ctx):
@@ -144,7 +169,7 @@ class DeleteChildren(NoRollback):
             with transaction.atomic():
                 child = model.objects.filter(uuid=uuid).first()
                 if child is not None:
-                    child.delete()
+                    delete_row(child)
             deleted.append({"resource_type": resource_type, "uuid": uuid})
             ctx.deleted = deleted
 
@@ -171,7 +196,7 @@ class DeleteResource(NoRollback):
         clean_up_root(ctx)
         root = _load(ctx)
         if root is not None:
-            root.delete()
+            delete_row(root)
         ctx.result = {"deleted": ctx.get("deleted", []) + [
             {"resource_type": ctx.args["resource_type"], "uuid": ctx.args["uuid"]}]}
         if ctx.get("cleanup"):

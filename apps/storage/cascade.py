@@ -1,4 +1,5 @@
 """What deleting storage (or what it hangs off) does."""
+from apps.accounts.models import Account
 from apps.compute.models import Host, Zone
 from apps.core.cascade import cascade
 
@@ -8,3 +9,6 @@ cascade(Zone).deletes(PrimaryStorage, via="zone")
 cascade(PrimaryStorage).refuses(Volume, via="primary_storage")
 cascade(Host).refuses(Volume, via="host")
 cascade(BackupStorage).refuses(Image, via="backup_storage_refs__backup_storage")
+# an account that owns images or volumes is not deleted: they go first, through their own flows
+cascade(Account).refuses(Image, via="account")
+cascade(Account).refuses(Volume, via="account")
