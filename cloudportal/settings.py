@@ -157,7 +157,10 @@ else:
     # Without Redis each process has its own in-memory layer; events written by a
     # worker reach the browser through the database relay (apps.core.events.relay).
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # room for many keys: a full cache drops a third of them, login throttles and used console
+    # tokens among them
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                          "OPTIONS": {"MAX_ENTRIES": 100_000}}}
     EVENTS_BACKEND = "database"
 EVENTS_BACKEND = os.environ.get("EVENTS_BACKEND", EVENTS_BACKEND)
 # apps.core.events.publisher: how long a worker's event waits for others to share its Redis round trip
@@ -226,6 +229,15 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 LOGIN_URL = "/api-auth/login/"
+# Every password check counts failed logins per user name and per client address
+# (apps.accounts.throttle): this many failures within the window refuse that name or address
+# for the next window (429 with Retry-After). Counted in the cache: shared by every web process
+# with REDIS_URL, per process without it.
+AUTHENTICATION_BACKENDS = ["apps.accounts.backends.ThrottledModelBackend"]
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
+LOGIN_FAILURE_WINDOW = int(os.environ.get("LOGIN_FAILURE_WINDOW", "60"))
+# reverse proxies in front of the web processes whose X-Forwarded-For entries are trusted (0: none)
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 LOGIN_REDIRECT_URL = "/api/v1/"
 
 LOGGING = {

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from apps.accounts.login_pages import SessionLoginView
 from apps.core.api.root import ApiRoot
 from apps.storage.imagestore import serve as image_store
 
@@ -23,6 +24,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    # the browsable API's login page, throttled (apps.accounts.login_pages); logout stays DRF's
+    path("api-auth/login/", SessionLoginView.as_view(), name="session-login"),
     path("api-auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
 ]

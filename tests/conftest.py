@@ -61,6 +61,15 @@ def _fresh_row_cache():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_login_throttle(settings):
+    """Failed logins are counted in the cache (apps.accounts.throttle), Redis in CI: each test
+    counts under its own key prefix, so one test's failures never refuse another's logins."""
+    import uuid
+
+    settings.LOGIN_THROTTLE_PREFIX = f"cp:login-test:{uuid.uuid4().hex}"
+
+
+@pytest.fixture(autouse=True)
 def _eager_jobs():
     """Jobs started by API calls run in-process (real engine, same transaction)
     unless a test starts real workers (see tests/workers.py)."""

@@ -1,6 +1,7 @@
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,6 +12,9 @@ from apps.core.tenancy import is_admin
 
 from .models import Account, ApiToken, User
 from .serializers import AccountSerializer, LoginSerializer, TokenSerializer, UserSerializer
+
+
+THROTTLED_MESSAGE = "too many failed logins for this user name or from this address; try again later."
 
 
 class LoginView(APIView):
@@ -27,6 +31,9 @@ class LoginView(APIView):
         audit(request, action="auth.login", user_name=username)
         user = authenticate(request._request, username=username,
                             password=serializer.validated_data["password"])
+        refused_for = getattr(request._request, "login_refused_for", 0)
+        if refused_for:  # apps.accounts.backends: too many failures for this name or address
+            raise Throttled(wait=refused_for, detail=THROTTLED_MESSAGE)
         if user is None or user.account is None:
             raise CloudPortalError("wrong user name or password", code="AUTHENTICATION_FAILED", status=401)
         audit(request, user=user)
