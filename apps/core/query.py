@@ -24,6 +24,7 @@ from django.db import models
 from django.db.models import Lookup
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.module_loading import autodiscover_modules
 
 from .errors import InvalidArgument
 
@@ -60,11 +61,22 @@ class Like(Lookup):
 # show to admins only (``Meta.admin_only_fields``, registered by apps.core.api.serializers). A
 # normal account that could filter on one would learn its value one guess at a time.
 ADMIN_ONLY = {}
+_serializers_loaded = False
 
 
 def hide_from_tenants(model, names):
     """Let only admin accounts query ``names`` of ``model``."""
     ADMIN_ONLY[model] = ADMIN_ONLY.get(model, frozenset()) | frozenset(names)
+
+
+def admin_only(model):
+    """The API fields of ``model`` for admin accounts only. The apps' serializer modules declare
+    them: they are imported first if nothing has yet (a websocket may come before any HTTP request)."""
+    global _serializers_loaded
+    if not _serializers_loaded:
+        autodiscover_modules("serializers")
+        _serializers_loaded = True
+    return ADMIN_ONLY.get(model, frozenset())
 
 
 def query_meta(model):
@@ -89,7 +101,7 @@ def resolve(model, dotted, user=None):
     """Map an API field path (``cluster.zone.name``) to its ORM path and model field.
 
     ``multi_valued`` is true when the path crosses a to-many relation. With a ``user`` that is
-    not an admin, an admin-only field (``ADMIN_ONLY``) at the end of the path is a 400."""
+    not an admin, an admin-only field (``admin_only``) at the end of the path is a 400."""
     parts = dotted.split(".")
     current = model
     orm_parts = []
@@ -115,11 +127,11 @@ def resolve(model, dotted, user=None):
             code="INVALID_QUERY_FIELD",
             details={"field": dotted, "queryable": sorted(meta.fields)},
         )
-    if user is not None and last in ADMIN_ONLY.get(current, ()) and not getattr(user, "is_admin", False):
+    if user is not None and last in admin_only(current) and not getattr(user, "is_admin", False):
         raise InvalidArgument(
             f"'{dotted}' can be queried by admin accounts only",
             code="INVALID_QUERY_FIELD",
-            details={"field": dotted, "queryable": sorted(set(meta.fields) - ADMIN_ONLY[current])},
+            details={"field": dotted, "queryable": sorted(set(meta.fields) - admin_only(current))},
         )
     orm_last = _aliases(current).get(last, last)
     field, alias_multi = _field_at(current, orm_last)

@@ -232,3 +232,51 @@ def test_only_the_first_event_of_a_batch_wakes_the_publisher_thread(monkeypatch,
 
 async def _all_live(layer, groups):
     return set(groups)
+
+
+def test_a_normal_account_watching_a_host_sees_no_admin_only_fields_nor_its_jobs_details():
+    from apps.compute.models import Cluster, Host
+    from apps.core.events.publisher import flush
+
+    cluster = Cluster.objects.create(name="c", zone=Zone.objects.create(name="z"), hypervisor_type="KVM")
+    host = Host.objects.create(name="h", cluster=cluster, hypervisor_type="KVM", management_ip="10.20.30.40")
+    flush(5)
+    normal_token = ApiToken.issue(make_account("watcher"))
+    admin_token = ApiToken.issue(make_account("root", admin=True))
+
+    async def watch(token):
+        communicator = WebsocketCommunicator(application, f"/ws/events/?token={token}")
+        assert (await communicator.connect())[0]
+        await communicator.send_json_to({"subscribe": {"resource": str(host.uuid)}})
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "subscribed"
+        return communicator
+
+    async def scenario():
+        normal, admin = await watch(normal_token), await watch(admin_token)
+
+        def change():
+            Host.objects.filter(pk=host.pk).update(name="h")  # no signal: the save below is the event
+            obj = Host.objects.get(pk=host.pk)
+            obj.management_ip, obj.address_key, obj.status = "10.20.30.41", "10.20.30.41:7070", "Connected"
+            obj.facts = {"hostname": "node-a"}
+            obj.save()
+            job = start_job(flows.NOOP, resource=obj, args={})
+            execute_job(job.uuid)
+
+        await database_sync_to_async(change)()
+        seen = {}
+        for name, communicator in (("normal", normal), ("admin", admin)):
+            change_event, _ = await receive_until(communicator, lambda m: m.get("type") == "resource")
+            job_event, _ = await receive_until(communicator, lambda m: m.get("type") == "job"
+                                               and m["state"] == "succeeded")
+            seen[name] = (change_event, job_event)
+            await communicator.disconnect()
+        change_event, job_event = seen["normal"]
+        assert change_event["changes"]["after"] == {"status": "Connected"}
+        assert "10.20.30" not in json.dumps(seen["normal"]) and "node-a" not in json.dumps(seen["normal"])
+        assert "steps" not in job_event and job_event["state"] == "succeeded"
+        change_event, job_event = seen["admin"]
+        assert change_event["changes"]["after"]["management_ip"] == "10.20.30.41"
+        assert "steps" in job_event
+
+    async_to_sync(scenario)()

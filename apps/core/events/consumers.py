@@ -35,6 +35,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4401)
             return
         self.groups_joined = set()
+        self.admin = await database_sync_to_async(_is_admin)(user)
         if settings.EVENTS_BACKEND == "database":
             from .relay import ensure_relay_running
 
@@ -75,4 +76,30 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def event_message(self, event):
-        await self.send_json(event["payload"])
+        payload = event["payload"]
+        await self.send_json(payload if self.admin else for_normal_accounts(payload))
+
+
+def _is_admin(user):
+    from ..tenancy import is_admin
+
+    return is_admin(user)
+
+
+def for_normal_accounts(payload):
+    """What a normal account may see of an event on a resource it can read. A change shows only
+    the fields it may query, admin-only ones left out (a host's address, a storage's path: see
+    ``apps.core.query.admin_only``); a job on infrastructure (an admin's: adding or reconnecting
+    a host) shows its progress but not its steps, result or error, which name such things."""
+    from ..models import RESOURCE_TYPES
+    from ..query import admin_only
+
+    model = RESOURCE_TYPES.get(payload.get("resource_type"))
+    if payload.get("type") == "resource":
+        shown = set(getattr(getattr(model, "Query", None), "fields", ())) - admin_only(model)
+        changes = payload.get("changes") or {}
+        return {**payload, "changes": {side: {k: v for k, v in (changes.get(side) or {}).items() if k in shown}
+                                       for side in ("before", "after")}}
+    if payload.get("type") == "job" and model is not None and getattr(model, "tenant_path", None) is None:
+        return {k: v for k, v in payload.items() if k not in ("steps", "result", "error")}
+    return payload
