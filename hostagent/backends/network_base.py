@@ -128,6 +128,7 @@ NETWORK_PATHS = {
     "/v1/dhcp/apply": ("dhcp_apply", validate_dhcp_apply),
     "/v1/dhcp/release": ("dhcp_release", validate_dhcp_release),
     "/v1/dhcp/delete": ("dhcp_delete", validate_l3_only),
+    "/v1/network/cleanup": ("network_cleanup", validate_nothing),
 }
 NETWORK_READ_PATHS = {"/v1/network/state"}
 

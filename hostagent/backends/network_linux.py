@@ -12,6 +12,10 @@ What this creates on the host (and removes again):
   state.json). dnsmasq answers only MACs listed in ``hosts`` (static leases); new entries are
   loaded with SIGHUP.
 
+Bridges the agent created are recorded in ``<state_dir>/bridges.json``: ``/v1/network/cleanup`` (a
+host leaving the portal) deletes those and every DHCP server, and keeps bridges that were there
+before the portal asked for them.
+
 Every operation is idempotent ("ensure"): it looks at what exists and does only what is missing.
 Commands are ``ip`` (iproute2) and ``dnsmasq`` run with subprocess; one lock serialises them.
 """
@@ -143,9 +147,35 @@ def read_leases(path):
 
 class LinuxNetworkMixin:
     # --- helpers -------------------------------------------------------------------
+    def _state_dir(self):
+        return self.config.get("state_dir") or DEFAULT_STATE_DIR
+
     def _dhcp_dir(self, l3_uuid=None):
-        root = os.path.join(self.config.get("state_dir") or DEFAULT_STATE_DIR, "dhcp")
+        root = os.path.join(self._state_dir(), "dhcp")
         return os.path.join(root, l3_uuid) if l3_uuid else root
+
+    def _created_bridges(self):
+        try:
+            with open(os.path.join(self._state_dir(), "bridges.json"), encoding="utf-8") as fh:
+                return sorted(json.load(fh).get("created", []))
+        except (OSError, ValueError, AttributeError):
+            return []
+
+    def _record_bridge(self, bridge, created):
+        """Remember (or forget) that this agent created ``bridge``: a cleanup removes only those."""
+        bridges = set(self._created_bridges())
+        if (bridge in bridges) == created:
+            return
+        (bridges.add if created else bridges.discard)(bridge)
+        path = os.path.join(self._state_dir(), "bridges.json")
+        if not bridges:
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
+            return
+        os.makedirs(self._state_dir(), mode=0o755, exist_ok=True)
+        _write_if_changed(path, json.dumps({"created": sorted(bridges)}))
 
     def _load_dhcp_state(self, l3_uuid):
         try:
@@ -176,6 +206,7 @@ class LinuxNetworkMixin:
             created = existing is None
             if created:
                 _ip("link", "add", "name", bridge, "type", "bridge")
+                self._record_bridge(bridge, True)
                 log.info("created bridge %s", bridge)
             moved = []
             if master != bridge:
@@ -197,6 +228,7 @@ class LinuxNetworkMixin:
                     self._dhcp_teardown(l3)
                     dhcp_deleted.append(l3)
             existing = _link(bridge)
+            self._record_bridge(bridge, False)
             if existing is None or existing.get("linkinfo", {}).get("info_kind") != "bridge":
                 return {"bridge": bridge, "deleted": False, "dhcp_deleted": dhcp_deleted}
             ports = [p["ifname"] for p in _json("link", "show", "master", bridge)]
@@ -207,6 +239,26 @@ class LinuxNetworkMixin:
             _ip("link", "del", "dev", bridge)
             log.info("deleted bridge %s", bridge)
         return {"bridge": bridge, "deleted": True, "dhcp_deleted": dhcp_deleted}
+
+    def network_cleanup(self, host_uuid, spec):
+        """The host leaves the portal: every DHCP server (dnsmasq, namespace, veth, files) and every
+        bridge this agent created go (addresses back on their interface); bridges it found already
+        there stay and are listed in ``bridges_left``."""
+        with _lock:
+            dhcp_deleted = [l3 for l3 in self._dhcp_l3s() if self._dhcp_teardown(l3)]
+            bridges_deleted = []
+            for bridge in self._created_bridges():
+                if self.bridge_delete(host_uuid, {"bridge": bridge, "physical_interface": None})["deleted"]:
+                    bridges_deleted.append(bridge)
+            left = [link["ifname"] for link in _json("-d", "link", "show", "type", "bridge")
+                    if link["ifname"].startswith("br_")]
+            for directory in (self._dhcp_dir(), self._state_dir()):
+                try:
+                    os.rmdir(directory)   # only when nothing else is kept there
+                except OSError:
+                    pass
+        log.info("network cleanup: DHCP of %s and bridges %s deleted", dhcp_deleted or "none", bridges_deleted or "none")
+        return {"dhcp_deleted": dhcp_deleted, "bridges_deleted": bridges_deleted, "bridges_left": left}
 
     def network_state(self, host_uuid, spec):
         with _lock:
@@ -381,6 +433,10 @@ class LinuxNetworkMixin:
         pid = _pid_alive(os.path.join(directory, "dnsmasq.pid"), directory)
         if pid is not None:
             self._stop_dnsmasq(pid)
+        if _netns_exists(ns):
+            # whatever else runs in the namespace (a dnsmasq whose pid file is gone) would outlive it
+            for other in _ip("netns", "pids", ns, check=False).stdout.split():
+                self._stop_dnsmasq(int(other))
         _ip("link", "del", "dev", outer, check=False)
         if _netns_exists(ns):
             _ip("netns", "del", ns, check=False)

@@ -29,6 +29,13 @@ class SimNetworkMixin:
         deleted = net["bridges"].pop(bridge, None) is not None
         return {"bridge": bridge, "deleted": deleted, "dhcp_deleted": dhcp_deleted}
 
+    def network_cleanup(self, host_uuid, spec):
+        net = self._net(host_uuid)
+        answer = {"dhcp_deleted": sorted(net["dhcp"]), "bridges_deleted": sorted(net["bridges"]), "bridges_left": []}
+        net["dhcp"].clear()
+        net["bridges"].clear()
+        return answer
+
     def network_state(self, host_uuid, spec):
         net = self._net(host_uuid)
         dhcp = {}

@@ -124,5 +124,6 @@ def agent_roots(tmp_path, settings):
     """Per-test install/config roots; whatever agent a test started there is stopped afterwards."""
     settings.KVM_AGENT_INSTALL_DIR = str(tmp_path / "opt" / "cloudportal-agent")
     settings.KVM_AGENT_CONFIG_DIR = str(tmp_path / "etc" / "cloudportal-agent")
+    settings.KVM_AGENT_STATE_DIR = str(tmp_path / "var" / "cloudportal-agent")
     yield Path(settings.KVM_AGENT_INSTALL_DIR), Path(settings.KVM_AGENT_CONFIG_DIR)
     subprocess.run(["sh", "-c", stop_daemon_command()], timeout=30)

@@ -18,6 +18,7 @@ import pytest
 from apps.compute.models import Cluster, Host, Zone
 from tests.compute.conftest import needs_libvirtd
 from tests.hostagent.conftest import free_port
+from tests.network.conftest import test_interface, test_subnet  # noqa: F401  (fixtures)
 
 @pytest.fixture
 def kvm_cluster(db):
@@ -49,6 +50,8 @@ def assert_nothing_left(install_root, config_root, agent_port):
     assert not Host.objects.exists()
     assert not install_root.exists(), list(install_root.rglob("*"))[:10]
     assert not config_root.exists()
+    state_root = config_root.parent.parent / "var" / "cloudportal-agent"
+    assert not state_root.exists(), list(state_root.rglob("*"))[:10]
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", agent_port), timeout=1).close()
 
@@ -155,8 +158,57 @@ def test_add_local_machine_over_ssh_with_password_then_cluster_delete_undeploys_
         deleted = admin_client.delete(f"/api/v1/clusters/{kvm_cluster.uuid}/")
     job = admin_client.get(deleted["Location"]).json()
     assert job["state"] == "succeeded", job
-    assert job["result"]["cleanup"] == {host["uuid"]: {"undeploy": {"removed": True}}}, job
+    assert job["result"]["cleanup"] == {host["uuid"]: {
+        "network": {"removed": True, "dhcp_deleted": [], "bridges_deleted": []},
+        "undeploy": {"removed": True}}}, job
     assert_nothing_left(install_root, config_root, data["agent_port"])
+
+
+def netns_list():
+    return subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+
+
+@pytest.mark.libvirt
+@needs_libvirtd
+@pytest.mark.django_db
+def test_deleting_a_kvm_hosts_cluster_stops_its_dnsmasq_and_removes_namespace_and_bridge(
+        admin_client, sshd, agent_roots, kvm_cluster, django_capture_on_commit_callbacks, test_interface,
+        test_subnet):
+    from apps.compute import agent
+    from apps.network.dhcp import apply_dhcp
+    from tests.network.conftest import create_l2, create_l3, ip_link
+
+    install_root, config_root = agent_roots
+    data = body(kvm_cluster, sshd.port, private_key=sshd.private_key)
+    response, job = add(admin_client, data, django_capture_on_commit_callbacks)
+    assert job["state"] == "succeeded", job
+    host = Host.objects.get(uuid=response.json()["resource"]["uuid"])
+    l2 = create_l2(admin_client, kvm_cluster.zone, interface=test_interface)
+    with django_capture_on_commit_callbacks(execute=True):
+        attached = admin_client.post(f"/api/v1/l2-networks/{l2['uuid']}/attach/",
+                                     {"cluster_uuid": str(kvm_cluster.uuid)}, format="json")
+    assert admin_client.get(attached["Location"]).json()["state"] == "succeeded"
+    try:
+        l3 = create_l3(admin_client, l2["uuid"], ranges=[(f"{test_subnet}.10", f"{test_subnet}.20",
+                                                          "255.255.255.0", f"{test_subnet}.1")])
+        apply_dhcp(host, l3["uuid"], [])  # what the last VM on the L3 left: a server without entries
+        bridge, namespace = l2["bridge_name"], f"cpdhcp-{l3['uuid']}"
+        dnsmasq = agent.call(host, "/v1/network/state")["dhcp"][l3["uuid"]]["pid"]
+        assert pid_alive(dnsmasq) and namespace in netns_list()
+        assert ip_link(test_interface)["master"] == bridge
+
+        with django_capture_on_commit_callbacks(execute=True):
+            deleted = admin_client.delete(f"/api/v1/clusters/{kvm_cluster.uuid}/")
+        job = admin_client.get(deleted["Location"]).json()
+        assert job["state"] == "succeeded", job
+        assert job["result"]["cleanup"][str(host.uuid)] == {
+            "network": {"removed": True, "dhcp_deleted": [l3["uuid"]], "bridges_deleted": [bridge]},
+            "undeploy": {"removed": True}}, job
+        assert not pid_alive(dnsmasq) and namespace not in netns_list()
+        assert ip_link(bridge) is None and "master" not in ip_link(test_interface)
+        assert_nothing_left(install_root, config_root, data["agent_port"])
+    finally:
+        admin_client.delete(f"/api/v1/l2-networks/{l2['uuid']}/")
 
 
 @pytest.mark.django_db

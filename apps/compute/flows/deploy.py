@@ -12,6 +12,7 @@ Remote layout (roots from settings, for tests):
                                                   /<version>/venv/       its virtualenv
                                                   supervise.sh, agent.pid, agent.log  (no systemd)
   KVM_AGENT_CONFIG_DIR  (/etc/cloudportal-agent)/agent.json, agent.secret (0600)
+  KVM_AGENT_STATE_DIR   (/var/lib/cloudportal-agent)/  the agent's DHCP files and bridge records
   /etc/systemd/system/cloudportal-agent.service                          (systemd)
 """
 import io
@@ -46,6 +47,10 @@ def install_dir():
 
 def config_dir():
     return getattr(settings, "KVM_AGENT_CONFIG_DIR", "/etc/cloudportal-agent").rstrip("/")
+
+
+def state_dir():
+    return getattr(settings, "KVM_AGENT_STATE_DIR", "/var/lib/cloudportal-agent").rstrip("/")
 
 
 def version_dir(version=None):
@@ -216,7 +221,7 @@ class WriteConfig(RemoteStep):
             listen = "0.0.0.0"
         config = {"backend": "libvirt", "listen": listen, "port": host.agent_port, "host_uuid": str(host.uuid),
                   "secret_file": f"{cdir}/agent.secret", "portal_url": settings.PORTAL_URL,
-                  "libvirt_uri": "qemu:///system"}
+                  "libvirt_uri": "qemu:///system", "state_dir": state_dir()}
         with ssh_for(host) as ssh:
             ctx.created_config_dirs = ctx.get("created_config_dirs", []) + _mkdirs(ssh, [cdir])
             ctx.config_files = [f"{cdir}/agent.secret", f"{cdir}/agent.json"]
@@ -383,8 +388,9 @@ class UpgradeAgentIfStale(NoRollback):
 
 def undeploy_agent(host):
     """Stop a KVM host's agent and remove its unit or supervisor, config, secret, package and
-    virtualenv. Best effort: answers what happened (``{"removed": bool, ...}``), never raises
-    for an unreachable host."""
+    virtualenv, and its state directory once empty (the network clean-up before it empties it;
+    what it could not remove is recorded there and stays, ``state_dir_kept``). Best effort:
+    answers what happened (``{"removed": bool, ...}``), never raises for an unreachable host."""
     try:
         with ssh_for(host) as ssh:
             if uses_systemd(ssh):
@@ -392,6 +398,11 @@ def undeploy_agent(host):
             else:
                 ssh.run(stop_daemon_command())
             ssh.run(f"rm -rf {q(install_dir())} {q(config_dir())}", what="removing the agent's files")
+            state = state_dir()
+            status, _ = ssh.run(f"rmdir {q(state + '/dhcp')} 2>/dev/null; rmdir {q(state)} 2>/dev/null; "
+                                f"test ! -e {q(state)}", check=False)
+        if status != 0:
+            return {"removed": True, "state_dir_kept": state}
         return {"removed": True}
     except CloudPortalError as exc:
         log.warning("host %s: the agent could not be removed: %s", host.uuid, exc.message)
