@@ -183,6 +183,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.errors.exception_handler",
     "URL_FORMAT_OVERRIDE": "format",
+    # docstrings' ``literals`` shown as code, not as backticks (the browsable API, OPTIONS)
+    "VIEW_DESCRIPTION_FUNCTION": "apps.core.api.descriptions.view_description",
 }
 # A web process trusts a token (its user and account) it read less than this many seconds ago
 # without reading it again; a revoked token stops working in every process within this time
