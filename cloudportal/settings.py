@@ -196,7 +196,8 @@ ROW_CACHE_SECONDS = float(os.environ.get("ROW_CACHE_SECONDS", "1"))
 PREPARED_QUERIES_CHECK = os.environ.get("PREPARED_QUERIES_CHECK", "0") == "1"
 SPECTACULAR_SETTINGS = {
     "TITLE": "CloudPortal API",
-    "DESCRIPTION": "IaaS portal: data-centre KVM hosts, storage, networks and Alibaba Cloud.",
+    "DESCRIPTION": "IaaS portal for KVM data centres: hosts, primary and backup storage, images, L2/L3 networks "
+                   "and virtual machines.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
