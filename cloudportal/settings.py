@@ -1,7 +1,7 @@
 """CloudPortal settings, driven by the environment.
 
 Zero-setup default (nothing set): SQLite in ``var/``, Celery over the filesystem
-transport, events relayed through the database to websockets. Production and CI
+transport (``cloudportal/filebroker.py``), events relayed through the database to websockets. Production and CI
 set ``DATABASE_URL`` (MariaDB), ``CELERY_BROKER_URL`` and ``REDIS_URL``.
 """
 import os
@@ -115,6 +115,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT = "cloudportal.filebroker:Transport"  # kombu's, woken by inotify instead of polling
     _broker_dir = DATA_DIR / "celery-broker"
     for sub in ("queue", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
