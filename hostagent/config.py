@@ -18,7 +18,8 @@ DEFAULTS = {
     "vnc_listen": None,      # libvirt: VNC listen address of the domains; None = the agent's own `listen`
     "portal_url": None,
     "log_level": "INFO",
-    "workers": 16,
+    "workers": 16,           # threads for blocking operations (libvirt, qemu-img, ip); more wait in a queue
+    "read_workers": 4,       # threads for reads (states, facts, capacity, VNC port, network state)
     "idempotency_max_entries": 250000,
 }
 

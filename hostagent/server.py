@@ -24,7 +24,7 @@ log = logging.getLogger("hostagent.server")
 MAX_SKEW = 300          # seconds between X-Timestamp and the agent's clock
 ANSWER_TTL = 660        # answers (and seen timestamps) are kept this long: > 2 * MAX_SKEW
 READ_PATHS = {"/v1/host/ping", "/v1/host/facts", "/v1/host/capacity", "/v1/vm/states", "/v1/vm/vnc-port",
-              *NETWORK_READ_PATHS}
+              "/v1/storage/capacity", "/v1/volume/info", *NETWORK_READ_PATHS}
 
 
 def _json_bytes(payload):
@@ -87,8 +87,14 @@ class AgentServer:
         self.backend = backend
         self.config = config
         self.cache = RequestCache(max_entries=int(config.get("idempotency_max_entries") or 250_000))
+        # Blocking backend calls run in threads, never on the event loop: operations in one pool of
+        # ``workers`` (more wait in its queue, in order), reads in a small pool of their own, so a
+        # burst of defines or slow stops never delays the state sync or a console's VNC port lookup
+        # (a ping needs no thread at all).
         self.executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=int(config.get("workers") or 16), thread_name_prefix="hostagent-op")
+        self.read_executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=int(config.get("read_workers") or 4), thread_name_prefix="hostagent-read")
         self.events = EventReporter(self._event_target)
         backend.events = self.events
         self.admin_token = config.get("admin_token") or None
@@ -108,11 +114,12 @@ class AgentServer:
             "/v1/vm/states": self.op_states,
         }
         for op in VM_OPS:
-            self.routes[f"/v1/vm/{op}"] = self._vm_op_handler(op)
+            path = f"/v1/vm/{op}"
+            self.routes[path] = self._vm_op_handler(op, read=path in READ_PATHS)
         for path, (method, validator) in NETWORK_PATHS.items():  # bridges and DHCP (backends/network_*.py)
-            self.routes[path] = self._spec_handler(method, validator)
+            self.routes[path] = self._spec_handler(method, validator, read=path in READ_PATHS)
         for path, (validate, method) in STORAGE_ROUTES.items():   # storage: backends/storage_*.py
-            self.routes[path] = self._spec_handler(method, validate)
+            self.routes[path] = self._spec_handler(method, validate, read=path in READ_PATHS)
 
     # --- lifecycle ---------------------------------------------------------------
     async def _on_startup(self, app):
@@ -124,6 +131,7 @@ class AgentServer:
         await self.events.close()
         self.backend.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.read_executor.shutdown(wait=False, cancel_futures=True)
 
     def _event_target(self, host_uuid):
         secret = self.backend.secret_for(host_uuid)
@@ -136,9 +144,10 @@ class AgentServer:
         if not self.admin_token or not hmac.compare_digest(token.encode(), self.admin_token.encode()):
             raise AgentFailure(401, "BAD_ADMIN_TOKEN", "the admin API needs Authorization: Bearer <admin token>")
 
-    async def run_backend(self, fn, *args):
+    async def run_backend(self, fn, *args, read=False):
         if self.backend.blocking:
-            return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+            executor = self.read_executor if read else self.executor
+            return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
         return fn(*args)
 
     # --- /v1/ --------------------------------------------------------------------
@@ -242,21 +251,21 @@ class AgentServer:
             if not parsed or parsed.scheme not in ("http", "https") or not parsed.netloc:
                 raise invalid_request("portal_url must be an http(s) URL or null", field="portal_url")
         self.backend.set_portal_url(host_uuid, portal_url)
-        facts = await self.run_backend(self.backend.facts, host_uuid)
-        capacity = await self.run_backend(self.backend.capacity, host_uuid)
+        facts = await self.run_backend(self.backend.facts, host_uuid, read=True)
+        capacity = await self.run_backend(self.backend.capacity, host_uuid, read=True)
         return {"host_uuid": host_uuid, "agent_version": __version__, "facts": facts, "capacity": capacity}
 
     async def op_ping(self, host_uuid, body):
         return {"host_uuid": host_uuid, "agent_version": __version__, "time": time.time()}
 
     async def op_facts(self, host_uuid, body):
-        return await self.run_backend(self.backend.facts, host_uuid)
+        return await self.run_backend(self.backend.facts, host_uuid, read=True)
 
     async def op_capacity(self, host_uuid, body):
-        return await self.run_backend(self.backend.capacity, host_uuid)
+        return await self.run_backend(self.backend.capacity, host_uuid, read=True)
 
     async def op_states(self, host_uuid, body):
-        return await self.run_backend(self.backend.vm_states, host_uuid)
+        return await self.run_backend(self.backend.vm_states, host_uuid, read=True)
 
     async def op_define(self, host_uuid, body):
         """Define the domain; with ``"start": true`` also start it, as ``/v1/vm/start`` would (one
@@ -267,15 +276,15 @@ class AgentServer:
             answer = await self.run_backend(self.backend.vm_op, host_uuid, "start", spec["vm_uuid"], body)
         return answer
 
-    def _spec_handler(self, method, validator):
+    def _spec_handler(self, method, validator, read=False):
         async def handler(host_uuid, body):
-            return await self.run_backend(getattr(self.backend, method), host_uuid, validator(body))
+            return await self.run_backend(getattr(self.backend, method), host_uuid, validator(body), read=read)
         return handler
 
-    def _vm_op_handler(self, op):
+    def _vm_op_handler(self, op, read=False):
         async def handler(host_uuid, body):
             vm_uuid = require_vm_uuid(body)
-            return await self.run_backend(self.backend.vm_op, host_uuid, op, vm_uuid, body)
+            return await self.run_backend(self.backend.vm_op, host_uuid, op, vm_uuid, body, read=read)
         return handler
 
 

@@ -7,7 +7,26 @@ from django.conf import settings
 
 from apps.core.errors import CloudPortalError
 
-from .globalconfig import PING_TIMEOUT
+from . import globalconfig as config
+
+# The timeout of each agent path, as the (category, name) of the global config that holds it: an
+# operation waits as long as its kind can take on a busy host, a ping no longer than a ping should.
+# A path not listed uses host/agent.timeout.default; a caller's explicit ``timeout`` wins (a graceful
+# stop waits its own timeout and more).
+_READ, _VM = ("host", "agent.timeout.read"), ("host", "agent.timeout.vm")
+_NETWORK, _STORAGE = ("host", "agent.timeout.network"), ("host", "agent.timeout.storage")
+PATH_TIMEOUTS = {
+    "/v1/host/ping": ("host", "ping.timeout"),
+    "/v1/host/connect": _READ, "/v1/host/facts": _READ, "/v1/host/capacity": _READ,
+    "/v1/vm/states": _READ, "/v1/vm/vnc-port": _READ, "/v1/network/state": _READ,
+    "/v1/storage/capacity": _READ, "/v1/volume/info": _READ,
+    **{f"/v1/vm/{op}": _VM for op in ("define", "start", "stop", "destroy", "undefine", "pause", "resume",
+                                     "reboot")},
+    **{path: _NETWORK for path in ("/v1/network/bridge/ensure", "/v1/network/bridge/delete", "/v1/dhcp/apply",
+                                   "/v1/dhcp/release", "/v1/dhcp/delete", "/v1/network/cleanup")},
+    "/v1/volume/create": _STORAGE, "/v1/volume/delete": _STORAGE, "/v1/image/uncache": _STORAGE,
+    "/v1/image/cache": ("image", "download.timeout"),
+}
 
 
 class AgentUnreachable(CloudPortalError):
@@ -21,19 +40,28 @@ def agent_url(host):
     return f"http://{host.management_ip}:{host.agent_port}"
 
 
+def timeout_for(path):
+    """Seconds the portal waits for the agent's answer to ``path`` (its global config, read now)."""
+    from apps.core.globalconfig import REGISTRY
+
+    definition = REGISTRY.get(PATH_TIMEOUTS.get(path)) or config.AGENT_TIMEOUT
+    return definition.value()
+
+
 def client_for(host, timeout=None):
     from hostagent.client import AgentClient
 
     return AgentClient(agent_url(host), str(host.uuid), host.agent_secret,
-                       timeout=timeout or PING_TIMEOUT.value())
+                       timeout=timeout or config.PING_TIMEOUT.value())
 
 
 def call(host, path, body=None, timeout=None, request_id=None):
-    """One signed call; agent errors become CloudPortalErrors naming the host."""
+    """One signed call, waiting ``timeout`` seconds or the path's own (``timeout_for``); agent
+    errors become CloudPortalErrors naming the host."""
     from hostagent.client import AgentError
 
     try:
-        return client_for(host, timeout).call(path, body or {}, request_id=request_id)
+        return client_for(host, timeout or timeout_for(path)).call(path, body or {}, request_id=request_id)
     except AgentError as exc:
         if exc.status in (0, None, 502, 503, 504):
             raise AgentUnreachable(f"the agent of host {host.name} ({agent_url(host)}) did not answer {path}: "

@@ -7,7 +7,7 @@ from . import ipam
 from .globalconfig import DHCP_LEASE_TIME
 from .models import L3Network
 
-AGENT_TIMEOUT = 60  # seconds: starting dnsmasq or moving addresses takes longer than a ping
+# how long each call may take: host/agent.timeout.network (apps.compute.agent.PATH_TIMEOUTS)
 
 
 def connected_hosts(l2, clusters=None):
@@ -25,12 +25,12 @@ def host_error(host, what, exc):
 
 def ensure_bridge(host, l2):
     return agent.call(host, "/v1/network/bridge/ensure",
-                      {"bridge": l2.bridge_name, "physical_interface": l2.physical_interface}, timeout=AGENT_TIMEOUT)
+                      {"bridge": l2.bridge_name, "physical_interface": l2.physical_interface})
 
 
 def delete_bridge(host, l2):
     return agent.call(host, "/v1/network/bridge/delete",
-                      {"bridge": l2.bridge_name, "physical_interface": l2.physical_interface}, timeout=AGENT_TIMEOUT)
+                      {"bridge": l2.bridge_name, "physical_interface": l2.physical_interface})
 
 
 def dhcp_body(l3, entries, server_ip=None, subnet=None):
@@ -55,18 +55,17 @@ def apply_dhcp(host, l3, entries, server_ip=None, subnet=None):
         l3 = L3Network.objects.select_related("l2_network").get(uuid=l3)
     body = {**dhcp_body(l3, entries, server_ip, subnet), "physical_interface": l3.l2_network.physical_interface}
     try:
-        return agent.call(host, "/v1/dhcp/apply", body, timeout=AGENT_TIMEOUT)
+        return agent.call(host, "/v1/dhcp/apply", body)
     except CloudPortalError as exc:
         if exc.code != "BRIDGE_NOT_FOUND":
             raise
     ensure_bridge(host, l3.l2_network)
-    return agent.call(host, "/v1/dhcp/apply", body, timeout=AGENT_TIMEOUT)
+    return agent.call(host, "/v1/dhcp/apply", body)
 
 
 def release_dhcp(host, l3_uuid, macs):
-    return agent.call(host, "/v1/dhcp/release", {"l3_uuid": str(l3_uuid), "macs": list(macs)},
-                      timeout=AGENT_TIMEOUT)
+    return agent.call(host, "/v1/dhcp/release", {"l3_uuid": str(l3_uuid), "macs": list(macs)})
 
 
 def delete_dhcp(host, l3_uuid):
-    return agent.call(host, "/v1/dhcp/delete", {"l3_uuid": str(l3_uuid)}, timeout=AGENT_TIMEOUT)
+    return agent.call(host, "/v1/dhcp/delete", {"l3_uuid": str(l3_uuid)})

@@ -195,6 +195,16 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
         except libvirt.libvirtError as exc:
             raise AgentFailure(500, "LIBVIRT_ERROR", str(exc), {"libvirt_code": exc.get_error_code()}) from None
 
+    def _to_state(self, dom, fn, wanted, *args):
+        """``fn`` moves the domain to ``wanted``; when it fails because the domain got there
+        meanwhile (another request for it, the guest itself), that is the success asked for."""
+        try:
+            return fn(*args)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID and self._state(dom) == wanted:
+                return None
+            raise AgentFailure(500, "LIBVIRT_ERROR", str(exc), {"libvirt_code": exc.get_error_code()}) from None
+
     def facts(self, host_uuid):
         conn = self.conn()
         arch, memory_mib, cpus, _mhz, nodes, sockets, cores, threads = self._call(conn.getInfo)
@@ -284,7 +294,7 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
         if op == "undefine":
             if state != "Stopped":
                 self._expect(vm_uuid, "Stopped")
-                self._call(dom.destroy)
+                self._to_state(dom, dom.destroy, "Stopped")
             flags = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
                      | getattr(libvirt, "VIR_DOMAIN_UNDEFINE_NVRAM", 0))
             self._call(dom.undefineFlags, flags)
@@ -292,7 +302,7 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
         if op == "start":
             if state == "Stopped":
                 self._expect(vm_uuid, "Running")
-                self._call(dom.create)
+                self._to_state(dom, dom.create, "Running")
             elif state == "Paused":
                 self._expect(vm_uuid, "Running")
                 self._call(dom.resume)
@@ -311,7 +321,7 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
         elif op == "destroy":
             if state != "Stopped":
                 self._expect(vm_uuid, "Stopped")
-                self._call(dom.destroy)
+                self._to_state(dom, dom.destroy, "Stopped")
         elif op == "stop":
             if state != "Stopped":
                 self._stop(dom, vm_uuid, body)
@@ -329,14 +339,14 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
         timeout = body.get("timeout", 60)
         timeout = float(timeout) if isinstance(timeout, (int, float)) and timeout >= 0 else 60.0
         self._expect(vm_uuid, "Stopped", timeout + self.SUPPRESS_SECONDS)
-        self._call(dom.shutdown)
+        self._to_state(dom, dom.shutdown, "Stopped")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._state(dom) == "Stopped":
                 return
             time.sleep(0.2)
         if body.get("force"):
-            self._call(dom.destroy)
+            self._to_state(dom, dom.destroy, "Stopped")
             return
         raise AgentFailure(409, "STOP_TIMEOUT", f"VM {vm_uuid} did not shut down within {timeout:g}s "
                                                 "(send force: true to power it off)", {"vm_uuid": vm_uuid})

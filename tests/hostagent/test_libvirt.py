@@ -127,6 +127,36 @@ def test_blocking_libvirt_calls_do_not_stall_other_requests(libvirt_agent, vm_uu
     assert result["stop"]["state"] == "Stopped"
 
 
+def test_reads_and_pings_answer_at_once_while_every_operation_thread_is_busy(libvirt_agent, vm_uuid):
+    """A burst fills the operation threads and queues behind them; the state sync's read and a ping
+    do not wait for it (reads have threads of their own, a ping needs none)."""
+    import threading
+
+    from hostagent.client import AgentClient
+
+    client = libvirt_agent.client
+    spec = {"vm_uuid": vm_uuid, "name": "busy", "cpu_num": 1, "memory_size": 64 << 20, "start": True}
+    assert client.call("/v1/vm/define", spec)["state"] == "Running"
+    # graceful stops of a guest without an OS wait their whole timeout: 24 of them hold all 16
+    # operation threads for 4 s, the rest wait in the queue
+    results = []
+    stops = [threading.Thread(target=lambda: results.append(_catch(lambda: client.call(
+        "/v1/vm/stop", {"vm_uuid": vm_uuid, "timeout": 4, "force": True})))) for _ in range(24)]
+    for thread in stops:
+        thread.start()
+    time.sleep(0.5)
+    quick = AgentClient(libvirt_agent.url, libvirt_agent.host_uuid, libvirt_agent.secret, timeout=2)
+    try:
+        for path in ("/v1/host/ping", "/v1/vm/states", "/v1/host/capacity", "/v1/vm/vnc-port"):
+            started = time.monotonic()
+            quick.call(path, {"vm_uuid": vm_uuid} if path == "/v1/vm/vnc-port" else {})
+            assert time.monotonic() - started < 1.5, path
+    finally:
+        for thread in stops:
+            thread.join(60)
+    assert [r if isinstance(r, AgentError) else r["state"] for r in results] == ["Stopped"] * 24, results
+
+
 def _catch(fn):
     try:
         return fn()

@@ -52,8 +52,6 @@ from ..models import (Image, ImageCache, ImageFormat, ImageStatus, LocalStorageH
 
 log = logging.getLogger(__name__)
 
-VOLUME_TIMEOUT = 120
-
 
 _value = ctx_value
 
@@ -236,7 +234,7 @@ class CreateRootVolume(Step):
             body.update(backing_file=ctx.image_cache["path"], backing_format=image.format)
         request_id = f"{ctx.job.uuid}-create-root-volume"
         try:
-            answer = agent.call(host, "/v1/volume/create", body, timeout=VOLUME_TIMEOUT, request_id=request_id)
+            answer = agent.call(host, "/v1/volume/create", body, request_id=request_id)
         except CloudPortalError as exc:
             if exc.code != "BACKING_FILE_NOT_FOUND" or "backing_file" not in body:
                 raise
@@ -244,8 +242,7 @@ class CreateRootVolume(Step):
             # fetch it again, then make the overlay
             log.warning("host %s: image cache %s is missing; fetching it again", host.name, body["backing_file"])
             cache.fetch(ImageCache(pk=ctx.image_cache["id"], install_path=body["backing_file"]), host, image)
-            answer = agent.call(host, "/v1/volume/create", body, timeout=VOLUME_TIMEOUT,
-                                request_id=f"{request_id}-again")
+            answer = agent.call(host, "/v1/volume/create", body, request_id=f"{request_id}-again")
         ctx.root_volume_uuid = volume_uuid
         ctx.root_volume_path = path
         ctx.root_volume_format = "qcow2"
@@ -259,7 +256,7 @@ class CreateRootVolume(Step):
         else:   # no row: the agent may have made the file before the step stopped
             host, path = _planned_root_volume(ctx)
         if host is not None and path:
-            agent.call(host, "/v1/volume/delete", {"path": path}, timeout=VOLUME_TIMEOUT)
+            agent.call(host, "/v1/volume/delete", {"path": path})
         if volume is not None:
             volume.delete()
         for key in ("root_volume_uuid", "root_volume_path", "root_volume_format", "root_volume_made"):
@@ -311,7 +308,7 @@ def delete_volume(volume):
     if volume is None:
         return False
     if volume.host is not None and volume.install_path:
-        agent.call(volume.host, "/v1/volume/delete", {"path": volume.install_path}, timeout=VOLUME_TIMEOUT)
+        agent.call(volume.host, "/v1/volume/delete", {"path": volume.install_path})
     # the row, its capacity and its image cache reference go together: a worker dying in between
     # cannot leave a reference counted for a volume that is gone
     with transaction.atomic():
