@@ -105,6 +105,7 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
         self.vnc_listen = config.get("vnc_listen") or config.get("listen") or "127.0.0.1"
         self._portal_url = config.get("portal_url")
         self._conn = None
+        self._read_conn = None
         self._conn_lock = threading.Lock()
         self._callback_id = None
         self._expected = {}   # vm_uuid -> (state, deadline): events our own requests cause
@@ -118,16 +119,21 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
         except AgentFailure as exc:
             log.error("libvirt is not reachable yet (%s); will retry on the next request", exc.message)
 
-    def conn(self):
+    def conn(self, read=False):
+        """The connection for operations (it also carries the lifecycle events), or with ``read``
+        one for reads only: libvirtd serves a few calls of one client at a time, so reads on a
+        connection of their own never wait behind a burst of domain starts."""
+        attr = "_read_conn" if read else "_conn"
         with self._conn_lock:
-            if self._conn is not None:
+            current = getattr(self, attr)
+            if current is not None:
                 try:
-                    if self._conn.isAlive():
-                        return self._conn
+                    if current.isAlive():
+                        return current
                 except libvirt.libvirtError:
                     pass
-                log.warning("the libvirt connection died; reconnecting")
-                self._conn = None
+                log.warning("the libvirt connection%s died; reconnecting", " for reads" if read else "")
+                setattr(self, attr, None)
             try:
                 conn = libvirt.open(self.uri)
             except libvirt.libvirtError as exc:
@@ -136,22 +142,26 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
                 conn.setKeepAlive(5, 3)
             except libvirt.libvirtError:
                 pass
-            self._callback_id = conn.domainEventRegisterAny(
-                None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle, None)
-            self._conn = conn
-            log.info("connected to %s (libvirt %s)", self.uri, _version(conn.getLibVersion()))
+            if not read:
+                self._callback_id = conn.domainEventRegisterAny(
+                    None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle, None)
+                log.info("connected to %s (libvirt %s)", self.uri, _version(conn.getLibVersion()))
+            setattr(self, attr, conn)
             return conn
 
     def close(self):
         with self._conn_lock:
-            if self._conn is not None:
+            for attr in ("_conn", "_read_conn"):
+                conn = getattr(self, attr)
+                if conn is None:
+                    continue
                 try:
-                    if self._callback_id is not None:
-                        self._conn.domainEventDeregisterAny(self._callback_id)
-                    self._conn.close()
+                    if attr == "_conn" and self._callback_id is not None:
+                        conn.domainEventDeregisterAny(self._callback_id)
+                    conn.close()
                 except libvirt.libvirtError:
                     pass
-                self._conn = None
+                setattr(self, attr, None)
 
     def _on_lifecycle(self, conn, dom, event, detail, opaque):
         try:
@@ -206,7 +216,7 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
             raise AgentFailure(500, "LIBVIRT_ERROR", str(exc), {"libvirt_code": exc.get_error_code()}) from None
 
     def facts(self, host_uuid):
-        conn = self.conn()
+        conn = self.conn(read=True)
         arch, memory_mib, cpus, _mhz, nodes, sockets, cores, threads = self._call(conn.getInfo)
         return {
             "cpu_model": _cpu_model(),
@@ -225,15 +235,15 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
         }
 
     def capacity(self, host_uuid):
-        conn = self.conn()
+        conn = self.conn(read=True)
         info = self._call(conn.getInfo)
         return {"cpu_num": info[2], "memory_size": info[1] * 1024 * 1024,
                 "free_memory": self._call(conn.getFreeMemory)}
 
     # --- domains ------------------------------------------------------------------------
-    def _domain(self, vm_uuid):
+    def _domain(self, vm_uuid, read=False):
         try:
-            return self.conn().lookupByUUIDString(vm_uuid)
+            return self.conn(read).lookupByUUIDString(vm_uuid)
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                 raise vm_not_found(vm_uuid) from None
@@ -243,7 +253,7 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
         return _state_name(self._call(dom.state)[0])
 
     def vm_states(self, host_uuid):
-        domains = self._call(self.conn().listAllDomains, 0)
+        domains = self._call(self.conn(read=True).listAllDomains, 0)
         vms = {}
         for dom in domains:
             try:
@@ -287,7 +297,7 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
         return {"vm_uuid": spec["vm_uuid"], "state": self._state(dom)}
 
     def vm_op(self, host_uuid, op, vm_uuid, body):
-        dom = self._domain(vm_uuid)
+        dom = self._domain(vm_uuid, read=op == "vnc-port")
         state = self._state(dom)
         if op == "vnc-port":
             return {"vm_uuid": vm_uuid, "port": self._vnc_port(dom) if state != "Stopped" else None}

@@ -157,6 +157,37 @@ def test_reads_and_pings_answer_at_once_while_every_operation_thread_is_busy(lib
     assert [r if isinstance(r, AgentError) else r["state"] for r in results] == ["Stopped"] * 24, results
 
 
+def test_the_state_sync_is_not_delayed_by_a_burst_of_vm_starts(libvirt_agent):
+    """libvirtd serves a few calls of one connection at a time: the reads have a connection of
+    their own, so 24 domain starts at once (each up to a second or more here) do not hold them up."""
+    import threading
+
+    from hostagent.client import AgentClient
+
+    vms = [str(uuid.uuid4()) for _ in range(24)]
+    results = []
+    creates = [threading.Thread(target=lambda vm=vm: results.append(_catch(lambda: libvirt_agent.client.call(
+        "/v1/vm/define", {"vm_uuid": vm, "name": "burst", "cpu_num": 1, "memory_size": 64 << 20, "start": True}))))
+        for vm in vms]
+    quick = AgentClient(libvirt_agent.url, libvirt_agent.host_uuid, libvirt_agent.secret, timeout=5)
+    try:
+        for thread in creates:
+            thread.start()
+        waits = []
+        while any(thread.is_alive() for thread in creates):
+            started = time.monotonic()
+            quick.call("/v1/vm/states")
+            waits.append(time.monotonic() - started)
+            time.sleep(0.1)
+        for thread in creates:
+            thread.join(120)
+        assert [r if isinstance(r, AgentError) else r["state"] for r in results] == ["Running"] * 24, results
+        assert len(waits) >= 3 and max(waits) < 1.5, waits
+    finally:
+        for vm in vms:
+            remove_domain(vm)
+
+
 def _catch(fn):
     try:
         return fn()
