@@ -183,6 +183,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.errors.exception_handler",
+    # JSON bodies with a lone surrogate or an infinite number are refused (400), not stored
+    "DEFAULT_PARSER_CLASSES": ["apps.core.api.parsers.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "URL_FORMAT_OVERRIDE": "format",
     # docstrings' ``literals`` shown as code, not as backticks (the browsable API, OPTIONS)
     "VIEW_DESCRIPTION_FUNCTION": "apps.core.api.descriptions.view_description",

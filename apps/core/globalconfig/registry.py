@@ -1,3 +1,5 @@
+import math
+
 from ..errors import InvalidArgument, NotFound
 
 REGISTRY = {}  # (category, name) -> GlobalConfigDef
@@ -59,10 +61,14 @@ class GlobalConfigDef:
                 if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
                     raise ValueError("must be an integer")
                 value = int(raw)
+                if not -(2**63) <= value < 2**63:  # what a 64-bit column or counter holds
+                    raise ValueError("must be a 64-bit integer")
             elif self.type is float:
                 if isinstance(raw, bool):
                     raise ValueError("must be a number")
                 value = float(raw)
+                if not math.isfinite(value):  # "inf", "nan": no JSON answer can show them
+                    raise ValueError("must be a finite number")
             elif self.type is str:
                 if not isinstance(raw, str):
                     raise ValueError("must be a string")
