@@ -234,7 +234,8 @@ class AgentServer:
             status, payload = failure.status, failure.payload()
         except Exception as exc:  # noqa: BLE001 - answered as 500, logged with its traceback
             log.exception("%s %s failed", host_uuid, path)
-            status, payload = 500, {"code": "INTERNAL_ERROR", "message": f"{type(exc).__name__}: {exc}", "details": {}}
+            status, payload = 500, {"code": "INTERNAL_ERROR", "details": {},
+                                    "message": f"{path} failed on an unexpected error; the agent's log has the details"}
         data = _json_bytes(payload)
         if status < 500:
             entry.status, entry.body = status, data

@@ -1,5 +1,6 @@
 """Talking to host agents (docs/agent-protocol.md) from the portal."""
 import json
+import logging
 import urllib.error
 import urllib.request
 
@@ -8,6 +9,8 @@ from django.conf import settings
 from apps.core.errors import CloudPortalError
 
 from . import globalconfig as config
+
+log = logging.getLogger(__name__)
 
 # The timeout of each agent path, as the (category, name) of the global config that holds it: an
 # operation waits as long as its kind can take on a busy host, a ping no longer than a ping should.
@@ -60,12 +63,17 @@ def call(host, path, body=None, timeout=None, request_id=None):
     errors become CloudPortalErrors naming the host."""
     from hostagent.client import AgentError
 
+    waited = timeout or timeout_for(path)
     try:
-        return client_for(host, timeout or timeout_for(path)).call(path, body or {}, request_id=request_id)
+        return client_for(host, waited).call(path, body or {}, request_id=request_id)
     except AgentError as exc:
         if exc.status in (0, None, 502, 503, 504):
-            raise AgentUnreachable(f"the agent of host {host.name} ({agent_url(host)}) did not answer {path}: "
-                                   f"{exc.message}", details={"host_uuid": str(host.uuid), "path": path}) from None
+            # jobs and console refusals show this to the VM's owner: the host's name, never its
+            # address or the agent's port (those, and the system's own words, go to the log)
+            log.warning("agent of host %s at %s: %s %s", host.name, agent_url(host), path, exc.message)
+            why = f"within {waited:g} s" if exc.code == "TIMEOUT" else "(connection failed)"
+            raise AgentUnreachable(f"the agent of host {host.name} did not answer {path} {why}",
+                                   details={"host_uuid": str(host.uuid), "path": path}) from None
         if exc.status >= 500:  # it answered, but the operation broke on the host (a libvirt error, ...)
             raise CloudPortalError(f"host {host.name}: the agent failed {path}: {exc.message}",
                                    code=exc.code or "AGENT_ERROR", status=502,

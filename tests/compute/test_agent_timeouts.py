@@ -83,3 +83,22 @@ def test_a_define_slower_than_a_ping_may_take_does_not_fail_the_create(
     uuid, job = env.create()
     assert job["state"] == "succeeded", job["error"]
     assert env.vm(uuid)["state"] == "Running"
+
+
+@pytest.mark.parametrize("failure", ["refused", "timeout"])
+def test_an_unreachable_agent_is_named_by_its_host_never_by_its_address(host, failure, monkeypatch, caplog):
+    """The error reaches the VM owner's job: it names the host, not its address or the agent's port."""
+    from hostagent.client import AgentError
+
+    def unreachable(self, path, body=None, request_id=None):
+        if failure == "timeout":
+            raise AgentError(0, "TIMEOUT", f"no answer from {self.base_url}{path} within {self.timeout}s")
+        raise AgentError(0, "UNREACHABLE", f"{self.base_url}{path}: [Errno 111] Connection refused")
+
+    monkeypatch.setattr(AgentClient, "call", unreachable)
+    with pytest.raises(agent.AgentUnreachable) as caught:
+        agent.call(host, "/v1/vm/define", {}, timeout=9)
+    expected = "within 9 s" if failure == "timeout" else "(connection failed)"
+    assert caught.value.message == f"the agent of host h did not answer /v1/vm/define {expected}"
+    assert "192.0.2.1" not in str(caught.value.as_dict()) and "7070" not in str(caught.value.as_dict())
+    assert "192.0.2.1:7070" in caplog.text   # the operator finds it in the log

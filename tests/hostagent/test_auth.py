@@ -134,3 +134,24 @@ def test_client_errors(sim_agent):
         assert (exc.status, exc.code) == (0, "UNREACHABLE")
     else:
         raise AssertionError("expected AgentError")
+
+
+def test_an_unexpected_error_in_the_agent_is_answered_without_its_repr(caplog):
+    """A bug in an operation is a 500 with a sentence; the exception's text stays in the agent's log."""
+    import asyncio
+    import json
+
+    from hostagent.backends.sim import SimBackend
+    from hostagent.server import AgentServer, _Entry
+
+    server = AgentServer(SimBackend({}), {})
+
+    async def broken(host_uuid, body):
+        raise KeyError("<Host object at 0x7f> internals")
+
+    server.routes["/v1/vm/states"] = broken
+    status, data = asyncio.run(server._execute(_Entry(0, None), "h", "/v1/vm/states", {}, "r1"))
+    assert status == 500 and json.loads(data) == {
+        "code": "INTERNAL_ERROR", "details": {},
+        "message": "/v1/vm/states failed on an unexpected error; the agent's log has the details"}
+    assert "internals" in caplog.text
