@@ -1,6 +1,7 @@
 import copy
 import threading
 
+from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.backends.mysql.operations import DatabaseOperations as MariaDbOperations
@@ -12,8 +13,7 @@ from ..query import hide_from_tenants
 from ..tenancy import is_admin
 
 
-# What a 64-bit signed integer holds: SQLite's INTEGER, and the widest MariaDB BIGINT a Python
-# client can compare with the others without surprises.
+# What SQLite's INTEGER holds. MariaDB's BIGINT UNSIGNED holds more, but the portal runs on both.
 _SIGNED_64 = (-(2**63), 2**63 - 1)
 
 
@@ -36,7 +36,7 @@ def column_of(serializer_class, name, field):
         return None
     try:
         return model._meta.get_field(source)
-    except Exception:  # noqa: BLE001 - FieldDoesNotExist, or a relation's reverse accessor: no column
+    except FieldDoesNotExist:  # a method or a property of the model: no column
         return None
 
 
