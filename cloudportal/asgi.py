@@ -193,3 +193,23 @@ application = ProtocolTypeRouter(
         "websocket": SessionMiddlewareStack(TokenOrSessionAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )
+
+
+def _freeze_startup_heap():
+    """Move what the process holds once started (Django, DRF, every view, serializer and model
+    module, imported here rather than by the first request) out of the garbage collector's sight.
+    A page of a list leaves thousands of objects in reference cycles (rows and their prefetched
+    children point at each other), so the collector's full pass runs every few dozen requests, and
+    it walked this whole heap each time: a stall of tens of milliseconds in whatever request was
+    running (docs/benchmarks.md). Frozen objects are never collected; they live as long as the
+    process anyway."""
+    import gc
+
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - imports the URLconf and everything it names
+    gc.collect()
+    gc.freeze()
+
+
+_freeze_startup_heap()
