@@ -69,6 +69,8 @@ def parse_args():
     p.add_argument("--list-seconds", type=float, default=30.0, help="VM list requests for this long (0: skip)")
     p.add_argument("--kvm", type=int, default=0, help="VMs on the local libvirtd (needs root)")
     p.add_argument("--keep", action="store_true", help="keep the data directory (its path is printed)")
+    p.add_argument("--log-level", default="WARNING", help="of the portal's processes (their log: portal.log in the "
+                                                           "data directory's parent, kept with --keep)")
     return p.parse_args()
 
 
@@ -151,6 +153,11 @@ class Database:
                 found[str(uuid.UUID(key))] = (state, timestamp(created), started and timestamp(started),
                                               finished and timestamp(finished))
         return found
+
+    def slowest_step(self, job_uuid):
+        """(name, seconds) of the job's longest step: the host's own work in a VM's create or stop."""
+        [(steps,)] = self.rows("SELECT steps FROM core_job WHERE uuid = ?", (job_uuid.replace("-", ""),))
+        return max(((s["name"], (s.get("duration_ms") or 0) / 1000) for s in json.loads(steps)), key=lambda x: x[1])
 
     def wait_jobs(self, uuids, timeout=600):
         deadline = time.time() + timeout
@@ -343,7 +350,7 @@ def list_latency(portal, seconds, label, results, pid=None):
     portal.ok("GET", "/api/v1/vm-instances/?limit=100")
     cpu0 = portal_cpu(pid) if pid else {}
     took, slow = [], []
-    started = time.perf_counter()
+    started, started_wall = time.perf_counter(), time.time()
     while time.perf_counter() - started < seconds:
         t0 = time.perf_counter()
         status, page = portal.call("GET", "/api/v1/vm-instances/?limit=100")
@@ -360,7 +367,7 @@ def list_latency(portal, seconds, label, results, pid=None):
               + ", ".join(f"{name} {100 * used / seconds:.1f} %" for name, used in cpu.items() if name != "uvicorn")
               + " of a core", flush=True)
     results[label] = {"requests": len(took), "p50_ms": percentile(took, .5), "p99_ms": percentile(took, .99),
-                      "max_ms": max(took), "slow": slow, "cpu_seconds": cpu}
+                      "max_ms": max(took), "slow": slow, "cpu_seconds": cpu, "started_at": started_wall}
 
 
 def kvm_phase(portal, db, zone, args, work, env, results, pid):
@@ -378,7 +385,8 @@ def kvm_phase(portal, db, zone, args, work, env, results, pid):
         subprocess.run(["ip", "link", "set", name, "up"], check=True)
     agent = subprocess.Popen([sys.executable, "-m", "hostagent", "--backend", "libvirt", "--port", str(agent_port),
                               "--host-uuid", host_uuid, "--secret-file", str(work / "secret"), "--state-dir",
-                              str(work / "agent-state"), "--log-level", "WARNING"], cwd=ROOT, env=env)
+                              str(work / "agent-state"), "--log-level", env["LOG_LEVEL"]], cwd=ROOT, env=env,
+                             stdout=(work / "agent.log").open("w"), stderr=subprocess.STDOUT)
     conn = libvirt.open("qemu:///system")
     vms, l2 = [], None
     try:
@@ -394,7 +402,7 @@ def kvm_phase(portal, db, zone, args, work, env, results, pid):
         Host.objects.create(uuid=host_uuid, name="local-kvm", cluster=Cluster.objects.get(uuid=cluster["uuid"]),
                             hypervisor_type="KVM", management_ip="127.0.0.1", agent_port=agent_port,
                             agent_secret=secret, status="Connected", address_key=f"127.0.0.1:{agent_port}",
-                            cpu_num=os.cpu_count(), memory_size=8 << 30)
+                            cpu_num=64, memory_size=64 << 30)  # room for --kvm VMs whatever the machine
         bs = portal.ok("GET", "/api/v1/backup-storage/?q=name=bs")["results"][0]
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(work / "blank.qcow2"), "64M"], check=True)
         answer = portal.ok("POST", "/api/v1/images/", {"name": "blank", "url": f"file://{work / 'blank.qcow2'}",
@@ -416,13 +424,13 @@ def kvm_phase(portal, db, zone, args, work, env, results, pid):
                                                                      "memory_size": 64 * MIB})
         body = {"instance_offering_uuid": offering["uuid"], "image_uuid": image["uuid"], "l3_network_uuids": [l3["uuid"]]}
 
-        def until(predicate, timeout=60):
+        def until(predicate, job_uuid, timeout=60):
             deadline = time.perf_counter() + timeout
             while time.perf_counter() < deadline:
                 if predicate():
                     return time.perf_counter()
                 time.sleep(0.002)
-            raise TimeoutError
+            sys.exit(f"job {job_uuid}: {portal.call('GET', f'/api/v1/jobs/{job_uuid}/')[1]}")
 
         def domain_state(vm_uuid):
             try:
@@ -430,39 +438,48 @@ def kvm_phase(portal, db, zone, args, work, env, results, pid):
             except libvirt.libvirtError:
                 return None
 
-        running, running_job, off, off_job, bare_destroy = [], [], [], [], []
+        running, running_job, off, off_job, bare_destroy, bare_start = [], [], [], [], [], []
+        on_host, off_host = [], []  # the job's longest step: the agent's define + start, its destroy
         for index in range(args.kvm + 1):  # the first fetches the image into the host's cache: not counted
             t0, wall = time.perf_counter(), time.time()
             answer = portal.ok("POST", "/api/v1/vm-instances/", {**body, "name": f"kvm-{index}"})
             vm_uuid, job_uuid = answer["resource"]["uuid"], answer["job"]["uuid"]
             vms.append(vm_uuid)
-            t_running = until(lambda: domain_state(vm_uuid) == libvirt.VIR_DOMAIN_RUNNING)
+            t_running = until(lambda: domain_state(vm_uuid) == libvirt.VIR_DOMAIN_RUNNING, job_uuid)
             job = db.wait_jobs([job_uuid])[job_uuid]
             assert job[0] == "succeeded", job
             if index:
                 running.append(t_running - t0)
                 running_job.append(job[3] - wall)
+                on_host.append(db.slowest_step(job_uuid))
         time.sleep(1)
         for vm_uuid in vms[1:]:
             t0, wall = time.perf_counter(), time.time()
             answer = portal.ok("POST", f"/api/v1/vm-instances/{vm_uuid}/power-off/", {})
-            t_off = until(lambda: domain_state(vm_uuid) == libvirt.VIR_DOMAIN_SHUTOFF)
+            t_off = until(lambda: domain_state(vm_uuid) == libvirt.VIR_DOMAIN_SHUTOFF, answer["job"]["uuid"])
             off.append(t_off - t0)
             job = db.wait_jobs([answer["job"]["uuid"]])[answer["job"]["uuid"]]
             off_job.append(job[3] - wall)
-        for vm_uuid in vms[1:]:  # the bare figure: start again through libvirt, destroy through libvirt
+            off_host.append(db.slowest_step(answer["job"]["uuid"]))
+        for vm_uuid in vms[1:]:  # the bare figures: start again through libvirt, destroy through libvirt
             dom = conn.lookupByUUIDString(vm_uuid)
+            t0 = time.perf_counter()
             dom.create()
+            bare_start.append(time.perf_counter() - t0)
             time.sleep(0.3)
             t0 = time.perf_counter()
             dom.destroy()
             bare_destroy.append(time.perf_counter() - t0)
         med = statistics.median
         print(f"KVM ({args.kvm} VMs, TCG): POST -> libvirt running median {1000 * med(running):.0f} ms "
-              f"(job end {1000 * med(running_job):.0f} ms); power-off POST -> shut off median {1000 * med(off):.0f} ms "
-              f"(job end {1000 * med(off_job):.0f} ms); bare libvirt destroy median {1000 * med(bare_destroy):.0f} ms",
-              flush=True)
+              f"(job end {1000 * med(running_job):.0f} ms; its step {on_host[0][0]} "
+              f"{1000 * med(x[1] for x in on_host):.0f} ms; bare libvirt start of the same domain "
+              f"{1000 * med(bare_start):.0f} ms); power-off POST -> shut off median {1000 * med(off):.0f} ms "
+              f"(job end {1000 * med(off_job):.0f} ms; its step {off_host[0][0]} {1000 * med(x[1] for x in off_host):.0f}"
+              f" ms; bare libvirt destroy {1000 * med(bare_destroy):.0f} ms)", flush=True)
         results["kvm"] = {"vms": args.kvm, "post_to_running_ms": [1000 * x for x in running],
+                          "on_host_step_ms": [1000 * x[1] for x in on_host], "bare_start_ms": [1000 * x for x in bare_start],
+                          "off_host_step_ms": [1000 * x[1] for x in off_host],
                           "post_to_job_end_ms": [1000 * x for x in running_job],
                           "power_off_to_shut_off_ms": [1000 * x for x in off],
                           "power_off_job_end_ms": [1000 * x for x in off_job],
@@ -506,7 +523,7 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="cp-zero-setup-", dir="/var/tmp"))
     work.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if k not in CONFIGURED}
-    env.update(CLOUDPORTAL_DATA_DIR=str(work / "data"), PORT=str(free_port()), LOG_LEVEL="WARNING",
+    env.update(CLOUDPORTAL_DATA_DIR=str(work / "data"), PORT=str(free_port()), LOG_LEVEL=args.log_level,
                CLOUDPORTAL_ADMIN_PASSWORD=secrets.token_urlsafe(12), DJANGO_SETTINGS_MODULE="cloudportal.settings")
     print(f"data directory {work / 'data'}, web port {env['PORT']}; Python {interpreter()}", flush=True)
     results = {"machine": {"cpus": os.cpu_count(), "python": interpreter(), "load_before": os.getloadavg()}}
