@@ -4,7 +4,7 @@ and for one powered off, on the real libvirt agent and QEMU."""
 import pytest
 
 from tests.compute.conftest import needs_libvirtd
-from tests.compute.test_vm_kvm import qemu_dir  # noqa: F401  (fixture)
+from tests.compute.test_vm_kvm import ok, qemu_dir, run  # noqa: F401  (qemu_dir: a fixture)
 from tests.hostagent.conftest import remove_domain
 from tests.network.conftest import (create_l2, create_l3, kvm_host, libvirt_agent,  # noqa: F401  (fixtures)
                                     test_interface, test_subnet, zone)
@@ -13,19 +13,6 @@ from tests.storage.conftest import make_qcow2
 libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 pytestmark = [pytest.mark.libvirt, needs_libvirtd]
 MIB = 1 << 20
-
-
-def ok(response, status=(200, 201)):
-    assert response.status_code in status, response.content
-    return response.json()
-
-
-def run(client, method, url, body=None):
-    response = getattr(client, method)(url, body, format="json")
-    assert response.status_code == 202, response.content
-    job = client.get(response["Location"]).json()
-    assert job["state"] == "succeeded", (job["error"], [(s["name"], s["state"]) for s in job["steps"]])
-    return response.json(), job
 
 
 def defined_domains():
