@@ -1,7 +1,8 @@
 """What deleting a compute resource does to its children."""
 from apps.accounts.models import Account
-from apps.core.cascade import cascade
+from apps.core.cascade import before_delete, cascade
 
+from .flows.deploy import undeploy_agent
 from .models import Cluster, Host, VmInstance, Zone
 
 cascade(Zone).deletes(Cluster, via="zone")
@@ -12,3 +13,14 @@ cascade(Host).refuses(VmInstance, via="host")
 # an account that owns VMs (destroyed ones in the recycle bin too) is not deleted: its VMs are
 # deleted and expunged first, through their own flows (docs/api.md)
 cascade(Account).refuses(VmInstance, via="account")
+
+
+def undeploy_kvm_agent(host):
+    """A KVM host deleted (alone or as a cluster's or zone's child) loses its agent, best effort;
+    last, once the other apps' clean-up has used the agent."""
+    if host.hypervisor_type != "KVM":
+        return None
+    return {"undeploy": undeploy_agent(host)}
+
+
+before_delete(Host, undeploy_kvm_agent, last=True)

@@ -17,6 +17,7 @@ from .models import resource_model
 
 RULES = defaultdict(list)
 BEFORE_DELETE = defaultdict(list)  # model -> [hook(obj) -> dict or None]
+BEFORE_DELETE_LAST = defaultdict(list)  # the same, run after the others
 
 
 class Rule:
@@ -40,24 +41,24 @@ class cascade:  # noqa: N801 - reads as a declaration
         return self
 
 
-def before_delete(model, hook):
+def before_delete(model, hook, *, last=False):
     """Have ``hook(obj)`` run before the cascade deletes an ``obj`` of ``model``, as a child or as the
     object deleted: clean-up on hosts that the rows alone cannot do (files, daemons). It runs outside
     any transaction and must not raise for an unreachable host; what it answers (a dict, or None
-    when there was nothing to do) lands in the job's ``result.cleanup`` under the object's uuid."""
-    if hook not in BEFORE_DELETE[model]:
-        BEFORE_DELETE[model].append(hook)
+    when there was nothing to do) lands in the job's ``result.cleanup`` under the object's uuid.
+    ``last``: after every other hook of ``model`` (a KVM host's agent is undeployed once the other
+    apps' hooks have used it)."""
+    hooks = BEFORE_DELETE_LAST if last else BEFORE_DELETE
+    if hook not in hooks[model]:
+        hooks[model].append(hook)
 
 
 def clean_up(obj):
-    """Run ``obj``'s before-delete hooks, then its own ``cleanup_before_delete`` (last: a KVM host
-    undeploys its agent there, after the hooks have used it); their answers merged, or None."""
+    """Run ``obj``'s before-delete hooks (those registered ``last`` at the end); their answers
+    merged, or None."""
     outcome = {}
-    for hook in BEFORE_DELETE.get(type(obj), []):
+    for hook in BEFORE_DELETE.get(type(obj), []) + BEFORE_DELETE_LAST.get(type(obj), []):
         outcome.update(hook(obj) or {})
-    own = getattr(obj, "cleanup_before_delete", None)
-    if own is not None:
-        outcome.update(own() or {})
     return outcome or None
 
 

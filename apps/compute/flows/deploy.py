@@ -417,7 +417,7 @@ class UndeployAgent(NoRollback):
         from apps.core.cascade import clean_up_root
 
         # the host's clean-up (other apps' hooks, which may still need the agent, then the undeploy
-        # in Host.cleanup_before_delete) before its children go
+        # registered last in compute/cascade.py) before its children go
         outcome = clean_up_root(ctx) or {}
         if "undeploy" in outcome:
             ctx.undeploy = outcome["undeploy"]

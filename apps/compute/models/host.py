@@ -99,14 +99,6 @@ class Host(Resource):
     def config_parent(self):
         return self.cluster
 
-    def cleanup_before_delete(self):
-        """Deleted as a cluster's or zone's child: a KVM host's agent is undeployed (best effort)."""
-        if self.hypervisor_type != "KVM":
-            return None
-        from ..flows.deploy import undeploy_agent
-
-        return {"undeploy": undeploy_agent(self)}
-
     # --- capacity (ZStack's over-provisioning) -----------------------------------
     def ratios(self, fresh=False):
         """``(cpu_ratio, memory_ratio)`` in force on this host; read once per instance
