@@ -52,7 +52,7 @@ def noop(run_id, index):
 
 # --- prototypes of proposed engine changes (off unless BENCH_PROTOTYPE names them) -----------------
 # They let bench/flow_throughput.py --prototype measure a proposal on real workers
-# without touching apps/core/flows/engine.py. Never used outside the benchmark.
+# without touching apps/core/flows/. Never used outside the benchmark.
 
 
 def _persistent_db():
@@ -71,9 +71,9 @@ def _fewer_events(min_interval=0.25):
     running + finished instead of one event per step."""
     import threading
 
-    from apps.core.flows import engine
+    from apps.core.flows import runner
 
-    original = engine.publish_job
+    original = runner.publish_job
     last = {}
     lock = threading.Lock()
 
@@ -90,7 +90,7 @@ def _fewer_events(min_interval=0.25):
                 last[key] = (job.state, now)
         original(job)
 
-    engine.publish_job = publish_job
+    runner.publish_job = publish_job
 
 
 PROTOTYPES = {"persistent_db": _persistent_db, "fewer_events": _fewer_events}

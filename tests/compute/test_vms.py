@@ -160,7 +160,7 @@ def test_a_worker_dying_anywhere_in_the_create_leaks_nothing_once_the_reaper_is_
 
     from django.utils import timezone
 
-    from apps.core.flows import engine
+    from apps.core.flows import execute_job, jobs, reap_jobs
     from apps.core.models import Job
 
     name, when = dying
@@ -176,16 +176,16 @@ def test_a_worker_dying_anywhere_in_the_create_leaks_nothing_once_the_reaper_is_
         raise WorkerDied()
 
     monkeypatch.setattr(step, "run", die)
-    monkeypatch.setattr(engine, "dispatch", lambda job_uuid: None)
+    monkeypatch.setattr(jobs, "dispatch", lambda job_uuid: None)
     response = env.client.post("/api/v1/vm-instances/", env.body(name="doomed"), format="json")
     job_uuid = response.json()["job"]["uuid"]
     with pytest.raises(WorkerDied):
-        engine.execute_job(job_uuid)
+        execute_job(job_uuid)
     if when == "after" and name == "StartOnHypervisor":  # the last moment: everything was made
         assert Volume.objects.count() == before["volumes"] + 1
         assert sum(len(env.domains(h)) for h in env.hosts) == sum(len(d) for d, _ in outside_before.values()) + 1
     Job.objects.filter(uuid=job_uuid).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    assert engine.reap_jobs() == [uuid.UUID(job_uuid)]
+    assert reap_jobs() == [uuid.UUID(job_uuid)]
     job = Job.objects.get(uuid=job_uuid)
     assert job.state == "failed" and job.error["code"] == "WORKER_LOST"
     assert not [s for s in job.steps if s["state"] == "rollback_failed"], job.steps
@@ -295,12 +295,12 @@ def test_a_create_writes_its_job_five_times(env, monkeypatch):
     with the next write (_write_can_wait)."""
     from django.test.utils import CaptureQueriesContext
 
-    from apps.core.flows import engine
+    from apps.core.flows import execute_job, jobs, reap_jobs
 
-    monkeypatch.setattr(engine, "dispatch", lambda job_uuid: None)
+    monkeypatch.setattr(jobs, "dispatch", lambda job_uuid: None)
     response = env.client.post("/api/v1/vm-instances/", env.body(name="counted"), format="json")
     with CaptureQueriesContext(connection) as queries:
-        job = engine.execute_job(response.json()["job"]["uuid"])
+        job = execute_job(response.json()["job"]["uuid"])
     assert job.state == "succeeded", job.error
     assert [s["state"] for s in job.steps] == ["succeeded"] * len(CREATE_VM.steps)
     writes = [q["sql"] for q in queries.captured_queries
@@ -314,12 +314,12 @@ def test_a_create_writes_the_vm_twice_and_the_root_volume_with_the_nics(env, mon
     of the NICs (RecordRootVolume), not in one of its own."""
     from django.test.utils import CaptureQueriesContext
 
-    from apps.core.flows import engine
+    from apps.core.flows import execute_job, jobs, reap_jobs
 
-    monkeypatch.setattr(engine, "dispatch", lambda job_uuid: None)
+    monkeypatch.setattr(jobs, "dispatch", lambda job_uuid: None)
     response = env.client.post("/api/v1/vm-instances/", env.body(name="written"), format="json")
     with CaptureQueriesContext(connection) as queries:
-        job = engine.execute_job(response.json()["job"]["uuid"])
+        job = execute_job(response.json()["job"]["uuid"])
     assert job.state == "succeeded", job.error
     statements = [q["sql"].replace('"', "`") for q in queries.captured_queries]  # MariaDB or SQLite quoting
     vm_writes = [sql for sql in statements if sql.startswith("UPDATE `compute_vminstance`")]
@@ -341,9 +341,9 @@ def test_the_next_create_reads_no_configuration_rows_yet_sees_a_change_at_once(e
     in this process drops what is kept of it."""
     from django.test.utils import CaptureQueriesContext
 
-    from apps.core.flows import engine
+    from apps.core.flows import execute_job, jobs, reap_jobs
 
-    monkeypatch.setattr(engine, "dispatch", lambda job_uuid: None)
+    monkeypatch.setattr(jobs, "dispatch", lambda job_uuid: None)
     config_tables = ("storage_image", "network_l3network", "network_l2network_clusters", "network_iprange",
                      "storage_imagecache", "storage_localstoragehostref")   # (their counts are checked in SQL)
 
@@ -352,7 +352,7 @@ def test_the_next_create_reads_no_configuration_rows_yet_sees_a_change_at_once(e
                                    format="json")
         before_it_runs()
         with CaptureQueriesContext(connection) as queries:
-            job = engine.execute_job(response.json()["job"]["uuid"])
+            job = execute_job(response.json()["job"]["uuid"])
         reads = [q["sql"].replace('"', "`") for q in queries.captured_queries if q["sql"].startswith("SELECT")]
         # rows of those tables (not a subquery on them: the allocator's room check reads the refs)
         read = {table for table in config_tables for sql in reads if sql.startswith(f"SELECT `{table}`.")}

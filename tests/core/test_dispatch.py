@@ -1,4 +1,4 @@
-"""A job goes to the workers through the broker: ``engine.dispatch`` (the configured broker,
+"""A job goes to the workers through the broker: ``dispatch`` (the configured broker,
 Redis in CI, the filesystem transport in zero-setup runs)."""
 import uuid
 
@@ -6,7 +6,7 @@ import pytest
 from kombu import Queue
 from kombu.messaging import Producer
 
-from apps.core.flows import engine
+from apps.core.flows.jobs import dispatch
 from cloudportal.celery import app
 
 
@@ -31,7 +31,7 @@ def test_every_job_arrives_and_its_queue_is_declared_with_the_first_only(private
         declared.append(entity.name), real(self, entity, *a, **k))[1])
     jobs = [uuid.uuid4() for _ in range(3)]
     for job_uuid in jobs:
-        engine.dispatch(job_uuid)
+        dispatch(job_uuid)
 
     assert declared == [private_queue]  # Celery alone declares it with every message
     with app.connection_for_write() as conn:

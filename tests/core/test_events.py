@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def no_dispatch(monkeypatch):
     """Jobs run only when the test calls execute_job, after it has subscribed."""
-    monkeypatch.setattr("apps.core.flows.engine.dispatch", lambda job_uuid: None)
+    monkeypatch.setattr("apps.core.flows.jobs.dispatch", lambda job_uuid: None)
 
 
 async def receive_until(communicator, predicate, timeout=10):

@@ -180,11 +180,11 @@ def test_a_fast_job_claims_and_starts_its_first_step_in_one_write_and_sends_few_
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from apps.core.flows import engine
+    from apps.core.flows import runner
 
     job = start_job(flows.FIVE_STEPS)
     sent = []
-    monkeypatch.setattr(engine, "publish_job", lambda job: sent.append((job.state, job.progress)))
+    monkeypatch.setattr(runner, "publish_job", lambda job: sent.append((job.state, job.progress)))
     with CaptureQueriesContext(connection) as queries:
         job = execute_job(job.uuid)
     assert job.state == "succeeded"
@@ -252,7 +252,7 @@ def test_a_worker_dying_inside_a_transaction_leaves_nothing_and_the_reaper_finis
 
     from django.utils import timezone
 
-    from apps.core.flows.engine import reap_jobs
+    from apps.core.flows import reap_jobs
 
     job = start_job(flows.MIXED, args={"die_at": 1})
     with pytest.raises(flows.WorkerDied):
@@ -269,7 +269,7 @@ def test_a_worker_dying_inside_a_transaction_leaves_nothing_and_the_reaper_finis
 
 
 def test_a_cancel_seen_at_the_end_of_a_transaction_undoes_it_and_rolls_its_steps_back(monkeypatch):
-    from apps.core.flows.engine import JobRunner
+    from apps.core.flows.runner import JobRunner
 
     real_save = JobRunner.save
 
@@ -305,12 +305,12 @@ def test_the_lease_keeper_renews_a_long_job_while_short_ones_come_and_go():
 
     from django.utils import timezone
 
-    from apps.core.flows.engine import _LeaseKeeper
+    from apps.core.flows.leases import LeaseKeeper
 
     job = start_job(flows.NOOP)
     now = timezone.now()
     Job.objects.filter(pk=job.pk).update(state="running", worker="w-long", lease_expires_at=now)
-    keeper = _LeaseKeeper.get()
+    keeper = LeaseKeeper.get()
     keeper.keep(job.pk, "w-long", 0.6, now + timedelta(seconds=30))
     try:
         for i in range(20):  # a short job every 50 ms wakes the keeper each time
@@ -344,10 +344,10 @@ def test_changes_undone_with_a_transactional_run_are_never_announced(monkeypatch
 def test_a_worker_that_cannot_reach_the_database_before_the_claim_retries_and_the_job_runs(monkeypatch):
     from django.db import OperationalError
 
-    from apps.core.flows import engine, tasks
+    from apps.core.flows import runner, tasks
 
     job = start_job(flows.FIVE_STEPS)
-    real_update_row = engine.update_row
+    real_update_row = runner.update_row
     failures = []
 
     def too_many_connections_once(model, where, values):
@@ -356,7 +356,7 @@ def test_a_worker_that_cannot_reach_the_database_before_the_claim_retries_and_th
             raise OperationalError(1040, "Too many connections")
         return real_update_row(model, where, values)
 
-    monkeypatch.setattr(engine, "update_row", too_many_connections_once)
+    monkeypatch.setattr(runner, "update_row", too_many_connections_once)
     monkeypatch.setattr(tasks.connections, "close_all", lambda: None)  # keep the test's transaction
     result = tasks.run_job.apply(args=[str(job.uuid)])  # eager: the retry runs at once
     assert failures and result.successful()
@@ -389,7 +389,7 @@ def test_a_worker_dying_before_that_transaction_commits_leaves_the_step_interrup
 
     from django.utils import timezone
 
-    from apps.core.flows.engine import reap_jobs
+    from apps.core.flows import reap_jobs
 
     job = start_job(flows.ENDS_WITH_NEXT, args={"die_at": 2})
     with pytest.raises(flows.WorkerDied):
@@ -430,7 +430,7 @@ def test_the_reaper_rolls_back_the_unrecorded_steps_after_the_interrupted_one(di
 
     from django.utils import timezone
 
-    from apps.core.flows.engine import reap_jobs
+    from apps.core.flows import reap_jobs
 
     job = start_job(flows.UNRECORDED, args={"die_after": die_after})
     with pytest.raises(flows.WorkerDied):

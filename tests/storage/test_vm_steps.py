@@ -245,7 +245,7 @@ def test_the_root_volume_row_is_written_once_ready_with_the_agents_figures(sim_a
 @pytest.mark.django_db(transaction=True)
 def test_the_storage_rollbacks_work_from_the_persisted_context_alone(sim_agent, sim_host, tmp_path):
     """What the reaper does for a job whose worker died: a fresh Context (no rows in memory)."""
-    from apps.core.flows.engine import Context
+    from apps.core.flows import Context
 
     image = add_image(tmp_path, make_qcow2(tmp_path / "r.qcow2"))
     job = run_flow(VM_STORAGE, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid))
@@ -266,7 +266,7 @@ def test_the_storage_rollbacks_work_from_the_persisted_context_alone(sim_agent, 
 @pytest.mark.django_db(transaction=True)
 def test_a_root_volume_made_before_its_row_was_written_is_removed_by_the_rollback(sim_agent, sim_host, tmp_path):
     """The worker died between the agent's create and the INSERT: only the file exists."""
-    from apps.core.flows.engine import Context
+    from apps.core.flows import Context
     from apps.storage.flows.vm_steps import root_volume_uuid
 
     image = add_image(tmp_path, make_qcow2(tmp_path / "d.qcow2"))
@@ -289,9 +289,9 @@ class WorkerDied(BaseException):
 
 def _start_undispatched(monkeypatch, **args):
     """A job recorded but not sent to a worker: the test runs it with execute_job."""
-    from apps.core.flows import engine
+    from apps.core.flows import jobs
 
-    monkeypatch.setattr(engine, "dispatch", lambda job_uuid: None)
+    monkeypatch.setattr(jobs, "dispatch", lambda job_uuid: None)
     return start_job(VM_STORAGE, args=args)
 
 
@@ -304,7 +304,7 @@ def test_a_reference_counted_just_before_the_worker_died_is_released_by_the_reap
 
     from django.utils import timezone
 
-    from apps.core.flows.engine import execute_job, reap_jobs
+    from apps.core.flows import execute_job, reap_jobs
     from apps.storage import cache
 
     image = add_image(tmp_path, make_qcow2(tmp_path / "w.qcow2"))
@@ -331,7 +331,7 @@ def test_a_reference_counted_just_before_the_worker_died_is_released_by_the_reap
 def test_a_reference_is_not_counted_when_the_job_was_taken_over_meanwhile(sim_agent, sim_host, tmp_path, monkeypatch):
     """The reaper took the job over while the image was fetched: the checkpoint finds the job no
     longer this worker's, and the count goes back with it (the reaper's rollback would not know of it)."""
-    from apps.core.flows.engine import execute_job
+    from apps.core.flows import execute_job
     from apps.storage import cache
 
     image = add_image(tmp_path, make_qcow2(tmp_path / "t.qcow2"))

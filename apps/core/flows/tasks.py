@@ -1,7 +1,8 @@
 from celery import shared_task
 from django.db import connections
 
-from .engine import DatabaseUnavailable, execute_job, reap_jobs as _reap_jobs
+from .reaper import reap_jobs as _reap_jobs
+from .runner import DatabaseUnavailable, execute_job
 
 
 # a worker that cannot reach the database before claiming a job tries again with backoff

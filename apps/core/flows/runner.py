@@ -1,170 +1,31 @@
-"""The flow engine (ZStack's FlowChain, without its ceremony).
-
-A ``Flow`` is a named, ordered list of ``Step`` classes. ``start_job`` records a
-``Job`` (claiming the target resource with a compare-and-set, 409 if busy) and
-hands it to a Celery worker after commit. ``execute_job`` runs the steps in
-order, persisting each step's state, timings and the flow context; on failure it
-rolls back the completed steps in reverse (a failing rollback is recorded and the
-rest still roll back). Cancellation is honoured between steps. While a job runs
-its worker renews a lease; ``reap_jobs`` (on beat) rolls back jobs whose lease
-ran out because their worker died.
-"""
-import copy
+"""The runner: one job's steps in order, their records, the flow context's persistence, rollback
+in reverse on a failure or a cancel (``JobRunner``), and ``execute_job``, which claims a job and
+runs it in this process (what the Celery task calls)."""
 import json
 import logging
 import os
 import socket
 import threading
 import time
-import uuid as uuid_lib
 from datetime import timedelta
 
-from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from .. import context as actx
 from .. import prepared
-from ..errors import CloudPortalError, InvalidState, NotFound
+from ..errors import CloudPortalError, NotFound
 from ..events import publish_job
-from ..globalconfig.defaults import JOB_LEASE_SECONDS, JOB_TIMEOUT_SECONDS
-from ..models import FINISHED_STATES, Job, JobState, resource_model
+from ..globalconfig.defaults import JOB_LEASE_SECONDS
+from ..models import Job, JobState, resource_model
 from ..rowupdate import Encoded, update_row
+from .context import RELEASED, Context
+from .leases import LeaseKeeper
+from .steps import FLOWS
 
 log = logging.getLogger(__name__)
 
-FLOWS = {}
 EVENT_MIN_INTERVAL = 0.25  # seconds between two progress events of one job (state changes always go)
-
-
-class Step:
-    """One unit of work. ``run`` does it, ``rollback`` undoes it; both must be
-    idempotent (look before you create, tolerate "already gone")."""
-
-    retries = 0  # extra attempts of ``run`` after a failure
-    retry_delay = 0.0
-    # True: ``run`` only changes the database (no agent call, no file, no remote side effect), so
-    # it can share a transaction with its neighbours and the job's record (see the module doc).
-    # Its ``rollback`` must do nothing harmful when given the context from before it ran (that
-    # is what it gets when the shared transaction was undone).
-    transactional = False
-    # True: ``rollback`` needs nothing ``run`` put in the context (what it made is found from the
-    # args, the job's uuid or earlier steps' keys), as after a worker died in the middle of it, and
-    # does no harm when ``run`` never started (it undoes what it finds: "already gone" is fine).
-    # Then the engine need not write the step's start or end on its own (see ``_write_can_wait``):
-    # a later write records them. If the worker dies first, the reaper rolls the step back with the
-    # interrupted one before it (``_possibly_started``).
-    rollback_from_earlier_context = False
-
-    @classmethod
-    def step_name(cls):
-        return getattr(cls, "name", None) or cls.__name__
-
-    def run(self, ctx):
-        raise NotImplementedError
-
-    def rollback(self, ctx):
-        raise NotImplementedError
-
-
-class NoRollback(Step):
-    """A step with nothing to undo (reads, checks, final state writes)."""
-
-    rollback = None
-
-
-class Flow:
-    def __init__(self, name, steps, *, action=None, timeout=None):
-        """``timeout``: seconds the whole flow may run before the reaper rolls it
-        back (default: global config ``job/timeout.seconds``)."""
-        if name in FLOWS:
-            raise ValueError(f"flow {name!r} is already registered")
-        retried = [s.step_name() for s in steps if s.transactional and s.retries]
-        if retried:  # a failed attempt would leave the shared transaction unusable
-            raise ValueError(f"flow {name!r}: transactional steps cannot retry: {retried}")
-        self.name = name
-        self.steps = list(steps)
-        self.action = action or name
-        self.timeout = timeout
-        FLOWS[name] = self
-
-    def timeout_seconds(self):
-        return float(self.timeout if self.timeout is not None else JOB_TIMEOUT_SECONDS.value())
-
-    def __repr__(self):
-        return f"Flow({self.name!r}, {[s.step_name() for s in self.steps]})"
-
-
-class Context:
-    """What steps share: ``ctx.args`` (the request), anything a step records as
-    ``ctx.key = value`` (JSON-able; persisted after every step so another process
-    can roll back), and ``ctx.job``."""
-
-    def __init__(self, job):
-        object.__setattr__(self, "job", job)
-        object.__setattr__(self, "_data", dict(job.context or {}))
-        object.__setattr__(self, "_memo", {})
-        object.__setattr__(self, "_checkpoint", None)
-
-    def checkpoint(self):
-        """Persist the context now, in the caller's transaction: a step that changes something and
-        records it in ``ctx`` inside one ``transaction.atomic()`` block, then calls this, leaves
-        either both or neither, so a worker dying between the two cannot leave a change its
-        rollback does not know about (a counted reference, say). Raises ``LeaseLost`` (undoing the
-        block) when the reaper took the job over. Outside a running job (tests calling a step
-        directly) it does nothing."""
-        if self._checkpoint is not None:
-            self._checkpoint()
-
-    def resource_released(self):
-        """Said by the flow's last step (transactional, so in the transaction that finishes the job)
-        when it ended the job's claim on its resource (``busy_job``) in a write of its own: the
-        engine then does not end it again. Forgotten when that transaction is undone (``restore``)."""
-        self._memo[_RELEASED] = True
-
-    def snapshot(self):
-        return copy.deepcopy(self._data)
-
-    def restore(self, data):
-        """Back to ``snapshot()``'s state (after a transaction that set these keys was undone);
-        the memo goes too (rows read inside that transaction may describe undone changes)."""
-        object.__setattr__(self, "_data", copy.deepcopy(data))
-        self._memo.clear()
-
-    def cached(self, key, load):
-        """``load()`` once per run of the job in this process: the rows several steps read (a host,
-        an image). Kept in memory only, never persisted; a step that changes such a row must not
-        read it from here."""
-        if key not in self._memo:
-            self._memo[key] = load()
-        return self._memo[key]
-
-    @property
-    def args(self):
-        return self.job.args
-
-    def __getattr__(self, key):
-        try:
-            return self._data[key]
-        except KeyError:
-            raise AttributeError(key) from None
-
-    def __setattr__(self, key, value):
-        self._data[key] = value
-
-    def __delattr__(self, key):
-        self._data.pop(key, None)
-
-    def get(self, key, default=None):
-        return self._data.get(key, default)
-
-    def encoded(self):
-        """The context as the JSON text the job's row holds."""
-        return json.dumps(self._data, cls=DjangoJSONEncoder)
-
-
-_RELEASED = object()  # Context._memo key: the resource's claim ended by a step (resource_released)
 
 
 class DatabaseUnavailable(Exception):
@@ -188,7 +49,7 @@ def _iso(dt):
     return dt.isoformat() if dt else None
 
 
-def _worker_name():
+def worker_name():
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
@@ -208,161 +69,13 @@ def _error_dict(exc, step_name=None, job_uuid=None, doing="failed"):
     return err
 
 
-# --- starting and cancelling ------------------------------------------------------
-
-
-def start_job(flow, *, resource=None, args=None, user=None, action=None, resource_type=None, resource_uuid=None,
-              job_uuid=None):
-    """Record a job for ``flow`` and dispatch it after commit.
-
-    With ``resource``, the resource is claimed first (atomic compare-and-set on its
-    ``busy_job``): a second operation on the same resource raises ResourceBusy (409)
-    naming the running job. ``job_uuid``: the job's uuid, chosen by the caller; a resource the
-    caller inserted already claimed by it (``busy_job=job_uuid``, in the caller's transaction)
-    needs no claim.
-    """
-    if isinstance(flow, str):
-        flow = FLOWS[flow]
-    job_uuid = job_uuid or uuid_lib.uuid4()
-    claim = resource is not None and getattr(resource, "busy_job", None) != job_uuid
-    # a savepoint only for a claim, whose 409 the caller may catch and go on; an INSERT that fails
-    # spoils the caller's transaction too, as it should (it made the resource for this job)
-    with transaction.atomic(savepoint=claim):
-        if claim:
-            resource.mark_busy(job_uuid)
-        if resource is not None:
-            resource_type = resource.resource_type()
-            resource_uuid = resource.uuid
-        job = prepared.insert(Job(
-            uuid=job_uuid,
-            flow=flow.name,
-            action=action or flow.action,
-            steps=[{"name": s.step_name(), "state": "pending"} for s in flow.steps],
-            args=args or {},
-            resource_type=resource_type or "",
-            resource_uuid=resource_uuid,
-            account_id=getattr(user, "account_id", None),
-            user=user if user is not None and user.pk else None,
-            request_id=actx.request_id.get(),
-        ))
-        # announced once it is committed (the caller's transaction may hold it back, or undo it),
-        # before a worker can take it
-        transaction.on_commit(lambda: publish_job(job))
-        transaction.on_commit(lambda: dispatch(job.uuid))
-    return job
-
-
-_declared_queues = set()  # queues this process declared to the broker (``dispatch``)
-
-
-def dispatch(job_uuid):
-    """Hand the job to a worker through the broker. The queue is declared with the first message
-    this process sends to it only: Celery declares it with every message otherwise, and kombu
-    copies and binds the queue each time for a declaration the broker already has (a third of the
-    publish's CPU in a VM create, 4 % of the web's)."""
-    from .tasks import run_job
-
-    queue = run_job.app.conf.task_default_queue
-    first = queue not in _declared_queues
-    run_job.apply_async(args=[str(job_uuid)], queue=queue, declare=None if first else [])
-    _declared_queues.add(queue)
-
-
-def request_cancel(job):
-    """Cancel a job: at once if still pending, else between its steps."""
-    if job.state in FINISHED_STATES:
-        raise InvalidState(f"job {job.uuid} already {job.state}", details={"state": job.state})
-    now = _now()
-    with transaction.atomic():
-        cancelled = update_row(Job, {"id": job.pk, "state": JobState.PENDING}, {
-            "state": JobState.CANCELLED, "cancel_requested": True, "finished_at": now,
-            "error": {"code": "JOB_CANCELLED", "message": "cancelled before it started", "details": {}}})
-        if cancelled:
-            _release(job)
-    if cancelled:
-        job.refresh_from_db()
-        publish_job(job)
-        return job
-    update_row(Job, {"id": job.pk}, {"cancel_requested": True})
-    job.refresh_from_db()
-    return job
-
-
-def _release(job):
+def release_claim(job):
+    """End ``job``'s claim on its resource (``busy_job``)."""
     if job.resource_uuid and job.resource_type:
         model = resource_model(job.resource_type)
         if model is not None:
             model.release_busy(job.resource_uuid, job.uuid)
 
-
-# --- running ----------------------------------------------------------------------------
-
-
-class _LeaseKeeper(threading.Thread):
-    """One thread per process that renews the lease of every job the process is running, until
-    each job's deadline: past it the lease is left to run out, so the reaper rolls back a job that
-    hangs even though its worker is alive (nothing stays running forever). One long-lived thread
-    with its own database connection, instead of a thread (and a connection) per job."""
-
-    _instance = None
-    _lock = threading.Lock()
-
-    def __init__(self):
-        super().__init__(daemon=True, name="job-lease-keeper")
-        self.jobs = {}  # job pk -> (worker, lease seconds, deadline)
-        self.wake = threading.Event()
-        self.pid = os.getpid()
-
-    @classmethod
-    def get(cls):
-        with cls._lock:
-            keeper = cls._instance
-            if keeper is None or keeper.pid != os.getpid() or not keeper.is_alive():
-                keeper = cls._instance = cls()  # first use, or a forked child without the thread
-                keeper.start()
-            return keeper
-
-    IDLE_INTERVAL = 60.0
-
-    def _interval(self):
-        leases = [lease for _, lease, _ in list(self.jobs.values())]
-        return max(min(leases, default=3 * self.IDLE_INTERVAL) / 3.0, 0.2)
-
-    def keep(self, job_pk, worker, lease, deadline):
-        shorter = max(lease / 3.0, 0.2) < self._interval()
-        self.jobs[job_pk] = (worker, lease, deadline)
-        if shorter:
-            self.wake.set()  # renew sooner than the thread planned to
-
-    def drop(self, job_pk):
-        self.jobs.pop(job_pk, None)
-
-    def run(self):
-        renewed = time.monotonic()
-        while True:
-            remaining = renewed + self._interval() - time.monotonic()
-            if remaining > 0:
-                self.wake.wait(remaining)
-                self.wake.clear()
-                continue
-            renewed = time.monotonic()
-            self.renew()
-
-    def renew(self):
-        now = _now()
-        for job_pk, (worker, lease, deadline) in list(self.jobs.items()):
-            try:
-                if now >= deadline:
-                    log.warning("job %s passed its deadline; no longer renewing its lease", job_pk)
-                    self.drop(job_pk)
-                    continue
-                expires = min(now + timedelta(seconds=lease), deadline)
-                if not update_row(Job, {"id": job_pk, "state": JobState.RUNNING, "worker": worker},
-                                  {"lease_expires_at": expires}):
-                    self.drop(job_pk)  # finished, or taken over by the reaper
-            except Exception:  # the jobs' own threads must not be hurt by a failed renewal
-                log.exception("could not renew the lease of job %s", job_pk)
-                connection.close()
 
 
 class JobRunner:
@@ -625,8 +338,8 @@ class JobRunner:
         if error is not None:
             fields["error"] = error
         self.save(publish=False, **fields)
-        if self.job.resource_uuid and not self.ctx._memo.get(_RELEASED):
-            _release(self.job)
+        if self.job.resource_uuid and not self.ctx._memo.get(RELEASED):
+            release_claim(self.job)
 
     def finish(self, state, *, result=None, error=None):
         if self.job.resource_uuid:
@@ -669,13 +382,14 @@ class JobRunner:
         self.finish(JobState.FAILED, error=error)
 
 
+
 def execute_job(job_uuid):
     """Run one job to its end in this process (what the Celery task calls).
 
     Claiming is a compare-and-set from pending to running, so a job delivered
     twice (Celery is at-least-once) runs once.
     """
-    worker = _worker_name()
+    worker = worker_name()
     try:
         lease = float(JOB_LEASE_SECONDS.value())
         job = prepared.first(Job, select_related=("user",), uuid=job_uuid)  # SQL made once (apps.core.prepared)
@@ -707,7 +421,7 @@ def execute_job(job_uuid):
         setattr(job, key, value)
     runner = JobRunner(job, worker)
     runner.first_step_claimed = first_step
-    keeper = _LeaseKeeper.get()
+    keeper = LeaseKeeper.get()
     keeper.keep(job.pk, worker, lease, deadline)
     try:
         with actx.acting(user=job.user, req_id=job.request_id or None, job=job.uuid):
@@ -716,36 +430,3 @@ def execute_job(job_uuid):
         keeper.drop(job.pk)
     return runner.job
 
-
-def reap_jobs():
-    """Roll back running jobs whose lease expired; fail pending jobs nobody took."""
-    now = _now()
-    lease = float(JOB_LEASE_SECONDS.value())
-    reaped = []
-    for job in Job.objects.filter(state=JobState.RUNNING, lease_expires_at__lt=now):
-        me = f"reaper:{_worker_name()}"
-        dead_worker = job.worker
-        # by primary key (update_row): a worker finishing the job meanwhile locks in the same order
-        taken = update_row(Job, {"id": job.pk, "state": JobState.RUNNING, "lease_expires_at": job.lease_expires_at},
-                           {"worker": me, "lease_expires_at": now + timedelta(seconds=lease)})
-        if not taken:
-            continue  # another reaper has it
-        job.refresh_from_db()
-        runner = JobRunner(job, me)
-        log.warning("reaping job %s (%s): its worker's lease expired", job.uuid, job.flow)
-        with actx.acting(user=None, req_id=job.request_id or None, job=job.uuid):
-            runner.recover(dead_worker)
-        reaped.append(job.uuid)
-    stale = now - timedelta(seconds=float(settings.JOB_PENDING_TIMEOUT_SECONDS))
-    for job in Job.objects.filter(state=JobState.PENDING, created_at__lt=stale):
-        error = {"code": "JOB_NOT_STARTED", "message": "no worker picked this job up in time", "details": {}}
-        with transaction.atomic():
-            failed = update_row(Job, {"id": job.pk, "state": JobState.PENDING},
-                                {"state": JobState.FAILED, "finished_at": now, "error": error})
-            if failed:
-                _release(job)
-        if failed:
-            job.refresh_from_db()
-            publish_job(job)
-            reaped.append(job.uuid)
-    return reaped
