@@ -46,7 +46,7 @@ logredact.install()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 
-from apps.core.events.auth import TokenOrSessionAuthMiddleware  # noqa: E402
+from cloudportal.websocket_auth import TokenOrSessionAuthMiddleware  # noqa: E402
 from cloudportal.routing import websocket_urlpatterns  # noqa: E402
 
 

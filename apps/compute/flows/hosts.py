@@ -128,14 +128,3 @@ def revive_simulated_hosts():
 
 ADD_HOST = Flow("add-host", [RecordHost, RegisterSimulatedHost, ConnectAgent, RunConnectHooks, MarkConnected],
                 action="add-host")
-class UpgradeAgent(NoRollback):
-    """KVM hosts whose agent is another version than the portal's: re-deploy it (flows/deploy.py)."""
-
-    def run(self, ctx):
-        from .deploy import UpgradeAgentIfStale
-
-        UpgradeAgentIfStale().run(ctx)
-
-
-RECONNECT_HOST = Flow("reconnect-host", [MarkConnecting, ReviveSimulatedHost, ConnectAgent, UpgradeAgent,
-                                          RunConnectHooks, MarkConnected], action="reconnect-host", timeout=3600)

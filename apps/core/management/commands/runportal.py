@@ -147,10 +147,10 @@ class Command(BaseCommand):
     def _revive_simulated_hosts(self):
         """The simulator agent just started empty: have a worker register the Simulator hosts of the
         database again, so they answer as before the restart."""
-        from apps.compute.tasks import revive_simulated_hosts
+        from celery import current_app
 
-        try:
-            revive_simulated_hosts.delay()
+        try:  # by name: core starts the processes and knows no app's tasks
+            current_app.send_task("apps.compute.tasks.revive_simulated_hosts")
         except Exception as exc:  # noqa: BLE001 - the portal runs anyway; the hosts reconnect by themselves
             self.stderr.write(f"could not ask a worker to re-register the simulated hosts: {exc}")
 

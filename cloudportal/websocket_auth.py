@@ -1,4 +1,5 @@
-"""Websocket authentication: ``?token=<api token>`` or the browser session."""
+"""Websocket authentication: ``?token=<api token>`` or the browser session. The portal's glue (it
+knows the accounts app's tokens), so it lives here rather than in apps/core."""
 from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddleware
