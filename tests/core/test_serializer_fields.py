@@ -95,3 +95,16 @@ def test_represent_makes_a_serializer_per_thread_and_one_for_a_call_inside_a_cal
     monkeypatch.setattr(VmInstanceSerializer, "get_tags", nested_get_tags)
     outer = api_serializers.represent(VmInstanceSerializer, vm, {"tags": {vm.uuid: ["outer"]}})
     assert outer["tags"] == ["outer"] and inner[0]["tags"] == ["inner"]
+
+
+def test_represent_many_renders_what_a_list_serializer_does_with_each_call_s_own_context():
+    from apps.core.api.serializers import represent_many
+
+    first, second = _vm(), _vm(state="Running")
+    context = {"tags": {first.uuid: ["a"]}}
+    rows = represent_many(VmInstanceSerializer, [first, second], context)
+    assert rows == VmInstanceSerializer([first, second], many=True, context=context).data
+    assert [row["tags"] for row in rows] == [["a"], []]
+    selected = {"tags": {}, "fields": {"uuid", "state"}}
+    assert represent_many(VmInstanceSerializer, [second], selected) == [{"uuid": str(second.uuid), "state": "Running"}]
+    assert represent_many(VmInstanceSerializer, [], context) == []

@@ -17,7 +17,7 @@ from ..flows import start_job
 from ..query import apply_ordering, apply_query
 from ..tenancy import is_admin, visible
 from .permissions import ReadAllWriteByAdmin
-from .serializers import JobSerializer, admin_only_fields, represent
+from .serializers import JobSerializer, admin_only_fields, represent, represent_many
 from .tags import tags_for
 
 UUID_REGEX = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
@@ -100,8 +100,7 @@ class QueryViewSet(viewsets.GenericViewSet):
         context = self.get_serializer_context()
         if self.with_tags:
             context["tags"] = tags_for([row.uuid for row in page], request.user)
-        serializer = self.get_serializer_class()(page, many=True, context=context)
-        return self.get_paginated_response(serializer.data)
+        return self.get_paginated_response(represent_many(self.get_serializer_class(), page, context))
 
 
 class ReadOnlyQueryViewSet(QueryViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
