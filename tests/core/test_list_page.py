@@ -1,5 +1,5 @@
-"""A list page (QueryViewSet.list): rendered by a kept serializer, it shows what a new one's ``.data``
-shows and leaves nothing of its rows for the garbage collector."""
+"""A list page (QueryViewSet.list): rendered by a kept serializer, it leaves nothing of its rows for
+the garbage collector; dates are answered in the portal's time zone."""
 import gc
 
 import pytest
@@ -40,3 +40,16 @@ def test_a_list_page_frees_its_rows_without_the_garbage_collector(admin_client, 
     page()  # the first request imports and builds what later ones reuse
     left = [type(o).__name__ for o in garbage_after(page) if isinstance(o, model)]
     assert left == []
+
+
+def test_dates_are_answered_in_the_portal_s_time_zone_whatever_zone_is_active(admin_client, admin_user):
+    from datetime import datetime, timezone as dt_timezone
+
+    from django.utils import timezone
+
+    job = Job.objects.create(flow="test", action="create-vm", account=admin_user.account, user=admin_user)
+    Job.objects.filter(pk=job.pk).update(created_at=datetime(2024, 1, 1, 12, tzinfo=dt_timezone.utc))
+    with timezone.override("Europe/Paris"):
+        listed = admin_client.get("/api/v1/jobs/", {"q": f"uuid={job.uuid}"}).json()["results"][0]
+        shown = admin_client.get(f"/api/v1/jobs/{job.uuid}/").json()
+    assert listed["created_at"] == shown["created_at"] == "2024-01-01T12:00:00Z"

@@ -1,10 +1,12 @@
 import copy
 import threading
 
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.backends.mysql.operations import DatabaseOperations as MariaDbOperations
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.utils.formatting import lazy_format
 
@@ -66,6 +68,15 @@ def limit_to_column(field, model_field):
         field.validators.append(MaxLengthValidator(length, message=message))
 
 
+class DateTimeField(serializers.DateTimeField):
+    """DRF's date-time, always in the portal's time zone (``TIME_ZONE``, UTC by default) rather
+    than the one activated for the request: the API answers in one zone, and DRF looks the active
+    one up (a context-local read, not cheap) for every date of every row of a page."""
+
+    def default_timezone(self):
+        return timezone.get_default_timezone() if settings.USE_TZ else None
+
+
 class BuiltOnceFieldsMixin:
     """A ModelSerializer builds its fields from the model's metadata for every serializer made
     (every response of one object pays it again: about a third of a small request's CPU). What
@@ -75,7 +86,10 @@ class BuiltOnceFieldsMixin:
 
     Building them, every writable field saved in an integer or character column of ``Meta.model``
     (declared on the serializer or made from the model) gets the column's range or length
-    (``limit_to_column``)."""
+    (``limit_to_column``), and every date-time column is the portal's ``DateTimeField``."""
+
+    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
+                                models.DateTimeField: DateTimeField}
 
     def get_fields(self):
         cls = type(self)
