@@ -28,11 +28,24 @@ from .serializers import (
 from .viewsets import QueryViewSet, ReadOnlyQueryViewSet, audit
 
 
+def shown_on_a_page(queryset, serializer_class, joined):
+    """``queryset`` reading only what a list page shows: the columns ``serializer_class`` shows as
+    they are, and the uuid of each ``joined`` row (its ``<name>_uuid`` field). The other columns of
+    the rows and the joined ones (their names, JSON, dates) are neither read nor converted."""
+    columns = {field.name for field in queryset.model._meta.concrete_fields}
+    shown = [name for name in serializer_class.Meta.fields if name in columns]
+    return queryset.only(*shown, *(f"{name}__uuid" for name in joined))
+
+
 class JobViewSet(ReadOnlyQueryViewSet):
     """Jobs: the record of every flow. ``POST /jobs/<uuid>/cancel/`` cancels one."""
 
     queryset = Job.objects.select_related("account").defer("context", "args")  # the API shows neither
     serializer_class = JobSerializer
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        return shown_on_a_page(queryset, JobSerializer, ["account"]) if self.action == "list" else queryset
 
     @action(detail=True, methods=["post"])
     def cancel(self, request, uuid=None):
@@ -95,6 +108,10 @@ class TagViewSet(QueryViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin,
 class AuditLogViewSet(ReadOnlyQueryViewSet):
     queryset = AuditLog.objects.select_related("account")
     serializer_class = AuditLogSerializer
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        return shown_on_a_page(queryset, AuditLogSerializer, ["account"]) if self.action == "list" else queryset
 
 
 class ChangeLogViewSet(ReadOnlyQueryViewSet):
