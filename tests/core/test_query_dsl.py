@@ -607,3 +607,33 @@ def test_large_counts_are_cached_for_a_few_seconds_small_ones_never(admin_client
     assert ok(admin_client, "/api/v1/zones/", q=f"name~={prefix}-%")["count"] == 4
     settings.QUERY_COUNT_CACHE_SECONDS = 0
     assert ok(admin_client, "/api/v1/zones/", q=f"name~={prefix}-%")["count"] == 6
+
+
+def test_a_process_answers_a_cached_count_itself_until_it_expires_in_the_cache(admin_client, settings, monkeypatch):
+    import time
+    from types import SimpleNamespace
+
+    from apps.core.api import pagination
+
+    prefix = uuid.uuid4().hex[:8]
+    for i in range(4):
+        Zone.objects.create(name=f"{prefix}-{i}")
+    settings.QUERY_COUNT_CACHE_SECONDS = 60
+    settings.QUERY_COUNT_CACHE_MIN_ROWS = 4
+    asked = []
+    shared = pagination.cache
+    monkeypatch.setattr(pagination, "cache", SimpleNamespace(
+        get=lambda key: asked.append(key) or shared.get(key), set=shared.set))
+
+    def count():
+        return ok(admin_client, "/api/v1/zones/", q=f"name~={prefix}-%")["count"]
+
+    assert count() == 4 and len(asked) == 1  # counted, then stored in the cache and kept here
+    Zone.objects.create(name=f"{prefix}-4")
+    assert count() == 4 and len(asked) == 1  # this process's copy: the cache is not asked
+    pagination._recent_counts.clear()  # as another process would start
+    assert count() == 4 and len(asked) == 2  # read from the cache, with when it expires there
+    assert count() == 4 and len(asked) == 2
+    later = SimpleNamespace(time=lambda: time.time() + 61)
+    monkeypatch.setattr(pagination, "time", later)  # past its expiry, here and in the cache
+    assert count() == 5

@@ -11,10 +11,13 @@
 - Large counts are cached: a count of ``QUERY_COUNT_CACHE_MIN_ROWS`` (10,000)
   rows or more is kept ``QUERY_COUNT_CACHE_SECONDS`` (10 s; 0 turns it off) in
   the Django cache under the SQL of the query, so paging through a big list
-  counts it once, not on every page. Smaller counts are always exact.
+  counts it once, not on every page. Smaller counts are always exact. Each
+  process also keeps the counts it read or made until they expire, so a list
+  asked again within those seconds does not ask the cache either.
 """
 import hashlib
 import logging
+import time
 from collections import OrderedDict
 
 from django.conf import settings
@@ -51,6 +54,11 @@ def _count_settings():
             int(getattr(settings, "QUERY_COUNT_CACHE_MIN_ROWS", 10_000)))
 
 
+# this process's copies of cached counts: key -> (count, when it expires in the cache, as time.time())
+_recent_counts = {}
+_RECENT_COUNTS_MAX = 1000
+
+
 def count_rows(queryset):
     """``(count, fresh)``: ``queryset.count()``, or a recent large count from the cache
     (``fresh`` is then false)."""
@@ -62,18 +70,34 @@ def count_rows(queryset):
         sql, params = queryset.order_by().query.sql_with_params()
         database = connections[queryset.db].settings_dict["NAME"]
         key = "cp:count:" + hashlib.sha256(repr((database, sql, params)).encode()).hexdigest()
-        cached = cache.get(key)
-        if cached is not None:
-            return cached, False
+        now = time.time()
+        known = _recent_counts.get(key)
+        if known is None or known[1] <= now:
+            known = cache.get(key)  # (count, expires) as whichever process counted stored it
+            if isinstance(known, tuple) and known[1] > now:
+                _keep(key, known)
+            else:
+                known = None
+        if known is not None:
+            return known[0], False
     except Exception:  # noqa: BLE001 - a cache that is down must not fail the list
         log.warning("count cache unavailable", exc_info=True)
     count = queryset.count()
     if key is not None and count >= minimum:
+        counted = (count, time.time() + ttl)
+        _keep(key, counted)
         try:
-            cache.set(key, count, ttl)
+            cache.set(key, counted, ttl)
         except Exception:  # noqa: BLE001
             log.warning("count cache unavailable", exc_info=True)
     return count, True
+
+
+def _keep(key, counted):
+    """Remember a count this process read or made, until it expires where it is cached."""
+    if len(_recent_counts) >= _RECENT_COUNTS_MAX:  # many distinct queries: start again rather than grow
+        _recent_counts.clear()
+    _recent_counts[key] = counted
 
 
 def _totally_ordered(queryset):
