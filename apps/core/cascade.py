@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
 
 from .errors import Conflict, ResourceBusy
-from .flows import Flow, NoRollback, Step
+from .flows import DbStep, Flow, NoRollback, RemoteStep
 from .models import resource_model
 
 RULES = defaultdict(list)
@@ -132,7 +132,7 @@ def _load(ctx):
     return model.objects.filter(uuid=ctx.args["uuid"]).first()
 
 
-class ClaimChildren(Step):
+class ClaimChildren(DbStep):
     """Check nothing blocks the delete and mark every child busy with this job."""
 
     def run(self, ctx):
@@ -155,7 +155,7 @@ class ClaimChildren(Step):
             resource_model(resource_type).release_busy(uuid, ctx.job.uuid)
 
 
-class DeleteChildren(NoRollback):
+class DeleteChildren(RemoteStep, NoRollback):
     """Delete children deepest first, one transaction each: a failure leaves the
     rest in place (and the parent), and running the delete again finishes it."""
 
@@ -192,7 +192,7 @@ def clean_up_root(ctx):
     return outcome
 
 
-class DeleteResource(NoRollback):
+class DeleteResource(RemoteStep, NoRollback):
     def run(self, ctx):
         clean_up_root(ctx)
         root = _load(ctx)

@@ -114,8 +114,8 @@ def acquire(primary_storage, host, image, request_id=None, host_ref=None, on_cou
     """Make sure ``image`` is cached on ``host``'s ``primary_storage`` and count one user; the row
     (its ``ref_count`` is this caller's count, not re-read). ``host_ref``: that pair's
     LocalStorageHostRef when the caller has it (only its pk is used). ``on_counted(row)`` runs in
-    the transaction that counts the reference: a flow step records the reference there (and
-    checkpoints its context), so the count and the record of it commit together.
+    the transaction that counts the reference: a flow step records the reference in its context
+    there (the engine writes it in that transaction), so the count and the record of it commit together.
 
     A cache that others already count is counted without asking the agent: its file was fetched
     whole before the first count, and it leaves the host only when the count drops to 0 (with the

@@ -128,3 +128,39 @@ def test_a_restarted_simulator_gets_its_hosts_back(admin_client, sim_agent, sim_
     assert job["state"] == "succeeded", job
     assert sim_agent.admin("GET", f"/sim/hosts/{uuid}")[0] == 200
     assert Host.objects.get(uuid=uuid).status == "Connected"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("failing", ["CreateVenv", "ConnectAgent"])
+def test_an_agent_upgrade_that_fails_undoes_the_part_that_failed_and_keeps_the_rest(
+        sim_cluster, monkeypatch, failing):
+    """UpgradeAgentIfStale runs the deploy steps itself: when one fails, the engine's rollback of the
+    upgrade undoes that one (as the deploy flow's would), not the parts that finished; a failure
+    once the agent runs (connecting to it) undoes nothing of the upgrade."""
+    import hostagent
+    from apps.compute.flows import deploy
+    from apps.core.errors import CloudPortalError
+    from apps.core.flows import FLOWS, Flow, execute_job, start_job
+
+    journal = []
+
+    def part(cls):
+        def run(self, ctx):
+            journal.append(("run", cls.step_name()))
+            if cls.step_name() == failing:
+                raise CloudPortalError(f"{failing} failed", code="AGENT_INSTALL_FAILED", status=409)
+        monkeypatch.setattr(cls, "run", run)
+        if cls.rollback is not None:
+            monkeypatch.setattr(cls, "rollback", lambda self, ctx: journal.append(("rollback", cls.step_name())))
+
+    for cls in (*deploy.UpgradeAgentIfStale.PARTS, deploy.ConnectAgent):
+        part(cls)
+    host = Host.objects.create(name="kvm", cluster=Cluster.objects.create(name="k", zone=sim_cluster.zone),
+                               hypervisor_type="KVM", management_ip="10.0.0.9", agent_version="0.0.1-old")
+    assert host.agent_version != hostagent.__version__
+    flow = FLOWS.get("test-upgrade") or Flow("test-upgrade", [deploy.UpgradeAgentIfStale])
+    job = execute_job(start_job(flow, args={"host_uuid": str(host.uuid)}).uuid)
+    assert job.state == "failed" and job.steps[0]["rollback"] == "done"
+    undone = [name for kind, name in journal if kind == "rollback"]
+    assert undone == (["CreateVenv"] if failing == "CreateVenv" else [])
+    assert ("run", "CopyAgent") in journal

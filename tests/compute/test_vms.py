@@ -153,9 +153,9 @@ class WorkerDied(BaseException):
                          ids=lambda dying: "-".join(dying))
 def test_a_worker_dying_anywhere_in_the_create_leaks_nothing_once_the_reaper_is_done(env, dying, monkeypatch):
     """The worker dies before a step runs, or right after it did its work and before anything else
-    (the engine leaves several ends and starts to a later job write: _write_can_wait). Whatever the
-    job's record says then, the reaper's rollback removes the volume, the domain, the DHCP entries,
-    the addresses and the reservations."""
+    (the engine leaves the end of a remote step that put nothing in the context, and the next
+    step's start, to a later job write). Whatever the job's record says then, the reaper's rollback
+    removes the volume, the domain, the DHCP entries, the addresses and the reservations."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -181,7 +181,7 @@ def test_a_worker_dying_anywhere_in_the_create_leaks_nothing_once_the_reaper_is_
     job_uuid = response.json()["job"]["uuid"]
     with pytest.raises(WorkerDied):
         execute_job(job_uuid)
-    if when == "after" and name == "StartOnHypervisor":  # the last moment: everything was made
+    if when == "after" and name == "DefineOnHypervisor":  # the last moment: everything was made
         assert Volume.objects.count() == before["volumes"] + 1
         assert sum(len(env.domains(h)) for h in env.hosts) == sum(len(d) for d, _ in outside_before.values()) + 1
     Job.objects.filter(uuid=job_uuid).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
@@ -257,7 +257,7 @@ def test_an_agent_that_does_not_ensure_the_bridge_in_dhcp_apply_gets_the_bridge_
 
 
 def test_an_agent_that_leaves_the_domain_stopped_gets_a_start_of_its_own(env, monkeypatch):
-    """An agent that does not know ``start`` in a define answers Stopped: StartOnHypervisor starts it."""
+    """An agent that does not know ``start`` in a define answers Stopped: DefineOnHypervisor starts it."""
     def old_agent(path, body, real):
         if path == "/v1/vm/define":
             body.pop("start")
@@ -291,8 +291,8 @@ def test_a_define_that_fails_after_the_agent_made_the_domain_leaves_no_domain(en
 
 
 def test_a_create_writes_its_job_five_times(env, monkeypatch):
-    """Claim, the three transactions and CacheImage's checkpoint: the ends of the agent steps go
-    with the next write (_write_can_wait)."""
+    """Claim, the three transactions and CacheImage's reference (written in the transaction that
+    counts it): the agent steps put nothing else in the context, so their ends go with the next write."""
     from django.test.utils import CaptureQueriesContext
 
     from apps.core.flows import execute_job, jobs, reap_jobs
@@ -311,7 +311,7 @@ def test_a_create_writes_its_job_five_times(env, monkeypatch):
 def test_a_create_writes_the_vm_twice_and_the_root_volume_with_the_nics(env, monkeypatch):
     """The VM's row is written by AllocateHost (its host) and by MarkRunning (state, root volume
     and the end of the job's claim, in one UPDATE); the root volume's row goes in the transaction
-    of the NICs (RecordRootVolume), not in one of its own."""
+    of the NICs (CreateRootVolume's record), not in one of its own."""
     from django.test.utils import CaptureQueriesContext
 
     from apps.core.flows import execute_job, jobs, reap_jobs

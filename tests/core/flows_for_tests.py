@@ -1,16 +1,20 @@
 """Flows used by the engine tests; imported by real workers too (celery --include)."""
 import time
 
+from django.db import transaction
+
 from apps.compute.models import Zone
 from apps.core.errors import CloudPortalError
-from apps.core.flows import Flow, NoRollback, Step
+from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
 from apps.core.models import Job
 
 JOURNAL = []  # (event, step index) for in-process runs
 
 
-def _make_step(index):
-    class Numbered(Step):
+def _make_step(index, puts_zone=True):
+    """A remote step that leaves a zone; ``puts_zone``: and puts its uuid in the context (its
+    rollback finds the zone by name either way)."""
+    class Numbered(RemoteStep):
         name = f"step{index}"
 
         def run(self, ctx):
@@ -20,7 +24,8 @@ def _make_step(index):
             JOURNAL.append(("run", index))
             # leave a trace in the database that rollback must remove
             zone, _ = Zone.objects.get_or_create(name=f"{ctx.job.uuid}-{index}")
-            ctx.__setattr__(f"zone{index}", str(zone.uuid))
+            if puts_zone:
+                ctx.__setattr__(f"zone{index}", str(zone.uuid))
 
         def rollback(self, ctx):
             JOURNAL.append(("rollback", index))
@@ -35,10 +40,12 @@ def _make_step(index):
 FIVE_STEPS = Flow("test-five-steps", [_make_step(i) for i in range(5)])
 
 
-class WaitForCancelOrRelease(NoRollback):
-    """Blocks until the test flips the job's args (via a marker zone) or cancels it."""
+class WaitForCancelOrRelease(RemoteStep, NoRollback):
+    """Blocks until the test flips the job's args (via a marker zone) or cancels it; records that it
+    waited (so its end is written, and a cancel is seen before the next step)."""
 
     def run(self, ctx):
+        ctx.waited = True
         deadline = time.time() + ctx.args.get("wait_seconds", 30)
         while time.time() < deadline:
             if Zone.objects.filter(name=f"release-{ctx.job.uuid}").exists():
@@ -48,7 +55,7 @@ class WaitForCancelOrRelease(NoRollback):
             time.sleep(0.05)
 
 
-class Sleep(NoRollback):
+class Sleep(RemoteStep, NoRollback):
     def run(self, ctx):
         time.sleep(ctx.args.get("sleep", 0))
 
@@ -60,7 +67,7 @@ KILLABLE = Flow("test-killable", [STEP0, WaitForCancelOrRelease, _make_step(2)])
 HOLD = Flow("test-hold", [Sleep])
 
 
-class CreateOnceThenFailOnce(Step):
+class CreateOnceThenFailOnce(RemoteStep):
     """Creates its zone (looking first), then fails on the first attempt only."""
 
     retries = 2
@@ -79,7 +86,7 @@ class CreateOnceThenFailOnce(Step):
         Zone.objects.filter(name=ctx.args["zone_name"]).delete()
 
 
-class Result(NoRollback):
+class Result(RemoteStep, NoRollback):
     def run(self, ctx):
         ctx.result = {"zone_uuid": ctx.get("zone_uuid")}
 
@@ -93,12 +100,11 @@ class WorkerDied(BaseException):
     """Stands for the worker process dying mid-step (nothing after it runs in this process)."""
 
 
-def _make_transactional_step(index):
-    class InTransaction(Step):
+def _make_db_step(index):
+    class InTransaction(DbStep):
         """Database work only: leaves a zone, and says in the journal what context its rollback saw."""
 
         name = f"tx{index}"
-        transactional = True
 
         def run(self, ctx):
             JOURNAL.append(("run", index))
@@ -117,61 +123,85 @@ def _make_transactional_step(index):
     return InTransaction
 
 
-# steps 0-2 share one transaction, 3 is an ordinary step, 4 shares one with the job's end
-MIXED = Flow("test-transactional", [_make_transactional_step(0), _make_transactional_step(1),
-                                    _make_transactional_step(2), _make_step(3), _make_transactional_step(4)])
+# steps 0-2 share one transaction, 3 is a remote step, 4 shares one with the job's end
+MIXED = Flow("test-transactional", [_make_db_step(0), _make_db_step(1),
+                                    _make_db_step(2), _make_step(3), _make_db_step(4)])
 
 
-class EndsWithNext(_make_step(0)):
-    """An ordinary step whose rollback finds its zone by name, not by what it put in the context:
-    its end may be recorded by the transaction that follows it."""
-
-    rollback_from_earlier_context = True
-
-
-# step 0's end is written with the transaction of steps 1 and 2 (and the job's end)
-ENDS_WITH_NEXT = Flow("test-ends-with-next", [EndsWithNext, _make_transactional_step(1), _make_transactional_step(2)])
-
-
-def _make_unrecorded_step(index):
-    class Unrecorded(_make_step(index)):
-        """Finds its zone by name (rollback_from_earlier_context): neither its start nor its end
-        needs a job write of its own. ``die_after`` = index: the worker dies once it ran."""
-
-        rollback_from_earlier_context = True
+def _make_silent_step(index):
+    class Silent(_make_step(index, puts_zone=False)):
+        """Puts nothing in the context: its end need not be written on its own. ``die_after`` =
+        index: the worker dies once it ran."""
 
         def run(self, ctx):
             super().run(ctx)
             if ctx.args.get("die_after") == index:
                 raise WorkerDied()
 
-    return Unrecorded
+    return Silent
 
 
-# step 0 (ordinary, context changed) is written on its own; 1 and 2 wait for the transaction of 3
-UNRECORDED = Flow("test-unrecorded", [_make_step(0), _make_unrecorded_step(1), _make_unrecorded_step(2),
-                                      _make_transactional_step(3)])
+EndsWithNext = _make_silent_step(0)
 
 
-class Checkpoint(Step):
-    """Database work that persists the context in its transaction, changing nothing in it."""
-
-    transactional = True
-
-    def run(self, ctx):
-        ctx.checkpoint()
-
-    def rollback(self, ctx):
-        pass
+# step 0's end is written with the transaction of steps 1 and 2 (and the job's end)
+ENDS_WITH_NEXT = Flow("test-ends-with-next", [EndsWithNext, _make_db_step(1), _make_db_step(2)])
 
 
-class Remember(NoRollback):
-    rollback_from_earlier_context = True
+# step 0 (its context changed) is written on its own; 1 and 2 wait for the transaction of 3
+UNRECORDED = Flow("test-unrecorded", [_make_step(0), _make_silent_step(1), _make_silent_step(2),
+                                      _make_db_step(3)])
+
+
+class CountInTransaction(RemoteStep):
+    """Remembers an argument, then makes a zone and records it in the context inside a transaction of
+    its own (as an image cache reference is counted); ``fail_in_transaction``: that transaction
+    fails, ``die_after``: the worker dies once it committed."""
+
+    name = "count"
 
     def run(self, ctx):
         ctx.remembered = ctx.args.get("remember")
+        with transaction.atomic():
+            ctx.counted = str(Zone.objects.create(name=f"{ctx.job.uuid}-counted").uuid)
+            if ctx.args.get("fail_in_transaction"):
+                raise CloudPortalError("the count failed", code="INJECTED_FAILURE")
+        if ctx.args.get("die_after") == "count":
+            raise WorkerDied()
+
+    def rollback(self, ctx):
+        JOURNAL.append(("rollback", "count", ctx.get("counted")))
+        if ctx.get("counted"):
+            Zone.objects.filter(uuid=ctx.counted).delete()
 
 
-# Remember's key is first written by Checkpoint, in a transaction that step 2 undoes
-CHECKPOINT_UNDONE = Flow("test-checkpoint-undone", [Remember, Checkpoint, _make_transactional_step(2)])
-SLEEPS = Flow("test-sleeps", [Sleep, Sleep, Result])
+COUNTS = Flow("test-counts", [CountInTransaction, Result])
+class Touch(DbStep, NoRollback):
+    def run(self, ctx):
+        Zone.objects.filter(name="no-such-zone").update(description="")
+
+
+SLEEPS = Flow("test-sleeps", [Sleep, Touch, Result])
+
+
+class MakeAndRecord(RemoteStep):
+    """Makes a zone "outside" (found by name), and records a second one for it in ``record``, in the
+    transaction of the database steps after it."""
+
+    name = "made"
+
+    def run(self, ctx):
+        JOURNAL.append(("run", "made"))
+        Zone.objects.get_or_create(name=f"{ctx.job.uuid}-made")
+        ctx.made = True
+
+    def record(self, ctx):
+        Zone.objects.create(name=f"{ctx.job.uuid}-recorded")
+
+    def rollback(self, ctx):
+        JOURNAL.append(("rollback", "made"))
+        Zone.objects.filter(name__in=[f"{ctx.job.uuid}-made", f"{ctx.job.uuid}-recorded"]).delete()
+
+
+RECORDED = Flow("test-recorded", [MakeAndRecord, _make_db_step(1)])
+RECORDED_ALONE = Flow("test-recorded-alone", [MakeAndRecord, _make_step(1)])

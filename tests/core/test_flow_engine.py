@@ -1,11 +1,12 @@
-"""The flow engine in-process on the real database: order, rollback, cancel, retries."""
+"""The flow engine in-process on the real database: order, rollback, cancel, retries, and when the
+job is written (step kinds, runner.py)."""
 import json
 
 import pytest
 
 from apps.compute.models import Zone
 from apps.core.errors import ResourceBusy
-from apps.core.flows import execute_job, request_cancel, start_job
+from apps.core.flows import execute_job, reap_jobs, request_cancel, start_job
 from apps.core.models import Job
 
 from . import flows_for_tests as flows
@@ -40,9 +41,11 @@ def test_failure_at_each_step_rolls_back_exactly_the_completed_steps_in_reverse(
     job = run(flows.FIVE_STEPS, fail_at=fail_at)
     assert job.state == "failed"
     completed = list(range(fail_at))
-    assert flows.JOURNAL == [("run", i) for i in completed] + [("rollback", i) for i in reversed(completed)]
+    # the failed step is rolled back first (whatever part of it ran), then the completed ones
+    assert flows.JOURNAL == [("run", i) for i in completed] + [("rollback", i) for i in reversed(completed + [fail_at])]
     states = [s["state"] for s in job.steps]
     assert states == ["rolled_back"] * fail_at + ["failed"] + ["pending"] * (4 - fail_at)
+    assert job.steps[fail_at]["rollback"] == "done" and all("rollback" not in s for s in job.steps[fail_at + 1:])
     assert job.error["code"] == "INJECTED_FAILURE"
     assert job.error["step"] == f"step{fail_at}"
     assert job.error["details"] == {"index": fail_at}
@@ -54,7 +57,7 @@ def test_failure_at_each_step_rolls_back_exactly_the_completed_steps_in_reverse(
 def test_failing_rollback_is_recorded_and_the_rest_still_roll_back():
     job = run(flows.FIVE_STEPS, fail_at=4, rollback_fail_at=[2])
     assert job.state == "failed"
-    assert flows.JOURNAL[-4:] == [("rollback", 3), ("rollback", 2), ("rollback", 1), ("rollback", 0)]
+    assert flows.JOURNAL[-5:] == [("rollback", 4), ("rollback", 3), ("rollback", 2), ("rollback", 1), ("rollback", 0)]
     assert [s["state"] for s in job.steps] == [
         "rolled_back", "rolled_back", "rollback_failed", "rolled_back", "failed"]
     # a rollback's unexpected exception is logged, and the job says which step in a sentence
@@ -80,6 +83,7 @@ def test_cancel_requested_before_the_first_step_runs_nothing():
 
 
 def test_cancel_after_a_step_rolls_back_in_reverse():
+    """The cancel is seen at the next job write: WaitForCancelOrRelease records that it waited."""
     job = start_job(flows.CANCELLABLE, args={"wait_seconds": 5})
     zone_release = Zone.objects.create(name=f"release-{job.uuid}")
 
@@ -180,11 +184,11 @@ def test_a_fast_job_claims_and_starts_its_first_step_in_one_write_and_sends_few_
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from apps.core.flows import runner
+    from apps.core.flows import progress
 
     job = start_job(flows.FIVE_STEPS)
     sent = []
-    monkeypatch.setattr(runner, "publish_job", lambda job: sent.append((job.state, job.progress)))
+    monkeypatch.setattr(progress, "publish_job", lambda job: sent.append((job.state, job.progress)))
     with CaptureQueriesContext(connection) as queries:
         job = execute_job(job.uuid)
     assert job.state == "succeeded"
@@ -197,14 +201,14 @@ def test_a_fast_job_claims_and_starts_its_first_step_in_one_write_and_sends_few_
     assert sent[-1][1] == 100
 
 
-# --- transactional steps --------------------------------------------------------------------------
+# --- database steps ----------------------------------------------------------------------------------
 
 
 def _job_writes(queries):
     return [q["sql"] for q in queries if q["sql"].startswith("UPDATE") and "core_job" in q["sql"]]
 
 
-def test_consecutive_transactional_steps_are_recorded_with_one_job_write():
+def test_consecutive_database_steps_are_recorded_with_one_job_write():
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -224,7 +228,9 @@ def test_a_failure_inside_a_transaction_undoes_the_earlier_steps_of_it_and_their
     assert job.state == "failed" and job.error["code"] == "INJECTED_FAILURE"
     assert [s["state"] for s in job.steps] == ["rolled_back", "rolled_back", "failed", "pending", "pending"]
     # the transaction took steps 0 and 1 back; their rollbacks still ran, on the context from before
-    assert flows.JOURNAL == [("run", 0), ("run", 1), ("run", 2), ("rollback", 1, None), ("rollback", 0, None)]
+    assert flows.JOURNAL == [("run", 0), ("run", 1), ("run", 2),
+                             ("rollback", 2, None), ("rollback", 1, None), ("rollback", 0, None)]
+    assert job.steps[2]["rollback"] == "done"
     assert Zone.objects.filter(name__startswith=str(job.uuid)).count() == 0
     assert "zone0" not in job.context and "zone1" not in job.context
 
@@ -233,9 +239,10 @@ def test_a_failure_after_a_transaction_rolls_its_steps_back_as_usual():
     job = run(flows.MIXED, fail_at=4)
     assert job.state == "failed"
     assert [s["state"] for s in job.steps] == ["rolled_back"] * 4 + ["failed"]
+    # step 4's transaction was undone: its rollback sees nothing of it
     assert [e for e in flows.JOURNAL if e[0] == "rollback"] == [
-        ("rollback", 3), ("rollback", 2, job.context.get("zone2") or ANY_UUID), ("rollback", 1, ANY_UUID),
-        ("rollback", 0, ANY_UUID)]
+        ("rollback", 4, None), ("rollback", 3), ("rollback", 2, job.context.get("zone2") or ANY_UUID),
+        ("rollback", 1, ANY_UUID), ("rollback", 0, ANY_UUID)]
     assert Zone.objects.filter(name__startswith=str(job.uuid)).count() == 0
 
 
@@ -287,15 +294,20 @@ def test_a_cancel_seen_at_the_end_of_a_transaction_undoes_it_and_rolls_its_steps
                              ("rollback", 2, None), ("rollback", 1, None), ("rollback", 0, None)]
 
 
-def test_a_transactional_step_cannot_retry():
-    from apps.core.flows import Flow, Step
+def test_a_database_step_cannot_retry_and_every_step_has_a_kind():
+    from apps.core.flows import DbStep, Flow, Step
 
-    class Retrying(Step):
-        transactional = True
+    class Retrying(DbStep):
         retries = 1
 
     with pytest.raises(ValueError, match="cannot retry"):
         Flow("test-bad-transactional", [Retrying])
+
+    class Kindless(Step):
+        pass
+
+    with pytest.raises(ValueError, match="a DbStep or a RemoteStep"):
+        Flow("test-kindless", [Kindless])
 
 
 @pytest.mark.django_db(transaction=True)
@@ -326,7 +338,7 @@ def test_the_lease_keeper_renews_a_long_job_while_short_ones_come_and_go():
         keeper.drop(job.pk)
 
 
-def test_changes_undone_with_a_transactional_run_are_never_announced(monkeypatch, django_capture_on_commit_callbacks):
+def test_changes_undone_with_a_database_run_are_never_announced(monkeypatch, django_capture_on_commit_callbacks):
     import apps.core.events as events
 
     sent = []
@@ -344,10 +356,10 @@ def test_changes_undone_with_a_transactional_run_are_never_announced(monkeypatch
 def test_a_worker_that_cannot_reach_the_database_before_the_claim_retries_and_the_job_runs(monkeypatch):
     from django.db import OperationalError
 
-    from apps.core.flows import runner, tasks
+    from apps.core.flows import tasks, worker
 
     job = start_job(flows.FIVE_STEPS)
-    real_update_row = runner.update_row
+    real_update_row = worker.update_row
     failures = []
 
     def too_many_connections_once(model, where, values):
@@ -356,7 +368,7 @@ def test_a_worker_that_cannot_reach_the_database_before_the_claim_retries_and_th
             raise OperationalError(1040, "Too many connections")
         return real_update_row(model, where, values)
 
-    monkeypatch.setattr(runner, "update_row", too_many_connections_once)
+    monkeypatch.setattr(worker, "update_row", too_many_connections_once)
     monkeypatch.setattr(tasks.connections, "close_all", lambda: None)  # keep the test's transaction
     result = tasks.run_job.apply(args=[str(job.uuid)])  # eager: the retry runs at once
     assert failures and result.successful()
@@ -368,7 +380,7 @@ def test_a_worker_that_cannot_reach_the_database_before_the_claim_retries_and_th
 # --- fewer job writes -------------------------------------------------------------------------------
 
 
-def test_the_end_of_a_step_whose_rollback_needs_no_context_of_its_own_is_written_with_the_next_transaction():
+def test_the_end_of_a_remote_step_that_put_nothing_in_the_context_is_written_with_the_next_transaction():
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -381,7 +393,7 @@ def test_the_end_of_a_step_whose_rollback_needs_no_context_of_its_own_is_written
     # the claim (step 0 started), then the end of steps 0-2 with the job's: no write of its own for step 0
     assert len(_job_writes(queries.captured_queries)) == 2
     job.refresh_from_db()
-    assert [s["state"] for s in job.steps] == ["succeeded"] * 3 and job.context["zone0"]
+    assert [s["state"] for s in job.steps] == ["succeeded"] * 3
 
 
 def test_a_worker_dying_before_that_transaction_commits_leaves_the_step_interrupted_and_the_reaper_undoes_it():
@@ -412,7 +424,7 @@ def test_a_failure_in_that_transaction_records_the_step_and_rolls_it_back():
     assert Zone.objects.filter(name__startswith=str(job.uuid)).count() == 0
 
 
-def test_ordinary_steps_whose_rollback_needs_no_context_of_their_own_wait_for_a_later_write():
+def test_remote_steps_that_put_nothing_in_the_context_wait_for_a_later_write():
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -442,7 +454,7 @@ def test_the_reaper_rolls_back_the_unrecorded_steps_after_the_interrupted_one(di
     assert reap_jobs() == [job.uuid]
     job.refresh_from_db()
     assert job.state == "failed" and job.error["step"] == "step1"
-    # steps 1 and 2 (whatever ran of them) undone, in reverse; the transactional step 3 never ran.
+    # steps 1 and 2 (whatever ran of them) undone, in reverse; the database step 3 never ran.
     # Step 2 may not have run either (no write says so): undone, yet not said to be rolled back
     assert [s["state"] for s in job.steps] == ["rolled_back", "rolled_back", "pending", "pending"]
     assert job.steps[2]["rollback"] == "precautionary" and "rollback" not in job.steps[3]
@@ -458,15 +470,72 @@ def test_the_context_is_written_only_when_it_changed():
         job = execute_job(job.uuid)
     assert job.state == "succeeded" and job.result == {"zone_uuid": None}
     writes = [sql.replace('"', "`").split("WHERE")[0] for sql in _job_writes(queries.captured_queries)]
-    # claim, after the first Sleep (context first written), after the second (unchanged), the end (result)
-    assert ["`context`" in sql for sql in writes] == [False, True, False, True]
+    # claim, the database step's transaction (the Sleep put nothing in the context), the end (result)
+    assert ["`context`" in sql for sql in writes] == [False, False, True]
     job.refresh_from_db()
     assert job.context == {"result": {"zone_uuid": None}}
 
 
-def test_a_context_written_in_a_transaction_that_was_undone_is_written_again():
-    job = run(flows.CHECKPOINT_UNDONE, remember="kept", fail_at=2)
-    assert job.state == "failed"
+# --- what a remote step sets inside a transaction of its own ----------------------------------------
+
+
+def test_a_key_set_in_a_transaction_of_the_step_is_written_in_it_and_the_reaper_rolls_it_back():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = start_job(flows.COUNTS, args={"die_after": "count"})
+    with pytest.raises(flows.WorkerDied):
+        execute_job(job.uuid)
     job.refresh_from_db()
-    # the checkpoint's write went with the transaction; the failure's write must carry the context
-    assert job.context["remembered"] == "kept"
+    counted = job.context["counted"]  # no write after the step: the transaction's own carried it
+    assert Zone.objects.filter(uuid=counted).exists() and job.steps[0]["state"] == "running"
+    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert reap_jobs() == [job.uuid]
+    assert flows.JOURNAL == [("rollback", "count", counted)]
+    assert not Zone.objects.filter(uuid=counted).exists()
+
+
+def test_a_key_set_in_a_transaction_that_was_undone_is_taken_back_and_the_context_written_again():
+    job = run(flows.COUNTS, remember="kept", fail_in_transaction=True)
+    assert job.state == "failed" and job.steps[0]["rollback"] == "done"
+    # the failed step's rollback does not see the key its undone transaction set
+    assert flows.JOURNAL == [("rollback", "count", None)]
+    job.refresh_from_db()
+    # the write in that transaction went with it; the failure's write carries the context again
+    assert job.context.get("remembered") == "kept" and "counted" not in job.context
+
+
+# --- a remote step's record ------------------------------------------------------------------------
+
+
+def test_a_remote_steps_record_goes_in_the_transaction_of_the_database_steps_after_it():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    job = start_job(flows.RECORDED)
+    with CaptureQueriesContext(connection) as queries:
+        job = execute_job(job.uuid)
+    assert job.state == "succeeded" and [s["state"] for s in job.steps] == ["succeeded"] * 2
+    assert Zone.objects.filter(name=f"{job.uuid}-recorded").exists()
+    # the claim, then one transaction: the record, step 1 and the job's end
+    assert len(_job_writes(queries.captured_queries)) == 2
+
+
+def test_a_failure_after_a_record_undoes_it_and_rolls_the_remote_step_back():
+    job = run(flows.RECORDED, fail_at=1)
+    assert job.state == "failed" and [s["state"] for s in job.steps] == ["rolled_back", "failed"]
+    assert ("rollback", "made") in flows.JOURNAL
+    assert not Zone.objects.filter(name__startswith=str(job.uuid)).exists()
+
+
+def test_a_record_with_no_database_step_after_it_has_a_transaction_of_its_own():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    job = start_job(flows.RECORDED_ALONE)
+    with CaptureQueriesContext(connection) as queries:
+        job = execute_job(job.uuid)
+    assert job.state == "succeeded" and Zone.objects.filter(name=f"{job.uuid}-recorded").exists()
+    # the claim, the record with the job write that starts step 1, the job's end
+    assert len(_job_writes(queries.captured_queries)) == 3

@@ -96,6 +96,23 @@ def test_detach_deletes_the_bridges(admin_client, sim_agent, zone, sim_cluster, 
     assert response.status_code == 400 and "cluster_uuid" in response.json()["details"]
 
 
+def test_a_detach_failing_on_a_host_makes_the_bridges_it_deleted_again(admin_client, sim_agent, zone, sim_cluster,
+                                                                       django_capture_on_commit_callbacks):
+    capture = django_capture_on_commit_callbacks
+    add_sim_host(admin_client, sim_cluster, capture, "good")
+    add_sim_host(admin_client, sim_cluster, capture, "bad")
+    good, bad = Host.objects.get(name="good"), Host.objects.get(name="bad")
+    l2 = create_l2(admin_client, zone, interface="eth1")
+    attach(admin_client, capture, l2, sim_cluster)
+    sim_agent.admin("POST", "/sim/faults", {"host_uuid": str(bad.uuid), "path": "/v1/network/bridge/delete",
+                                            "mode": "fail", "count": None})
+    _, job = attach(admin_client, capture, l2, sim_cluster, verb="detach")
+    assert job["state"] == "failed" and job["error"]["step"] == "DeleteBridges", job
+    assert job["steps"][-1]["rollback"] == "done"   # the failed step's own rollback
+    assert l2["bridge_name"] in agent_state(good)["bridges"]  # deleted on the good host, then made again
+    assert admin_client.get(f"/api/v1/l2-networks/{l2['uuid']}/").json()["cluster_uuids"] == [str(sim_cluster.uuid)]
+
+
 def test_deleting_an_attached_l2_removes_its_bridges(admin_client, sim_agent, zone, sim_cluster,
                                                      django_capture_on_commit_callbacks):
     capture = django_capture_on_commit_callbacks

@@ -9,7 +9,7 @@ import pytest
 
 from apps.compute.models import Host
 from apps.core import rowcache
-from apps.core.flows import Flow, NoRollback, start_job
+from apps.core.flows import Flow, NoRollback, RemoteStep, start_job
 from apps.core.errors import CloudPortalError
 from apps.core.models import Job
 from apps.network.flows.vm_steps import (AllocateNicIps, ApplyDhcp, nics_of, release_dhcp_entries,
@@ -21,7 +21,7 @@ from .conftest import add_sim_host, agent_state, create_l2, create_l3, ip_link, 
 pytestmark = pytest.mark.django_db
 
 
-class FailAfterNetwork(NoRollback):
+class FailAfterNetwork(RemoteStep, NoRollback):
     def run(self, ctx):
         raise CloudPortalError("the hypervisor said no", code="TEST_FAILURE")
 
@@ -55,8 +55,6 @@ def test_allocate_and_apply_dhcp_on_the_sim_host(sim_network, django_capture_on_
     assert job.state == "succeeded", job.error
     nic = job.context["nics"][0]
     assert nic["ip"] == "10.0.0.15" and nic["bridge"] == "br_eth1" and nic["gateway"] == "10.0.0.1"
-    assert job.context["dhcp_applied"] == [{"host_uuid": str(host.uuid), "l3_network_uuid": l3["uuid"],
-                                            "macs": [nic["mac"]]}]
     dhcp = agent_state(host)["dhcp"][l3["uuid"]]
     assert dhcp["server_ip"] == "10.0.0.10" and dhcp["gateway"] == "10.0.0.1" and dhcp["bridge"] == "br_eth1"
     assert dhcp["dns"] == ["8.8.8.8", "1.1.1.1"] and dhcp["lease_time"] == 86400
@@ -90,6 +88,30 @@ def test_apply_dhcp_failing_on_the_host_releases_the_addresses(sim_network, sim_
                    host_uuid=str(host.uuid))
     assert job.state == "failed" and job.error["step"] == "ApplyDhcp"
     assert job.error["code"] == "HOST_AGENT_UNREACHABLE" and "h1" in job.error["message"]
+    assert not UsedIp.objects.filter(owner_uuid=vm).exists()
+
+
+def test_apply_dhcp_failing_on_a_second_l3_removes_the_entries_it_added_on_the_first(
+        sim_network, admin_client, monkeypatch, django_capture_on_commit_callbacks):
+    from apps.network import dhcp
+
+    host, l3 = sim_network
+    second = create_l3(admin_client, l3["l2_network_uuid"], name="second", ranges=[("10.1.0.10", "10.1.0.20", "255.255.255.0",
+                                                                     "10.1.0.1")])
+    apply = dhcp.apply_dhcp
+
+    def second_fails(host, l3_network, entries, **kwargs):
+        if str(l3_network.uuid) == second["uuid"]:
+            raise CloudPortalError("dnsmasq would not start", code="DHCP_FAILED", status=409)
+        return apply(host, l3_network, entries, **kwargs)
+
+    monkeypatch.setattr(dhcp, "apply_dhcp", second_fails)
+    vm = str(uuid.uuid4())
+    job = run_flow(VM_NETWORK, django_capture_on_commit_callbacks, vm_uuid=vm, host_uuid=str(host.uuid),
+                   l3_network_uuids=[l3["uuid"], second["uuid"]])
+    assert job.state == "failed" and job.error["step"] == "ApplyDhcp" and job.error["code"] == "DHCP_FAILED"
+    assert job.steps[1]["state"] == "failed" and job.steps[1]["rollback"] == "done"
+    assert agent_state(host)["dhcp"][l3["uuid"]]["entries"] == []   # applied on the first L3, then removed
     assert not UsedIp.objects.filter(owner_uuid=vm).exists()
 
 

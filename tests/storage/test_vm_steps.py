@@ -8,25 +8,24 @@ import subprocess
 import pytest
 
 from apps.core.errors import CloudPortalError
-from apps.core.flows import Flow, NoRollback, start_job
+from apps.core.flows import Flow, NoRollback, RemoteStep, start_job
 from apps.core.models import Job
 from apps.storage.flows.images import ADD_IMAGE
 from apps.storage.flows.vm_steps import (AllocatePrimaryStorage, CacheImage, CreateRootVolume, DeleteRootVolume,
-                                         RecordRootVolume, delete_volume)
+                                         delete_volume)
 from apps.storage.models import BackupStorage, Image, ImageCache, LocalStorageHostRef, Volume
 from apps.storage.models.backup_storage import check_directory
 
 from .conftest import GIB, MIB, make_iso, make_qcow2
 
 
-class FailIfAsked(NoRollback):
+class FailIfAsked(RemoteStep, NoRollback):
     def run(self, ctx):
         if ctx.args.get("fail_at_end"):
             raise CloudPortalError("asked to fail", code="TEST_FAILURE")
 
 
-VM_STORAGE = Flow("test-vm-storage", [AllocatePrimaryStorage, CacheImage, CreateRootVolume, RecordRootVolume,
-                                       FailIfAsked])
+VM_STORAGE = Flow("test-vm-storage", [AllocatePrimaryStorage, CacheImage, CreateRootVolume, FailIfAsked])
 VM_EXPUNGE = Flow("test-vm-expunge-root", [DeleteRootVolume])
 
 
@@ -121,8 +120,8 @@ def test_a_failure_after_the_storage_steps_rolls_each_back_on_the_libvirt_host(p
     image = add_image(tmp_path, make_qcow2(tmp_path / "i.qcow2", "32M"))
     job = run_flow(VM_STORAGE, host_uuid=str(kvm_host.uuid), image_uuid=str(image.uuid), fail_at_end=True)
     assert job.state == "failed" and job.error["code"] == "TEST_FAILURE"
-    assert [s["state"] for s in job.steps] == ["rolled_back", "rolled_back", "rolled_back", "succeeded", "failed"]
-    assert job.steps[3]["rollback"] == "none"   # RecordRootVolume: CreateRootVolume's rollback took the row
+    assert [s["state"] for s in job.steps] == ["rolled_back", "rolled_back", "rolled_back", "failed"]
+    assert job.steps[3]["rollback"] == "none"   # CreateRootVolume's rollback took its recorded row too
     assert not Volume.objects.exists() and not ImageCache.objects.exists()
     assert files_under(tmp_path / "ps") == []
     ref.refresh_from_db()
@@ -177,6 +176,30 @@ def test_sim_volume_create_failure_rolls_back_cache_and_capacity(sim_agent, sim_
     job = run_flow(VM_STORAGE, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid))
     assert job.state == "succeeded", job.error
     assert Volume.objects.get().status == "Ready" and ImageCache.objects.get().ref_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_root_volume_made_by_a_create_whose_answer_was_lost_is_removed(sim_agent, sim_host, tmp_path, monkeypatch):
+    """The agent made the file, then the answer never came: the failed step's rollback removes it."""
+    from apps.compute import agent
+
+    image = add_image(tmp_path, make_qcow2(tmp_path / "l.qcow2"))
+    call = agent.call
+
+    def answer_lost(host, path, *args, **kwargs):
+        answer = call(host, path, *args, **kwargs)
+        if path == "/v1/volume/create":
+            raise CloudPortalError("the agent's answer was lost", code="HOST_AGENT_UNREACHABLE", status=409)
+        return answer
+
+    monkeypatch.setattr(agent, "call", answer_lost)
+    job = run_flow(VM_STORAGE, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid))
+    assert job.state == "failed" and job.error["step"] == "CreateRootVolume", job.error
+    assert job.steps[2]["rollback"] == "done"
+    monkeypatch.setattr(agent, "call", call)
+    capacity = agent.call(sim_host, "/v1/storage/capacity", {"path": "/var/lib/cp/ps"})
+    assert capacity["available"] == capacity["total"]   # neither the volume nor the cache is left
+    assert not Volume.objects.exists() and not ImageCache.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -298,8 +321,9 @@ def _start_undispatched(monkeypatch, **args):
 @pytest.mark.django_db(transaction=True)
 def test_a_reference_counted_just_before_the_worker_died_is_released_by_the_reaper(
         sim_agent, sim_host, tmp_path, monkeypatch):
-    """The count and the job's record of it commit together (ctx.checkpoint), so the reaper's
-    rollback knows of a reference the worker counted and died before its next write."""
+    """The count and the job's record of it commit together (what a remote step sets in a
+    transaction of its own is written in it), so the reaper's rollback knows of a reference the
+    worker counted and died before its next write."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -329,8 +353,9 @@ def test_a_reference_counted_just_before_the_worker_died_is_released_by_the_reap
 
 @pytest.mark.django_db(transaction=True)
 def test_a_reference_is_not_counted_when_the_job_was_taken_over_meanwhile(sim_agent, sim_host, tmp_path, monkeypatch):
-    """The reaper took the job over while the image was fetched: the checkpoint finds the job no
-    longer this worker's, and the count goes back with it (the reaper's rollback would not know of it)."""
+    """The reaper took the job over while the image was fetched: the write of the reference finds
+    the job no longer this worker's, and the count goes back with it (the reaper's rollback would
+    not know of it)."""
     from apps.core.flows import execute_job
     from apps.storage import cache
 

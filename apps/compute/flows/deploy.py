@@ -27,7 +27,7 @@ from django.conf import settings
 
 import hostagent
 from apps.core.errors import CloudPortalError
-from apps.core.flows import Flow, NoRollback, Step
+from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
 
 from .. import agent
 from ..models import Host
@@ -98,7 +98,7 @@ def agent_tarball():
 # --- checks --------------------------------------------------------------------------------
 
 
-class CheckSsh(NoRollback):
+class CheckSsh(RemoteStep, NoRollback):
     """Log in with the password or key (SSH_AUTH_FAILED / SSH_UNREACHABLE) and look for python3."""
 
     def run(self, ctx):
@@ -111,7 +111,7 @@ class CheckSsh(NoRollback):
         ctx.remote_system = out.splitlines()[0] if out else ""
 
 
-class CheckLibvirt(NoRollback):
+class CheckLibvirt(RemoteStep, NoRollback):
     """libvirtd must run there: ``virsh -c qemu:///system version``, or its socket without virsh."""
 
     def run(self, ctx):
@@ -131,27 +131,10 @@ class CheckLibvirt(NoRollback):
 # --- install ---------------------------------------------------------------------------------
 
 
-class RemoteStep(Step):
-    """The engine rolls back completed steps only: a step that fails half way undoes itself."""
-
-    def run(self, ctx):
-        try:
-            self.apply(ctx)
-        except Exception:
-            try:
-                self.rollback(ctx)
-            except Exception:  # noqa: BLE001 - the original error is the one to report
-                log.exception("undoing the failed step %s also failed", self.step_name())
-            raise
-
-    def apply(self, ctx):
-        raise NotImplementedError
-
-
 class CopyAgent(RemoteStep):
     """sftp the package to <install>/<version>/ (what this call created is removed on rollback)."""
 
-    def apply(self, ctx):
+    def run(self, ctx):
         host = _host(ctx)
         target = version_dir()
         with ssh_for(host) as ssh:
@@ -179,7 +162,7 @@ class CreateVenv(RemoteStep):
     """python3 -m venv --system-site-packages (a distribution's python3-libvirt is then usable);
     pip installs aiohttp / libvirt-python only when the venv cannot import them."""
 
-    def apply(self, ctx):
+    def run(self, ctx):
         host = _host(ctx)
         venv = f"{version_dir()}/venv"
         packages = getattr(settings, "KVM_AGENT_PIP_PACKAGES", DEFAULT_PIP_PACKAGES)
@@ -211,7 +194,7 @@ class CreateVenv(RemoteStep):
 class WriteConfig(RemoteStep):
     """agent.json (libvirt backend, this host's uuid, port) and agent.secret, both 0600."""
 
-    def apply(self, ctx):
+    def run(self, ctx):
         host = _host(ctx)
         cdir = config_dir()
         try:
@@ -299,7 +282,7 @@ def uses_systemd(ssh):
 class InstallService(RemoteStep):
     """A systemd unit where systemd runs, else a supervisor script started with setsid/nohup."""
 
-    def apply(self, ctx):
+    def run(self, ctx):
         host = _host(ctx)
         vdir = version_dir()
         with ssh_for(host) as ssh:
@@ -336,7 +319,7 @@ class StartAgent(RemoteStep):
 
     timeout = 90.0
 
-    def apply(self, ctx):
+    def run(self, ctx):
         host = _host(ctx)
         root = install_dir()
         with ssh_for(host) as ssh:
@@ -370,20 +353,30 @@ class StartAgent(RemoteStep):
                 stop_agent(ssh, ctx.get("service"))
 
 
-class UpgradeAgentIfStale(NoRollback):
+class UpgradeAgentIfStale(RemoteStep):
     """Reconnect: a KVM host whose agent reports another version than the portal's ``hostagent``
     gets this one deployed in place (new <version>/ dir, venv, config, service restarted), then
-    connected again. A failing step undoes itself; the reconnect then fails (host Disconnected)."""
+    connected again. A part that fails is undone by the rollback (the reconnect then fails: host
+    Disconnected); a finished upgrade stays."""
+
+    PARTS = (CopyAgent, CreateVenv, WriteConfig, InstallService, StartAgent)
 
     def run(self, ctx):
         host = _host(ctx)
         if host.hypervisor_type != "KVM" or host.agent_version == hostagent.__version__:
             return
         old = host.agent_version
-        for step in (CopyAgent, CreateVenv, WriteConfig, InstallService, StartAgent):
-            step().run(ctx)
+        for part in self.PARTS:
+            ctx.upgrading = part.step_name()
+            part().run(ctx)
+        del ctx.upgrading
         ConnectAgent().run(ctx)
         ctx.upgraded = {"from": old, "to": hostagent.__version__}
+
+    def rollback(self, ctx):
+        part = next((p for p in self.PARTS if p.step_name() == ctx.get("upgrading")), None)
+        if part is not None:
+            part().rollback(ctx)
 
 
 def undeploy_agent(host):
@@ -409,7 +402,7 @@ def undeploy_agent(host):
         return {"removed": False, "code": exc.code, "message": exc.message}
 
 
-class UndeployAgent(NoRollback):
+class UndeployAgent(RemoteStep, NoRollback):
     """Deleting a KVM host: undeploy its agent (best effort: a host that cannot be reached is
     deleted anyway, and the job's result says what was left, ``undeploy``)."""
 
@@ -431,7 +424,7 @@ ADD_KVM_HOST = Flow("add-kvm-host", [RecordHost, CheckSsh, CheckLibvirt, CopyAge
 def _delete_kvm_host_flow():
     from apps.core.cascade import ClaimChildren, DeleteChildren, DeleteResource
 
-    class ReportUndeploy(NoRollback):
+    class ReportUndeploy(DbStep, NoRollback):
         def run(self, ctx):
             if ctx.get("undeploy") is not None:
                 ctx.result = {**(ctx.get("result") or {}), "undeploy": ctx.undeploy}

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.flows import Flow, NoRollback, Step
+from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
 
 from .. import agent
 from ..models import HOST_STATUS_MACHINE, Host
@@ -18,7 +18,7 @@ def _host(ctx):
     return Host.objects.get(uuid=ctx.args["host_uuid"])
 
 
-class RecordHost(Step):
+class RecordHost(DbStep):
     """The row exists already (the API made it so it can answer 202 with it);
     undoing the add deletes it."""
 
@@ -29,7 +29,7 @@ class RecordHost(Step):
         Host.objects.filter(uuid=ctx.args["host_uuid"]).delete()
 
 
-class RegisterSimulatedHost(Step):
+class RegisterSimulatedHost(RemoteStep):
     """Simulator hosts: create the host in the simulator agent (idempotent: create or replace)."""
 
     def run(self, ctx):
@@ -44,7 +44,7 @@ class RegisterSimulatedHost(Step):
             agent.sim_admin("DELETE", f"/sim/hosts/{ctx.args['host_uuid']}")
 
 
-class ConnectAgent(NoRollback):
+class ConnectAgent(RemoteStep, NoRollback):
     """Tell the agent where the portal is and read the host's facts and capacity."""
 
     def run(self, ctx):
@@ -65,14 +65,14 @@ class ConnectAgent(NoRollback):
 HOST_CONNECT_HOOKS = []
 
 
-class RunConnectHooks(NoRollback):
+class RunConnectHooks(RemoteStep, NoRollback):
     def run(self, ctx):
         host = _host(ctx)
         for hook in HOST_CONNECT_HOOKS:
             hook(host)
 
 
-class MarkConnected(NoRollback):
+class MarkConnected(DbStep, NoRollback):
     def run(self, ctx):
         with transaction.atomic():
             host = Host.objects.select_for_update().get(uuid=ctx.args["host_uuid"])
@@ -83,7 +83,7 @@ class MarkConnected(NoRollback):
         ctx.result = {"host_uuid": str(host.uuid), "status": host.status}
 
 
-class MarkConnecting(Step):
+class MarkConnecting(DbStep):
     def run(self, ctx):
         with transaction.atomic():
             host = Host.objects.select_for_update().get(uuid=ctx.args["host_uuid"])
@@ -92,8 +92,9 @@ class MarkConnecting(Step):
             host.save(update_fields=["status", "updated_at"])
 
     def rollback(self, ctx):
-        """A reconnect that fails leaves the host Disconnected."""
-        Host.objects.filter(uuid=ctx.args["host_uuid"]).update(status="Disconnected")
+        """A reconnect that fails leaves the host Disconnected (once it was marked Connecting)."""
+        if ctx.get("previous_status") is not None:
+            Host.objects.filter(uuid=ctx.args["host_uuid"]).update(status="Disconnected")
 
 
 def register_simulated_host(host, cpu_num=None, memory_size=None):
@@ -103,7 +104,7 @@ def register_simulated_host(host, cpu_num=None, memory_size=None):
         "memory_size": memory_size or host.memory_size, "hostname": host.name})
 
 
-class ReviveSimulatedHost(NoRollback):
+class ReviveSimulatedHost(RemoteStep, NoRollback):
     """Reconnect: the simulator keeps its hosts in memory, so one that restarted has forgotten this
     host; register it again with its recorded size (a host it still knows is left as it is)."""
 

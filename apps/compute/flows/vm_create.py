@@ -1,10 +1,9 @@
 """Creating a VM, ZStack's order, every step undone on failure:
 
-    RecordVm -> AllocateHost -> AllocatePrimaryStorage -> CacheImage -> CreateRootVolume -> RecordRootVolume
-    -> AllocateNicIps -> RecordNics -> ApplyDhcp -> DefineOnHypervisor -> StartOnHypervisor -> MarkRunning
+    RecordVm -> AllocateHost -> AllocatePrimaryStorage -> CacheImage -> CreateRootVolume
+    -> AllocateNicIps -> RecordNics -> ApplyDhcp -> DefineOnHypervisor -> MarkRunning
 
-(DefineOnHypervisor asks the agent to start the domain in the same call; StartOnHypervisor starts
-only one the agent left stopped.)
+(DefineOnHypervisor asks the agent to start the domain in the same call.)
 
 The API creates the VM row (state Created) so it can answer 202 with it; if any step fails the
 completed steps roll back in reverse and RecordVm's rollback deletes the row: a failed create
@@ -18,13 +17,13 @@ import logging
 from django.db.models import F, OuterRef
 
 from apps.core import prepared
-from apps.core.flows import Flow, NoRollback, Step
+from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
 from apps.core.planner import any_row
 from apps.core.rowupdate import update_row
 from apps.network.flows.vm_steps import AllocateNicIps, ApplyDhcp, cluster_ids_for_l3_networks, plan_nic_ips
 from apps.network.models import L3Network, UsedIp
-from apps.storage.flows.vm_steps import (AllocatePrimaryStorage, CacheImage, CreateRootVolume, RecordRootVolume,
-                                         cached_image, choose_primary_storage, ctx_root_volume, root_volume_size)
+from apps.storage.flows.vm_steps import (AllocatePrimaryStorage, CacheImage, CreateRootVolume, cached_image,
+                                         choose_primary_storage, ctx_root_volume, root_volume_size)
 from apps.storage.models import Image, LocalStorageHostRef
 
 from ..allocator import PlacementSpec, candidates, reserve_host
@@ -80,10 +79,8 @@ def dry_run(args):
     }
 
 
-class RecordVm(Step):
+class RecordVm(DbStep):
     """The row exists already (the API made it); a failed create deletes it."""
-
-    transactional = True
 
     def run(self, ctx):
         ctx.vm_uuid = ctx.args["vm_uuid"]
@@ -93,9 +90,7 @@ class RecordVm(Step):
         VmInstance.objects.filter(uuid=ctx.args["vm_uuid"]).delete()
 
 
-class AllocateHost(Step):
-    transactional = True
-
+class AllocateHost(DbStep):
     def run(self, ctx):
         ctx.host_uuid = str(reserve_host(placement_spec(ctx.args, cached_image(ctx), ctx)).uuid)
         # the whole row and its cluster, for the later steps: what they use of it (address, agent
@@ -114,9 +109,7 @@ class AllocateHost(Step):
         del ctx.host_uuid
 
 
-class RecordNics(Step):
-    transactional = True
-
+class RecordNics(DbStep):
     def run(self, ctx):
         vm = vm_row(ctx)
         VmNic.objects.bulk_create([
@@ -134,52 +127,29 @@ def _row(ctx, kind, model, uuid):
     return ctx.cached((kind, str(uuid)), lambda: prepared.get(model, uuid=uuid))
 
 
-class DefineOnHypervisor(Step):
+class DefineOnHypervisor(RemoteStep):
     """Defines the domain and, for a VM to start, asks the agent to start it in the same call
-    (``"start": true``: one round trip less); StartOnHypervisor then starts only a VM the agent
-    left stopped (an agent that does not know ``start``). A failure undefines what it made."""
-
-    rollback_from_earlier_context = True  # undefines the domain by the VM's uuid
+    (``"start": true``: one round trip less); an agent that leaves it stopped (one that does not
+    know ``start``) is asked to start it. The rollback undefines the domain by the VM's uuid
+    (the agent powers it off first)."""
 
     def run(self, ctx):
         vm = vm_row(ctx)
         host = ctx_host(ctx)
+        start = bool(ctx.args.get("start", True))
         body = define_body(vm, ctx.nics, ctx.root_volume_path, ctx.get("root_volume_format") or "qcow2")
-        body["start"] = bool(ctx.args.get("start", True))
-        try:
-            answer = hypervisor(ctx, host, "/v1/vm/define", body)
-        except Exception:
-            # the engine rolls back completed steps only, and the domain may exist (and run) by now
-            try:
-                self.rollback(ctx)
-            except Exception:  # noqa: BLE001 - the define's own error is the one to report
-                log.warning("VM %s: could not undefine it after a failed define on host %s", ctx.args["vm_uuid"],
-                            host.name, exc_info=True)
-            raise
-        ctx.defined_running = answer.get("state") == "Running"
+        answer = hypervisor(ctx, host, "/v1/vm/define", {**body, "start": start})
+        if start and answer.get("state") != "Running":
+            hypervisor(ctx, host, "/v1/vm/start", {"vm_uuid": ctx.args["vm_uuid"]})
 
     def rollback(self, ctx):
         ignore_missing(lambda: hypervisor(ctx, ctx_host(ctx), "/v1/vm/undefine", {"vm_uuid": ctx.args["vm_uuid"]}))
 
 
-class StartOnHypervisor(Step):
-    rollback_from_earlier_context = True  # destroys the domain by the VM's uuid
-
-    def run(self, ctx):
-        if not ctx.args.get("start", True) or ctx.get("defined_running"):
-            return
-        hypervisor(ctx, ctx_host(ctx), "/v1/vm/start", {"vm_uuid": ctx.args["vm_uuid"]})
-
-    def rollback(self, ctx):
-        ignore_missing(lambda: hypervisor(ctx, ctx_host(ctx), "/v1/vm/destroy", {"vm_uuid": ctx.args["vm_uuid"]}))
-
-
-class MarkRunning(NoRollback):
+class MarkRunning(DbStep, NoRollback):
     """The VM's new state, its root volume and the end of the job's claim on it in one UPDATE, in
     the transaction that finishes the job (the root volume is linked only now: a VM whose create
     fails never points at a volume its rollback deletes)."""
-
-    transactional = True  # and with it, the job's end
 
     def run(self, ctx):
         started = ctx.args.get("start", True)
@@ -194,8 +164,8 @@ class MarkRunning(NoRollback):
 
 
 CREATE_VM = Flow("create-vm", [
-    RecordVm, AllocateHost, AllocatePrimaryStorage, CacheImage, CreateRootVolume, RecordRootVolume,
-    AllocateNicIps, RecordNics, ApplyDhcp, DefineOnHypervisor, StartOnHypervisor, MarkRunning,
+    RecordVm, AllocateHost, AllocatePrimaryStorage, CacheImage, CreateRootVolume, AllocateNicIps, RecordNics,
+    ApplyDhcp, DefineOnHypervisor, MarkRunning,
 ], action="create-vm", timeout=3600)
 
 VM_STATES_HOLDING_A_HOST = (VmState.STARTING, VmState.RUNNING, VmState.STOPPING, VmState.REBOOTING,

@@ -12,7 +12,7 @@ and local storage means a VM starts again on its last host).
 from django.utils import timezone
 
 from apps.core.errors import CloudPortalError, Unplaceable
-from apps.core.flows import Flow, NoRollback, Step
+from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
 from apps.network.flows.vm_steps import ApplyDhcp, nics_of, release_dhcp_entries, release_nic_ips
 from apps.storage.flows.vm_steps import DeleteRootVolume
 
@@ -21,7 +21,7 @@ from ..models import VM_STATE_MACHINE, Host, VmInstance, VmNic
 from .vm_common import connected_host, define_body, fire, hypervisor, ignore_missing, vm_of
 
 
-class Begin(Step):
+class Begin(DbStep):
     event = None
 
     def run(self, ctx):
@@ -47,7 +47,7 @@ class Begin(Step):
         return type(f"Begin{event.capitalize()}", (cls,), {"event": event})
 
 
-class End(NoRollback):
+class End(DbStep, NoRollback):
     event = None
     release_host = False
 
@@ -78,7 +78,7 @@ def _call(ctx, path, **extra):
     return hypervisor(ctx, host, path, {"vm_uuid": str(vm.uuid), **extra}, timeout=timeout)
 
 
-class ReserveOnLastHost(Step):
+class ReserveOnLastHost(DbStep):
     """A stopped VM starts on the host its local root volume lives on."""
 
     def run(self, ctx):
@@ -103,7 +103,7 @@ class ReserveOnLastHost(Step):
             VmInstance.objects.filter(pk=vm.pk).update(host=None)
 
 
-class DefineAndStart(Step):
+class DefineAndStart(RemoteStep):
     """Define (again: the definition follows the portal) and start the domain."""
 
     def run(self, ctx):
@@ -118,7 +118,7 @@ class DefineAndStart(Step):
             ignore_missing(lambda: hypervisor(ctx, vm.host, "/v1/vm/destroy", {"vm_uuid": str(vm.uuid)}))
 
 
-class StopOnHypervisor(NoRollback):
+class StopOnHypervisor(RemoteStep, NoRollback):
     """Graceful (ACPI) for vm.stop.timeout seconds, then powered off."""
 
     def run(self, ctx):
@@ -126,27 +126,27 @@ class StopOnHypervisor(NoRollback):
         _call(ctx, "/v1/vm/stop", timeout=timeout, force=True)
 
 
-class PowerOffOnHypervisor(NoRollback):
+class PowerOffOnHypervisor(RemoteStep, NoRollback):
     def run(self, ctx):
         _call(ctx, "/v1/vm/destroy")
 
 
-class RebootOnHypervisor(NoRollback):
+class RebootOnHypervisor(RemoteStep, NoRollback):
     def run(self, ctx):
         _call(ctx, "/v1/vm/reboot", force=bool(ctx.args.get("force")))
 
 
-class PauseOnHypervisor(NoRollback):
+class PauseOnHypervisor(RemoteStep, NoRollback):
     def run(self, ctx):
         _call(ctx, "/v1/vm/pause")
 
 
-class ResumeOnHypervisor(NoRollback):
+class ResumeOnHypervisor(RemoteStep, NoRollback):
     def run(self, ctx):
         _call(ctx, "/v1/vm/resume")
 
 
-class RemoveDomain(NoRollback):
+class RemoveDomain(RemoteStep, NoRollback):
     """Destroy (and expunge): the domain goes (powered off and undefined) from the host it is
     defined on; volumes and addresses stay for recover. A stopped VM has no ``host`` (stop, power
     off and a create with ``"start": false`` give the host back) but its domain stays defined on
@@ -174,7 +174,7 @@ class RemoveDomain(NoRollback):
         ctx.domain_left = None
 
 
-class ReleaseAddresses(NoRollback):
+class ReleaseAddresses(RemoteStep, NoRollback):
     """Expunge: the DHCP entries on the last host, then the addresses and NICs."""
 
     def run(self, ctx):
@@ -190,7 +190,7 @@ class ReleaseAddresses(NoRollback):
         VmNic.objects.filter(vm_instance=vm).delete()
 
 
-class PrepareExpunge(NoRollback):
+class PrepareExpunge(DbStep, NoRollback):
     """What the storage step needs to find the root volume."""
 
     def run(self, ctx):
@@ -199,7 +199,7 @@ class PrepareExpunge(NoRollback):
         ctx.vm_uuid = str(vm.uuid)
 
 
-class DeleteVmRow(NoRollback):
+class DeleteVmRow(DbStep, NoRollback):
     def run(self, ctx):
         VmInstance.objects.filter(uuid=ctx.args["vm_uuid"]).delete()
         ctx.result = {"vm_uuid": ctx.args["vm_uuid"], "expunged": True}

@@ -72,7 +72,7 @@ def publish_job(job):
 
 def publish_resource_change(resource_type, resource_uuid, action, changes):
     """Announce a change once it is committed: a change undone with its transaction (a flow's
-    transactional steps that failed, say) is never announced. Outside an atomic block: at once."""
+    database steps that failed, say) is never announced. Outside an atomic block: at once."""
     from django.db import transaction
 
     groups = [group_for_resource(resource_uuid)]

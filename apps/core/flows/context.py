@@ -5,31 +5,23 @@ import json
 from django.core.serializers.json import DjangoJSONEncoder
 
 RELEASED = object()  # Context._memo key: the resource's claim ended by a step (resource_released)
+_MISSING = object()
 
 
 class Context:
     """What steps share: ``ctx.args`` (the request), anything a step records as
-    ``ctx.key = value`` (JSON-able; persisted after every step so another process
-    can roll back), and ``ctx.job``."""
+    ``ctx.key = value`` (JSON-able; persisted by the engine so another process can roll the job
+    back), and ``ctx.job``."""
 
     def __init__(self, job):
         object.__setattr__(self, "job", job)
         object.__setattr__(self, "_data", dict(job.context or {}))
         object.__setattr__(self, "_memo", {})
-        object.__setattr__(self, "_checkpoint", None)
-
-    def checkpoint(self):
-        """Persist the context now, in the caller's transaction: a step that changes something and
-        records it in ``ctx`` inside one ``transaction.atomic()`` block, then calls this, leaves
-        either both or neither, so a worker dying between the two cannot leave a change its
-        rollback does not know about (a counted reference, say). Raises ``LeaseLost`` (undoing the
-        block) when the reaper took the job over. Outside a running job (tests calling a step
-        directly) it does nothing."""
-        if self._checkpoint is not None:
-            self._checkpoint()
+        # the runner's ``changed(key)``, told of every key set or deleted while a step runs
+        object.__setattr__(self, "_on_change", None)
 
     def resource_released(self):
-        """Said by the flow's last step (transactional, so in the transaction that finishes the job)
+        """Said by the flow's last step (a DbStep, so in the transaction that finishes the job)
         when it ended the job's claim on its resource (``busy_job``) in a write of its own: the
         engine then does not end it again. Forgotten when that transaction is undone (``restore``)."""
         self._memo[RELEASED] = True
@@ -42,6 +34,15 @@ class Context:
         the memo goes too (rows read inside that transaction may describe undone changes)."""
         object.__setattr__(self, "_data", copy.deepcopy(data))
         self._memo.clear()
+
+    def take_back(self, keys, saved):
+        """``keys`` as ``saved`` (the context the job's row holds) has them: they were set in a
+        transaction that was undone."""
+        for key in keys:
+            if key in saved:
+                self._data[key] = copy.deepcopy(saved[key])
+            else:
+                self._data.pop(key, None)
 
     def cached(self, key, load):
         """``load()`` once per run of the job in this process: the rows several steps read (a host,
@@ -63,9 +64,12 @@ class Context:
 
     def __setattr__(self, key, value):
         self._data[key] = value
+        if self._on_change is not None:
+            self._on_change(key)
 
     def __delattr__(self, key):
-        self._data.pop(key, None)
+        if self._data.pop(key, _MISSING) is not _MISSING and self._on_change is not None:
+            self._on_change(key)
 
     def get(self, key, default=None):
         return self._data.get(key, default)

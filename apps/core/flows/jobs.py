@@ -10,7 +10,7 @@ from ..errors import InvalidState
 from ..events import publish_job
 from ..models import FINISHED_STATES, Job, JobState
 from ..rowupdate import update_row
-from .runner import release_claim
+from .progress import release_claim
 from .steps import FLOWS
 from .tasks import run_job
 

@@ -1,28 +1,32 @@
-"""What a flow declares: ``Step`` classes (what to do, how to undo it) and the ``Flow`` that
-lists them in order. The engine that runs them is ``runner.py``."""
+"""What a flow declares: steps (what to do, how to undo it) of a kind, in a ``Flow``.
+
+The kind says how the engine (``runner.py``) persists a step, so the step itself never does:
+
+- ``DbStep`` changes the database only. Consecutive database steps run in one transaction together
+  with the job write that records them: a worker dying among them leaves neither their changes
+  nor a record of them, and they cost one commit.
+- ``RemoteStep`` calls an agent, writes a file, anything outside the database. Its ``rollback``
+  must undo what ``run`` may have done from the context the step started with, because a worker
+  can die in the middle of it (or before it began); what ``run`` puts in the context is written at
+  the step's end (and a key set inside a transaction of the step's own, in that transaction), so
+  a step that puts nothing there costs no job write. ``record(ctx)``, when defined, writes the rows
+  of what ``run`` made, in the transaction of the database steps after it.
+- ``NoRollback``, with either kind: nothing to undo.
+
+The engine rolls back a failed step too, so a step never undoes its own partial work in ``run``:
+every ``rollback`` is idempotent and harmless for what ``run`` did not get to.
+"""
 from ..globalconfig.defaults import JOB_TIMEOUT_SECONDS
 
 FLOWS = {}
 
 
 class Step:
-    """One unit of work. ``run`` does it, ``rollback`` undoes it; both must be
-    idempotent (look before you create, tolerate "already gone")."""
+    """One unit of work. ``run`` does it, ``rollback`` undoes it; both must be idempotent (look
+    before you create, tolerate "already gone"). Subclass a kind, ``DbStep`` or ``RemoteStep``."""
 
     retries = 0  # extra attempts of ``run`` after a failure
     retry_delay = 0.0
-    # True: ``run`` only changes the database (no agent call, no file, no remote side effect), so
-    # it can share a transaction with its neighbours and the job's record (see the module doc).
-    # Its ``rollback`` must do nothing harmful when given the context from before it ran (that
-    # is what it gets when the shared transaction was undone).
-    transactional = False
-    # True: ``rollback`` needs nothing ``run`` put in the context (what it made is found from the
-    # args, the job's uuid or earlier steps' keys), as after a worker died in the middle of it, and
-    # does no harm when ``run`` never started (it undoes what it finds: "already gone" is fine).
-    # Then the engine need not write the step's start or end on its own (see ``_write_can_wait``):
-    # a later write records them. If the worker dies first, the reaper rolls the step back with the
-    # interrupted one before it (``_possibly_started``).
-    rollback_from_earlier_context = False
 
     @classmethod
     def step_name(cls):
@@ -35,8 +39,24 @@ class Step:
         raise NotImplementedError
 
 
+class DbStep(Step):
+    """Database only: runs in one transaction with its neighbours and the job write that records
+    them. Its ``rollback`` gets the context from before it ran when that transaction was undone,
+    and must then do no harm (it finds nothing of its own)."""
+
+
+class RemoteStep(Step):
+    """Outside the database. ``rollback`` gets the context the step started with, plus what ``run``
+    put there when that reached the database before the worker stopped."""
+
+    # ``record(self, ctx)``: the database rows of what ``run`` made, written in the transaction of
+    # the next database steps (or with the job write after this step), not in one of their own.
+    # Until that commits nothing says the step ran: its rollback finds what it made by name.
+    record = None
+
+
 class NoRollback(Step):
-    """A step with nothing to undo (reads, checks, final state writes)."""
+    """Nothing to undo (reads, checks, final state writes): ``class MarkReady(DbStep, NoRollback)``."""
 
     rollback = None
 
@@ -47,9 +67,12 @@ class Flow:
         back (default: global config ``job/timeout.seconds``)."""
         if name in FLOWS:
             raise ValueError(f"flow {name!r} is already registered")
-        retried = [s.step_name() for s in steps if s.transactional and s.retries]
+        kindless = [s.step_name() for s in steps if not issubclass(s, (DbStep, RemoteStep))]
+        if kindless:
+            raise ValueError(f"flow {name!r}: steps must be a DbStep or a RemoteStep: {kindless}")
+        retried = [s.step_name() for s in steps if issubclass(s, DbStep) and s.retries]
         if retried:  # a failed attempt would leave the shared transaction unusable
-            raise ValueError(f"flow {name!r}: transactional steps cannot retry: {retried}")
+            raise ValueError(f"flow {name!r}: database steps cannot retry: {retried}")
         self.name = name
         self.steps = list(steps)
         self.action = action or name

@@ -2,7 +2,7 @@ from celery import shared_task
 from django.db import connections
 
 from .reaper import reap_jobs as _reap_jobs
-from .runner import DatabaseUnavailable, execute_job
+from .worker import DatabaseUnavailable, execute_job
 
 
 # a worker that cannot reach the database before claiming a job tries again with backoff

@@ -2,13 +2,13 @@
 
 ATTACH_L2 = CheckAttachable, RealizeBridges, RecordAttachment. RealizeBridges asks every
 connected host of the cluster for ``br_<interface>``; a host that fails fails the attach (the
-error names it) and the bridges this job created on the other hosts are deleted again.
+error names it) and its rollback deletes the bridges this job created on the other hosts.
 """
 import logging
 
 from apps.compute.models import Cluster, Host
 from apps.core.errors import CloudPortalError, Conflict
-from apps.core.flows import Flow, NoRollback, Step
+from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
 
 from .. import dhcp
 from ..models import L2Network
@@ -24,7 +24,7 @@ def _cluster(ctx):
     return Cluster.objects.get(uuid=ctx.args["cluster_uuid"])
 
 
-class CheckAttachable(NoRollback):
+class CheckAttachable(DbStep, NoRollback):
     def run(self, ctx):
         l2, cluster = _l2(ctx), _cluster(ctx)
         if cluster.zone_id != l2.zone_id:
@@ -40,7 +40,7 @@ class CheckAttachable(NoRollback):
                            details={"l2_network_uuid": str(clash.uuid)})
 
 
-class RealizeBridges(Step):
+class RealizeBridges(RemoteStep):
     """br_<interface> on every connected host of the cluster (idempotent on the agent)."""
 
     def run(self, ctx):
@@ -50,26 +50,22 @@ class RealizeBridges(Step):
             try:
                 answer = dhcp.ensure_bridge(host, l2)
             except CloudPortalError as exc:
-                ctx.bridges_created = created
-                self._undo(l2, created)
+                ctx.bridges_created = created   # what the rollback deletes
                 raise dhcp.host_error(host, f"creating bridge {l2.bridge_name}", exc) from None
             if answer.get("created") and str(host.uuid) not in created:
                 created.append(str(host.uuid))
         ctx.bridges_created = created
 
     def rollback(self, ctx):
-        self._undo(_l2(ctx), ctx.get("bridges_created", []))
-
-    @staticmethod
-    def _undo(l2, host_uuids):
-        for host in Host.objects.filter(uuid__in=host_uuids):
+        l2 = _l2(ctx)
+        for host in Host.objects.filter(uuid__in=ctx.get("bridges_created", [])):
             try:
                 dhcp.delete_bridge(host, l2)
             except CloudPortalError as exc:
                 log.warning("could not delete bridge %s on host %s: %s", l2.bridge_name, host.name, exc.message)
 
 
-class RecordAttachment(Step):
+class RecordAttachment(DbStep):
     def run(self, ctx):
         _l2(ctx).clusters.add(_cluster(ctx))
         ctx.result = {"l2_network_uuid": ctx.args["l2_network_uuid"], "cluster_uuid": ctx.args["cluster_uuid"],
@@ -83,7 +79,7 @@ ATTACH_L2 = Flow("attach-l2-network", [CheckAttachable, RealizeBridges, RecordAt
                  action="attach-l2-network")
 
 
-class CheckAttached(NoRollback):
+class CheckAttached(DbStep, NoRollback):
     def run(self, ctx):
         l2, cluster = _l2(ctx), _cluster(ctx)
         if not l2.clusters.filter(pk=cluster.pk).exists():
@@ -91,7 +87,7 @@ class CheckAttached(NoRollback):
                            code="L2_NETWORK_NOT_ATTACHED", details={"cluster_uuid": str(cluster.uuid)})
 
 
-class RemoveAttachment(Step):
+class RemoveAttachment(DbStep):
     def run(self, ctx):
         _l2(ctx).clusters.remove(_cluster(ctx))
 
@@ -99,9 +95,9 @@ class RemoveAttachment(Step):
         _l2(ctx).clusters.add(_cluster(ctx))
 
 
-class DeleteBridges(Step):
+class DeleteBridges(RemoteStep):
     """Delete br_<interface> (and the DHCP servers on it) on the cluster's connected hosts; a host that
-    fails fails the detach, and the bridges deleted so far are made again."""
+    fails fails the detach, and the rollback makes the bridges deleted so far again."""
 
     def run(self, ctx):
         l2, cluster = _l2(ctx), _cluster(ctx)
@@ -110,8 +106,7 @@ class DeleteBridges(Step):
             try:
                 dhcp.delete_bridge(host, l2)
             except CloudPortalError as exc:
-                ctx.bridges_deleted = deleted
-                self.rollback(ctx)
+                ctx.bridges_deleted = deleted   # what the rollback makes again
                 raise dhcp.host_error(host, f"deleting bridge {l2.bridge_name}", exc) from None
             deleted.append(str(host.uuid))
         ctx.bridges_deleted = deleted
@@ -130,7 +125,7 @@ class DeleteBridges(Step):
 DETACH_L2 = Flow("detach-l2-network", [CheckAttached, RemoveAttachment, DeleteBridges], action="detach-l2-network")
 
 
-class CleanUpHosts(NoRollback):
+class CleanUpHosts(RemoteStep, NoRollback):
     """Deleting an L2 (or L3) network: remove its bridges (or DHCP servers) from the hosts, best effort:
     an unreachable host does not stop the delete; ``result.cleanup`` lists what was left."""
 
@@ -155,7 +150,7 @@ class CleanUpHosts(NoRollback):
         ctx.cleanup = {"left": left}
 
 
-class ReportCleanUp(NoRollback):
+class ReportCleanUp(DbStep, NoRollback):
     def run(self, ctx):
         ctx.result = {**(ctx.get("result") or {}), "cleanup": ctx.get("cleanup")}
 

@@ -12,7 +12,8 @@ and write:
 
 - ``nics``: [{"l3_network_uuid", "ip", "mac", "netmask", "gateway", "bridge", "used_ip_uuid",
   "device_id"}] (AllocateNicIps)
-- ``dhcp_applied``: [{"host_uuid", "l3_network_uuid", "macs"}] (ApplyDhcp; what its rollback releases)
+
+(ApplyDhcp writes nothing: its rollback releases every entry the NICs could have on the host.)
 
 Rows several steps read are loaded once per job run through ``ctx.cached`` (in memory only):
 ``("l3", uuid)`` an L3 with its L2 and its DHCP server address, ``("l2_clusters", l2 pk)`` the
@@ -33,7 +34,7 @@ from apps.compute.flow_context import ctx_cached, ctx_host, ctx_value
 from apps.compute.models import Cluster, Host
 from apps.core import prepared, rowcache
 from apps.core.errors import CloudPortalError, InvalidArgument, NotFound
-from apps.core.flows import Step
+from apps.core.flows import DbStep, RemoteStep
 from apps.core.prepared import Params
 
 from .. import dhcp, ipam
@@ -141,9 +142,7 @@ def allocate_nic_ips(vm_uuid, l3_network_uuids, static_ips=None, ctx=None):
     return nics
 
 
-class AllocateNicIps(Step):
-    transactional = True  # database only: shares a transaction with its neighbours (engine)
-
+class AllocateNicIps(DbStep):
     def run(self, ctx):
         l3_uuids, static_ips = _requested(ctx)
         existing = _get(ctx, "nics")
@@ -166,20 +165,16 @@ def _dhcp_groups(nics):
     return groups
 
 
-class ApplyDhcp(Step):
+class ApplyDhcp(RemoteStep):
     """The host serves DHCP for the VM's NICs: bridge, namespace and dnsmasq ensured, entries added.
 
-    Its rollback releases what ``dhcp_applied`` names, or, when that never reached the database
-    (the worker died first), every entry the NICs could have on the host: releasing a MAC that is
-    not there is a no-op on the agent. So the engine need not write its end on its own."""
-
-    rollback_from_earlier_context = True
+    Its rollback releases every entry the NICs could have on the host (releasing a MAC that is not
+    there is a no-op on the agent), so it needs nothing of what ``run`` did."""
 
     def run(self, ctx):
         host = _host(ctx)
         hostname = _get(ctx, "hostname")
         hostname = hostname if isinstance(hostname, str) and _LABEL.match(hostname) else None
-        applied = _get(ctx, "dhcp_applied") or []
         for l3_uuid, nics in _dhcp_groups(_get(ctx, "nics") or []).items():
             l3 = _l3(l3_uuid, ctx)
             if host.cluster_id not in _l2_cluster_ids(l3.l2_network, ctx):
@@ -190,22 +185,16 @@ class ApplyDhcp(Step):
             if not l3.dhcp:
                 continue
             entries = [{"mac": n["mac"], "ip": n["ip"], "hostname": hostname} for n in nics]
-            applied.append({"host_uuid": str(host.uuid), "l3_network_uuid": l3_uuid,
-                            "macs": [n["mac"] for n in nics]})
-            _set(ctx, "dhcp_applied", applied)
             subnet = (nics[0].get("netmask"), nics[0].get("gateway"))   # every range of an L3 has the same
             try:
                 dhcp.apply_dhcp(host, l3, entries, server_ip=_dhcp_server_ip(l3, ctx),
                                 subnet=subnet if all(subnet) else None)
             except CloudPortalError as exc:
-                self.rollback(ctx)
                 raise dhcp.host_error(host, f"DHCP for L3 network {l3.name}", exc) from None
-        _set(ctx, "dhcp_applied", applied)
 
     def rollback(self, ctx):
         failures = []
-        applied = _get(ctx, "dhcp_applied")
-        for item in _planned_dhcp(ctx) if applied is None else applied:
+        for item in _planned_dhcp(ctx):
             host = Host.objects.filter(uuid=item["host_uuid"]).first()
             if host is None:
                 continue
@@ -218,7 +207,8 @@ class ApplyDhcp(Step):
 
 
 def _planned_dhcp(ctx):
-    """``dhcp_applied`` as ApplyDhcp would have written it, from the NICs and the host alone."""
+    """[{"host_uuid", "l3_network_uuid", "macs"}]: the entries ApplyDhcp adds for the NICs on the
+    host, by DHCP L3 (an L3 that is gone took its DHCP servers with it)."""
     nics = _get(ctx, "nics") or []
     if not nics or not (_get(ctx, "host_uuid") or _get(ctx, "host")):
         return []
@@ -226,8 +216,15 @@ def _planned_dhcp(ctx):
         host_uuid = str(_host(ctx).uuid)
     except NotFound:
         return []  # the host is gone, and its DHCP servers with it
-    return [{"host_uuid": host_uuid, "l3_network_uuid": l3_uuid, "macs": [n["mac"] for n in group]}
-            for l3_uuid, group in _dhcp_groups(nics).items()]
+    planned = []
+    for l3_uuid, group in _dhcp_groups(nics).items():
+        try:
+            if not _l3(l3_uuid, ctx).dhcp:
+                continue
+        except NotFound:
+            continue
+        planned.append({"host_uuid": host_uuid, "l3_network_uuid": l3_uuid, "macs": [n["mac"] for n in group]})
+    return planned
 
 
 # --- plain functions for the rest of a VM's life -------------------------------------------

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from apps.core import rowcache
 from apps.core.events import publish_job
-from apps.core.flows import Flow, NoRollback, Step
+from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
 from apps.core.models import Job
 
 from .. import detect, download
@@ -33,7 +33,7 @@ def _backup_storages(ctx):
     return [by_uuid[u] for u in ctx.args["backup_storage_uuids"] if u in by_uuid]
 
 
-class RecordImage(Step):
+class RecordImage(DbStep):
     """The row exists (the API made it to answer 202 with it); undoing the add deletes it."""
 
     def run(self, ctx):
@@ -43,17 +43,10 @@ class RecordImage(Step):
         Image.objects.filter(uuid=ctx.args["image_uuid"]).delete()
 
 
-class DownloadImage(Step):
+class DownloadImage(RemoteStep):
     """Stream the URL (or move the uploaded file) into the first backup storage's tmp/, hashing it."""
 
     def run(self, ctx):
-        try:
-            self._run(ctx)
-        except Exception:
-            self.rollback(ctx)   # the engine rolls back completed steps only: undo our own part
-            raise
-
-    def _run(self, ctx):
         storages = _backup_storages(ctx)
         temp = storages[0].temp_dir() / f"{ctx.job.uuid}.part"
         ctx.temp_path = str(temp)
@@ -91,7 +84,7 @@ class DownloadImage(Step):
                     pass
 
 
-class DetectFormat(NoRollback):
+class DetectFormat(RemoteStep, NoRollback):
     def run(self, ctx):
         found = detect.detect(ctx.temp_path, ctx.actual_size)
         wanted = ctx.args.get("format")
@@ -118,18 +111,11 @@ def _drop_ref(bs_uuid, image, sha256, new_file=True):
     bs.refresh_capacity()
 
 
-class StoreImage(Step):
+class StoreImage(RemoteStep):
     """Put the bits on each backup storage under their sha256, once per storage (another image with
     the same bits shares the file). Capacity is reserved with a conditional UPDATE."""
 
     def run(self, ctx):
-        try:
-            self._run(ctx)
-        except Exception:
-            self.rollback(ctx)
-            raise
-
-    def _run(self, ctx):
         image = _image(ctx)
         sha256, size = ctx.sha256, ctx.actual_size
         Image.objects.filter(pk=image.pk).update(sha256=sha256, actual_size=size)
@@ -171,7 +157,7 @@ class StoreImage(Step):
             _drop_ref(str(bs.uuid), image, ctx.sha256)
 
 
-class MarkReady(NoRollback):
+class MarkReady(DbStep, NoRollback):
     def run(self, ctx):
         with transaction.atomic():
             image = Image.objects.select_for_update().get(uuid=ctx.args["image_uuid"])
@@ -191,7 +177,7 @@ ADD_IMAGE = Flow("add-image", [RecordImage, DownloadImage, DetectFormat, StoreIm
                  action="add-image", timeout=6 * 3600)
 
 
-class ExpungeBits(NoRollback):
+class ExpungeBits(RemoteStep, NoRollback):
     """Remove the image from every backup storage; a file goes only when no other image uses it."""
 
     def run(self, ctx):
@@ -201,7 +187,7 @@ class ExpungeBits(NoRollback):
             _drop_ref(str(ref.backup_storage.uuid), image, image.sha256)
 
 
-class DeleteImageRow(NoRollback):
+class DeleteImageRow(DbStep, NoRollback):
     def run(self, ctx):
         Image.objects.filter(uuid=ctx.args["image_uuid"]).delete()
         ctx.result = {"expunged": ctx.args["image_uuid"]}

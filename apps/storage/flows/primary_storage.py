@@ -7,7 +7,7 @@ attach, as in ZStack.
 """
 from apps.compute.models import Cluster
 from apps.core.errors import Conflict
-from apps.core.flows import Flow, NoRollback, Step
+from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
 
 from .. import cache
 from ..capacity import connected_hosts, refresh_host_ref
@@ -22,7 +22,7 @@ def _cluster(ctx):
     return Cluster.objects.get(uuid=ctx.args["cluster_uuid"])
 
 
-class RecordAttachment(Step):
+class RecordAttachment(DbStep):
     def run(self, ctx):
         ps, cluster = _ps(ctx), _cluster(ctx)
         ctx.newly_attached = not ps.clusters.filter(pk=cluster.pk).exists()
@@ -33,17 +33,13 @@ class RecordAttachment(Step):
             _ps(ctx).clusters.remove(_cluster(ctx))
 
 
-class InitHostCapacity(Step):
+class InitHostCapacity(RemoteStep):
     def run(self, ctx):
         ps = _ps(ctx)
         created = ctx.get("created_refs", [])
         hosts = []
         for host in connected_hosts(_cluster(ctx)):
-            try:
-                ref, new = refresh_host_ref(ps, host)
-            except Exception:
-                self.rollback(ctx)   # a failed step is not rolled back by the engine: undo our own part
-                raise
+            ref, new = refresh_host_ref(ps, host)
             if new:
                 created.append(ref.pk)
                 ctx.created_refs = created
@@ -59,7 +55,7 @@ ATTACH_PRIMARY_STORAGE = Flow("attach-primary-storage", [RecordAttachment, InitH
                               action="attach-primary-storage")
 
 
-class DetachFromCluster(NoRollback):
+class DetachFromCluster(RemoteStep, NoRollback):
     """Refused while volumes live on this storage on the cluster's hosts; else the cluster leaves, its
     hosts' capacity rows go, and so do the image caches no volume is built on (files and rows)."""
 

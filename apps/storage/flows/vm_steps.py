@@ -18,7 +18,7 @@ writes
     primary_storage_ref_id (the LocalStorageHostRef holding the reservation)
     image_cache      {"id", "path", "format", "sha256"}  (the cache file on the host; an ISO is attached from here)
     root_volume_uuid, root_volume_path, root_volume_format ("qcow2")  (the disk to give the VM),
-    root_volume_made {"size", "actual_size"}  (the file as the agent made it; RecordRootVolume's row)
+    root_volume_made {"size", "actual_size"}  (the file as the agent made it, for the volume's row)
 errors (CloudPortalError, in job.error)
     422 NO_PRIMARY_STORAGE_CAPACITY  nothing attached to the host's cluster has room on that host
     409 IMAGE_NOT_READY              the image is not Ready
@@ -42,7 +42,7 @@ from apps.compute.models import Cluster, Host
 from apps.core import prepared, rowcache
 from apps.core.prepared import Params
 from apps.core.errors import CloudPortalError, InvalidArgument, InvalidState, NotFound
-from apps.core.flows import NoRollback, Step
+from apps.core.flows import DbStep, NoRollback, RemoteStep
 from apps.core.states import EnableState
 
 from .. import cache
@@ -129,9 +129,7 @@ def ctx_primary_storage(ctx):
     return ctx_cached(ctx, ("primary_storage", str(value)), lambda: prepared.get(PrimaryStorage, uuid=value))
 
 
-class AllocatePrimaryStorage(Step):
-    transactional = True  # database only: shares the allocation's transaction (engine)
-
+class AllocatePrimaryStorage(DbStep):
     def run(self, ctx):
         if ctx.get("primary_storage_reserved"):
             return   # done already (a retried step)
@@ -179,22 +177,17 @@ class AllocatePrimaryStorage(Step):
         del ctx.primary_storage_ref_id
 
 
-class CacheImage(Step):
+class CacheImage(RemoteStep):
     def run(self, ctx):
         if ctx.get("image_cache"):
             return
         host, image, ps = ctx_host(ctx), ctx_image(ctx), ctx_primary_storage(ctx)
 
-        def record(row):  # in the transaction that counts the reference: both or neither
+        def record(row):  # in the transaction that counts the reference: the engine writes it there
             ctx.image_cache = {"id": row.pk, "path": row.install_path, "format": row.format, "sha256": row.sha256}
-            ctx.checkpoint()
 
-        try:
-            cache.acquire(ps, host, image, request_id=f"{ctx.job.uuid}-cache-image", on_counted=record,
-                          host_ref=ctx_cached(ctx, ("host_ref", str(ps.uuid), str(host.uuid)), lambda: None))
-        except BaseException:
-            del ctx.image_cache  # the count's transaction did not commit: nothing for rollback to release
-            raise
+        cache.acquire(ps, host, image, request_id=f"{ctx.job.uuid}-cache-image", on_counted=record,
+                      host_ref=ctx_cached(ctx, ("host_ref", str(ps.uuid), str(host.uuid)), lambda: None))
 
     def rollback(self, ctx):
         held = ctx.get("image_cache")
@@ -207,24 +200,14 @@ def root_volume_uuid(ctx):
     return str(uuid_lib.uuid5(uuid_lib.UUID(str(ctx.job.uuid)), "root-volume"))
 
 
-class CreateRootVolume(Step):
-    """The agent makes the overlay; RecordRootVolume, the next step, records the row (Ready) in the
-    transaction of the steps after it, so that the row costs no commit of its own. The uuid and
-    path come from the job's uuid and the chosen primary storage, so a rollback (in this process or
-    the reaper's) finds the file whether or not the row was written."""
-
-    rollback_from_earlier_context = True
+class CreateRootVolume(RemoteStep):
+    """The agent makes the overlay; its row (Ready) is recorded in the transaction of the database
+    steps after it. The uuid and path come from the job's uuid and the chosen primary storage, so
+    a rollback (in this process or the reaper's) finds the file whether or not the row was written."""
 
     def run(self, ctx):
         if ctx.get("root_volume_uuid"):
             return   # done already (a retried step)
-        try:
-            self._run(ctx)
-        except Exception:
-            self.rollback(ctx)   # the engine rolls back completed steps only: undo our own part
-            raise
-
-    def _run(self, ctx):
         host, image, ps = ctx_host(ctx), ctx_image(ctx), ctx_primary_storage(ctx)
         volume_uuid = root_volume_uuid(ctx)
         path = ps.volume_path(volume_uuid)
@@ -249,6 +232,19 @@ class CreateRootVolume(Step):
         ctx.root_volume_made = {"size": int(answer.get("size") or size),
                                 "actual_size": int(answer.get("actual_size") or 0)}
 
+    def record(self, ctx):
+        """The volume's row, Ready (one INSERT, and its change log)."""
+        host, image, ps = ctx_host(ctx), ctx_image(ctx), ctx_primary_storage(ctx)
+        made = ctx.root_volume_made
+        volume_uuid = ctx.root_volume_uuid
+        volume = prepared.insert(Volume(
+            uuid=volume_uuid, name=f"ROOT-{_value(ctx, 'vm_name') or _value(ctx, 'vm_uuid') or volume_uuid}",
+            account_id=ctx.job.account_id, type=VolumeType.ROOT, status=VolumeStatus.READY,
+            size=made["size"], actual_size=made["actual_size"], format=ctx.root_volume_format,
+            install_path=ctx.root_volume_path, primary_storage=ps, host=host, image=image,
+            image_sha256=image.sha256, vm_instance_uuid=_value(ctx, "vm_uuid")))
+        ctx_cached(ctx, ("volume", volume_uuid), lambda: volume)
+
     def rollback(self, ctx):
         volume = Volume.objects.filter(uuid=root_volume_uuid(ctx)).select_related("host", "primary_storage").first()
         if volume is not None:
@@ -264,30 +260,9 @@ class CreateRootVolume(Step):
 
 
 def ctx_root_volume(ctx):
-    """The root volume's row RecordRootVolume wrote (read once per job run)."""
+    """The root volume's row CreateRootVolume recorded (read once per job run)."""
     volume_uuid = ctx.root_volume_uuid
     return ctx_cached(ctx, ("volume", volume_uuid), lambda: prepared.get(Volume, uuid=volume_uuid))
-
-
-class RecordRootVolume(NoRollback):
-    """The row of the volume CreateRootVolume made, Ready (one INSERT, and its change log), in the
-    transaction of the database steps that follow it. Nothing of its own to undo: when that
-    transaction is undone there is no row, and otherwise CreateRootVolume's rollback removes the
-    row with the file."""
-
-    transactional = True
-
-    def run(self, ctx):
-        host, image, ps = ctx_host(ctx), ctx_image(ctx), ctx_primary_storage(ctx)
-        made = ctx.root_volume_made
-        volume_uuid = ctx.root_volume_uuid
-        volume = prepared.insert(Volume(
-            uuid=volume_uuid, name=f"ROOT-{_value(ctx, 'vm_name') or _value(ctx, 'vm_uuid') or volume_uuid}",
-            account_id=ctx.job.account_id, type=VolumeType.ROOT, status=VolumeStatus.READY,
-            size=made["size"], actual_size=made["actual_size"], format=ctx.root_volume_format,
-            install_path=ctx.root_volume_path, primary_storage=ps, host=host, image=image,
-            image_sha256=image.sha256, vm_instance_uuid=_value(ctx, "vm_uuid")))
-        ctx_cached(ctx, ("volume", volume_uuid), lambda: volume)
 
 
 def _planned_root_volume(ctx):
@@ -325,7 +300,7 @@ def delete_volume(volume):
     return True
 
 
-class DeleteRootVolume(NoRollback):
+class DeleteRootVolume(RemoteStep, NoRollback):
     """For the VM expunge flow: reads ``root_volume_uuid`` or ``vm_uuid`` (ctx, then args)."""
 
     def run(self, ctx):
