@@ -10,23 +10,23 @@ import time
 
 from celery import shared_task
 
-from apps.core.flows import FLOWS, Flow, NoRollback
+from apps.core.flows import FLOWS, Flow, NoRollback, RemoteStep
 
 FLOW_NAME = "bench-noop"
 DONE_KEY = "bench:noop:done:"  # + run id: a Redis list of "index finished_at" entries
 
 
-class NoopOne(NoRollback):
+class NoopOne(RemoteStep, NoRollback):
     def run(self, ctx):
         pass
 
 
-class NoopTwo(NoRollback):
+class NoopTwo(RemoteStep, NoRollback):
     def run(self, ctx):
         pass
 
 
-class NoopThree(NoRollback):
+class NoopThree(RemoteStep, NoRollback):
     def run(self, ctx):
         pass
 
