@@ -12,12 +12,12 @@ Capacity in SQL uses the largest over-provisioning ratio in force anywhere, a
 superset; the exact per-host ratio (cluster and host overrides) is checked in
 Python on the few hosts the strategy puts first and again by ``Host.reserve``.
 
-The filters take their values as ``apps.core.prepared`` Params, so the random strategy's window
-query (the one run for every VM placed) is compiled once per shape of request and then only
-bound to new values. A filter's condition is a Q, or a function making one (called only when
-the query is compiled or a 422 is explained: a subquery costs that much to build). A filter from
-another app (``PlacementSpec.extra_filters``) is ``(name, build, reason)``: ``build(p)`` makes
-its Params from ``p`` at once and returns the function making its Q.
+A filter's condition is a module-level function making a Q of the request's values
+(``placement_values``), so the random strategy's window query (the one run for every VM placed)
+is one compiled query (``Host.objects.placement_window``) made once per set of filters, and the
+422's explanation runs the same conditions through the ORM. A filter from another app
+(``PlacementSpec.extra_filters``) is ``(name, condition, reason)`` over the values it adds in
+``PlacementSpec.extra_values``.
 """
 import random
 import time
@@ -26,19 +26,14 @@ from dataclasses import dataclass, field
 from django.db.models import Count, F, Max, Min, Q
 from django.db.models.lookups import In
 
-from apps.core import prepared
 from apps.core.errors import Unplaceable
-from apps.core.prepared import Params
 
 from .globalconfig import CPU_RATIO, MEMORY_RATIO
 from .models import AllocatorStrategy, Cluster, Host, HostState, HostStatus, VmState
+from .models.host import PLACEMENT_FIELDS
 
 # how many of the ordered candidates are loaded and checked exactly per round
 CANDIDATES_CHECKED = 8
-# what placement reads of a candidate: its capacity (no join, no secret, no JSON). Whoever goes on
-# with the chosen host loads the whole row once (AllocateHost: ctx_host; dry_run).
-PLACEMENT_FIELDS = ("id", "uuid", "cluster_id", "cpu_num", "memory_size", "used_cpu", "used_memory",
-                    "reserved_cpu", "reserved_memory")
 # VM states that hold capacity on their host (least-VM counts these)
 VM_STATES_ON_HOST = (VmState.STARTING, VmState.RUNNING, VmState.STOPPING, VmState.REBOOTING, VmState.PAUSING,
                      VmState.PAUSED, VmState.RESUMING, VmState.MIGRATING, VmState.UNKNOWN)
@@ -58,77 +53,112 @@ class PlacementSpec:
     avoid_host_uuids: list = field(default_factory=list)
     last_host_uuid: str | None = None
     strategy: str = AllocatorStrategy.RANDOM
-    # extra SQL filters from other apps (primary storage capacity): (name, build(p), reason), above
+    # filters from other apps (primary storage capacity): (name, condition(values), reason), and
+    # the values their conditions read
     extra_filters: list = field(default_factory=list)
+    extra_values: dict = field(default_factory=dict)
 
 
 def _max_ratio(config):
     return max([float(config.value())] + [float(v) for v in config.overrides().values()])
 
 
-def host_filters(spec, p):
-    """``[(name, condition, reason)]`` in ZStack's order; each condition (a Q, or a function
-    making one: ``_q``) narrows Host rows. The request's values go in as Params from ``p``."""
-    uuid = Host._meta.get_field("uuid")
+def placement_values(spec):
+    """What the filters' conditions read of a request (the values of the compiled window query)."""
+    return {
+        "zone_uuid": spec.zone_uuid, "cluster_uuid": spec.cluster_uuid, "host_uuid": spec.host_uuid,
+        "cluster_ids": spec.cluster_ids, "cluster_uuids": spec.cluster_uuids,
+        "hypervisor_types": list(spec.hypervisor_types), "avoid_host_uuids": spec.avoid_host_uuids or None,
+        "cpu_ratio": _max_ratio(CPU_RATIO), "memory_ratio": _max_ratio(MEMORY_RATIO),
+        "cpu_num": int(spec.cpu_num), "memory_size": int(spec.memory_size), **spec.extra_values,
+    }
+
+
+def _in_zone(v):
+    return Q(cluster__zone__uuid=v["zone_uuid"])
+
+
+def _in_cluster(v):
+    return Q(cluster__uuid=v["cluster_uuid"])
+
+
+def _is_host(v):
+    return Q(uuid=v["host_uuid"])
+
+
+def _in_cluster_ids(v):
+    # the lookup itself: cluster_id__in would be a RelatedIn, which casts each value to int
+    return In(F("cluster_id"), v["cluster_ids"])
+
+
+def _in_cluster_uuids(v):
+    return Q(cluster__uuid__in=v["cluster_uuids"])
+
+
+def _usable(v):
+    return Q(state=HostState.ENABLED, status=HostStatus.CONNECTED)
+
+
+def _of_hypervisor(v):
+    return Q(hypervisor_type__in=v["hypervisor_types"])
+
+
+def _not_avoided(v):
+    return ~Q(uuid__in=v["avoid_host_uuids"])
+
+
+def _with_room(v):
+    # the largest ratio in force anywhere: a superset, checked exactly per host afterwards
+    return Q(used_cpu__lte=F("cpu_num") * v["cpu_ratio"] - F("reserved_cpu") - v["cpu_num"],
+             used_memory__lte=F("memory_size") * v["memory_ratio"] - F("reserved_memory") - v["memory_size"])
+
+
+def host_filters(spec):
+    """``[(name, condition, reason)]`` in ZStack's order; each condition makes a Q of the values
+    (``placement_values``) that narrows Host rows."""
     filters = []
     # where the VM may go first, so the reason names what the request narrowed down to
     if spec.zone_uuid:
-        filters.append(("Zone", Q(cluster__zone__uuid=p("zone", spec.zone_uuid, uuid)),
-                        f"no host in zone {spec.zone_uuid}"))
+        filters.append(("Zone", _in_zone, f"no host in zone {spec.zone_uuid}"))
     if spec.cluster_uuid:
-        filters.append(("Cluster", Q(cluster__uuid=p("cluster", spec.cluster_uuid, uuid)),
-                        f"no host in cluster {spec.cluster_uuid}"))
+        filters.append(("Cluster", _in_cluster, f"no host in cluster {spec.cluster_uuid}"))
     if spec.host_uuid:
-        filters.append(("Host", Q(uuid=p("host", spec.host_uuid, uuid)), f"host {spec.host_uuid} does not exist"))
+        filters.append(("Host", _is_host, f"host {spec.host_uuid} does not exist"))
     if spec.cluster_ids is not None or spec.cluster_uuids is not None:
-        if spec.cluster_ids is not None:
-            # the lookup itself: cluster_id__in would be a RelatedIn, which casts each value to int
-            attached = In(F("cluster_id"), p.many("attached_cluster_id", spec.cluster_ids, Cluster._meta.pk))
-        else:
-            attached = Q(cluster__uuid__in=p.many("attached_cluster", spec.cluster_uuids, uuid))
-        filters.append(("AttachedNetwork", attached,
+        filters.append(("AttachedNetwork", _in_cluster_ids if spec.cluster_ids is not None else _in_cluster_uuids,
                         "no host in a cluster attached to the L2 networks of the VM's L3 networks"))
     filters += [
-        ("HostStateAndStatus", Q(state=HostState.ENABLED, status=HostStatus.CONNECTED),
-         "no host left is both Enabled and Connected"),
-        ("HypervisorType", Q(hypervisor_type__in=p.many("hypervisor", spec.hypervisor_types, prepared.TEXT)),
-         f"no host left of hypervisor type {', '.join(spec.hypervisor_types)}"),
+        ("HostStateAndStatus", _usable, "no host left is both Enabled and Connected"),
+        ("HypervisorType", _of_hypervisor, f"no host left of hypervisor type {', '.join(spec.hypervisor_types)}"),
     ]
     if spec.avoid_host_uuids:
-        filters.append(("Avoid", ~Q(uuid__in=p.many("avoid", spec.avoid_host_uuids, uuid)),
-                        "every usable host is on the avoid list"))
-    cpu_ratio, memory_ratio = _max_ratio(CPU_RATIO), _max_ratio(MEMORY_RATIO)
-    filters.append(("HostCapacity", Q(
-        used_cpu__lte=F("cpu_num") * p("cpu_ratio", cpu_ratio, prepared.FLOAT) - F("reserved_cpu")
-        - p("cpu", spec.cpu_num, prepared.INTEGER),
-        used_memory__lte=F("memory_size") * p("memory_ratio", memory_ratio, prepared.FLOAT) - F("reserved_memory")
-        - p("memory", spec.memory_size, prepared.BIG_INTEGER)),
-        f"no host has {spec.cpu_num} CPUs and {spec.memory_size} bytes of memory free"))
-    filters.extend((name, build(p), reason) for name, build, reason in spec.extra_filters)
+        filters.append(("Avoid", _not_avoided, "every usable host is on the avoid list"))
+    filters.append(("HostCapacity", _with_room,
+                    f"no host has {spec.cpu_num} CPUs and {spec.memory_size} bytes of memory free"))
+    filters.extend(spec.extra_filters)
     return filters
 
 
-def _q(condition):
-    return condition() if callable(condition) else condition
-
-
-def _explain(filters):
+def _explain(filters, values):
     """Run the chain filter by filter: the first that leaves nothing is the reason."""
     query = Host.objects.all()
     for name, condition, reason in filters:
-        query = query.filter(_q(condition))
+        query = query.filter(condition(values))
         if not query.exists():
             return name, reason
     return None, "every candidate was filled by concurrent requests"
 
 
-def _ordered(filtered, spec, filters, p):
-    """The hosts the strategy puts first; ``filtered()`` is the ORM query of every filter."""
+def _ordered(filters, values, spec):
+    """The hosts the strategy puts first."""
+    def filtered():
+        return Host.objects.filter(*(condition(values) for _, condition, _ in filters))
+
     if spec.strategy == AllocatorStrategy.LEAST_VM:
         query = filtered()
         query = query.annotate(vm_count=Count("vm_instances", filter=Q(vm_instances__state__in=VM_STATES_ON_HOST)))
         return list(query.only(*PLACEMENT_FIELDS).order_by("vm_count", "id")[:CANDIDATES_CHECKED])
-    chosen = _random_window(filtered, filters, p)
+    chosen = _random_window(filters, values)
     if spec.strategy == AllocatorStrategy.LAST_HOST and spec.last_host_uuid:
         last = list(filtered().filter(uuid=spec.last_host_uuid).only(*PLACEMENT_FIELDS))
         chosen = last + [h for h in chosen if h.pk not in {x.pk for x in last}]
@@ -149,27 +179,18 @@ def _host_id_range():
     return _ID_RANGE["bounds"]
 
 
-def _random_window(filtered, filters, p):
+def _random_window(filters, values):
     """Random strategy: CANDIDATES_CHECKED hosts that pass the filters, from a random point of the
     primary key onwards (wrapping around), in random order. The database stops after that many
     matches instead of filtering and sorting every host (ORDER BY RAND()), so the cost does not
-    grow with the number of hosts while most of them have room. A prepared query: its shape is
-    which filters there are (and the Params' names, which ``prepared.select`` adds)."""
+    grow with the number of hosts while most of them have room."""
     low, high = _host_id_range()
     start = random.randint(low, max(low, high))
-    id_field = Host._meta.pk
-    shape = ("allocator-window", tuple(name for name, _, _ in filters))
-
-    def window(condition, limit):
-        return lambda: filtered().filter(condition).only(*PLACEMENT_FIELDS).order_by("id")[:limit]
-
-    p_from = p.copy()
-    chosen = prepared.select(Host, shape + ("from",), window(Q(id__gte=p_from("start", start, id_field)),
-                                                                 CANDIDATES_CHECKED), p_from)
+    conditions = tuple(condition for _, condition, _ in filters)
+    chosen = Host.objects.placement_window(conditions, values, start, CANDIDATES_CHECKED)
     if len(chosen) < CANDIDATES_CHECKED:  # wrap around (also right when the ids cached are stale)
-        p_before, missing = p.copy(), CANDIDATES_CHECKED - len(chosen)
-        chosen += prepared.select(Host, shape + ("before", missing),
-                                  window(Q(id__lt=p_before("start", start, id_field)), missing), p_before)
+        chosen += Host.objects.placement_window(conditions, values, start, CANDIDATES_CHECKED - len(chosen),
+                                                wrapped=True)
     random.shuffle(chosen)
     return chosen
 
@@ -201,19 +222,11 @@ def _set_ratios(hosts):
 
 def candidates(spec):
     """Hosts that fit ``spec``, best first (at most CANDIDATES_CHECKED); raises Unplaceable (422)."""
-    p = Params()
-    filters = host_filters(spec, p)
-
-    def filtered():
-        query = Host.objects.all()
-        for _, condition, _ in filters:
-            query = query.filter(_q(condition))
-        return query
-
-    ordered = [h for h in _set_ratios(_ordered(filtered, spec, filters, p))
+    filters, values = host_filters(spec), placement_values(spec)
+    ordered = [h for h in _set_ratios(_ordered(filters, values, spec))
                if h.available_cpu >= spec.cpu_num and h.available_memory >= spec.memory_size]
     if not ordered:
-        name, reason = _explain(filters)
+        name, reason = _explain(filters, values)
         raise Unplaceable(f"no host fits the VM: {reason}", code="NO_HOST_AVAILABLE",
                           details={"filter": name, "cpu_num": spec.cpu_num, "memory_size": spec.memory_size})
     return ordered
@@ -229,6 +242,6 @@ def reserve_host(spec, rounds=3):
         for host in candidates(spec):
             if host.reserve(spec.cpu_num, spec.memory_size, ratios=host.ratios()):
                 return host
-    name, reason = _explain(host_filters(spec, Params()))
+    name, reason = _explain(host_filters(spec), placement_values(spec))
     raise Unplaceable(f"no host fits the VM: {reason}", code="NO_HOST_AVAILABLE",
                       details={"filter": name, "cpu_num": spec.cpu_num, "memory_size": spec.memory_size})

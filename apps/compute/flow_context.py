@@ -3,7 +3,6 @@
 Outside ``apps.compute.flows`` on purpose: the storage and network step modules import it, and
 the compute flows import them.
 """
-from apps.core import prepared, rowcache
 from apps.core.errors import NotFound
 
 from .models import Host
@@ -29,8 +28,9 @@ def ctx_cached(ctx, key, load):
 def ctx_host(ctx, kept=False):
     """The host the flow works on: ``host_uuid`` (or ``host``: a Host, its uuid, or {"uuid"}),
     loaded once per job run (Context.cached); 404 HOST_NOT_FOUND when it is gone. ``kept``: the row
-    may be one this process read less than a second ago (apps.core.rowcache), for a caller that
-    uses only its configuration (address, agent credentials, cluster), not its status or capacity."""
+    may be one this process read less than a second ago (``Host.objects.kept_with_cluster``), for a
+    caller that uses only its configuration (address, agent credentials, cluster), not its status
+    or capacity."""
     value = ctx_value(ctx, "host_uuid") or ctx_value(ctx, "host")
     if isinstance(value, Host):
         return value
@@ -38,12 +38,16 @@ def ctx_host(ctx, kept=False):
         value = value.get("uuid")
 
     def load():
-        return prepared.first(Host, select_related=("cluster",), uuid=value) if value else None
+        if not value:
+            return None
+        if kept:
+            return Host.objects.kept_with_cluster(str(value))
+        try:
+            return Host.objects.select_related("cluster").get(uuid=value)
+        except Host.DoesNotExist:
+            return None
 
-    if kept and value:
-        host = ctx_cached(ctx, ("host", str(value)), lambda: rowcache.get(("host-with-cluster", str(value)), load))
-    else:
-        host = ctx_cached(ctx, ("host", str(value)), load)
+    host = ctx_cached(ctx, ("host", str(value)), load)
     if host is None:
         raise NotFound(f"host {value} not found", code="HOST_NOT_FOUND", details={"host_uuid": str(value)})
     return host

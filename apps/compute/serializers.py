@@ -1,7 +1,6 @@
 import ipaddress
 import re
 
-from apps.core import prepared
 from apps.core.api.fields import UuidRelatedField
 from apps.core.api.serializers import BuiltOnceFieldsMixin, ResourceSerializer, column_range
 from rest_framework import serializers
@@ -224,10 +223,7 @@ class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
             raise serializers.ValidationError({"l3_network_uuids": ["an L3 network may appear once"]})
         from apps.network.models import L3Network
 
-        p = prepared.Params()
-        wanted = p.many("l3", l3s, L3Network._meta.get_field("uuid"))
-        found = {str(l3.uuid) for l3 in prepared.select(  # SQL made once per number of L3s
-            L3Network, ("l3-uuids",), lambda: L3Network.objects.filter(uuid__in=wanted).only("id", "uuid").order_by(), p)}
+        found = {str(l3.uuid) for l3 in L3Network.objects.with_uuids(l3s)}
         missing = [u for u in l3s if u not in found]
         if missing:
             raise serializers.ValidationError({"l3_network_uuids": [f"L3 network {missing[0]} not found"]})

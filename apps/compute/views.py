@@ -8,7 +8,6 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from apps.core import prepared
 from apps.core.api.viewsets import ResourceViewSet, _truthy, accepted, audit
 from apps.core.api.serializers import JobSerializer, represent
 from apps.core.errors import CloudPortalError, ResourceBusy
@@ -172,12 +171,12 @@ class VmInstanceViewSet(ResourceViewSet):
             for index in range(data["count"]):
                 name = data["name"] if data["count"] == 1 else f"{data['name']}-{index + 1}"
                 job_uuid = uuid_lib.uuid4()
-                vm = prepared.insert(VmInstance(
+                vm = VmInstance.objects.create(
                     name=name, description=data.get("description", ""), account=request.user.account,
                     cpu_num=args["cpu_num"], memory_size=args["memory_size"], image=data["image"],
                     instance_offering=data.get("instance_offering"), platform=data.get("platform") or
                     data["image"].platform or "Linux", allocator_strategy=args["strategy"],
-                    console_password=generate_password(), busy_job=job_uuid))
+                    console_password=generate_password(), busy_job=job_uuid)
                 audit(request, action="vm-instances.create", resource_type="VmInstance", resource_uuid=vm.uuid)
                 jobs.append(start_job(CREATE_VM, resource=vm, user=request.user, job_uuid=job_uuid,
                                       args={**args, "vm_uuid": str(vm.uuid)}))

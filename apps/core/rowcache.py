@@ -37,8 +37,9 @@ def ttl():
 
 def get(key, load):
     """The kept value of ``key`` (a tuple naming the query and its arguments) while it is younger
-    than ``ttl()``; else ``load()``, kept. A value is a model instance, a list of them or a plain
-    value (a set of ids): instances are handed out as copies."""
+    than ``ttl()``; else ``load()``, kept unless it is None (a row not found is looked for again).
+    A value is a model instance, a list of them or a plain value (a set of ids): instances are
+    handed out as copies."""
     seconds = ttl()
     if seconds <= 0:
         return load()
@@ -47,6 +48,8 @@ def get(key, load):
     if entry is not None and now - entry[1] < seconds:
         return _copy(entry[0])
     value = load()
+    if value is None:
+        return None
     with _lock:
         if len(_entries) >= MAX_ENTRIES:  # many distinct keys: drop the lot rather than grow
             _entries.clear()
@@ -75,13 +78,15 @@ def forget(*names):
 _receivers = []  # the signal receivers made by watch(), kept alive (signals hold weak references)
 
 
-def watch(*models, names, relations=()):
+def watch(*models, names, relations=(), when=None):
     """Drop the entries named ``names`` whenever a row of ``models`` is saved or deleted, or a link
-    of the many-to-many ``relations`` (their ``through`` models) changes, in this process."""
+    of the many-to-many ``relations`` (their ``through`` models) changes, in this process.
+    ``when(row)``: only for the saved or deleted rows it says True of."""
     names = tuple(names)
 
-    def receiver(**_):
-        forget(*names)
+    def receiver(instance=None, **kwargs):
+        if when is None or "pk_set" in kwargs or when(instance):
+            forget(*names)
 
     _receivers.append(receiver)
     for model in models:

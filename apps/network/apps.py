@@ -10,10 +10,3 @@ class NetworkConfig(AppConfig):
         from .flows.host_hook import register
 
         register()  # hosts (re)create their cluster's L2 bridges when they connect
-        from apps.core import rowcache
-
-        from .models import IpRange, L2Network, L3Network
-
-        # flows keep L3s, their ranges and the clusters of their L2s for a second (apps.core.rowcache)
-        rowcache.watch(L2Network, L3Network, IpRange, relations=[L2Network.clusters.through],
-                       names=["l3-with-dhcp-server", "clusters-of-l2", "ranges-of-l3"])

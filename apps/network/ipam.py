@@ -22,10 +22,9 @@ import itertools
 import random
 import secrets
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, transaction
 
-from apps.core import dblocks, prepared, rowcache
-from apps.core.prepared import Params
+from apps.core.models import retry_on_lock_conflict
 
 from .errors import IpInUse, IpNotInRange, IpReserved, MacInUse, NoAvailableIp
 from .globalconfig import IP_ALLOCATE_STRATEGY
@@ -114,14 +113,8 @@ def _blind_pick(ranges):
 
 
 def _ranges(l3):
-    """The L3's ranges by start address (kept a second: apps.core.rowcache)."""
-    def load():
-        p = Params()
-        l3_id = p("l3", l3.pk, L3Network._meta.pk)
-        return list(prepared.select(IpRange, ("ranges-of-l3",),
-                                    lambda: IpRange.objects.filter(l3_network_id=l3_id).order_by("start_int"), p))
-
-    return rowcache.get(("ranges-of-l3", l3.pk), load)
+    """The L3's ranges by start address (as read up to a second ago)."""
+    return IpRange.objects.kept_of_l3(l3.pk)
 
 
 def _taken(l3):
@@ -186,13 +179,8 @@ def allocate(l3, *, owner_type=UsedIpOwner.VM_NIC, owner_uuid=None, ip=None, mac
                                     details={"l3_network_uuid": str(l3.uuid)})
             ip_range, value = picked
         try:
-            row = UsedIp(l3_network=l3, ip_range=ip_range, ip=int_ip(value), ip_int=value, mac=mac,
-                         owner_type=owner_type, owner_uuid=owner_uuid)
-            inserted = prepared.insert(row, ignore_conflicts=True)  # no savepoint when it goes in
-            if inserted is not None:
-                return inserted
-            with transaction.atomic():  # refused: the plain INSERT's error says why (address, MAC, ...)
-                return prepared.insert(row)
+            return _insert(l3_network=l3, ip_range=ip_range, ip=int_ip(value), ip_int=value, mac=mac,
+                           owner_type=owner_type, owner_uuid=owner_uuid)
         except IntegrityError as exc:
             if mac is not None and _is_mac_conflict(exc):
                 if not generated_mac:
@@ -203,13 +191,18 @@ def allocate(l3, *, owner_type=UsedIpOwner.VM_NIC, owner_uuid=None, ip=None, mac
                 raise IpInUse(f"{ip} is already in use in L3 network {l3.name}",
                               details={"ip": ip, "l3_network_uuid": str(l3.uuid)}) from None
             (collided if taken is None else taken).add(value)
-        except OperationalError as exc:
-            # a deadlock inside the caller's transaction undid the caller's work too: not ours to redo
-            if not dblocks.is_lock_conflict(exc) or not dblocks.outside_transactions(UsedIp):
-                raise
-            dblocks.pause(2)
     raise NoAvailableIp(f"could not allocate an IP in L3 network {l3.name} after {MAX_ATTEMPTS} attempts",
                         details={"l3_network_uuid": str(l3.uuid)})
+
+
+@retry_on_lock_conflict   # inside the caller's transaction, a deadlock undid its work too: not ours to redo
+def _insert(**fields):
+    """The UsedIp of ``fields``; IntegrityError when the address or the MAC is taken."""
+    inserted = UsedIp.objects.try_create(**fields)   # no savepoint when it goes in
+    if inserted is not None:
+        return inserted
+    with transaction.atomic():  # refused: the plain INSERT's error says why (address, MAC, ...)
+        return UsedIp.objects.create(**fields)
 
 
 def plan(l3, ip=None):
@@ -265,6 +258,4 @@ def ensure_dhcp_server_ip(l3):
         existing = UsedIp.objects.filter(l3_network=l3, owner_type=UsedIpOwner.DHCP_SERVER).first()
         if existing is not None or not IpRange.objects.filter(l3_network=l3).exists():
             return existing
-        server = allocate(l3, owner_type=UsedIpOwner.DHCP_SERVER, owner_uuid=l3.uuid, strategy="first-available")
-        rowcache.forget("l3-with-dhcp-server")   # kept L3 rows carry their DHCP server's address
-        return server
+        return allocate(l3, owner_type=UsedIpOwner.DHCP_SERVER, owner_uuid=l3.uuid, strategy="first-available")

@@ -18,9 +18,8 @@ from django.db.models import Exists, F, OuterRef
 
 from apps.compute import agent
 from apps.compute.models import Host
-from apps.core import dblocks, prepared, rowcache
-from apps.core.prepared import Params
 from apps.core.errors import CloudPortalError
+from apps.core.models import retry_on_lock_conflict
 
 from . import imagestore
 from .errors import NoPrimaryStorageCapacity
@@ -33,26 +32,24 @@ ATTEMPTS = 5
 
 def _row(primary_storage, host, image, host_ref=None, fresh=True):
     """The cache row, created (reserving its bytes on the host) when missing; ``(row, created)``.
-    Not ``fresh``: a counted row read less than a second ago may do (apps.core.rowcache; its pk
-    and path, for a count that checks in SQL that the row is still counted)."""
+    Not ``fresh``: a counted row read less than a second ago may do (its pk and path, for a count
+    that checks in SQL that the row is still counted)."""
     if not fresh:
-        key = ("image-cache", primary_storage.pk, host.pk, image.sha256)
-        row = rowcache.get(key, lambda: prepared.first(
-            ImageCache, primary_storage=primary_storage, host=host, sha256=image.sha256))
+        row = ImageCache.objects.kept_of(primary_storage.pk, host.pk, image.sha256)
         if row is not None and row.ref_count > 0:
             return row, False
+    return _find_or_create(primary_storage, host, image, host_ref)
 
-    def find_or_create():
-        row = prepared.first(ImageCache, primary_storage=primary_storage, host=host, sha256=image.sha256)
-        if row is not None:
-            return row, False
-        try:
-            return _create(primary_storage, host, image, host_ref), True
-        except IntegrityError:   # created concurrently
-            return ImageCache.objects.get(primary_storage=primary_storage, host=host, sha256=image.sha256), False
 
-    # two makers of a row just removed can deadlock on its delete-marked index entry (dblocks)
-    return dblocks.retrying(find_or_create, ImageCache)
+@retry_on_lock_conflict   # two makers of a row just removed can deadlock on its delete-marked index entry
+def _find_or_create(primary_storage, host, image, host_ref):
+    row = ImageCache.objects.of(primary_storage.pk, host.pk, image.sha256)
+    if row is not None:
+        return row, False
+    try:
+        return _create(primary_storage, host, image, host_ref), True
+    except IntegrityError:   # created concurrently
+        return ImageCache.objects.get(primary_storage=primary_storage, host=host, sha256=image.sha256), False
 
 
 def _create(primary_storage, host, image, host_ref):
@@ -87,15 +84,8 @@ def _drop_unused(row):
 def _count(row, on_counted, only_if_counted=False):
     """One more reference on ``row`` (and ``on_counted`` in the same transaction); False when the
     row went away (or, ``only_if_counted``, nobody counted it: its file may be on its way out)."""
-    p = Params()
-    pk = p("pk", row.pk, ImageCache._meta.pk)
-
-    def count():
-        rows = ImageCache.objects.filter(pk=pk)
-        return rows.filter(ref_count__gt=0) if only_if_counted else rows, {"ref_count": F("ref_count") + 1}
-
     with transaction.atomic():
-        if not prepared.update(ImageCache, ("image-cache-count", only_if_counted), count, p):
+        if not ImageCache.objects.count_one(row.pk, only_if_counted):
             return False
         row.ref_count += 1
         if on_counted is not None:

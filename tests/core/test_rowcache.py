@@ -66,7 +66,8 @@ def test_a_save_delete_or_link_of_a_watched_model_drops_what_was_read_from_it(cl
     zone = Zone.objects.create(name="z")
     cluster = Cluster.objects.create(name="c", zone=zone)
     l2 = L2Network.objects.create(name="l2", zone=zone, physical_interface="eth0")
-    key = ("clusters-of-l2", l2.pk)   # a name the network app's watch() lists for L2 networks
+    key = ("watched", l2.pk)
+    rowcache.watch(L2Network, names=["watched"], relations=[L2Network.clusters.through])
     for change in (lambda: l2.clusters.add(cluster), lambda: l2.save(), lambda: l2.clusters.remove(cluster),
                    lambda: l2.delete()):
         rowcache.get(key, lambda: 1)
@@ -78,6 +79,22 @@ def test_a_save_delete_or_link_of_a_watched_model_drops_what_was_read_from_it(cl
     rowcache.get(("other",), lambda: 1)
     Zone.objects.create(name="not watched")
     assert rowcache.get(("other",), lambda: pytest.fail("read again")) == 1
+
+
+def test_a_watch_with_a_condition_drops_only_for_the_rows_it_names(clock):
+    zone = Zone.objects.create(name="z")
+    rowcache.watch(Zone, names=["named"], when=lambda row: row.name.startswith("drop"))
+    rowcache.get(("named",), lambda: 1)
+    Zone.objects.create(name="keep")
+    assert rowcache.get(("named",), lambda: pytest.fail("read again")) == 1
+    zone.name = "drop me"
+    zone.save()
+    assert rowcache.get(("named",), lambda: 2) == 2
+
+
+def test_none_is_not_kept(clock):
+    assert rowcache.get(("missing",), lambda: None) is None
+    assert rowcache.get(("missing",), lambda: 1) == 1
 
 
 def test_forget_drops_the_names_given_or_everything():

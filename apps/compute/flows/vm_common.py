@@ -3,9 +3,7 @@ import copy
 
 from django.db import transaction
 
-from apps.core import prepared
 from apps.core.errors import CloudPortalError
-from apps.core.prepared import Params
 
 from .. import agent
 from ..models import VM_STATE_MACHINE, Host, HostStatus, VmInstance
@@ -33,7 +31,7 @@ def fire(vm_uuid, event, release=None, **fields):
             release.resource_released()
         for key, value in fields.items():
             setattr(vm, key, value)
-        prepared.save_fields(vm, ["state", "updated_at", *fields])
+        vm.save(update_fields=["state", "updated_at", *fields])
     return vm
 
 
@@ -56,7 +54,7 @@ def fire_as_read(vm, event, release=None, **fields):
         written["busy_job"] = None
     for key, value in written.items():
         setattr(row, key, value)
-    if prepared.save_fields(row, ["state", "updated_at", *written], expect=expect) is None:
+    if not row.save_if(expect, update_fields=["state", "updated_at", *written]):
         return fire(vm.uuid, event, release=release, **fields)
     if release is not None:
         release.resource_released()
@@ -65,13 +63,7 @@ def fire_as_read(vm, event, release=None, **fields):
 
 def locked_vm(vm_uuid):
     """The VM's row, locked until the transaction ends (VmInstance.DoesNotExist when it is gone)."""
-    p = Params()
-    by_uuid = p("uuid", vm_uuid, VmInstance._meta.get_field("uuid"))
-    found = prepared.select(VmInstance, ("vm-for-update",),
-                            lambda: VmInstance.objects.select_for_update().filter(uuid=by_uuid), p)
-    if not found:
-        raise VmInstance.DoesNotExist(f"VM {vm_uuid} not found")
-    return found[0]
+    return VmInstance.objects.select_for_update().get(uuid=vm_uuid)
 
 
 def connected_host(host):

@@ -16,10 +16,7 @@ import logging
 
 from django.db.models import F, OuterRef
 
-from apps.core import prepared
 from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
-from apps.core.planner import any_row
-from apps.core.rowupdate import update_row
 from apps.network.flows.vm_steps import AllocateNicIps, ApplyDhcp, cluster_ids_for_l3_networks, plan_nic_ips
 from apps.network.models import L3Network, UsedIp
 from apps.storage.flows.vm_steps import (AllocatePrimaryStorage, CacheImage, CreateRootVolume, cached_image,
@@ -37,7 +34,7 @@ log = logging.getLogger(__name__)
 def vm_row(ctx):
     """The VM's row as RecordVm read it (the fields the create flow does not change: name, size,
     console password)."""
-    return ctx.cached(("vm", str(ctx.args["vm_uuid"])), lambda: prepared.get(VmInstance, uuid=ctx.args["vm_uuid"]))
+    return ctx.cached(("vm", str(ctx.args["vm_uuid"])), lambda: VmInstance.objects.get(uuid=ctx.args["vm_uuid"]))
 
 
 def placement_spec(args, image=None, ctx=None):
@@ -47,23 +44,24 @@ def placement_spec(args, image=None, ctx=None):
         image = Image.objects.get(uuid=args["image_uuid"])
     disk = root_volume_size(image, args.get("root_disk_size"))
 
-    # the allocator's filter (see its docstring): the Params now, the subquery only when the
-    # allocator's query is compiled; per host, so the window query stops at its LIMIT (any_row)
-    def has_room(p):
-        room = p("disk", disk, prepared.BIG_INTEGER)
-        return lambda: any_row(LocalStorageHostRef.objects.filter(
-            host=OuterRef("pk"), primary_storage__state="Enabled", primary_storage__clusters=OuterRef("cluster_id"),
-            total_capacity__gte=F("used_capacity") + room))
-
     return PlacementSpec(
         cpu_num=args["cpu_num"], memory_size=args["memory_size"],
         zone_uuid=args.get("zone_uuid"), cluster_uuid=args.get("cluster_uuid"), host_uuid=args.get("host_uuid"),
         cluster_ids=cluster_ids_for_l3_networks(args["l3_network_uuids"], ctx),
         avoid_host_uuids=args.get("avoid_host_uuids") or [],
         strategy=args.get("strategy") or "DefaultHostAllocatorStrategy",
-        extra_filters=[("PrimaryStorageCapacity", has_room,
+        extra_filters=[("PrimaryStorageCapacity", _has_storage_room,
                         f"no host has {disk} bytes free on a primary storage attached to its cluster")],
+        extra_values={"disk": disk},
     )
+
+
+def _has_storage_room(values):
+    """The allocator's filter (see its docstring): a primary storage of the host's cluster with
+    ``values["disk"]`` bytes free on it, checked per host so the window query stops at its LIMIT."""
+    return LocalStorageHostRef.objects.filter(
+        host=OuterRef("pk"), primary_storage__state="Enabled", primary_storage__clusters=OuterRef("cluster_id"),
+        total_capacity__gte=F("used_capacity") + values["disk"]).as_condition()
 
 
 def dry_run(args):
@@ -97,9 +95,7 @@ class AllocateHost(DbStep):
         # credentials, cluster) may be a second old; its state, status and capacity were read
         # fresh by the allocator just now
         host = ctx_host(ctx, kept=True)
-        update_row(VmInstance, {"uuid": ctx.args["vm_uuid"]},
-                   {"host_id": host.pk, "last_host_id": host.pk, "cluster_id": host.cluster_id,
-                    "zone_id": host.cluster.zone_id})
+        VmInstance.objects.place_on(ctx.args["vm_uuid"], host.pk, host.cluster_id, host.cluster.zone_id)
 
     def rollback(self, ctx):
         host = Host.objects.filter(uuid=ctx.get("host_uuid")).first() if ctx.get("host_uuid") else None
@@ -124,7 +120,7 @@ class RecordNics(DbStep):
 
 def _row(ctx, kind, model, uuid):
     """The row AllocateNicIps read or made (ctx.cached under (kind, uuid)), else from the database."""
-    return ctx.cached((kind, str(uuid)), lambda: prepared.get(model, uuid=uuid))
+    return ctx.cached((kind, str(uuid)), lambda: model.objects.get(uuid=uuid))
 
 
 class DefineOnHypervisor(RemoteStep):

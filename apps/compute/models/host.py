@@ -6,9 +6,7 @@ separate, each with its own transition table, as in ZStack.
 from django.db import models
 from django.db.models import F
 
-from apps.core import prepared
-from apps.core.models import Resource
-from apps.core.prepared import Params
+from apps.core.models import Resource, ResourceQuerySet, compiled, kept
 from apps.core.secrets import EncryptedTextField
 from apps.core.states import StateMachine
 
@@ -56,6 +54,37 @@ HOST_STATE_MACHINE = StateMachine("host", {
 }, actions={"enable": "enable", "disable": "disable", "maintain": "preMaintain"})
 
 
+class HostQuerySet(ResourceQuerySet):
+    @compiled
+    def take_capacity(self, pk, cpu, memory, cpu_room, memory_room):
+        """Add ``cpu``/``memory`` to the host's use if it stays within ``*_room`` (what its ratios
+        allow minus what the VM takes) after what is reserved for the host itself: 1 or 0 rows."""
+        return self.filter(pk=pk, used_cpu__lte=cpu_room - F("reserved_cpu"),
+                           used_memory__lte=memory_room - F("reserved_memory")).update(
+            used_cpu=F("used_cpu") + cpu, used_memory=F("used_memory") + memory)
+
+    @kept(invalidated_by=["compute.Host", "compute.Cluster"])
+    @compiled
+    def kept_with_cluster(self, uuid):
+        """The host and its cluster, or None, as read up to a second ago: for what a flow uses of
+        it (address, agent credentials, cluster), never its status or capacity."""
+        return self.select_related("cluster").filter(uuid=uuid).first()
+
+    @compiled(shape=["conditions", "wrapped", "limit"])
+    def placement_window(self, conditions, values, start, limit, wrapped=False):
+        """``limit`` hosts passing ``conditions`` (functions making a filter of ``values``) by id
+        from ``start`` on (``wrapped``: below it), what placement reads of them (PLACEMENT_FIELDS)."""
+        rows = self.filter(*(condition(values) for condition in conditions))
+        rows = rows.filter(id__lt=start) if wrapped else rows.filter(id__gte=start)
+        return rows.only(*PLACEMENT_FIELDS).order_by("id")[:limit]
+
+
+# what placement reads of a candidate: its capacity (no join, no secret, no JSON). Whoever goes on
+# with the chosen host loads the whole row once (AllocateHost: ctx_host; dry_run).
+PLACEMENT_FIELDS = ("id", "uuid", "cluster_id", "cpu_num", "memory_size", "used_cpu", "used_memory",
+                    "reserved_cpu", "reserved_memory")
+
+
 class Host(Resource):
     cluster = models.ForeignKey("compute.Cluster", on_delete=models.PROTECT, related_name="hosts")
     hypervisor_type = models.CharField(max_length=16, choices=HypervisorType.choices)
@@ -83,6 +112,8 @@ class Host(Resource):
     ping_failures = models.PositiveIntegerField(default=0)
 
     state_machine = HOST_STATE_MACHINE
+
+    objects = HostQuerySet.as_manager()
 
     class Meta(Resource.Meta):
         indexes = [models.Index(fields=["status", "last_ping_at"], name="host_status_ping")]
@@ -137,18 +168,8 @@ class Host(Resource):
         """Take ``cpu``/``memory`` for a VM in one conditional UPDATE; False if it does not fit.
         ``ratios`` (cpu, memory): read fresh when not given (the allocator reads them in bulk)."""
         cpu_ratio, memory_ratio = ratios or self.ratios(fresh=True)
-        p = Params()
-        # room = what the ratio allows minus what the VM takes; the row must still have it after
-        # what is reserved for the host itself
-        cpu_room = p("cpu_room", self.cpu_num * cpu_ratio - cpu, prepared.FLOAT)
-        memory_room = p("memory_room", self.memory_size * memory_ratio - memory, prepared.FLOAT)
-        pk, cpu, memory = p("pk", self.pk, Host._meta.pk), p("cpu", cpu, prepared.INTEGER), \
-            p("memory", memory, prepared.BIG_INTEGER)
-        taken = prepared.update(Host, ("host-reserve",), lambda: (
-            Host.objects.filter(pk=pk, used_cpu__lte=cpu_room - F("reserved_cpu"),
-                                used_memory__lte=memory_room - F("reserved_memory")),
-            {"used_cpu": F("used_cpu") + cpu, "used_memory": F("used_memory") + memory}), p)
-        return bool(taken)
+        return bool(Host.objects.take_capacity(self.pk, cpu, memory, cpu_room=float(self.cpu_num * cpu_ratio - cpu),
+                                               memory_room=float(self.memory_size * memory_ratio - memory)))
 
     def release(self, cpu, memory):
         Host.objects.filter(pk=self.pk, used_cpu__gte=cpu, used_memory__gte=memory).update(

@@ -6,7 +6,7 @@ outcome (running) when it ends; the state sync fires what the hypervisor reports
 """
 from django.db import models
 
-from apps.core.models import Resource
+from apps.core.models import Resource, ResourceQuerySet, compiled
 from apps.core.secrets import EncryptedTextField
 from apps.core.states import StateMachine
 
@@ -77,6 +77,14 @@ VM_ACTIONS = {"start": "starting", "stop": "stopping", "power-off": "stopping", 
 VM_STATE_MACHINE = StateMachine("VM", _T, actions=VM_ACTIONS)
 
 
+class VmInstanceQuerySet(ResourceQuerySet):
+    @compiled
+    def place_on(self, uuid, host_id, cluster_id, zone_id):
+        """Record the host a VM was placed on, with its cluster and zone (one UPDATE, no signal)."""
+        return self.filter(uuid=uuid).update(host_id=host_id, last_host_id=host_id, cluster_id=cluster_id,
+                                             zone_id=zone_id)
+
+
 class VmInstance(Resource):
     account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="vm_instances")
     state = models.CharField(max_length=16, choices=VmState.choices, default=VmState.CREATED)
@@ -103,6 +111,8 @@ class VmInstance(Resource):
     tenant_path = "account"
     admin_only_writes = False
     state_machine = VM_STATE_MACHINE
+
+    objects = VmInstanceQuerySet.as_manager()
 
     class Meta(Resource.Meta):
         indexes = [models.Index(fields=["account", "state", "created_at"], name="vm_account_state_created"),

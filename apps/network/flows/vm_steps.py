@@ -28,14 +28,10 @@ the host (HOST_AGENT_UNREACHABLE 409, BRIDGE_NOT_FOUND, INTERFACE_NOT_FOUND, ...
 import re
 from collections import OrderedDict
 
-from django.db.models import OuterRef, Subquery
-
 from apps.compute.flow_context import ctx_cached, ctx_host, ctx_value
 from apps.compute.models import Cluster, Host
-from apps.core import prepared, rowcache
 from apps.core.errors import CloudPortalError, InvalidArgument, NotFound
 from apps.core.flows import DbStep, RemoteStep
-from apps.core.prepared import Params
 
 from .. import dhcp, ipam
 from ..errors import L2NotAttached
@@ -58,21 +54,13 @@ def _l3(uuid, ctx=None):
     """The L3 with its L2 and ``server_address`` (its DHCP server's address, None when it has none
     yet), once per job run with a flow ``ctx``; 404 L3_NETWORK_NOT_FOUND."""
     def load():
-        p = Params()
-        by_uuid = p("uuid", uuid, L3Network._meta.get_field("uuid"))
-
-        def query():
-            server = UsedIp.objects.filter(l3_network=OuterRef("pk"), owner_type=UsedIpOwner.DHCP_SERVER)
-            return (L3Network.objects.select_related("l2_network")
-                    .annotate(server_address=Subquery(server.values("ip")[:1])).filter(uuid=by_uuid)[:1])
-
-        found = prepared.select(L3Network, ("l3-with-dhcp-server",), query, p)
-        if not found:  # raised, so not kept
+        found = L3Network.objects.kept_with_dhcp_server(str(uuid))
+        if found is None:
             raise NotFound(f"L3 network {uuid} not found", code="L3_NETWORK_NOT_FOUND",
                            details={"l3_network_uuid": uuid})
-        return found[0]
+        return found
 
-    return ctx_cached(ctx, ("l3", str(uuid)), lambda: rowcache.get(("l3-with-dhcp-server", str(uuid)), load))
+    return ctx_cached(ctx, ("l3", str(uuid)), load)
 
 
 def _dhcp_server_ip(l3, ctx=None):
@@ -87,18 +75,8 @@ def _dhcp_server_ip(l3, ctx=None):
 
 
 def _l2_cluster_ids(l2, ctx=None):
-    """Primary keys of the clusters ``l2`` is attached to (its rows in the many-to-many table, by a
-    prepared query), once per job run with a flow ``ctx``."""
-    def load():
-        field = L2Network._meta.get_field("clusters")
-        links = field.remote_field.through
-        source, target = f"{field.m2m_field_name()}_id", f"{field.m2m_reverse_field_name()}_id"
-        p = Params()
-        of_l2 = p("l2", l2.pk, L2Network._meta.pk)
-        found = prepared.select(links, ("clusters-of-l2",), lambda: links.objects.filter(**{source: of_l2}), p)
-        return frozenset(getattr(link, target) for link in found)
-
-    return ctx_cached(ctx, ("l2_clusters", l2.pk), lambda: rowcache.get(("clusters-of-l2", l2.pk), load))
+    """Primary keys of the clusters ``l2`` is attached to, once per job run with a flow ``ctx``."""
+    return ctx_cached(ctx, ("l2_clusters", l2.pk), lambda: L2Network.objects.kept_cluster_ids(l2.pk))
 
 
 def _requested(ctx):
@@ -277,7 +255,7 @@ def cluster_ids_for_l3_networks(l3_network_uuids, ctx=None):
     """Primary keys of ``attached_clusters``, from the L3s and their L2s' clusters as a flow's
     ``ctx`` caches them (AllocateNicIps reads the same); L3_NETWORK_NOT_FOUND for an L3 that does
     not exist. The allocator filters on these ids: a list, not a subquery MariaDB would flatten
-    into a join that reads every host of the clusters (apps.core.planner)."""
+    into a join that reads every host of the clusters."""
     reached = None
     for l3_uuid in l3_network_uuids:
         clusters = _l2_cluster_ids(_l3(str(l3_uuid), ctx).l2_network, ctx)

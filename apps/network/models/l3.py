@@ -3,14 +3,35 @@ import ipaddress
 import uuid as uuid_lib
 
 from django.db import models
+from django.db.models import OuterRef, Subquery
 
-from apps.core.models import Resource
+from apps.core.models import FastQuerySet, Resource, ResourceQuerySet, compiled, kept
 
 
 class L3NetworkCategory(models.TextChoices):
     PRIVATE = "Private"
     PUBLIC = "Public"
     SYSTEM = "System"
+
+
+def _is_dhcp_server(used_ip):
+    return used_ip.owner_type == UsedIpOwner.DHCP_SERVER
+
+
+class L3NetworkQuerySet(ResourceQuerySet):
+    @compiled
+    def with_uuids(self, uuids):
+        """The L3s of ``uuids`` that exist (only their id and uuid)."""
+        return self.filter(uuid__in=uuids).only("id", "uuid").order_by()
+
+    @kept(invalidated_by=["network.L3Network", "network.L2Network", ("network.UsedIp", _is_dhcp_server)])
+    @compiled
+    def kept_with_dhcp_server(self, uuid):
+        """The L3 with its L2 and ``server_address`` (its DHCP server's address, None when it has
+        none yet), or None, as read up to a second ago."""
+        server = UsedIp.objects.filter(l3_network=OuterRef("pk"), owner_type=UsedIpOwner.DHCP_SERVER)
+        return (self.select_related("l2_network").annotate(server_address=Subquery(server.values("ip")[:1]))
+                .filter(uuid=uuid).first())
 
 
 class L3Network(Resource):
@@ -21,6 +42,8 @@ class L3Network(Resource):
     category = models.CharField(max_length=16, choices=L3NetworkCategory.choices, default=L3NetworkCategory.PRIVATE)
     dns = models.JSONField(default=list, blank=True)
     dhcp = models.BooleanField(default=True)
+
+    objects = L3NetworkQuerySet.as_manager()
 
     class Meta(Resource.Meta):
         pass
@@ -44,6 +67,14 @@ class L3Network(Resource):
         return row.ip if row else None
 
 
+class IpRangeQuerySet(ResourceQuerySet):
+    @kept(invalidated_by=["network.IpRange"])
+    @compiled
+    def kept_of_l3(self, l3_id):
+        """The L3's ranges by start address, as read up to a second ago."""
+        return self.filter(l3_network_id=l3_id).order_by("start_int")
+
+
 class IpRange(Resource):
     l3_network = models.ForeignKey(L3Network, on_delete=models.CASCADE, related_name="ip_ranges")
     start_ip = models.CharField(max_length=15)
@@ -53,6 +84,8 @@ class IpRange(Resource):
     network_cidr = models.CharField(max_length=18, editable=False)
     start_int = models.BigIntegerField(editable=False)
     end_int = models.BigIntegerField(editable=False)
+
+    objects = IpRangeQuerySet.as_manager()
 
     class Meta(Resource.Meta):
         indexes = [models.Index(fields=["l3_network", "start_int"], name="iprange_l3_start")]
@@ -90,6 +123,8 @@ class UsedIp(models.Model):
     owner_type = models.CharField(max_length=16, choices=UsedIpOwner.choices)
     owner_uuid = models.UUIDField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = FastQuerySet.as_manager()
 
     class Meta:
         ordering = ["ip_int"]

@@ -10,7 +10,6 @@ import shutil
 
 from django.db import transaction
 
-from apps.core import rowcache
 from apps.core.events import publish_job
 from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
 from apps.core.models import Job
@@ -118,8 +117,8 @@ class StoreImage(RemoteStep):
     def run(self, ctx):
         image = _image(ctx)
         sha256, size = ctx.sha256, ctx.actual_size
-        Image.objects.filter(pk=image.pk).update(sha256=sha256, actual_size=size)
-        rowcache.forget("image")   # no signal for an update(): kept image rows must not outlive it
+        image.sha256, image.actual_size = sha256, size
+        image.save(update_fields=["sha256", "actual_size", "updated_at"])   # a signal: kept image rows go
         stored = ctx.get("stored", [])
         source = ctx.temp_path
         for bs in _backup_storages(ctx):

@@ -38,17 +38,14 @@ from django.db import transaction
 
 from apps.compute import agent
 from apps.compute.flow_context import ctx_cached, ctx_host, ctx_value
-from apps.compute.models import Cluster, Host
-from apps.core import prepared, rowcache
-from apps.core.prepared import Params
 from apps.core.errors import CloudPortalError, InvalidArgument, InvalidState, NotFound
 from apps.core.flows import DbStep, NoRollback, RemoteStep
 from apps.core.states import EnableState
 
 from .. import cache
 from ..errors import NoPrimaryStorageCapacity
-from ..models import (Image, ImageCache, ImageFormat, ImageStatus, LocalStorageHostRef, PrimaryStorage,
-                      PrimaryStorageType, Volume, VolumeStatus, VolumeType)
+from ..models import (Image, ImageCache, ImageFormat, ImageStatus, LocalStorageHostRef, PrimaryStorage, Volume,
+                      VolumeStatus, VolumeType)
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +61,7 @@ def cached_image(ctx):
         return value
     if isinstance(value, dict):
         value = value.get("uuid")
-    return ctx_cached(ctx, ("image", str(value)),
-                      lambda: rowcache.get(("image", str(value)), lambda: prepared.get(Image, uuid=value)))
+    return ctx_cached(ctx, ("image", str(value)), lambda: Image.objects.kept_by_uuid(str(value)))
 
 
 def ctx_image(ctx):
@@ -90,23 +86,10 @@ def root_volume_size(image, root_disk_size=None):
 
 def candidates(host, size, only=None, fresh=True):
     """``[(primary storage, host ref)]`` that could take ``size`` bytes on ``host``, most room first.
-    Not ``fresh``: the refs as read less than a second ago (apps.core.rowcache), their figures as
-    they were then: for a caller whose reservation checks the room in SQL, and reads fresh when
-    none of them had it."""
-    def load():
-        p = Params()
-        host_id, cluster_id = p("host", host.pk, Host._meta.pk), p("cluster", host.cluster_id, Cluster._meta.pk)
-        only_uuid = p("only", only, PrimaryStorage._meta.get_field("uuid")) if only else None
-
-        def query():
-            refs = LocalStorageHostRef.objects.select_related("primary_storage").filter(
-                host_id=host_id, primary_storage__clusters=cluster_id, primary_storage__state=EnableState.ENABLED,
-                primary_storage__type=PrimaryStorageType.LOCAL_STORAGE)
-            return refs.filter(primary_storage__uuid=only_uuid) if only else refs
-
-        return list(prepared.select(LocalStorageHostRef, ("ps-refs-of-host",), query, p))
-
-    refs = load() if fresh else rowcache.get(("ps-refs-of-host", host.pk, host.cluster_id, only), load)
+    Not ``fresh``: the refs as read less than a second ago, their figures as they were then: for a
+    caller whose reservation checks the room in SQL, and reads fresh when none of them had it."""
+    usable_on = LocalStorageHostRef.objects.usable_on if fresh else LocalStorageHostRef.objects.kept_usable_on
+    refs = usable_on(host.pk, host.cluster_id, only or None)
     fitting = [ref for ref in refs if ref.available_capacity >= size]
     fitting.sort(key=lambda ref: ref.available_capacity, reverse=True)
     return [(ref.primary_storage, ref) for ref in fitting]
@@ -126,7 +109,7 @@ def ctx_primary_storage(ctx):
     """The primary storage AllocatePrimaryStorage chose (``primary_storage_uuid``), loaded once per
     job run (the row itself never changes here: capacity lives on its host refs)."""
     value = ctx.primary_storage_uuid
-    return ctx_cached(ctx, ("primary_storage", str(value)), lambda: prepared.get(PrimaryStorage, uuid=value))
+    return ctx_cached(ctx, ("primary_storage", str(value)), lambda: PrimaryStorage.objects.get(uuid=value))
 
 
 class AllocatePrimaryStorage(DbStep):
@@ -237,12 +220,12 @@ class CreateRootVolume(RemoteStep):
         host, image, ps = ctx_host(ctx), ctx_image(ctx), ctx_primary_storage(ctx)
         made = ctx.root_volume_made
         volume_uuid = ctx.root_volume_uuid
-        volume = prepared.insert(Volume(
+        volume = Volume.objects.create(
             uuid=volume_uuid, name=f"ROOT-{_value(ctx, 'vm_name') or _value(ctx, 'vm_uuid') or volume_uuid}",
             account_id=ctx.job.account_id, type=VolumeType.ROOT, status=VolumeStatus.READY,
             size=made["size"], actual_size=made["actual_size"], format=ctx.root_volume_format,
             install_path=ctx.root_volume_path, primary_storage=ps, host=host, image=image,
-            image_sha256=image.sha256, vm_instance_uuid=_value(ctx, "vm_uuid")))
+            image_sha256=image.sha256, vm_instance_uuid=_value(ctx, "vm_uuid"))
         ctx_cached(ctx, ("volume", volume_uuid), lambda: volume)
 
     def rollback(self, ctx):
@@ -262,7 +245,7 @@ class CreateRootVolume(RemoteStep):
 def ctx_root_volume(ctx):
     """The root volume's row CreateRootVolume recorded (read once per job run)."""
     volume_uuid = ctx.root_volume_uuid
-    return ctx_cached(ctx, ("volume", volume_uuid), lambda: prepared.get(Volume, uuid=volume_uuid))
+    return ctx_cached(ctx, ("volume", volume_uuid), lambda: Volume.objects.get(uuid=volume_uuid))
 
 
 def _planned_root_volume(ctx):

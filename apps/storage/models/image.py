@@ -6,7 +6,7 @@ removes the ImageVO too); the job keeps the error code and message.
 """
 from django.db import models
 
-from apps.core.models import Resource
+from apps.core.models import Resource, ResourceQuerySet, kept
 from apps.core.states import StateMachine, EnableState
 
 
@@ -46,6 +46,13 @@ IMAGE_STATUS_MACHINE = StateMachine("image", {
 }, actions={"delete": "delete", "recover": "recover", "expunge": "expunge"})
 
 
+class ImageQuerySet(ResourceQuerySet):
+    @kept(invalidated_by=["storage.Image"])
+    def kept_by_uuid(self, uuid):
+        """The image, as read up to a second ago (Image.DoesNotExist when there is none)."""
+        return self.get(uuid=uuid)
+
+
 class Image(Resource):
     account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="images",
                                 null=True, blank=True)
@@ -67,6 +74,8 @@ class Image(Resource):
     tenant_path = "account"
     shared_field = "public"  # apps.core.tenancy: readable by all, changed by its owner
     status_machine = IMAGE_STATUS_MACHINE
+
+    objects = ImageQuerySet.as_manager()
 
     class Meta(Resource.Meta):
         indexes = [models.Index(fields=["account", "status", "created_at"], name="image_account_status")]

@@ -5,9 +5,7 @@ storage is attached to a cluster and whenever one of its hosts connects."""
 from django.db import models
 from django.db.models import F
 
-from apps.core import prepared
-from apps.core.models import Resource
-from apps.core.prepared import Params
+from apps.core.models import FastQuerySet, Resource, compiled, kept
 from apps.core.states import ENABLE_STATE_MACHINE, EnableState
 
 
@@ -45,6 +43,28 @@ class PrimaryStorage(Resource):
         return f"{self.url.rstrip('/')}/{folder}/vol-{volume_uuid}/{volume_uuid}.qcow2"
 
 
+class LocalStorageHostRefQuerySet(FastQuerySet):
+    @compiled
+    def take(self, pk, size):
+        """Add ``size`` bytes to the ref's use if they fit: 1 or 0 rows."""
+        return self.filter(pk=pk, used_capacity__lte=F("total_capacity") - size).update(
+            used_capacity=F("used_capacity") + size)
+
+    @compiled
+    def usable_on(self, host_id, cluster_id, only_uuid=None):
+        """The refs (with their primary storage) of the Enabled local primary storages of the
+        host's cluster on that host; ``only_uuid``: of that primary storage only."""
+        refs = self.select_related("primary_storage").filter(
+            host_id=host_id, primary_storage__clusters=cluster_id, primary_storage__state=EnableState.ENABLED,
+            primary_storage__type=PrimaryStorageType.LOCAL_STORAGE)
+        return refs if only_uuid is None else refs.filter(primary_storage__uuid=only_uuid)
+
+    # their figures may be a second old: for a caller whose reservation checks the room in SQL
+    kept_usable_on = kept(usable_on, invalidated_by=[
+        "storage.LocalStorageHostRef", "storage.PrimaryStorage", "storage.PrimaryStorage.clusters",
+        "compute.Host", "compute.Cluster"])
+
+
 class LocalStorageHostRef(models.Model):
     """Capacity of one local primary storage on one host.
 
@@ -61,6 +81,8 @@ class LocalStorageHostRef(models.Model):
     used_capacity = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = LocalStorageHostRefQuerySet.as_manager()
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["primary_storage", "host"], name="ps_host_unique")]
 
@@ -70,11 +92,7 @@ class LocalStorageHostRef(models.Model):
 
     def reserve(self, size):
         """Take ``size`` bytes in one conditional UPDATE; False if they do not fit."""
-        p = Params()
-        pk, size = p("pk", self.pk, LocalStorageHostRef._meta.pk), p("size", size, prepared.BIG_INTEGER)
-        return bool(prepared.update(LocalStorageHostRef, ("ps-host-ref-reserve",), lambda: (
-            LocalStorageHostRef.objects.filter(pk=pk, used_capacity__lte=F("total_capacity") - size),
-            {"used_capacity": F("used_capacity") + size}), p))
+        return bool(LocalStorageHostRef.objects.take(self.pk, int(size)))
 
     def release(self, size):
         LocalStorageHostRef.objects.filter(pk=self.pk, used_capacity__gte=size).update(
@@ -83,6 +101,22 @@ class LocalStorageHostRef(models.Model):
     @classmethod
     def for_host(cls, primary_storage, host):
         return cls.objects.filter(primary_storage=primary_storage, host=host).first()
+
+
+class ImageCacheQuerySet(FastQuerySet):
+    @compiled
+    def of(self, primary_storage_id, host_id, sha256):
+        """The cache of ``sha256`` on that host's primary storage, or None."""
+        return self.filter(primary_storage_id=primary_storage_id, host_id=host_id, sha256=sha256).first()
+
+    # its count may be a second old: for a caller whose count checks in SQL that it is still counted
+    kept_of = kept(of, invalidated_by=["storage.ImageCache"])
+
+    @compiled(shape=["only_if_counted"])
+    def count_one(self, pk, only_if_counted=False):
+        """One more reference on the cache (``only_if_counted``: if someone counts it): 1 or 0 rows."""
+        rows = self.filter(pk=pk)
+        return (rows.filter(ref_count__gt=0) if only_if_counted else rows).update(ref_count=F("ref_count") + 1)
 
 
 class ImageCache(models.Model):
@@ -103,6 +137,8 @@ class ImageCache(models.Model):
     actual_size = models.BigIntegerField(default=0)
     ref_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ImageCacheQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["primary_storage", "host", "sha256"],
