@@ -29,9 +29,8 @@ class LoginView(APIView):
         serializer.is_valid(raise_exception=True)
         username = serializer.validated_data["username"]
         audit(request, action="auth.login", user_name=username)
-        user = authenticate(request._request, username=username,
-                            password=serializer.validated_data["password"])
-        refused_for = getattr(request._request, "login_refused_for", 0)
+        user = authenticate(request, username=username, password=serializer.validated_data["password"])
+        refused_for = getattr(request, "login_refused_for", 0)
         if refused_for:  # apps.accounts.backends: too many failures for this name or address
             raise Throttled(wait=refused_for, detail=THROTTLED_MESSAGE)
         if user is None or user.account is None:
@@ -52,10 +51,10 @@ class LogoutView(APIView):
         audit(request, action="auth.logout")
         if isinstance(request.auth, str):
             ApiToken.revoke(request.auth)
-        if hasattr(request._request, "session"):
+        if hasattr(request, "session"):
             from django.contrib.auth import logout
 
-            logout(request._request)
+            logout(request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

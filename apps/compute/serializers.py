@@ -2,7 +2,7 @@ import ipaddress
 import re
 
 from apps.core.api.fields import UuidRelatedField
-from apps.core.api.serializers import BuiltOnceFieldsMixin, ResourceSerializer, column_range
+from apps.core.api.serializers import BuiltOnceFieldsMixin, ResourceSerializer, ReverseRowsList, column_range
 from rest_framework import serializers
 
 from apps.storage.models import Image, Volume
@@ -145,6 +145,9 @@ class VmNicSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
     netmask = serializers.CharField(read_only=True)
     gateway = serializers.CharField(read_only=True)
     device_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        list_serializer_class = ReverseRowsList   # a VM just made has none yet: no query for them
 
 
 class VmInstanceSerializer(ResourceSerializer):

@@ -105,8 +105,8 @@ def write_in_transaction(request, status_code):
     with it, one autocommitted INSERT less per request. The middleware then writes no other row,
     unless the answer is another: a transaction that is undone (or fails to commit) raises, the
     error becomes the answer, and the middleware writes its row as for any failed request."""
-    target = getattr(request, "_request", request)
-    if getattr(target, "audit", None) is None:
+    audit = getattr(request, "audit", None)   # a DRF request reads it from the Django request
+    if audit is None:
         return  # not an audited request
-    AuditMiddleware.write(target, status_code)
-    target.audit["written"] = status_code
+    AuditMiddleware.write(request, status_code)
+    audit["written"] = status_code

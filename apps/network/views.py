@@ -5,9 +5,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.compute.models import Cluster, VmInstance
-from apps.core.api.viewsets import ReadOnlyQueryViewSet, ResourceViewSet, accepted, audit
+from apps.core.api.flowstarts import FlowAction
+from apps.core.api.viewsets import ReadOnlyQueryViewSet, ResourceViewSet, audit
 from apps.core.errors import Conflict, InvalidArgument
-from apps.core.flows import start_job
 from apps.core.tenancy import is_admin
 
 from . import ipam
@@ -17,38 +17,27 @@ from .serializers import (ClusterRefSerializer, IpRangeSerializer, L2NetworkSeri
                           UsedIpSerializer, check_against_ranges)
 
 
+def _cluster_args(l2, data):
+    cluster = Cluster.objects.filter(uuid=data["cluster_uuid"]).first()
+    if cluster is None:
+        raise InvalidArgument("cluster not found",
+                              details={"cluster_uuid": [f"cluster {data['cluster_uuid']} not found."]})
+    return {"l2_network_uuid": str(l2.uuid), "cluster_uuid": str(cluster.uuid)}
+
+
 class L2NetworkViewSet(ResourceViewSet):
     """L2 networks (NoVlan). attach/detach run flows on the cluster's hosts (202 + job)."""
 
     queryset = L2Network.objects.select_related("zone").prefetch_related("clusters")
     serializer_class = L2NetworkSerializer
     delete_flow = DELETE_L2
-
-    def _cluster_action(self, request, flow, name):
-        l2 = self.get_object()
-        ref = ClusterRefSerializer(data=request.data)
-        ref.is_valid(raise_exception=True)
-        cluster = Cluster.objects.filter(uuid=ref.validated_data["cluster_uuid"]).first()
-        if cluster is None:
-            raise InvalidArgument("cluster not found", details={"cluster_uuid": [
-                f"cluster {ref.validated_data['cluster_uuid']} not found."]})
-        audit(request, action=f"{self.basename}.{name}", resource_type=l2.resource_type(), resource_uuid=l2.uuid)
-        job = start_job(flow, resource=l2, user=request.user,
-                        args={"l2_network_uuid": str(l2.uuid), "cluster_uuid": str(cluster.uuid)})
-        audit(request, job_uuid=job.uuid)
-        return accepted(job, self.get_serializer(l2).data)
-
-    @extend_schema(request=ClusterRefSerializer)
-    @action(detail=True, methods=["post"])
-    def attach(self, request, uuid=None):
-        """Attach to a cluster: every connected host of it gets the bridge br_<interface>."""
-        return self._cluster_action(request, ATTACH_L2, "attach")
-
-    @extend_schema(request=ClusterRefSerializer)
-    @action(detail=True, methods=["post"])
-    def detach(self, request, uuid=None):
-        """Detach from a cluster: the bridge (and DHCP servers on it) leave its connected hosts."""
-        return self._cluster_action(request, DETACH_L2, "detach")
+    flow_actions = {
+        "attach": FlowAction(ATTACH_L2, body=ClusterRefSerializer, args=_cluster_args,
+                             doc="Attach to a cluster: every connected host of it gets the bridge br_<interface>."),
+        "detach": FlowAction(DETACH_L2, body=ClusterRefSerializer, args=_cluster_args,
+                             doc="Detach from a cluster: the bridge (and DHCP servers on it) leave its connected "
+                                 "hosts."),
+    }
 
 
 class L3NetworkViewSet(ResourceViewSet):

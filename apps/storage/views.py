@@ -6,9 +6,9 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from apps.core.api.viewsets import ReadOnlyQueryViewSet, ResourceViewSet, accepted, audit
-from apps.core.errors import PermissionDenied, ResourceBusy
-from apps.core.flows import start_job
+from apps.core.api.flowstarts import FlowAction, FlowStart
+from apps.core.api.viewsets import ReadOnlyQueryViewSet, ResourceViewSet, audit
+from apps.core.errors import InvalidArgument, PermissionDenied, ResourceBusy
 from apps.core.states import ENABLE_STATE_MACHINE
 from apps.core.tenancy import is_admin
 
@@ -68,6 +68,11 @@ def _claim_status(image, event):
     return locked
 
 
+def _expunge_args(image, data):
+    IMAGE_STATUS_MACHINE.next(image.status, "expunge")
+    return {"image_uuid": str(image.uuid)}
+
+
 class ImageViewSet(ResourceViewSet):
     """Images. Adding one (URL or upload) runs add-image (202 + job). DELETE marks it Deleted
     (``recover/`` brings it back); ``expunge/`` removes its bits (202 + job)."""
@@ -76,38 +81,34 @@ class ImageViewSet(ResourceViewSet):
     serializer_class = ImageSerializer
     state_machine = ENABLE_STATE_MACHINE
     state_actions = {"enable": "enable", "disable": "disable"}   # a Disabled image makes no new VMs
+    flow_actions = {"expunge": FlowAction(EXPUNGE_IMAGE, args=_expunge_args, doc=(
+        "Remove a Deleted image's bits (kept while another image has the same sha256) and its row."))}
 
-    def _start_add(self, request, data, args):
+    def _added(self, data, args):
+        """The image's row (Downloading) and the add-image flow that fetches and stores its bits."""
         image = Image.objects.create(
             name=data["name"], description=data.get("description", ""), url=data.get("url", ""),
             platform=data["platform"], guest_os_type=data.get("guest_os_type", ""),
-            media_type=data.get("media_type") or "RootVolumeTemplate", account=request.user.account,
+            media_type=data.get("media_type") or "RootVolumeTemplate", account=self.request.user.account,
             public=data.get("public", False), status=ImageStatus.DOWNLOADING)
-        audit(request, action="images.create", resource_type="Image", resource_uuid=image.uuid)
         if "upload_path" in args:
             final = upload_dir() / f"{image.uuid}.upload"
             os.replace(args["upload_path"], final)
             args["upload_path"] = str(final)
-        job = start_job(ADD_IMAGE, resource=image, user=request.user, args={
-            "image_uuid": str(image.uuid), "backup_storage_uuids": data["backup_storage_uuids"],
-            "format": data.get("format"), **args})
-        audit(request, job_uuid=job.uuid)
-        return accepted(job, ImageSerializer(image, context=self.get_serializer_context()).data)
+        return [FlowStart(image, ADD_IMAGE, {"image_uuid": str(image.uuid), "format": data.get("format"),
+                                             "backup_storage_uuids": data["backup_storage_uuids"], **args})]
 
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        if data["url"].lower().startswith("file:") and not is_admin(request.user):
+    def start_create(self, data):
+        if data["url"].lower().startswith("file:") and not is_admin(self.request.user):
             raise PermissionDenied("only an admin account may add images from file:// URLs on the portal machine")
-        return self._start_add(request, data, {"url": data["url"]})
+        return self._added(data, {"url": data["url"]})
 
     @extend_schema(request={"multipart/form-data": ImageUploadSerializer}, responses={202: None})
     @action(detail=False, methods=["post"], parser_classes=[MultiPartParser])
     def upload(self, request):
         """Browser upload (multipart/form-data, the file in ``file``): streamed to disk, then the same
         detection, hashing and storing as a URL."""
-        request._request.upload_handlers = [DiskUploadHandler(request._request)]
+        request.upload_handlers = [DiskUploadHandler(request)]   # read by the multipart parser
         path = None
         try:
             uploaded = request.data.get("file")
@@ -116,7 +117,8 @@ class ImageViewSet(ResourceViewSet):
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
             uploaded.close()
-            response = self._start_add(request, {**data, "url": f"upload://{uploaded.name}"}, {"upload_path": path})
+            response = self.start_flows(lambda: self._added({**data, "url": f"upload://{uploaded.name}"},
+                                                            {"upload_path": path}))
             path = None
             return response
         finally:
@@ -136,16 +138,14 @@ class ImageViewSet(ResourceViewSet):
         audit(request, action="images.recover", resource_type="Image", resource_uuid=image.uuid)
         return Response(self.get_serializer(_claim_status(image, "recover")).data)
 
-    @extend_schema(request=None)
-    @action(detail=True, methods=["post"])
-    def expunge(self, request, uuid=None):
-        """Remove a Deleted image's bits (kept while another image has the same sha256) and its row."""
-        image = self.get_object()
-        audit(request, action="images.expunge", resource_type="Image", resource_uuid=image.uuid)
-        IMAGE_STATUS_MACHINE.next(image.status, "expunge")
-        job = start_job(EXPUNGE_IMAGE, resource=image, user=request.user, args={"image_uuid": str(image.uuid)})
-        audit(request, job_uuid=job.uuid)
-        return accepted(job, self.get_serializer(image).data)
+
+
+def _cluster_args(ps, data):
+    cluster = data["cluster_uuid"]
+    if cluster.zone_id != ps.zone_id:
+        raise InvalidArgument(f"cluster {cluster.name} is in another zone than primary storage {ps.name}",
+                              code="ZONE_MISMATCH", details={"cluster_uuid": [str(cluster.uuid)]})
+    return {"primary_storage_uuid": str(ps.uuid), "cluster_uuid": str(cluster.uuid)}
 
 
 class PrimaryStorageViewSet(ResourceViewSet):
@@ -153,33 +153,12 @@ class PrimaryStorageViewSet(ResourceViewSet):
     serializer_class = PrimaryStorageSerializer
     state_machine = ENABLE_STATE_MACHINE
     state_actions = {"enable": "enable", "disable": "disable"}
-
-    def _cluster_job(self, request, flow):
-        ps = self.get_object()
-        audit(request, resource_type="PrimaryStorage", resource_uuid=ps.uuid)
-        ref = PrimaryStorageClusterSerializer(data=request.data, context=self.get_serializer_context())
-        ref.is_valid(raise_exception=True)
-        cluster = ref.validated_data["cluster_uuid"]
-        if cluster.zone_id != ps.zone_id:
-            from apps.core.errors import InvalidArgument
-
-            raise InvalidArgument(f"cluster {cluster.name} is in another zone than primary storage {ps.name}",
-                                  code="ZONE_MISMATCH", details={"cluster_uuid": [str(cluster.uuid)]})
-        job = start_job(flow, resource=ps, user=request.user,
-                        args={"primary_storage_uuid": str(ps.uuid), "cluster_uuid": str(cluster.uuid)})
-        audit(request, job_uuid=job.uuid)
-        return accepted(job, self.get_serializer(ps).data)
-
-    @extend_schema(request=PrimaryStorageClusterSerializer)
-    @action(detail=True, methods=["post"])
-    def attach(self, request, uuid=None):
-        """Attach to a cluster: every connected host reports the path's capacity (202 + job)."""
-        return self._cluster_job(request, ATTACH_PRIMARY_STORAGE)
-
-    @extend_schema(request=PrimaryStorageClusterSerializer)
-    @action(detail=True, methods=["post"])
-    def detach(self, request, uuid=None):
-        return self._cluster_job(request, DETACH_PRIMARY_STORAGE)
+    flow_actions = {
+        "attach": FlowAction(ATTACH_PRIMARY_STORAGE, body=PrimaryStorageClusterSerializer, args=_cluster_args,
+                             doc="Attach to a cluster: every connected host reports the path's capacity (202 + job)."),
+        "detach": FlowAction(DETACH_PRIMARY_STORAGE, body=PrimaryStorageClusterSerializer, args=_cluster_args,
+                             doc="Detach from a cluster (202 + job)."),
+    }
 
     @extend_schema(responses={200: None})
     @action(detail=True, methods=["get"])

@@ -78,15 +78,15 @@ def test_the_vm_its_change_log_and_its_job_are_one_change(env):
 def test_a_create_undone_after_its_audit_row_is_audited_as_the_failure_it_answers(env, monkeypatch):
     """The audit row written in the create's transaction goes with it; the middleware writes the
     row of the answer the client got."""
-    from apps.compute import views
+    from apps.core.api import flowstarts
 
-    real_write = views.write_in_transaction
+    real_write = flowstarts.write_in_transaction
 
     def write_then_fail(request, status_code):
         real_write(request, status_code)
         raise DatabaseError("the commit failed")
 
-    monkeypatch.setattr(views, "write_in_transaction", write_then_fail)
+    monkeypatch.setattr(flowstarts, "write_in_transaction", write_then_fail)
     env.client.raise_request_exception = False
     before = AuditLog.objects.count()
     response = env.client.post("/api/v1/vm-instances/", env.body(name="undone"), format="json")

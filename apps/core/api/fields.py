@@ -21,6 +21,10 @@ class UuidRelatedField(serializers.RelatedField):
         "invalid": "'{value}' is not a uuid.",
     }
 
+    def __init__(self, *args, **kwargs):
+        self.made_with = (args, dict(kwargs))   # what __deepcopy__ makes the copy from
+        super().__init__(*args, **kwargs)
+
     def get_queryset(self):
         queryset = super().get_queryset()
         request = self.context.get("request")
@@ -56,9 +60,10 @@ class UuidRelatedField(serializers.RelatedField):
         """DRF deep-copies every declared field for each serializer instance, and with it the
         ``queryset`` (its whole Query). A queryset is never changed in place (each use clones it:
         ``get_queryset`` starts with ``.all()``), so the copies share it."""
+        args, kwargs = self.made_with
         kwargs = {key: value if key in ("queryset", "validators", "regex") else copy.deepcopy(value, memo)
-                  for key, value in self._kwargs.items()}
-        return self.__class__(*copy.deepcopy(self._args, memo), **kwargs)
+                  for key, value in kwargs.items()}
+        return self.__class__(*copy.deepcopy(args, memo), **kwargs)
 
     def to_representation(self, value):
         return str(value.uuid)

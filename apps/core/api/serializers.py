@@ -126,11 +126,11 @@ def represent(serializer_class, instance, context=None):
     response: about two thirds of the time to render one object. Only for classes whose fields do
     not depend on the instance or the context (no ``get_fields`` of their own that looks at them
     for what is shown): the serializer is made once with neither."""
-    serializer = _take_kept(serializer_class, context)
+    kept = _take_kept(serializer_class, context)
     try:
-        return serializer.to_representation(instance)
+        return kept[0].to_representation(instance)
     finally:
-        _give_back(serializer_class, serializer)
+        _give_back(serializer_class, kept)
 
 
 def represent_many(serializer_class, instances, context=None):
@@ -138,26 +138,28 @@ def represent_many(serializer_class, instances, context=None):
     serializer ``represent`` keeps (same condition): a list page makes no serializer. Nothing of the
     page then sits in a reference cycle (a serializer and its fields point at each other), so its
     rows are freed as soon as the answer is, not by the garbage collector's later passes."""
-    serializer = _take_kept(serializer_class, context)
+    kept = _take_kept(serializer_class, context)
     try:
-        return [serializer.to_representation(instance) for instance in instances]
+        return [kept[0].to_representation(instance) for instance in instances]
     finally:
-        _give_back(serializer_class, serializer)
+        _give_back(serializer_class, kept)
 
 
 def _take_kept(serializer_class, context):
     kept = _kept.__dict__.setdefault("serializers", {})
-    serializer = kept.pop(serializer_class, None)  # while in use, a nested call makes its own
+    serializer, held = kept.pop(serializer_class, (None, None))  # while in use, a nested call makes its own
     if serializer is None:
-        serializer = serializer_class(context={})
+        held = {}   # its context for good: each use fills it with the caller's
+        serializer = serializer_class(context=held)
         serializer.fields  # noqa: B018 - copied and bound now, once
-    serializer._context = context if context is not None else {}
-    return serializer
+    if context:
+        held.update(context)
+    return serializer, held
 
 
-def _give_back(serializer_class, serializer):
-    serializer._context = {}  # the request is not kept alive by the kept serializer
-    _kept.serializers[serializer_class] = serializer
+def _give_back(serializer_class, kept):
+    kept[1].clear()  # the request is not kept alive by the kept serializer
+    _kept.serializers[serializer_class] = kept
 
 
 ADMIN_ONLY_NOTE = "Admin accounts only."
@@ -318,3 +320,13 @@ class ResourceConfigSerializer(serializers.Serializer):
 class ResourceConfigListSerializer(serializers.Serializer):
     overridable_by = serializers.ListField(child=serializers.CharField())
     results = ResourceConfigSerializer(many=True)
+
+
+class ReverseRowsList(serializers.ListSerializer):
+    """A nested list of the rows that point at the object (a VM's NICs): empty, without a query,
+    for an object the request made just now (``context["created"]``: its flow adds them later)."""
+
+    def get_attribute(self, instance):
+        if self.context.get("created"):
+            return []
+        return super().get_attribute(instance)

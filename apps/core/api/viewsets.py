@@ -7,41 +7,20 @@ machine), tags, audit details, and delete through the cascade-delete flow
 (``?dry_run=true`` answers the plan).
 """
 from django.db import transaction
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import cascade as cascade_lib
 from ..errors import InvalidArgument, ResourceBusy
-from ..flows import start_job
 from ..query import apply_ordering, apply_query
 from ..tenancy import is_admin, visible
+from .flowstarts import FlowStartsMixin, audit, truthy  # noqa: F401  (audit: apps import it from here)
 from .permissions import ReadAllWriteByAdmin
-from .serializers import JobSerializer, admin_only_fields, represent, represent_many
+from .serializers import admin_only_fields, represent_many
 from .tags import tags_for
 
 UUID_REGEX = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
-
-
-def audit(request, **fields):
-    """Tell the audit middleware what this call did (resource, action, job)."""
-    target = getattr(request, "_request", request)
-    record = getattr(target, "audit", None)
-    if record is not None:
-        record.update({k: v for k, v in fields.items() if v is not None})
-
-
-def accepted(job, resource_data=None):
-    """202 for a request that started a flow: the job, the resource, and where to follow it."""
-    return Response(
-        {"job": represent(JobSerializer, job), "resource": resource_data},
-        status=status.HTTP_202_ACCEPTED,
-        headers={"Location": f"/api/v1/jobs/{job.uuid}/"},
-    )
-
-
-def _truthy(value):
-    return str(value).lower() in ("1", "true", "yes")
 
 
 class QueryViewSet(viewsets.GenericViewSet):
@@ -107,8 +86,10 @@ class ReadOnlyQueryViewSet(QueryViewSet, mixins.ListModelMixin, mixins.RetrieveM
     pass
 
 
-class ResourceViewSet(QueryViewSet, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin):
-    """CRUD + DSL + tags + audit + state actions + cascade delete for a Resource."""
+class ResourceViewSet(FlowStartsMixin, QueryViewSet, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                      mixins.UpdateModelMixin):
+    """CRUD + DSL + tags + audit + state actions + flows started (``flow_actions``, ``start_create``:
+    apps/core/api/flowstarts.py) + cascade delete for a Resource."""
 
     with_tags = True
     state_actions = {}  # url action -> state machine event
@@ -175,17 +156,15 @@ class ResourceViewSet(QueryViewSet, mixins.RetrieveModelMixin, mixins.CreateMode
     # --- delete ------------------------------------------------------------------
     def destroy(self, request, *args, **kwargs):
         obj = self.get_object()
+        if self.delete_action is not None:
+            return self.run_flow_action(self.delete_action, obj)
         audit(request, action=f"{self.basename}.delete", resource_type=obj.resource_type(), resource_uuid=obj.uuid)
-        if _truthy(request.query_params.get("dry_run", "false")):
+        if truthy(request.query_params.get("dry_run", "false")):
             return Response(cascade_lib.dry_run(obj))
         cascade_lib.check_blockers(obj)
-        data = self.get_serializer(obj).data
-        job = start_job(
-            self.get_delete_flow(obj), resource=obj, user=request.user, action=f"delete-{self.basename}",
-            args={"resource_type": obj.resource_type(), "uuid": str(obj.uuid)},
-        )
-        audit(request, job_uuid=job.uuid)
-        return accepted(job, data)
+        return self.start_flow(self.get_delete_flow(obj), obj, {"resource_type": obj.resource_type(),
+                                                                "uuid": str(obj.uuid)},
+                               action=f"delete-{self.basename}")
 
     def get_delete_flow(self, obj):
         """The flow DELETE runs for ``obj``: ``delete_flow``, else the plain cascade."""

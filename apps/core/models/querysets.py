@@ -95,12 +95,21 @@ class FastQuerySet(models.QuerySet):
 class FastManager(models.Manager):
     def get(self, *args, **kwargs):
         # the model's own manager: no QuerySet is made for SQL that is kept already
-        if kwargs and not args and self._db is None and not self._hints and not _BUILDING.get() \
-                and not hasattr(self, "core_filters") and type(self).get_queryset is models.Manager.get_queryset:
+        if kwargs and not args and not _BUILDING.get() and self._plain():
             found = prepared.plain_get(self.get_queryset, kwargs, self.model)
             if found is not NotImplemented:
                 return found
         return self.get_queryset().get(*args, **kwargs)
+
+    def create(self, **kwargs):
+        if self._plain() and _direct(self.model):
+            return prepared.write_new(self.model(**kwargs))
+        return self.get_queryset().create(**kwargs)
+
+    def _plain(self):
+        """The model's own manager: no filters of a related manager, no other database."""
+        return self._db is None and not self._hints and not hasattr(self, "core_filters") \
+            and type(self).get_queryset is models.Manager.get_queryset
 
     @classmethod
     def from_queryset(cls, queryset_class, class_name=None):
