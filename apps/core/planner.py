@@ -4,9 +4,10 @@
 that stops early (``ORDER BY id LIMIT n`` walking the primary key). Written as ``EXISTS(...)``,
 MariaDB turns the subquery into a semi-join (``exists_to_in``), which makes it read every outer row
 that matches, put them in a temporary table and sort them before the LIMIT applies: the
-allocator's window of 8 hosts read all 1,000 hosts of a cluster (≈ 6 ms a query, against
-≈ 0.7 ms). A scalar subquery, ``(SELECT pk ... LIMIT 1) IS NOT NULL``, is never flattened: the
-outer query reads rows in index order, checks each and stops at the LIMIT. SQLite is indifferent.
+allocator's window of 8 hosts read all 1,000 hosts of a cluster (docs/benchmarks.md). A scalar
+subquery, ``(SELECT pk ... LIMIT 1) IS NOT NULL``, is never flattened: the outer query reads rows
+in index order, checks each and stops at the LIMIT. SQLite is indifferent. Apps reach it as
+``queryset.as_condition()`` (apps.core.models.querysets).
 """
 from django.db.models import Subquery
 from django.db.models.lookups import IsNull

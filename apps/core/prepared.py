@@ -1,28 +1,29 @@
-"""Queries whose SQL is made once per shape and then run with new values.
+"""Queries whose SQL is made once per shape and then run with new values (inside core).
 
-Building a QuerySet and compiling it costs far more Python than the database spends running it
-(the allocator's window query: ≈ 1.5 ms to build and compile, ≈ 0.15 ms to run). The hottest
-queries of the busy paths (placing a VM, reserving its capacity, loading a row by uuid) are
-written once with ``Param`` where the values go; the first run of a shape compiles it with the
-ORM as usual and keeps the SQL text with a slot per ``Param``; later runs bind the new values
-(through each Param's field, as the ORM would prepare them) and go straight to the cursor.
+Building a QuerySet and compiling it costs far more Python than the database spends running it.
+The hottest queries of the busy paths (placing a VM, reserving its capacity, loading a row by
+uuid) are built once with ``Param`` where the values go; the first run of a shape compiles it
+with the ORM as usual and keeps the SQL text with a slot per ``Param``; later runs bind the new
+values (through each Param's field, as the ORM would prepare them) and go straight to the cursor.
+Apps reach this through ``apps.core.models.querysets`` (``get``, ``create``, ``save``,
+``@compiled``); core's own code may call it directly:
 
     p = Params()
     by_uuid = p("uuid", host_uuid, Host._meta.get_field("uuid"))   # before build(), every time
     hosts = select(Host, ("host-by-uuid",), lambda: Host.objects.filter(uuid=by_uuid), p)
 
 ``build()`` runs only when the shape is compiled, so the Params are made outside it, on every
-run: they carry the values to bind. (``get`` and ``first`` below do this for plain equality.)
+run: they carry the values to bind. A Param compared with a column (``uuid=``, ``pk__in=``) or
+assigned to one is bound through that column's field (``type_by_columns``).
 
 The key names the shape: everything about the SQL that is not a Param (which filters, which
 tables, how many values in an IN list). Values that never change (a state name) may stay
-literals: they are kept with the SQL. ``select`` and ``update`` add the Params' names to it, so
-two shapes that differ only in which values they take cannot share SQL by mistake; anything else
-that changes the SQL must be in the key. With ``settings.PREPARED_QUERIES_CHECK`` (on in the
-tests) every run also builds the query and checks that its SQL is the kept one.
+literals: they are kept with the SQL. The Params' names are added to the key, so two shapes
+that differ only in which values they take cannot share SQL by mistake; anything else that
+changes the SQL must be in the key. With ``settings.PREPARED_QUERIES_CHECK`` (on in the tests)
+every run also builds the query and checks that its SQL is the kept one.
 
-A ``Param`` outside ``select``/``update`` (a query run by the ORM itself, say to explain why
-nothing matched) is simply its value.
+A ``Param`` outside a prepared run (a query run by the ORM itself) is simply its value.
 """
 import contextvars
 import datetime
@@ -50,12 +51,11 @@ _LOCK = threading.Lock()
 
 
 # Fields for a Param's value when no model field fits (the third argument of ``p(...)``): made
-# once and shared, as they only convert values. A Django field costs ≈ 8 µs to make, and a VM
-# create made a dozen of them, call after call (2.5 % of a worker's CPU).
+# once and shared, as they only convert values, and a Django field is slow to make.
 FLOAT, INTEGER, BIG_INTEGER, TEXT = models.FloatField(), models.IntegerField(), models.BigIntegerField(), models.CharField()
 # the field of a value by its Python type (``param_of``), until a lookup gives it its column's
 TYPED = {bool: models.BooleanField(), int: BIG_INTEGER, float: FLOAT, str: TEXT, uuid_lib.UUID: models.UUIDField(),
-            datetime.datetime: models.DateTimeField(), datetime.date: models.DateField()}
+         datetime.datetime: models.DateTimeField(), datetime.date: models.DateField()}
 _ANY = models.Field()   # values of another type go to the database as they are
 
 
