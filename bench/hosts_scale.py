@@ -85,10 +85,10 @@ def main():
     from rest_framework.test import APIClient
 
     from apps.accounts.models import ApiToken
-    from apps.compute.models import Cluster, Host, Zone
-    from apps.compute.ping import ping_due_hosts
     from apps.core.models import GlobalConfig
     from apps.core.testing import make_account
+    from apps.infra.models import Cluster, Host, Zone
+    from apps.infra.ping import ping_due_hosts
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     procs = [subprocess.Popen([sys.executable, "-m", "hostagent", "--backend", "sim", "--port", str(sim_port),

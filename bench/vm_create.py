@@ -88,8 +88,8 @@ def prepare(args, workdir):
     from rest_framework.test import APIClient
 
     from apps.accounts.models import ApiToken
-    from apps.compute.models import Cluster, Zone
     from apps.core.testing import make_account
+    from apps.infra.models import Cluster, Zone
     from cloudportal.celery import app as celery_app
 
     celery_app.conf.task_always_eager = True

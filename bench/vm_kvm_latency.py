@@ -75,8 +75,8 @@ def main():
     from rest_framework.test import APIClient
 
     from apps.accounts.models import ApiToken
-    from apps.compute.models import Cluster, Host, Zone
     from apps.core.testing import make_account
+    from apps.infra.models import Cluster, Host, Zone
     from cloudportal.celery import app as celery_app
 
     celery_app.conf.task_always_eager = True

@@ -394,7 +394,7 @@ def kvm_phase(portal, db, zone, args, work, env, results, pid):
         import django
 
         django.setup()
-        from apps.compute.models import Cluster, Host
+        from apps.infra.models import Cluster, Host
 
         time.sleep(3)
         cluster = portal.ok("POST", "/api/v1/clusters/", {"name": "kvm", "zone_uuid": zone["uuid"],

@@ -47,9 +47,10 @@ INSTALLED_APPS = [
     "channels",
     "apps.core",
     "apps.accounts",
-    "apps.compute",
+    "apps.infra",
     "apps.network",
     "apps.storage",
+    "apps.compute",
 ]
 
 MIDDLEWARE = [
@@ -142,7 +143,7 @@ CELERY_BEAT_SCHEDULE = {
     "reap-dead-jobs": {"task": "apps.core.flows.tasks.reap_jobs", "schedule": 15.0},
     "prune-audit": {"task": "apps.core.flows.tasks.prune_audit", "schedule": 3600.0},
     # hosts are pinged every host.ping.interval; this only decides how often "who is due" is asked
-    "ping-hosts": {"task": "apps.compute.tasks.ping_hosts", "schedule": float(os.environ.get("PING_TICK", "5"))},
+    "ping-hosts": {"task": "apps.infra.tasks.ping_hosts", "schedule": float(os.environ.get("PING_TICK", "5"))},
     "sync-vm-states": {"task": "apps.compute.tasks.sync_vm_states", "schedule": 5.0},  # vm.sync.interval gates it
     "expunge-vms": {"task": "apps.compute.tasks.expunge_vms", "schedule": 60.0},
 }

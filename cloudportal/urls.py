@@ -10,6 +10,7 @@ from apps.storage.imagestore import serve as image_store
 api_v1 = [
     path("", ApiRoot.as_view(), name="api-root"),
     path("", include("apps.accounts.urls")),
+    path("", include("apps.infra.urls")),
     path("", include("apps.compute.urls")),
     path("", include("apps.network.urls")),
     path("", include("apps.storage.urls")),

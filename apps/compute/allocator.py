@@ -28,9 +28,11 @@ from django.db.models.lookups import In
 
 from apps.core.errors import Unplaceable
 
-from .globalconfig import CPU_RATIO, MEMORY_RATIO
-from .models import AllocatorStrategy, Cluster, Host, HostState, HostStatus, VmState
-from .models.host import PLACEMENT_FIELDS
+from apps.infra.globalconfig import CPU_RATIO, MEMORY_RATIO
+from apps.infra.models import Cluster, Host, HostState, HostStatus
+from apps.infra.models.host import PLACEMENT_FIELDS
+
+from .models import AllocatorStrategy, VmState
 
 # how many of the ordered candidates are loaded and checked exactly per round
 CANDIDATES_CHECKED = 8

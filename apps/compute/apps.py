@@ -6,10 +6,13 @@ class ComputeConfig(AppConfig):
     label = "compute"
 
     def ready(self):
-        # cascade rules, host.* and vm.* global configs, and every flow (workers look flows up by name)
+        # cascade rules, vm.* global configs, and every VM flow (workers look flows up by name)
+        from apps.infra.agent_events import AGENT_EVENT_HANDLERS
+        from apps.infra.flows.hosts import HOST_CONNECT_HOOKS
+
         from . import cascade, flows, globalconfig  # noqa: F401
-        from .flows.hosts import HOST_CONNECT_HOOKS
-        from .vm_sync import reapply_vm_dhcp
+        from .vm_sync import apply_reported_event, reapply_vm_dhcp
 
         if reapply_vm_dhcp not in HOST_CONNECT_HOOKS:
             HOST_CONNECT_HOOKS.append(reapply_vm_dhcp)  # a reconnecting host serves its VMs' DHCP again
+        AGENT_EVENT_HANDLERS["vm.state"] = apply_reported_event  # what the hypervisor saw a VM do

@@ -3,6 +3,7 @@
 import uuid as uuid_lib
 
 from apps.core.errors import CloudPortalError
+from apps.core.flows import start_job
 
 from .console.password import generate_password
 from .models import VmInstance
@@ -54,7 +55,7 @@ def placement(data):
 def destroy_many(uuids, visible_vms, user):
     """Start destroying each VM of ``uuids`` found among ``visible_vms`` (a job each): ``(jobs,
     refused)``, the refused as ``{"uuid", "code", "message"}``."""
-    from .flows.vm_lifecycle import start_action
+    from .flows.vm_lifecycle import plan_action
 
     if not isinstance(uuids, list) or not uuids or len(uuids) > 1000:
         raise CloudPortalError("give uuids: a list of 1 to 1000 VM uuids", code="INVALID_ARGUMENT",
@@ -66,7 +67,8 @@ def destroy_many(uuids, visible_vms, user):
             refused.append({"uuid": str(uuid), "code": "NOT_FOUND", "message": f"VM {uuid} not found"})
             continue
         try:
-            jobs.append(start_action(vm, "destroy", user, {}))
+            flow, args = plan_action(vm, "destroy", {})
+            jobs.append(start_job(flow, resource=vm, user=user, args=args))
         except CloudPortalError as exc:
             refused.append({"uuid": str(uuid), **exc.as_dict()})
     return jobs, refused

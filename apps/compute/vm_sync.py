@@ -10,19 +10,21 @@ A report is a picture of the past: a VM changed (by a job that ended, say) after
 taken is judged by a later one. Every report carries the time it was asked for (the sync) or
 made (an agent event), and a VM whose ``updated_at`` is later is left alone.
 """
-import datetime
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.core.errors import CloudPortalError
 
-from . import agent
+from apps.infra import agent
+from apps.infra.models import Host, HostStatus
+
 from .globalconfig import SYNC_INTERVAL
-from .models import VM_STATE_MACHINE, Host, HostStatus, VmInstance, VmState
+from .models import VM_STATE_MACHINE, VmInstance, VmState
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +91,13 @@ def _reported(host):
     return agent.call(host, "/v1/vm/states", {}).get("vms", {}), asked_at
 
 
-def event_time(event, clock_offset=0.0):
-    """When an agent event happened on the portal's clock: its ``time`` (seconds since the epoch on
-    the agent's clock) plus ``clock_offset`` (the portal's clock minus the agent's); else now."""
-    try:
-        return datetime.datetime.fromtimestamp(float(event["time"]) + clock_offset, tz=datetime.timezone.utc)
-    except (KeyError, TypeError, ValueError, OverflowError, OSError):
-        return timezone.now()
+def apply_reported_event(host, event, reported_at):
+    """A "vm.state" event an agent sent (apps.infra.agent_events): the VM's state as the hypervisor saw it."""
+    if isinstance(event.get("vm_uuid"), str):
+        try:
+            apply_reported_state(host, event["vm_uuid"], event.get("state"), reported_at)
+        except (ValueError, ValidationError):
+            pass  # a malformed uuid: nothing to apply
 
 
 def sync_host(host):

@@ -1,6 +1,6 @@
 """What deleting a network resource does to its children (ZStack: an L2 takes its L3s with it)."""
-from apps.compute.models import Zone
 from apps.core.cascade import RULES, Rule, cascade
+from apps.infra.models import Zone
 
 from .models import IpRange, L2Network, L3Network, UsedIp, UsedIpOwner
 

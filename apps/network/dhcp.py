@@ -1,7 +1,7 @@
 """What the portal asks hosts to do for L2/L3 networks (agent paths: docs/agent-protocol.md, Network)."""
-from apps.compute import agent
-from apps.compute.models import Host, HostStatus
 from apps.core.errors import CloudPortalError
+from apps.infra import agent
+from apps.infra.models import Host, HostStatus
 
 from . import ipam
 from .globalconfig import DHCP_LEASE_TIME

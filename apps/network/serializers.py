@@ -3,9 +3,9 @@ import re
 
 from rest_framework import serializers
 
-from apps.compute.models import Zone
 from apps.core.api.fields import UuidRelatedField
 from apps.core.api.serializers import FieldSelectionMixin, ResourceSerializer
+from apps.infra.models import Zone
 
 from .models import IpRange, L2Network, L2NetworkType, L3Network, L3NetworkCategory, UsedIp
 

@@ -4,11 +4,11 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from apps.compute.models import Cluster, VmInstance
 from apps.core.api.flowstarts import FlowAction
 from apps.core.api.viewsets import ReadOnlyQueryViewSet, ResourceViewSet, audit
 from apps.core.errors import Conflict, InvalidArgument
 from apps.core.tenancy import is_admin
+from apps.infra.models import Cluster
 
 from . import ipam
 from .flows import ATTACH_L2, DELETE_L2, DELETE_L3, DETACH_L2
@@ -74,8 +74,7 @@ class L3NetworkViewSet(ResourceViewSet):
         rows = l3.used_ips.select_related("l3_network", "ip_range").order_by("ip_int")
         if not is_admin(request.user):
             # another account's addresses would tell its VMs' uuids, IPs and MACs
-            own_vms = VmInstance.objects.filter(account_id=request.user.account_id).values("uuid")
-            rows = rows.filter(owner_type=UsedIpOwner.VM_NIC, owner_uuid__in=own_vms)
+            rows = rows.filter(owner_type=UsedIpOwner.VM_NIC, vm_nic__vm_instance__account_id=request.user.account_id)
         return Response(UsedIpSerializer(rows, many=True).data)
 
 

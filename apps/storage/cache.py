@@ -16,10 +16,10 @@ import logging
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 
-from apps.compute import agent
-from apps.compute.models import Host
 from apps.core.errors import CloudPortalError
 from apps.core.models import retry_on_lock_conflict
+from apps.infra import agent
+from apps.infra.models import Host
 
 from . import imagestore
 from .errors import NoPrimaryStorageCapacity

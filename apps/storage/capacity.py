@@ -1,8 +1,8 @@
 """Per-host capacity of local primary storage, read from the host agents (/v1/storage/capacity)."""
 from django.db import IntegrityError, transaction
 
-from apps.compute import agent
-from apps.compute.models import HostStatus
+from apps.infra import agent
+from apps.infra.models import HostStatus
 
 from .models import LocalStorageHostRef, PrimaryStorage, PrimaryStorageType
 

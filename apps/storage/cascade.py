@@ -1,7 +1,7 @@
 """What deleting storage (or what it hangs off) does."""
 from apps.accounts.models import Account
-from apps.compute.models import Host, Zone
 from apps.core.cascade import cascade
+from apps.infra.models import Host, Zone
 
 from .models import BackupStorage, Image, PrimaryStorage, Volume
 

@@ -26,9 +26,9 @@ def remove_primary_storage_image_caches(primary_storage):
 
 
 def register():
-    from apps.compute.flows.hosts import HOST_CONNECT_HOOKS
-    from apps.compute.models import Host
     from apps.core.cascade import before_delete
+    from apps.infra.flows.hosts import HOST_CONNECT_HOOKS
+    from apps.infra.models import Host
 
     from .models import PrimaryStorage
 

@@ -1,9 +1,9 @@
 from rest_framework import serializers
 
-from apps.compute.models import Cluster, Zone
 from apps.core.api.fields import UuidRelatedField
 from apps.core.api.serializers import ResourceSerializer
 from apps.core.tenancy import is_admin
+from apps.infra.models import Cluster, Zone
 
 from .models import (BackupStorage, BackupStorageType, Image, ImageFormat, ImageMediaType, ImagePlatform,
                      PrimaryStorage, PrimaryStorageType, Volume)

@@ -4,10 +4,11 @@ from django.apps import apps as django_apps
 from django.db import models
 
 from apps.accounts.models import Account
-from apps.compute.models import VmInstance, Zone
+from apps.compute.models import VmInstance
 from apps.core.cascade import RULES, delete_row
 from apps.core.errors import Conflict
 from apps.core.models import Job
+from apps.infra.models import Zone
 from apps.storage.models import Image, PrimaryStorage, Volume
 from tests.conftest import make_account
 

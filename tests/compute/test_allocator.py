@@ -2,9 +2,10 @@
 import pytest
 
 from apps.compute.allocator import PlacementSpec, candidates, reserve_host
-from apps.compute.models import Cluster, Host, VmInstance, Zone
+from apps.compute.models import VmInstance
 from apps.core.errors import Unplaceable
 from apps.core.models import ResourceConfig
+from apps.infra.models import Cluster, Host, Zone
 from tests.conftest import make_account
 
 pytestmark = pytest.mark.django_db

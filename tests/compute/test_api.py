@@ -1,9 +1,9 @@
 """Zones and clusters: generated API tests plus what is specific to them."""
 import pytest
 
-from apps.compute.models import Cluster, Host, Zone
 from apps.core.models import Job
 from apps.core.testing import APIViewTestCases
+from apps.infra.models import Cluster, Host, Zone
 
 
 class ZoneAPITest(APIViewTestCases.APIViewTestCase):
@@ -139,7 +139,8 @@ def test_cascade_refuse_rule_blocks_delete_and_dry_run_names_blockers(admin_clie
 
 
 def test_a_host_with_vms_cannot_be_deleted_and_the_dry_run_names_them(admin_client):
-    from apps.compute.models import Host, VmInstance
+    from apps.compute.models import VmInstance
+    from apps.infra.models import Host
     from tests.conftest import make_account
 
     cluster = Cluster.objects.create(name="c", zone=Zone.objects.create(name="z"), hypervisor_type="Simulator")

@@ -8,8 +8,9 @@ import pytest
 from django.db import connection
 
 from apps.accounts.models import ApiToken
-from apps.compute.models import Host, VmInstance, VmNic
+from apps.compute.models import VmInstance, VmNic
 from apps.core.models import Job
+from apps.infra.models import Host
 from apps.network.models import UsedIp
 from cloudportal.celery import app as celery_app
 from tests.compute.vm_env import GIB, Env

@@ -5,9 +5,10 @@ import pytest
 from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.compute.serializers import ClusterSerializer
-from apps.compute.models import Cluster, VmInstance
+from apps.compute.models import VmInstance
 from apps.core.models import AuditLog
+from apps.infra.models import Cluster
+from apps.infra.serializers import ClusterSerializer
 from tests.compute.vm_env import Env
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +123,7 @@ def q(table):
 def test_fields_adjusted_per_instance_stay_per_instance():
     """Serializer fields are built once per class and copied: an update's read-only fields do not
     leak into a create's, in either order."""
-    from apps.compute.models import Zone
+    from apps.infra.models import Zone
 
     cluster = Cluster.objects.create(name="c", zone=Zone.objects.create(name="z"), hypervisor_type="Simulator")
     for _ in range(2):

@@ -3,7 +3,8 @@
 power-off and a create with "start": false give it back) but its domain lives on its last host."""
 import pytest
 
-from apps.compute.models import Host, VmInstance
+from apps.compute.models import VmInstance
+from apps.infra.models import Host
 from tests.compute.vm_env import Env
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +43,7 @@ def test_a_powered_off_vm_loses_its_domain_when_destroyed(env):
 
 
 def test_a_direct_delete_of_a_stopped_vm_removes_its_domain_once(env, monkeypatch):
-    from apps.compute import agent
+    from apps.infra import agent
 
     env.client.patch("/api/v1/global-configs/vm/deletionPolicy/", {"value": "Direct"}, format="json")
     uuid, _ = env.create()

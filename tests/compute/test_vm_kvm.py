@@ -16,11 +16,12 @@ import pytest
 
 from asgiref.sync import async_to_sync
 
-from apps.compute import agent
-from apps.compute.models import Host, VmInstance
+from apps.compute.models import VmInstance
+from apps.infra import agent
+from apps.infra.models import Host
 from tests.console import rfb
 from tests.console.test_end_to_end import vnc_session
-from tests.compute.conftest import needs_libvirtd
+from tests.infra.conftest import needs_libvirtd
 from tests.hostagent.conftest import free_port
 from tests.network.conftest import test_interface, test_subnet  # noqa: F401  (fixtures)
 from tests.storage.conftest import make_qcow2

@@ -3,7 +3,7 @@
 and for one powered off, on the real libvirt agent and QEMU."""
 import pytest
 
-from tests.compute.conftest import needs_libvirtd
+from tests.infra.conftest import needs_libvirtd
 from tests.compute.test_vm_kvm import ok, qemu_dir, run  # noqa: F401  (qemu_dir: a fixture)
 from tests.hostagent.conftest import remove_domain
 from tests.network.conftest import (create_l2, create_l3, kvm_host, libvirt_agent,  # noqa: F401  (fixtures)

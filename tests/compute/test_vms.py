@@ -6,9 +6,10 @@ import uuid
 import pytest
 from django.db import connection
 
-from apps.compute import agent
 from apps.compute.flows.vm_create import CREATE_VM
-from apps.compute.models import Host, VmInstance, VmNic
+from apps.compute.models import VmInstance, VmNic
+from apps.infra import agent
+from apps.infra.models import Host
 from apps.network.models import UsedIp
 from apps.storage.models import ImageCache, LocalStorageHostRef, Volume
 from tests.compute.vm_env import GIB, MIB, Env
@@ -531,7 +532,8 @@ def test_the_sync_never_acts_on_a_report_older_than_the_vms_last_change(env, sim
 def test_an_agent_event_older_than_the_vms_last_change_is_ignored(env):
     from datetime import timedelta
 
-    from apps.compute.vm_sync import apply_reported_state, event_time
+    from apps.compute.vm_sync import apply_reported_state
+    from apps.infra.agent_events import event_time
 
     uuid, _ = env.create()
     host = Host.objects.get(uuid=env.vm(uuid)["host_uuid"])

@@ -1,6 +1,6 @@
 """A whole simulated environment made through the API, for VM tests and benchmarks."""
-from apps.compute import agent
-from apps.compute.models import Cluster, Host, Zone
+from apps.infra import agent
+from apps.infra.models import Cluster, Host, Zone
 from tests.network.conftest import create_l2, create_l3
 from tests.storage.conftest import make_qcow2
 

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from apps.compute.models import Cluster, Host, HostStatus, Zone
+from apps.infra.models import Cluster, Host, HostStatus, Zone
 from tests.hostagent.conftest import remove_domain, start_libvirt_agent
 
 from .helpers import make_vm

@@ -1,4 +1,5 @@
-from apps.compute.models import Cluster, Host, HostStatus, VmInstance, VmState, Zone
+from apps.compute.models import VmInstance, VmState
+from apps.infra.models import Cluster, Host, HostStatus, Zone
 from tests.hostagent.conftest import free_port
 
 

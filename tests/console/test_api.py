@@ -5,8 +5,9 @@ from datetime import datetime
 import pytest
 
 from apps.compute.console import tokens
-from apps.compute.models import HostStatus, VmInstance, VmState
+from apps.compute.models import VmInstance, VmState
 from apps.core.models import AuditLog
+from apps.infra.models import HostStatus
 
 from .helpers import make_host, make_vm
 

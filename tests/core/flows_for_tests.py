@@ -3,10 +3,10 @@ import time
 
 from django.db import transaction
 
-from apps.compute.models import Zone
 from apps.core.errors import CloudPortalError
 from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
 from apps.core.models import Job
+from apps.infra.models import Zone
 
 JOURNAL = []  # (event, step index) for in-process runs
 
@@ -205,3 +205,18 @@ class MakeAndRecord(RemoteStep):
 
 RECORDED = Flow("test-recorded", [MakeAndRecord, _make_db_step(1)])
 RECORDED_ALONE = Flow("test-recorded-alone", [MakeAndRecord, _make_step(1)])
+
+
+class ReportsProgress(RemoteStep, NoRollback):
+    """Reports half its work, then notes what the job's row and a lost lease make of a report."""
+
+    def run(self, ctx):
+        ctx.report_progress(40, bytes_done=4, bytes_total=8)
+        row = Job.objects.get(pk=ctx.job.pk)
+        JOURNAL.append(("row", row.progress, next(s.get("detail") for s in row.steps if s["name"] == "ReportsProgress")))
+        if ctx.args.get("lose_lease"):
+            Job.objects.filter(pk=ctx.job.pk).update(worker="the-reaper")
+            ctx.report_progress(60, bytes_done=6, bytes_total=8)
+
+
+REPORTS_PROGRESS = Flow("test-reports-progress", [ReportsProgress])

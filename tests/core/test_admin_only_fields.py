@@ -11,10 +11,10 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 import apps
-from apps.compute.models import Cluster, Host, Zone
-from apps.compute.serializers import HostSerializer
 from apps.core.api.serializers import admin_only_fields, represent
 from apps.core.testing import APIViewTestCases
+from apps.infra.models import Cluster, Host, Zone
+from apps.infra.serializers import HostSerializer
 from tests.conftest import make_account
 
 pytestmark = pytest.mark.django_db

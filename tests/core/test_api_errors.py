@@ -12,7 +12,7 @@ def _failing_list(error):
 
 
 def test_a_database_that_is_unreachable_or_busy_is_a_503_with_retry_after(admin_client, monkeypatch):
-    from apps.compute.views import ZoneViewSet
+    from apps.infra.views import ZoneViewSet
 
     monkeypatch.setattr(ZoneViewSet, "list", _failing_list(OperationalError(1040, "Too many connections")))
     response = admin_client.get("/api/v1/zones/")
@@ -23,7 +23,7 @@ def test_a_database_that_is_unreachable_or_busy_is_a_503_with_retry_after(admin_
 
 
 def test_another_database_error_is_still_an_internal_error_without_a_traceback(admin_client, monkeypatch):
-    from apps.compute.views import ZoneViewSet
+    from apps.infra.views import ZoneViewSet
 
     monkeypatch.setattr(ZoneViewSet, "list", _failing_list(OperationalError(1054, "Unknown column 'x'")))
     response = admin_client.get("/api/v1/zones/")

@@ -2,7 +2,7 @@
 values no column or answer can hold are 400s, never 500s, and nothing is stored."""
 import pytest
 
-from apps.compute.models import Zone
+from apps.infra.models import Zone
 
 pytestmark = pytest.mark.django_db
 

@@ -76,8 +76,9 @@ def test_every_writable_field_validates_its_column_s_range_and_length(serializer
 
 
 def test_the_column_ranges_are_what_mariadb_and_sqlite_both_hold():
-    from apps.compute.models import Host, InstanceOffering
+    from apps.compute.models import InstanceOffering
     from apps.core.models import Job
+    from apps.infra.models import Host
 
     assert column_range(InstanceOffering._meta.get_field("memory_size")) == SIGNED_64
     assert column_range(Host._meta.get_field("ssh_port")) == (0, 2**32 - 1)   # UNSIGNED INT on MariaDB

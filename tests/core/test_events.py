@@ -12,8 +12,8 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
 from apps.accounts.models import ApiToken
-from apps.compute.models import Zone
 from apps.core.flows import execute_job, start_job
+from apps.infra.models import Zone
 from cloudportal.asgi import application
 from tests.conftest import make_account
 
@@ -235,8 +235,8 @@ async def _all_live(layer, groups):
 
 
 def test_a_normal_account_watching_a_host_sees_no_admin_only_fields_nor_its_jobs_details():
-    from apps.compute.models import Cluster, Host
     from apps.core.events.publisher import flush
+    from apps.infra.models import Cluster, Host
 
     cluster = Cluster.objects.create(name="c", zone=Zone.objects.create(name="z"), hypervisor_type="KVM")
     host = Host.objects.create(name="h", cluster=cluster, hypervisor_type="KVM", management_ip="10.20.30.40")

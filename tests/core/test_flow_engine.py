@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from apps.compute.models import Zone
 from apps.core.errors import ResourceBusy
 from apps.core.flows import execute_job, reap_jobs, request_cancel, start_job
 from apps.core.models import Job
+from apps.infra.models import Zone
 
 from . import flows_for_tests as flows
 
@@ -539,3 +539,13 @@ def test_a_record_with_no_database_step_after_it_has_a_transaction_of_its_own():
     assert job.state == "succeeded" and Zone.objects.filter(name=f"{job.uuid}-recorded").exists()
     # the claim, the record with the job write that starts step 1, the job's end
     assert len(_job_writes(queries.captured_queries)) == 3
+
+
+def test_a_remote_step_reports_its_progress_on_the_job_and_stops_once_the_job_is_taken_over():
+    job = run(flows.REPORTS_PROGRESS)
+    assert flows.JOURNAL == [("row", 40, {"bytes_done": 4, "bytes_total": 8})]
+    assert job.state == "succeeded" and job.progress == 100
+
+    flows.JOURNAL.clear()
+    job = run(flows.REPORTS_PROGRESS, lose_lease=True)
+    assert Job.objects.get(pk=job.pk).progress == 40  # the report after the take-over wrote nothing

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from django.db import DatabaseError
 
-from apps.compute.models import Cluster, Host, Zone
 from apps.core.models import AuditLog, Job
+from apps.infra.models import Cluster, Host, Zone
 
 pytestmark = pytest.mark.django_db
 

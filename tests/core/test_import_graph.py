@@ -20,14 +20,16 @@ def test_every_import_contract_is_kept():
 
 
 def test_an_import_against_the_direction_fails(tmp_path):
-    """The contracts bite: storage importing compute's VM half, or a model importing a flow, in a
-    copy of the tree, breaks them."""
+    """The contracts bite: storage importing compute, infra importing storage, or a model importing
+    a flow, in a copy of the tree, breaks them."""
     for package in ("apps", "cloudportal", "hostagent"):
         shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__", "migrations"))
     shutil.copy(ROOT / ".importlinter", tmp_path / ".importlinter")
     (tmp_path / "apps/storage/probe.py").write_text("from apps.compute import views  # noqa\n")
-    (tmp_path / "apps/compute/models/probe.py").write_text("from apps.compute.flows import deploy  # noqa\n")
+    (tmp_path / "apps/infra/probe.py").write_text("from apps.storage import models  # noqa\n")
+    (tmp_path / "apps/infra/models/probe.py").write_text("from apps.infra.flows import deploy  # noqa\n")
     result = lint(tmp_path)
     assert result.returncode != 0
     assert "apps.storage.probe -> apps.compute.views" in result.stdout
-    assert "apps.compute.models.probe -> apps.compute.flows.deploy" in result.stdout
+    assert "apps.infra.probe -> apps.storage.models" in result.stdout
+    assert "apps.infra.models.probe -> apps.infra.flows.deploy" in result.stdout

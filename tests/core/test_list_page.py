@@ -4,8 +4,8 @@ import gc
 
 import pytest
 
-from apps.compute.models import Zone
 from apps.core.models import Job
+from apps.infra.models import Zone
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@
 import pytest
 from django.db import connection, transaction
 
-from apps.compute.models import Zone
+from apps.infra.models import Zone
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

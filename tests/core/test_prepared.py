@@ -4,9 +4,9 @@ from django.db import connection
 from django.db.models import Count, F, IntegerField, Q
 from django.test.utils import CaptureQueriesContext
 
-from apps.compute.models import Cluster, Host, Zone
 from apps.core import prepared
 from apps.core.prepared import Param, Params
+from apps.infra.models import Cluster, Host, Zone
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from apps.compute.models import Cluster, Zone
 from apps.core.models import Job
+from apps.infra.models import Cluster, Zone
 
 from apps.core.testing import client_for, make_account
 

@@ -9,9 +9,9 @@ from django.db.models import F
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
-from apps.compute.models import Cluster, Host, Zone
 from apps.core import prepared
 from apps.core.models import ChangeLog, FastQuerySet, compiled, retry_on_lock_conflict
+from apps.infra.models import Cluster, Host, Zone
 from apps.network.models import IpRange, L2Network, L3Network, UsedIp, UsedIpOwner
 
 pytestmark = pytest.mark.django_db

@@ -1,8 +1,8 @@
 """Configuration rows kept a second across jobs (apps.core.rowcache)."""
 import pytest
 
-from apps.compute.models import Cluster, Zone
 from apps.core import rowcache
+from apps.infra.models import Cluster, Zone
 from apps.network.models import L2Network
 
 pytestmark = pytest.mark.django_db

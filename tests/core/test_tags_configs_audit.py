@@ -1,12 +1,12 @@
 """Tags (P5), global configs (O5), audit and change logs (O4), the error shape."""
 import pytest
 
-from apps.compute.models import Cluster, Zone
 from apps.core import systemtags
+from apps.core.errors import InvalidState
 from apps.core.globalconfig import REGISTRY, GlobalConfigDef
 from apps.core.models import AuditLog, ChangeLog
 from apps.core.states import ENABLE_STATE_MACHINE
-from apps.core.errors import InvalidState
+from apps.infra.models import Cluster, Zone
 from tests.conftest import client_for, make_account
 
 pytestmark = pytest.mark.django_db
@@ -287,7 +287,7 @@ def test_csv_of_an_empty_list_still_has_its_header(admin_client):
 
 
 def test_change_log_before_image_is_built_only_when_a_loaded_row_is_saved():
-    from apps.compute.models import Zone
+    from apps.infra.models import Zone
 
     Zone.objects.create(name="z-before", description="first")
     listed = list(Zone.objects.all())

@@ -6,10 +6,10 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from apps.accounts.models import Account
-from apps.compute.models import Zone
 from apps.core.models import Job
 from apps.core.tenancy import is_plain, visible, visible_by_uuid
 from apps.core.testing import make_account
+from apps.infra.models import Zone
 from apps.storage.models import Image
 
 pytestmark = pytest.mark.django_db

@@ -6,10 +6,10 @@ import time
 import pytest
 from django.db import connection, connections
 
-from apps.compute.models import Cluster, Zone
 from apps.core.errors import ResourceBusy
 from apps.core.flows import reap_jobs, start_job
 from apps.core.models import GlobalConfig, Job
+from apps.infra.models import Cluster, Zone
 from tests.conftest import client_for, make_account
 from tests.workers import wait_for
 

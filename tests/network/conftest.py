@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from apps.compute.models import Cluster, Host, Zone
+from apps.infra.models import Cluster, Host, Zone
 from tests.hostagent.conftest import start_libvirt_agent
 
 GIB = 1024 ** 3
@@ -61,7 +61,7 @@ def create_l3(client, l2_uuid, name="l3", dhcp=True, dns=("8.8.8.8",), ranges=()
 
 
 def agent_state(host):
-    from apps.compute import agent
+    from apps.infra import agent
 
     return agent.call(host, "/v1/network/state")
 

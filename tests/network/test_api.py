@@ -1,8 +1,8 @@
 """L2/L3 networks and IP ranges through the API: generated CRUD tests, validation, delete rules."""
 import pytest
 
-from apps.compute.models import Zone
 from apps.core.testing import APIViewTestCases
+from apps.infra.models import Zone
 from apps.network import ipam
 from apps.network.models import IpRange, L2Network, L3Network, UsedIp
 

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from apps.compute.models import Host
+from apps.infra.models import Host
 from apps.network.dhcp import apply_dhcp
 from apps.network.flows.host_hook import remove_host_networking
 from hostagent.client import AgentClient

@@ -169,7 +169,7 @@ def test_dry_run_reserves_nothing_and_reports_errors(zone):
 
 @pytest.mark.django_db
 def test_clusters_an_l3_is_reachable_from(zone):
-    from apps.compute.models import Cluster
+    from apps.infra.models import Cluster
 
     l3 = make_l3(zone)
     c1, c2 = (Cluster.objects.create(name=n, zone=zone) for n in ("c1", "c2"))

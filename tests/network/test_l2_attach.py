@@ -2,7 +2,7 @@
 rollback when a host fails, bridges (re)made when a host connects, detach."""
 import pytest
 
-from apps.compute.models import Host
+from apps.infra.models import Host
 from apps.network.models import L2Network
 
 from .conftest import add_sim_host, agent_state, create_l2, ip_link, run
@@ -66,7 +66,7 @@ def test_connecting_hosts_get_the_bridges_of_their_cluster(admin_client, sim_age
     host = Host.objects.get(name="late")
     assert agent_state(host)["bridges"] == {"br_eth1": "eth1"}
     # gone behind the portal's back: a reconnect makes it again
-    from apps.compute import agent
+    from apps.infra import agent
 
     agent.call(host, "/v1/network/bridge/delete", {"bridge": "br_eth1"})
     _, job = run(admin_client, capture, "post", f"/api/v1/hosts/{host.uuid}/reconnect/")
@@ -146,7 +146,7 @@ def test_attach_on_the_real_agent_makes_a_linux_bridge_with_the_interface(
 def test_real_agent_moves_the_interface_address_to_the_bridge_and_back(kvm_host, test_interface, test_subnet):
     import subprocess
 
-    from apps.compute import agent
+    from apps.infra import agent
 
     subprocess.run(["ip", "addr", "add", f"{test_subnet}.5/24", "dev", test_interface], check=True)
     bridge = f"br_{test_interface}"

@@ -7,11 +7,11 @@ import uuid
 
 import pytest
 
-from apps.compute.models import Host
 from apps.core import rowcache
-from apps.core.flows import Flow, NoRollback, RemoteStep, start_job
 from apps.core.errors import CloudPortalError
+from apps.core.flows import Flow, NoRollback, RemoteStep, start_job
 from apps.core.models import Job
+from apps.infra.models import Host
 from apps.network.flows.vm_steps import (AllocateNicIps, ApplyDhcp, nics_of, release_dhcp_entries,
                                          release_nic_ips)
 from apps.network.models import L2Network, UsedIp
@@ -210,7 +210,7 @@ def test_a_qemu_guest_gets_exactly_the_allocated_ip_from_the_hosts_dnsmasq(
         assert leased == nic["ip"], log
         assert "DHCPACK(cpdi" in log and nic["ip"] in log
     finally:
-        from apps.compute import agent
+        from apps.infra import agent
 
         agent.call(kvm_host, "/v1/dhcp/delete", {"l3_uuid": l3["uuid"]})
         agent.call(kvm_host, "/v1/network/bridge/delete", {"bridge": bridge, "physical_interface": test_interface})

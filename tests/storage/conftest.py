@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from apps.compute.models import Cluster, Host, Zone
+from apps.infra.models import Cluster, Host, Zone
 from apps.storage.models import BackupStorage, PrimaryStorage
 from tests.hostagent.conftest import free_port, start_libvirt_agent
 

@@ -3,8 +3,8 @@ import tempfile
 
 import pytest
 
-from apps.compute.models import Cluster, Zone
 from apps.core.testing import APIViewTestCases
+from apps.infra.models import Cluster, Zone
 from apps.storage.models import BackupStorage, Image, PrimaryStorage, Volume
 
 

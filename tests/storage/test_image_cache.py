@@ -4,7 +4,7 @@ import threading
 import pytest
 from django.db import connections
 
-from apps.compute import agent
+from apps.infra import agent
 from apps.storage import cache
 from apps.storage.models import Image, ImageCache, LocalStorageHostRef, PrimaryStorage
 

@@ -5,9 +5,9 @@ import threading
 import pytest
 from django.db import connections
 
-from apps.compute.models import Cluster, Host, Zone
-from apps.storage.models import LocalStorageHostRef, PrimaryStorage
+from apps.infra.models import Cluster, Host, Zone
 from apps.storage.flows.vm_steps import choose_primary_storage
+from apps.storage.models import LocalStorageHostRef, PrimaryStorage
 
 GIB = 1024 ** 3
 

@@ -159,7 +159,7 @@ def test_an_iso_gets_a_blank_root_volume_and_needs_a_size(portal, kvm_host, loca
 
 @pytest.mark.django_db(transaction=True)
 def test_sim_volume_create_failure_rolls_back_cache_and_capacity(sim_agent, sim_host, tmp_path):
-    from apps.compute import agent
+    from apps.infra import agent
 
     image = add_image(tmp_path, make_qcow2(tmp_path / "s.qcow2"))
     sim_agent.admin("POST", "/sim/faults", {"host_uuid": str(sim_host.uuid), "path": "/v1/volume/create",
@@ -181,7 +181,7 @@ def test_sim_volume_create_failure_rolls_back_cache_and_capacity(sim_agent, sim_
 @pytest.mark.django_db(transaction=True)
 def test_a_root_volume_made_by_a_create_whose_answer_was_lost_is_removed(sim_agent, sim_host, tmp_path, monkeypatch):
     """The agent made the file, then the answer never came: the failed step's rollback removes it."""
-    from apps.compute import agent
+    from apps.infra import agent
 
     image = add_image(tmp_path, make_qcow2(tmp_path / "l.qcow2"))
     call = agent.call
@@ -233,7 +233,7 @@ def test_a_disabled_image_is_refused(sim_agent, sim_host, admin_client):
 # --- fewer statements, same rollbacks ---------------------------------------------------------
 
 def _volume_exists(host, path):
-    from apps.compute import agent
+    from apps.infra import agent
 
     try:
         agent.call(host, "/v1/volume/info", {"path": path})
@@ -378,7 +378,7 @@ def test_a_reference_is_not_counted_when_the_job_was_taken_over_meanwhile(sim_ag
 # --- a counted cache is trusted, and fetched again when it turns out missing -------------------
 
 def _agent_paths(monkeypatch):
-    from apps.compute import agent
+    from apps.infra import agent
 
     paths = []
     call = agent.call
@@ -407,7 +407,7 @@ def test_a_second_vm_on_a_host_counts_the_cache_without_asking_the_agent(sim_age
 
 @pytest.mark.django_db(transaction=True)
 def test_a_cache_file_removed_behind_the_portals_back_is_fetched_again(sim_agent, sim_host, tmp_path, monkeypatch):
-    from apps.compute import agent
+    from apps.infra import agent
 
     image = add_image(tmp_path, make_qcow2(tmp_path / "m.qcow2"))
     first = run_flow(VM_STORAGE, host_uuid=str(sim_host.uuid), image_uuid=str(image.uuid))

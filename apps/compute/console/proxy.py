@@ -15,8 +15,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from apps.core.errors import CloudPortalError
 
-from .. import agent
-from ..agent import AgentUnreachable
+from apps.infra import agent
+from apps.infra.agent import AgentUnreachable
+
 from .service import CLOSE_UNREACHABLE, CLOSE_WRONG_STATE, ConsoleRefused, resolve
 
 log = logging.getLogger(__name__)

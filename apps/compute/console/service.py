@@ -11,8 +11,10 @@ from django.contrib.auth import get_user_model
 from apps.core.errors import CloudPortalError, InvalidState
 from apps.core.tenancy import visible
 
-from ..models import HostStatus, VmInstance, VmState
+from apps.infra.models import HostStatus
+
 from . import tokens
+from ..models import VmInstance, VmState
 from .password import ensure_password
 
 CONSOLE_STATES = (VmState.RUNNING, VmState.PAUSED)

@@ -5,8 +5,10 @@ from django.db import transaction
 
 from apps.core.errors import CloudPortalError
 
-from .. import agent
-from ..models import VM_STATE_MACHINE, Host, HostStatus, VmInstance
+from apps.infra import agent
+from apps.infra.models import Host, HostStatus
+
+from ..models import VM_STATE_MACHINE, VmInstance
 
 
 class HostDisconnected(CloudPortalError):

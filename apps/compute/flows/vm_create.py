@@ -23,9 +23,11 @@ from apps.storage.flows.vm_steps import (AllocatePrimaryStorage, CacheImage, Cre
                                          choose_primary_storage, ctx_root_volume, root_volume_size)
 from apps.storage.models import Image, LocalStorageHostRef
 
+from apps.infra.flow_context import ctx_host
+from apps.infra.models import Host
+
 from ..allocator import PlacementSpec, candidates, reserve_host
-from ..flow_context import ctx_host
-from ..models import Host, VmInstance, VmNic, VmState
+from ..models import VmInstance, VmNic, VmState
 from .vm_common import define_body, fire_as_read, hypervisor, ignore_missing
 
 log = logging.getLogger(__name__)

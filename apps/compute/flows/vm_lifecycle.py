@@ -16,8 +16,10 @@ from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
 from apps.network.flows.vm_steps import ApplyDhcp, nics_of, release_dhcp_entries, release_nic_ips
 from apps.storage.flows.vm_steps import DeleteRootVolume
 
+from apps.infra.models import Host
+
 from ..globalconfig import STOP_TIMEOUT
-from ..models import VM_STATE_MACHINE, Host, VmInstance, VmNic
+from ..models import VM_STATE_MACHINE, VmInstance, VmNic
 from .vm_common import connected_host, define_body, fire, hypervisor, ignore_missing, vm_of
 
 
@@ -245,10 +247,9 @@ DESTROY_AND_EXPUNGE_VM = Flow("destroy-expunge-vm", [
 NEEDS_CONNECTED_HOST = ("start", "stop", "power-off", "reboot", "pause", "resume")
 
 
-def start_action(vm, name, user, body):
-    """Check the state table and the host, then start the action's flow (202 + job)."""
-    from apps.core.flows import start_job
-
+def plan_action(vm, name, body):
+    """The flow of action ``name`` on ``vm`` and its args, once the state table and the host allow it
+    (409 naming the state otherwise)."""
     from ..globalconfig import DELETION_POLICY
 
     if name == "destroy":
@@ -264,7 +265,7 @@ def start_action(vm, name, user, body):
         args["timeout"] = body["timeout"]
     if name == "reboot":
         args["force"] = bool(body.get("force"))
-    return start_job(flow, resource=vm, user=user, args=args)
+    return flow, args
 
 
 def expunge_due_vms(now=None):

@@ -90,11 +90,11 @@ class VmInstance(Resource):
     state = models.CharField(max_length=16, choices=VmState.choices, default=VmState.CREATED)
     type = models.CharField(max_length=32, default="UserVm")
     hypervisor_type = models.CharField(max_length=16, default="KVM")
-    zone = models.ForeignKey("compute.Zone", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    cluster = models.ForeignKey("compute.Cluster", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    host = models.ForeignKey("compute.Host", null=True, blank=True, on_delete=models.PROTECT,
+    zone = models.ForeignKey("infra.Zone", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    cluster = models.ForeignKey("infra.Cluster", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    host = models.ForeignKey("infra.Host", null=True, blank=True, on_delete=models.PROTECT,
                              related_name="vm_instances")
-    last_host = models.ForeignKey("compute.Host", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_host = models.ForeignKey("infra.Host", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     instance_offering = models.ForeignKey("compute.InstanceOffering", null=True, blank=True,
                                           on_delete=models.SET_NULL, related_name="vm_instances")
     image = models.ForeignKey("storage.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

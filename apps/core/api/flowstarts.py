@@ -53,14 +53,14 @@ FlowStart = namedtuple("FlowStart", "resource flow args job_uuid", defaults=(Non
 class FlowAction:
     """``POST .../<uuid>/<name>/`` (a key of a viewset's ``flow_actions``): starts ``flow`` on the
     resource with ``args(resource, data)``, which may refuse first by raising. ``data``: the body
-    as ``body`` (a serializer class) validated it, else the body as given. A flow module with a
-    start function of its own (checks, then ``start_job``) gives it as ``start(resource, data,
-    user)`` instead of ``flow``/``args``. ``doc``: the action's description in the API docs."""
+    as ``body`` (a serializer class) validated it, else the body as given. An action whose flow
+    depends on the resource's state or a global config gives ``plan(resource, data) -> (flow,
+    args)`` instead of ``flow``/``args``. ``doc``: the action's description in the API docs."""
 
-    def __init__(self, flow=None, *, args=None, start=None, body=None, doc=None):
-        if (flow is None) == (start is None):
-            raise TypeError("FlowAction: give a flow (with its args) or a start function")
-        self.flow, self.args, self.start, self.body = flow, args, start, body
+    def __init__(self, flow=None, *, args=None, plan=None, body=None, doc=None):
+        if (flow is None) == (plan is None):
+            raise TypeError("FlowAction: give a flow (with its args) or a plan function")
+        self.flow, self.args, self.plan, self.body = flow, args, plan, body
         self.doc = doc or (f"Start the {flow.name} flow (202 + job)." if flow is not None else "")
 
     def data(self, view):
@@ -71,11 +71,11 @@ class FlowAction:
         return serializer.validated_data
 
     def begin(self, view, resource, data):
-        user = view.request.user
-        if self.start is not None:
-            return self.start(resource, data, user)
-        return start_job(self.flow, resource=resource, user=user,
-                         args=self.args(resource, data) if self.args is not None else {})
+        if self.plan is not None:
+            flow, args = self.plan(resource, data)
+        else:
+            flow, args = self.flow, (self.args(resource, data) if self.args is not None else {})
+        return start_job(flow, resource=resource, user=view.request.user, args=args)
 
     def view_method(self, name):
         def flow_action(view, request, uuid=None):

@@ -19,12 +19,20 @@ class Context:
         object.__setattr__(self, "_memo", {})
         # the runner's ``changed(key)``, told of every key set or deleted while a step runs
         object.__setattr__(self, "_on_change", None)
+        # the runner's ``progress(percent, detail)`` while a remote step runs
+        object.__setattr__(self, "_on_progress", None)
 
     def resource_released(self):
         """Said by the flow's last step (a DbStep, so in the transaction that finishes the job)
         when it ended the job's claim on its resource (``busy_job``) in a write of its own: the
         engine then does not end it again. Forgotten when that transaction is undone (``restore``)."""
         self._memo[RELEASED] = True
+
+    def report_progress(self, percent, **detail):
+        """A long remote step says how far the job got (``percent``) and what the step did so far
+        (``detail``, shown on the step); the engine writes and publishes it. Ignored outside a run."""
+        if self._on_progress is not None:
+            self._on_progress(percent, detail)
 
     def snapshot(self):
         return copy.deepcopy(self._data)
@@ -78,3 +86,20 @@ class Context:
         """The context as the JSON text the job's row holds."""
         return json.dumps(self._data, cls=DjangoJSONEncoder)
 
+
+
+def ctx_value(ctx, key, default=None):
+    """What an earlier step recorded (``ctx.<key>``), else the request's (``ctx.args[key]``).
+    A plain dict works too (``{"args": {...}, ...}``), for helpers called outside a flow."""
+    if isinstance(ctx, dict):
+        return ctx.get(key, ctx.get("args", {}).get(key, default))
+    value = ctx.get(key)
+    if value is None:
+        value = (getattr(ctx, "args", None) or {}).get(key, default)
+    return value
+
+
+def ctx_cached(ctx, key, load):
+    """``load()`` once per job run (``Context.cached``: rows several steps read); with a plain
+    dict instead of a flow context, every time."""
+    return ctx.cached(key, load) if hasattr(ctx, "cached") else load()

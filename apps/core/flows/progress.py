@@ -101,6 +101,14 @@ class JobProgress:
             self._set_in_transaction.add(key)
             self.save(publish=False)
 
+    def _progress_of(self, record):
+        """What ``ctx.report_progress`` does while the step of ``record`` runs: the step's detail
+        and the job's progress written (fenced by ownership, like every write) and published."""
+        def report(percent, detail):
+            record["detail"] = detail
+            self.save(progress=max(0, min(100, int(percent))))
+        return report
+
     def _take_back_undone_keys(self):
         """The keys the step set in transactions that were undone go back to what the job's row holds."""
         if self._set_in_transaction:

@@ -88,6 +88,7 @@ class JobRunner(JobProgress):
             record["attempts"] += 1
             self._depth = len(connection.atomic_blocks) if remote else None
             object.__setattr__(self.ctx, "_on_change", self._context_changed if remote else None)
+            object.__setattr__(self.ctx, "_on_progress", self._progress_of(record) if remote else None)
             try:
                 step.run(self.ctx)
                 break
@@ -103,6 +104,7 @@ class JobRunner(JobProgress):
             finally:
                 self._depth = None
                 object.__setattr__(self.ctx, "_on_change", None)
+                object.__setattr__(self.ctx, "_on_progress", None)
         self._set_in_transaction.clear()
         finished = now()
         record.update(state="succeeded", finished_at=iso(finished),

@@ -26,8 +26,8 @@ def remove_host_networking(host):
     bridges its agent created for the portal go, before the agent is undeployed. Best effort: a host
     that cannot be reached is deleted anyway and ``network.left`` names what stays there and why;
     bridges that were on the host before the portal asked for them stay (``network.kept``)."""
-    from apps.compute import agent
-    from apps.compute.models import HostStatus
+    from apps.infra import agent
+    from apps.infra.models import HostStatus
 
     l2s = list(L2Network.objects.filter(clusters=host.cluster_id).order_by("created_at", "id"))
     if host.status != HostStatus.CONNECTED:
@@ -61,9 +61,9 @@ def _left(host, l2s, code, message):
 
 
 def register():
-    from apps.compute.flows.hosts import HOST_CONNECT_HOOKS
-    from apps.compute.models import Host
     from apps.core.cascade import before_delete
+    from apps.infra.flows.hosts import HOST_CONNECT_HOOKS
+    from apps.infra.models import Host
 
     if realize_l2_networks not in HOST_CONNECT_HOOKS:
         HOST_CONNECT_HOOKS.append(realize_l2_networks)

@@ -6,9 +6,9 @@ error names it) and its rollback deletes the bridges this job created on the oth
 """
 import logging
 
-from apps.compute.models import Cluster, Host
 from apps.core.errors import CloudPortalError, Conflict
 from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
+from apps.infra.models import Cluster, Host
 
 from .. import dhcp
 from ..models import L2Network

@@ -28,10 +28,10 @@ the host (HOST_AGENT_UNREACHABLE 409, BRIDGE_NOT_FOUND, INTERFACE_NOT_FOUND, ...
 import re
 from collections import OrderedDict
 
-from apps.compute.flow_context import ctx_cached, ctx_host, ctx_value
-from apps.compute.models import Cluster, Host
 from apps.core.errors import CloudPortalError, InvalidArgument, NotFound
-from apps.core.flows import DbStep, RemoteStep
+from apps.core.flows import DbStep, RemoteStep, ctx_cached, ctx_value
+from apps.infra.flow_context import ctx_host
+from apps.infra.models import Cluster, Host
 
 from .. import dhcp, ipam
 from ..errors import L2NotAttached

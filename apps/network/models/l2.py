@@ -14,7 +14,7 @@ class L2NetworkQuerySet(ResourceQuerySet):
         """The L2's rows of its many-to-many table with clusters."""
         return L2Network.clusters.through.objects.filter(l2network_id=l2_id)
 
-    @kept(invalidated_by=["network.L2Network", "network.L2Network.clusters", "compute.Cluster"])
+    @kept(invalidated_by=["network.L2Network", "network.L2Network.clusters", "infra.Cluster"])
     def kept_cluster_ids(self, l2_id):
         """Primary keys of the clusters the L2 is attached to, as read up to a second ago."""
         return frozenset(link.cluster_id for link in self.cluster_links(l2_id))
@@ -24,10 +24,10 @@ class L2Network(Resource):
     """ZStack's L2NoVlanNetwork: on every connected host of an attached cluster, the agent makes a
     Linux bridge ``br_<physical_interface>`` with the interface as its port."""
 
-    zone = models.ForeignKey("compute.Zone", on_delete=models.PROTECT, related_name="l2_networks")
+    zone = models.ForeignKey("infra.Zone", on_delete=models.PROTECT, related_name="l2_networks")
     type = models.CharField(max_length=16, choices=L2NetworkType.choices, default=L2NetworkType.NO_VLAN)
     physical_interface = models.CharField(max_length=15)
-    clusters = models.ManyToManyField("compute.Cluster", related_name="l2_networks", blank=True)
+    clusters = models.ManyToManyField("infra.Cluster", related_name="l2_networks", blank=True)
 
     objects = L2NetworkQuerySet.as_manager()
 

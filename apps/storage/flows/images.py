@@ -10,9 +10,7 @@ import shutil
 
 from django.db import transaction
 
-from apps.core.events import publish_job
 from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
-from apps.core.models import Job
 
 from .. import detect, download
 from ..errors import BackupStorageFull, ImageFormatMismatch
@@ -62,16 +60,11 @@ class DownloadImage(RemoteStep):
 
     @staticmethod
     def _progress(ctx):
-        job = ctx.job
-        index = next(i for i, s in enumerate(job.steps) if s["name"] == "DownloadImage")
         low, high = DOWNLOAD_PROGRESS
 
         def report(done, total):
-            percent = low + int((high - low) * done / total) if total else low
-            job.steps[index]["detail"] = {"bytes_done": done, "bytes_total": total}
-            job.progress = percent
-            Job.objects.filter(pk=job.pk).update(progress=percent, steps=job.steps)
-            publish_job(job)
+            ctx.report_progress(low + int((high - low) * done / total) if total else low,
+                                bytes_done=done, bytes_total=total)
         return report
 
     def rollback(self, ctx):

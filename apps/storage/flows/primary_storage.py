@@ -5,9 +5,9 @@ InitHostCapacity (every Connected host of the cluster reports the path's capacit
 LocalStorageHostRef; undo deletes the rows this job created). A host whose agent fails fails the
 attach, as in ZStack.
 """
-from apps.compute.models import Cluster
 from apps.core.errors import Conflict
 from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
+from apps.infra.models import Cluster
 
 from .. import cache
 from ..capacity import connected_hosts, refresh_host_ref

@@ -36,11 +36,11 @@ import uuid as uuid_lib
 
 from django.db import transaction
 
-from apps.compute import agent
-from apps.compute.flow_context import ctx_cached, ctx_host, ctx_value
 from apps.core.errors import CloudPortalError, InvalidArgument, InvalidState, NotFound
-from apps.core.flows import DbStep, NoRollback, RemoteStep
+from apps.core.flows import DbStep, NoRollback, RemoteStep, ctx_cached, ctx_value
 from apps.core.states import EnableState
+from apps.infra import agent
+from apps.infra.flow_context import ctx_host
 
 from .. import cache
 from ..errors import NoPrimaryStorageCapacity

@@ -50,7 +50,7 @@ class BackupStorage(Resource):
                               default=BackupStorageStatus.CONNECTED)
     total_capacity = models.BigIntegerField(default=0)
     available_capacity = models.BigIntegerField(default=0)
-    zones = models.ManyToManyField("compute.Zone", related_name="backup_storages", blank=True)
+    zones = models.ManyToManyField("infra.Zone", related_name="backup_storages", blank=True)
 
     state_machine = ENABLE_STATE_MACHINE
 

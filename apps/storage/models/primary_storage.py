@@ -17,9 +17,9 @@ class PrimaryStorage(Resource):
     type = models.CharField(max_length=32, choices=PrimaryStorageType.choices,
                             default=PrimaryStorageType.LOCAL_STORAGE)
     url = models.CharField(max_length=1024, help_text="directory on each host")
-    zone = models.ForeignKey("compute.Zone", on_delete=models.PROTECT, related_name="primary_storages")
+    zone = models.ForeignKey("infra.Zone", on_delete=models.PROTECT, related_name="primary_storages")
     state = models.CharField(max_length=16, choices=EnableState.choices, default=EnableState.ENABLED)
-    clusters = models.ManyToManyField("compute.Cluster", related_name="primary_storages", blank=True)
+    clusters = models.ManyToManyField("infra.Cluster", related_name="primary_storages", blank=True)
 
     state_machine = ENABLE_STATE_MACHINE
 
@@ -62,7 +62,7 @@ class LocalStorageHostRefQuerySet(FastQuerySet):
     # their figures may be a second old: for a caller whose reservation checks the room in SQL
     kept_usable_on = kept(usable_on, invalidated_by=[
         "storage.LocalStorageHostRef", "storage.PrimaryStorage", "storage.PrimaryStorage.clusters",
-        "compute.Host", "compute.Cluster"])
+        "infra.Host", "infra.Cluster"])
 
 
 class LocalStorageHostRef(models.Model):
@@ -75,7 +75,7 @@ class LocalStorageHostRef(models.Model):
     """
 
     primary_storage = models.ForeignKey(PrimaryStorage, on_delete=models.CASCADE, related_name="host_refs")
-    host = models.ForeignKey("compute.Host", on_delete=models.CASCADE, related_name="local_storage_refs")
+    host = models.ForeignKey("infra.Host", on_delete=models.CASCADE, related_name="local_storage_refs")
     total_capacity = models.BigIntegerField(default=0)
     available_physical_capacity = models.BigIntegerField(default=0)
     used_capacity = models.BigIntegerField(default=0)
@@ -127,7 +127,7 @@ class ImageCache(models.Model):
     (``apps.storage.cache.release``)."""
 
     primary_storage = models.ForeignKey(PrimaryStorage, on_delete=models.CASCADE, related_name="image_caches")
-    host = models.ForeignKey("compute.Host", on_delete=models.CASCADE, related_name="image_caches")
+    host = models.ForeignKey("infra.Host", on_delete=models.CASCADE, related_name="image_caches")
     sha256 = models.CharField(max_length=64)
     image = models.ForeignKey("storage.Image", on_delete=models.SET_NULL, null=True, blank=True,
                               related_name="caches")

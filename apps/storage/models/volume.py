@@ -29,7 +29,7 @@ class Volume(Resource):
     install_path = models.CharField(max_length=2048, blank=True, default="")
     primary_storage = models.ForeignKey("storage.PrimaryStorage", on_delete=models.PROTECT,
                                         related_name="volumes")
-    host = models.ForeignKey("compute.Host", on_delete=models.PROTECT, related_name="volumes", null=True, blank=True)
+    host = models.ForeignKey("infra.Host", on_delete=models.PROTECT, related_name="volumes", null=True, blank=True)
     image = models.ForeignKey("storage.Image", on_delete=models.SET_NULL, null=True, blank=True,
                               related_name="volumes")
     image_sha256 = models.CharField(max_length=64, blank=True, default="",

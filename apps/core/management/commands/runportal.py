@@ -150,7 +150,7 @@ class Command(BaseCommand):
         from celery import current_app
 
         try:  # by name: core starts the processes and knows no app's tasks
-            current_app.send_task("apps.compute.tasks.revive_simulated_hosts")
+            current_app.send_task("apps.infra.tasks.revive_simulated_hosts")
         except Exception as exc:  # noqa: BLE001 - the portal runs anyway; the hosts reconnect by themselves
             self.stderr.write(f"could not ask a worker to re-register the simulated hosts: {exc}")
 

@@ -2,9 +2,9 @@
 add (flow + job), facts/capacity, ping, fault injection -> Disconnected and back."""
 import pytest
 
-from apps.compute.models import Cluster, Host, Zone
-from apps.compute.ping import ping_due_hosts
 from apps.core.models import GlobalConfig
+from apps.infra.models import Cluster, Host, Zone
+from apps.infra.ping import ping_due_hosts
 
 GIB = 1024 ** 3
 
@@ -109,7 +109,7 @@ def test_a_restarted_simulator_gets_its_hosts_back(admin_client, sim_agent, sim_
                                                    django_capture_on_commit_callbacks):
     """The simulator keeps hosts in memory: after it restarted (here: the host deleted from it),
     runportal's revive task and a reconnect both register the host again with its recorded size."""
-    from apps.compute.flows.hosts import revive_simulated_hosts
+    from apps.infra.flows.hosts import revive_simulated_hosts
 
     capture = django_capture_on_commit_callbacks
     uuid = add_host(admin_client, sim_cluster, cpu_num=6, memory_size=12 * GIB,
@@ -138,9 +138,9 @@ def test_an_agent_upgrade_that_fails_undoes_the_part_that_failed_and_keeps_the_r
     upgrade undoes that one (as the deploy flow's would), not the parts that finished; a failure
     once the agent runs (connecting to it) undoes nothing of the upgrade."""
     import hostagent
-    from apps.compute.flows import deploy
     from apps.core.errors import CloudPortalError
     from apps.core.flows import FLOWS, Flow, execute_job, start_job
+    from apps.infra.flows import deploy
 
     journal = []
 

@@ -10,7 +10,7 @@ class Zone(Resource):
     state_machine = ENABLE_STATE_MACHINE
 
     class Meta(Resource.Meta):
-        pass
+        db_table = "compute_zone"   # the name it had before zones moved out of compute
 
     class Query:
         fields = ["uuid", "name", "description", "state", "created_at", "updated_at"]

@@ -63,7 +63,7 @@ class HostQuerySet(ResourceQuerySet):
                            used_memory__lte=memory_room - F("reserved_memory")).update(
             used_cpu=F("used_cpu") + cpu, used_memory=F("used_memory") + memory)
 
-    @kept(invalidated_by=["compute.Host", "compute.Cluster"])
+    @kept(invalidated_by=["infra.Host", "infra.Cluster"])
     @compiled
     def kept_with_cluster(self, uuid):
         """The host and its cluster, or None, as read up to a second ago: for what a flow uses of
@@ -86,7 +86,7 @@ PLACEMENT_FIELDS = ("id", "uuid", "cluster_id", "cpu_num", "memory_size", "used_
 
 
 class Host(Resource):
-    cluster = models.ForeignKey("compute.Cluster", on_delete=models.PROTECT, related_name="hosts")
+    cluster = models.ForeignKey("infra.Cluster", on_delete=models.PROTECT, related_name="hosts")
     hypervisor_type = models.CharField(max_length=16, choices=HypervisorType.choices)
     management_ip = models.CharField(max_length=255)
     # "ip:agent_port" for KVM hosts, unique; NULL for simulated hosts, which share one agent
@@ -116,6 +116,7 @@ class Host(Resource):
     objects = HostQuerySet.as_manager()
 
     class Meta(Resource.Meta):
+        db_table = "compute_host"   # the name it had before hosts moved out of compute
         indexes = [models.Index(fields=["status", "last_ping_at"], name="host_status_ping")]
 
     class Query:

@@ -2,8 +2,8 @@
 ping's few seconds: a define queued behind other creates is not a host that does not answer."""
 import pytest
 
-from apps.compute import agent
-from apps.compute.models import Cluster, Host, Zone
+from apps.infra import agent
+from apps.infra.models import Cluster, Host, Zone
 from hostagent.backends.base import VM_OPS
 from hostagent.backends.network_base import NETWORK_PATHS
 from hostagent.backends.storage_base import STORAGE_ROUTES

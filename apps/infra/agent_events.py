@@ -3,14 +3,14 @@
 Each request is signed with the sending host's own secret, like the portal's
 requests to the agent; stale timestamps and replayed request ids are refused.
 The portal records the event (audit + a live event on the host's group),
-counts it as a sign of life, and applies VM state changes to the VMs
-(vm_sync.apply_reported_state).
+counts it as a sign of life, and hands it to the handler the other apps
+registered for its type (compute: "vm.state", apps/compute/apps.py).
 """
+import datetime
 import json
 import time
 
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from apps.core.errors import CloudPortalError, InvalidArgument
@@ -19,6 +19,8 @@ from apps.core.events import group_for_resource, publish
 from .models import Host
 
 MAX_SKEW_SECONDS = 300
+# event type -> handler(host, event, reported_at): filled by the apps that act on events
+AGENT_EVENT_HANDLERS = {}
 
 
 class BadAgentSignature(CloudPortalError):
@@ -66,14 +68,19 @@ def receive(request):
     # the request's (signed) timestamp is the agent's clock when it sent the events: it puts their
     # times on the portal's clock, rounded late (whole seconds), never early
     clock_offset = time.time() - int(request.META["HTTP_X_TIMESTAMP"])
-    from .vm_sync import apply_reported_state, event_time
-
     for event in events:
         if isinstance(event, dict):
             publish([group_for_resource(host.uuid)], {"type": "agent-event", "host_uuid": str(host.uuid), **event})
-            if event.get("type") == "vm.state" and isinstance(event.get("vm_uuid"), str):
-                try:
-                    apply_reported_state(host, event["vm_uuid"], event.get("state"), event_time(event, clock_offset))
-                except (ValueError, ValidationError):
-                    continue  # a malformed uuid: nothing to apply
+            handler = AGENT_EVENT_HANDLERS.get(event.get("type"))
+            if handler is not None:
+                handler(host, event, event_time(event, clock_offset))
     return host, len(events)
+
+
+def event_time(event, clock_offset=0.0):
+    """When an agent event happened on the portal's clock: its ``time`` (seconds since the epoch on
+    the agent's clock) plus ``clock_offset`` (the portal's clock minus the agent's); else now."""
+    try:
+        return datetime.datetime.fromtimestamp(float(event["time"]) + clock_offset, tz=datetime.timezone.utc)
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        return timezone.now()

@@ -5,8 +5,8 @@ import time
 import pytest
 import requests
 
-from apps.compute.models import Cluster, Host, Zone
 from apps.core.models import AuditLog
+from apps.infra.models import Cluster, Host, Zone
 from tests.conftest import client_for, make_account
 from tests.hostagent.conftest import ADMIN_TOKEN, AgentProcess
 from tests.workers import wait_for

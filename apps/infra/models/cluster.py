@@ -11,13 +11,13 @@ class HypervisorType(models.TextChoices):
 class Cluster(Resource):
     """A group of hosts of one hypervisor type in one zone."""
 
-    zone = models.ForeignKey("compute.Zone", on_delete=models.PROTECT, related_name="clusters")
+    zone = models.ForeignKey("infra.Zone", on_delete=models.PROTECT, related_name="clusters")
     hypervisor_type = models.CharField(max_length=16, choices=HypervisorType.choices, default=HypervisorType.KVM)
     state = models.CharField(max_length=16, choices=EnableState.choices, default=EnableState.ENABLED)
     state_machine = ENABLE_STATE_MACHINE
 
     class Meta(Resource.Meta):
-        pass
+        db_table = "compute_cluster"   # the name it had before clusters moved out of compute
 
     class Query:
         fields = ["uuid", "name", "description", "state", "hypervisor_type", "zone_uuid", "created_at", "updated_at"]

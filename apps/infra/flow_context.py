@@ -1,28 +1,8 @@
-"""Reading a VM flow's context, shared by the compute, storage and network steps.
-
-Outside ``apps.compute.flows`` on purpose: the storage and network step modules import it, and
-the compute flows import them.
-"""
+"""The host a flow works on, for the steps of every app that act on one (VM, storage, network)."""
 from apps.core.errors import NotFound
+from apps.core.flows import ctx_cached, ctx_value
 
 from .models import Host
-
-
-def ctx_value(ctx, key, default=None):
-    """What an earlier step recorded (``ctx.<key>``), else the request's (``ctx.args[key]``).
-    A plain dict works too (``{"args": {...}, ...}``), for helpers called outside a flow."""
-    if isinstance(ctx, dict):
-        return ctx.get(key, ctx.get("args", {}).get(key, default))
-    value = ctx.get(key)
-    if value is None:
-        value = (getattr(ctx, "args", None) or {}).get(key, default)
-    return value
-
-
-def ctx_cached(ctx, key, load):
-    """``load()`` once per job run (``Context.cached``: rows several steps read); with a plain
-    dict instead of a flow context, every time."""
-    return ctx.cached(key, load) if hasattr(ctx, "cached") else load()
 
 
 def ctx_host(ctx, kept=False):

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from apps.compute.models import Cluster, Host, Zone
-from tests.compute.conftest import needs_libvirtd
+from apps.infra.models import Cluster, Host, Zone
+from tests.infra.conftest import needs_libvirtd
 from tests.hostagent.conftest import free_port
 from tests.network.conftest import test_interface, test_subnet  # noqa: F401  (fixtures)
 
@@ -174,7 +174,7 @@ def netns_list():
 def test_deleting_a_kvm_hosts_cluster_stops_its_dnsmasq_and_removes_namespace_and_bridge(
         admin_client, sshd, agent_roots, kvm_cluster, django_capture_on_commit_callbacks, test_interface,
         test_subnet):
-    from apps.compute import agent
+    from apps.infra import agent
     from apps.network.dhcp import apply_dhcp
     from tests.network.conftest import create_l2, create_l3, ip_link
 

@@ -4,10 +4,10 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from apps.compute.globalconfig import CPU_RATIO, MEMORY_RATIO
-from apps.compute.models import HOST_STATE_MACHINE, HOST_STATUS_MACHINE, Cluster, Host, Zone
 from apps.core.errors import InvalidState
 from apps.core.models import ChangeLog, ResourceConfig
+from apps.infra.globalconfig import CPU_RATIO, MEMORY_RATIO
+from apps.infra.models import HOST_STATE_MACHINE, HOST_STATUS_MACHINE, Cluster, Host, Zone
 
 GIB = 1024 ** 3
 
