@@ -43,8 +43,8 @@ $(VENV)/.installed-libvirt: $(VENV)/.installed requirements-libvirt.txt
 
 LIBVIRT_DEP := $(if $(shell pkg-config --exists libvirt 2>/dev/null && echo yes),$(VENV)/.installed-libvirt,)
 
-# noVNC for the VM console comes from npm (package.json, package-lock.json), served by the
-# portal itself. Without npm the portal still runs; its console page says how to get noVNC.
+# noVNC (VM console), Tabler and htmx (browser console) come from npm (package.json, package-lock.json),
+# served by the portal itself. Without npm the portal still runs; its pages say how to get them.
 node_modules/.installed: package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 	  npm ci --no-audit --no-fund --loglevel=error && touch $@; \

@@ -230,6 +230,15 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 NOVNC_DIR = BASE_DIR / "node_modules" / "@novnc" / "novnc"
 if NOVNC_DIR.is_dir():
     STATICFILES_DIRS.append(("novnc", NOVNC_DIR))
+# The browser console's CSS framework (Tabler, with Bootstrap's JS) and htmx, from the same npm
+# install: /static/tabler/css/tabler.min.css, /static/tabler/js/tabler.min.js, /static/htmx/htmx.min.js.
+# Only the minified files are linked (about 135 KB gzipped together); icons are inline SVG.
+NPM_ASSETS = {
+    "tabler/css": BASE_DIR / "node_modules" / "@tabler" / "core" / "dist" / "css",
+    "tabler/js": BASE_DIR / "node_modules" / "@tabler" / "core" / "dist" / "js",
+    "htmx": BASE_DIR / "node_modules" / "htmx.org" / "dist",
+}
+STATICFILES_DIRS += [(prefix, path) for prefix, path in NPM_ASSETS.items() if path.is_dir()]
 WHITENOISE_USE_FINDERS = True
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
