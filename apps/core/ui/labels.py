@@ -12,8 +12,8 @@ FIELD_LABELS = {
     "state": _("State"),
     "status": _("Status"),
     "type": _("Type"),
-    "created_at": _("Created"),
-    "updated_at": _("Updated"),
+    "created_at": _("Created at"),
+    "updated_at": _("Updated at"),
     "tags": _("Tags"),
     "zone_uuid": _("Zone"),
     "cluster_uuid": _("Cluster"),
@@ -32,13 +32,19 @@ FIELD_LABELS = {
     "finished_at": _("Finished"),
 }
 
-STATE_WORDS = [gettext_noop(word) for word in (
-    "Enabled", "Disabled", "Connected", "Disconnected", "Connecting", "Running", "Stopped", "Starting",
-    "Stopping", "Paused", "Destroyed", "Ready", "Downloading", "Deleted", "Pending", "Succeeded", "Failed",
-    "Cancelled", "Creating", "Maintenance", "success", "failure", "SystemAdmin", "Normal", "user", "system",
-    # a job's steps
-    "pending", "running", "succeeded", "failed", "rolling_back", "rolled_back", "rollback_failed", "skipped",
-)]
+# the values the API shows (literal, so that makemessages finds them); a job's steps in lower case
+STATE_WORDS = [
+    gettext_noop("Enabled"), gettext_noop("Disabled"), gettext_noop("Connected"),
+    gettext_noop("Disconnected"), gettext_noop("Connecting"), gettext_noop("Running"),
+    gettext_noop("Stopped"), gettext_noop("Starting"), gettext_noop("Stopping"), gettext_noop("Paused"),
+    gettext_noop("Destroyed"), gettext_noop("Ready"), gettext_noop("Downloading"), gettext_noop("Deleted"),
+    gettext_noop("Pending"), gettext_noop("Succeeded"), gettext_noop("Failed"), gettext_noop("Cancelled"),
+    gettext_noop("Creating"), gettext_noop("Maintenance"), gettext_noop("success"), gettext_noop("failure"),
+    gettext_noop("SystemAdmin"), gettext_noop("Normal"), gettext_noop("user"), gettext_noop("system"),
+    gettext_noop("pending"), gettext_noop("running"), gettext_noop("succeeded"), gettext_noop("failed"),
+    gettext_noop("rolling_back"), gettext_noop("rolled_back"), gettext_noop("rollback_failed"),
+    gettext_noop("skipped"),
+]
 
 
 def field_label(name, pages_labels=None, field=None):
