@@ -51,6 +51,7 @@ def call(request, method, path, query=None):
         match = resolve(path)
     except Resolver404:
         return Answer(404, {"code": "NOT_FOUND", "message": f"no such path: {path}"})
+    _keep_body(request)
     inner = copy.copy(request)
     inner.method = method
     inner.path = inner.path_info = path
@@ -58,6 +59,18 @@ def call(request, method, path, query=None):
     # what the API's own middleware does around an API call: the audit row of a mutating one
     response = AuditMiddleware(lambda req: match.func(req, *match.args, **match.kwargs))(inner)
     return Answer(response.status_code, getattr(response, "data", None))
+
+
+def _keep_body(request):
+    """Read the browser's body once, kept on its request, so that the API's parser (reading the
+    copy) and the page itself (``request.POST``, to show a form again) both see it. A multipart
+    body is parsed (its files streamed by the upload handlers) rather than held as bytes."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if request.content_type.startswith("multipart/"):
+        request.POST  # noqa: B018 - parsed now; the API's parser then takes request.POST and FILES
+    else:
+        request.body  # noqa: B018
 
 
 def _query_dict(query):
