@@ -1,18 +1,17 @@
 """The console's own pages: login, logout and the dashboard."""
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.login_pages import SessionLoginView
+from apps.core.tenancy import visible
+from apps.core.ui import site
 from apps.core.ui.apicall import call, list_path, viewset_of
 from apps.core.ui.browse import table
 from apps.core.ui.cells import state_colour
 from apps.core.ui.labels import state_word
-from apps.core.ui import site
-from apps.core.tenancy import visible
-
-from django.db.models import Count
 
 
 class LoginView(SessionLoginView):
@@ -62,7 +61,9 @@ def dashboard(request):
         answer = call(request, "GET", list_path("jobs"), {"ordering": "-created_at", "limit": 8, **query})
         return table(request, jobs, answer.data["results"] if answer.ok else [], columns)
 
+    jobs_url = reverse("ui:list", kwargs={"basename": "jobs"})
     return render(request, "console/dashboard.html", {
-        "title": _("Dashboard"), "cards": cards, "job_headers": columns,
-        "recent_jobs": recent({}), "failed_jobs": recent({"q": "state=Failed"}),
+        "title": _("Dashboard"), "cards": cards,
+        "job_tables": [(_("Recent jobs"), "recent-jobs", jobs_url, recent({})),
+                       (_("Failed jobs"), "failed-jobs", jobs_url + "?q=state%3DFailed", recent({"q": "state=Failed"}))],
     })

@@ -2,20 +2,14 @@
 create an instance offering through the form, find it in the list with q=, switch to Chinese;
 no JavaScript error on any page. Skipped without Chromium or Playwright."""
 import os
-import subprocess
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from apps.core.testing import make_account
-from cloudportal import webserver
-from tests.console.test_browser import CHROMIUM, CHROMIUM_ARGS, _database_url
+from tests.console.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.webserver import WebServer
 
-ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "pass-word-1"
 
 
@@ -38,35 +32,12 @@ def chromium():
 
 @pytest.fixture
 def portal(transactional_db):
-    """The web server as `make run` starts it, on the test database, on a free port."""
-    from django.db import connection
-
-    from tests.hostagent.conftest import free_port
-
-    port = free_port()
-    env = dict(os.environ, DATABASE_URL=_database_url(connection.settings_dict), PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen(webserver.command("127.0.0.1", port, "warning"), cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    """The web server as `make run` starts it, on the test database (tests/webserver.py)."""
+    server = WebServer().start()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url + "/ui/login/", timeout=2)
-                break
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "the web server did not start"
-                time.sleep(0.2)
-        yield url
+        yield server.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        server.stop()
 
 
 def test_log_in_create_an_offering_find_it_and_read_the_pages_in_chinese(chromium, portal):
