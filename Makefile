@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run demo test install install-dev migrate admin clean bench-query bench-flow
+.PHONY: run demo test install install-dev migrate admin clean bench-query bench-flow messages
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (python3.11 with venv)"; exit 1; }
@@ -43,8 +43,8 @@ $(VENV)/.installed-libvirt: $(VENV)/.installed requirements-libvirt.txt
 
 LIBVIRT_DEP := $(if $(shell pkg-config --exists libvirt 2>/dev/null && echo yes),$(VENV)/.installed-libvirt,)
 
-# noVNC for the VM console comes from npm (package.json, package-lock.json), served by the
-# portal itself. Without npm the portal still runs; its console page says how to get noVNC.
+# noVNC (VM console), Tabler and htmx (browser console) come from npm (package.json, package-lock.json),
+# served by the portal itself. Without npm the portal still runs; its pages say how to get them.
 node_modules/.installed: package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 	  npm ci --no-audit --no-fund --loglevel=error && touch $@; \
@@ -78,6 +78,13 @@ bench-query: install-dev
 
 bench-flow: install-dev
 	$(PY) bench/flow_throughput.py
+
+# the console's translations (locale/zh_Hans): strings gathered into the .po, the .mo compiled and
+# committed beside it, so running the portal needs no gettext; this needs it (apt-get install gettext)
+messages: install
+	$(PY) manage.py makemessages -l zh_Hans --no-location --ignore=node_modules --ignore=.venv --ignore=var \
+	  --ignore=tests --ignore=bench
+	$(PY) manage.py compilemessages -l zh_Hans
 
 clean:
 	rm -rf $(VENV) var node_modules

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "apps.network",
     "apps.storage",
     "apps.compute",
+    "apps.console",
 ]
 
 MIDDLEWARE = [
@@ -58,6 +59,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -77,6 +79,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "apps.console.navigation.console",
             ],
         },
     }
@@ -231,12 +234,25 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 NOVNC_DIR = BASE_DIR / "node_modules" / "@novnc" / "novnc"
 if NOVNC_DIR.is_dir():
     STATICFILES_DIRS.append(("novnc", NOVNC_DIR))
+# The browser console's CSS framework (Tabler, with Bootstrap's JS) and htmx, from the same npm
+# install: /static/tabler/css/tabler.min.css, /static/tabler/js/tabler.min.js, /static/htmx/htmx.min.js.
+# Only the minified files are linked (about 135 KB gzipped together); icons are inline SVG.
+NPM_ASSETS = {
+    "tabler/css": BASE_DIR / "node_modules" / "@tabler" / "core" / "dist" / "css",
+    "tabler/js": BASE_DIR / "node_modules" / "@tabler" / "core" / "dist" / "js",
+    "htmx": BASE_DIR / "node_modules" / "htmx.org" / "dist",
+}
+STATICFILES_DIRS += [(prefix, path) for prefix, path in NPM_ASSETS.items() if path.is_dir()]
 WHITENOISE_USE_FINDERS = True
 LANGUAGE_CODE = "en-us"
+# The browser console speaks English and Simplified Chinese (locale/zh_Hans, the compiled .mo is
+# committed: no gettext needed to run); the language switch remembers the choice in a cookie.
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
-LOGIN_URL = "/api-auth/login/"
+LOGIN_URL = "/ui/login/"   # the browser console's (apps.console); the browsable API keeps its own
 # Every password check counts failed logins per user name and per client address
 # (apps.accounts.throttle): this many failures within the window refuse that name or address
 # for the next window (429 with Retry-After). Counted in the cache: shared by every web process

@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from apps.accounts.login_pages import SessionLoginView
@@ -18,7 +17,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="index.html"), name="home"),
+    path("", include("apps.console.urls")),   # the browser console: / -> /ui/
     path("api/v1/", include(api_v1)),
     path("image-store/<str:sha256>", image_store, name="image-store"),
     path("", include("apps.compute.console.urls")),

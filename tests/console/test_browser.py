@@ -109,7 +109,7 @@ def test_novnc_connects_to_the_running_vm_in_chromium(console_vm, web_server):
             context = browser.new_context()
             anonymous = context.new_page()   # a link alone does not open the console: log in first
             anonymous.goto(console_url)
-            assert "/api-auth/login/" in anonymous.url and body["token"] not in anonymous.url
+            assert "/ui/login/" in anonymous.url and body["token"] not in anonymous.url
             context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": web_server,
                                   "value": session.cookies[settings.SESSION_COOKIE_NAME].value}])
             page = context.new_page()

@@ -51,7 +51,7 @@ def test_page_with_a_valid_token_sends_an_anonymous_browser_to_log_in_and_tells_
     user, vm = owner_vm
     token, _ = tokens.issue(user, vm)
     response = Client().get(f"/console/vm/{vm.uuid}/", {"token": token})
-    assert response.status_code == 302 and response["Location"].startswith("/api-auth/login/")
+    assert response.status_code == 302 and response["Location"].startswith("/ui/login/")   # the console's login page (LOGIN_URL)
     assert token not in response["Location"] and f"/console/vm/{vm.uuid}/" in response["Location"]
     assert b"Ab3dEf7h" not in response.content
     tokens.verify(token)   # not used up
@@ -107,7 +107,7 @@ def test_page_without_token_gives_a_logged_in_owner_a_fresh_one(owner_vm):
 def test_page_without_token_sends_an_anonymous_browser_to_log_in(owner_vm):
     _, vm = owner_vm
     response = Client().get(f"/console/vm/{vm.uuid}/")
-    assert response.status_code == 302 and "/api-auth/login/" in response["Location"]
+    assert response.status_code == 302 and "/ui/login/" in response["Location"]
 
 
 def test_page_of_a_stopped_vm_says_why(owner_vm):

@@ -1,0 +1,141 @@
+"""The generic list and detail pages: what the API's list and retrieve answer, as tables."""
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from ..api.serializers import admin_only_fields
+from ..query import query_meta
+from .apicall import call, list_path
+from .base import PageView, is_htmx, split_conditions, with_query
+from .cells import Formatter
+from .labels import field_label
+from .pages import site
+
+
+def shown_columns(pages, admin, names=None):
+    hidden = set() if admin else admin_only_fields(pages.viewset.serializer_class)
+    return [name for name in (names or pages.columns) if name not in hidden]
+
+
+def table(request, pages, rows, columns):
+    """``[(row, [cell, ...]), ...]`` for API rows of ``pages``."""
+    formatter = Formatter(pages, rows, request.user, site)
+    result = []
+    for row in rows:
+        cells = [formatter.cell(name, row.get(name), row) for name in columns]
+        if cells and not cells[0].href and row.get("uuid") and not cells[0].items:   # the row opens its page
+            cells[0].href = reverse("ui:detail", kwargs={"basename": pages.api_basename(), "uuid": row["uuid"]})
+        result.append((row, cells))
+    return result
+
+
+class ListView(PageView):
+    """Sortable columns, paging, the ``q=`` search box (the API's error shown), CSV export (the
+    API's own), bulk actions on the selected rows. htmx asks for the results alone."""
+
+    def get(self, request):
+        pages = self.pages
+        error, conditions = "", []
+        try:
+            conditions = split_conditions(request.GET.get("q", ""))
+        except ValueError as exc:   # shlex: an unclosed quote
+            error = _("The search could not be read: %(reason)s") % {"reason": exc}
+        ordering = request.GET.get("ordering", "")
+        query = {"q": conditions, "ordering": ordering, "offset": request.GET.get("offset", "0"),
+                 "limit": request.GET.get("limit", str(pages.list_limit))}
+        rows, count, offset, limit = [], 0, 0, pages.list_limit
+        if not error:
+            answer = call(request, "GET", self.list_path(), query)
+            if answer.ok:
+                rows, count = answer.data["results"], answer.data["count"]
+                offset, limit = int(query["offset"] or 0), int(query["limit"] or pages.list_limit)
+            else:
+                error = answer.message
+        columns = shown_columns(pages, self.admin)
+        sortable = set(getattr(query_meta(pages.model()), "fields", []))
+        context = {
+            "title": pages.title(),
+            "q": request.GET.get("q", ""),
+            "error": error,
+            "headers": [self.header(name, ordering, name in sortable) for name in columns],
+            "rows": table(request, pages, rows, columns),
+            "count": count,
+            "first": offset + 1 if rows else 0,
+            "last": offset + len(rows),
+            "previous_url": with_query(request, offset=max(offset - limit, 0) or None) if offset > 0 else "",
+            "next_url": with_query(request, offset=offset + limit) if offset + limit < (count or 0) else "",
+            "csv_url": self.list_path() + "?" + urlencode(
+                [("format", "csv")] + [("q", c) for c in conditions] + ([("ordering", ordering)] if ordering else [])),
+            "bulk_actions": self.visible_actions(bulk=True),
+            "can_create": pages.can_create() and self.may("create", "POST"),
+            "search_example": pages.search_example,
+        }
+        if is_htmx(request) and request.headers.get("HX-Target") == "results":
+            return self.page("ui/_results.html", context)
+        return self.page(pages.list_template, context)
+
+    def header(self, name, ordering, sortable):
+        label = field_label(name, self.pages.labels)
+        if not sortable:
+            return {"label": label, "url": "", "sorted": ""}
+        current = "asc" if ordering == name else "desc" if ordering == f"-{name}" else ""
+        target = f"-{name}" if current == "asc" else name
+        return {"label": label, "url": with_query(self.request, ordering=target, offset=None), "sorted": current}
+
+
+class DetailView(PageView):
+    """The object's fields, its related rows, tags, its jobs and its audit history."""
+
+    def get(self, request, uuid):
+        pages = self.pages
+        answer = call(request, "GET", self.detail_path(uuid))
+        if not answer.ok:
+            return self.failed(answer)
+        data = answer.data
+        names = [n for n in (pages.detail_fields or list(data)) if n in data and n != "tags"]
+        formatter = Formatter(pages, [data], request.user, site)
+        fields = [(field_label(n, pages.labels), formatter.cell(n, data[n])) for n in names]
+        context = {
+            "title": data.get("name") or str(uuid),
+            "object": data,
+            "uuid": str(uuid),
+            "fields": fields,
+            "tags": data.get("tags") or [],
+            "actions": [(a, a.destructive or pages.action_body(a) is not None) for a in self.visible_actions()],
+            "can_edit": pages.can_edit() and self.may("partial_update", "PATCH"),
+            "related": [self.related(r, uuid) for r in pages.related],
+            "jobs": self.history("jobs", ["action", "state", "progress", "created_at", "finished_at"], uuid)
+            if pages.with_history else None,
+            "audit": self.history("audit-logs", ["action", "user_name", "result", "error_code",
+                                                               "created_at"], uuid)
+            if pages.with_history else None,
+        }
+        return self.page(pages.detail_template, context)
+
+    def related(self, related, uuid):
+        target = site.get(related.basename)
+        return self._rows(target, related.basename, related.label or (target.title() if target else related.basename),
+                          {"q": f"{related.field}={uuid}", "limit": related.limit},
+                          shown_columns(target, self.admin) if target else ["uuid"],
+                          reverse("ui:list", kwargs={"basename": related.basename}) + "?"
+                          + urlencode({"q": f"{related.field}={uuid}"}) if target else "")
+
+    def history(self, basename, columns, uuid):
+        target = site.get(basename)
+        label = target.title() if target else basename
+        more = reverse("ui:list", kwargs={"basename": basename}) + "?" + urlencode(
+            {"q": f"resource_uuid={uuid}"}) if target else ""
+        return self._rows(target, basename, label, {"q": f"resource_uuid={uuid}", "ordering": "-created_at",
+                                                    "limit": 10}, columns, more)
+
+    def _rows(self, target, basename, label, query, columns, more_url):
+        answer = call(self.request, "GET", list_path(basename), query)
+        rows = answer.data.get("results", []) if answer.ok else []
+        if target is None:
+            return {"label": label, "error": answer.message, "headers": columns, "rows": [], "count": 0}
+        return {"label": label, "error": "" if answer.ok else answer.message,
+                "headers": [field_label(c, target.labels) for c in columns],
+                "rows": table(self.request, target, rows, columns),
+                "count": answer.data.get("count", 0) if answer.ok else 0, "more_url": more_url,
+                "basename": basename}

@@ -1,0 +1,134 @@
+"""How an API value is shown in a table cell or a detail row: bytes in KiB/MiB/GiB, states as
+coloured badges, a related row's uuid as its name linking to its page."""
+import json
+from dataclasses import dataclass, field
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from ..api.fields import UuidRelatedField
+from ..tenancy import visible
+from .labels import state_word
+
+GOOD = {"Enabled", "Running", "Connected", "Ready", "Succeeded", "success"}
+BAD = {"Failed", "Disconnected", "Error", "failure", "Deleted", "Destroyed"}
+BUSY = {"Starting", "Stopping", "Connecting", "Downloading", "Pending", "Creating", "Migrating", "Rebooting"}
+
+
+@dataclass
+class Cell:
+    text: str = ""
+    href: str = ""
+    title: str = ""
+    badge: str = ""          # a Tabler colour: green, red, yellow, secondary
+    code: bool = False
+    items: list = field(default_factory=list)   # several cells (a list value)
+
+
+def human_bytes(value):
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(size) < 1024 or unit == "PiB":
+            return f"{size:.0f} {unit}" if unit == "B" or size == int(size) else f"{size:.1f} {unit}"
+        size /= 1024
+
+
+def is_bytes(name):
+    return name.endswith("_size") or name.endswith("capacity") or name == "size"
+
+
+def state_colour(value):
+    if value in GOOD:
+        return "green"
+    if value in BAD:
+        return "red"
+    if value in BUSY:
+        return "yellow"
+    return "secondary"
+
+
+_relations = {}
+
+
+def relations_of(serializer_class):
+    """``{field: model}`` of the serializer's fields that show a related row's uuid."""
+    found = _relations.get(serializer_class)
+    if found is None:
+        found = {}
+        for name, fld in serializer_class(context={}).fields.items():
+            child = getattr(fld, "child_relation", fld)
+            if isinstance(child, UuidRelatedField) and child.queryset is not None:
+                found[name] = child.queryset.model
+        _relations[serializer_class] = found
+    return found
+
+
+def related_names(rows, relations, user):
+    """``{uuid string: name}`` of the related rows ``rows`` point at that ``user`` may see (one
+    query per related model; tenancy is core's ``visible``)."""
+    wanted = {}
+    for row in rows:
+        for name, model in relations.items():
+            value = row.get(name)
+            for one in value if isinstance(value, list) else [value]:
+                if one:
+                    wanted.setdefault(model, set()).add(str(one))
+    names = {}
+    for model, uuids in wanted.items():
+        if not any(f.name == "name" for f in model._meta.get_fields()):
+            continue
+        for uuid, name in visible(model.objects.filter(uuid__in=uuids), user).values_list("uuid", "name"):
+            names[str(uuid)] = name
+    return names
+
+
+class Formatter:
+    """Cells for the rows of one page (``registry``: where related pages are found)."""
+
+    def __init__(self, pages, rows, user, registry):
+        self.pages, self.registry = pages, registry
+        self.relations = relations_of(pages.viewset.serializer_class)
+        self.names = related_names(rows, self.relations, user)
+
+    def link_for(self, model, uuid):
+        target = self.registry.for_model(model)
+        if target is None:
+            return ""
+        return reverse("ui:detail", kwargs={"basename": target.api_basename(), "uuid": uuid})
+
+    def cell(self, name, value, row=None):
+        if name in self.relations:
+            model = self.relations[name]
+            if isinstance(value, list):
+                return Cell(items=[self._related(model, v) for v in value])
+            return self._related(model, value) if value else Cell("—")
+        if name == "name" and row is not None and row.get("uuid"):
+            return Cell(str(value) or "—", href=reverse("ui:detail", kwargs={
+                "basename": self.pages.api_basename(), "uuid": row["uuid"]}))
+        return plain(name, value)
+
+    def _related(self, model, uuid):
+        uuid = str(uuid)
+        return Cell(self.names.get(uuid, uuid[:8]), href=self.link_for(model, uuid), title=uuid)
+
+
+def plain(name, value):
+    if value is None or value == "":
+        return Cell("—")
+    if isinstance(value, bool):
+        return Cell(_("Yes") if value else _("No"))
+    if name in ("state", "status", "result"):
+        return Cell(state_word(value), badge=state_colour(value))
+    if isinstance(value, (int, float)) and is_bytes(name):
+        return Cell(human_bytes(value), title=f"{value} B")
+    if name == "progress" and isinstance(value, (int, float)):
+        return Cell(f"{value}%")
+    if name.endswith("_at") and isinstance(value, str):
+        return Cell(value[:19].replace("T", " "), title=value)
+    if name == "tags" and isinstance(value, list):
+        return Cell(items=[Cell(str(tag), badge="azure") for tag in value])
+    if isinstance(value, list):
+        return Cell(items=[plain("", one) for one in value]) if value else Cell("—")
+    if isinstance(value, dict):
+        return Cell(json.dumps(value, ensure_ascii=False, sort_keys=True), code=True)
+    return Cell(str(value))

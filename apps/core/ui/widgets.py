@@ -1,0 +1,115 @@
+"""A serializer's writable fields as form inputs. The form posts what the API takes, named as the
+API names it; the serializer that validates it is the API's, so a page has no rules of its own."""
+import json
+from dataclasses import dataclass, field
+
+from rest_framework import serializers
+
+from ..api.fields import UuidRelatedField
+from .labels import field_label
+
+MAX_OPTIONS = 500
+
+
+@dataclass
+class Input:
+    name: str
+    label: str
+    kind: str                    # text, textarea, password, number, checkbox, select, multiselect, list, json
+    value: object = ""
+    required: bool = False
+    help: str = ""
+    options: list = field(default_factory=list)   # [(value, label)]
+    minimum: object = None
+    maximum: object = None
+    errors: list = field(default_factory=list)
+
+    @property
+    def selected(self):
+        values = self.value if isinstance(self.value, list) else [self.value]
+        return {str(v) for v in values if v not in (None, "")}
+
+
+def _options(fld):
+    """The rows a related field accepts (the API's own queryset for it, as this user sees it)."""
+    rows = fld.get_queryset()[:MAX_OPTIONS]
+    return [(str(row.uuid), getattr(row, "name", str(row.uuid))) for row in rows]
+
+
+def kind_of(fld):
+    if isinstance(fld, serializers.ManyRelatedField):
+        return "multiselect"
+    if isinstance(fld, UuidRelatedField):
+        return "select"
+    if isinstance(fld, serializers.BooleanField):
+        return "checkbox"
+    if isinstance(fld, serializers.MultipleChoiceField):
+        return "multiselect"
+    if isinstance(fld, serializers.ChoiceField):
+        return "select"
+    if isinstance(fld, (serializers.IntegerField, serializers.FloatField, serializers.DecimalField)):
+        return "number"
+    if isinstance(fld, serializers.ListField):
+        return "list"
+    if isinstance(fld, (serializers.JSONField, serializers.DictField)):
+        return "json"
+    if isinstance(fld, serializers.FileField):
+        return "file"
+    if fld.style.get("input_type") == "password":
+        return "password"
+    if fld.style.get("base_template") == "textarea.html" or fld.field_name == "description":
+        return "textarea"
+    return "text"
+
+
+def inputs(serializer, names, values=None, errors=None, labels=None, choices=None):
+    """The form inputs of ``serializer``'s writable fields (``names``: which, in order; None:
+    all), filled with ``values`` (what was posted, or the object as the API shows it).
+    ``choices``: ``{field: [(uuid, name)]}`` for fields the serializer takes as plain uuids."""
+    values, errors, choices = values or {}, errors or {}, choices or {}
+    fields = serializer.fields
+    wanted = names if names is not None else list(fields)
+    result = []
+    for name in wanted:
+        fld = fields.get(name)
+        if fld is None or fld.read_only:
+            continue
+        kind = kind_of(fld)
+        one = Input(name=name, label=str(field_label(name, labels, fld)), kind=kind,
+                    required=fld.required, help=str(fld.help_text or ""), errors=list(errors.get(name, [])))
+        if name in choices:   # a plain list of uuids the page fills from another page's rows
+            one.kind = kind = "multiselect" if kind == "list" else "select"
+            one.options = choices[name]
+        elif kind == "select" and isinstance(fld, UuidRelatedField):
+            one.options = _options(fld)
+        elif kind == "multiselect" and isinstance(fld, serializers.ManyRelatedField):
+            one.options = _options(fld.child_relation)
+        elif kind in ("select", "multiselect"):
+            one.options = [(str(k), str(v)) for k, v in fld.choices.items()]
+        if kind == "number":
+            one.minimum, one.maximum = getattr(fld, "min_value", None), getattr(fld, "max_value", None)
+        one.value = _value(fld, kind, name, values)
+        result.append(one)
+    return result
+
+
+def _value(fld, kind, name, values):
+    if hasattr(values, "getlist"):   # a posted form: shown again as it was typed
+        if kind in ("multiselect", "list"):
+            return values.getlist(name)
+        if kind == "checkbox":
+            return values.get(name) in ("true", "on", "1")
+        return values.get(name, "")
+    if name in values:
+        value = values[name]
+    elif fld.default is not serializers.empty and not callable(fld.default):
+        value = fld.default
+    else:
+        value = [] if kind in ("multiselect", "list") else ""
+    if kind == "json" and value != "":
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def is_multipart(inputs_list):
+    return any(one.kind == "file" for one in inputs_list)

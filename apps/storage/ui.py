@@ -1,0 +1,50 @@
+"""Storage's console pages (apps.core.ui): images, primary and backup storage."""
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.ui import Action, Related, ResourcePages
+
+from .serializers import BackupStorageZoneSerializer
+from .views import BackupStorageViewSet, ImageViewSet, PrimaryStorageViewSet
+
+STORAGE_LABELS = {"url": _("URL"), "total_capacity": _("Total capacity"),
+                  "available_capacity": _("Available capacity"), "zone_uuids": _("Zones")}
+
+
+class ImagePages(ResourcePages):
+    viewset = ImageViewSet
+    menu = (_("Storage"), _("Images"))
+    order = 30
+    columns = ["name", "status", "state", "media_type", "format", "size", "platform", "created_at"]
+    fields = ["name", "description", "url", "backup_storage_uuids", "platform", "format", "media_type",
+              "guest_os_type", "public"]
+    options = {"backup_storage_uuids": "backup-storage"}
+    actions = ["enable", "disable", Action("delete", destructive=True), "recover", "expunge"]
+    labels = {"media_type": _("Media type"), "format": _("Format"), "size": _("Virtual size"),
+              "actual_size": _("Actual size"), "platform": _("Platform"), "guest_os_type": _("Guest OS"),
+              "public": _("Public"), "backup_storage_uuids": _("Backup storage"), "sha256": "SHA-256",
+              "backup_storage_refs": _("Stored on")}
+    search_example = "status=Ready"
+
+
+class PrimaryStoragePages(ResourcePages):
+    viewset = PrimaryStorageViewSet
+    menu = (_("Storage"), _("Primary storage"))
+    order = 31
+    columns = ["name", "type", "zone_uuid", "state", "total_capacity", "available_capacity"]
+    fields = ["name", "description", "type", "url", "zone_uuid"]
+    actions = ["enable", "disable", "attach", "detach", "delete"]
+    labels = STORAGE_LABELS
+    search_example = "state=Enabled"
+
+
+class BackupStoragePages(ResourcePages):
+    viewset = BackupStorageViewSet
+    menu = (_("Storage"), _("Backup storage"))
+    order = 32
+    columns = ["name", "type", "state", "status", "total_capacity", "available_capacity"]
+    fields = ["name", "description", "type", "url"]
+    actions = ["enable", "disable", "reconnect", Action("attach", body=BackupStorageZoneSerializer),
+               Action("detach", body=BackupStorageZoneSerializer), "delete"]
+    labels = STORAGE_LABELS
+    related = [Related("images", "backup_storage_uuid", label=_("Images"))]
+    search_example = "status=Connected"
