@@ -111,6 +111,7 @@ class ResourcePages:
     related = []             # Related(...)
     labels = {}              # field -> label, over core's common ones
     options = {}             # form field -> API basename whose rows it picks from (a list of uuids)
+    cells = {}               # field -> function(value, row) -> cells.Cell: how the page shows it
     list_limit = 50
     search_example = "name~=web%"
     with_history = True      # the detail page shows the object's jobs and audit rows
