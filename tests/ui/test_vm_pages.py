@@ -85,6 +85,10 @@ def test_check_placement_shows_where_the_api_s_dry_run_puts_the_vm_and_why_nothi
     assert re.search(r'id="placement-code">([^<]*)<', text(nothing)).group(1) == api.json()["code"]
     assert not VmInstance.objects.exists()   # a dry run changes nothing
 
+    assert page.post("/i18n/setlang/", {"language": "zh-hans", "next": "/ui/"}).status_code == 302
+    chinese = text(page.post("/ui/vm-instances/new/", form(env, check="placement", **too_big)))
+    assert "没有合适的位置" in chinese and "检查放置" in chinese and api.json()["message"] in html.unescape(chinese)
+
 
 def test_a_bad_value_gets_the_api_s_message_beside_its_field(env, page):
     body = env.body(cpu_num=1, memory_size=1000)
