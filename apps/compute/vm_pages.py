@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from apps.core.errors import CloudPortalError
+from apps.core.tenancy import visible
 from apps.core.ui import site
 from apps.core.ui.apicall import call, list_path
 from apps.core.ui.base import PageView, is_htmx
@@ -18,8 +20,11 @@ from apps.core.ui.browse import DetailView
 from apps.core.ui.cells import Cell, human_bytes, related_names
 from apps.core.ui.edit import FormView, go
 from apps.core.ui.widgets import inputs
+from apps.infra.models import Cluster, Host
+from apps.network.models import L3Network
+from apps.storage.models import PrimaryStorage
 
-from .console.service import CONSOLE_STATES
+from .console.service import check_console
 from .models import VmInstance
 from .serializers import VmCreateSerializer
 
@@ -60,15 +65,13 @@ def detail_link(model, uuid):
 
 def l3_cells(request, uuids):
     """``{l3 uuid: Cell}``: each L3 network's name (as this user sees it) linking to its page."""
-    from apps.network.models import L3Network
-
     names = related_names([{"l3": u} for u in uuids], {"l3": L3Network}, request.user)
     return {u: Cell(names.get(u, u[:8]), href=detail_link(L3Network, u), title=u) for u in uuids}
 
 
 class VmDetailView(DetailView):
     """The generic detail page, with the VM's NICs, only the actions its state allows (the API's
-    state table) and the console button when the VM could have a console."""
+    state table) and the console button (disabled, with the API's reason, when it would refuse)."""
 
     def page(self, template, context, status=200):
         vm = context.get("object")
@@ -80,8 +83,22 @@ class VmDetailView(DetailView):
             nics = sorted(vm.get("nics") or [], key=lambda nic: nic.get("device_id") or 0)
             l3s = l3_cells(self.request, [nic["l3_network_uuid"] for nic in nics])
             context["nics"] = [{**nic, "l3": l3s[nic["l3_network_uuid"]]} for nic in nics]
-            context["console"] = vm["state"] in CONSOLE_STATES and self.may("console", "POST")
+            if self.may("console", "POST"):
+                context["console"] = {"refused": console_refusal(self.request, vm["uuid"])}
         return super().page(template, context, status)
+
+
+def console_refusal(request, uuid):
+    """Why the API would refuse the VM's console now, in its words ("" when it would open one):
+    the button is shown disabled with the reason rather than failing in a new tab."""
+    vm = visible(VmInstance.objects.select_related("host"), request.user).filter(uuid=uuid).first()
+    if vm is None:
+        return _("Not found: it does not exist, or your account may not see it.")
+    try:
+        check_console(vm)
+    except CloudPortalError as exc:
+        return exc.message
+    return ""
 
 
 class OpenConsoleView(PageView):
@@ -205,12 +222,9 @@ class VmCreateView(FormView):
     def placement(self, answer):
         """What the dry run answered: where the VM would go, or why nothing fits."""
         if not answer.ok:
-            return {"ok": False, "message": answer.message, "code": answer.code,
+            return {"ok": False, "status": answer.status, "message": answer.message, "code": answer.code,
                     "details": sorted((answer.data.get("details") or {}).items())
                     if isinstance(answer.data, dict) else []}
-        from apps.infra.models import Cluster, Host
-        from apps.storage.models import PrimaryStorage
-
         plan = answer.data["placement"]
         host = plan.get("host") or {}
         storage = plan.get("primary_storage")

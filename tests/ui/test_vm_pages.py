@@ -200,18 +200,21 @@ def test_bulk_destroy_asks_first_then_destroys_each_selected_vm(env, page):
 
 def test_open_console_is_the_api_s_console_token_in_a_tab_of_its_own(env, page):
     uuid, _ = env.create()
+    api = env.client.post(f"/api/v1/vm-instances/{uuid}/console/")   # a simulated host has no VNC server
+    assert api.status_code == 409
     detail = text(page.get(f"/ui/vm-instances/{uuid}/"))
     assert f'action="/ui/vm-instances/{uuid}/console/" target="_blank"' in detail
-    refused = page.post(f"/ui/vm-instances/{uuid}/console/")   # a simulated host has no VNC server
-    api = env.client.post(f"/api/v1/vm-instances/{uuid}/console/")
-    assert refused.status_code == api.status_code == 409 and html.escape(api.json()["message"]) in text(refused)
+    assert f'id="open-console" disabled title="{html.escape(api.json()["message"])}"' in detail   # and why
+    refused = page.post(f"/ui/vm-instances/{uuid}/console/")
+    assert refused.status_code == 409 and html.escape(api.json()["message"]) in text(refused)
 
     host = Host.objects.filter(uuid=env.vm(uuid)["host_uuid"])
     host.update(hypervisor_type="KVM")   # as if it had a VNC server: the API gives a token
+    assert 'id="open-console">' in text(page.get(f"/ui/vm-instances/{uuid}/"))
     opened = page.post(f"/ui/vm-instances/{uuid}/console/")
     assert opened.status_code == 302
     assert re.match(rf"http://testserver/console/vm/{uuid}/\?token=.+", opened.headers["Location"])
 
     host.update(hypervisor_type="Simulator")
     assert env.action(uuid, "stop")["state"] == "succeeded"
-    assert 'id="open-console"' not in text(page.get(f"/ui/vm-instances/{uuid}/"))
+    assert re.search(r'id="open-console" disabled title="[^"]*Stopped', text(page.get(f"/ui/vm-instances/{uuid}/")))

@@ -101,12 +101,15 @@ def related_names(rows, relations, user):
 
 
 class Formatter:
-    """Cells for the rows of one page (``registry``: where related pages are found)."""
+    """Cells for the rows of one page (``registry``: where related pages are found; ``columns``:
+    the fields shown, when not all of them: only their related rows' names are read)."""
 
-    def __init__(self, pages, rows, user, registry):
+    def __init__(self, pages, rows, user, registry, columns=None):
         self.pages, self.registry = pages, registry
         self.relations = relations_of(pages.viewset.serializer_class)
-        self.names = related_names(rows, self.relations, user)
+        wanted = self.relations if columns is None else {
+            name: model for name, model in self.relations.items() if name in columns}
+        self.names = related_names(rows, wanted, user)
 
     def link_for(self, model, uuid):
         target = self.registry.for_model(model)
