@@ -6,12 +6,14 @@ import html
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from apps.compute.models import VmInstance
 from apps.core.models import AuditLog, Job
 from apps.core.testing import client_for, make_account
-from apps.infra.models import Host
+from apps.infra.models import Cluster, Host, Zone
 from tests.compute.vm_env import GIB, MIB, Env
 
 pytestmark = pytest.mark.django_db
@@ -218,3 +220,28 @@ def test_open_console_is_the_api_s_console_token_in_a_tab_of_its_own(env, page):
     host.update(hypervisor_type="Simulator")
     assert env.action(uuid, "stop")["state"] == "succeeded"
     assert re.search(r'id="open-console" disabled title="[^"]*Stopped', text(page.get(f"/ui/vm-instances/{uuid}/")))
+
+
+def test_the_list_page_reads_as_many_rows_in_the_same_number_of_queries(db):
+    owner = make_account("tenant-a")
+    cluster = Cluster.objects.create(name="c", zone=Zone.objects.create(name="z"), hypervisor_type="Simulator")
+    hosts = [Host.objects.create(name=f"host-{i}", cluster=cluster, hypervisor_type="Simulator",
+                                 management_ip=f"127.0.0.{i + 1}") for i in range(3)]
+    client = browser(owner)
+
+    def add(count):
+        for i in range(count):
+            VmInstance.objects.create(name=f"vm-{VmInstance.objects.count()}", account=owner.account, cpu_num=1,
+                                      memory_size=512 * MIB, state="Running", host=hosts[i % 3])
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/ui/vm-instances/")
+        assert response.status_code == 200
+        return len(captured), response
+
+    add(2)
+    few, _ = queries()
+    add(20)
+    many, response = queries()
+    assert many == few and all(f">{host.name}<" in text(response) for host in hosts)
