@@ -174,10 +174,9 @@ class VmCreateView(FormView):
             else {}
         errors = {name: error_messages(value) for name, value in details.items()}
         titles = step_titles()
-        steps = [{"id": anchor, "title": titles[anchor],
-                  "fields": {f.name: f for f in inputs(serializer, names, values, errors, self.pages.labels)}}
-                 for anchor, names in STEPS]
-        fields = {name: one for step in steps for name, one in step["fields"].items()}
+        steps = [{"id": anchor, "title": titles[anchor]} for anchor, _names in STEPS]
+        names = [name for _anchor, step_names in STEPS for name in step_names]
+        fields = {one.name: one for one in inputs(serializer, names, values, errors, self.pages.labels)}
         fields["image_uuid"].options = self.options("images", ["status=Ready", "state=Enabled"], image_label)
         fields["instance_offering_uuid"].options = self.options("instance-offerings", ["state=Enabled"],
                                                                 offering_label)

@@ -137,6 +137,8 @@ def test_the_wizard_creates_through_the_api_one_vm_to_its_job_several_to_their_l
     host = Host.objects.get(uuid=vm_row["host_uuid"])
     assert vm_row["nics"][0]["ip"] in text(listing) and f">{host.name}<" in text(listing)
     assert "512 MiB" in text(listing)
+    by_ip = text(page.get("/ui/vm-instances/", {"q": f"nics.ip={vm_row['nics'][0]['ip']}"}))
+    assert ">web<" in by_ip and "db-1" not in by_ip   # the API's q= joins
 
 
 def test_a_normal_account_sees_only_its_own_vms_and_the_api_s_404_for_another_s(db):
