@@ -5,6 +5,8 @@ Like every console page they call the API in-process (apps.core.ui.apicall): wha
 ask, where a VM would go ("nothing fits" included), which actions a VM's state allows and who
 may see it are the API's answers, shown as it gives them.
 """
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -260,6 +262,4 @@ def offering_label(row):
 
 
 def _query(condition):
-    from urllib.parse import urlencode
-
     return urlencode({"q": condition})

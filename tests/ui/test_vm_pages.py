@@ -152,8 +152,13 @@ def test_a_normal_account_sees_only_its_own_vms_and_the_api_s_404_for_another_s(
     assert "my-vm" in listing and "their-vm" not in listing
     assert client.get(f"/ui/vm-instances/{own.uuid}/").status_code == 200
     assert client_for(mine).get(f"/api/v1/vm-instances/{other.uuid}/").status_code == 404
-    for path in (f"/ui/vm-instances/{other.uuid}/", f"/ui/vm-instances/{other.uuid}/delete/"):
+    for path in (f"/ui/vm-instances/{other.uuid}/", f"/ui/vm-instances/{other.uuid}/delete/",
+                 f"/ui/vm-instances/{other.uuid}/edit/"):
         assert client.get(path).status_code == 404
+    renamed = client.post(f"/ui/vm-instances/{own.uuid}/edit/", {"name": "my-web", "description": ""})
+    assert renamed.status_code == 302 and client_for(mine).get(f"/api/v1/vm-instances/{own.uuid}/").json()["name"] \
+        == "my-web"
+    assert client.post(f"/ui/vm-instances/{other.uuid}/edit/", {"name": "mine-now"}).status_code == 404
     for path in (f"/ui/vm-instances/{other.uuid}/start/", f"/ui/vm-instances/{other.uuid}/console/"):
         assert client.post(path).status_code == 404
     assert VmInstance.objects.get(pk=other.pk).state == "Stopped"
