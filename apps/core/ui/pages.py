@@ -109,9 +109,9 @@ class ResourcePages:
     detail_fields = None     # None: every field the API shows
     actions = []             # names or Action(...)
     related = []             # Related(...)
+    cells = {}               # field -> function(value, row) -> cells.Cell: how the page shows it
     labels = {}              # field -> label, over core's common ones
     options = {}             # form field -> API basename whose rows it picks from (a list of uuids)
-    cells = {}               # field -> function(value, row) -> cells.Cell: how the page shows it
     list_limit = 50
     search_example = "name~=web%"
     with_history = True      # the detail page shows the object's jobs and audit rows
