@@ -161,12 +161,15 @@ class VmCreateView(FormView):
                 job=format_html('<a href="{}">{}</a>', url, job["uuid"][:8])))
             return go(self.request, url)
         uuids = ",".join(vm["uuid"] for vm in data["resources"])
-        jobs_url = reverse("ui:list", kwargs={"basename": "jobs"}) + "?" + _query(f"resource_uuid?={uuids}")
+        if len(jobs) <= self.pages.list_limit:   # those rows exactly (a URL of a sensible length)
+            vms, their_jobs = {"q": f"uuid?={uuids}"}, {"q": f"resource_uuid?={uuids}"}
+        else:                                    # the newest first
+            vms = their_jobs = {"ordering": "-created_at"}
+        jobs_url = reverse("ui:list", kwargs={"basename": "jobs"}) + "?" + urlencode(their_jobs)
         messages.success(self.request, format_html(
             _("Creating {count} VMs: {jobs}."), count=len(jobs),
             jobs=format_html('<a href="{}">{}</a>', jobs_url, _("their jobs"))))
-        return go(self.request, reverse("ui:list", kwargs={"basename": self.basename}) + "?"
-                  + _query(f"uuid?={uuids}"))
+        return go(self.request, reverse("ui:list", kwargs={"basename": self.basename}) + "?" + urlencode(vms))
 
     # --- the page --------------------------------------------------------------------------
     def wizard(self, values, answer=None, placement=None, status=200):
@@ -259,7 +262,3 @@ def image_label(row):
 def offering_label(row):
     return _("%(name)s (%(cpus)s CPUs, %(memory)s)") % {
         "name": row["name"], "cpus": row["cpu_num"], "memory": human_bytes(row["memory_size"])}
-
-
-def _query(condition):
-    return urlencode({"q": condition})

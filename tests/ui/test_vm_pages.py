@@ -131,6 +131,12 @@ def test_the_wizard_creates_through_the_api_one_vm_to_its_job_several_to_their_l
     assert made == ["db-1", "db-2"] and many.status_code == 302
     listed = page.get(many.headers["Location"])
     assert "db-1" in text(listed) and "db-2" in text(listed) and ">web<" not in text(listed)
+    jobs_link = html.unescape(re.search(r'<a href="(/ui/jobs/\?[^"]+)">their jobs</a>', text(listed)).group(1))
+    jobs_page = text(page.get(jobs_link))
+    made_jobs = Job.objects.filter(resource_uuid__in=VmInstance.objects.filter(name__startswith="db-")
+                                   .values_list("uuid", flat=True))
+    assert len(made_jobs) == 2 and all(str(job.resource_uuid) in jobs_page for job in made_jobs)
+    assert str(vm.uuid) not in jobs_page
 
     listing = page.get("/ui/vm-instances/?q=state%3DRunning")
     vm_row = env.vm(str(vm.uuid))
