@@ -20,7 +20,7 @@ def shown_columns(pages, admin, names=None):
 
 def table(request, pages, rows, columns):
     """``[(row, [cell, ...]), ...]`` for API rows of ``pages``."""
-    formatter = Formatter(pages, rows, request.user, site)
+    formatter = Formatter(pages, rows, request.user, site, columns)
     result = []
     for row in rows:
         cells = [formatter.cell(name, row.get(name), row) for name in columns]

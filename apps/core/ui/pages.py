@@ -109,6 +109,7 @@ class ResourcePages:
     detail_fields = None     # None: every field the API shows
     actions = []             # names or Action(...)
     related = []             # Related(...)
+    cells = {}               # field -> function(value, row) -> cells.Cell: how the page shows it
     labels = {}              # field -> label, over core's common ones
     options = {}             # form field -> API basename whose rows it picks from (a list of uuids)
     list_limit = 50
