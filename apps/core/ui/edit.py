@@ -13,6 +13,7 @@ from .apicall import call
 from .base import PageView, is_htmx
 from ..tenancy import visible
 from .pages import site
+from .plan import readable
 from .widgets import MAX_OPTIONS, inputs, is_multipart
 
 
@@ -149,8 +150,8 @@ class ActionView(PageView):
                             answer.field_errors if answer else {}, self.pages.labels)
         plan = None
         if action.name == "delete" and plain_delete(self.pages) and len(objects) == 1 and answer is None:
-            preview = call(self.request, "DELETE", self.detail_path(objects[0]["uuid"]), {"dry_run": "true"})
-            plan = preview.data if preview.ok else {"error": preview.message}
+            uuid = objects[0]["uuid"]
+            plan = readable(call(self.request, "DELETE", self.detail_path(uuid), {"dry_run": "true"}), uuid)
         context = {"title": action.label, "action": action, "objects": objects, "fields": fields, "plan": plan,
                    "error": answer.message if answer else "", "bulk": len(objects) > 1 or not objects}
         return self.page("ui/confirm.html", context, status=status)
