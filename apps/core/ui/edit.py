@@ -26,6 +26,12 @@ def go(request, url):
     return redirect(url)
 
 
+def started_job(answer):
+    """The uuid of the job a 202 started (None for any other answer)."""
+    job = answer.data.get("job") if isinstance(answer.data, dict) else None
+    return job["uuid"] if job else None
+
+
 def started(request, answer, what):
     """Tell the user what the API did; a 202 names its job, linked."""
     job = answer.data.get("job") if isinstance(answer.data, dict) else None
@@ -67,6 +73,9 @@ class FormView(PageView):
         if answer.ok:
             target = created_uuid(answer.data) or uuid
             started(request, answer, _("Created") if uuid is None else _("Saved"))
+            job = started_job(answer)
+            if uuid is None and job and self.pages.after_create == "job":
+                return go(request, reverse("ui:detail", kwargs={"basename": "jobs", "uuid": job}))
             if target:
                 return go(request, reverse("ui:detail", kwargs={"basename": self.basename, "uuid": target}))
             return go(request, reverse("ui:list", kwargs={"basename": self.basename}))
@@ -89,7 +98,7 @@ class FormView(PageView):
         serializer_class = pages.serializer_class(for_create=uuid is None)
         serializer = serializer_class(instance=values if uuid is not None else None, context={"request": self.request})
         errors = answer.field_errors if answer is not None else {}
-        fields = inputs(serializer, pages.fields, values, errors, pages.labels, self.choices())
+        fields = inputs(serializer, pages.fields, values, errors, pages.labels, self.choices(), pages.show_when)
         shown = {f.name for f in fields}
         # an error no input shows (a 409, a rule across fields) goes above the form
         general = answer.message if answer is not None and (not errors or not set(errors) & shown) else ""

@@ -64,6 +64,15 @@ class Related:
         self.basename, self.field, self.label, self.limit = basename, field, label, limit
 
 
+class Choice:
+    """A choice the form shows that the API does not take (it steers which inputs are shown, e.g. a
+    KVM host's "SSH login: password or private key"), listed in ``fields`` among the API's names."""
+
+    def __init__(self, name, label, options, default=None):
+        self.name, self.label, self.options = name, label, list(options)
+        self.default = default if default is not None else self.options[0][0]
+
+
 class Registry:
     """Every declared ``ResourcePages`` (the console's navigation and URLs), by API basename once
     the URLconf is loaded (pages may be declared while it is being imported)."""
@@ -111,6 +120,8 @@ class ResourcePages:
     related = []             # Related(...)
     labels = {}              # field -> label, over core's common ones
     options = {}             # form field -> API basename whose rows it picks from (a list of uuids)
+    show_when = {}           # form field -> {other field: [values]}: shown (and sent) only then
+    after_create = "detail"  # where a create lands: its object's page, or "job" (the job it started)
     list_limit = 50
     search_example = "name~=web%"
     with_history = True      # the detail page shows the object's jobs and audit rows
