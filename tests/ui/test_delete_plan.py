@@ -5,6 +5,8 @@ import re
 
 import pytest
 from django.test import Client
+from django.urls import reverse
+from django.utils import translation
 
 from apps.core.testing import client_for, make_account
 from apps.infra.models import Cluster, Host, Zone
@@ -67,3 +69,27 @@ def test_the_plan_reads_in_chinese():
     client.cookies["django_language"] = "zh-hans"
     html = client.get(f"/ui/zones/{zone.uuid}/delete/").content.decode()
     assert "一并删除" in html
+
+
+def test_a_row_reached_twice_is_listed_once_with_both_reasons_and_a_long_group_is_counted():
+    from apps.core.ui.apicall import Answer
+    from apps.core.ui.plan import SHOWN_PER_TYPE, readable
+
+    reverse("console:dashboard")   # the URLconf loaded, as for any request: every app's pages declared
+    volume = {"resource_type": "Volume", "uuid": "5d2c7a52-0000-4000-8000-000000000001", "name": "ROOT-web-1"}
+    clusters = [{"resource_type": "Cluster", "uuid": f"5d2c7a52-0000-4000-8000-1000000000{i:02}", "name": f"c{i}"}
+                for i in range(SHOWN_PER_TYPE + 3)]
+    with translation.override("en"):
+        plan = readable(Answer(200, {
+            "deletes": clusters + [{"resource_type": "Zone", "uuid": "z", "name": "zone"}],
+            "blockers": [{**volume, "reason": "Volume belongs to Host h1; delete it first"},
+                         {**volume, "reason": "Volume belongs to PrimaryStorage ps1; delete it first"}],
+            "can_delete": False}), "z")
+    [volumes] = plan.blockers
+    assert [row.name for row in volumes.rows] == ["ROOT-web-1"]
+    assert volumes.rows[0].reasons == ["Volume belongs to Host h1; delete it first",
+                                       "Volume belongs to PrimaryStorage ps1; delete it first"]
+    [listed] = plan.deletes
+    assert listed.label == "Clusters" and len(listed.shown) == SHOWN_PER_TYPE and listed.more == 3
+    assert listed.rows[0].url == f"/ui/clusters/{clusters[0]['uuid']}/"
+    assert not plan.can_delete

@@ -8,12 +8,15 @@ from ..models import resource_model
 from .pages import site
 
 
+SHOWN_PER_TYPE = 10   # rows listed per type; the rest are counted
+
+
 @dataclass
 class Row:
     name: str
     uuid: str
     url: str = ""
-    reason: str = ""
+    reasons: list = field(default_factory=list)   # why it blocks (one per path to it)
 
 
 @dataclass
@@ -22,6 +25,14 @@ class Group:
     label: str
     rows: list = field(default_factory=list)
 
+    @property
+    def shown(self):
+        return self.rows[:SHOWN_PER_TYPE]
+
+    @property
+    def more(self):
+        return max(len(self.rows) - SHOWN_PER_TYPE, 0)
+
 
 @dataclass
 class Plan:
@@ -29,10 +40,6 @@ class Plan:
     blockers: list         # [Group]
     can_delete: bool
     error: str = ""
-
-    @property
-    def deletes_count(self):
-        return sum(len(group.rows) for group in self.deletes)
 
 
 def type_label(resource_type):
@@ -51,14 +58,20 @@ def _url(resource_type, uuid):
 
 
 def _grouped(refs):
-    groups = {}
+    """Refs grouped by type in the order met; a row reached twice (a volume blocking through its
+    host and its primary storage) is listed once, with both reasons."""
+    groups, rows = {}, {}
     for ref in refs:
-        kind = ref.get("resource_type", "")
-        group = groups.get(kind)
-        if group is None:
-            group = groups[kind] = Group(kind, type_label(kind))
-        uuid = str(ref.get("uuid", ""))
-        group.rows.append(Row(ref.get("name") or uuid, uuid, _url(kind, uuid), ref.get("reason", "")))
+        kind, uuid = ref.get("resource_type", ""), str(ref.get("uuid", ""))
+        row = rows.get(uuid)
+        if row is None:
+            group = groups.get(kind)
+            if group is None:
+                group = groups[kind] = Group(kind, type_label(kind))
+            row = rows[uuid] = Row(ref.get("name") or uuid, uuid, _url(kind, uuid))
+            group.rows.append(row)
+        if ref.get("reason") and ref["reason"] not in row.reasons:
+            row.reasons.append(ref["reason"])
     return list(groups.values())
 
 
