@@ -68,7 +68,7 @@ def test_the_plan_reads_in_chinese():
     client = browser(admin)
     client.cookies["django_language"] = "zh-hans"
     html = client.get(f"/ui/zones/{zone.uuid}/delete/").content.decode()
-    assert "一并删除" in html
+    assert "将一并删除" in html and "没有其他资源" in html
 
 
 def test_a_row_reached_twice_is_listed_once_with_both_reasons_and_a_long_group_is_counted():

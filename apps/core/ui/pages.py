@@ -18,7 +18,7 @@ ACTION_LABELS = {
     "enable": _("Enable"), "disable": _("Disable"), "delete": _("Delete"), "start": _("Start"),
     "stop": _("Stop"), "reboot": _("Reboot"), "reconnect": _("Reconnect"), "attach": _("Attach"),
     "detach": _("Detach"), "expunge": _("Expunge"), "recover": _("Recover"), "cancel": _("Cancel"),
-    "pause": _("Pause"), "resume": _("Resume"), "power-off": _("Power off"),
+    "pause": _("Pause"), "resume": _("Resume"), "power-off": _("Power off"), "maintain": _("Maintain"),
 }
 # asked "are you sure?" first, unless the page says otherwise
 DESTRUCTIVE = {"delete", "expunge", "stop", "power-off", "reboot", "detach", "cancel"}
