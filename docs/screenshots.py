@@ -128,6 +128,7 @@ def kvm_host_form(page):
     page.fill("#f-name", "kvm-7")
     page.select_option("#f-hypervisor_type", "KVM")
     page.fill("#f-management_ip", "192.168.10.7")
+    page.evaluate("document.querySelector('label[for=f-cluster_uuid]').scrollIntoView({behavior: 'instant'})")   # the KVM inputs
 
 
 def shots(made):
@@ -152,7 +153,8 @@ def take(portal, made, out):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for scheme, language, only in (("light", "en", None), ("dark", "en", "dashboard"),
                                        ("light", "zh-hans", "host-list")):
-            context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme, locale="en-US")
+            context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme, locale="en-US",
+                                          reduced_motion="reduce")
             context.add_cookies([{"name": "django_language", "value": language, "url": portal.url}])
             page = context.new_page()
             page.goto(portal.url + "/ui/login/")
