@@ -145,6 +145,35 @@ def shots(made):
     ]
 
 
+def upload_in_progress(page, portal, out):
+    """The upload form with its progress bar part way: Chromium's network emulation slows the
+    upload down (the image is taken in afterwards; its job does not matter here)."""
+    source = portal.workdir / "debian-12-generic.raw"
+    with open(source, "wb") as fh:
+        fh.truncate(24 * MIB)
+    page.goto(portal.url + "/ui/images/upload/")
+    page.fill("#f-name", "debian-12")
+    page.set_input_files("#f-file", str(source))
+    page.select_option("#f-backup_storage_uuids", label="demo-images")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
+                                                  "uploadThroughput": 4 * MIB})
+    page.click("#save")
+    try:
+        page.wait_for_function("() => { const done = +document.querySelector('#upload-bar').getAttribute("
+                               "'aria-valuenow'); return done >= 40 && done < 90; }", timeout=20000)
+    except Exception:   # noqa: BLE001 - no throttled upload here: no picture of it
+        print("  skipped image-upload: the upload was not slowed down")
+        return None
+    target = out / "image-upload.png"
+    page.screenshot(path=str(target))
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
+                                                  "uploadThroughput": -1})
+    page.wait_for_url("**/ui/images/*-*/")
+    return target
+
+
 def take(portal, made, out):
     from playwright.sync_api import sync_playwright
 
@@ -176,9 +205,11 @@ def take(portal, made, out):
                 target = out / f"{name}{suffix}.png"
                 page.screenshot(path=str(target))
                 written.append(target)
+            if only is None:   # last: it adds an image
+                written.append(upload_in_progress(page, portal, out))
             context.close()
         browser.close()
-    return written
+    return [path for path in written if path is not None]
 
 
 def shrink(files):
