@@ -18,6 +18,8 @@ class ImageUpload(FormView):
     (XMLHttpRequest, its progress shown as it goes; without JavaScript the form posts there
     itself), then opens the new image's page, where its add-image job is listed."""
 
+    http_method_names = ["get", "head", "options"]   # the form posts to the API, never here
+
     def dispatch(self, request, *args, **kwargs):
         return super().dispatch(request, "images", *args, **kwargs)
 
@@ -31,8 +33,6 @@ class ImageUpload(FormView):
             "cancel_url": reverse("ui:list", kwargs={"basename": "images"}),
             "detail_url": reverse("ui:list", kwargs={"basename": "images"})})
 
-    def post(self, request):
-        return self.not_found()   # the form posts to the API, never here
 
 STORAGE_LABELS = {"url": _("URL"), "total_capacity": _("Total capacity"),
                   "available_capacity": _("Available capacity"), "zone_uuids": _("Zones")}
