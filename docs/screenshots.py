@@ -128,7 +128,8 @@ def kvm_host_form(page):
     page.fill("#f-name", "kvm-7")
     page.select_option("#f-hypervisor_type", "KVM")
     page.fill("#f-management_ip", "192.168.10.7")
-    page.evaluate("document.querySelector('label[for=f-cluster_uuid]').scrollIntoView({behavior: 'instant'})")   # the KVM inputs
+    # the KVM inputs in view
+    page.evaluate("document.querySelector('label[for=f-cluster_uuid]').scrollIntoView({behavior: 'instant'})")
 
 
 def shots(made):
