@@ -125,6 +125,7 @@ class ResourcePages:
     after_create = "detail"  # where a create lands: its object's page, or "job" (the job it started)
     list_limit = 50
     search_example = "name~=web%"
+    search_field = "name"    # what a plain word in the search box looks in
     with_history = True      # the detail page shows the object's jobs and audit rows
     list_template = "ui/list.html"
     detail_template = "ui/detail.html"
@@ -145,6 +146,13 @@ class ResourcePages:
     @classmethod
     def model(cls):
         return cls.viewset.queryset.model
+
+    @classmethod
+    def taggable(cls):
+        """Whether the detail page shows the object's tags (the API tags any ``Resource``)."""
+        from ..models import Resource
+
+        return issubclass(cls.model(), Resource)
 
     @classmethod
     def title(cls):
