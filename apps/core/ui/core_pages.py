@@ -35,8 +35,9 @@ def readable_step(step):
     state = step.get("state") or ""
     error = step.get("error") if isinstance(step.get("error"), dict) else {}
     rollback_error = step.get("rollback_error") if isinstance(step.get("rollback_error"), dict) else {}
+    started = (step.get("started_at") or "")[:19].replace("T", " ")
     return {"name": step.get("name") or "—", "state": state_word(state), "colour": state_colour(state),
-            "duration": duration(step.get("duration_ms")), "started_at": (step.get("started_at") or "")[:19].replace("T", " "),
+            "duration": duration(step.get("duration_ms")), "started_at": started,
             "error": error.get("message", ""), "code": error.get("code", ""), "detail": step.get("detail") or "",
             "rollback": state_word(step.get("rollback") or ""), "rollback_error": rollback_error.get("message", "")}
 

@@ -115,6 +115,8 @@ class ResourcePages:
     order = 100              # the sidebar's order (groups take their first page's)
     columns = ["name", "state", "created_at"]
     fields = None            # create/edit form fields (None: every writable field of the serializer)
+    edit_fields = None       # the edit form's, when not the same (None: ``fields``)
+    admin_only_forms = False # New and Edit hidden from normal accounts (the API refuses them those)
     detail_fields = None     # None: every field the API shows
     actions = []             # names or Action(...)
     related = []             # Related(...)
