@@ -70,6 +70,11 @@ def test_volumes_list_and_detail_show_the_apis_rows_with_their_storage_linked(ad
     assert page.status_code == 200 and "root-of-web" in text(page)
     assert "/var/ps-secret" not in text(page)   # install_path: the API shows it to admins only
     assert "/var/ps-secret/root-of-web.qcow2" in text(browser(admin).get(f"/ui/volumes/{volume.uuid}/"))
+    # nor in its history: the API's change log leaves admin-only fields out for normal accounts
+    changes = {user: client_for(user).get("/api/v1/change-logs/", {"q": f"resource_uuid={volume.uuid}"}).json()
+               for user in (tenant, admin)}
+    assert changes[tenant]["count"] == 1 and "install_path" not in changes[tenant]["results"][0]["after"]
+    assert changes[admin]["results"][0]["after"]["install_path"] == "/var/ps-secret/root-of-web.qcow2"
     # the storage's page lists its volumes (the API's q=primary_storage_uuid=...)
     assert "root-of-web" in text(browser(admin).get(f"/ui/primary-storage/{storage.uuid}/"))
     csv = client_for(tenant).get("/api/v1/volumes/", {"format": "csv", "q": "name~=%root%"})
