@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.ui import Action, Related, ResourcePages
 from apps.core.ui.apicall import call, list_path
 from apps.core.ui.browse import DetailView, table
-from apps.core.ui.cells import Cell, plain
+from apps.core.ui.cells import Cell
 from apps.core.ui.labels import field_label
 
 from .serializers import IpRangeSerializer
@@ -18,8 +18,7 @@ LABELS = {"physical_interface": _("Physical interface"), "bridge_name": _("Bridg
           "dhcp_server_ip": _("DHCP server"), "ip_ranges": _("IP ranges"), "l3_network_uuid": _("L3 network"),
           "start_ip": _("First address"), "end_ip": _("Last address"), "network_cidr": _("Subnet"),
           "used_ip_count": _("Addresses in use"), "ip": _("IP address"), "mac": _("MAC address"),
-          "owner_type": _("Used by"), "owner_uuid": _("Owner"), "ip_range_uuid": _("IP range")}
-USED_IP_COLUMNS = ["ip", "mac", "owner_type", "owner_uuid", "ip_range_uuid", "created_at"]
+          "owner_uuid": _("Used by"), "ip_range_uuid": _("IP range")}
 USED_IPS_SHOWN = 200
 
 
@@ -46,9 +45,10 @@ def vm_names(request, uuids):
     return {row["uuid"]: row["name"] for row in answer.data.get("results", [])} if answer.ok else {}
 
 
-def used_ip_rows(request, l3_uuid, ip_range_uuid=None):
+def used_ip_rows(request, l3_uuid, ip_range_uuid=None, with_range=True):
     """The addresses handed out in the L3 (one range's, when given), as the API's ``used-ips``
-    answers them: to an admin all of them, to a normal account its own VMs' addresses."""
+    answers them: to an admin all of them, to a normal account its own VMs' addresses. A VM's
+    address names its VM (linked), the DHCP server's says so."""
     answer = call(request, "GET", reverse("l3-networks-used-ips", kwargs={"uuid": l3_uuid}))
     rows = answer.data if answer.ok and isinstance(answer.data, list) else []
     if ip_range_uuid is not None:
@@ -56,38 +56,34 @@ def used_ip_rows(request, l3_uuid, ip_range_uuid=None):
     shown = rows[:USED_IPS_SHOWN]
     names = vm_names(request, {row["owner_uuid"] for row in shown if row.get("owner_type") == "VmNic"
                                and row.get("owner_uuid")})
+    columns = ["ip", "mac", "owner_uuid"] + (["ip_range_uuid"] if with_range else [])
     result = []
     for row in shown:
-        cells = []
-        for name in USED_IP_COLUMNS:
-            value = row.get(name)
-            if name in ("ip", "mac") and value:
-                cells.append(Cell(value, code=True))
-            elif name == "owner_type":
-                cells.append(Cell(str(_("VM") if value == "VmNic" else _("DHCP server") if value == "DhcpServer"
-                                      else value or "—")))
-            elif name == "owner_uuid" and value and row.get("owner_type") == "VmNic":
-                cells.append(Cell(names.get(value, value[:8]), title=value, href=reverse(
-                    "ui:detail", kwargs={"basename": "vm-instances", "uuid": value})))
-            elif name == "ip_range_uuid" and value:
-                cells.append(Cell(value[:8], title=value, href=reverse(
-                    "ui:detail", kwargs={"basename": "ip-ranges", "uuid": value})))
-            else:
-                cells.append(plain(name, value))
+        owner = row.get("owner_uuid") or ""
+        if row.get("owner_type") == "VmNic" and owner:
+            used_by = Cell(names.get(owner, owner[:8]), title=owner, href=reverse(
+                "ui:detail", kwargs={"basename": "vm-instances", "uuid": owner}))
+        else:
+            used_by = Cell(str(_("DHCP server")) if row.get("owner_type") == "DhcpServer" else row.get("owner_type"))
+        cells = [Cell(row["ip"], code=True), Cell(row["mac"], code=True) if row.get("mac") else Cell("—"), used_by]
+        if with_range:
+            cells.append(Cell(row["ip_range_uuid"][:8], title=row["ip_range_uuid"], href=reverse(
+                "ui:detail", kwargs={"basename": "ip-ranges", "uuid": row["ip_range_uuid"]})))
         result.append((row, cells))
     return {"label": _("Used IP addresses"), "error": "" if answer.ok else answer.message, "count": len(rows),
-            "headers": [field_label(c, LABELS) for c in USED_IP_COLUMNS], "rows": result, "id": "used-ips"}
+            "headers": [field_label(c, LABELS) for c in columns], "rows": result}
 
 
 class L3DetailView(DetailView):
     def more_context(self, data):
-        return {"ip_ranges": ip_range_rows(self.request, data["uuid"]),
-                "used_ips": used_ip_rows(self.request, data["uuid"])}
+        ranges = ip_range_rows(self.request, data["uuid"])
+        return {"ip_ranges": ranges, "used_ips": used_ip_rows(self.request, data["uuid"],
+                                                              with_range=ranges["count"] > 1)}
 
 
 class IpRangeDetailView(DetailView):
     def more_context(self, data):
-        return {"used_ips": used_ip_rows(self.request, data["l3_network_uuid"], data["uuid"])}
+        return {"used_ips": used_ip_rows(self.request, data["l3_network_uuid"], data["uuid"], with_range=False)}
 
 
 class L2NetworkPages(ResourcePages):

@@ -3,7 +3,6 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.ui import Action, Related, ResourcePages
-from apps.core.ui.cells import Cell
 from apps.core.ui.edit import FormView
 from apps.core.ui.widgets import inputs
 
@@ -87,14 +86,6 @@ class BackupStoragePages(ResourcePages):
     search_example = "status=Connected"
 
 
-def vm_link(value, row):
-    """A volume's VM (a plain uuid: storage knows no VM model), linked to the VM's page."""
-    if not value:
-        return Cell("—")
-    return Cell(str(value)[:8], href=reverse("ui:detail", kwargs={"basename": "vm-instances", "uuid": value}),
-                title=str(value))
-
-
 class VolumePages(ResourcePages):
     """Volumes: the API's are read-only (VM flows create and delete root volumes): list and detail."""
 
@@ -106,5 +97,5 @@ class VolumePages(ResourcePages):
     labels = {"size": _("Virtual size"), "actual_size": _("Actual size"), "format": _("Format"),
               "install_path": _("Install path"), "primary_storage_uuid": _("Primary storage"),
               "image_uuid": _("Image"), "vm_instance_uuid": _("VM")}
-    cells = {"vm_instance_uuid": vm_link}
+    links = {"vm_instance_uuid": "vm-instances"}   # a plain uuid: storage knows no VM model
     search_example = "type=Root"

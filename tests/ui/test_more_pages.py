@@ -238,6 +238,7 @@ def test_users_edit_form_keeps_the_password_and_a_normal_account_sees_no_account
 
 def test_the_job_page_shows_each_step_once_with_its_state_duration_and_error(admin):
     job = Job.objects.create(flow="demo", action="demo", state="failed", progress=50, account=admin.account,
+                             result={"partial": True},
                              error={"code": "AGENT_ERROR", "message": "the agent said no", "step": "second-step"},
                              steps=[{"name": "first-step", "state": "succeeded", "duration_ms": 1500,
                                      "started_at": "2026-12-07T03:00:00+00:00"},
@@ -252,3 +253,19 @@ def test_the_job_page_shows_each_step_once_with_its_state_duration_and_error(adm
     steps = page.split('id="steps"')[1]
     assert "1.5 s" in steps and "20 ms" in steps and "2026-12-07 03:00:00" in steps
     assert "AGENT_ERROR: the agent said no" in steps
+    assert f"/ui/jobs/{job.uuid}/cancel/" not in page   # a finished job: the API's cancel would refuse it
+    running = Job.objects.create(flow="demo", action="demo", state="running", account=admin.account)
+    assert f"/ui/jobs/{running.uuid}/cancel/" in text(browser(admin).get(f"/ui/jobs/{running.uuid}/"))
+
+
+def test_a_volumes_vm_and_a_jobs_resource_are_shown_by_name_linked(admin, tenant, storage):
+    vm = VmInstance.objects.create(name="web-9", account=tenant.account, cpu_num=1, memory_size=1 << 30)
+    volume = volume_of(tenant, storage, "root-of-web-9")
+    Volume.objects.filter(pk=volume.pk).update(vm_instance_uuid=vm.uuid)
+    page = text(browser(tenant).get(f"/ui/volumes/{volume.uuid}/"))
+    assert f'<a href="/ui/vm-instances/{vm.uuid}/" title="{vm.uuid}">web-9</a>' in page
+    assert "root-of-web-9" in text(browser(tenant).get(f"/ui/vm-instances/{vm.uuid}/"))   # the VM's volumes
+    job = Job.objects.create(flow="demo", action="demo", state="succeeded", account=admin.account,
+                             resource_type="Volume", resource_uuid=volume.uuid)
+    page = text(browser(admin).get(f"/ui/jobs/{job.uuid}/"))
+    assert f'<a href="/ui/volumes/{volume.uuid}/" title="Volume {volume.uuid}">root-of-web-9</a>' in page

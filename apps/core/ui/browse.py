@@ -96,8 +96,8 @@ class DetailView(PageView):
             return self.failed(answer)
         data = answer.data
         names = [n for n in (pages.detail_fields or list(data)) if n in data and n != "tags"]
-        formatter = Formatter(pages, [data], request.user, site)
-        fields = [(field_label(n, pages.labels), formatter.cell(n, data[n])) for n in names]
+        formatter = Formatter(pages, [data], request.user, site, self_links=False)
+        fields = [(field_label(n, pages.labels), formatter.cell(n, data[n], data)) for n in names]
         context = {
             "title": data.get("name") or str(uuid),
             "object": data,

@@ -122,11 +122,14 @@ def resource_names(rows, user):
 
 class Formatter:
     """Cells for the rows of one page (``registry``: where related pages are found; ``columns``:
-    the fields shown, when not all of them: only their related rows' names are read)."""
+    the fields shown, when not all of them: only their related rows' names are read;
+    ``self_links``: a row's name links to its own page, as in a list)."""
 
-    def __init__(self, pages, rows, user, registry, columns=None):
-        self.pages, self.registry = pages, registry
-        self.relations = relations_of(pages.viewset.serializer_class)
+    def __init__(self, pages, rows, user, registry, columns=None, self_links=True):
+        self.pages, self.registry, self.self_links = pages, registry, self_links
+        self.relations = {**relations_of(pages.viewset.serializer_class), **{
+            name: registry.get(basename).model() for name, basename in pages.links.items()
+            if registry.get(basename) is not None}}
         wanted = self.relations if columns is None else {
             name: model for name, model in self.relations.items() if name in columns}
         self.names = related_names(rows, wanted, user)
@@ -150,7 +153,7 @@ class Formatter:
             return self._related(model, value) if value else Cell("—")
         if name == "resource_uuid" and value and row is not None and row.get("resource_type"):
             return self._resource(row["resource_type"], str(value))
-        if name == "name" and row is not None and row.get("uuid"):
+        if name == "name" and self.self_links and row is not None and row.get("uuid"):
             return Cell(str(value) or "—", href=reverse("ui:detail", kwargs={
                 "basename": self.pages.api_basename(), "uuid": row["uuid"]}))
         return plain(name, value)
@@ -170,7 +173,7 @@ def plain(name, value):
         return Cell("—")
     if isinstance(value, bool):
         return Cell(_("Yes") if value else _("No"))
-    if name in ("state", "status", "result"):
+    if name in ("state", "status", "result") and isinstance(value, str):   # a job's result is a dict
         return Cell(state_word(value), badge=state_colour(value))
     if isinstance(value, (int, float)) and is_bytes(name):
         return Cell(human_bytes(value), title=f"{value} B")

@@ -3,9 +3,10 @@ place)."""
 import json
 
 from django.urls import path, reverse
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, ngettext
 
 from ..api.views import AuditLogViewSet, ChangeLogViewSet, GlobalConfigViewSet, JobViewSet, TagViewSet
+from ..models import FINISHED_STATES
 from .apicall import call
 from .base import PageView, is_htmx
 from .browse import DetailView
@@ -46,7 +47,10 @@ class JobDetailView(DetailView):
     """A job: its fields, then its steps once, each readable (the error in its own box)."""
 
     def more_context(self, data):
-        return {"steps": [readable_step(step) for step in data.get("steps") or []]}
+        more = {"steps": [readable_step(step) for step in data.get("steps") or []]}
+        if data.get("state") in FINISHED_STATES:   # what the API's cancel refuses (409)
+            more["actions"] = []
+        return more
 
 
 class JobPages(ResourcePages):
@@ -88,7 +92,8 @@ def changed_fields(value, row):
         return Cell(items=[Cell(f"{name}: {_short(before.get(name))} → {_short(after.get(name))}")
                            for name in sorted(set(before) | set(after))])
     shown = after or before
-    return Cell(", ".join(sorted(shown)) or "—", title=json.dumps(shown, ensure_ascii=False, sort_keys=True))
+    return Cell(ngettext("%(count)d field", "%(count)d fields", len(shown)) % {"count": len(shown)},
+                title=json.dumps(shown, ensure_ascii=False, sort_keys=True))
 
 
 def _short(value, limit=40):
