@@ -194,6 +194,8 @@ def test_a_resources_changes_are_shown_on_its_page_and_in_the_change_log(admin, 
     assert "name: zone-1 → zone-renamed" in changes
     listing = text(client.get("/ui/change-logs/", {"q": "action=update"}))
     assert "name: zone-1 → zone-renamed" in listing and f"/ui/zones/{zone.uuid}/" in listing
+    newest_first = text(client.get("/ui/change-logs/", {"q": f"resource_uuid={zone.uuid}"}))
+    assert newest_first.index("name: zone-1 → zone-renamed") < newest_first.index("5 fields")   # update, create
 
 
 # --- accounts and users ------------------------------------------------------------------------

@@ -42,7 +42,7 @@ class ListView(PageView):
             conditions = split_conditions(request.GET.get("q", ""), pages.search_field)
         except ValueError as exc:   # shlex: an unclosed quote
             error = _("The search could not be read: %(reason)s") % {"reason": exc}
-        ordering = request.GET.get("ordering", "")
+        ordering = request.GET.get("ordering", pages.default_ordering)
         query = {"q": conditions, "ordering": ordering, "offset": request.GET.get("offset", "0"),
                  "limit": request.GET.get("limit", str(pages.list_limit))}
         rows, count, offset, limit = [], 0, 0, pages.list_limit

@@ -113,6 +113,7 @@ class ChangeLogPages(ResourcePages):
               "after": _("Changes"), "request_id": _("Request id"), "job_uuid": _("Job")}
     cells = {"after": changed_fields}
     search_example = "action=update"
+    default_ordering = "-created_at"   # a log: the newest first
     search_field = "resource_name"
     with_history = False
 

@@ -127,6 +127,7 @@ class ResourcePages:
     show_when = {}           # form field -> {other field: [values]}: shown (and sent) only then
     after_create = "detail"  # where a create lands: its object's page, or "job" (the job it started)
     list_limit = 50
+    default_ordering = ""    # the list's ``ordering=`` until a column is clicked ("": the API's)
     search_example = "name~=web%"
     search_field = "name"    # what a plain word in the search box looks in
     with_history = True      # the detail page shows the object's jobs and audit rows
