@@ -5,6 +5,7 @@ import re
 import pytest
 from django.test import Client
 
+from apps.accounts.models import User
 from apps.compute.models import VmInstance, VmNic
 from apps.core.models import ChangeLog, Job, Tag
 from apps.core.testing import client_for, make_account
@@ -229,6 +230,10 @@ def test_users_edit_form_keeps_the_password_and_a_normal_account_sees_no_account
     assert saved.status_code == 302
     new_user = text(client.get("/ui/users/new/"))
     assert "tenant-b" not in new_user   # other accounts are not offered (nor named)
+    made = client.post("/ui/users/new/", {"name": "ops-1", "description": "", "account_uuid": "",
+                                          "password": "pass-word-2"})
+    assert made.status_code == 302
+    assert User.objects.get(username="ops-1").account_id == tenant.account_id   # the API's default: one's own
     accounts = text(client.get("/ui/accounts/"))
     assert "tenant-a" in accounts and 'id="create"' not in accounts and "tenant-b" not in accounts
     page = text(client.get(f"/ui/accounts/{tenant.account.uuid}/"))
