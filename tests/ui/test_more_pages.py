@@ -171,6 +171,9 @@ def test_tags_added_and_removed_on_a_detail_page_are_the_apis_tags(tenant, stora
     # the tags page lists it, with the volume named and linked
     listing = text(client.get("/ui/tags/", {"q": "env"}))
     assert "env=prod" in listing and f"/ui/volumes/{volume.uuid}/" in listing and ">data-1<" in listing
+    client.cookies["django_language"] = "zh-hans"
+    chinese = text(client.get(page))
+    assert "移除标签 env=prod" in chinese and "云盘" in chinese and "变更记录" in chinese
     removed = client.post(f"/ui/tags/on/{volume.uuid}/remove/{api[0]['uuid']}/", {"next": page})
     assert removed.status_code == 302
     assert not Tag.objects.filter(resource_uuid=volume.uuid).exists()
