@@ -58,11 +58,11 @@ class JobPages(ResourcePages):
     menu = (_("Activity"), _("Jobs"))
     order = 900
     columns = ["action", "state", "progress", "resource_type", "resource_uuid", "created_at", "finished_at"]
+    search_field = "action"
     actions = [Action("cancel", destructive=True)]
     labels = {"flow": _("Flow"), "steps": _("Steps"), "result": _("Result"), "cancel_requested": _("Cancel requested"),
               "request_id": _("Request id")}
     search_example = "state=failed"
-    search_field = "action"
     with_history = False
     detail_template = "ui/job.html"
     # the steps and the error have their own boxes on the page, not a row of JSON among the fields

@@ -152,13 +152,6 @@ class ResourcePages:
         return cls.viewset.queryset.model
 
     @classmethod
-    def taggable(cls):
-        """Whether the detail page shows the object's tags (the API tags any ``Resource``)."""
-        from ..models import Resource
-
-        return issubclass(cls.model(), Resource)
-
-    @classmethod
     def title(cls):
         return cls.menu[1] if cls.menu else cls.model()._meta.verbose_name_plural
 
@@ -175,6 +168,13 @@ class ResourcePages:
     @classmethod
     def can_edit(cls):
         return hasattr(cls.viewset, "partial_update")
+
+    @classmethod
+    def taggable(cls):
+        """Whether the detail page shows the object's tags (the API tags any ``Resource``)."""
+        from ..models import Resource
+
+        return issubclass(cls.model(), Resource)
 
     @classmethod
     def action(cls, name):
