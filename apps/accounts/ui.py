@@ -20,9 +20,10 @@ class AccountPages(ResourcePages):
     menu = (_("Accounts"), _("Accounts"))
     order = 800
     columns = ["name", "type", "description", "created_at"]
-    fields = ["name", "description", "type", "password"]   # edit: the API takes no type or password then
-    actions = [Action("delete", destructive=True, admin_only=True)]
-    admin_only_forms = True   # a normal account sees itself, and the API lets only admins change accounts
+    fields = ["name", "description", "type", "password"]
+    # the API refuses a normal account's delete once the object is found (AccountWrites): a list's
+    # bulk delete, with no object in hand, could not tell
+    actions = [Action("delete", admin_only=True)]
     related = [Related("users", "account_uuid", label=_("Users"))]
     labels = {"password": _("Password")}
     search_example = "type=Normal"

@@ -104,7 +104,8 @@ class L3NetworkPages(ResourcePages):
     order = 41
     columns = ["name", "l2_network_uuid", "category", "dhcp", "gateway", "created_at"]
     fields = ["name", "description", "l2_network_uuid", "category", "dns", "dhcp"]
-    actions = [Action("ip-ranges", _("Add IP range"), body=IpRangeSerializer), "delete"]
+    # a range is added through the L3's own API action (POST l3-networks/<uuid>/ip-ranges/)
+    actions = [Action("ip-ranges", _("Add an IP range"), body=IpRangeSerializer), "delete"]
     detail_fields = ["uuid", "name", "description", "l2_network_uuid", "zone_uuid", "category", "dns", "dhcp",
                      "netmask", "gateway", "dhcp_server_ip", "created_at", "updated_at"]   # ranges: a table
     labels = LABELS

@@ -69,8 +69,7 @@ class ListView(PageView):
             "csv_url": self.list_path() + "?" + urlencode(
                 [("format", "csv")] + [("q", c) for c in conditions] + ([("ordering", ordering)] if ordering else [])),
             "bulk_actions": self.visible_actions(bulk=True),
-            "can_create": pages.can_create() and self.may("create", "POST") and (
-                self.admin or not pages.admin_only_forms),
+            "can_create": pages.can_create() and self.may("create", "POST"),
             "search_example": pages.search_example,
         }
         if is_htmx(request) and request.headers.get("HX-Target") == "results":
@@ -105,8 +104,7 @@ class DetailView(PageView):
             "fields": fields,
             "tags": data.get("tags") or [],
             "actions": [(a, a.destructive or pages.action_body(a) is not None) for a in self.visible_actions()],
-            "can_edit": pages.can_edit() and self.may("partial_update", "PATCH") and (
-                self.admin or not pages.admin_only_forms),
+            "can_edit": pages.can_edit() and self.may("partial_update", "PATCH"),
             "related": [self.related(r, uuid) for r in pages.related],
             "jobs": self.history("jobs", ["action", "state", "progress", "created_at", "finished_at"], uuid)
             if pages.with_history else None,

@@ -116,7 +116,6 @@ class ResourcePages:
     columns = ["name", "state", "created_at"]
     fields = None            # create/edit form fields (None: every writable field of the serializer)
     edit_fields = None       # the edit form's, when not the same (None: ``fields``)
-    admin_only_forms = False  # New and Edit hidden from normal accounts (the API refuses them those)
     detail_fields = None     # None: every field the API shows
     actions = []             # names or Action(...)
     related = []             # Related(...)
