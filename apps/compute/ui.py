@@ -2,7 +2,7 @@
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.ui import Action, ResourcePages
+from apps.core.ui import Action, Related, ResourcePages
 
 from .views import InstanceOfferingViewSet, VmInstanceViewSet
 from .vm_pages import OpenConsoleView, VmCreateView, VmDetailView, nic_ips
@@ -41,6 +41,7 @@ class VmInstancePages(ResourcePages):
               "allocator_strategy": _("Allocator strategy"), "platform": _("Platform"),
               "hypervisor_type": _("Hypervisor"), "destroyed_at": _("Destroyed at")}
     cells = {"nics": nic_ips}
+    related = [Related("volumes", "vm_instance_uuid", label=_("Volumes"))]
     search_example = "state=Running"
     detail_template = "compute/vm_detail.html"
     views = {"form": VmCreateView, "detail": VmDetailView}

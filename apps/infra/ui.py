@@ -57,5 +57,6 @@ class HostPages(ResourcePages):
     }
     after_create = "job"   # adding a host is a job whose steps are worth watching
     actions = ["reconnect", "enable", "disable", "maintain", Action("delete", destructive=True)]
+    related = [Related("volumes", "host_uuid", label=_("Volumes"))]   # on its local storage
     labels = LABELS
     search_example = "status=Disconnected"

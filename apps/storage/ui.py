@@ -1,4 +1,4 @@
-"""Storage's console pages (apps.core.ui): images, primary and backup storage."""
+"""Storage's console pages (apps.core.ui): images, primary and backup storage, volumes."""
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -7,7 +7,7 @@ from apps.core.ui.edit import FormView
 from apps.core.ui.widgets import inputs
 
 from .serializers import BackupStorageZoneSerializer, ImageUploadSerializer
-from .views import BackupStorageViewSet, ImageViewSet, PrimaryStorageViewSet
+from .views import BackupStorageViewSet, ImageViewSet, PrimaryStorageViewSet, VolumeViewSet
 
 UPLOAD_FIELDS = ["name", "description", "file", "backup_storage_uuids", "platform", "format", "media_type",
                  "guest_os_type", "public"]
@@ -52,6 +52,7 @@ class ImagePages(ResourcePages):
               "actual_size": _("Actual size"), "platform": _("Platform"), "guest_os_type": _("Guest OS"),
               "public": _("Public"), "backup_storage_uuids": _("Backup storage"), "sha256": "SHA-256",
               "backup_storage_refs": _("Stored on"), "file": _("File")}
+    related = [Related("volumes", "image_uuid", label=_("Volumes"))]
     search_example = "status=Ready"
     list_template = "storage/image_list.html"   # "Upload" beside "New" (by URL)
 
@@ -68,6 +69,7 @@ class PrimaryStoragePages(ResourcePages):
     fields = ["name", "description", "type", "url", "zone_uuid"]
     actions = ["enable", "disable", "attach", "detach", "delete"]
     labels = STORAGE_LABELS
+    related = [Related("volumes", "primary_storage_uuid", label=_("Volumes"))]
     search_example = "state=Enabled"
 
 
@@ -82,3 +84,18 @@ class BackupStoragePages(ResourcePages):
     labels = STORAGE_LABELS
     related = [Related("images", "backup_storage_uuid", label=_("Images"))]
     search_example = "status=Connected"
+
+
+class VolumePages(ResourcePages):
+    """Volumes: the API's are read-only (VM flows create and delete root volumes): list and detail."""
+
+    viewset = VolumeViewSet
+    menu = (_("Storage"), _("Volumes"))
+    order = 33
+    columns = ["name", "type", "status", "size", "actual_size", "primary_storage_uuid", "vm_instance_uuid",
+               "created_at"]
+    labels = {"size": _("Virtual size"), "actual_size": _("Actual size"), "format": _("Format"),
+              "install_path": _("Install path"), "primary_storage_uuid": _("Primary storage"),
+              "image_uuid": _("Image"), "vm_instance_uuid": _("VM")}
+    links = {"vm_instance_uuid": "vm-instances"}   # a plain uuid: storage knows no VM model
+    search_example = "type=Root"

@@ -10,8 +10,8 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.utils.formatting import lazy_format
 
-from ..models import AuditLog, ChangeLog, GlobalConfig, Job, Tag
-from ..query import hide_from_tenants
+from ..models import AuditLog, ChangeLog, GlobalConfig, Job, Tag, resource_model
+from ..query import admin_only, hide_from_tenants
 from ..tenancy import is_admin
 
 
@@ -301,6 +301,15 @@ class ChangeLogSerializer(FieldSelectionMixin, BuiltOnceFieldsMixin, serializers
             "resource_name", "action", "before", "after",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        model = resource_model(instance.resource_type)
+        hidden = admin_only(model) if model is not None and not for_admin(self.context) else ()
+        for side in ("before", "after"):   # a volume's install_path is not its owner's to read here either
+            if hidden and isinstance(data.get(side), dict):
+                data[side] = {key: value for key, value in data[side].items() if key not in hidden}
+        return data
 
 
 class ConfigValueSerializer(serializers.Serializer):

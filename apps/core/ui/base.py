@@ -14,13 +14,13 @@ from .apicall import detail_path, list_path, permitted
 from .pages import site
 
 
-def split_conditions(text):
+def split_conditions(text, field="name"):
     """The search box's text as ``q=`` conditions: separated by spaces, a value with spaces in
-    quotes (``name~="web %"``); a word without an operator looks for names containing it."""
+    quotes (``name~="web %"``); a word without an operator looks for names (``field``) containing it."""
     from ..query import OPERATORS
 
     words = shlex.split(text or "")
-    return [word if any(op in word for op in OPERATORS) else f"name~=%{word}%" for word in words]
+    return [word if any(op in word for op in OPERATORS) else f"{field}~=%{word}%" for word in words]
 
 
 def is_htmx(request):

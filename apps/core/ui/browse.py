@@ -11,6 +11,7 @@ from .base import PageView, is_htmx, split_conditions, with_query
 from .cells import Formatter
 from .labels import field_label
 from .pages import site
+from .tagging import object_tags
 
 
 def shown_columns(pages, admin, names=None):
@@ -38,10 +39,10 @@ class ListView(PageView):
         pages = self.pages
         error, conditions = "", []
         try:
-            conditions = split_conditions(request.GET.get("q", ""))
+            conditions = split_conditions(request.GET.get("q", ""), pages.search_field)
         except ValueError as exc:   # shlex: an unclosed quote
             error = _("The search could not be read: %(reason)s") % {"reason": exc}
-        ordering = request.GET.get("ordering", "")
+        ordering = request.GET.get("ordering", pages.default_ordering)
         query = {"q": conditions, "ordering": ordering, "offset": request.GET.get("offset", "0"),
                  "limit": request.GET.get("limit", str(pages.list_limit))}
         rows, count, offset, limit = [], 0, 0, pages.list_limit
@@ -94,8 +95,8 @@ class DetailView(PageView):
             return self.failed(answer)
         data = answer.data
         names = [n for n in (pages.detail_fields or list(data)) if n in data and n != "tags"]
-        formatter = Formatter(pages, [data], request.user, site)
-        fields = [(field_label(n, pages.labels), formatter.cell(n, data[n])) for n in names]
+        formatter = Formatter(pages, [data], request.user, site, self_links=False)
+        fields = [(field_label(n, pages.labels), formatter.cell(n, data[n], data)) for n in names]
         context = {
             "title": data.get("name") or str(uuid),
             "object": data,
@@ -110,8 +111,16 @@ class DetailView(PageView):
             "audit": self.history("audit-logs", ["action", "user_name", "result", "error_code",
                                                                "created_at"], uuid)
             if pages.with_history else None,
+            "changes": self.history("change-logs", ["created_at", "action", "after", "user_name"], uuid)
+            if pages.with_history else None,
+            "object_tags": object_tags(request, uuid, data.get("tags") or []) if pages.taggable() else None,
         }
+        context.update(self.more_context(data))
         return self.page(pages.detail_template, context)
+
+    def more_context(self, data):
+        """What a page of its own adds to the generic context (``data``: the API's answer)."""
+        return {}
 
     def related(self, related, uuid):
         target = site.get(related.basename)

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from ..api.fields import UuidRelatedField
+from ..models import resource_model
 from ..tenancy import visible
 from .labels import state_word
 
@@ -54,7 +55,7 @@ _relations = {}
 def relations_of(serializer_class):
     """``{field: model}`` of the serializer's fields that show a related row's uuid: a
     ``UuidRelatedField``, or a read-only field whose source is a foreign key's uuid
-    (``UUIDField(source="host.uuid")``)."""
+    (``UUIDField(source="host.uuid")``), or a read-only ``<foreign key>_uuid`` (a method field)."""
     found = _relations.get(serializer_class)
     if found is None:
         found = {}
@@ -65,6 +66,9 @@ def relations_of(serializer_class):
                 found[name] = child.queryset.model
             elif model is not None and fld.read_only and _foreign_uuid(model, fld.source):
                 found[name] = _foreign_uuid(model, fld.source)
+            elif model is not None and fld.read_only and name.endswith("_uuid") and _foreign_uuid(
+                    model, f"{name[:-len('_uuid')]}.uuid"):   # a method giving ``<foreign key>.uuid``
+                found[name] = _foreign_uuid(model, f"{name[:-len('_uuid')]}.uuid")
         _relations[serializer_class] = found
     return found
 
@@ -100,16 +104,37 @@ def related_names(rows, relations, user):
     return names
 
 
+def resource_names(rows, user):
+    """``{uuid string: name}`` of the resources rows name by ``resource_type`` and
+    ``resource_uuid`` that ``user`` may see (one query per type): a row gone or not this user's is
+    left out, and shown unlinked."""
+    wanted = {}
+    for row in rows:
+        model = resource_model(row.get("resource_type") or "")
+        if model is not None and row.get("resource_uuid"):
+            wanted.setdefault(model, set()).add(str(row["resource_uuid"]))
+    names = {}
+    for model, uuids in wanted.items():
+        for uuid, name in visible(model.objects.filter(uuid__in=uuids), user).values_list("uuid", "name"):
+            names[str(uuid)] = name
+    return names
+
+
 class Formatter:
     """Cells for the rows of one page (``registry``: where related pages are found; ``columns``:
-    the fields shown, when not all of them: only their related rows' names are read)."""
+    the fields shown, when not all of them: only their related rows' names are read;
+    ``self_links``: a row's name links to its own page, as in a list)."""
 
-    def __init__(self, pages, rows, user, registry, columns=None):
-        self.pages, self.registry = pages, registry
-        self.relations = relations_of(pages.viewset.serializer_class)
+    def __init__(self, pages, rows, user, registry, columns=None, self_links=True):
+        self.pages, self.registry, self.self_links = pages, registry, self_links
+        self.relations = {**relations_of(pages.viewset.serializer_class), **{
+            name: registry.get(basename).model() for name, basename in pages.links.items()
+            if registry.get(basename) is not None}}
         wanted = self.relations if columns is None else {
             name: model for name, model in self.relations.items() if name in columns}
         self.names = related_names(rows, wanted, user)
+        # a row about a resource of any type (jobs, audit and change logs, tags): its name, linked
+        self.resources = resource_names(rows, user) if columns is None or "resource_uuid" in columns else {}
 
     def link_for(self, model, uuid):
         target = self.registry.for_model(model)
@@ -126,10 +151,17 @@ class Formatter:
             if isinstance(value, list):
                 return Cell(items=[self._related(model, v) for v in value])
             return self._related(model, value) if value else Cell("—")
-        if name == "name" and row is not None and row.get("uuid"):
+        if name == "resource_uuid" and value and row is not None and row.get("resource_type"):
+            return self._resource(row["resource_type"], str(value))
+        if name == "name" and self.self_links and row is not None and row.get("uuid"):
             return Cell(str(value) or "—", href=reverse("ui:detail", kwargs={
                 "basename": self.pages.api_basename(), "uuid": row["uuid"]}))
         return plain(name, value)
+
+    def _resource(self, resource_type, uuid):
+        model = resource_model(resource_type)
+        href = self.link_for(model, uuid) if model is not None and uuid in self.resources else ""
+        return Cell(self.resources.get(uuid) or uuid[:8], href=href, title=f"{resource_type} {uuid}")
 
     def _related(self, model, uuid):
         uuid = str(uuid)
@@ -141,7 +173,7 @@ def plain(name, value):
         return Cell("—")
     if isinstance(value, bool):
         return Cell(_("Yes") if value else _("No"))
-    if name in ("state", "status", "result"):
+    if name in ("state", "status", "result") and isinstance(value, str):   # a job's result is a dict
         return Cell(state_word(value), badge=state_colour(value))
     if isinstance(value, (int, float)) and is_bytes(name):
         return Cell(human_bytes(value), title=f"{value} B")

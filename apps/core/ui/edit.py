@@ -98,7 +98,8 @@ class FormView(PageView):
         serializer_class = pages.serializer_class(for_create=uuid is None)
         serializer = serializer_class(instance=values if uuid is not None else None, context={"request": self.request})
         errors = answer.field_errors if answer is not None else {}
-        fields = inputs(serializer, pages.fields, values, errors, pages.labels, self.choices(), pages.show_when)
+        names = pages.edit_fields if uuid is not None and pages.edit_fields is not None else pages.fields
+        fields = inputs(serializer, names, values, errors, pages.labels, self.choices(), pages.show_when)
         shown = {f.name for f in fields}
         # an error no input shows (a 409, a rule across fields) goes above the form
         general = answer.message if answer is not None and (not errors or not set(errors) & shown) else ""

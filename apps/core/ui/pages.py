@@ -115,16 +115,20 @@ class ResourcePages:
     order = 100              # the sidebar's order (groups take their first page's)
     columns = ["name", "state", "created_at"]
     fields = None            # create/edit form fields (None: every writable field of the serializer)
+    edit_fields = None       # the edit form's, when not the same (None: ``fields``)
     detail_fields = None     # None: every field the API shows
     actions = []             # names or Action(...)
     related = []             # Related(...)
     cells = {}               # field -> function(value, row) -> cells.Cell: how the page shows it
+    links = {}               # plain uuid field -> the basename of the page it names a row of (shown by name)
     labels = {}              # field -> label, over core's common ones
     options = {}             # form field -> API basename whose rows it picks from (a list of uuids)
     show_when = {}           # form field -> {other field: [values]}: shown (and sent) only then
     after_create = "detail"  # where a create lands: its object's page, or "job" (the job it started)
     list_limit = 50
+    default_ordering = ""    # the list's ``ordering=`` until a column is clicked ("": the API's)
     search_example = "name~=web%"
+    search_field = "name"    # what a plain word in the search box looks in
     with_history = True      # the detail page shows the object's jobs and audit rows
     list_template = "ui/list.html"
     detail_template = "ui/detail.html"
@@ -163,6 +167,13 @@ class ResourcePages:
     @classmethod
     def can_edit(cls):
         return hasattr(cls.viewset, "partial_update")
+
+    @classmethod
+    def taggable(cls):
+        """Whether the detail page shows the object's tags (the API tags any ``Resource``)."""
+        from ..models import Resource
+
+        return issubclass(cls.model(), Resource)
 
     @classmethod
     def action(cls, name):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from rest_framework import serializers
 
 from ..api.fields import UuidRelatedField
+from ..tenancy import visible
 from .labels import field_label
 from .pages import Choice
 
@@ -38,8 +39,13 @@ class Input:
 
 
 def _options(fld):
-    """The rows a related field accepts (the API's own queryset for it, as this user sees it)."""
-    rows = fld.get_queryset()[:MAX_OPTIONS]
+    """The rows a related field accepts (the API's own queryset for it, as this user sees it: a
+    normal account is not shown the names of other accounts' rows)."""
+    request = fld.context.get("request")
+    rows = fld.get_queryset()
+    if request is not None:
+        rows = visible(rows, request.user)
+    rows = rows[:MAX_OPTIONS]
     return [(str(row.uuid), getattr(row, "name", str(row.uuid))) for row in rows]
 
 
