@@ -1,4 +1,5 @@
 """The generic list and detail pages: what the API's list and retrieve answer, as tables."""
+import uuid as uuid_lib
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -82,6 +83,31 @@ class ListView(PageView):
         current = "asc" if ordering == name else "desc" if ordering == f"-{name}" else ""
         target = f"-{name}" if current == "asc" else name
         return {"label": label, "url": with_query(self.request, ordering=target, offset=None), "sorted": current}
+
+
+class RowsView(PageView):
+    """Some rows of the list (``?uuid=<uuid>&uuid=...``) as the list shows them: what a list page
+    fetches when ``/ws/events/`` says they changed (console/live.js). The API's list answers them
+    (``q=uuid?=...``), so a row gone, or not this user's, is simply not there."""
+
+    MAX_ROWS = 200
+
+    def get(self, request):
+        uuids = [one for one in request.GET.getlist("uuid") if _is_uuid(one)][:self.MAX_ROWS]
+        rows = []
+        if uuids:
+            answer = call(request, "GET", self.list_path(), {"q": "uuid?=" + ",".join(uuids), "limit": len(uuids)})
+            rows = answer.data["results"] if answer.ok else []
+        return self.page("ui/_rows.html", {"rows": table(request, self.pages, rows, shown_columns(self.pages, self.admin)),
+                                           "bulk_actions": self.visible_actions(bulk=True)})
+
+
+def _is_uuid(value):
+    try:
+        uuid_lib.UUID(value)
+        return True
+    except ValueError:
+        return False
 
 
 class DetailView(PageView):

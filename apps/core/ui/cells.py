@@ -10,9 +10,11 @@ from ..api.fields import UuidRelatedField
 from ..tenancy import visible
 from .labels import state_word
 
-GOOD = {"Enabled", "Running", "Connected", "Ready", "Succeeded", "success"}
-BAD = {"Failed", "Disconnected", "Error", "failure", "Deleted", "Destroyed"}
-BUSY = {"Starting", "Stopping", "Connecting", "Downloading", "Pending", "Creating", "Migrating", "Rebooting"}
+# a job's states are lower case (its "running" is under way, a VM's "Running" is good)
+GOOD = {"Enabled", "Running", "Connected", "Ready", "Succeeded", "success", "succeeded"}
+BAD = {"Failed", "Disconnected", "Error", "failure", "Deleted", "Destroyed", "failed", "rollback_failed"}
+BUSY = {"Starting", "Stopping", "Connecting", "Downloading", "Pending", "Creating", "Migrating", "Rebooting",
+        "pending", "running", "rolling_back"}
 
 
 @dataclass
