@@ -72,5 +72,5 @@ def dashboard(request):
         "disconnected_url": reverse("ui:list", kwargs={"basename": "hosts"}) + "?q=status%3DDisconnected",
         "show_address": capacity.address_shown_to(request.user),
         "job_tables": [(_("Recent jobs"), "recent-jobs", jobs_url, recent({})),
-                       (_("Failed jobs"), "failed-jobs", jobs_url + "?q=state%3DFailed", recent({"q": "state=Failed"}))],
+                       (_("Failed jobs"), "failed-jobs", jobs_url + "?q=state%3Dfailed", recent({"q": "state=failed"}))],
     })

@@ -145,3 +145,11 @@ def test_an_empty_portal_shows_no_capacity_and_no_disconnected_host(db):
     page = browser(make_account("dash-admin", admin=True)).get("/ui/")
     assert page.status_code == 200
     assert page.context["capacity"]["zones"] == [] and page.context["disconnected_count"] == 0
+
+
+def test_the_dashboard_and_the_task_panel_speak_chinese(cloud):
+    client = browser(make_account("dash-admin", admin=True))
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/ui/"})
+    page = client.get("/ui/").content.decode()
+    for words in ("按区域的容量", "按集群的容量", "已用 CPU", "已断开的物理机", "管理 IP", "任务", "暂无任务。"):
+        assert words in page, words

@@ -17,7 +17,7 @@ class JobPages(ResourcePages):
     actions = [Action("cancel", destructive=True)]
     labels = {"flow": _("Flow"), "steps": _("Steps"), "result": _("Result"), "cancel_requested": _("Cancel requested"),
               "request_id": _("Request id")}
-    search_example = "state=Failed"
+    search_example = "state=failed"
     with_history = False
     detail_template = "ui/job.html"
 
