@@ -104,5 +104,17 @@ def test_jobs_appear_in_the_task_panel_and_a_list_follows_its_rows_without_a_rel
     # the panel came with the page this time (server-rendered), the same
     assert page.text_content(f"{failed} [data-slot=step]") == "step3"
     assert page.text_content(f"{failed} [data-slot=state]") == "failed"
+
+    # a detail page follows its object: a zone disabled through the API, a job to its end
+    page.goto(f"{portal}/ui/zones/{kept.uuid}/")
+    page.evaluate("window.notReloaded = true")
+    api(portal, token, "POST", f"/api/v1/zones/{kept.uuid}/disable/")
+    page.wait_for_function("document.querySelector('#fields').textContent.includes('Disabled')", timeout=TIMEOUT)
+    holding = start_job(flows.HOLD, args={"sleep": 2}, user=admin)
+    page.goto(f"{portal}/ui/jobs/{holding.uuid}/")
+    page.evaluate("window.notReloaded = true")
+    assert "succeeded" not in page.text_content("#fields")
+    page.wait_for_function("document.querySelector('#fields').textContent.includes('succeeded')", timeout=TIMEOUT)
+    assert page.evaluate("window.notReloaded") is True
     assert errors == []
     context.close()

@@ -103,8 +103,24 @@
     });
   }
 
-  function refreshAll() {   // after a reconnect: what changed meanwhile was not announced to us
+  // after a reconnect: what changed meanwhile was not announced to us, so the rows, the detail
+  // page and the task panel are fetched again
+  function refreshAll() {
     each("[data-live-uuid]", function (el) { changed(el.dataset.liveKind, el.dataset.liveUuid); });
+    if (!panel) return;
+    fetch(location.pathname, {credentials: "same-origin"}).then(function (response) {
+      return response.ok ? response.text() : "";
+    }).then(function (html) {
+      var fresh = document.createElement("template");
+      fresh.innerHTML = html;
+      var rows = fresh.content.getElementById("tasks");
+      if (!rows) return;
+      tbody.replaceChildren.apply(tbody, Array.prototype.map.call(rows.children, function (row) {
+        return document.importNode(row, true);
+      }));
+      each("#tasks time[data-slot=time]", localTime);
+      counted();
+    }, function (error) { console.warn("live update", error); });
   }
 
   // --- the task panel -----------------------------------------------------------------------
@@ -231,7 +247,7 @@
       opened = true;
     };
     socket.onmessage = function (event) { receive(JSON.parse(event.data)); };
-    socket.onclose = function () {   // the server went away: try again, less and less often
+    socket.onclose = function () {   // the server went away (or logged us out): try again, less and less often
       socket = null;
       setTimeout(connect, retry);
       retry = Math.min(retry * 2, 30000);
