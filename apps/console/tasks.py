@@ -8,7 +8,7 @@ from apps.core.models import RESOURCE_TYPES, JobState
 from apps.core.ui import site
 from apps.core.ui.apicall import call, list_path
 from apps.core.ui.cells import state_colour
-from apps.core.ui.labels import state_word
+from apps.core.ui.labels import STATE_WORDS, state_word
 
 PANEL_SIZE = 10   # jobs shown; live.js keeps to it as new ones come
 
@@ -54,7 +54,8 @@ def panel(request):
             "size": PANEL_SIZE,
             "jobs_url": jobs_url,
             "pages": pages,
-            "states": {state: [state_word(state), state_colour(state)] for state in JobState.values},
+            # how a state is shown (a job's in the panel, a resource's in a list row's badge)
+            "states": {state: [state_word(state), state_colour(state)] for state in STATE_WORDS + JobState.values},
             "words": {"none": _("No tasks yet."), "running": _("%(count)s running")},
         },
     }

@@ -25,6 +25,8 @@ def table(request, pages, rows, columns):
     result = []
     for row in rows:
         cells = [formatter.cell(name, row.get(name), row) for name in columns]
+        for name, cell in zip(columns, cells):
+            cell.field = name
         if cells and not cells[0].href and row.get("uuid") and not cells[0].items:   # the row opens its page
             cells[0].href = reverse("ui:detail", kwargs={"basename": pages.api_basename(), "uuid": row["uuid"]})
         result.append((row, cells))

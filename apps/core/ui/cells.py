@@ -25,6 +25,7 @@ class Cell:
     badge: str = ""          # a Tabler colour: green, red, yellow, secondary
     code: bool = False
     items: list = field(default_factory=list)   # several cells (a list value)
+    field: str = ""          # the API field it shows (a list row's cells: live.js finds a state by it)
 
 
 def human_bytes(value):

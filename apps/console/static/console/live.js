@@ -4,8 +4,9 @@
 //   running step, and a failed job's error and failed step change as the events come.
 // - Every element marked data-live-uuid (a list's rows, a detail page: apps/core/templates/ui) is
 //   fetched again from its data-live-src when the resource or job it shows changes
-//   (data-live-kind "resource" or "job"): the rows of one list that changed within BATCH_MS are
-//   fetched together (?uuid=a&uuid=b), then swapped by their id; one that is gone fades.
+//   (data-live-kind "resource" or "job"): the rows of one list that changed within BATCH_MS (or
+//   while its previous request was under way) are fetched together (?uuid=a&uuid=b), then swapped
+//   by their id; one that is gone fades. A new state named by the event shows in the row at once.
 (function () {
   "use strict";
   var BATCH_MS = 100;
@@ -19,6 +20,7 @@
   var followed = {job: {}, resource: {}};   // uuids subscribed to on this socket, by kind
   var jobStates = {};                        // job uuid -> the last state seen
   var queued = {};                           // data-live-src -> {uuid: true}, fetched together
+  var inFlight = {};                         // data-live-src -> true while its request is under way
   var timer = null;
 
   function send(message) {
@@ -63,21 +65,46 @@
       var src = el.dataset.liveSrc;
       (queued[src] = queued[src] || {})[uuid] = true;
     });
+    schedule();
+  }
+
+  function schedule() {
     if (!timer && Object.keys(queued).length) timer = setTimeout(fetchQueued, BATCH_MS);
   }
 
+  // one request under way per source: what changes meanwhile waits for it, and goes in the next
   function fetchQueued() {
     timer = null;
-    var batch = queued;
-    queued = {};
-    Object.keys(batch).forEach(function (src) {
-      var uuids = Object.keys(batch[src]);
+    Object.keys(queued).forEach(function (src) {
+      if (inFlight[src]) return;
+      var uuids = Object.keys(queued[src]);
+      delete queued[src];
+      inFlight[src] = true;
       var url = src + (src.indexOf("?") < 0 ? "?" : "&") + uuids.map(function (u) { return "uuid=" + u; }).join("&");
       fetch(url, {credentials: "same-origin", headers: {"HX-Request": "true"}}).then(function (response) {
         if (response.status === 404) return "";   // a detail page's object was deleted
         if (!response.ok) throw new Error(url + ": " + response.status);
         return response.text();
-      }).then(function (html) { swap(src, uuids, html); }, function (error) { console.warn("live update", error); });
+      }).then(function (html) { swap(src, uuids, html); }, function (error) {
+        console.warn("live update", error);
+      }).finally(function () {
+        delete inFlight[src];
+        schedule();
+      });
+    });
+  }
+
+  // a state the event names is shown at once in the rows' badge cells; the row's fetch follows
+  function patchStates(message) {
+    var after = (message.changes && message.changes.after) || {};
+    each('tr[data-live-kind="resource"][data-live-uuid="' + message.uuid + '"]', function (row) {
+      Object.keys(after).forEach(function (field) {
+        var shown = config && config.states[after[field]];
+        var badge = shown && row.querySelector('td[data-field="' + field + '"] .badge');
+        if (!badge) return;
+        badge.textContent = shown[0];
+        badge.className = "badge bg-" + shown[1] + "-lt";
+      });
     });
   }
 
@@ -232,6 +259,7 @@
       }
       jobStates[message.uuid] = message.state;
     } else if (message.type === "resource") {
+      patchStates(message);
       changed("resource", message.uuid);
     }
   }
