@@ -146,23 +146,19 @@ def test_an_account_follows_all_its_jobs_and_only_its_own():
         assert (await outside.receive_json_from(timeout=5))["code"] == "NOT_FOUND"
         await outside.disconnect()
 
-        followers = []
-        for name in ("owner", "root"):
+        for name in ("owner", "root"):   # one at a time: one receiver on the layer (as the other tests)
             communicator = WebsocketCommunicator(application, f"/ws/events/?token={tokens[name]}")
             assert (await communicator.connect())[0]
             await communicator.send_json_to({"subscribe": {"account_jobs": account}})
             assert await communicator.receive_json_from(timeout=5) == {"type": "subscribed", "account_jobs": account}
-            followers.append(communicator)
-        job = await database_sync_to_async(lambda: start_job(flows.FIVE_STEPS, args={"fail_at": 2}, user=owner))()
-        # no subscription to the job itself: it is announced from its first event on
-        await database_sync_to_async(lambda: execute_job(job.uuid))()
-        for communicator in followers:
+            job = await database_sync_to_async(lambda: start_job(flows.FIVE_STEPS, args={"fail_at": 2}, user=owner))()
+            # no subscription to the job itself: it is announced from its first event on
+            await database_sync_to_async(lambda: execute_job(job.uuid))()
             first, _ = await receive_until(communicator, lambda m: m.get("type") == "job")
             assert first["uuid"] == str(job.uuid) and first["state"] == "pending"
             final, _ = await receive_until(communicator, lambda m: m.get("state") == "failed")
             assert final["error"]["step"] == "step2" and final["error"]["message"] == "step 2 failed on purpose"
             await communicator.disconnect()
-        await database_sync_to_async(lambda: start_job(flows.NOOP, args={}, user=outsider))()
         quiet = WebsocketCommunicator(application, f"/ws/events/?token={tokens['owner']}")
         assert (await quiet.connect())[0]
         await quiet.send_json_to({"subscribe": {"account_jobs": account}})
