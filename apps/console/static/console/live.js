@@ -10,6 +10,7 @@
 (function () {
   "use strict";
   var BATCH_MS = 100;
+  var MAX_ROWS = 100;   // in one request (its URL stays short; the server answers up to 200)
   var RUNNING = {pending: true, running: true};
   var panel = document.getElementById("task-panel");
   var tbody = document.getElementById("tasks");
@@ -77,8 +78,9 @@
     timer = null;
     Object.keys(queued).forEach(function (src) {
       if (inFlight[src]) return;
-      var uuids = Object.keys(queued[src]);
-      delete queued[src];
+      var uuids = Object.keys(queued[src]).slice(0, MAX_ROWS);
+      uuids.forEach(function (uuid) { delete queued[src][uuid]; });
+      if (!Object.keys(queued[src]).length) delete queued[src];
       inFlight[src] = true;
       var url = src + (src.indexOf("?") < 0 ? "?" : "&") + uuids.map(function (u) { return "uuid=" + u; }).join("&");
       fetch(url, {credentials: "same-origin", headers: {"HX-Request": "true"}}).then(function (response) {
