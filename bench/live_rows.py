@@ -36,7 +36,8 @@ PASSWORD = "bench-pass-word-1"
 # set window.doneAt when every row shows ``want``
 WATCH = """want => { window.doneAt = null;
   const rows = () => [...document.querySelectorAll('#rows tr[data-live-uuid] td[data-field="state"]')];
-  const check = () => { if (rows().every(cell => cell.textContent.includes(want))) { window.doneAt = Date.now(); observer.disconnect(); } };
+  const check = () => {
+    if (rows().every(cell => cell.textContent.includes(want))) { window.doneAt = Date.now(); observer.disconnect(); } };
   const observer = new MutationObserver(check);
   observer.observe(document.querySelector('#rows'), {subtree: true, childList: true, characterData: true}); }"""
 

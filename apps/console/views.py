@@ -72,5 +72,6 @@ def dashboard(request):
         "disconnected_url": reverse("ui:list", kwargs={"basename": "hosts"}) + "?q=status%3DDisconnected",
         "show_address": capacity.address_shown_to(request.user),
         "job_tables": [(_("Recent jobs"), "recent-jobs", jobs_url, recent({})),
-                       (_("Failed jobs"), "failed-jobs", jobs_url + "?q=state%3Dfailed", recent({"q": "state=failed"}))],
+                       (_("Failed jobs"), "failed-jobs", jobs_url + "?q=state%3Dfailed",
+                        recent({"q": "state=failed"}))],
     })

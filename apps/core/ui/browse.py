@@ -100,7 +100,8 @@ class RowsView(PageView):
         if uuids:
             answer = call(request, "GET", self.list_path(), {"q": "uuid?=" + ",".join(uuids), "limit": len(uuids)})
             rows = answer.data["results"] if answer.ok else []
-        return self.page("ui/_rows.html", {"rows": table(request, self.pages, rows, shown_columns(self.pages, self.admin)),
+        columns = shown_columns(self.pages, self.admin)
+        return self.page("ui/_rows.html", {"rows": table(request, self.pages, rows, columns),
                                            "bulk_actions": self.visible_actions(bulk=True)})
 
 

@@ -8,7 +8,8 @@ from .browse import DetailView, ListView, RowsView
 from .edit import ActionView, BulkView, FormView
 from .pages import site
 
-GENERIC = {"list": ListView, "rows": RowsView, "detail": DetailView, "form": FormView, "action": ActionView, "bulk": BulkView}
+GENERIC = {"list": ListView, "rows": RowsView, "detail": DetailView, "form": FormView, "action": ActionView,
+           "bulk": BulkView}
 _views = {}
 
 
