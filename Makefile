@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run demo test install install-dev migrate admin clean bench-query bench-flow messages
+.PHONY: run demo test install install-dev migrate admin clean bench-query bench-flow messages screenshots
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (python3.11 with venv)"; exit 1; }
@@ -85,6 +85,12 @@ messages: install
 	$(PY) manage.py makemessages -l zh_Hans --no-location --ignore=node_modules --ignore=.venv --ignore=var \
 	  --ignore=tests --ignore=bench
 	$(PY) manage.py compilemessages -l zh_Hans
+
+# the console's main pages as PNG files in docs/images/ (docs/console-ui.md, README): a portal of its own
+# on SQLite in a temporary directory, filled by `manage.py demo` and a few VMs, shot by Chromium at
+# 1280x800 (apt-get install -y chromium fonts-wqy-microhei; pngquant, if installed, shrinks the files)
+screenshots: install-dev
+	$(PY) docs/screenshots.py $(SCREENSHOTS_ARGS)
 
 clean:
 	rm -rf $(VENV) var node_modules

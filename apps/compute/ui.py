@@ -1,9 +1,11 @@
-"""Compute's console pages (apps.core.ui)."""
+"""Compute's console pages (apps.core.ui): instance offerings and VMs."""
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.ui import ResourcePages
+from apps.core.ui import Action, ResourcePages
 
-from .views import InstanceOfferingViewSet
+from .views import InstanceOfferingViewSet, VmInstanceViewSet
+from .vm_pages import OpenConsoleView, VmCreateView, VmDetailView, nic_ips
 
 
 class InstanceOfferingPages(ResourcePages):
@@ -16,3 +18,33 @@ class InstanceOfferingPages(ResourcePages):
     labels = {"cpu_num": _("CPUs"), "memory_size": _("Memory (bytes)"), "cpu_speed": _("CPU speed (MHz)"),
               "allocator_strategy": _("Allocator strategy"), "sort_key": _("Sort key")}
     search_example = "cpu_num>=2"
+
+
+class VmInstancePages(ResourcePages):
+    viewset = VmInstanceViewSet
+    basename = "vm-instances"
+    menu = (_("Compute"), _("Virtual machines"))
+    order = 19
+    columns = ["name", "state", "host_uuid", "nics", "cpu_num", "memory_size", "created_at"]
+    fields = ["name", "description"]   # edit; create is the wizard (VmCreateView)
+    detail_fields = ["uuid", "name", "description", "state", "cpu_num", "memory_size", "host_uuid", "last_host_uuid",
+                     "cluster_uuid", "zone_uuid", "image_uuid", "root_volume_uuid", "instance_offering_uuid",
+                     "account_uuid", "platform", "hypervisor_type", "allocator_strategy", "created_at", "updated_at",
+                     "destroyed_at"]
+    actions = ["start", "stop", "reboot", "pause", "resume", "power-off",
+               Action("delete", _("Destroy"), destructive=True), "recover", "expunge"]
+    labels = {"cpu_num": _("CPUs"), "memory_size": _("Memory"), "host_uuid": _("Host"),
+              "last_host_uuid": _("Last host"), "nics": _("IP addresses"), "image_uuid": _("Image"),
+              "root_volume_uuid": _("Root volume"), "instance_offering_uuid": _("Instance offering"),
+              "l3_network_uuids": _("L3 networks"), "static_ips": _("Static IPs"), "count": _("How many"),
+              "start": _("Start once created"), "root_disk_size": _("Root disk size"),
+              "allocator_strategy": _("Allocator strategy"), "platform": _("Platform"),
+              "hypervisor_type": _("Hypervisor"), "destroyed_at": _("Destroyed at")}
+    cells = {"nics": nic_ips}
+    search_example = "state=Running"
+    detail_template = "compute/vm_detail.html"
+    views = {"form": VmCreateView, "detail": VmDetailView}
+
+    @classmethod
+    def extra_urls(cls):
+        return [path("<uuid:uuid>/console/", OpenConsoleView.as_view(), name="vm-open-console")]

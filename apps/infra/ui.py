@@ -1,7 +1,7 @@
 """Infrastructure's console pages (apps.core.ui): zones, clusters, hosts."""
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.ui import Action, Related, ResourcePages
+from apps.core.ui import Action, Choice, Related, ResourcePages
 
 from .views import ClusterViewSet, HostViewSet, ZoneViewSet
 
@@ -46,7 +46,16 @@ class HostPages(ResourcePages):
     columns = ["name", "cluster_uuid", "hypervisor_type", "status", "state", "available_cpu", "available_memory"]
     # Simulator hosts take cpu_num and memory_size; KVM hosts an address and one of password or key
     fields = ["name", "description", "cluster_uuid", "hypervisor_type", "management_ip", "ssh_port", "username",
+              Choice("ssh_login", _("SSH login"), [("password", _("Password")), ("private_key", _("Private key"))]),
               "password", "private_key", "agent_port", "cpu_num", "memory_size"]
+    show_when = {
+        **{name: {"hypervisor_type": ["Simulator"]} for name in ("cpu_num", "memory_size")},
+        **{name: {"hypervisor_type": ["KVM"]} for name in ("management_ip", "ssh_port", "username", "ssh_login",
+                                                            "agent_port")},
+        "password": {"hypervisor_type": ["KVM"], "ssh_login": ["password"]},
+        "private_key": {"hypervisor_type": ["KVM"], "ssh_login": ["private_key"]},
+    }
+    after_create = "job"   # adding a host is a job whose steps are worth watching
     actions = ["reconnect", "enable", "disable", "maintain", Action("delete", destructive=True)]
     labels = LABELS
     search_example = "status=Disconnected"

@@ -1,10 +1,38 @@
 """Storage's console pages (apps.core.ui): images, primary and backup storage."""
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.ui import Action, Related, ResourcePages
+from apps.core.ui.edit import FormView
+from apps.core.ui.widgets import inputs
 
-from .serializers import BackupStorageZoneSerializer
+from .serializers import BackupStorageZoneSerializer, ImageUploadSerializer
 from .views import BackupStorageViewSet, ImageViewSet, PrimaryStorageViewSet
+
+UPLOAD_FIELDS = ["name", "description", "file", "backup_storage_uuids", "platform", "format", "media_type",
+                 "guest_os_type", "public"]
+
+
+class ImageUpload(FormView):
+    """``images/upload/``: the browser sends the file straight to the API's ``images/upload/``
+    (XMLHttpRequest, its progress shown as it goes; without JavaScript the form posts there
+    itself), then opens the new image's page, where its add-image job is listed."""
+
+    http_method_names = ["get", "head", "options"]   # the form posts to the API, never here
+
+    def dispatch(self, request, *args, **kwargs):
+        return super().dispatch(request, "images", *args, **kwargs)
+
+    def get(self, request):
+        if not self.may("upload", "POST"):
+            return self.not_found()
+        serializer = ImageUploadSerializer(context={"request": request})
+        fields = inputs(serializer, UPLOAD_FIELDS, {}, {}, self.pages.labels, self.choices())
+        return self.page("storage/image_upload.html", {
+            "title": _("Upload an image"), "fields": fields, "upload_url": reverse("images-upload"),
+            "cancel_url": reverse("ui:list", kwargs={"basename": "images"}),
+            "detail_url": reverse("ui:list", kwargs={"basename": "images"})})
+
 
 STORAGE_LABELS = {"url": _("URL"), "total_capacity": _("Total capacity"),
                   "available_capacity": _("Available capacity"), "zone_uuids": _("Zones")}
@@ -12,6 +40,7 @@ STORAGE_LABELS = {"url": _("URL"), "total_capacity": _("Total capacity"),
 
 class ImagePages(ResourcePages):
     viewset = ImageViewSet
+    basename = "images"
     menu = (_("Storage"), _("Images"))
     order = 30
     columns = ["name", "status", "state", "media_type", "format", "size", "platform", "created_at"]
@@ -22,8 +51,13 @@ class ImagePages(ResourcePages):
     labels = {"media_type": _("Media type"), "format": _("Format"), "size": _("Virtual size"),
               "actual_size": _("Actual size"), "platform": _("Platform"), "guest_os_type": _("Guest OS"),
               "public": _("Public"), "backup_storage_uuids": _("Backup storage"), "sha256": "SHA-256",
-              "backup_storage_refs": _("Stored on")}
+              "backup_storage_refs": _("Stored on"), "file": _("File")}
     search_example = "status=Ready"
+    list_template = "storage/image_list.html"   # "Upload" beside "New" (by URL)
+
+    @classmethod
+    def extra_urls(cls):
+        return [path("upload/", ImageUpload.as_view(), name="image-upload")]
 
 
 class PrimaryStoragePages(ResourcePages):

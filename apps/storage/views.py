@@ -84,6 +84,14 @@ class ImageViewSet(ResourceViewSet):
     flow_actions = {"expunge": FlowAction(EXPUNGE_IMAGE, args=_expunge_args, doc=(
         "Remove a Deleted image's bits (kept while another image has the same sha256) and its row."))}
 
+    def initialize_request(self, request, *args, **kwargs):
+        """An upload's file goes to disk as it arrives (DiskUploadHandler): installed before anything
+        reads the body, as a browser session's CSRF check does (it looks for the form's token)."""
+        drf_request = super().initialize_request(request, *args, **kwargs)
+        if self.action == "upload":
+            request.upload_handlers = [DiskUploadHandler(request)]
+        return drf_request
+
     def _added(self, data, args):
         """The image's row (Downloading) and the add-image flow that fetches and stores its bits."""
         image = Image.objects.create(
@@ -108,7 +116,6 @@ class ImageViewSet(ResourceViewSet):
     def upload(self, request):
         """Browser upload (multipart/form-data, the file in ``file``): streamed to disk, then the same
         detection, hashing and storing as a URL."""
-        request.upload_handlers = [DiskUploadHandler(request)]   # read by the multipart parser
         path = None
         try:
             uploaded = request.data.get("file")

@@ -209,7 +209,7 @@ def test_query_l2_by_attached_cluster_and_l3_by_zone(admin_client, zone, sim_clu
 
 
 def test_used_ips_show_a_normal_account_only_its_own_addresses(admin_client, zone):
-    from apps.compute.models import VmInstance
+    from apps.compute.models import VmInstance, VmNic
     from tests.conftest import client_for, make_account
 
     l2 = create_l2(admin_client, zone)
@@ -221,6 +221,8 @@ def test_used_ips_show_a_normal_account_only_its_own_addresses(admin_client, zon
         vm = VmInstance.objects.create(name=f"vm-{name}", account=users[name].account, cpu_num=1,
                                        memory_size=1 << 30, state="Running")
         used = ipam.allocate(l3_row, ip=ip, owner_uuid=vm.uuid, with_mac=True)
+        VmNic.objects.create(vm_instance=vm, l3_network=l3_row, used_ip=used, ip=used.ip, mac=used.mac,
+                             netmask="255.255.255.0")
         addresses[name] = (used.ip, used.mac, str(vm.uuid))
     url = f"/api/v1/l3-networks/{l3['uuid']}/used-ips/"
 

@@ -229,6 +229,30 @@ def test_browser_upload_is_streamed_to_disk(admin_client, backup_storage, tmp_pa
     assert list((settings.DATA_DIR / "uploads").glob(f"{image.uuid}*")) == []
 
 
+def test_a_browser_session_uploads_with_its_csrf_token_and_the_file_still_goes_to_disk(
+        admin_user, backup_storage, tmp_path, settings, django_capture_on_commit_callbacks):
+    """The session's CSRF check reads the form (for its token) before the view runs: the disk
+    handler is in place by then, or the file would be parsed by Django's default handlers."""
+    from django.test import Client
+
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(admin_user)
+    browser.get("/ui/")   # a console page: the CSRF cookie
+    token = browser.cookies["csrftoken"].value
+    source = make_qcow2(tmp_path / "session.qcow2", "8M")
+    with open(source, "rb") as fh, django_capture_on_commit_callbacks(execute=True):
+        refused = browser.post("/api/v1/images/upload/", {"name": "s", "file": fh}, HTTP_ACCEPT="application/json")
+        assert refused.status_code == 403
+        fh.seek(0)
+        response = browser.post("/api/v1/images/upload/", {
+            "name": "by-session", "backup_storage_uuids": [str(backup_storage.uuid)], "file": fh},
+            HTTP_X_CSRFTOKEN=token, HTTP_ACCEPT="application/json")
+    assert response.status_code == 202, response.content
+    image = Image.objects.get(uuid=response.json()["resource"]["uuid"])
+    assert image.status == "Ready" and image.sha256 == sha256_of(source)
+
+
 def test_upload_of_a_text_file_fails_and_leaves_nothing(admin_client, backup_storage, tmp_path, settings,
                                                         django_capture_on_commit_callbacks):
     text = tmp_path / "notes.txt"

@@ -21,12 +21,12 @@ def shown_columns(pages, admin, names=None):
 
 def table(request, pages, rows, columns):
     """``[(row, [cell, ...]), ...]`` for API rows of ``pages``."""
-    formatter = Formatter(pages, rows, request.user, site)
+    formatter = Formatter(pages, rows, request.user, site, columns)
     result = []
     for row in rows:
         cells = [formatter.cell(name, row.get(name), row) for name in columns]
         for name, cell in zip(columns, cells):
-            cell.field = name
+            cell.column = name
         if cells and not cells[0].href and row.get("uuid") and not cells[0].items:   # the row opens its page
             cells[0].href = reverse("ui:detail", kwargs={"basename": pages.api_basename(), "uuid": row["uuid"]})
         result.append((row, cells))

@@ -3,6 +3,7 @@ coloured badges, a related row's uuid as its name linking to its page."""
 import json
 from dataclasses import dataclass, field
 
+from django.core.exceptions import FieldDoesNotExist
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -25,7 +26,7 @@ class Cell:
     badge: str = ""          # a Tabler colour: green, red, yellow, secondary
     code: bool = False
     items: list = field(default_factory=list)   # several cells (a list value)
-    field: str = ""          # the API field it shows (a list row's cells: live.js finds a state by it)
+    column: str = ""         # the API field it shows (a list row's cells: live.js finds a state by it)
 
 
 def human_bytes(value):
@@ -54,16 +55,33 @@ _relations = {}
 
 
 def relations_of(serializer_class):
-    """``{field: model}`` of the serializer's fields that show a related row's uuid."""
+    """``{field: model}`` of the serializer's fields that show a related row's uuid: a
+    ``UuidRelatedField``, or a read-only field whose source is a foreign key's uuid
+    (``UUIDField(source="host.uuid")``)."""
     found = _relations.get(serializer_class)
     if found is None:
         found = {}
+        model = getattr(getattr(serializer_class, "Meta", None), "model", None)
         for name, fld in serializer_class(context={}).fields.items():
             child = getattr(fld, "child_relation", fld)
             if isinstance(child, UuidRelatedField) and child.queryset is not None:
                 found[name] = child.queryset.model
+            elif model is not None and fld.read_only and _foreign_uuid(model, fld.source):
+                found[name] = _foreign_uuid(model, fld.source)
         _relations[serializer_class] = found
     return found
+
+
+def _foreign_uuid(model, source):
+    """The model a ``<foreign key>.uuid`` source points at (None for any other source)."""
+    parts = (source or "").split(".")
+    if len(parts) != 2 or parts[1] != "uuid":
+        return None
+    try:
+        fld = model._meta.get_field(parts[0])
+    except FieldDoesNotExist:   # a property or a method
+        return None
+    return fld.related_model if fld.many_to_one else None
 
 
 def related_names(rows, relations, user):
@@ -86,12 +104,15 @@ def related_names(rows, relations, user):
 
 
 class Formatter:
-    """Cells for the rows of one page (``registry``: where related pages are found)."""
+    """Cells for the rows of one page (``registry``: where related pages are found; ``columns``:
+    the fields shown, when not all of them: only their related rows' names are read)."""
 
-    def __init__(self, pages, rows, user, registry):
+    def __init__(self, pages, rows, user, registry, columns=None):
         self.pages, self.registry = pages, registry
         self.relations = relations_of(pages.viewset.serializer_class)
-        self.names = related_names(rows, self.relations, user)
+        wanted = self.relations if columns is None else {
+            name: model for name, model in self.relations.items() if name in columns}
+        self.names = related_names(rows, wanted, user)
 
     def link_for(self, model, uuid):
         target = self.registry.for_model(model)
@@ -100,6 +121,9 @@ class Formatter:
         return reverse("ui:detail", kwargs={"basename": target.api_basename(), "uuid": uuid})
 
     def cell(self, name, value, row=None):
+        shown = self.pages.cells.get(name)
+        if shown is not None:   # the page's own way of showing this field
+            return shown(value, row or {})
         if name in self.relations:
             model = self.relations[name]
             if isinstance(value, list):

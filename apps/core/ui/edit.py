@@ -13,6 +13,7 @@ from .apicall import call
 from .base import PageView, is_htmx
 from ..tenancy import visible
 from .pages import site
+from .plan import readable
 from .widgets import MAX_OPTIONS, inputs, is_multipart
 
 
@@ -23,6 +24,12 @@ def go(request, url):
         response["HX-Redirect"] = url
         return response
     return redirect(url)
+
+
+def started_job(answer):
+    """The uuid of the job a 202 started (None for any other answer)."""
+    job = answer.data.get("job") if isinstance(answer.data, dict) else None
+    return job["uuid"] if job else None
 
 
 def started(request, answer, what):
@@ -66,6 +73,9 @@ class FormView(PageView):
         if answer.ok:
             target = created_uuid(answer.data) or uuid
             started(request, answer, _("Created") if uuid is None else _("Saved"))
+            job = started_job(answer)
+            if uuid is None and job and self.pages.after_create == "job":
+                return go(request, reverse("ui:detail", kwargs={"basename": "jobs", "uuid": job}))
             if target:
                 return go(request, reverse("ui:detail", kwargs={"basename": self.basename, "uuid": target}))
             return go(request, reverse("ui:list", kwargs={"basename": self.basename}))
@@ -88,7 +98,7 @@ class FormView(PageView):
         serializer_class = pages.serializer_class(for_create=uuid is None)
         serializer = serializer_class(instance=values if uuid is not None else None, context={"request": self.request})
         errors = answer.field_errors if answer is not None else {}
-        fields = inputs(serializer, pages.fields, values, errors, pages.labels, self.choices())
+        fields = inputs(serializer, pages.fields, values, errors, pages.labels, self.choices(), pages.show_when)
         shown = {f.name for f in fields}
         # an error no input shows (a 409, a rule across fields) goes above the form
         general = answer.message if answer is not None and (not errors or not set(errors) & shown) else ""
@@ -149,8 +159,8 @@ class ActionView(PageView):
                             answer.field_errors if answer else {}, self.pages.labels)
         plan = None
         if action.name == "delete" and plain_delete(self.pages) and len(objects) == 1 and answer is None:
-            preview = call(self.request, "DELETE", self.detail_path(objects[0]["uuid"]), {"dry_run": "true"})
-            plan = preview.data if preview.ok else {"error": preview.message}
+            uuid = objects[0]["uuid"]
+            plan = readable(call(self.request, "DELETE", self.detail_path(uuid), {"dry_run": "true"}), uuid)
         context = {"title": action.label, "action": action, "objects": objects, "fields": fields, "plan": plan,
                    "error": answer.message if answer else "", "bulk": len(objects) > 1 or not objects}
         return self.page("ui/confirm.html", context, status=status)

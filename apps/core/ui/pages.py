@@ -18,7 +18,7 @@ ACTION_LABELS = {
     "enable": _("Enable"), "disable": _("Disable"), "delete": _("Delete"), "start": _("Start"),
     "stop": _("Stop"), "reboot": _("Reboot"), "reconnect": _("Reconnect"), "attach": _("Attach"),
     "detach": _("Detach"), "expunge": _("Expunge"), "recover": _("Recover"), "cancel": _("Cancel"),
-    "pause": _("Pause"), "resume": _("Resume"), "power-off": _("Power off"),
+    "pause": _("Pause"), "resume": _("Resume"), "power-off": _("Power off"), "maintain": _("Maintain"),
 }
 # asked "are you sure?" first, unless the page says otherwise
 DESTRUCTIVE = {"delete", "expunge", "stop", "power-off", "reboot", "detach", "cancel"}
@@ -62,6 +62,15 @@ class Related:
 
     def __init__(self, basename, field, label=None, limit=20):
         self.basename, self.field, self.label, self.limit = basename, field, label, limit
+
+
+class Choice:
+    """A choice the form shows that the API does not take (it steers which inputs are shown, e.g. a
+    KVM host's "SSH login: password or private key"), listed in ``fields`` among the API's names."""
+
+    def __init__(self, name, label, options, default=None):
+        self.name, self.label, self.options = name, label, list(options)
+        self.default = default if default is not None else self.options[0][0]
 
 
 class Registry:
@@ -109,8 +118,11 @@ class ResourcePages:
     detail_fields = None     # None: every field the API shows
     actions = []             # names or Action(...)
     related = []             # Related(...)
+    cells = {}               # field -> function(value, row) -> cells.Cell: how the page shows it
     labels = {}              # field -> label, over core's common ones
     options = {}             # form field -> API basename whose rows it picks from (a list of uuids)
+    show_when = {}           # form field -> {other field: [values]}: shown (and sent) only then
+    after_create = "detail"  # where a create lands: its object's page, or "job" (the job it started)
     list_limit = 50
     search_example = "name~=web%"
     with_history = True      # the detail page shows the object's jobs and audit rows

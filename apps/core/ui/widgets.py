@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from ..api.fields import UuidRelatedField
 from .labels import field_label
+from .pages import Choice
 
 MAX_OPTIONS = 500
 
@@ -15,7 +16,8 @@ MAX_OPTIONS = 500
 class Input:
     name: str
     label: str
-    kind: str                    # text, textarea, password, number, checkbox, select, multiselect, list, json
+    kind: str                    # text, textarea, password, number, checkbox, select, multiselect, list, json,
+                                 # file, radio (a page's own Choice: not a field of the API)
     value: object = ""
     required: bool = False
     help: str = ""
@@ -23,6 +25,11 @@ class Input:
     minimum: object = None
     maximum: object = None
     errors: list = field(default_factory=list)
+    show_when: dict = None       # {other field: [values]}: the browser shows (and sends) it only then
+
+    @property
+    def show_when_json(self):
+        return json.dumps(self.show_when) if self.show_when else ""
 
     @property
     def selected(self):
@@ -62,15 +69,19 @@ def kind_of(fld):
     return "text"
 
 
-def inputs(serializer, names, values=None, errors=None, labels=None, choices=None):
+def inputs(serializer, names, values=None, errors=None, labels=None, choices=None, show_when=None):
     """The form inputs of ``serializer``'s writable fields (``names``: which, in order; None:
-    all), filled with ``values`` (what was posted, or the object as the API shows it).
-    ``choices``: ``{field: [(uuid, name)]}`` for fields the serializer takes as plain uuids."""
-    values, errors, choices = values or {}, errors or {}, choices or {}
+    all; a ``Choice`` among them is the page's own), filled with ``values`` (what was posted, or
+    the object as the API shows it). ``choices``: ``{field: [(uuid, name)]}`` for fields the
+    serializer takes as plain uuids. ``show_when``: ``{field: {other field: [values]}}``."""
+    values, errors, choices, show_when = values or {}, errors or {}, choices or {}, show_when or {}
     fields = serializer.fields
     wanted = names if names is not None else list(fields)
     result = []
     for name in wanted:
+        if isinstance(name, Choice):
+            result.append(_choice(name, values, show_when))
+            continue
         fld = fields.get(name)
         if fld is None or fld.read_only:
             continue
@@ -89,8 +100,22 @@ def inputs(serializer, names, values=None, errors=None, labels=None, choices=Non
         if kind == "number":
             one.minimum, one.maximum = getattr(fld, "min_value", None), getattr(fld, "max_value", None)
         one.value = _value(fld, kind, name, values)
+        one.show_when = show_when.get(name)
         result.append(one)
-    return result
+    return _steering_only(result)
+
+
+def _choice(choice, values, show_when):
+    value = values.get(choice.name) if hasattr(values, "get") else None
+    return Input(name=choice.name, label=str(choice.label), kind="radio", value=value or choice.default,
+                 options=[(key, str(label)) for key, label in choice.options], show_when=show_when.get(choice.name))
+
+
+def _steering_only(result):
+    """A page's own choice is kept only while some input shown depends on it (an edit form
+    without the fields it steers has no use for it)."""
+    steered = {other for one in result for other in (one.show_when or {})}
+    return [one for one in result if one.kind != "radio" or one.name in steered]
 
 
 def _value(fld, kind, name, values):
