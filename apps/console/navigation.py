@@ -1,11 +1,15 @@
-"""What every console page's layout shows: the sidebar built from the declared pages."""
+"""What every console page's layout shows: the sidebar built from the declared pages, the task panel."""
 from django.urls import reverse
 
 from apps.core.ui import site
 
+from .tasks import panel
+
 
 def console(request):
-    """Context processor: ``menu`` = [(group, [(label, url, active)])] for the sidebar."""
+    """Context processor: ``menu`` = [(group, [(label, url, active)])] for the sidebar;
+    ``task_panel``: the task panel's context, made only when a template shows it (the layout, not
+    the fragments htmx asks for)."""
     if not request.path.startswith("/ui/"):
         return {}
     menu = []
@@ -15,4 +19,7 @@ def console(request):
             url = reverse("ui:list", kwargs={"basename": one.api_basename()})
             items.append((one.title(), url, request.path.startswith(url)))
         menu.append((group, items))
-    return {"menu": menu}
+    context = {"menu": menu}
+    if request.user.is_authenticated:
+        context["task_panel"] = lambda: panel(request)
+    return context

@@ -13,6 +13,8 @@ from apps.core.ui.browse import table
 from apps.core.ui.cells import state_colour
 from apps.core.ui.labels import state_word
 
+from . import capacity
+
 
 class LoginView(SessionLoginView):
     """The API's session login (same accounts, same throttle), in the console's look."""
@@ -62,8 +64,14 @@ def dashboard(request):
         return table(request, jobs, answer.data["results"] if answer.ok else [], columns)
 
     jobs_url = reverse("ui:list", kwargs={"basename": "jobs"})
+    disconnected, disconnected_count = capacity.disconnected_hosts(request.user)
     return render(request, "console/dashboard.html", {
         "title": _("Dashboard"), "cards": cards,
+        "capacity": capacity.capacity(request.user),
+        "disconnected": disconnected, "disconnected_count": disconnected_count,
+        "disconnected_url": reverse("ui:list", kwargs={"basename": "hosts"}) + "?q=status%3DDisconnected",
+        "show_address": capacity.address_shown_to(request.user),
         "job_tables": [(_("Recent jobs"), "recent-jobs", jobs_url, recent({})),
-                       (_("Failed jobs"), "failed-jobs", jobs_url + "?q=state%3DFailed", recent({"q": "state=Failed"}))],
+                       (_("Failed jobs"), "failed-jobs", jobs_url + "?q=state%3Dfailed",
+                        recent({"q": "state=failed"}))],
     })

@@ -130,6 +130,89 @@ def test_websocket_refuses_anonymous_and_other_tenants_jobs():
     async_to_sync(scenario)()
 
 
+def test_an_account_follows_all_its_jobs_and_only_its_own():
+    """``account_jobs``: every job a user of the account starts, from its first event (the
+    console's task panel); another account's is NOT_FOUND, except to an admin."""
+    owner = make_account("owner")
+    outsider = make_account("outsider")
+    admin = make_account("root", admin=True)
+    tokens = {user.username: ApiToken.issue(user) for user in (owner, outsider, admin)}
+    account = str(owner.account.uuid)
+
+    async def scenario():
+        outside = WebsocketCommunicator(application, f"/ws/events/?token={tokens['outsider']}")
+        assert (await outside.connect())[0]
+        await outside.send_json_to({"subscribe": {"account_jobs": account}})
+        assert (await outside.receive_json_from(timeout=5))["code"] == "NOT_FOUND"
+        await outside.disconnect()
+
+        for name in ("owner", "root"):   # one at a time: one receiver on the layer (as the other tests)
+            communicator = WebsocketCommunicator(application, f"/ws/events/?token={tokens[name]}")
+            assert (await communicator.connect())[0]
+            await communicator.send_json_to({"subscribe": {"account_jobs": account}})
+            assert await communicator.receive_json_from(timeout=5) == {"type": "subscribed", "account_jobs": account}
+            job = await database_sync_to_async(lambda: start_job(flows.FIVE_STEPS, args={"fail_at": 2}, user=owner))()
+            # no subscription to the job itself: it is announced from its first event on
+            await database_sync_to_async(lambda: execute_job(job.uuid))()
+            first, _ = await receive_until(communicator, lambda m: m.get("type") == "job")
+            assert first["uuid"] == str(job.uuid) and first["state"] == "pending"
+            final, _ = await receive_until(communicator, lambda m: m.get("state") == "failed")
+            assert final["error"]["step"] == "step2" and final["error"]["message"] == "step 2 failed on purpose"
+            await communicator.disconnect()
+        quiet = WebsocketCommunicator(application, f"/ws/events/?token={tokens['owner']}")
+        assert (await quiet.connect())[0]
+        await quiet.send_json_to({"subscribe": {"account_jobs": account}})
+        await quiet.receive_json_from(timeout=5)
+        other = await database_sync_to_async(lambda: start_job(flows.NOOP, args={}, user=outsider))()
+        mine = await database_sync_to_async(lambda: start_job(flows.NOOP, args={}, user=owner))()
+        message, seen = await receive_until(quiet, lambda m: m.get("type") == "job")
+        assert message["uuid"] == str(mine.uuid) and str(other.uuid) not in json.dumps(seen)
+        await quiet.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_page_subscribes_to_its_rows_in_one_message():
+    """A list of uuids in one subscribe (a list page's rows): the visible ones are taken, the
+    others listed as NOT_FOUND; a change of any of them arrives; unsubscribing needs no right."""
+    from apps.core.events.publisher import flush
+
+    tenant = make_account("tenant")
+    other = make_account("other")
+    from apps.storage.models import Image
+
+    mine = [Image.objects.create(name=f"i{i}", account=tenant.account, url="http://x/i.qcow2") for i in range(3)]
+    theirs = Image.objects.create(name="theirs", account=other.account, url="http://x/i.qcow2")
+    zone = Zone.objects.create(name="infrastructure: every account reads it")
+    flush(5)
+    token = ApiToken.issue(tenant)
+    wanted = [str(o.uuid) for o in mine] + [str(zone.uuid), str(theirs.uuid)]
+
+    async def scenario():
+        communicator = WebsocketCommunicator(application, f"/ws/events/?token={token}")
+        assert (await communicator.connect())[0]
+        await communicator.send_json_to({"subscribe": {"resource": wanted}})
+        assert await communicator.receive_json_from(timeout=5) == {"type": "subscribed", "resource": wanted[:4]}
+        refused = await communicator.receive_json_from(timeout=5)
+        assert refused["code"] == "NOT_FOUND" and refused["details"] == {"resource": [str(theirs.uuid)]}
+
+        def change():
+            for image in (theirs, mine[2]):   # the other account's change is not announced here
+                image.description = "changed"
+                image.save()
+
+        await database_sync_to_async(change)()
+        message, seen = await receive_until(communicator, lambda m: m.get("type") == "resource")
+        assert message["uuid"] == str(mine[2].uuid) and message["changes"]["after"] == {"description": "changed"}
+        await communicator.send_json_to({"unsubscribe": {"resource": wanted}})
+        assert await communicator.receive_json_from(timeout=5) == {"type": "unsubscribed", "resource": wanted}
+        await communicator.send_json_to({"subscribe": {"resource": ["nope"]}})
+        assert (await communicator.receive_json_from(timeout=5))["code"] == "INVALID_ARGUMENT"
+        await communicator.disconnect()
+
+    async_to_sync(scenario)()
+
+
 @pytest.mark.skipif(settings.EVENTS_BACKEND != "channel-layer", reason="the Redis channel layer (REDIS_URL)")
 def test_the_publisher_sends_only_to_groups_with_a_live_member(monkeypatch):
     """apps.core.events.publisher asks Redis which groups have members and skips the others;

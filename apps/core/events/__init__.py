@@ -1,6 +1,7 @@
 """Live events: resource changes and job progress, published to Channels groups.
 
-Groups: ``job.<uuid>``, ``resource.<uuid>``. With Redis (``REDIS_URL``) events go
+Groups: ``job.<uuid>``, ``resource.<uuid>``, ``jobs.account.<id>`` (every job of an account: the
+console's task panel). With Redis (``REDIS_URL``) events go
 straight to the channel layer every process shares. Without it (zero-setup) they
 are written to the ``Event`` table and each web process relays them to its own
 subscribers (``relay.py``), so a worker's events still reach the browser.
@@ -19,6 +20,11 @@ def group_for_job(job_uuid):
 
 def group_for_resource(resource_uuid):
     return f"resource.{resource_uuid}"
+
+
+def group_for_account_jobs(account_id):
+    """Every job event of the account with this primary key (who started it: ``Job.account``)."""
+    return f"jobs.account.{account_id}"
 
 
 def _jsonable(payload):
@@ -67,6 +73,8 @@ def publish_job(job):
     groups = [group_for_job(job.uuid)]
     if job.resource_uuid:
         groups.append(group_for_resource(job.resource_uuid))
+    if job.account_id:
+        groups.append(group_for_account_jobs(job.account_id))
     publish(groups, job_payload(job))
 
 

@@ -1,10 +1,12 @@
-"""``/ws/events/``: subscribe to a job or a resource after authenticating.
+"""``/ws/events/``: subscribe to jobs and resources after authenticating.
 
-Client → server: ``{"subscribe": {"job": "<uuid>"}}`` or
-``{"subscribe": {"resource": "<uuid>"}}`` (and ``"unsubscribe"`` likewise).
-Server → client: ``{"type": "subscribed", ...}``, then event payloads
-(``{"type": "job", ...}`` / ``{"type": "resource", ...}``), or
-``{"type": "error", "code", "message"}``.
+Client → server: ``{"subscribe": {"job": "<uuid>"}}``, ``{"subscribe": {"resource": "<uuid>"}}``,
+a list of uuids in one message (``{"subscribe": {"resource": ["<uuid>", ...]}}``: a page's rows),
+or ``{"subscribe": {"account_jobs": "<account uuid>"}}`` (every job of that account: one's own, or
+any for an admin); ``"unsubscribe"`` likewise.
+Server → client: ``{"type": "subscribed", ...}`` (naming what it took), then event payloads
+(``{"type": "job", ...}`` / ``{"type": "resource", ...}``), or ``{"type": "error", "code",
+"message"}`` (``NOT_FOUND`` lists in ``details`` the uuids of a list it did not take).
 """
 import uuid as uuid_lib
 
@@ -12,20 +14,37 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from . import group_for_job, group_for_resource
+from . import group_for_account_jobs, group_for_job, group_for_resource
+
+KINDS = ("job", "resource", "account_jobs")
+MAX_UUIDS = 500   # in one message: a page's rows
 
 
 @database_sync_to_async
-def _can_see(user, kind, target):
+def _groups(user, kind, targets):
+    """``{target: group}`` of the ``targets`` (uuid strings) ``user`` may follow: one query per
+    resource type at most, whatever their number."""
     from ..models import RESOURCE_TYPES, Job
-    from ..tenancy import visible
+    from ..tenancy import is_admin, visible
 
+    wanted = set(targets)
     if kind == "job":
-        return visible(Job.objects.filter(uuid=target), user).exists()
+        found = visible(Job.objects.filter(uuid__in=wanted), user).values_list("uuid", flat=True)
+        return {str(u): group_for_job(u) for u in found}
+    if kind == "account_jobs":
+        account_model = Job._meta.get_field("account").related_model
+        rows = account_model.objects.filter(uuid__in=wanted)
+        if not is_admin(user):
+            rows = rows.filter(pk=user.account_id)
+        return {str(u): group_for_account_jobs(pk) for pk, u in rows.values_list("pk", "uuid")}
+    groups = {}
     for model in RESOURCE_TYPES.values():
-        if visible(model.objects.filter(uuid=target), user).exists():
-            return True
-    return False
+        if not wanted:
+            break
+        for u in visible(model.objects.filter(uuid__in=wanted), user).values_list("uuid", flat=True):
+            groups[str(u)] = group_for_resource(u)
+            wanted.discard(str(u))
+    return groups
 
 
 class EventConsumer(AsyncJsonWebsocketConsumer):
@@ -47,29 +66,45 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             if verb in content:
                 return await self._subscription(verb, content[verb])
         await self.send_json({"type": "error", "code": "INVALID_ARGUMENT",
-                              "message": "send {\"subscribe\": {\"job\"|\"resource\": \"<uuid>\"}}"})
+                              "message": "send {\"subscribe\": {\"job\"|\"resource\"|\"account_jobs\": \"<uuid>\"}}"})
 
     async def _subscription(self, verb, spec):
-        if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in ("job", "resource"):
+        if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in KINDS:
             return await self.send_json({"type": "error", "code": "INVALID_ARGUMENT",
-                                         "message": "subscribe to exactly one of job or resource"})
+                                         "message": "subscribe to exactly one of job, resource or account_jobs"})
         kind, target = next(iter(spec.items()))
-        try:
-            target = str(uuid_lib.UUID(str(target)))
-        except ValueError:
+        many = isinstance(target, list) and kind != "account_jobs"
+        targets = target if many else [target]
+        if len(targets) > MAX_UUIDS:
             return await self.send_json({"type": "error", "code": "INVALID_ARGUMENT",
-                                         "message": f"'{target}' is not a uuid"})
-        if not await _can_see(self.scope["user"], kind, target):
-            return await self.send_json({"type": "error", "code": "NOT_FOUND",
-                                         "message": f"{kind} {target} not found"})
-        group = group_for_job(target) if kind == "job" else group_for_resource(target)
-        if verb == "subscribe":
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.add(group)
+                                         "message": f"at most {MAX_UUIDS} uuids in one message"})
+        try:
+            targets = [str(uuid_lib.UUID(str(one))) for one in targets]
+        except ValueError:
+            bad = next(one for one in targets if not _is_uuid(one))
+            return await self.send_json({"type": "error", "code": "INVALID_ARGUMENT",
+                                         "message": f"'{bad}' is not a uuid"})
+        if verb == "unsubscribe" and kind != "account_jobs":   # leaving a group needs no right (nor the row)
+            group_of = group_for_job if kind == "job" else group_for_resource
+            groups = {one: group_of(one) for one in targets}
         else:
-            await self.channel_layer.group_discard(group, self.channel_name)
-            self.groups_joined.discard(group)
-        await self.send_json({"type": verb + "d", kind: target})
+            groups = await _groups(self.scope["user"], kind, targets)
+        missing = [one for one in targets if one not in groups]
+        if missing and not many:
+            return await self.send_json({"type": "error", "code": "NOT_FOUND",
+                                         "message": f"{kind} {missing[0]} not found"})
+        for group in groups.values():
+            if verb == "subscribe":
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.groups_joined.add(group)
+            else:
+                await self.channel_layer.group_discard(group, self.channel_name)
+                self.groups_joined.discard(group)
+        taken = [one for one in targets if one in groups]
+        await self.send_json({"type": verb + "d", kind: taken if many else taken[0]})
+        if missing:
+            await self.send_json({"type": "error", "code": "NOT_FOUND", "message": f"{len(missing)} not found",
+                                  "details": {kind: missing}})
 
     async def disconnect(self, code):
         for group in getattr(self, "groups_joined", ()):
@@ -78,6 +113,14 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
     async def event_message(self, event):
         payload = event["payload"]
         await self.send_json(payload if self.admin else for_normal_accounts(payload))
+
+
+def _is_uuid(value):
+    try:
+        uuid_lib.UUID(str(value))
+        return True
+    except ValueError:
+        return False
 
 
 def _is_admin(user):

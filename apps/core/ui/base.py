@@ -65,7 +65,9 @@ class PageView(View):
     # --- answers ---------------------------------------------------------------------------
     def page(self, template, context, status=200):
         context = {"pages": self.pages, "basename": self.basename, "is_admin": self.admin,
-                   "list_url": reverse("ui:list", kwargs={"basename": self.basename}), **context}
+                   "list_url": reverse("ui:list", kwargs={"basename": self.basename}),
+                   "live_kind": self.pages.live_kind(),
+                   "rows_url": reverse("ui:rows", kwargs={"basename": self.basename}), **context}
         return render(self.request, template, context, status=status)
 
     def not_found(self, message=None):

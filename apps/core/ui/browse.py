@@ -1,4 +1,5 @@
 """The generic list and detail pages: what the API's list and retrieve answer, as tables."""
+import uuid as uuid_lib
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -25,6 +26,8 @@ def table(request, pages, rows, columns):
     result = []
     for row in rows:
         cells = [formatter.cell(name, row.get(name), row) for name in columns]
+        for name, cell in zip(columns, cells):
+            cell.column = name
         if cells and not cells[0].href and row.get("uuid") and not cells[0].items:   # the row opens its page
             cells[0].href = reverse("ui:detail", kwargs={"basename": pages.api_basename(), "uuid": row["uuid"]})
         result.append((row, cells))
@@ -83,6 +86,32 @@ class ListView(PageView):
         current = "asc" if ordering == name else "desc" if ordering == f"-{name}" else ""
         target = f"-{name}" if current == "asc" else name
         return {"label": label, "url": with_query(self.request, ordering=target, offset=None), "sorted": current}
+
+
+class RowsView(PageView):
+    """Some rows of the list (``?uuid=<uuid>&uuid=...``) as the list shows them: what a list page
+    fetches when ``/ws/events/`` says they changed (console/live.js). The API's list answers them
+    (``q=uuid?=...``), so a row gone, or not this user's, is simply not there."""
+
+    MAX_ROWS = 200
+
+    def get(self, request):
+        uuids = [one for one in request.GET.getlist("uuid") if _is_uuid(one)][:self.MAX_ROWS]
+        rows = []
+        if uuids:
+            answer = call(request, "GET", self.list_path(), {"q": "uuid?=" + ",".join(uuids), "limit": len(uuids)})
+            rows = answer.data["results"] if answer.ok else []
+        columns = shown_columns(self.pages, self.admin)
+        return self.page("ui/_rows.html", {"rows": table(request, self.pages, rows, columns),
+                                           "bulk_actions": self.visible_actions(bulk=True)})
+
+
+def _is_uuid(value):
+    try:
+        uuid_lib.UUID(value)
+        return True
+    except ValueError:
+        return False
 
 
 class DetailView(PageView):

@@ -12,9 +12,11 @@ from ..models import resource_model
 from ..tenancy import visible
 from .labels import state_word
 
-GOOD = {"Enabled", "Running", "Connected", "Ready", "Succeeded", "success"}
-BAD = {"Failed", "Disconnected", "Error", "failure", "Deleted", "Destroyed"}
-BUSY = {"Starting", "Stopping", "Connecting", "Downloading", "Pending", "Creating", "Migrating", "Rebooting"}
+# a job's states are lower case (its "running" is under way, a VM's "Running" is good)
+GOOD = {"Enabled", "Running", "Connected", "Ready", "Succeeded", "success", "succeeded"}
+BAD = {"Failed", "Disconnected", "Error", "failure", "Deleted", "Destroyed", "failed", "rollback_failed"}
+BUSY = {"Starting", "Stopping", "Connecting", "Downloading", "Pending", "Creating", "Migrating", "Rebooting",
+        "pending", "running", "rolling_back"}
 
 
 @dataclass
@@ -25,6 +27,7 @@ class Cell:
     badge: str = ""          # a Tabler colour: green, red, yellow, secondary
     code: bool = False
     items: list = field(default_factory=list)   # several cells (a list value)
+    column: str = ""         # the API field it shows (a list row's cells: live.js finds a state by it)
 
 
 def human_bytes(value):

@@ -132,7 +132,7 @@ class ResourcePages:
     with_history = True      # the detail page shows the object's jobs and audit rows
     list_template = "ui/list.html"
     detail_template = "ui/detail.html"
-    views = {}               # kind ("list", "detail", "form", "action", "bulk") -> a view class of its own
+    views = {}               # kind ("list", "rows", "detail", "form", "action", "bulk") -> a view class of its own
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -149,6 +149,17 @@ class ResourcePages:
     @classmethod
     def model(cls):
         return cls.viewset.queryset.model
+
+    @classmethod
+    def live_kind(cls):
+        """What ``/ws/events/`` announces about this page's rows (``"resource"`` changes, ``"job"``
+        progress), so that lists and detail pages follow them; None: nothing."""
+        from ..models import Job, Resource
+
+        model = cls.model()
+        if model is Job:
+            return "job"
+        return "resource" if issubclass(model, Resource) else None
 
     @classmethod
     def title(cls):

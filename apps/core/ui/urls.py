@@ -1,13 +1,15 @@
 """The console's resource URLs, the same for every ``ResourcePages`` (``ui:list``, ``ui:detail``,
-``ui:create``, ``ui:edit``, ``ui:action``, ``ui:bulk``); a page may replace a view (``views``)
+``ui:create``, ``ui:edit``, ``ui:action``, ``ui:bulk``, and ``ui:rows``: some rows of the list, which
+a list page fetches when ``/ws/events/`` says they changed); a page may replace a view (``views``)
 or add URLs of its own (``extra_urls``)."""
 from django.urls import include, path
 
-from .browse import DetailView, ListView
+from .browse import DetailView, ListView, RowsView
 from .edit import ActionView, BulkView, FormView
 from .pages import site
 
-GENERIC = {"list": ListView, "detail": DetailView, "form": FormView, "action": ActionView, "bulk": BulkView}
+GENERIC = {"list": ListView, "rows": RowsView, "detail": DetailView, "form": FormView, "action": ActionView,
+           "bulk": BulkView}
 _views = {}
 
 
@@ -31,6 +33,7 @@ def urlpatterns():
     return extra + [
         path("<slug:basename>/", route("list"), name="list"),
         path("<slug:basename>/new/", route("form"), name="create"),
+        path("<slug:basename>/rows/", route("rows"), name="rows"),
         path("<slug:basename>/bulk/<slug:action>/", route("bulk"), name="bulk"),
         path("<slug:basename>/<uuid:uuid>/", route("detail"), name="detail"),
         path("<slug:basename>/<uuid:uuid>/edit/", route("form"), name="edit"),

@@ -1,0 +1,290 @@
+// Live updates over /ws/events/, without polling or reloading the page.
+// - The task panel (console/_tasks.html) follows every job of the account ("account_jobs"): the
+//   recent ones came with the page, a new one is added at its first event; state, progress, the
+//   running step, and a failed job's error and failed step change as the events come.
+// - Every element marked data-live-uuid (a list's rows, a detail page: apps/core/templates/ui) is
+//   fetched again from its data-live-src when the resource or job it shows changes
+//   (data-live-kind "resource" or "job"): the rows of one list that changed within BATCH_MS (or
+//   while its previous request was under way) are fetched together (?uuid=a&uuid=b), then swapped
+//   by their id; one that is gone fades. A new state named by the event shows in the row at once.
+(function () {
+  "use strict";
+  var BATCH_MS = 100;
+  var MAX_ROWS = 100;   // in one request (its URL stays short; the server answers up to 200)
+  var RUNNING = {pending: true, running: true};
+  var panel = document.getElementById("task-panel");
+  var tbody = document.getElementById("tasks");
+  var config = panel ? JSON.parse(document.getElementById("task-config").textContent) : null;
+  var socket = null;
+  var opened = false;
+  var retry = 1000;
+  var followed = {job: {}, resource: {}};   // uuids subscribed to on this socket, by kind
+  var jobStates = {};                        // job uuid -> the last state seen
+  var queued = {};                           // data-live-src -> {uuid: true}, fetched together
+  var inFlight = {};                         // data-live-src -> true while its request is under way
+  var timer = null;
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  }
+
+  function each(selector, fn) { Array.prototype.forEach.call(document.querySelectorAll(selector), fn); }
+
+  // --- what the page shows, followed ---------------------------------------------------------
+  function shown() {
+    var found = {job: {}, resource: {}};
+    each("[data-live-uuid]", function (el) {
+      if (found[el.dataset.liveKind]) found[el.dataset.liveKind][el.dataset.liveUuid] = true;
+    });
+    return found;
+  }
+
+  function batches(list) {
+    var out = [];
+    for (var i = 0; i < list.length; i += 500) out.push(list.slice(i, i + 500));
+    return out;
+  }
+
+  // subscribe to what appeared, unsubscribe from what went (after htmx swapped the results)
+  function follow() {
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    var now = shown();
+    ["job", "resource"].forEach(function (kind) {
+      var add = Object.keys(now[kind]).filter(function (uuid) { return !followed[kind][uuid]; });
+      var drop = Object.keys(followed[kind]).filter(function (uuid) { return !now[kind][uuid]; });
+      batches(add).forEach(function (part) { var spec = {}; spec[kind] = part; send({subscribe: spec}); });
+      batches(drop).forEach(function (part) { var spec = {}; spec[kind] = part; send({unsubscribe: spec}); });
+      add.forEach(function (uuid) { followed[kind][uuid] = true; });
+      drop.forEach(function (uuid) { delete followed[kind][uuid]; });
+    });
+  }
+
+  // --- fetching what changed again ----------------------------------------------------------
+  function changed(kind, uuid, jobsOnly) {
+    each('[data-live-kind="' + kind + '"][data-live-uuid="' + uuid + '"]', function (el) {
+      if (jobsOnly && !el.hasAttribute("data-live-jobs")) return;
+      var src = el.dataset.liveSrc;
+      (queued[src] = queued[src] || {})[uuid] = true;
+    });
+    schedule();
+  }
+
+  function schedule() {
+    if (!timer && Object.keys(queued).length) timer = setTimeout(fetchQueued, BATCH_MS);
+  }
+
+  // one request under way per source: what changes meanwhile waits for it, and goes in the next
+  function fetchQueued() {
+    timer = null;
+    Object.keys(queued).forEach(function (src) {
+      if (inFlight[src]) return;
+      var uuids = Object.keys(queued[src]).slice(0, MAX_ROWS);
+      uuids.forEach(function (uuid) { delete queued[src][uuid]; });
+      if (!Object.keys(queued[src]).length) delete queued[src];
+      inFlight[src] = true;
+      var url = src + (src.indexOf("?") < 0 ? "?" : "&") + uuids.map(function (u) { return "uuid=" + u; }).join("&");
+      fetch(url, {credentials: "same-origin", headers: {"HX-Request": "true"}}).then(function (response) {
+        if (response.status === 404) return "";   // a detail page's object was deleted
+        if (!response.ok) throw new Error(url + ": " + response.status);
+        return response.text();
+      }).then(function (html) { swap(src, uuids, html); }, function (error) {
+        console.warn("live update", error);
+      }).finally(function () {
+        delete inFlight[src];
+        schedule();
+      });
+    });
+  }
+
+  // a state the event names is shown at once in the rows' badge cells; the row's fetch follows
+  function patchStates(message) {
+    var after = (message.changes && message.changes.after) || {};
+    each('tr[data-live-kind="resource"][data-live-uuid="' + message.uuid + '"]', function (row) {
+      Object.keys(after).forEach(function (field) {
+        var shown = config && config.states[after[field]];
+        var badge = shown && row.querySelector('td[data-field="' + field + '"] .badge');
+        if (!badge) return;
+        badge.textContent = shown[0];
+        badge.className = "badge bg-" + shown[1] + "-lt";
+      });
+    });
+  }
+
+  function swap(src, uuids, html) {
+    var fresh = document.createElement("template");
+    fresh.innerHTML = html;
+    uuids.forEach(function (uuid) {
+      each('[data-live-uuid="' + uuid + '"]', function (old) {
+        if (old.dataset.liveSrc !== src) return;
+        var found = old.id && fresh.content.querySelector("#" + CSS.escape(old.id));
+        if (!found) {
+          old.classList.add("live-gone");
+          return;
+        }
+        var next = document.importNode(found, true);
+        var box = old.querySelector('input[name="uuid"]');
+        var nextBox = next.querySelector('input[name="uuid"]');
+        if (box && nextBox) nextBox.checked = box.checked;   // a row selected for a bulk action stays so
+        old.replaceWith(next);
+        next.classList.add("live-updated");
+        if (window.htmx) window.htmx.process(next);
+      });
+    });
+  }
+
+  // after a reconnect: what changed meanwhile was not announced to us, so the rows, the detail
+  // page and the task panel are fetched again
+  function refreshAll() {
+    each("[data-live-uuid]", function (el) { changed(el.dataset.liveKind, el.dataset.liveUuid); });
+    if (!panel) return;
+    fetch(location.pathname, {credentials: "same-origin"}).then(function (response) {
+      return response.ok ? response.text() : "";
+    }).then(function (html) {
+      var fresh = document.createElement("template");
+      fresh.innerHTML = html;
+      var rows = fresh.content.getElementById("tasks");
+      if (!rows) return;
+      tbody.replaceChildren.apply(tbody, Array.prototype.map.call(rows.children, function (row) {
+        return document.importNode(row, true);
+      }));
+      each("#tasks time[data-slot=time]", localTime);
+      counted();
+    }, function (error) { console.warn("live update", error); });
+  }
+
+  // --- the task panel -----------------------------------------------------------------------
+  function slot(row, name) { return row.querySelector('[data-slot="' + name + '"]'); }
+
+  function runningStep(steps) {
+    if (!Array.isArray(steps)) return null;   // not shown to this account: keep what is there
+    for (var i = 0; i < steps.length; i++) {
+      if (steps[i] && steps[i].state === "running") return steps[i].name || "";
+    }
+    return "";
+  }
+
+  function newTask(job) {
+    var row = document.importNode(document.getElementById("task-template").content.firstElementChild, true);
+    row.id = "task-" + job.uuid;
+    row.dataset.job = job.uuid;
+    var action = slot(row, "action");
+    action.href = config.jobs_url + job.uuid + "/";
+    action.textContent = job.action || "";
+    var resource = slot(row, "resource");
+    var list = config.pages[job.resource_type];
+    if (list && job.resource_uuid) {
+      var link = document.createElement("a");
+      link.href = list + job.resource_uuid + "/";
+      link.textContent = job.resource_type;
+      resource.replaceChildren(link);
+    } else {
+      resource.textContent = job.resource_type || "";
+    }
+    var time = slot(row, "time");
+    time.setAttribute("datetime", new Date().toISOString());
+    localTime(time);
+    tbody.insertBefore(row, tbody.firstChild);
+    var rows = tbody.querySelectorAll("tr.task-row");
+    for (var i = config.size; i < rows.length; i++) rows[i].remove();
+    return row;
+  }
+
+  function showTask(job) {
+    if (!panel || !job.uuid) return;
+    var row = document.getElementById("task-" + job.uuid);
+    if (!row) {
+      if (followed.job[job.uuid]) return;   // a job this page shows, not one of the account's new ones
+      row = newTask(job);
+    }
+    var state = job.state || row.dataset.state;
+    var word = config.states[state] || [state, "secondary"];
+    row.dataset.state = state;
+    row.classList.toggle("task-failed", state === "failed");
+    var badge = slot(row, "state");
+    badge.textContent = word[0];
+    badge.className = "badge bg-" + word[1] + "-lt";
+    if (typeof job.progress === "number") {
+      var bar = slot(row, "progress");
+      bar.style.width = job.progress + "%";
+      bar.setAttribute("aria-valuenow", job.progress);
+    }
+    var error = job.error && typeof job.error === "object" ? job.error : null;
+    var step = error && error.step ? error.step : runningStep(job.steps);
+    if (step !== null) slot(row, "step").textContent = step;
+    if ("error" in job) slot(row, "error").textContent = error ? (error.message || error.code || "") : "";
+    counted();
+  }
+
+  function counted() {
+    var rows = tbody.querySelectorAll("tr.task-row").length;
+    var busy = 0;
+    each("#tasks tr.task-row", function (row) { if (RUNNING[row.dataset.state]) busy += 1; });
+    document.getElementById("tasks-empty").hidden = rows > 0;
+    var badge = document.getElementById("task-running");
+    badge.hidden = busy === 0;
+    badge.textContent = config.words.running.replace("%(count)s", busy);
+  }
+
+  function localTime(el) {
+    var when = new Date(el.getAttribute("datetime"));
+    if (!isNaN(when)) el.textContent = when.toLocaleTimeString();
+  }
+
+  function setUpPanel() {
+    var toggle = document.getElementById("task-panel-toggle");
+    var list = document.getElementById("task-list");
+    function show(open) {
+      list.hidden = !open;
+      toggle.setAttribute("aria-expanded", String(open));
+    }
+    show(localStorage.getItem("cloudportal-tasks") !== "closed");
+    toggle.addEventListener("click", function () {
+      var open = list.hidden;
+      show(open);
+      localStorage.setItem("cloudportal-tasks", open ? "open" : "closed");
+    });
+    tbody.addEventListener("click", function (event) {   // a row opens its job
+      var row = event.target.closest("tr.task-row");
+      if (row && !event.target.closest("a")) window.location.href = slot(row, "action").href;
+    });
+    each("#tasks time[data-slot=time]", localTime);
+    counted();
+  }
+
+  // --- the socket ---------------------------------------------------------------------------
+  function receive(message) {
+    if (message.type === "job") {
+      showTask(message);
+      changed("job", message.uuid);
+      if (message.resource_uuid && jobStates[message.uuid] !== message.state) {
+        changed("resource", message.resource_uuid, true);   // a detail page's list of its jobs
+      }
+      jobStates[message.uuid] = message.state;
+    } else if (message.type === "resource") {
+      patchStates(message);
+      changed("resource", message.uuid);
+    }
+  }
+
+  function connect() {
+    socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/events/");
+    socket.onopen = function () {
+      retry = 1000;
+      followed = {job: {}, resource: {}};
+      if (panel) send({subscribe: {account_jobs: panel.dataset.account}});
+      follow();
+      if (opened) refreshAll();
+      opened = true;
+    };
+    socket.onmessage = function (event) { receive(JSON.parse(event.data)); };
+    socket.onclose = function () {   // the server went away (or logged us out): try again, less and less often
+      socket = null;
+      setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 30000);
+    };
+  }
+
+  if (panel) setUpPanel();
+  document.addEventListener("htmx:afterSettle", follow);
+  connect();
+})();
