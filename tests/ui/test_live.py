@@ -55,7 +55,8 @@ def log_in(chromium, portal, user):  # noqa: F811
 def test_jobs_appear_in_the_task_panel_and_a_list_follows_its_rows_without_a_reload(chromium, portal):  # noqa: F811
     admin = make_account("live-admin", admin=True)
     token = ApiToken.issue(admin)
-    kept, disabled, deleted = (Zone.objects.create(name=name) for name in ("kept", "to-disable", "to-delete"))
+    kept, disabled, deleted, watched = (Zone.objects.create(name=name)
+                                        for name in ("kept", "to-disable", "to-delete", "watched"))
     context, page, errors = log_in(chromium, portal, admin)
 
     page.goto(portal + "/ui/zones/")
@@ -110,6 +111,9 @@ def test_jobs_appear_in_the_task_panel_and_a_list_follows_its_rows_without_a_rel
     page.evaluate("window.notReloaded = true")
     api(portal, token, "POST", f"/api/v1/zones/{kept.uuid}/disable/")
     page.wait_for_function("document.querySelector('#fields').textContent.includes('Disabled')", timeout=TIMEOUT)
+    page.goto(f"{portal}/ui/zones/{watched.uuid}/")   # deleted while its page is open: the page fades
+    assert api(portal, token, "DELETE", f"/api/v1/zones/{watched.uuid}/")[0] == 202
+    page.wait_for_selector("#live-detail.live-gone", timeout=TIMEOUT)
     holding = start_job(flows.HOLD, args={"sleep": 2}, user=admin)
     page.goto(f"{portal}/ui/jobs/{holding.uuid}/")
     page.evaluate("window.notReloaded = true")

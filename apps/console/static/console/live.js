@@ -20,6 +20,7 @@
   var retry = 1000;
   var followed = {job: {}, resource: {}};   // uuids subscribed to on this socket, by kind
   var jobStates = {};                        // job uuid -> the last state seen
+  var gone = {};                             // uuids of resources deleted: nothing to fetch
   var queued = {};                           // data-live-src -> {uuid: true}, fetched together
   var inFlight = {};                         // data-live-src -> true while its request is under way
   var timer = null;
@@ -61,6 +62,7 @@
 
   // --- fetching what changed again ----------------------------------------------------------
   function changed(kind, uuid, jobsOnly) {
+    if (gone[uuid]) return;
     each('[data-live-kind="' + kind + '"][data-live-uuid="' + uuid + '"]', function (el) {
       if (jobsOnly && !el.hasAttribute("data-live-jobs")) return;
       var src = el.dataset.liveSrc;
@@ -81,6 +83,8 @@
       var uuids = Object.keys(queued[src]).slice(0, MAX_ROWS);
       uuids.forEach(function (uuid) { delete queued[src][uuid]; });
       if (!Object.keys(queued[src]).length) delete queued[src];
+      uuids = uuids.filter(function (uuid) { return !gone[uuid]; });   // deleted while queued
+      if (!uuids.length) return;
       inFlight[src] = true;
       var url = src + (src.indexOf("?") < 0 ? "?" : "&") + uuids.map(function (u) { return "uuid=" + u; }).join("&");
       fetch(url, {credentials: "same-origin", headers: {"HX-Request": "true"}}).then(function (response) {
@@ -260,6 +264,11 @@
         changed("resource", message.resource_uuid, true);   // a detail page's list of its jobs
       }
       jobStates[message.uuid] = message.state;
+    } else if (message.type === "resource" && message.action === "delete") {
+      gone[message.uuid] = true;
+      each('[data-live-kind="resource"][data-live-uuid="' + message.uuid + '"]', function (el) {
+        el.classList.add("live-gone");   // nothing to fetch: it is gone
+      });
     } else if (message.type === "resource") {
       patchStates(message);
       changed("resource", message.uuid);
