@@ -25,8 +25,21 @@
   var inFlight = {};                         // data-live-src -> true while its request is under way
   var timer = null;
 
+  var asked = 0;                             // subscriptions sent and not answered yet
+
   function send(message) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    if (message.subscribe) {
+      asked += 1;
+      document.body.dataset.live = "subscribing";
+    }
+    socket.send(JSON.stringify(message));
+  }
+
+  // <body data-live="ready">: every subscription was answered (what the page shows is followed)
+  function answered() {
+    asked = Math.max(0, asked - 1);
+    if (!asked) document.body.dataset.live = "ready";
   }
 
   function each(selector, fn) { Array.prototype.forEach.call(document.querySelectorAll(selector), fn); }
@@ -87,8 +100,7 @@
       if (!uuids.length) return;
       inFlight[src] = true;
       var url = src + (src.indexOf("?") < 0 ? "?" : "&") + uuids.map(function (u) { return "uuid=" + u; }).join("&");
-      fetch(url, {credentials: "same-origin", headers: {"HX-Request": "true"}}).then(function (response) {
-        if (response.status === 404) return "";   // a detail page's object was deleted
+      fetch(url, {credentials: "same-origin", headers: {"X-Live-Update": "1"}}).then(function (response) {
         if (!response.ok) throw new Error(url + ": " + response.status);
         return response.text();
       }).then(function (html) { swap(src, uuids, html); }, function (error) {
@@ -257,7 +269,9 @@
 
   // --- the socket ---------------------------------------------------------------------------
   function receive(message) {
-    if (message.type === "job") {
+    if (message.type === "subscribed" || (message.type === "error" && !message.details)) {
+      answered();
+    } else if (message.type === "job") {
       showTask(message);
       changed("job", message.uuid);
       if (message.resource_uuid && jobStates[message.uuid] !== message.state) {
@@ -279,6 +293,7 @@
     socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/events/");
     socket.onopen = function () {
       retry = 1000;
+      asked = 0;
       followed = {job: {}, resource: {}};
       if (panel) send({subscribe: {account_jobs: panel.dataset.account}});
       follow();
