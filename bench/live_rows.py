@@ -101,8 +101,7 @@ def main():
             frames = []
             page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(time.time())))
             page.goto(f"{base}/ui/zones/?limit={args.rows}")
-            page.wait_for_selector("#rows tr[data-live-uuid]")
-            page.wait_for_timeout(1000)   # subscribed
+            page.wait_for_selector('body[data-live="ready"]', state="attached")   # subscribed to the rows
             for index in range(args.rounds):
                 state = "Disabled" if index % 2 == 0 else "Enabled"
                 page.evaluate(WATCH, state)

@@ -35,6 +35,12 @@ def api(portal, token, method, path):
         return response.status, json.loads(response.read() or b"null")
 
 
+def open_page(page, url):
+    """Open ``url`` and wait until live.js has subscribed to what it shows."""
+    page.goto(url)
+    page.wait_for_selector('body[data-live="ready"]', state="attached", timeout=TIMEOUT)
+
+
 def log_in(chromium, portal, user):  # noqa: F811
     hasher = PBKDF2PasswordHasher()   # the web server knows only the production hashers
     user.password = hasher.encode(PASSWORD, hasher.salt(), iterations=1000)
@@ -55,11 +61,12 @@ def log_in(chromium, portal, user):  # noqa: F811
 def test_jobs_appear_in_the_task_panel_and_a_list_follows_its_rows_without_a_reload(chromium, portal):  # noqa: F811
     admin = make_account("live-admin", admin=True)
     token = ApiToken.issue(admin)
-    kept, disabled, deleted = (Zone.objects.create(name=name) for name in ("kept", "to-disable", "to-delete"))
+    kept, disabled, deleted, watched = (Zone.objects.create(name=name)
+                                        for name in ("kept", "to-disable", "to-delete", "watched"))
     context, page, errors = log_in(chromium, portal, admin)
 
-    page.goto(portal + "/ui/zones/")
-    page.wait_for_selector(f'#rows tr[data-live-uuid="{disabled.uuid}"]')
+    open_page(page, portal + "/ui/zones/")
+    assert page.locator(f'#rows tr[data-live-uuid="{disabled.uuid}"]').count() == 1
     assert page.is_visible("#tasks-empty")
     page.evaluate("window.notReloaded = true")
 
@@ -106,12 +113,15 @@ def test_jobs_appear_in_the_task_panel_and_a_list_follows_its_rows_without_a_rel
     assert page.text_content(f"{failed} [data-slot=state]") == "failed"
 
     # a detail page follows its object: a zone disabled through the API, a job to its end
-    page.goto(f"{portal}/ui/zones/{kept.uuid}/")
+    open_page(page, f"{portal}/ui/zones/{kept.uuid}/")
     page.evaluate("window.notReloaded = true")
     api(portal, token, "POST", f"/api/v1/zones/{kept.uuid}/disable/")
     page.wait_for_function("document.querySelector('#fields').textContent.includes('Disabled')", timeout=TIMEOUT)
+    open_page(page, f"{portal}/ui/zones/{watched.uuid}/")   # deleted while its page is open: the page fades
+    assert api(portal, token, "DELETE", f"/api/v1/zones/{watched.uuid}/")[0] == 202
+    page.wait_for_selector("#live-detail.live-gone", timeout=TIMEOUT)
     holding = start_job(flows.HOLD, args={"sleep": 2}, user=admin)
-    page.goto(f"{portal}/ui/jobs/{holding.uuid}/")
+    open_page(page, f"{portal}/ui/jobs/{holding.uuid}/")
     page.evaluate("window.notReloaded = true")
     assert "succeeded" not in page.text_content("#fields")
     page.wait_for_function("document.querySelector('#fields').textContent.includes('succeeded')", timeout=TIMEOUT)

@@ -43,6 +43,12 @@ def test_every_list_row_and_detail_page_says_what_to_follow_and_where_to_fetch_i
     detail = client.get(f"/ui/zones/{zones[0].uuid}/").content.decode()
     assert (f'<div id="live-detail" data-live-uuid="{zones[0].uuid}" data-live-kind="resource" '
             f'data-live-src="/ui/zones/{zones[0].uuid}/" data-live-jobs>') in detail
+    # fetched again when the object is gone (or not this user's): nothing, where a browser gets a 404
+    gone = zones.pop()
+    gone.delete()
+    assert client.get(f"/ui/zones/{gone.uuid}/").status_code == 404
+    live = client.get(f"/ui/zones/{gone.uuid}/", HTTP_X_LIVE_UPDATE="1")
+    assert live.status_code == 200 and live.content == b""
     job = start_job(flows.NOOP, args={}, user=admin)
     assert rows_of(client.get("/ui/jobs/").content.decode()) == [(str(job.uuid), "job", "/ui/jobs/rows/")]
     assert f'data-live-uuid="{job.uuid}" data-live-kind="job"' in client.get(f"/ui/jobs/{job.uuid}/").content.decode()

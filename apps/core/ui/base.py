@@ -27,6 +27,11 @@ def is_htmx(request):
     return request.headers.get("HX-Request") == "true"
 
 
+def is_live(request):
+    """A page fetched again by console/live.js because what it shows changed."""
+    return request.headers.get("X-Live-Update") == "1"
+
+
 class PageView(View):
     """A page of one registered resource (``<basename>`` in the URL)."""
 

@@ -2,13 +2,14 @@
 import uuid as uuid_lib
 from urllib.parse import urlencode
 
+from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from ..api.serializers import admin_only_fields
 from ..query import query_meta
 from .apicall import call, list_path
-from .base import PageView, is_htmx, split_conditions, with_query
+from .base import PageView, is_htmx, is_live, split_conditions, with_query
 from .cells import Formatter
 from .labels import field_label
 from .pages import site
@@ -120,6 +121,8 @@ class DetailView(PageView):
     def get(self, request, uuid):
         pages = self.pages
         answer = call(request, "GET", self.detail_path(uuid))
+        if answer.status == 404 and is_live(request):
+            return HttpResponse("")   # gone: live.js fades the page (a 404 is an error in the browser's log)
         if not answer.ok:
             return self.failed(answer)
         data = answer.data

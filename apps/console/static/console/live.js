@@ -20,12 +20,26 @@
   var retry = 1000;
   var followed = {job: {}, resource: {}};   // uuids subscribed to on this socket, by kind
   var jobStates = {};                        // job uuid -> the last state seen
+  var gone = {};                             // uuids of resources deleted: nothing to fetch
   var queued = {};                           // data-live-src -> {uuid: true}, fetched together
   var inFlight = {};                         // data-live-src -> true while its request is under way
   var timer = null;
 
+  var asked = 0;                             // subscriptions sent and not answered yet
+
   function send(message) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    if (message.subscribe) {
+      asked += 1;
+      document.body.dataset.live = "subscribing";
+    }
+    socket.send(JSON.stringify(message));
+  }
+
+  // <body data-live="ready">: every subscription was answered (what the page shows is followed)
+  function answered() {
+    asked = Math.max(0, asked - 1);
+    if (!asked) document.body.dataset.live = "ready";
   }
 
   function each(selector, fn) { Array.prototype.forEach.call(document.querySelectorAll(selector), fn); }
@@ -61,6 +75,7 @@
 
   // --- fetching what changed again ----------------------------------------------------------
   function changed(kind, uuid, jobsOnly) {
+    if (gone[uuid]) return;
     each('[data-live-kind="' + kind + '"][data-live-uuid="' + uuid + '"]', function (el) {
       if (jobsOnly && !el.hasAttribute("data-live-jobs")) return;
       var src = el.dataset.liveSrc;
@@ -81,10 +96,11 @@
       var uuids = Object.keys(queued[src]).slice(0, MAX_ROWS);
       uuids.forEach(function (uuid) { delete queued[src][uuid]; });
       if (!Object.keys(queued[src]).length) delete queued[src];
+      uuids = uuids.filter(function (uuid) { return !gone[uuid]; });   // deleted while queued
+      if (!uuids.length) return;
       inFlight[src] = true;
       var url = src + (src.indexOf("?") < 0 ? "?" : "&") + uuids.map(function (u) { return "uuid=" + u; }).join("&");
-      fetch(url, {credentials: "same-origin", headers: {"HX-Request": "true"}}).then(function (response) {
-        if (response.status === 404) return "";   // a detail page's object was deleted
+      fetch(url, {credentials: "same-origin", headers: {"X-Live-Update": "1"}}).then(function (response) {
         if (!response.ok) throw new Error(url + ": " + response.status);
         return response.text();
       }).then(function (html) { swap(src, uuids, html); }, function (error) {
@@ -253,13 +269,20 @@
 
   // --- the socket ---------------------------------------------------------------------------
   function receive(message) {
-    if (message.type === "job") {
+    if (message.type === "subscribed" || (message.type === "error" && !message.details)) {
+      answered();
+    } else if (message.type === "job") {
       showTask(message);
       changed("job", message.uuid);
       if (message.resource_uuid && jobStates[message.uuid] !== message.state) {
         changed("resource", message.resource_uuid, true);   // a detail page's list of its jobs
       }
       jobStates[message.uuid] = message.state;
+    } else if (message.type === "resource" && message.action === "delete") {
+      gone[message.uuid] = true;
+      each('[data-live-kind="resource"][data-live-uuid="' + message.uuid + '"]', function (el) {
+        el.classList.add("live-gone");   // nothing to fetch: it is gone
+      });
     } else if (message.type === "resource") {
       patchStates(message);
       changed("resource", message.uuid);
@@ -270,6 +293,7 @@
     socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/events/");
     socket.onopen = function () {
       retry = 1000;
+      asked = 0;
       followed = {job: {}, resource: {}};
       if (panel) send({subscribe: {account_jobs: panel.dataset.account}});
       follow();
