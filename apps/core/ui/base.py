@@ -9,9 +9,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
-from ..tenancy import is_admin
+from ..tenancy import is_admin, visible
 from .apicall import detail_path, list_path, permitted
 from .pages import site
+from .widgets import MAX_OPTIONS
 
 
 def split_conditions(text):
@@ -58,6 +59,17 @@ class PageView(View):
             if permitted(self.request, self.pages.viewset, action.drf_action, action.method):
                 shown.append(action)
         return shown
+
+    def choices(self):
+        """Options of the form fields the page fills from other pages' rows (``ResourcePages.options``,
+        as this user sees them): a field the API takes as a plain uuid is picked by name."""
+        found = {}
+        for name, basename in self.pages.options.items():
+            other = site.get(basename)
+            if other is not None:
+                rows = visible(other.model().objects.all(), self.request.user)[:MAX_OPTIONS]
+                found[name] = [(str(row.uuid), row.name) for row in rows]
+        return found
 
     def may(self, drf_action, method):
         return permitted(self.request, self.pages.viewset, drf_action, method)
