@@ -1,14 +1,16 @@
 """Network's console pages (apps.core.ui): L2 and L3 networks."""
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.ui import Related, ResourcePages
+from apps.core.ui import Action, Related, ResourcePages
 
+from .serializers import IpRangeSerializer
 from .views import L2NetworkViewSet, L3NetworkViewSet
 
 LABELS = {"physical_interface": _("Physical interface"), "bridge_name": _("Bridge"), "cluster_uuids": _("Clusters"),
           "l2_network_uuid": _("L2 network"), "category": _("Category"), "dns": _("DNS servers"),
           "dhcp": _("DHCP"), "netmask": _("Netmask"), "gateway": _("Gateway"),
-          "dhcp_server_ip": _("DHCP server"), "ip_ranges": _("IP ranges")}
+          "dhcp_server_ip": _("DHCP server"), "ip_ranges": _("IP ranges"),
+          "start_ip": _("First address"), "end_ip": _("Last address")}
 
 
 class L2NetworkPages(ResourcePages):
@@ -18,6 +20,7 @@ class L2NetworkPages(ResourcePages):
     columns = ["name", "type", "zone_uuid", "physical_interface", "created_at"]
     fields = ["name", "description", "zone_uuid", "type", "physical_interface"]
     actions = ["attach", "detach", "delete"]
+    options = {"cluster_uuid": "clusters"}   # attach/detach take a plain uuid: picked from the clusters by name
     related = [Related("l3-networks", "l2_network_uuid", label=_("L3 networks"))]
     labels = LABELS
     search_example = "type=NoVlan"
@@ -29,6 +32,7 @@ class L3NetworkPages(ResourcePages):
     order = 41
     columns = ["name", "l2_network_uuid", "category", "dhcp", "gateway", "created_at"]
     fields = ["name", "description", "l2_network_uuid", "category", "dns", "dhcp"]
-    actions = ["delete"]
+    # a range is added through the L3's own API action (POST l3-networks/<uuid>/ip-ranges/)
+    actions = [Action("ip-ranges", _("Add an IP range"), body=IpRangeSerializer), "delete"]
     labels = LABELS
     search_example = "category=Private"
