@@ -141,7 +141,7 @@ def plain(name, value):
         return Cell("—")
     if isinstance(value, bool):
         return Cell(_("Yes") if value else _("No"))
-    if name in ("state", "status", "result"):
+    if name in ("state", "status", "result") and isinstance(value, str):   # a job's result is a dict
         return Cell(state_word(value), badge=state_colour(value))
     if isinstance(value, (int, float)) and is_bytes(name):
         return Cell(human_bytes(value), title=f"{value} B")
