@@ -1,7 +1,7 @@
 """Accounts' console pages (apps.core.ui): accounts and their users."""
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.ui import Related, ResourcePages
+from apps.core.ui import Action, Related, ResourcePages
 
 from .views import AccountViewSet, UserViewSet
 
@@ -12,7 +12,9 @@ class AccountPages(ResourcePages):
     order = 800
     columns = ["name", "type", "description", "created_at"]
     fields = ["name", "description", "type", "password"]
-    actions = ["delete"]
+    # the API refuses a normal account's delete once the object is found (AccountWrites): a list's
+    # bulk delete, with no object in hand, could not tell
+    actions = [Action("delete", admin_only=True)]
     related = [Related("users", "account_uuid", label=_("Users"))]
     labels = {"password": _("Password")}
     search_example = "type=Normal"

@@ -39,6 +39,7 @@ class PageView(View):
             return self.not_found()
         self.basename = basename
         self.admin = is_admin(request.user)
+        self.instances = {}   # objects read to ask the API's object permissions (instance())
         return super().dispatch(request, *args, **kwargs)
 
     # --- the API ---------------------------------------------------------------------------
@@ -48,17 +49,30 @@ class PageView(View):
     def detail_path(self, uuid):
         return detail_path(self.basename, uuid)
 
-    def visible_actions(self, bulk=False):
-        """The page's actions this user may run (the API's permission classes decide)."""
+    def visible_actions(self, bulk=False, uuid=None):
+        """The page's actions this user may run (the API's permission classes decide; on the
+        object ``uuid``, those that judge objects too)."""
         shown = []
         for action in self.pages.actions:
             if bulk and not action.bulk:
                 continue
             if action.admin_only and not self.admin:
                 continue
-            if permitted(self.request, self.pages.viewset, action.drf_action, action.method):
+            if permitted(self.request, self.pages.viewset, action.drf_action, action.method, self.instance(uuid)):
                 shown.append(action)
         return shown
+
+    def instance(self, uuid):
+        """None without a uuid, else a callable giving the object as this user sees it (read once)."""
+        if uuid is None:
+            return None
+        def found():
+            if uuid not in self.instances:
+                self.instances[uuid] = visible(self.pages.model().objects.all(), self.request.user).filter(
+                    uuid=uuid).first()
+            return self.instances[uuid]
+
+        return found
 
     def choices(self):
         """Options of the form fields the page fills from other pages' rows (``ResourcePages.options``,
@@ -71,8 +85,8 @@ class PageView(View):
                 found[name] = [(str(row.uuid), row.name) for row in rows]
         return found
 
-    def may(self, drf_action, method):
-        return permitted(self.request, self.pages.viewset, drf_action, method)
+    def may(self, drf_action, method, uuid=None):
+        return permitted(self.request, self.pages.viewset, drf_action, method, self.instance(uuid))
 
     # --- answers ---------------------------------------------------------------------------
     def page(self, template, context, status=200):

@@ -115,7 +115,7 @@ class ActionView(PageView):
 
     def get(self, request, uuid, action):
         action = self.pages.action(action)
-        if action is None or action not in self.visible_actions():   # no form for what the API would refuse
+        if action is None or action not in self.visible_actions(uuid=uuid):   # no form for what the API would refuse
             return self.not_found()
         answer = call(request, "GET", self.detail_path(uuid))
         if not answer.ok:
