@@ -32,7 +32,8 @@ def test_an_l2_s_attach_form_offers_the_clusters_by_name(admin):
 def test_an_ip_range_is_added_from_the_l3_s_page_and_refused_as_the_api_refuses_it(admin):
     l3 = create_l3(client_for(admin), create_l2(client_for(admin), Zone.objects.create(name="z"))["uuid"])
     client = browser(admin)
-    assert f'href="/ui/l3-networks/{l3["uuid"]}/ip-ranges/"' in client.get(f"/ui/l3-networks/{l3['uuid']}/").content.decode()
+    page = client.get(f"/ui/l3-networks/{l3['uuid']}/").content.decode()
+    assert f'href="/ui/l3-networks/{l3["uuid"]}/ip-ranges/"' in page
     form = client.get(f"/ui/l3-networks/{l3['uuid']}/ip-ranges/").content.decode()
     assert all(f'id="f-{name}"' in form for name in ("start_ip", "end_ip", "netmask", "gateway"))
     body = {"start_ip": "10.9.0.10", "end_ip": "10.9.0.20", "netmask": "255.255.255.0", "gateway": "10.9.0.1"}
