@@ -34,15 +34,20 @@ class Browsing:
         self.context = chromium.new_context(locale="en-US")
         self.page = self.context.new_page()
         self.errors, self.visited, self.unlabelled = [], [], []
-        self.page.on("console", lambda message: self.errors.append(f"{self.page.url}: {message.text}")
-                     if message.type == "error" else None)
-        self.page.on("pageerror", lambda error: self.errors.append(f"{self.page.url}: {error}"))
+        self.watch(self.page)
         self.goto("/ui/login/")
         self.page.fill("#id_username", with_password(user).username)
         self.page.fill("#id_password", PASSWORD)
         self.page.click("#login-form button[type=submit]")
         self.page.wait_for_url(portal + "/ui/")
         self.look()
+
+    def watch(self, page):
+        """Keep the JavaScript errors ``page`` logs (a tab the user opened, too)."""
+        page.on("console", lambda message: self.errors.append(f"{page.url}: {message.text}")
+                if message.type == "error" else None)
+        page.on("pageerror", lambda error: self.errors.append(f"{page.url}: {error}"))
+        return page
 
     def goto(self, path):
         self.page.goto(self.portal + path)

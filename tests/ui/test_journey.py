@@ -11,7 +11,10 @@ import re
 import pytest
 
 from apps.core.testing import client_for, make_account
+from tests.console.conftest import VNC_PASSWORD, libvirt_agent, make_kvm_host, running_domain  # noqa: F401
+from tests.console.helpers import make_vm
 from tests.hostagent.conftest import ADMIN_TOKEN
+from tests.infra.conftest import needs_libvirtd
 from tests.storage.conftest import make_qcow2
 from tests.ui.browsing import Browsing
 from tests.ui.test_browser import chromium  # noqa: F401  (the module's one browser)
@@ -167,3 +170,35 @@ def test_from_an_empty_portal_to_three_running_vms_through_the_pages(chromium, p
     assert tab.errors == []
     assert tab.unlabelled == []
     tab.close()
+
+
+@pytest.mark.libvirt
+@needs_libvirtd
+def test_a_real_qemu_vm_s_console_opens_from_its_page_in_one_click(chromium, transactional_db,  # noqa: F811
+                                                                     libvirt_agent, running_domain):  # noqa: F811
+    """The journey's VMs are simulated: this one is a QEMU domain on this machine's libvirtd behind
+    the real agent (tests/console/conftest.py), its portal rows made directly; building a KVM host
+    through the add-host form (SSH, agent deployment) is tests/compute/test_vm_kvm.py's, too slow here."""
+    admin = make_account("console-admin", admin=True)
+    vm = make_vm(admin.account, make_kvm_host(libvirt_agent), uuid=running_domain, name="qemu-1",
+                 console_password=VNC_PASSWORD)
+    server = WebServer().start()
+    tab = Browsing(chromium, server.url, admin)
+    try:
+        page = tab.goto(f"/ui/vm-instances/{vm.uuid}/")
+        assert page.is_enabled("#open-console")
+        with tab.context.expect_page() as opened:
+            page.click("#open-console")   # its own tab
+        console = tab.watch(opened.value)
+        console.wait_for_function("['connected', 'failed', 'disconnected'].includes(document.body.dataset.console)",
+                                  timeout=60_000)
+        assert console.evaluate("document.body.dataset.console") == "connected", console.text_content("#status")
+        width, height = console.evaluate("[document.querySelector('#screen canvas').width, "
+                                         "document.querySelector('#screen canvas').height]")
+        assert width > 0 and height > 0
+        console.close()
+        assert tab.errors == []
+        assert tab.unlabelled == []
+    finally:
+        tab.close()
+        server.stop()
