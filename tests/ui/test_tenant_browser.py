@@ -19,7 +19,7 @@ from tests.ui.browsing import Browsing
 from tests.ui.test_browser import chromium  # noqa: F401  (the module's one browser)
 from tests.webserver import WebServer
 
-DETAILS_PER_LIST = 2   # rows opened from each list: enough to see every kind of detail page
+DETAILS_PER_LIST = 1   # rows opened from each list: one shows that kind of detail page
 
 
 def started(response):
