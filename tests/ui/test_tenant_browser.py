@@ -131,6 +131,13 @@ def test_a_normal_account_sees_its_own_and_nothing_kept_for_admins(  # noqa: F81
         assert page.eval_on_selector_all("#f-backup_storage_uuids option", "os => os.length") >= 1
 
         assert tab.errors == []
+        # a global config is shown, not offered for editing: the API refuses this account's change
+        assert client_for(tenant).patch("/api/v1/global-configs/vm/stop.timeout/", {"value": 1},
+                                        format="json").status_code == 403
+        tab.goto("/ui/global-configs/")
+        assert "stop.timeout" in page.text_content("body")
+        assert page.locator("form[action^='/ui/global-configs/'], form[hx-post^='/ui/global-configs/']").count() == 0
+
         # another account's VM, and a zone's delete: the API's 404, the same page as for nothing at all
         # (the browser logs each 404 itself: nothing else may be logged)
         for path in (f"/ui/vm-instances/{theirs[1]}/", f"/ui/zones/{env.zone.uuid}/delete/",
