@@ -2,6 +2,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.ui import Action, Related, ResourcePages
+from apps.core.ui.cells import Cell
 
 from .serializers import IpRangeSerializer
 from .views import L2NetworkViewSet, L3NetworkViewSet
@@ -11,6 +12,12 @@ LABELS = {"physical_interface": _("Physical interface"), "bridge_name": _("Bridg
           "dhcp": _("DHCP"), "netmask": _("Netmask"), "gateway": _("Gateway"),
           "dhcp_server_ip": _("DHCP server"), "ip_ranges": _("IP ranges"),
           "start_ip": _("First address"), "end_ip": _("Last address")}
+
+
+def ip_ranges(value, row):
+    """An L3's ranges as first–last addresses (the API gives each as a small object)."""
+    shown = [Cell(f"{one['start_ip']} – {one['end_ip']}", title=one.get("uuid", "")) for one in value or []]
+    return Cell(items=shown) if shown else Cell("—")
 
 
 class L2NetworkPages(ResourcePages):
@@ -34,5 +41,6 @@ class L3NetworkPages(ResourcePages):
     fields = ["name", "description", "l2_network_uuid", "category", "dns", "dhcp"]
     # a range is added through the L3's own API action (POST l3-networks/<uuid>/ip-ranges/)
     actions = [Action("ip-ranges", _("Add an IP range"), body=IpRangeSerializer), "delete"]
+    cells = {"ip_ranges": ip_ranges}
     labels = LABELS
     search_example = "category=Private"

@@ -40,7 +40,7 @@ def test_an_ip_range_is_added_from_the_l3_s_page_and_refused_as_the_api_refuses_
     response = client.post(f"/ui/l3-networks/{l3['uuid']}/ip-ranges/", body)
     assert response.status_code == 302 and response.headers["Location"] == f"/ui/l3-networks/{l3['uuid']}/"
     assert IpRange.objects.get(l3_network__uuid=l3["uuid"]).start_ip == "10.9.0.10"
-    assert "10.9.0.10" in client.get(response.headers["Location"]).content.decode()
+    assert "10.9.0.10 – 10.9.0.20" in client.get(response.headers["Location"]).content.decode()
 
     bad = {**body, "start_ip": "10.9.0.300"}
     api = client_for(admin).post(f"/api/v1/l3-networks/{l3['uuid']}/ip-ranges/", bad, format="json")
