@@ -131,6 +131,8 @@ class ActionView(PageView):
             started(request, answer, action.label)
             if action.name == "delete" and answer.status == 204:
                 return go(request, reverse("ui:list", kwargs={"basename": self.basename}))
+            if action.name == "delete" and started_job(answer):   # its page may be gone before it loads
+                return go(request, reverse("ui:detail", kwargs={"basename": "jobs", "uuid": started_job(answer)}))
             return go(request, reverse("ui:detail", kwargs={"basename": self.basename, "uuid": uuid}))
         if answer.status == 404:
             return self.failed(answer)
