@@ -167,6 +167,21 @@ def test_from_an_empty_portal_to_three_running_vms_through_the_pages(chromium, p
     assert plan["can_delete"] is False and {ref["resource_type"] for ref in plan["blockers"]} >= {"VmInstance"}
     assert page.is_disabled("#confirm")
 
+    # an empty zone: nothing else goes, nothing blocks; the delete runs and the zone leaves the list
+    spare = create(tab, "zones", {"name": "zone-2"})
+    page = tab.goto(f"/ui/zones/{spare}/delete/")
+    assert client_for(admin).delete(f"/api/v1/zones/{spare}/?dry_run=true").json() == {
+        "deletes": [{"resource_type": "Zone", "uuid": spare, "name": "zone-2"}], "blockers": [], "dry_run": True,
+        "can_delete": True}
+    assert page.locator("#plan [data-plan-type]").count() == 0 and not page.locator("#plan-blockers").count()
+    tab.click_to("#confirm", re.compile(rf".*/ui/jobs/{UUID}/$"))   # the delete's job
+    tab.goto("/ui/zones/")
+    tab.until(f"!document.querySelector('#rows').textContent.includes('zone-2')", what="zone-2 gone")
+    assert "zone-1" in page.text_content("#rows")
+
+    page = tab.goto("/ui/")   # the dashboard, with all of it
+    assert page.locator("#counts .card").count() >= 5
+
     assert tab.errors == []
     assert tab.unlabelled == []
     tab.close()
