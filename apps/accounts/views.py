@@ -2,7 +2,7 @@ from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.exceptions import Throttled
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -58,6 +58,29 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class AccountWrites(BasePermission):
+    """Every account reads (its own); only admins create, change or delete accounts. A change
+    or delete by a normal account is refused once the object is found, so another account's
+    is the 404 it is for a read. The console asks the same before it shows a button."""
+
+    REFUSED = {"create": "only an admin account may create accounts",
+               "destroy": "only an admin account may delete accounts"}
+
+    def has_permission(self, request, view):
+        if not request.user or not request.user.is_authenticated:
+            return False
+        if view.action == "create" and not is_admin(request.user):
+            self.message = self.REFUSED["create"]
+            return False
+        return True
+
+    def has_object_permission(self, request, view, obj):
+        if request.method in SAFE_METHODS or is_admin(request.user):
+            return True
+        self.message = self.REFUSED.get(view.action, "only an admin account may change accounts")
+        return False
+
+
 class AccountViewSet(ResourceViewSet, mixins.DestroyModelMixin):
     """Accounts: admins create and see all; a normal account sees only itself."""
 
@@ -65,23 +88,10 @@ class AccountViewSet(ResourceViewSet, mixins.DestroyModelMixin):
     serializer_class = AccountSerializer
 
     def get_permissions(self):
-        return [IsAuthenticated()]
-
-    def create(self, request, *args, **kwargs):
-        if not is_admin(request.user):
-            raise PermissionDenied("only an admin account may create accounts")
-        return super().create(request, *args, **kwargs)
-
-    def update(self, request, *args, **kwargs):
-        if not is_admin(request.user):
-            self.get_object()  # 404 for others' accounts before 403
-            raise PermissionDenied("only an admin account may change accounts")
-        return super().update(request, *args, **kwargs)
+        return [AccountWrites()]
 
     def destroy(self, request, *args, **kwargs):
         obj = self.get_object()
-        if not is_admin(request.user):
-            raise PermissionDenied("only an admin account may delete accounts")
         if obj.pk == request.user.account_id:
             raise Conflict("an account cannot delete itself", code="CANNOT_DELETE_SELF")
         return super().destroy(request, *args, **kwargs)

@@ -93,6 +93,7 @@ class L2NetworkPages(ResourcePages):
     columns = ["name", "type", "zone_uuid", "physical_interface", "created_at"]
     fields = ["name", "description", "zone_uuid", "type", "physical_interface"]
     actions = ["attach", "detach", "delete"]
+    options = {"cluster_uuid": "clusters"}   # attach/detach take a plain uuid: picked from the clusters by name
     related = [Related("l3-networks", "l2_network_uuid", label=_("L3 networks"))]
     labels = LABELS
     search_example = "type=NoVlan"

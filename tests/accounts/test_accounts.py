@@ -121,6 +121,13 @@ def test_normal_account_sees_only_itself_and_cannot_create_accounts(tenant_clien
     assert tenant_client.delete(f"/api/v1/accounts/{other.account.uuid}/").status_code == 404
     response = tenant_client.post("/api/v1/accounts/", {"name": "n", "password": "pass-word-1"}, format="json")
     assert response.status_code == 403 and response.json()["code"] == "PERMISSION_DENIED"
+    assert tenant_client.patch(f"/api/v1/accounts/{other.account.uuid}/", {"name": "x"},
+                               format="json").status_code == 404
+    own = f"/api/v1/accounts/{tenant_user.account.uuid}/"
+    response = tenant_client.patch(own, {"description": "mine"}, format="json")
+    assert response.status_code == 403 and response.json()["message"] == "only an admin account may change accounts"
+    response = tenant_client.delete(own)
+    assert response.status_code == 403 and response.json()["message"] == "only an admin account may delete accounts"
 
 
 def test_users_are_added_to_accounts_and_isolated(admin_client, tenant_client, tenant_user):

@@ -185,8 +185,8 @@ def test_destroy_is_confirmed_first_and_runs_the_api_s_destroy_flow(env, page):
 
     with env.capture(execute=True):
         done = page.post(f"/ui/vm-instances/{uuid}/delete/")
-    assert done.status_code == 302
     job = Job.objects.get(resource_uuid=uuid, flow="destroy-vm")
+    assert done.status_code == 302 and done.headers["Location"] == f"/ui/jobs/{job.uuid}/"
     assert job.state == "succeeded" and env.vm(uuid)["state"] == "Destroyed"
     api_uuid, _ = env.create(name="by-api")
     env.job("delete", f"/api/v1/vm-instances/{api_uuid}/")

@@ -10,6 +10,7 @@ import copy
 
 from django.http import QueryDict
 from django.urls import Resolver404, resolve, reverse
+from rest_framework.permissions import BasePermission
 
 from ..middleware import AuditMiddleware
 
@@ -123,10 +124,19 @@ def _basenames():
     return _found
 
 
-def permitted(request, viewset, action, method="POST"):
+def permitted(request, viewset, action, method="POST", obj=None):
     """Whether the API's permission classes let this user call ``action`` of ``viewset`` (what
-    pages ask before showing a button; the API checks again when it is pressed)."""
+    pages ask before showing a button; the API checks again when it is pressed). ``obj``: a
+    callable giving the object the action is on, asked only of permissions that judge objects
+    (its model instance as this user sees it, or None)."""
     probe = copy.copy(request)
     probe.method = method
     view = viewset(request=probe, action=action, format_kwarg=None, args=(), kwargs={})
-    return all(permission.has_permission(probe, view) for permission in view.get_permissions())
+    for permission in view.get_permissions():
+        if not permission.has_permission(probe, view):
+            return False
+        if obj is not None and type(permission).has_object_permission is not BasePermission.has_object_permission:
+            instance = obj()
+            if instance is not None and not permission.has_object_permission(probe, view, instance):
+                return False
+    return True

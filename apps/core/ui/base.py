@@ -9,9 +9,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
-from ..tenancy import is_admin
+from ..tenancy import is_admin, visible
 from .apicall import detail_path, list_path, permitted
 from .pages import site
+from .widgets import MAX_OPTIONS
 
 
 def split_conditions(text, field="name"):
@@ -43,6 +44,7 @@ class PageView(View):
             return self.not_found()
         self.basename = basename
         self.admin = is_admin(request.user)
+        self.instances = {}   # objects read to ask the API's object permissions (instance())
         return super().dispatch(request, *args, **kwargs)
 
     # --- the API ---------------------------------------------------------------------------
@@ -52,20 +54,44 @@ class PageView(View):
     def detail_path(self, uuid):
         return detail_path(self.basename, uuid)
 
-    def visible_actions(self, bulk=False):
-        """The page's actions this user may run (the API's permission classes decide)."""
+    def visible_actions(self, bulk=False, uuid=None):
+        """The page's actions this user may run (the API's permission classes decide; on the
+        object ``uuid``, those that judge objects too)."""
         shown = []
         for action in self.pages.actions:
             if bulk and not action.bulk:
                 continue
             if action.admin_only and not self.admin:
                 continue
-            if permitted(self.request, self.pages.viewset, action.drf_action, action.method):
+            if permitted(self.request, self.pages.viewset, action.drf_action, action.method, self.instance(uuid)):
                 shown.append(action)
         return shown
 
-    def may(self, drf_action, method):
-        return permitted(self.request, self.pages.viewset, drf_action, method)
+    def instance(self, uuid):
+        """None without a uuid, else a callable giving the object as this user sees it (read once)."""
+        if uuid is None:
+            return None
+        def found():
+            if uuid not in self.instances:
+                self.instances[uuid] = visible(self.pages.model().objects.all(), self.request.user).filter(
+                    uuid=uuid).first()
+            return self.instances[uuid]
+
+        return found
+
+    def choices(self):
+        """Options of the form fields the page fills from other pages' rows (``ResourcePages.options``,
+        as this user sees them): a field the API takes as a plain uuid is picked by name."""
+        found = {}
+        for name, basename in self.pages.options.items():
+            other = site.get(basename)
+            if other is not None:
+                rows = visible(other.model().objects.all(), self.request.user)[:MAX_OPTIONS]
+                found[name] = [(str(row.uuid), row.name) for row in rows]
+        return found
+
+    def may(self, drf_action, method, uuid=None):
+        return permitted(self.request, self.pages.viewset, drf_action, method, self.instance(uuid))
 
     # --- answers ---------------------------------------------------------------------------
     def page(self, template, context, status=200):

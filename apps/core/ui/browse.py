@@ -135,8 +135,9 @@ class DetailView(PageView):
             "uuid": str(uuid),
             "fields": fields,
             "tags": data.get("tags") or [],
-            "actions": [(a, a.destructive or pages.action_body(a) is not None) for a in self.visible_actions()],
-            "can_edit": pages.can_edit() and self.may("partial_update", "PATCH"),
+            "actions": [(a, a.destructive or pages.action_body(a) is not None)
+                        for a in self.visible_actions(uuid=uuid)],
+            "can_edit": pages.can_edit() and self.may("partial_update", "PATCH", uuid),
             "related": [self.related(r, uuid) for r in pages.related],
             "jobs": self.history("jobs", ["action", "state", "progress", "created_at", "finished_at"], uuid)
             if pages.with_history else None,

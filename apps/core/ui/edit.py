@@ -11,10 +11,8 @@ from django.utils.translation import gettext as _
 from ..api.viewsets import ResourceViewSet
 from .apicall import call
 from .base import PageView, is_htmx
-from ..tenancy import visible
-from .pages import site
 from .plan import readable
-from .widgets import MAX_OPTIONS, inputs, is_multipart
+from .widgets import inputs, is_multipart
 
 
 def go(request, url):
@@ -83,16 +81,6 @@ class FormView(PageView):
             return self.failed(answer)
         return self.form(uuid, request.POST, answer, status=200 if is_htmx(request) else 400)
 
-    def choices(self):
-        """Options of the fields the page fills from other pages' rows (as this user sees them)."""
-        found = {}
-        for name, basename in self.pages.options.items():
-            other = site.get(basename)
-            if other is not None:
-                rows = visible(other.model().objects.all(), self.request.user)[:MAX_OPTIONS]
-                found[name] = [(str(row.uuid), row.name) for row in rows]
-        return found
-
     def form(self, uuid, values, answer=None, status=200):
         pages = self.pages
         serializer_class = pages.serializer_class(for_create=uuid is None)
@@ -128,7 +116,7 @@ class ActionView(PageView):
 
     def get(self, request, uuid, action):
         action = self.pages.action(action)
-        if action is None:
+        if action is None or action not in self.visible_actions(uuid=uuid):   # no form for what the API would refuse
             return self.not_found()
         answer = call(request, "GET", self.detail_path(uuid))
         if not answer.ok:
@@ -144,6 +132,8 @@ class ActionView(PageView):
             started(request, answer, action.label)
             if action.name == "delete" and answer.status == 204:
                 return go(request, reverse("ui:list", kwargs={"basename": self.basename}))
+            if action.name == "delete" and started_job(answer):   # its page may be gone before it loads
+                return go(request, reverse("ui:detail", kwargs={"basename": "jobs", "uuid": started_job(answer)}))
             return go(request, reverse("ui:detail", kwargs={"basename": self.basename, "uuid": uuid}))
         if answer.status == 404:
             return self.failed(answer)
@@ -157,7 +147,7 @@ class ActionView(PageView):
         if body is not None:
             serializer = body(context={"request": self.request})
             fields = inputs(serializer, None, self.request.POST if answer else {},
-                            answer.field_errors if answer else {}, self.pages.labels)
+                            answer.field_errors if answer else {}, self.pages.labels, self.choices())
         plan = None
         if action.name == "delete" and plain_delete(self.pages) and len(objects) == 1 and answer is None:
             uuid = objects[0]["uuid"]
