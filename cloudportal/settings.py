@@ -243,7 +243,14 @@ NPM_ASSETS = {
     "htmx": BASE_DIR / "node_modules" / "htmx.org" / "dist",
 }
 STATICFILES_DIRS += [(prefix, path) for prefix, path in NPM_ASSETS.items() if path.is_dir()]
-WHITENOISE_USE_FINDERS = True
+# Collected into STATIC_ROOT with a .gz beside each file (cloudportal/staticfiles.py): what `make run`
+# serves, compressed. A web server not started by runportal (tests, runserver) serves the files
+# where the finders find them, uncompressed and as they are edited.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "cloudportal.staticfiles.CompressedStaticFiles"},
+}
+WHITENOISE_USE_FINDERS = os.environ.get("STATIC_COLLECTED", "0") != "1"
 LANGUAGE_CODE = "en-us"
 # The browser console speaks English and Simplified Chinese (locale/zh_Hans, the compiled .mo is
 # committed: no gettext needed to run); the language switch remembers the choice in a cookie.

@@ -9,6 +9,9 @@ mode="${1:-web}"
 
 case "$mode" in
     web)
+        # the console's CSS and JS served gzip-compressed from STATIC_ROOT (cloudportal/staticfiles.py)
+        python manage.py collectstatic --no-input -v0
+        export STATIC_COLLECTED=1
         exec python -c 'import os, sys; from cloudportal import webserver; argv = webserver.command("0.0.0.0", os.environ.get("PORT", "8000"), extra=sys.argv[1:]); os.execv(argv[0], argv)' "$@"
         ;;
     worker)

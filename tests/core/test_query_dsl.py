@@ -435,6 +435,19 @@ def test_fields_returns_only_those_keys(admin_client, infra, jobs):
     assert detail.json() == {"name": "z1"}
 
 
+def test_fields_without_tags_reads_no_tags_and_with_tags_still_shows_them(admin_client, infra):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    tag(admin_client, infra["z1"], "web")
+    with CaptureQueriesContext(connection) as queries:
+        body = ok(admin_client, "/api/v1/zones/", fields="uuid,name", q="name=z1")
+    assert body["results"] == [{"uuid": str(infra["z1"].uuid), "name": "z1"}]
+    assert not any("core_tag" in q["sql"] for q in queries.captured_queries)
+    assert ok(admin_client, "/api/v1/zones/", fields="name,tags", q="name=z1")["results"] == [
+        {"name": "z1", "tags": ["web"]}]
+
+
 @pytest.mark.parametrize("fields, bad", [("bogus", "bogus"), ("uuid,bogus", "bogus"), ("name, nope ", "nope")])
 def test_unknown_field_in_fields_is_400(admin_client, infra, fields, bad):
     assert_error(get(admin_client, "/api/v1/zones/", fields=fields), "INVALID_QUERY_FIELD", field=bad)

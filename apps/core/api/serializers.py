@@ -8,6 +8,8 @@ from django.db import models
 from django.db.backends.mysql.operations import DatabaseOperations as MariaDbOperations
 from django.utils import timezone
 from rest_framework import serializers
+from rest_framework.fields import SkipField
+from rest_framework.relations import PKOnlyObject
 from rest_framework.utils.formatting import lazy_format
 
 from ..models import AuditLog, ChangeLog, GlobalConfig, Job, Tag, resource_model
@@ -162,6 +164,19 @@ def _give_back(serializer_class, kept):
     _kept.serializers[serializer_class] = kept
 
 
+_readable = {}
+
+
+def readable_fields(serializer_class):
+    """The names of the fields ``serializer_class`` shows (what ``fields=`` may ask for), found
+    once per class (making a serializer copies all its fields)."""
+    found = _readable.get(serializer_class)
+    if found is None:
+        found = frozenset(name for name, field in serializer_class().fields.items() if not field.write_only)
+        _readable[serializer_class] = found
+    return found
+
+
 ADMIN_ONLY_NOTE = "Admin accounts only."
 
 
@@ -211,13 +226,24 @@ class AdminOnlyFieldsMixin:
 
 
 class FieldSelectionMixin(AdminOnlyFieldsMixin):
-    """Honours ``?fields=a,b``: only those keys are rendered (validated by the view)."""
+    """Honours ``?fields=a,b``: only those keys are rendered (validated by the view), and only
+    those fields are computed (the console's lists ask for the columns they show)."""
 
     def to_representation(self, instance):
-        data = super().to_representation(instance)
         wanted = self.context.get("fields")
-        if wanted:
-            return {key: value for key, value in data.items() if key in wanted}
+        if not wanted:
+            return super().to_representation(instance)
+        hidden = type(self)._admin_only if not for_admin(self.context) else ()
+        data = {}
+        for name, field in self.fields.items():   # DRF's Serializer.to_representation, for the wanted ones
+            if name not in wanted or name in hidden or field.write_only:
+                continue
+            try:
+                attribute = field.get_attribute(instance)
+            except SkipField:
+                continue
+            present = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+            data[name] = None if present is None else field.to_representation(attribute)
         return data
 
 

@@ -17,7 +17,7 @@ from ..query import apply_ordering, apply_query
 from ..tenancy import is_admin, visible
 from .flowstarts import FlowStartsMixin, audit, truthy  # noqa: F401  (audit: apps import it from here)
 from .permissions import ReadAllWriteByAdmin
-from .serializers import admin_only_fields, represent_many
+from .serializers import admin_only_fields, readable_fields, represent_many
 from .tags import tags_for
 
 UUID_REGEX = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
@@ -53,7 +53,7 @@ class QueryViewSet(viewsets.GenericViewSet):
         if fields and self.request.method == "GET":
             wanted = [f.strip() for f in fields.split(",") if f.strip()]
             serializer_class = self.get_serializer_class()
-            known = {name for name, field in serializer_class().fields.items() if not field.write_only}
+            known = readable_fields(serializer_class)
             if not is_admin(self.request.user):
                 hidden = admin_only_fields(serializer_class)
                 asked = [f for f in wanted if f in hidden]
@@ -77,7 +77,7 @@ class QueryViewSet(viewsets.GenericViewSet):
         queryset = self.get_queryset()
         page = self.paginate_queryset(queryset)
         context = self.get_serializer_context()
-        if self.with_tags:
+        if self.with_tags and ("tags" in context["fields"] if context.get("fields") else True):
             context["tags"] = tags_for([row.uuid for row in page], request.user)
         return self.get_paginated_response(represent_many(self.get_serializer_class(), page, context))
 

@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from ..api.serializers import admin_only_fields
+from ..api.serializers import admin_only_fields, readable_fields
 from ..query import query_meta
 from .apicall import call, list_path
 from .base import PageView, is_htmx, is_live, split_conditions, with_query
@@ -21,6 +21,11 @@ def shown_columns(pages, admin, names=None):
     return [name for name in (names or pages.columns) if name not in hidden]
 
 
+def row_fields(pages, columns):
+    """What the cells of ``columns`` read of a row besides their own field."""
+    return [*pages.row_fields, *(["resource_type"] if "resource_uuid" in columns else [])]
+
+
 def table(request, pages, rows, columns):
     """``[(row, [cell, ...]), ...]`` for API rows of ``pages``."""
     formatter = Formatter(pages, rows, request.user, site, columns)
@@ -30,7 +35,7 @@ def table(request, pages, rows, columns):
         for name, cell in zip(columns, cells):
             cell.column = name
         if cells and not cells[0].href and row.get("uuid") and not cells[0].items:   # the row opens its page
-            cells[0].href = reverse("ui:detail", kwargs={"basename": pages.api_basename(), "uuid": row["uuid"]})
+            cells[0].href = formatter.detail_url(pages.api_basename(), row["uuid"])
         result.append((row, cells))
     return result
 
@@ -47,8 +52,13 @@ class ListView(PageView):
         except ValueError as exc:   # shlex: an unclosed quote
             error = _("The search could not be read: %(reason)s") % {"reason": exc}
         ordering = request.GET.get("ordering", pages.default_ordering)
+        columns = shown_columns(pages, self.admin)
         query = {"q": conditions, "ordering": ordering, "offset": request.GET.get("offset", "0"),
-                 "limit": request.GET.get("limit", str(pages.list_limit))}
+                 "limit": request.GET.get("limit", str(pages.list_limit)),
+                 # the API computes only what the table shows (and the row's uuid and name)
+                 "fields": ",".join(name for name in dict.fromkeys(["uuid", "name", *columns,
+                                                                    *row_fields(pages, columns)])
+                                    if name in readable_fields(pages.viewset.serializer_class))}
         rows, count, offset, limit = [], 0, 0, pages.list_limit
         if not error:
             answer = call(request, "GET", self.list_path(), query)
@@ -57,7 +67,6 @@ class ListView(PageView):
                 offset, limit = int(query["offset"] or 0), int(query["limit"] or pages.list_limit)
             else:
                 error = answer.message
-        columns = shown_columns(pages, self.admin)
         sortable = set(getattr(query_meta(pages.model()), "fields", []))
         context = {
             "title": pages.title(),

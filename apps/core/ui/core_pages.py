@@ -112,6 +112,7 @@ class ChangeLogPages(ResourcePages):
     labels = {"user_name": _("User"), "resource_name": _("Resource name"), "before": _("Before"),
               "after": _("Changes"), "request_id": _("Request id"), "job_uuid": _("Job")}
     cells = {"after": changed_fields}
+    row_fields = ["before", "action"]   # changed_fields shows before -> after
     search_example = "action=update"
     default_ordering = "-created_at"   # a log: the newest first
     search_field = "resource_name"

@@ -121,6 +121,7 @@ class ResourcePages:
     related = []             # Related(...)
     cells = {}               # field -> function(value, row) -> cells.Cell: how the page shows it
     links = {}               # plain uuid field -> the basename of the page it names a row of (shown by name)
+    row_fields = []          # what its cells read of a row besides the columns (a list asks the API for no more)
     labels = {}              # field -> label, over core's common ones
     options = {}             # form field -> API basename whose rows it picks from (a list of uuids)
     show_when = {}           # form field -> {other field: [values]}: shown (and sent) only then

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cloudportal import webserver
+from cloudportal import staticfiles, webserver
 
 GRACE_SECONDS = 10
 # the simulator agent's port beside web port 8000; another web port moves it by as much
@@ -95,7 +95,10 @@ class Command(BaseCommand):
         sim_host, sim_port = sim_agent_address(port)
         sim_url = f"http://{sim_host}:{sim_port}"
         reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-        env = dict(os.environ, SIM_AGENT_URL=sim_url)
+        # the console's CSS and JS served gzip-compressed from STATIC_ROOT (cloudportal/staticfiles.py)
+        began = time.monotonic()
+        env = dict(os.environ, SIM_AGENT_URL=sim_url, **staticfiles.collect())
+        self.stdout.write(f"collected the static files into {settings.STATIC_ROOT} ({time.monotonic() - began:.1f} s)")
         env.setdefault("PORTAL_URL", f"http://{reachable}:{port}")
         settings.SIM_AGENT_URL = sim_url  # _revive_simulated_hosts below sends from this process
         token_file = settings.DATA_DIR / "sim_agent_token.run"
