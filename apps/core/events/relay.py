@@ -69,5 +69,7 @@ async def _relay_loop():
 def ensure_relay_running():
     """Start the relay in this process's event loop (idempotent)."""
     global _task
-    if _task is None or _task.done():
-        _task = asyncio.get_running_loop().create_task(_relay_loop())
+    loop = asyncio.get_running_loop()
+    # a task of another loop (one that ended: a test's, a restarted server's) never relays again
+    if _task is None or _task.done() or _task.get_loop() is not loop:
+        _task = loop.create_task(_relay_loop())
