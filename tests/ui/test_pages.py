@@ -174,7 +174,7 @@ def test_csrf_is_enforced_on_every_console_post(admin):
 def test_global_configs_are_grouped_by_category_and_edited_in_place(admin, tenant):
     client = browser(admin)
     page = text(client.get("/ui/global-configs/"))
-    assert 'id="category-host"' in page and "ping.interval" in page
+    assert 'id="category-host"' in page and "ping.interval" in page and 'name="value"' in page
     saved = client.post("/ui/global-configs/host/ping.interval/", {"value": "30"}, HTTP_HX_REQUEST="true")
     assert saved.status_code == 200 and "<html" not in text(saved) and 'value="30"' in text(saved)
     assert client_for(admin).get("/api/v1/global-configs/host/ping.interval/").json()["value"] == 30
