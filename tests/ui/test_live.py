@@ -1,7 +1,7 @@
 """The console live, in Chromium (Playwright) on a real web server and real workers: jobs started
 through the API appear in the task panel at once and follow their steps to the end (a failed one
 shows its error and the step that failed), an open list page changes in place when a
-resource changes, the dashboard follows its hosts and
+resource changes (and its first page meets a row made later), the dashboard follows its hosts and
 the account's jobs, without a reload. Skipped without Chromium or Playwright."""
 import json
 import urllib.request
@@ -129,6 +129,14 @@ def test_jobs_appear_in_the_task_panel_and_a_list_follows_its_rows_without_a_rel
     assert "succeeded" not in page.text_content("#fields")
     page.wait_for_function("document.querySelector('#fields').textContent.includes('succeeded')", timeout=TIMEOUT)
     assert page.evaluate("window.notReloaded") is True
+
+    # a list's first page meets a row made after it opened, once the job that made it ends
+    open_page(page, portal + "/ui/zones/")
+    page.evaluate("window.notReloaded = true")
+    later = Zone.objects.create(name="made-later")
+    start_job(flows.HOLD, resource=later, user=admin)
+    page.wait_for_selector(f"#row-{later.uuid}", timeout=TIMEOUT)
+    assert page.locator(f"#row-{kept.uuid}").count() == 1 and page.evaluate("window.notReloaded") is True
 
     # the dashboard follows: a host that goes Disconnected, a count changed when a job ends
     host = make_host("live-1")

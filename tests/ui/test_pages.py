@@ -214,3 +214,18 @@ def test_the_dashboard_s_figures_come_alone_from_its_live_endpoint(admin, tenant
     assert browser(tenant).get("/ui/live/").status_code == 200
     assert Client().get("/ui/live/").status_code == 302   # the login first
 
+
+def test_a_list_s_first_page_newest_first_or_in_its_order_says_which_jobs_bring_it_new_rows(admin):
+    from apps.infra.models import Zone
+
+    for n in range(3):
+        Zone.objects.create(name=f"z{n}")
+    client = browser(admin)
+    for query in ({}, {"ordering": "-created_at", "q": "name~=z%"}):
+        page = text(client.get("/ui/zones/", query))
+        assert 'data-live-jobs-of="Zone"' in page
+        src = re.search(r'id="results-live"[^>]*data-live-src="([^"]*)"', page).group(1)
+        assert "offset" not in src and text(client.get(src.replace("&amp;", "&"))).count("<tr id=\"row-") == 3
+    for query in ({"ordering": "name"}, {"offset": "1", "limit": "1"}):   # the new rows would not show there
+        assert "data-live-jobs-of" not in text(client.get("/ui/zones/", query))
+    assert "data-live-jobs-of" not in text(client.get("/ui/jobs/"))   # jobs follow themselves
