@@ -198,23 +198,6 @@ def test_the_pages_speak_simplified_chinese_when_asked(admin):
     assert "计算规格" in text(english.get("/ui/", HTTP_ACCEPT_LANGUAGE="zh-CN"))
 
 
-def test_the_dashboard_s_figures_come_alone_from_its_live_endpoint(admin, tenant):
-    from apps.infra.models import HostStatus
-    from tests.console.helpers import make_host
-
-    up, down = make_host("up-1"), make_host("down-1", status=HostStatus.DISCONNECTED)
-    figures = browser(admin).get("/ui/live/")
-    page = text(figures)
-    assert figures.status_code == 200 and "<html" not in page and 'id="dashboard-live"' in page
-    assert 'id="counts"' in page and 'id="zone-capacity"' in page and f'data-host="{down.uuid}"' in page
-    assert f'data-host="{up.uuid}"' not in page
-    follow = re.search(r'data-live-follow="([^"]*)"', page).group(1).split()
-    assert sorted(follow) == sorted([str(up.uuid), str(down.uuid)])   # every host it sees, followed
-    assert 'id="dashboard-live"' in text(browser(admin).get("/ui/"))   # the page shows the same part
-    assert browser(tenant).get("/ui/live/").status_code == 200
-    assert Client().get("/ui/live/").status_code == 302   # the login first
-
-
 def test_a_list_s_first_page_newest_first_or_in_its_order_says_which_jobs_bring_it_new_rows(admin):
     from apps.infra.models import Zone
 
