@@ -147,10 +147,12 @@ def placement_checked(page):
 def jobs_running(portal, made):
     """The task panel following the jobs just started (the running VMs rebooted), the jobs behind."""
     def setup(page):
+        page.wait_for_selector('body[data-live="ready"]', state="attached")   # the panel is listening
         api = portal.api()
         for uuid in made["running"]:
             api.call("POST", f"/api/v1/vm-instances/{uuid}/reboot/")
-        page.wait_for_selector("#tasks tr.task-row[data-state]")
+        page.wait_for_function("[...document.querySelectorAll('#tasks tr.task-row [data-slot=action]')]"
+                               f".filter(a => a.textContent === 'reboot-vm').length >= {len(made['running'])}")
         page.wait_for_timeout(300)
     return setup
 
