@@ -12,6 +12,8 @@
 //   of the account on a resource of its type that it does not show ends (data-live-jobs-of: a list's
 //   first page meeting a row just created), or when a resource among its data-live-follow (uuids)
 //   changes (the dashboard's hosts). One request under way per region; what comes meanwhile waits.
+//   It is asked as htmx would (HX-Target: its data-live-target, else its id): a list answers its
+//   results alone.
 (function () {
   "use strict";
   var BATCH_MS = 100;
@@ -178,7 +180,8 @@
       delete regionsQueued[id];
       regionsBusy[id] = true;
       var src = el.dataset.liveSrc;
-      fetch(src, {credentials: "same-origin", headers: {"X-Live-Update": "1", "HX-Request": "true", "HX-Target": el.dataset.liveTarget || id}})
+      var headers = {"X-Live-Update": "1", "HX-Request": "true", "HX-Target": el.dataset.liveTarget || id};
+      fetch(src, {credentials: "same-origin", headers: headers})
         .then(function (response) {
           if (!response.ok) throw new Error(src + ": " + response.status);
           return response.text();
