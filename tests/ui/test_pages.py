@@ -196,3 +196,15 @@ def test_the_pages_speak_simplified_chinese_when_asked(admin):
     english.force_login(admin)
     assert "Dashboard" in text(english.get("/ui/")) and "仪表盘" not in text(english.get("/ui/"))
     assert "计算规格" in text(english.get("/ui/", HTTP_ACCEPT_LANGUAGE="zh-CN"))
+
+
+def test_the_sidebar_marks_the_page_shown(admin):
+    client = browser(admin)
+
+    def marked(path):
+        return re.findall(r'<a class="nav-link[^"]* active[^"]*" href="([^"]+)"', text(client.get(path)))
+
+    assert marked("/ui/") == ["/ui/"]
+    assert marked("/ui/vm-instances/") == ["/ui/vm-instances/"]
+    assert marked("/ui/hosts/") == ["/ui/hosts/"]
+    assert marked("/ui/vm-instances/?q=state%3DRunning") == ["/ui/vm-instances/"]   # built once, still its own
