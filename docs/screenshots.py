@@ -121,7 +121,8 @@ def fill(portal):
     l2, _ = api.ensure("l2-networks", {"name": "lab-flat", "type": "NoVlan", "physical_interface": "cplab0",
                                        "zone_uuid": lab["uuid"]})
     api.ensure("l3-networks", {"name": "lab-l3", "l2_network_uuid": l2["uuid"]})
-    return {"vm": vms["web-1"]["uuid"], "zone": lab["uuid"]}
+    return {"vm": vms["web-1"]["uuid"], "zone": lab["uuid"],
+            "running": [vms[name]["uuid"] for name in VMS if name != "build-1"]}
 
 
 def kvm_host_form(page):
@@ -132,12 +133,38 @@ def kvm_host_form(page):
     page.evaluate("document.querySelector('label[for=f-cluster_uuid]').scrollIntoView({behavior: 'instant'})")
 
 
-def shots(made):
+def placement_checked(page):
+    """The wizard filled in and its placement checked (the API's dry run), the answer in view."""
+    page.fill("#f-name", "web-3")
+    for select, name in (("#f-image_uuid", "demo-blank"), ("#f-instance_offering_uuid", "demo-medium")):
+        page.select_option(select, page.locator(f"{select} option", has_text=name).first.get_attribute("value"))
+    page.locator("#networks label", has_text="demo-l3").click()
+    page.click("#check-placement")
+    page.wait_for_selector("#placement")
+    page.evaluate("document.querySelector('#vm-check').scrollIntoView({behavior: 'instant', block: 'start'})")
+
+
+def jobs_running(portal, made):
+    """The task panel following the jobs just started (the running VMs rebooted), the jobs behind."""
+    def setup(page):
+        page.wait_for_selector('body[data-live="ready"]', state="attached")   # the panel is listening
+        api = portal.api()
+        for uuid in made["running"]:
+            api.call("POST", f"/api/v1/vm-instances/{uuid}/reboot/")
+        page.wait_for_function("[...document.querySelectorAll('#tasks tr.task-row [data-slot=action]')]"
+                               f".filter(a => a.textContent === 'reboot-vm').length >= {len(made['running'])}")
+        page.wait_for_timeout(300)
+    return setup
+
+
+def shots(made, portal=None):
     """(file name, page path, how the page is set up): the pages docs/console-ui.md shows."""
     return [
         ("dashboard", "/ui/", None),
         ("vm-list", "/ui/vm-instances/", None),
         ("vm-detail", f"/ui/vm-instances/{made['vm']}/", None),
+        ("vm-create", "/ui/vm-instances/new/", placement_checked),
+        ("task-panel", "/ui/jobs/?ordering=-created_at", jobs_running(portal, made)),
         ("host-list", "/ui/hosts/", None),
         ("host-add", "/ui/hosts/new/", kvm_host_form),
         ("image-list", "/ui/images/", None),
@@ -192,7 +219,7 @@ def take(portal, made, out):
             page.fill("#id_password", portal.password)
             page.click("#login-form button[type=submit]")
             page.wait_for_url(portal.url + "/ui/")
-            for name, path, setup in shots(made):
+            for name, path, setup in shots(made, portal):
                 if only is not None and name != only:
                     continue
                 response = page.goto(portal.url + path)

@@ -148,3 +148,9 @@ def disconnected_hosts(user, limit=DISCONNECTED_SHOWN):
 
 def address_shown_to(user):
     return is_admin(user) or "management_ip" not in admin_only_fields(HostSerializer)
+
+
+def hosts_followed(user):
+    """The uuids of the hosts ``user`` sees: the dashboard follows them over /ws/events/, so a
+    host that goes Disconnected (or comes back) shows at once."""
+    return [str(uuid) for uuid in visible(Host.objects.all(), user).values_list("uuid", flat=True)]

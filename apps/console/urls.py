@@ -13,6 +13,7 @@ autodiscover_modules("ui")   # every app's ui.py declares its pages (apps.core.u
 
 console = ([
     path("", views.dashboard, name="dashboard"),
+    path("live/", views.dashboard_live, name="dashboard-live"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(next_page="console:login"), name="logout"),
 ], "console")

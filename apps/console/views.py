@@ -48,14 +48,28 @@ def counts(request, basename, field):
     return sum(n for _, n in by_value), [(state_word(v), state_colour(v), n) for v, n in by_value]
 
 
-@login_required
-def dashboard(request):
+def live_figures(request):
+    """What the dashboard shows that changes as jobs end and hosts come and go: the counts, the
+    capacity, the Disconnected hosts (``console/_dashboard_live.html``)."""
     cards = []
     for label, basename, field in COUNTED:
         total, parts = counts(request, basename, field)
         pages = site.get(basename)
         cards.append({"label": label, "total": total, "parts": parts,
                       "url": reverse("ui:list", kwargs={"basename": basename}) if pages else ""})
+    disconnected, disconnected_count = capacity.disconnected_hosts(request.user)
+    return {
+        "cards": cards,
+        "capacity": capacity.capacity(request.user),
+        "disconnected": disconnected, "disconnected_count": disconnected_count,
+        "disconnected_url": reverse("ui:list", kwargs={"basename": "hosts"}) + "?q=status%3DDisconnected",
+        "show_address": capacity.address_shown_to(request.user),
+        "followed_hosts": capacity.hosts_followed(request.user),
+    }
+
+
+@login_required
+def dashboard(request):
     jobs = site.get("jobs")
     columns = ["action", "state", "progress", "resource_type", "created_at"]
 
@@ -64,14 +78,16 @@ def dashboard(request):
         return table(request, jobs, answer.data["results"] if answer.ok else [], columns)
 
     jobs_url = reverse("ui:list", kwargs={"basename": "jobs"})
-    disconnected, disconnected_count = capacity.disconnected_hosts(request.user)
     return render(request, "console/dashboard.html", {
-        "title": _("Dashboard"), "cards": cards,
-        "capacity": capacity.capacity(request.user),
-        "disconnected": disconnected, "disconnected_count": disconnected_count,
-        "disconnected_url": reverse("ui:list", kwargs={"basename": "hosts"}) + "?q=status%3DDisconnected",
-        "show_address": capacity.address_shown_to(request.user),
+        "title": _("Dashboard"), **live_figures(request),
         "job_tables": [(_("Recent jobs"), "recent-jobs", jobs_url, recent({})),
                        (_("Failed jobs"), "failed-jobs", jobs_url + "?q=state%3Dfailed",
                         recent({"q": "state=failed"}))],
     })
+
+
+@login_required
+def dashboard_live(request):
+    """``live/``: the dashboard's figures alone, fetched again by console/live.js when a job of the
+    account ends or a host it follows changes."""
+    return render(request, "console/_dashboard_live.html", live_figures(request))

@@ -363,3 +363,31 @@ def test_a_normal_account_watching_a_host_sees_no_admin_only_fields_nor_its_jobs
         assert "steps" in job_event
 
     async_to_sync(scenario)()
+
+
+def test_the_database_relay_starts_before_its_first_subscriber_is_accepted(settings, monkeypatch):
+    """A busy machine delays the relay's first read: an event written just after a subscriber
+    connected is still relayed, not taken for one from before it started."""
+    import time
+
+    from apps.core.events import relay
+
+    settings.EVENTS_BACKEND = "database"
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    from channels.layers import channel_layers
+
+    fetch = relay._fetch
+
+    def slow_start(after_id, sent):
+        if after_id is None:
+            time.sleep(0.5)   # within the connect timeout (1 s), long after the rename below
+        return fetch(after_id, sent)
+
+    monkeypatch.setattr(relay, "_fetch", slow_start)
+    monkeypatch.setattr(relay, "_task", None)
+    channel_layers.backends.clear()
+    try:
+        user = make_account("watcher", admin=True)
+        run_event_scenario(ApiToken.issue(user))
+    finally:
+        channel_layers.backends.clear()

@@ -93,7 +93,10 @@ def test_global_config_list_get_patch_takes_effect_at_once(admin_client, tenant_
                                   "updated_at": listed["results"][0]["updated_at"]}]
     url = "/api/v1/global-configs/test/cpu.ratio/"
     assert admin_client.get(url).json()["value"] == 10.0
-    assert tenant_client.patch(url, {"value": 4}, format="json").status_code == 403
+    refused = tenant_client.patch(url, {"value": 4}, format="json")
+    assert refused.status_code == 403 and refused.json()["code"] == "PERMISSION_DENIED"
+    assert "only an admin" in refused.json()["message"] and tenant_client.get(url).json()["value"] == 10.0
+    assert tenant_client.delete(url).status_code == 403
     response = admin_client.patch(url, {"value": "4.5"}, format="json")
     assert response.status_code == 200 and response.json()["value"] == 4.5
     assert ratio_config.value() == 4.5  # no restart, no cache

@@ -153,3 +153,20 @@ def test_the_dashboard_and_the_task_panel_speak_chinese(cloud):
     page = client.get("/ui/").content.decode()
     for words in ("按区域的容量", "按集群的容量", "已用 CPU", "已断开的物理机", "管理 IP", "任务", "暂无任务。"):
         assert words in page, words
+
+
+def test_the_figures_come_alone_from_the_live_endpoint_the_page_fetches_again(cloud):
+    admin = browser(make_account("dash-admin", admin=True))
+    live = admin.get("/ui/live/")
+    page = live.content.decode()
+    assert live.status_code == 200 and "<html" not in page and 'id="dashboard-live"' in page
+    assert 'id="counts"' in page and 'data-count="Hosts"' in page
+    assert figures(page, "zone-capacity", cloud["zones"][0].uuid) == figures(admin.get("/ui/").content.decode(),
+                                                                             "zone-capacity", cloud["zones"][0].uuid)
+    assert re.findall(r'<tr data-host="([^"]+)"', page) == [str(cloud["disconnected"].uuid)]
+    followed = re.search(r'data-live-follow="([^"]*)"', page).group(1).split()
+    assert sorted(followed) == sorted(str(uuid) for uuid in Host.objects.values_list("uuid", flat=True))
+    assert "data-live-jobs" in page   # an account's job ending fetches it again
+    assert browser(make_account("dash-tenant")).get("/ui/live/").status_code == 200
+    assert Client().get("/ui/live/").status_code == 302   # the login first
+

@@ -1,7 +1,8 @@
 """The console live, in Chromium (Playwright) on a real web server and real workers: jobs started
 through the API appear in the task panel at once and follow their steps to the end (a failed one
-shows its error and the step that failed), and an open list page changes in place when a
-resource changes, without a reload. Skipped without Chromium or Playwright."""
+shows its error and the step that failed), an open list page changes in place when a
+resource changes (and its first page meets a row made later), the dashboard follows its hosts and
+the account's jobs, without a reload. Skipped without Chromium or Playwright."""
 import json
 import urllib.request
 
@@ -11,7 +12,9 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from apps.accounts.models import ApiToken
 from apps.core.flows import start_job
 from apps.core.testing import make_account
-from apps.infra.models import Zone
+from apps.infra.models import HostStatus, Zone
+from apps.storage.models import BackupStorage
+from tests.console.helpers import make_host
 from tests.core import flows_for_tests as flows
 from tests.ui.test_browser import PASSWORD, chromium  # noqa: F401  (the module's browser)
 from tests.webserver import WebServer
@@ -125,6 +128,27 @@ def test_jobs_appear_in_the_task_panel_and_a_list_follows_its_rows_without_a_rel
     page.evaluate("window.notReloaded = true")
     assert "succeeded" not in page.text_content("#fields")
     page.wait_for_function("document.querySelector('#fields').textContent.includes('succeeded')", timeout=TIMEOUT)
+    assert page.evaluate("window.notReloaded") is True
+
+    # a list's first page meets a row made after it opened, once the job that made it ends
+    open_page(page, portal + "/ui/zones/")
+    page.evaluate("window.notReloaded = true")
+    later = Zone.objects.create(name="made-later")
+    start_job(flows.HOLD, resource=later, user=admin)
+    page.wait_for_selector(f"#row-{later.uuid}", timeout=TIMEOUT)
+    assert page.locator(f"#row-{kept.uuid}").count() == 1 and page.evaluate("window.notReloaded") is True
+
+    # the dashboard follows: a host that goes Disconnected, a count changed when a job ends
+    host = make_host("live-1")
+    open_page(page, portal + "/ui/")
+    page.evaluate("window.notReloaded = true")
+    host.status = HostStatus.DISCONNECTED
+    host.save(update_fields=["status", "updated_at"])
+    page.wait_for_selector(f'#disconnected-hosts tr[data-host="{host.uuid}"]', timeout=TIMEOUT)
+    BackupStorage.objects.create(name="live-bs", url="file:///tmp/live-bs")
+    start_job(flows.HOLD, user=admin)
+    page.wait_for_function("document.querySelector('[data-count=\"Backup storage\"]').textContent.trim() === '1'",
+                           timeout=TIMEOUT)
     assert page.evaluate("window.notReloaded") is True
     assert errors == []
     context.close()

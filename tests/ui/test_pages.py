@@ -174,7 +174,7 @@ def test_csrf_is_enforced_on_every_console_post(admin):
 def test_global_configs_are_grouped_by_category_and_edited_in_place(admin, tenant):
     client = browser(admin)
     page = text(client.get("/ui/global-configs/"))
-    assert 'id="category-host"' in page and "ping.interval" in page
+    assert 'id="category-host"' in page and "ping.interval" in page and 'name="value"' in page
     saved = client.post("/ui/global-configs/host/ping.interval/", {"value": "30"}, HTTP_HX_REQUEST="true")
     assert saved.status_code == 200 and "<html" not in text(saved) and 'value="30"' in text(saved)
     assert client_for(admin).get("/api/v1/global-configs/host/ping.interval/").json()["value"] == 30
@@ -208,3 +208,19 @@ def test_the_sidebar_marks_the_page_shown(admin):
     assert marked("/ui/vm-instances/") == ["/ui/vm-instances/"]
     assert marked("/ui/hosts/") == ["/ui/hosts/"]
     assert marked("/ui/vm-instances/?q=state%3DRunning") == ["/ui/vm-instances/"]   # built once, still its own
+
+
+def test_a_list_s_first_page_newest_first_or_in_its_order_says_which_jobs_bring_it_new_rows(admin):
+    from apps.infra.models import Zone
+
+    for n in range(3):
+        Zone.objects.create(name=f"z{n}")
+    client = browser(admin)
+    for query in ({}, {"ordering": "-created_at", "q": "name~=z%"}):
+        page = text(client.get("/ui/zones/", query))
+        assert 'data-live-jobs-of="Zone"' in page
+        src = re.search(r'id="results-live"[^>]*data-live-src="([^"]*)"', page).group(1)
+        assert "offset" not in src and text(client.get(src.replace("&amp;", "&"))).count("<tr id=\"row-") == 3
+    for query in ({"ordering": "name"}, {"offset": "1", "limit": "1"}):   # the new rows would not show there
+        assert "data-live-jobs-of" not in text(client.get("/ui/zones/", query))
+    assert "data-live-jobs-of" not in text(client.get("/ui/jobs/"))   # jobs follow themselves

@@ -24,3 +24,15 @@ class AdminOnly(BasePermission):
 
     def has_permission(self, request, view):
         return is_admin(request.user)
+
+
+class GlobalConfigWrites(BasePermission):
+    """Global configs: every account reads them, only an admin changes or resets one. The console
+    asks the same (apps.core.ui.apicall.permitted) before it shows a config's form."""
+
+    message = "only an admin account may change global configs"
+
+    def has_permission(self, request, view):
+        if not request.user or not request.user.is_authenticated:
+            return False
+        return request.method in SAFE_METHODS or is_admin(request.user)

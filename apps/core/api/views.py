@@ -14,7 +14,7 @@ from ..flows import request_cancel
 from ..globalconfig import get_def, sync_registry
 from ..models import RESOURCE_TYPES, AuditLog, ChangeLog, GlobalConfig, Job, ResourceConfig, Tag
 from ..tenancy import is_admin, visible
-from .permissions import AdminOnly
+from .permissions import AdminOnly, GlobalConfigWrites
 from .serializers import (
     AuditLogSerializer,
     ChangeLogSerializer,
@@ -142,6 +142,7 @@ def _config_row(category, name):
 @extend_schema(tags=["global-configs"])
 class GlobalConfigDetail(APIView):
     serializer_class = GlobalConfigSerializer
+    permission_classes = [GlobalConfigWrites]
 
     @extend_schema(operation_id="global_config_get", responses=GlobalConfigSerializer)
     def get(self, request, category, name):
@@ -151,8 +152,6 @@ class GlobalConfigDetail(APIView):
     @extend_schema(operation_id="global_config_update", request=ConfigValueSerializer,
                    responses=GlobalConfigSerializer)
     def patch(self, request, category, name):
-        if not is_admin(request.user):
-            raise PermissionDenied("only an admin account may change global configs")
         definition, row = _config_row(category, name)
         audit(request, action="global-configs.update", resource_type="GlobalConfig")
         if not isinstance(request.data, dict) or "value" not in request.data:
@@ -170,8 +169,6 @@ class GlobalConfigDetail(APIView):
     @extend_schema(operation_id="global_config_reset", responses=GlobalConfigSerializer)
     def delete(self, request, category, name):
         """Reset to the default."""
-        if not is_admin(request.user):
-            raise PermissionDenied("only an admin account may change global configs")
         definition, row = _config_row(category, name)
         audit(request, action="global-configs.reset", resource_type="GlobalConfig")
         row.value = definition.default

@@ -58,7 +58,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         if settings.EVENTS_BACKEND == "database":
             from .relay import ensure_relay_running
 
-            ensure_relay_running()
+            await ensure_relay_running()
         await self.accept()
 
     async def receive_json(self, content, **kwargs):

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.3
 KEEP = timedelta(minutes=5)
 _task = None
+_started = None
 
 
 # Ids are not always committed in order (two writers on MariaDB): rows younger
@@ -51,11 +52,21 @@ def _fetch(after_id, sent):
     return max([after_id] + [row["id"] for row in rows]), fresh
 
 
-async def _relay_loop():
+async def _relay_loop(started):
     layer = get_channel_layer()
-    last_id = None
     sent = {}
+    # where relaying starts: set before the first subscriber is accepted, so nothing it may wait
+    # for is taken for an old event
     while True:
+        try:
+            last_id, _ = await sync_to_async(_fetch, thread_sensitive=False)(None, sent)
+            break
+        except Exception:
+            log.exception("event relay could not start")
+            await asyncio.sleep(POLL_SECONDS)
+    started.set_result(True)
+    while True:
+        await asyncio.sleep(POLL_SECONDS)
         try:
             last_id, rows = await sync_to_async(_fetch, thread_sensitive=False)(last_id, sent)
             for row in rows:
@@ -63,11 +74,14 @@ async def _relay_loop():
                     await layer.group_send(group, {"type": "event.message", "payload": row["payload"]})
         except Exception:
             log.exception("event relay poll failed")
-        await asyncio.sleep(POLL_SECONDS)
 
 
-def ensure_relay_running():
-    """Start the relay in this process's event loop (idempotent)."""
-    global _task
-    if _task is None or _task.done():
-        _task = asyncio.get_running_loop().create_task(_relay_loop())
+async def ensure_relay_running():
+    """Start the relay in this process's event loop (idempotent); returns once it has its start."""
+    global _task, _started
+    loop = asyncio.get_running_loop()
+    # a task of another loop (one that ended: a test's, a restarted server's) never relays again
+    if _task is None or _task.done() or _task.get_loop() is not loop:
+        _started = loop.create_future()
+        _task = loop.create_task(_relay_loop(_started))
+    await asyncio.wait([_started, _task], return_when=asyncio.FIRST_COMPLETED)

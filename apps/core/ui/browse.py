@@ -92,10 +92,20 @@ class ListView(PageView):
             "bulk_actions": bulk_actions,
             "can_create": pages.can_create() and self.may("create", "POST"),
             "search_example": pages.search_example,
+            "first_page_live": self.first_page_live(offset, ordering),
         }
         if is_htmx(request) and request.headers.get("HX-Target") == "results":
             return self.page("ui/_results.html", context)
         return self.page(pages.list_template, context)
+
+    def first_page_live(self, offset, ordering):
+        """``{"src", "resource_type"}`` when a row just created would show on this page (the first,
+        in the default order or the newest first): console/live.js fetches the page's results
+        again from ``src`` when a job of the account on a row of that type it does not show ends."""
+        if offset or ordering not in (self.pages.default_ordering, "-created_at") \
+                or self.pages.live_kind() != "resource":
+            return None
+        return {"src": with_query(self.request, offset=None), "resource_type": self.pages.model().resource_type()}
 
     def header(self, name, ordering, sortable):
         label = field_label(name, self.pages.labels)

@@ -1,13 +1,21 @@
 """Core's own pages: jobs, audit and change logs, tags, global configs (grouped by category, edited in
 place)."""
 import json
+from functools import cached_property
 
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _, ngettext
 
-from ..api.views import AuditLogViewSet, ChangeLogViewSet, GlobalConfigViewSet, JobViewSet, TagViewSet
+from ..api.views import (
+    AuditLogViewSet,
+    ChangeLogViewSet,
+    GlobalConfigDetail,
+    GlobalConfigViewSet,
+    JobViewSet,
+    TagViewSet,
+)
 from ..models import FINISHED_STATES
-from .apicall import call
+from .apicall import call, permitted
 from .base import PageView, is_htmx
 from .browse import DetailView
 from .cells import Cell, plain, state_colour
@@ -153,9 +161,14 @@ class GlobalConfigList(PageView):
             groups.setdefault(row["category"], []).append(self.row(row))
         return self.page("ui/global_configs.html", {"title": self.pages.title(), "groups": sorted(groups.items())})
 
+    @cached_property
+    def editable(self):
+        """Whether the API's GlobalConfigDetail would take this user's PATCH (its permissions)."""
+        return permitted(self.request, GlobalConfigDetail, "partial_update", method="PATCH")
+
     def row(self, row, error=""):
         return {**row, "shown": plain("value", row["value"]), "default": plain("default_value", row["default_value"]),
-                "changed": row["value"] != row["default_value"], "error": error, "editable": self.admin,
+                "changed": row["value"] != row["default_value"], "error": error, "editable": self.editable,
                 "url": reverse("ui:global-config", kwargs={"category": row["category"], "name": row["name"]})}
 
 

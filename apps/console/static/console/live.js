@@ -7,6 +7,13 @@
 //   (data-live-kind "resource" or "job"): the rows of one list that changed within BATCH_MS (or
 //   while its previous request was under way) are fetched together (?uuid=a&uuid=b), then swapped
 //   by their id; one that is gone fades. A new state named by the event shows in the row at once.
+// - An element marked data-live-region (with an id and a data-live-src answering it) is fetched
+//   again whole and swapped by its id: when a job of the account ends (data-live-jobs), when a job
+//   of the account on a resource of its type that it does not show ends (data-live-jobs-of: a list's
+//   first page meeting a row just created), or when a resource among its data-live-follow (uuids)
+//   changes (the dashboard's hosts). One request under way per region; what comes meanwhile waits.
+//   It is asked as htmx would (HX-Target: its data-live-target, else its id): a list answers its
+//   results alone.
 (function () {
   "use strict";
   var BATCH_MS = 100;
@@ -24,6 +31,9 @@
   var queued = {};                           // data-live-src -> {uuid: true}, fetched together
   var inFlight = {};                         // data-live-src -> true while its request is under way
   var timer = null;
+  var regionsQueued = {};                    // region id -> true, fetched again soon
+  var regionsBusy = {};                      // region id -> true while its request is under way
+  var regionTimer = null;
 
   var asked = 0;                             // subscriptions sent and not answered yet
 
@@ -49,6 +59,9 @@
     var found = {job: {}, resource: {}};
     each("[data-live-uuid]", function (el) {
       if (found[el.dataset.liveKind]) found[el.dataset.liveKind][el.dataset.liveUuid] = true;
+    });
+    each("[data-live-follow]", function (el) {
+      el.dataset.liveFollow.split(" ").forEach(function (uuid) { if (uuid) found.resource[uuid] = true; });
     });
     return found;
   }
@@ -148,10 +161,71 @@
     });
   }
 
+  // --- regions: a part of the page fetched again whole ------------------------------------------
+  function refreshRegions(wanted) {
+    each("[data-live-region]", function (el) { if (el.id && wanted(el)) regionsQueued[el.id] = true; });
+    scheduleRegions();
+  }
+
+  function scheduleRegions() {
+    if (!regionTimer && Object.keys(regionsQueued).length) regionTimer = setTimeout(fetchRegions, BATCH_MS);
+  }
+
+  function fetchRegions() {
+    regionTimer = null;
+    Object.keys(regionsQueued).forEach(function (id) {
+      var el = document.getElementById(id);
+      if (!el) { delete regionsQueued[id]; return; }
+      if (regionsBusy[id]) return;
+      delete regionsQueued[id];
+      regionsBusy[id] = true;
+      var src = el.dataset.liveSrc;
+      var headers = {"X-Live-Update": "1", "HX-Request": "true", "HX-Target": el.dataset.liveTarget || id};
+      fetch(src, {credentials: "same-origin", headers: headers})
+        .then(function (response) {
+          if (!response.ok) throw new Error(src + ": " + response.status);
+          return response.text();
+        }).then(function (html) {
+          var fresh = document.createElement("template");
+          fresh.innerHTML = html;
+          var found = fresh.content.getElementById(id);
+          var old = document.getElementById(id);
+          if (!found || !old) return;
+          var next = document.importNode(found, true);
+          each("#" + CSS.escape(id) + ' input[name="uuid"]:checked', function (box) {   // selected rows stay so
+            var same = next.querySelector('input[name="uuid"][value="' + box.value + '"]');
+            if (same) same.checked = true;
+          });
+          old.replaceWith(next);
+          if (window.htmx) window.htmx.process(next);
+          follow();   // what it shows now (a new host, new rows), followed
+        }, function (error) { console.warn("live update", error); })
+        .finally(function () {
+          delete regionsBusy[id];
+          scheduleRegions();
+        });
+    });
+  }
+
+  function follows(el, uuid) {
+    return (" " + (el.dataset.liveFollow || "") + " ").indexOf(" " + uuid + " ") >= 0;
+  }
+
+  // a job of the account ended: the regions that count what jobs change, and the lists of its
+  // resource type that do not show its resource (a row it created)
+  function jobEnded(job) {
+    refreshRegions(function (el) {
+      if (el.hasAttribute("data-live-jobs")) return true;
+      return el.dataset.liveJobsOf === job.resource_type &&
+        !(job.resource_uuid && el.querySelector('[data-live-uuid="' + job.resource_uuid + '"]'));
+    });
+  }
+
   // after a reconnect: what changed meanwhile was not announced to us, so the rows, the detail
   // page and the task panel are fetched again
   function refreshAll() {
     each("[data-live-uuid]", function (el) { changed(el.dataset.liveKind, el.dataset.liveUuid); });
+    refreshRegions(function () { return true; });
     if (!panel) return;
     fetch(location.pathname, {credentials: "same-origin"}).then(function (response) {
       return response.ok ? response.text() : "";
@@ -277,15 +351,18 @@
       if (message.resource_uuid && jobStates[message.uuid] !== message.state) {
         changed("resource", message.resource_uuid, true);   // a detail page's list of its jobs
       }
+      if (message.state && !RUNNING[message.state] && jobStates[message.uuid] !== message.state) jobEnded(message);
       jobStates[message.uuid] = message.state;
     } else if (message.type === "resource" && message.action === "delete") {
       gone[message.uuid] = true;
       each('[data-live-kind="resource"][data-live-uuid="' + message.uuid + '"]', function (el) {
         el.classList.add("live-gone");   // nothing to fetch: it is gone
       });
+      refreshRegions(function (el) { return follows(el, message.uuid); });
     } else if (message.type === "resource") {
       patchStates(message);
       changed("resource", message.uuid);
+      refreshRegions(function (el) { return follows(el, message.uuid); });
     }
   }
 
