@@ -101,7 +101,8 @@ class UserViewSet(QueryViewSet, mixins.RetrieveModelMixin, mixins.CreateModelMix
                   mixins.DestroyModelMixin):
     """Users of accounts: admins manage all; an account manages its own users."""
 
-    queryset = User.objects.select_related("account")
+    queryset = User.objects.all()
+    joins = ("account",)
     serializer_class = UserSerializer
     permission_classes = [IsAuthenticated]
 

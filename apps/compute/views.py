@@ -35,7 +35,11 @@ class VmInstanceViewSet(ResourceViewSet):
     """VM instances (tenant resources). Create and the lifecycle actions run flows (202 + job);
     ``?dry_run=true`` on create answers the placement without changing anything."""
 
-    queryset = VmInstance.objects.select_related(*VM_JOINED).prefetch_related("nics__l3_network")
+    queryset = VmInstance.objects.all()
+    joins = VM_JOINED
+    # of a NIC's L3 network the API shows the uuid alone
+    prefetches = (Prefetch("nics", queryset=VmNic.objects.select_related("l3_network").only(
+        *(f.name for f in VmNic._meta.concrete_fields), "l3_network__uuid")),)
     serializer_class = VmInstanceSerializer
     create_serializer_class = VmCreateSerializer
     flow_actions = {name: _vm_action(name, f"{name} the VM (a flow: 202 + job; 409 naming the state when not "
@@ -57,9 +61,7 @@ class VmInstanceViewSet(ResourceViewSet):
             # a page shows only the uuids of the rows it joins (VmInstanceSerializer's *_uuid fields):
             # reading, converting and decrypting their other columns was a third of a page's CPU
             queryset = queryset.only(*(f.name for f in VmInstance._meta.concrete_fields),
-                                     *(f"{name}__uuid" for name in VM_JOINED)).prefetch_related(None).prefetch_related(
-                Prefetch("nics", queryset=VmNic.objects.select_related("l3_network").only(
-                    *(f.name for f in VmNic._meta.concrete_fields), "l3_network__uuid")))
+                                     *(f"{name}__uuid" for name in VM_JOINED))
         return queryset
 
     @action(detail=True, methods=["post"])

@@ -25,7 +25,8 @@ class ZoneViewSet(ResourceViewSet):
 
 
 class ClusterViewSet(ResourceViewSet):
-    queryset = Cluster.objects.select_related("zone")
+    queryset = Cluster.objects.all()
+    joins = ("zone",)
     serializer_class = ClusterSerializer
     state_machine = ENABLE_STATE_MACHINE
     state_actions = {"enable": "enable", "disable": "disable"}
@@ -34,7 +35,8 @@ class ClusterViewSet(ResourceViewSet):
 class HostViewSet(ResourceViewSet):
     """Hosts. Adding one runs the add-host flow (202 + job); so do reconnect and delete."""
 
-    queryset = Host.objects.select_related("cluster", "cluster__zone")
+    queryset = Host.objects.all()
+    joins = ("cluster", "cluster__zone")
     serializer_class = HostSerializer
     state_machine = HOST_STATE_MACHINE
     state_actions = {"enable": "enable", "disable": "disable", "maintain": "preMaintain"}

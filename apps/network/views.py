@@ -28,7 +28,8 @@ def _cluster_args(l2, data):
 class L2NetworkViewSet(ResourceViewSet):
     """L2 networks (NoVlan). attach/detach run flows on the cluster's hosts (202 + job)."""
 
-    queryset = L2Network.objects.select_related("zone").prefetch_related("clusters")
+    queryset = L2Network.objects.all()
+    joins, prefetches = ("zone",), ("clusters",)
     serializer_class = L2NetworkSerializer
     delete_flow = DELETE_L2
     flow_actions = {
@@ -41,7 +42,8 @@ class L2NetworkViewSet(ResourceViewSet):
 
 
 class L3NetworkViewSet(ResourceViewSet):
-    queryset = L3Network.objects.select_related("l2_network", "l2_network__zone")
+    queryset = L3Network.objects.all()
+    joins = ("l2_network", "l2_network__zone")
     serializer_class = L3NetworkSerializer
     delete_flow = DELETE_L3
 
@@ -81,7 +83,8 @@ class L3NetworkViewSet(ResourceViewSet):
 class IpRangeViewSet(ReadOnlyQueryViewSet, mixins.DestroyModelMixin):
     """All IP ranges (query DSL). DELETE removes one whose addresses are free (409 otherwise)."""
 
-    queryset = IpRange.objects.select_related("l3_network")
+    queryset = IpRange.objects.all()
+    joins = ("l3_network",)
     serializer_class = IpRangeSerializer
 
     def destroy(self, request, *args, **kwargs):

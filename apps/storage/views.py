@@ -20,7 +20,8 @@ from .uploads import DiskUploadHandler, upload_dir
 
 
 class BackupStorageViewSet(ResourceViewSet):
-    queryset = BackupStorage.objects.prefetch_related("zones")
+    queryset = BackupStorage.objects.all()
+    prefetches = ("zones",)
     serializer_class = BackupStorageSerializer
     state_machine = ENABLE_STATE_MACHINE
     state_actions = {"enable": "enable", "disable": "disable"}
@@ -77,7 +78,8 @@ class ImageViewSet(ResourceViewSet):
     """Images. Adding one (URL or upload) runs add-image (202 + job). DELETE marks it Deleted
     (``recover/`` brings it back); ``expunge/`` removes its bits (202 + job)."""
 
-    queryset = Image.objects.select_related("account")
+    queryset = Image.objects.all()
+    joins = ("account",)
     serializer_class = ImageSerializer
     state_machine = ENABLE_STATE_MACHINE
     state_actions = {"enable": "enable", "disable": "disable"}   # a Disabled image makes no new VMs
@@ -156,7 +158,8 @@ def _cluster_args(ps, data):
 
 
 class PrimaryStorageViewSet(ResourceViewSet):
-    queryset = PrimaryStorage.objects.select_related("zone").prefetch_related("clusters", "host_refs")
+    queryset = PrimaryStorage.objects.all()
+    joins, prefetches = ("zone",), ("clusters", "host_refs")
     serializer_class = PrimaryStorageSerializer
     state_machine = ENABLE_STATE_MACHINE
     state_actions = {"enable": "enable", "disable": "disable"}
@@ -182,5 +185,6 @@ class PrimaryStorageViewSet(ResourceViewSet):
 class VolumeViewSet(ReadOnlyQueryViewSet):
     """Volumes (read-only for now: VM flows create and delete root volumes)."""
 
-    queryset = Volume.objects.select_related("primary_storage", "host", "image", "account")
+    queryset = Volume.objects.all()
+    joins = ("primary_storage", "host", "image", "account")
     serializer_class = VolumeSerializer

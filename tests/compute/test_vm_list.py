@@ -26,3 +26,27 @@ def test_the_vm_list_reads_only_the_uuids_of_the_rows_it_joins(env):
     for vm in page:
         assert vm == env.client.get(f"/api/v1/vm-instances/{vm['uuid']}/").json()
         assert vm["host_uuid"] and vm["image_uuid"] and vm["nics"][0]["l3_network_uuid"] == env.l3["uuid"]
+
+
+def test_a_list_asked_for_fields_joins_only_the_relations_they_read(env):
+    made = [env.create()[0] for _ in range(2)]
+
+    def list_sql(fields):
+        with CaptureQueriesContext(connection) as queries:
+            page = env.client.get(f"/api/v1/vm-instances/?limit=100&fields={fields}").json()["results"]
+        assert sorted(vm["uuid"] for vm in page) == sorted(made)
+        return page, [q["sql"] for q in queries.captured_queries]
+
+    page, sql = list_sql("uuid,name,state")
+    rows = [s for s in sql if "compute_vminstance" in s and "JOIN" in s.upper()]
+    assert not rows, rows   # nothing joined: the row's own columns are all it shows
+    assert not [s for s in sql if "compute_vmnic" in s]
+    assert all(set(vm) == {"uuid", "name", "state"} for vm in page)
+
+    page, sql = list_sql("uuid,host_uuid,nics")
+    joined = "\n".join(s for s in sql if "compute_vminstance" in s)
+    assert "compute_host" in joined and "compute_zone" not in joined and "storage_image" not in joined
+    assert [s for s in sql if "compute_vmnic" in s]   # the NICs, and their L3's uuid with them
+    for vm in page:
+        assert vm == env.client.get(f"/api/v1/vm-instances/{vm['uuid']}/?fields=uuid,host_uuid,nics").json()
+        assert vm["host_uuid"] and vm["nics"][0]["l3_network_uuid"] == env.l3["uuid"]

@@ -198,6 +198,18 @@ def test_the_pages_speak_simplified_chinese_when_asked(admin):
     assert "计算规格" in text(english.get("/ui/", HTTP_ACCEPT_LANGUAGE="zh-CN"))
 
 
+def test_the_sidebar_marks_the_page_shown(admin):
+    client = browser(admin)
+
+    def marked(path):
+        return re.findall(r'<a class="nav-link[^"]* active[^"]*" href="([^"]+)"', text(client.get(path)))
+
+    assert marked("/ui/") == ["/ui/"]
+    assert marked("/ui/vm-instances/") == ["/ui/vm-instances/"]
+    assert marked("/ui/hosts/") == ["/ui/hosts/"]
+    assert marked("/ui/vm-instances/?q=state%3DRunning") == ["/ui/vm-instances/"]   # built once, still its own
+
+
 def test_a_list_s_first_page_newest_first_or_in_its_order_says_which_jobs_bring_it_new_rows(admin):
     from apps.infra.models import Zone
 

@@ -177,6 +177,51 @@ def readable_fields(serializer_class):
     return found
 
 
+_reads = {}
+
+
+def relations_read(serializer_class, fields):
+    """The relation paths (``host``, ``nics__l3_network``) that showing ``fields`` of
+    ``serializer_class`` reads: each field's source, step by step, and a nested serializer's own
+    fields under its name. None when one of them may read anything: a method field or a source of
+    ``*``, unless the serializer's ``Meta.reads = {field: [paths]}`` says what it reads."""
+    per_field = _reads.get(serializer_class)
+    if per_field is None:
+        per_field = _field_reads(serializer_class())
+        _reads[serializer_class] = per_field
+    found = set()
+    for name in fields:
+        paths = per_field.get(name, ())
+        if paths is None:
+            return None
+        found.update(paths)
+    return found
+
+
+def _field_reads(serializer):
+    declared = getattr(getattr(type(serializer), "Meta", None), "reads", {})
+    per_field = {}
+    for name, field in serializer.fields.items():
+        if name in declared:
+            per_field[name] = frozenset(declared[name])
+            continue
+        steps = list(field.source_attrs)
+        if not steps:   # source="*": the whole object
+            per_field[name] = None
+            continue
+        paths = {"__".join(steps[:n]) for n in range(1, len(steps) + 1)}
+        inner = getattr(field, "child", field)
+        if isinstance(inner, serializers.BaseSerializer):   # a nested row or list: what its fields read
+            below = _field_reads(inner)
+            if any(v is None for v in below.values()):
+                per_field[name] = None
+                continue
+            own = "__".join(steps)
+            paths.update(f"{own}__{path}" for reads in below.values() for path in reads)
+        per_field[name] = frozenset(paths)
+    return per_field
+
+
 ADMIN_ONLY_NOTE = "Admin accounts only."
 
 
@@ -254,6 +299,7 @@ class ResourceSerializer(FieldSelectionMixin, BuiltOnceFieldsMixin, serializers.
     class Meta:
         fields = ["uuid", "name", "description", "created_at", "updated_at", "tags"]
         read_only_fields = ["created_at", "updated_at"]
+        reads = {"tags": ()}   # from the context (the page's tags, read once): no relation of the row
 
     def get_tags(self, obj) -> list[str]:
         cache = self.context.get("tags")

@@ -17,7 +17,7 @@ from ..query import apply_ordering, apply_query
 from ..tenancy import is_admin, visible
 from .flowstarts import FlowStartsMixin, audit, truthy  # noqa: F401  (audit: apps import it from here)
 from .permissions import ReadAllWriteByAdmin
-from .serializers import admin_only_fields, readable_fields, represent_many
+from .serializers import admin_only_fields, readable_fields, relations_read, represent_many
 from .tags import tags_for
 
 UUID_REGEX = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
@@ -28,9 +28,35 @@ class QueryViewSet(viewsets.GenericViewSet):
     lookup_value_regex = UUID_REGEX
     permission_classes = [ReadAllWriteByAdmin]
     with_tags = False
+    # the relations a row's fields read, loaded with it: forward ones joined (``select_related``),
+    # many ones prefetched (names or ``Prefetch``). A GET asking ``fields=`` loads only those its
+    # fields read (the console's lists ask for the columns they show).
+    joins = ()
+    prefetches = ()
 
     def get_model(self):
         return self.queryset.model
+
+    def asked_fields(self):
+        """The field names a GET's ``fields=`` asks for (not yet checked: see
+        ``get_serializer_context``); None when it asks for none (all of them)."""
+        fields = self.request.query_params.get("fields") if self.request is not None else None
+        if not fields or self.request.method != "GET":
+            return None
+        return [f.strip() for f in fields.split(",") if f.strip()] or None
+
+    def load_related(self, queryset):
+        """``queryset`` with the declared ``joins`` and ``prefetches`` the asked fields read."""
+        asked = self.asked_fields()
+        read = None if asked is None else relations_read(self.get_serializer_class(), asked)
+        joins = [j for j in self.joins if read is None or j in read]
+        prefetches = [p for p in self.prefetches
+                      if read is None or (p if isinstance(p, str) else p.prefetch_through) in read]
+        if joins:
+            queryset = queryset.select_related(*joins)
+        if prefetches:
+            queryset = queryset.prefetch_related(*prefetches)
+        return queryset
 
     def initial(self, request, *args, **kwargs):
         # name the action before permission checks, so refused calls are audited by name too
@@ -42,6 +68,7 @@ class QueryViewSet(viewsets.GenericViewSet):
         # a shared row (a public image) is read by all, changed by its owner only (404 otherwise)
         queryset = visible(super().get_queryset(), self.request.user,
                            for_write=self.request.method not in ("GET", "HEAD", "OPTIONS"))
+        queryset = self.load_related(queryset)
         if self.action == "list":
             queryset = apply_query(queryset, self.request.query_params.getlist("q"), self.request.user)
             queryset = apply_ordering(queryset, self.request.query_params.get("ordering"), self.request.user)
@@ -49,9 +76,8 @@ class QueryViewSet(viewsets.GenericViewSet):
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
-        fields = self.request.query_params.get("fields") if self.request else None
-        if fields and self.request.method == "GET":
-            wanted = [f.strip() for f in fields.split(",") if f.strip()]
+        wanted = self.asked_fields() if self.request else None
+        if wanted:
             serializer_class = self.get_serializer_class()
             known = readable_fields(serializer_class)
             if not is_admin(self.request.user):

@@ -10,7 +10,7 @@ from ..api.serializers import admin_only_fields, readable_fields
 from ..query import query_meta
 from .apicall import call, list_path
 from .base import PageView, is_htmx, is_live, split_conditions, with_query
-from .cells import Formatter
+from .cells import Formatter, ListRow
 from .labels import field_label
 from .pages import site
 from .tagging import object_tags
@@ -24,6 +24,13 @@ def shown_columns(pages, admin, names=None):
 def row_fields(pages, columns):
     """What the cells of ``columns`` read of a row besides their own field."""
     return [*pages.row_fields, *(["resource_type"] if "resource_uuid" in columns else [])]
+
+
+def list_rows(request, pages, rows, columns, select):
+    """A list page's rows (``ListRow``: each its ``<tr>``), ``select``: with a check box each."""
+    live_kind = pages.live_kind() or ""
+    rows_url = reverse("ui:rows", kwargs={"basename": pages.api_basename()}) if live_kind else ""
+    return [ListRow(row, cells, select, live_kind, rows_url) for row, cells in table(request, pages, rows, columns)]
 
 
 def table(request, pages, rows, columns):
@@ -68,12 +75,13 @@ class ListView(PageView):
             else:
                 error = answer.message
         sortable = set(getattr(query_meta(pages.model()), "fields", []))
+        bulk_actions = self.visible_actions(bulk=True)
         context = {
             "title": pages.title(),
             "q": request.GET.get("q", ""),
             "error": error,
             "headers": [self.header(name, ordering, name in sortable) for name in columns],
-            "rows": table(request, pages, rows, columns),
+            "rows": list_rows(request, pages, rows, columns, bool(bulk_actions)),
             "count": count,
             "first": offset + 1 if rows else 0,
             "last": offset + len(rows),
@@ -81,7 +89,7 @@ class ListView(PageView):
             "next_url": with_query(request, offset=offset + limit) if offset + limit < (count or 0) else "",
             "csv_url": self.list_path() + "?" + urlencode(
                 [("format", "csv")] + [("q", c) for c in conditions] + ([("ordering", ordering)] if ordering else [])),
-            "bulk_actions": self.visible_actions(bulk=True),
+            "bulk_actions": bulk_actions,
             "can_create": pages.can_create() and self.may("create", "POST"),
             "search_example": pages.search_example,
             "first_page_live": self.first_page_live(offset, ordering),
@@ -122,8 +130,8 @@ class RowsView(PageView):
             answer = call(request, "GET", self.list_path(), {"q": "uuid?=" + ",".join(uuids), "limit": len(uuids)})
             rows = answer.data["results"] if answer.ok else []
         columns = shown_columns(self.pages, self.admin)
-        return self.page("ui/_rows.html", {"rows": table(request, self.pages, rows, columns),
-                                           "bulk_actions": self.visible_actions(bulk=True)})
+        return self.page("ui/_rows.html", {"rows": list_rows(request, self.pages, rows, columns,
+                                                             bool(self.visible_actions(bulk=True)))})
 
 
 def _is_uuid(value):
