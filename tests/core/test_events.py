@@ -213,6 +213,52 @@ def test_a_page_subscribes_to_its_rows_in_one_message():
     async_to_sync(scenario)()
 
 
+def test_a_subscription_since_a_page_was_rendered_names_what_a_job_changed_meanwhile():
+    """A page subscribes a moment after it was rendered; the events of that moment went out to no
+    one. Given ``since``, the answer names the objects a job changed after it, or is changing
+    now, and not those whose jobs ended before it; a bad ``since`` is refused plainly."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.core.models import Job
+    from apps.storage.models import Image
+
+    tenant = make_account("tenant")
+    images = [Image.objects.create(name=f"i{i}", account=tenant.account, url="http://x/i.qcow2") for i in range(4)]
+    rendered = timezone.now()
+
+    def job(image, state, finished=None):
+        return Job.objects.create(flow="f", action="a", state=state, resource_type="image", resource_uuid=image.uuid,
+                                  account=tenant.account, finished_at=finished)
+
+    before, after, running = [job(images[0], "succeeded", rendered - timedelta(seconds=30)),
+                              job(images[1], "succeeded", rendered + timedelta(milliseconds=200)),
+                              job(images[2], "running")]   # images[3]: no job at all
+    token = ApiToken.issue(tenant)
+    resources = [str(i.uuid) for i in images]
+    jobs = [str(j.uuid) for j in (before, after, running)]
+
+    async def scenario():
+        communicator = WebsocketCommunicator(application, f"/ws/events/?token={token}")
+        assert (await communicator.connect())[0]
+        await communicator.send_json_to({"subscribe": {"resource": resources}, "since": rendered.isoformat()})
+        assert await communicator.receive_json_from(timeout=5) == {
+            "type": "subscribed", "resource": resources, "changed": {"resource": sorted(resources[1:3])}}
+        await communicator.send_json_to({"subscribe": {"job": jobs}, "since": rendered.isoformat()})
+        assert await communicator.receive_json_from(timeout=5) == {
+            "type": "subscribed", "job": jobs, "changed": {"job": sorted(jobs[1:])}}
+        await communicator.send_json_to({"subscribe": {"job": jobs}})   # no since: nothing more said
+        assert await communicator.receive_json_from(timeout=5) == {"type": "subscribed", "job": jobs}
+        for bad in ("yesterday", "2026-12-07T05:00:00"):   # not a date; no offset
+            await communicator.send_json_to({"subscribe": {"job": jobs}, "since": bad})
+            refused = await communicator.receive_json_from(timeout=5)
+            assert refused["code"] == "INVALID_ARGUMENT" and "since" in refused["message"]
+        await communicator.disconnect()
+
+    async_to_sync(scenario)()
+
+
 @pytest.mark.skipif(settings.EVENTS_BACKEND != "channel-layer", reason="the Redis channel layer (REDIS_URL)")
 def test_the_publisher_sends_only_to_groups_with_a_live_member(monkeypatch):
     """apps.core.events.publisher asks Redis which groups have members and skips the others;

@@ -70,12 +70,19 @@ class Browsing:
     def until(self, condition, timeout=60, what=""):
         """Wait until the JavaScript expression ``condition`` holds on the open page. A page that
         follows its objects live (``data-live-uuid``, the console's live updates) must get there
-        without a reload; a page that does not is reloaded every half second.
-        TODO(live): once live updates are on every list and detail page, drop the reload."""
+        without a reload; one that does not (records such as audit logs, which never change) is
+        reloaded every half second."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         page = self.page
         if page.locator("[data-live-uuid]").count():
             page.evaluate("window.notReloaded = true")
-            page.wait_for_function(condition, timeout=timeout * 1000)
+            try:
+                page.wait_for_function(condition, timeout=timeout * 1000)
+            except PlaywrightTimeout:
+                raise AssertionError(f"timed out after {timeout}s waiting for {what or condition} on {page.url} "
+                                     f"(live: {page.evaluate('document.body.dataset.live')}); it shows:\n"
+                                     f"{page.inner_text('.page-body')[:2000]}") from None
             assert page.evaluate("window.notReloaded") is True, "the page was reloaded"
             return
         deadline = time.monotonic() + timeout

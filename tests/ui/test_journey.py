@@ -87,10 +87,6 @@ def rows_showing(text, count):
             f".filter(r => r.textContent.includes({text!r})).length === {count}")
 
 
-# Known gap (issue 16 note): on the zero-setup path (SQLite, no Redis: events through the database
-# relay) the uploaded image's page does not reach Ready without a reload; with Redis it does.
-@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="zero-setup: the image page does not follow its "
-                                                            "add-image job live yet (open in issue 16)")
 def test_from_an_empty_portal_to_three_running_vms_through_the_pages(chromium, portal, tmp_path):  # noqa: F811
     admin = make_account("day-one", admin=True)
     tab = Browsing(chromium, portal, admin)
@@ -150,7 +146,8 @@ def test_from_an_empty_portal_to_three_running_vms_through_the_pages(chromium, p
     assert re.fullmatch(r"10\.30\.0\.\d+", page.text_content("[data-placement=ip]"))
     tab.click_to("#save", re.compile(r".*/ui/vm-instances/\?q=uuid"))   # the list of those three VMs
     assert page.locator("#rows tbody tr[data-uuid]").count() == 3
-    tab.until(rows_showing("Running", 3), what="three Running VMs")
+    # Running (patched from the event at once), then the row fetched again shows host and address
+    tab.until(f"{rows_showing('Running', 3)} && {rows_showing('10.30.0.', 3)}", what="three Running VMs")
     assert len(set(re.findall(r"10\.30\.0\.\d+", page.text_content("#rows")))) == 3
 
     first = page.get_attribute("#rows tbody tr[data-uuid] >> nth=0", "data-uuid")

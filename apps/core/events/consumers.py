@@ -4,20 +4,29 @@ Client → server: ``{"subscribe": {"job": "<uuid>"}}``, ``{"subscribe": {"resou
 a list of uuids in one message (``{"subscribe": {"resource": ["<uuid>", ...]}}``: a page's rows),
 or ``{"subscribe": {"account_jobs": "<account uuid>"}}`` (every job of that account: one's own, or
 any for an admin); ``"unsubscribe"`` likewise.
+A subscribe may carry ``"since": "<ISO date-time>"`` (when the page showing those objects was
+rendered): its answer then also names, in ``"changed"``, the ones a job changed since or is
+changing now (``{"changed": {"resource": [...]}}``), whose events went out before the
+subscription and must be fetched again.
 Server → client: ``{"type": "subscribed", ...}`` (naming what it took), then event payloads
 (``{"type": "job", ...}`` / ``{"type": "resource", ...}``), or ``{"type": "error", "code",
 "message"}`` (``NOT_FOUND`` lists in ``details`` the uuids of a list it did not take).
 """
 import uuid as uuid_lib
+from datetime import timedelta
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db.models import Q
+from django.utils.dateparse import parse_datetime
 
 from . import group_for_account_jobs, group_for_job, group_for_resource
 
 KINDS = ("job", "resource", "account_jobs")
 MAX_UUIDS = 500   # in one message: a page's rows
+# ``since`` is the web server's clock and ``finished_at`` a worker's: a second of slack between them
+CLOCK_SLACK = timedelta(seconds=1)
 
 
 @database_sync_to_async
@@ -47,6 +56,20 @@ def _groups(user, kind, targets):
     return groups
 
 
+@database_sync_to_async
+def _changed_since(kind, targets, since):
+    """Of ``targets`` (jobs, or resources), the ones a job has changed since ``since`` or is
+    changing now: one query on the jobs, by uuid or by the resource index."""
+    from ..models import FINISHED_STATES, Job
+
+    moving = ~Q(state__in=FINISHED_STATES) | Q(finished_at__gte=since - CLOCK_SLACK)
+    if kind == "job":
+        found = Job.objects.filter(moving, uuid__in=targets).values_list("uuid", flat=True)
+    else:
+        found = Job.objects.filter(moving, resource_uuid__in=targets).values_list("resource_uuid", flat=True)
+    return sorted({str(u) for u in found})
+
+
 class EventConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
@@ -64,11 +87,11 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs):
         for verb in ("subscribe", "unsubscribe"):
             if verb in content:
-                return await self._subscription(verb, content[verb])
+                return await self._subscription(verb, content[verb], content.get("since"))
         await self.send_json({"type": "error", "code": "INVALID_ARGUMENT",
                               "message": "send {\"subscribe\": {\"job\"|\"resource\"|\"account_jobs\": \"<uuid>\"}}"})
 
-    async def _subscription(self, verb, spec):
+    async def _subscription(self, verb, spec, since=None):
         if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in KINDS:
             return await self.send_json({"type": "error", "code": "INVALID_ARGUMENT",
                                          "message": "subscribe to exactly one of job, resource or account_jobs"})
@@ -84,6 +107,11 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             bad = next(one for one in targets if not _is_uuid(one))
             return await self.send_json({"type": "error", "code": "INVALID_ARGUMENT",
                                          "message": f"'{bad}' is not a uuid"})
+        if since is not None:
+            since = _parse_since(since)
+            if since is None:
+                return await self.send_json({"type": "error", "code": "INVALID_ARGUMENT",
+                                             "message": "'since' must be an ISO 8601 date and time with its offset"})
         if verb == "unsubscribe" and kind != "account_jobs":   # leaving a group needs no right (nor the row)
             group_of = group_for_job if kind == "job" else group_for_resource
             groups = {one: group_of(one) for one in targets}
@@ -101,7 +129,10 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
                 await self.channel_layer.group_discard(group, self.channel_name)
                 self.groups_joined.discard(group)
         taken = [one for one in targets if one in groups]
-        await self.send_json({"type": verb + "d", kind: taken if many else taken[0]})
+        answer = {"type": verb + "d", kind: taken if many else taken[0]}
+        if since is not None and verb == "subscribe" and kind != "account_jobs" and taken:
+            answer["changed"] = {kind: await _changed_since(kind, taken, since)}
+        await self.send_json(answer)
         if missing:
             await self.send_json({"type": "error", "code": "NOT_FOUND", "message": f"{len(missing)} not found",
                                   "details": {kind: missing}})
@@ -113,6 +144,14 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
     async def event_message(self, event):
         payload = event["payload"]
         await self.send_json(payload if self.admin else for_normal_accounts(payload))
+
+
+def _parse_since(value):
+    try:
+        when = parse_datetime(str(value))
+    except ValueError:
+        return None
+    return when if when is not None and when.tzinfo is not None else None
 
 
 def _is_uuid(value):

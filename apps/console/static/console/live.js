@@ -14,6 +14,9 @@
 //   changes (the dashboard's hosts). One request under way per region; what comes meanwhile waits.
 //   It is asked as htmx would (HX-Target: its data-live-target, else its id): a list answers its
 //   results alone.
+// - What changed between the page's rendering (<body data-live-since>) and its subscription was
+//   announced before anyone here listened: each subscription says since when, the server answers
+//   which of those objects a job changed meanwhile, and they are fetched again as if announced.
 (function () {
   "use strict";
   var BATCH_MS = 100;
@@ -36,6 +39,9 @@
   var regionTimer = null;
 
   var asked = 0;                             // subscriptions sent and not answered yet
+  var rendered = document.body.dataset.liveSince;   // the server's clock when it made this page
+  var clock = Date.parse(rendered) - Date.now();     // server minus browser clock (about)
+  var firstFollow = true;
 
   function send(message) {
     if (!socket || socket.readyState !== WebSocket.OPEN) return;
@@ -76,10 +82,17 @@
   function follow() {
     if (!socket || socket.readyState !== WebSocket.OPEN) return;
     var now = shown();
+    // a swapped fragment was made a moment ago: two seconds back covers its request
+    var since = firstFollow || isNaN(clock) ? rendered : new Date(Date.now() + clock - 2000).toISOString();
+    firstFollow = false;
     ["job", "resource"].forEach(function (kind) {
       var add = Object.keys(now[kind]).filter(function (uuid) { return !followed[kind][uuid]; });
       var drop = Object.keys(followed[kind]).filter(function (uuid) { return !now[kind][uuid]; });
-      batches(add).forEach(function (part) { var spec = {}; spec[kind] = part; send({subscribe: spec}); });
+      batches(add).forEach(function (part) {
+        var spec = {};
+        spec[kind] = part;
+        send(since ? {subscribe: spec, since: since} : {subscribe: spec});
+      });
       batches(drop).forEach(function (part) { var spec = {}; spec[kind] = part; send({unsubscribe: spec}); });
       add.forEach(function (uuid) { followed[kind][uuid] = true; });
       drop.forEach(function (uuid) { delete followed[kind][uuid]; });
@@ -344,6 +357,12 @@
   // --- the socket ---------------------------------------------------------------------------
   function receive(message) {
     if (message.type === "subscribed" || (message.type === "error" && !message.details)) {
+      Object.keys(message.changed || {}).forEach(function (kind) {
+        message.changed[kind].forEach(function (uuid) {
+          changed(kind, uuid);
+          if (kind === "resource") refreshRegions(function (el) { return follows(el, uuid); });
+        });
+      });
       answered();
     } else if (message.type === "job") {
       showTask(message);
@@ -372,6 +391,7 @@
       retry = 1000;
       asked = 0;
       followed = {job: {}, resource: {}};
+      firstFollow = !opened;
       if (panel) send({subscribe: {account_jobs: panel.dataset.account}});
       follow();
       if (opened) refreshAll();
