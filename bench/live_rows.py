@@ -13,6 +13,7 @@ is a list row, and zones need no hosts or flows to change state.
 
     .venv/bin/python bench/live_rows.py                    # 100 rows, 5 rounds
     .venv/bin/python bench/live_rows.py --rows 50 --rounds 10
+    .venv/bin/python bench/live_rows.py --zero-setup       # SQLite, no Redis: the database relay
 """
 import json
 import os
@@ -48,6 +49,9 @@ def parse_args():
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     p.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    p.add_argument("--zero-setup", action="store_true",
+                   help="as `make run` with nothing installed: SQLite in the work directory, no Redis (events "
+                        "through the database relay); --database-url and --redis are ignored")
     return p.parse_args()
 
 
@@ -55,11 +59,16 @@ def main():
     from vm_create import fresh_database
 
     args = parse_args()
-    fresh_database(args.database_url)
     workdir = Path(f"/tmp/cp-bench-live-{uuid.uuid4().hex[:8]}")
-    env = dict(os.environ, DATABASE_URL=args.database_url, REDIS_URL=args.redis, CELERY_BROKER_URL=args.redis,
-               LOG_LEVEL="WARNING", DJANGO_SETTINGS_MODULE="cloudportal.settings",
+    env = dict(os.environ, LOG_LEVEL="WARNING", DJANGO_SETTINGS_MODULE="cloudportal.settings",
                CLOUDPORTAL_DATA_DIR=str(workdir / "data"))
+    if args.zero_setup:   # the settings' defaults: a fresh SQLite file in the data directory
+        for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"):
+            env.pop(name, None)
+            os.environ.pop(name, None)
+    else:
+        fresh_database(args.database_url)
+        env.update(DATABASE_URL=args.database_url, REDIS_URL=args.redis, CELERY_BROKER_URL=args.redis)
     os.environ.update(env)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     import django
