@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "apps.network",
     "apps.storage",
     "apps.compute",
+    "apps.monitoring",
     "apps.console",
 ]
 

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class MonitoringConfig(AppConfig):
+    """Metrics of hosts and VMs (read from a time-series store), alarms and their notifications,
+    and scheduled jobs: what watches the cloud rather than builds it."""
+
+    name = "apps.monitoring"
+    label = "monitoring"
