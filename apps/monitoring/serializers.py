@@ -13,6 +13,9 @@ from .metrics import AGGREGATIONS, KINDS
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_RESOURCES = 100
+# times and durations past these are nobody's metrics (and would not fit the stores' columns)
+LATEST = 253402300799          # 9999-12-31T23:59:59Z
+LONGEST = 10 * 366 * 86400
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -20,7 +23,7 @@ class DurationField(serializers.Field):
     """Seconds, as a number or with a unit: ``90``, ``15m``, ``1h``, ``7d``."""
 
     default_error_messages = {"invalid": "a duration: seconds, or a number with s, m, h, d or w (1h, 7d)",
-                              "positive": "must be more than 0 seconds"}
+                              "positive": "must be more than 0 seconds", "long": "at most ten years"}
 
     def to_internal_value(self, data):
         match = _DURATION.match(str(data).strip())
@@ -29,6 +32,8 @@ class DurationField(serializers.Field):
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
         if not math.isfinite(seconds) or seconds <= 0:
             self.fail("positive")
+        if seconds > LONGEST:
+            self.fail("long")
         return seconds
 
     def to_representation(self, value):
@@ -46,11 +51,14 @@ class InstantField(serializers.Field):
         try:
             value = float(text)
         except ValueError:
-            parsed = parse_datetime(text)
-            if parsed is None or parsed.tzinfo is None:
+            try:
+                parsed = parse_datetime(text)
+            except ValueError:             # well formed but no such date (month 13)
+                parsed = None
+            if parsed is None or parsed.tzinfo is None or not 0 <= parsed.timestamp() <= LATEST:
                 self.fail("invalid")
             return parsed.timestamp()
-        if not math.isfinite(value) or value < 0:
+        if not math.isfinite(value) or not 0 <= value <= LATEST:
             self.fail("invalid")
         return value
 

@@ -79,6 +79,8 @@ def test_top_n_of_one_account_filtered_by_the_query_language(admin_client, vms):
     ("series", {"kind": "vm", "metric": "cpu", "uuids": "{vm}", "step": "0"}, "INVALID_ARGUMENT"),
     ("series", {"kind": "vm", "metric": "cpu", "uuids": "{vm}", "start": "yesterday"}, "INVALID_ARGUMENT"),
     ("series", {"kind": "vm", "metric": "cpu", "uuids": "{vm}", "start": "2000", "end": "1000"}, "INVALID_ARGUMENT"),
+    ("series", {"kind": "vm", "metric": "cpu", "uuids": "{vm}", "end": "1e300"}, "INVALID_ARGUMENT"),
+    ("top", {"kind": "vm", "metric": "cpu", "window": "99999999999w"}, "INVALID_ARGUMENT"),
     ("top", {"kind": "vm", "metric": "cpu", "how": "p99"}, "INVALID_ARGUMENT"),
     ("top", {"kind": "vm", "metric": "cpu", "n": "0"}, "INVALID_ARGUMENT"),
     ("top", {"kind": "vm", "metric": "cpu", "window": "nan"}, "INVALID_ARGUMENT"),
