@@ -3,7 +3,12 @@
 Tenancy is the resources': a normal account reads the metrics of the VMs it owns (another
 account's VM answers 404 as everywhere) and of the infrastructure every account reads.
 """
+import hmac
+
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -12,6 +17,7 @@ from apps.core.query import apply_query
 from apps.core.tenancy import is_admin, visible
 
 from .metrics import METRICS, metric
+from .portal_metrics import exposition
 from .serializers import (CatalogueSerializer, SeriesAnswerSerializer, SeriesQuery, TopAnswerSerializer,
                           TopQuery)
 from .store import get_store
@@ -82,3 +88,25 @@ class MetricTop(APIView):
         results = [{"uuid": u, "name": names[u], "value": v} for u, v in ranked if u in names]
         return Response({"kind": data["kind"], "metric": found.name, "unit": found.unit, "window": data["window"],
                          "how": data["how"], "results": results})
+
+
+class PortalMetrics(APIView):
+    """The portal's own metrics in the Prometheus text format (apps.monitoring.portal_metrics), for
+    admin accounts and for a scraper presenting ``Authorization: Bearer <METRICS_BEARER_TOKEN>``."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        from django.conf import settings
+
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        bearer = header[len("Bearer "):] if header.startswith("Bearer ") else ""
+        allowed = bool(settings.METRICS_BEARER_TOKEN) and hmac.compare_digest(bearer, settings.METRICS_BEARER_TOKEN)
+        if not allowed:
+            if not request.user or not request.user.is_authenticated:
+                raise NotAuthenticated("an admin account's token, or the metrics bearer token")
+            if not is_admin(request.user):
+                raise PermissionDenied("the portal's metrics are for admin accounts")
+        body, content_type = exposition()
+        return HttpResponse(body, content_type=content_type)
