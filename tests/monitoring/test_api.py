@@ -24,6 +24,11 @@ def vms(db, tenant_user):
         MetricPoint(kind="vm", uuid=str(vm.uuid), resolution=10, ts=now - 10 * i, cpu=value + i % 2,
                     net_rx_bps=1000.0 * value)
         for vm, value in cpu.items() for i in range(30))
+    # their minutes, as the collector rolls them up (an hour's top-N reads these)
+    MetricPoint.objects.bulk_create(
+        MetricPoint(kind="vm", uuid=str(vm.uuid), resolution=60, ts=now // 60 * 60 - 60 * i, cpu=value + 0.5,
+                    net_rx_bps=1000.0 * value)
+        for vm, value in cpu.items() for i in range(1, 60))
     return {"mine": mine, "theirs": theirs, "other": other, "now": now}
 
 

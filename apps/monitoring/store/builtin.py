@@ -23,6 +23,15 @@ def resolution_for(start, now):
     return RESOLUTIONS[-1][0]
 
 
+def resolution_for_window(window, now):
+    """The bucket size to aggregate a window from: the coarsest that still gives the window thirty
+    buckets or more (an hour's top-N reads minutes, not six times as many 10-second rows), else the
+    finest holding it."""
+    holding = [size for size, kept in RESOLUTIONS if window <= kept + size]
+    enough = [size for size in holding if size * 30 <= window]
+    return max(enough) if enough else (min(holding) if holding else RESOLUTIONS[-1][0])
+
+
 def _rows(kind, uuids, resolution):
     rows = MetricPoint.objects.filter(kind=kind, resolution=resolution)
     return rows if uuids is None else rows.filter(uuid__in=[str(u) for u in uuids])
@@ -53,7 +62,7 @@ class BuiltinStore:
 
     def _window(self, kind, metric, uuids, window):
         now = self.clock()
-        resolution = resolution_for(now - window, now)
+        resolution = resolution_for_window(window, now)
         return (_rows(kind, uuids, resolution).filter(ts__gte=now - window, **{f"{metric.name}__isnull": False}),
                 resolution, now)
 
