@@ -38,13 +38,13 @@ def test_metrics_are_for_admins_or_the_bearer_token(client, tenant_client, admin
 
 def test_api_latency_by_endpoint(admin_client):
     before = value(scrape(admin_client), "cloudportal_api_request_duration_seconds_count",
-                   endpoint="metrics", method="GET", status="2xx")
+                   endpoint="metrics-list", method="GET", status="2xx")
     for _ in range(3):
         admin_client.get("/api/v1/metrics/")
     admin_client.get("/api/v1/metrics/top/", {"kind": "nope"})
     samples = scrape(admin_client)
     assert value(samples, "cloudportal_api_request_duration_seconds_count",
-                 endpoint="metrics", method="GET", status="2xx") == before + 3
+                 endpoint="metrics-list", method="GET", status="2xx") == before + 3
     assert value(samples, "cloudportal_api_request_duration_seconds_count",
                  endpoint="metrics-top", method="GET", status="4xx") >= 1
 
