@@ -97,7 +97,7 @@ def test_which_rows_a_query_reads():
     from apps.monitoring.store.builtin import resolution_for, resolution_for_window
 
     now = 1_800_000_000
-    assert [resolution_for_window(w, now) for w in (60, 300, 3600, 86400, 7 * 86400)] == [10, 10, 60, 60, 3600]
+    assert [resolution_for_window(w) for w in (60, 300, 3600, 86400, 7 * 86400)] == [10, 10, 60, 60, 3600]
     assert [resolution_for(now - ago, now) for ago in (600, 3600, 7200, 86400, 10 * 86400, 90 * 86400)] == \
         [10, 10, 60, 60, 3600, 3600]
 

@@ -93,3 +93,19 @@ def test_counts_of_other_processes_are_summed(admin_client):
 @pytest.fixture(autouse=True)
 def _db(db):
     pass
+
+
+@pytest.mark.filterwarnings("ignore:task_always_eager has no effect")   # send_task goes to the broker: wanted
+def test_queue_depth_counts_waiting_tasks(admin_client, settings):
+    from celery import current_app
+
+    queue = f"cp-test-depth-{uuid.uuid4().hex[:6]}"
+    settings.CELERY_TASK_DEFAULT_QUEUE = queue
+    assert value(scrape(admin_client), "cloudportal_queue_depth", queue=queue) == 0
+    for _ in range(3):
+        current_app.send_task("tests.no.such.task", queue=queue)   # no worker reads this queue
+    try:
+        assert value(scrape(admin_client), "cloudportal_queue_depth", queue=queue) == 3
+    finally:
+        with current_app.connection_for_write() as connection:
+            connection.default_channel.queue_purge(queue)

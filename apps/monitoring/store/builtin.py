@@ -23,7 +23,7 @@ def resolution_for(start, now):
     return RESOLUTIONS[-1][0]
 
 
-def resolution_for_window(window, now):
+def resolution_for_window(window):
     """The bucket size to aggregate a window from: the coarsest that still gives the window thirty
     buckets or more (an hour's top-N reads minutes, not six times as many 10-second rows), else the
     finest holding it."""
@@ -32,7 +32,7 @@ def resolution_for_window(window, now):
     return max(enough) if enough else (min(holding) if holding else RESOLUTIONS[-1][0])
 
 
-# resources named in one statement: SQLite takes at most 32,766 parameters
+# resources named in one statement (SQLite limits the parameters of a statement)
 CHUNK = 2000
 
 
@@ -80,7 +80,7 @@ class BuiltinStore:
 
     def _window(self, kind, metric, uuids, window):
         now = self.clock()
-        rows = _rows(kind, uuids, resolution_for_window(window, now))
+        rows = _rows(kind, uuids, resolution_for_window(window))
         return rows.filter(ts__gte=now - window, **{f"{metric.name}__isnull": False})
 
     def _values(self, kind, metric, uuids, window, how):
