@@ -7,3 +7,13 @@ class MonitoringConfig(AppConfig):
 
     name = "apps.monitoring"
     label = "monitoring"
+
+    def ready(self):
+        # monitoring.* global configs
+        from apps.core.flows.progress import JOB_FINISHED_HOOKS
+
+        from . import globalconfig  # noqa: F401
+        from .portal_metrics import count_job
+
+        if count_job not in JOB_FINISHED_HOOKS:
+            JOB_FINISHED_HOOKS.append(count_job)   # the portal's /metrics counts jobs and their durations

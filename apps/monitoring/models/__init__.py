@@ -1,0 +1,3 @@
+from .points import RESOLUTIONS, CollectorRun, MetricCursor, MetricPoint
+
+__all__ = ["RESOLUTIONS", "CollectorRun", "MetricCursor", "MetricPoint"]
