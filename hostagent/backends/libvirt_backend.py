@@ -13,7 +13,9 @@ from xml.sax.saxutils import escape, quoteattr
 import xml.etree.ElementTree as ET
 
 from ..errors import AgentFailure, invalid_state, vm_not_found
+from ..exposition import HostSample
 from .base import Backend
+from .host_proc import HostProcSampler
 from .network_linux import LinuxNetworkMixin
 from .storage_files import FileStorageMixin
 
@@ -110,6 +112,10 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
         self._callback_id = None
         self._expected = {}   # vm_uuid -> (state, deadline): events our own requests cause
         self._expected_lock = threading.Lock()
+        from .libvirt_stats import DomainStatsSampler
+
+        self._domain_stats = DomainStatsSampler(self.DOMAIN_PREFIX)
+        self._host_stats = HostProcSampler()
 
     # --- connection ------------------------------------------------------------------
     def start(self, loop):
@@ -239,6 +245,16 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
         info = self._call(conn.getInfo)
         return {"cpu_num": info[2], "memory_size": info[1] * 1024 * 1024,
                 "free_memory": self._call(conn.getFreeMemory)}
+
+    def sample(self):
+        """One bulk stats call for every domain, then the host's own figures (/proc), the VMs'
+        tap devices left out of the host's interfaces."""
+        try:
+            vms, taps = self._domain_stats.sample(self.conn(read=True))
+        except libvirt.libvirtError as exc:
+            raise AgentFailure(500, "LIBVIRT_ERROR", f"domain stats: {exc}") from None
+        host = self._host_stats.sample(skipped_nics=taps)
+        return {self.host_uuid: HostSample(self.host_uuid, vms=vms, **host)}
 
     # --- domains ------------------------------------------------------------------------
     def _domain(self, vm_uuid, read=False):
