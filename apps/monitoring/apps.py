@@ -7,3 +7,11 @@ class MonitoringConfig(AppConfig):
 
     name = "apps.monitoring"
     label = "monitoring"
+
+    def ready(self):
+        from apps.infra.agent import AGENT_SETTINGS_HOOKS
+
+        from .globalconfig import agent_settings   # also declares the monitoring.* global configs
+
+        if agent_settings not in AGENT_SETTINGS_HOOKS:
+            AGENT_SETTINGS_HOOKS.append(agent_settings)   # agents sample as often as the portal says
