@@ -108,6 +108,7 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
         self._portal_url = config.get("portal_url")
         self._conn = None
         self._read_conn = None
+        self._sample_conn = None
         self._conn_lock = threading.Lock()
         self._callback_id = None
         self._expected = {}   # vm_uuid -> (state, deadline): events our own requests cause
@@ -125,11 +126,12 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
         except AgentFailure as exc:
             log.error("libvirt is not reachable yet (%s); will retry on the next request", exc.message)
 
-    def conn(self, read=False):
+    def conn(self, read=False, sampling=False):
         """The connection for operations (it also carries the lifecycle events), or with ``read``
-        one for reads only: libvirtd serves a few calls of one client at a time, so reads on a
-        connection of their own never wait behind a burst of domain starts."""
-        attr = "_read_conn" if read else "_conn"
+        one for reads only, or with ``sampling`` one for the sampler's bulk stats call: libvirtd
+        serves a few calls of one client at a time, so reads on a connection of their own never
+        wait behind a burst of domain starts, and neither waits behind a sample."""
+        attr = "_sample_conn" if sampling else "_read_conn" if read else "_conn"
         with self._conn_lock:
             current = getattr(self, attr)
             if current is not None:
@@ -138,7 +140,8 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
                         return current
                 except libvirt.libvirtError:
                     pass
-                log.warning("the libvirt connection%s died; reconnecting", " for reads" if read else "")
+                log.warning("the libvirt connection%s died; reconnecting",
+                            " for samples" if sampling else " for reads" if read else "")
                 setattr(self, attr, None)
             try:
                 conn = libvirt.open(self.uri)
@@ -148,7 +151,7 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
                 conn.setKeepAlive(5, 3)
             except libvirt.libvirtError:
                 pass
-            if not read:
+            if attr == "_conn":
                 self._callback_id = conn.domainEventRegisterAny(
                     None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle, None)
                 log.info("connected to %s (libvirt %s)", self.uri, _version(conn.getLibVersion()))
@@ -157,7 +160,7 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
 
     def close(self):
         with self._conn_lock:
-            for attr in ("_conn", "_read_conn"):
+            for attr in ("_conn", "_read_conn", "_sample_conn"):
                 conn = getattr(self, attr)
                 if conn is None:
                     continue
@@ -250,7 +253,7 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
         """One bulk stats call for every domain, then the host's own figures (/proc), the VMs'
         tap devices left out of the host's interfaces."""
         try:
-            vms, taps = self._domain_stats.sample(self.conn(read=True))
+            vms, taps = self._domain_stats.sample(self.conn(sampling=True))
         except libvirt.libvirtError as exc:
             raise AgentFailure(500, "LIBVIRT_ERROR", f"domain stats: {exc}") from None
         host = self._host_stats.sample(skipped_nics=taps)

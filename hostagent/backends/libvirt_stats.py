@@ -15,6 +15,9 @@ from ..exposition import VmSample
 STATS = (libvirt.VIR_DOMAIN_STATS_STATE | libvirt.VIR_DOMAIN_STATS_CPU_TOTAL | libvirt.VIR_DOMAIN_STATS_BALLOON
          | libvirt.VIR_DOMAIN_STATS_VCPU | libvirt.VIR_DOMAIN_STATS_INTERFACE | libvirt.VIR_DOMAIN_STATS_BLOCK)
 KIB = 1024
+# A domain busy with a job (starting, migrating) would hold the whole call up until the job ends:
+# its figures that need the job are left out of this sample instead.
+NOWAIT = getattr(libvirt, "VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT", 0)
 
 
 def _indexed(stats, prefix):
@@ -58,7 +61,7 @@ class DomainStatsSampler:
     def sample(self, conn):
         """``([VmSample], {tap devices})`` of the running and paused ``cp-`` domains."""
         now = time.monotonic()
-        records = conn.getAllDomainStats(STATS, libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE)
+        records = conn.getAllDomainStats(STATS, libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE | NOWAIT)
         vms, taps, seen = [], set(), set()
         for dom, stats in records:
             try:
