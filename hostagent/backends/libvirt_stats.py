@@ -3,7 +3,9 @@
 
 CPU percent needs two readings of ``cpu.time``, so the sampler keeps the previous one per domain;
 a domain's first sample has no CPU figure. Domain stats name a NIC by its tap device, not its MAC,
-so the MACs are read from the domain's XML once per domain start (the tap names change then).
+so the MACs, and the vCPU count the CPU time is shared by, are read from the domain's XML once per
+domain start (the tap names change then): the VCPU stats group would ask each QEMU for them on
+every sample.
 """
 import time
 import xml.etree.ElementTree as ET
@@ -13,7 +15,7 @@ import libvirt
 from ..exposition import VmSample
 
 STATS = (libvirt.VIR_DOMAIN_STATS_STATE | libvirt.VIR_DOMAIN_STATS_CPU_TOTAL | libvirt.VIR_DOMAIN_STATS_BALLOON
-         | libvirt.VIR_DOMAIN_STATS_VCPU | libvirt.VIR_DOMAIN_STATS_INTERFACE | libvirt.VIR_DOMAIN_STATS_BLOCK)
+         | libvirt.VIR_DOMAIN_STATS_INTERFACE | libvirt.VIR_DOMAIN_STATS_BLOCK)
 KIB = 1024
 # A domain busy with a job (starting, migrating) would hold the whole call up until the job ends:
 # its figures that need the job are left out of this sample instead.
@@ -41,22 +43,27 @@ class DomainStatsSampler:
     def __init__(self, prefix):
         self.prefix = prefix       # only the portal's domains (cp-<vm uuid>) are sampled
         self._cpu = {}             # vm uuid -> (cpu.time ns, monotonic seconds)
-        self._macs = {}            # vm uuid -> (domain id, {tap device: mac})
+        self._static = {}          # vm uuid -> (domain id, vcpus, {tap device: mac})
 
-    def _mac_of(self, dom, vm_uuid, device):
-        known = self._macs.get(vm_uuid)
-        if known is None or known[0] != dom.ID() or device not in known[1]:
-            macs = {}
+    def _definition(self, dom, vm_uuid, device=None):
+        """``(vcpus, {tap device: mac})`` of the running domain, read from its XML once per start
+        (again when a tap appears that it did not name: a NIC hot-plugged since)."""
+        known = self._static.get(vm_uuid)
+        if known is None or known[0] != dom.ID() or (device is not None and device not in known[2]):
+            vcpus, macs = 1, {}
             try:
                 root = ET.fromstring(dom.XMLDesc(0))
+                vcpu = root.find("vcpu")
+                if vcpu is not None:
+                    vcpus = int(vcpu.get("current") or vcpu.text or 1)
                 for nic in root.findall("./devices/interface"):
                     target, mac = nic.find("target"), nic.find("mac")
                     if target is not None and mac is not None:
                         macs[target.get("dev")] = mac.get("address")
-            except (libvirt.libvirtError, ET.ParseError):
+            except (libvirt.libvirtError, ET.ParseError, ValueError):
                 pass
-            known = self._macs[vm_uuid] = (dom.ID(), macs)
-        return known[1].get(device, "")
+            known = self._static[vm_uuid] = (dom.ID(), max(1, vcpus), macs)
+        return known[1], known[2]
 
     def sample(self, conn):
         """``([VmSample], {tap devices})`` of the running and paused ``cp-`` domains."""
@@ -75,7 +82,7 @@ class DomainStatsSampler:
             cpu_time = stats.get("cpu.time")
             if cpu_time is not None:
                 previous = self._cpu.get(vm_uuid)
-                vcpus = max(1, int(stats.get("vcpu.current") or 1))
+                vcpus = self._definition(dom, vm_uuid)[0]
                 if previous is not None and now > previous[1] and cpu_time >= previous[0]:
                     share = (cpu_time - previous[0]) / 1e9 / (now - previous[1]) / vcpus
                     cpu_percent = min(100.0, max(0.0, 100.0 * share))
@@ -89,10 +96,10 @@ class DomainStatsSampler:
                 if not device or p + "rx.bytes" not in stats:
                     continue   # user-mode networking: no tap, no counters
                 taps.add(device)
-                nics.append((device, self._mac_of(dom, vm_uuid, device), stats.get(p + "rx.bytes", 0),
+                nics.append((device, self._definition(dom, vm_uuid, device)[1].get(device, ""), stats.get(p + "rx.bytes", 0),
                              stats.get(p + "tx.bytes", 0), stats.get(p + "rx.pkts", 0), stats.get(p + "tx.pkts", 0)))
             vms.append(VmSample(vm_uuid, cpu_percent, used, available, disks, nics))
-        for gone in (set(self._cpu) | set(self._macs)) - seen:
+        for gone in (set(self._cpu) | set(self._static)) - seen:
             self._cpu.pop(gone, None)
-            self._macs.pop(gone, None)
+            self._static.pop(gone, None)
         return vms, taps
