@@ -42,7 +42,7 @@ def _memory(stats):
 class DomainStatsSampler:
     def __init__(self, prefix):
         self.prefix = prefix       # only the portal's domains (cp-<vm uuid>) are sampled
-        self._cpu = {}             # vm uuid -> (cpu.time ns, monotonic seconds)
+        self._cpu = {}             # vm uuid -> (cpu.time ns, monotonic seconds, domain id)
         self._static = {}          # vm uuid -> (domain id, vcpus, {tap device: mac})
 
     def _definition(self, dom, vm_uuid, device=None):
@@ -83,10 +83,11 @@ class DomainStatsSampler:
             if cpu_time is not None:
                 previous = self._cpu.get(vm_uuid)
                 vcpus = self._definition(dom, vm_uuid)[0]
-                if previous is not None and now > previous[1] and cpu_time >= previous[0]:
+                run = dom.ID()   # a restarted domain counts its CPU time from 0 again
+                if previous is not None and previous[2] == run and now > previous[1] and cpu_time >= previous[0]:
                     share = (cpu_time - previous[0]) / 1e9 / (now - previous[1]) / vcpus
                     cpu_percent = min(100.0, max(0.0, 100.0 * share))
-                self._cpu[vm_uuid] = (cpu_time, now)
+                self._cpu[vm_uuid] = (cpu_time, now, run)
             used, available = _memory(stats)
             disks = [(stats.get(p + "name", ""), stats.get(p + "rd.bytes", 0), stats.get(p + "wr.bytes", 0),
                       stats.get(p + "rd.reqs", 0), stats.get(p + "wr.reqs", 0)) for p in _indexed(stats, "block")]
@@ -96,8 +97,9 @@ class DomainStatsSampler:
                 if not device or p + "rx.bytes" not in stats:
                     continue   # user-mode networking: no tap, no counters
                 taps.add(device)
-                nics.append((device, self._definition(dom, vm_uuid, device)[1].get(device, ""), stats.get(p + "rx.bytes", 0),
-                             stats.get(p + "tx.bytes", 0), stats.get(p + "rx.pkts", 0), stats.get(p + "tx.pkts", 0)))
+                mac = self._definition(dom, vm_uuid, device)[1].get(device, "")
+                nics.append((device, mac, stats.get(p + "rx.bytes", 0), stats.get(p + "tx.bytes", 0),
+                             stats.get(p + "rx.pkts", 0), stats.get(p + "tx.pkts", 0)))
             vms.append(VmSample(vm_uuid, cpu_percent, used, available, disks, nics))
         for gone in (set(self._cpu) | set(self._static)) - seen:
             self._cpu.pop(gone, None)
