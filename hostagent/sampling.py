@@ -3,13 +3,15 @@ every host it serves and keeps the latest, which ``GET /metrics/<host_uuid>`` se
 
 A scrape never triggers a sample: Prometheus (or the portal's built-in store) may scrape as often
 as it likes and the hypervisor is asked once per interval. A failed sample drops the previous one,
-so a scrape answers 503 rather than figures that have stopped moving.
+and so does a sample that has not finished for three intervals, so a scrape answers 503 rather
+than figures that have stopped moving.
 """
 import asyncio
 import concurrent.futures
 import logging
 import time
 
+from .errors import AgentFailure
 from .exposition import render
 
 log = logging.getLogger("hostagent.sampling")
@@ -73,10 +75,15 @@ class Sampler:
                 samples = await asyncio.get_running_loop().run_in_executor(self._executor, self.backend.sample)
             else:
                 samples = self.backend.sample()
-        except Exception as exc:  # noqa: BLE001 - the loop goes on; the next sample may work
+        except AgentFailure as failure:   # libvirtd unreachable, a libvirt error: said once per spell
             if not self._failing:
-                log.error("sampling failed (%s); /metrics answers 503 until a sample works", getattr(
-                    exc, "message", None) or exc.__class__.__name__)
+                log.error("sampling failed (%s); /metrics answers 503 until a sample works", failure.message)
+            self._failing = True
+            self.samples, self._rendered = {}, {}
+            return
+        except Exception:  # noqa: BLE001 - a bug: logged with its traceback; the loop goes on
+            if not self._failing:
+                log.exception("sampling failed; /metrics answers 503 until a sample works")
             self._failing = True
             self.samples, self._rendered = {}, {}
             return
@@ -97,8 +104,15 @@ class Sampler:
             except asyncio.TimeoutError:
                 pass
 
+    def stale(self):
+        """Whether the latest sample is too old to show: a sample stuck in the hypervisor must not
+        pass for the present (a scrape then answers 503 and Prometheus marks the target down)."""
+        return self.taken_at is None or time.time() - self.taken_at > max(3 * self.interval, self.interval + 30)
+
     def exposition(self, host_uuid):
         """The latest sample of ``host_uuid`` as exposition bytes, or None when there is none."""
+        if self.stale():
+            return None
         text = self._rendered.get(host_uuid)
         if text is None:
             sample = self.samples.get(host_uuid)

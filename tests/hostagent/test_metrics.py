@@ -207,3 +207,37 @@ def test_render_escapes_labels_and_leaves_out_what_is_missing():
     found = series(text)
     assert found[("cloudportal_host_memory_used_bytes", frozenset({"host_uuid": 'h"1\\'}.items()))] == 5
     assert found[("cloudportal_vm_cpu_percent", frozenset({"vm_uuid": "v\n1", "host_uuid": 'h"1\\'}.items()))] == 12.5
+
+
+def test_a_failed_or_stuck_sample_is_never_served_as_the_present():
+    import asyncio
+
+    from hostagent.errors import AgentFailure
+    from hostagent.sampling import Sampler
+
+    class Flaky:
+        blocking = False
+        fail = False
+
+        def sample(self):
+            if self.fail:
+                raise AgentFailure(503, "LIBVIRT_UNAVAILABLE", "cannot connect")
+            return {"h": HostSample("h", cpu_percent=5.0)}
+
+    async def run():
+        backend = Flaky()
+        sampler = Sampler(backend, 10)
+        assert sampler.exposition("h") is None            # nothing sampled yet
+        await sampler.sample_once()
+        assert b'cloudportal_host_cpu_percent{host_uuid="h"} 5' in sampler.exposition("h")
+        assert sampler.exposition("other") is None
+        backend.fail = True
+        await sampler.sample_once()
+        assert sampler.exposition("h") is None            # libvirtd went away: no figures
+        backend.fail = False
+        await sampler.sample_once()
+        assert sampler.exposition("h") is not None
+        sampler.taken_at -= 41                            # the next sample is stuck in the hypervisor
+        assert sampler.exposition("h") is None
+
+    asyncio.run(run())
