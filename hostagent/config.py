@@ -21,6 +21,7 @@ DEFAULTS = {
     "workers": 16,           # threads for blocking operations (libvirt, qemu-img, ip); more wait in a queue
     "read_workers": 4,       # threads for reads (states, facts, capacity, VNC port, network state)
     "idempotency_max_entries": 250000,
+    "sample_interval": 10.0,  # seconds between samples for /metrics; the portal's connect may change it
 }
 
 
@@ -47,6 +48,9 @@ def parser():
                    help="libvirt backend: address the VMs' VNC servers listen on, reached by the portal's "
                         "console proxy (default: the agent's --listen address)")
     p.add_argument("--portal-url", dest="portal_url", help="where to send events before the portal connects")
+    p.add_argument("--sample-interval", dest="sample_interval", type=float,
+                   help="seconds between two samples of the host and its VMs for /metrics (default 10; "
+                        "the portal sends its monitoring.sampleInterval when it connects)")
     p.add_argument("--log-level", dest="log_level", help="DEBUG, INFO (default), WARNING")
     return p
 
@@ -75,6 +79,11 @@ def load(argv=None):
         config["secret"] = _read_secret(config["secret_file"])
     if config["admin_token_file"] and not config["admin_token"]:
         config["admin_token"] = _read_secret(config["admin_token_file"])
+    from .sampling import check_interval
+    try:
+        config["sample_interval"] = check_interval(config["sample_interval"])
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     if config["backend"] not in ("sim", "libvirt"):
         raise SystemExit("backend must be sim or libvirt")
     if config["backend"] == "libvirt" and not (config["host_uuid"] and config["secret"]):

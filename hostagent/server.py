@@ -17,7 +17,9 @@ from .backends.network_base import NETWORK_PATHS, NETWORK_READ_PATHS
 from .backends.storage_base import STORAGE_ROUTES
 from .errors import AgentFailure, invalid_request
 from .events import EventReporter
-from .signing import HEADER_HOST, HEADER_REQUEST_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, verify
+from .exposition import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from .sampling import DEFAULT_INTERVAL, Sampler
+from .signing import HEADER_HOST, HEADER_REQUEST_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, metrics_token, verify
 
 log = logging.getLogger("hostagent.server")
 
@@ -98,8 +100,10 @@ class AgentServer:
         self.events = EventReporter(self._event_target)
         backend.events = self.events
         self.admin_token = config.get("admin_token") or None
+        self.sampler = Sampler(backend, config.get("sample_interval") or DEFAULT_INTERVAL)
         self.app = web.Application(client_max_size=1 << 20)
         self.app.router.add_route("*", "/v1/{tail:.*}", self.handle_v1)
+        self.app.router.add_get("/metrics/{host_uuid}", self.handle_metrics)
         if backend.name == "sim":
             from .sim_admin import add_admin_routes
             add_admin_routes(self.app, self)
@@ -126,8 +130,10 @@ class AgentServer:
         loop = asyncio.get_running_loop()
         self.events.start(loop)
         await loop.run_in_executor(self.executor, self.backend.start, loop)
+        self.sampler.start(loop)
 
     async def _on_cleanup(self, app):
+        await self.sampler.close()
         await self.events.close()
         self.backend.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
@@ -143,6 +149,39 @@ class AgentServer:
         token = header[7:] if header.startswith("Bearer ") else ""
         if not self.admin_token or not hmac.compare_digest(token.encode(), self.admin_token.encode()):
             raise AgentFailure(401, "BAD_ADMIN_TOKEN", "the admin API needs Authorization: Bearer <admin token>")
+
+    # --- /metrics/<host_uuid> ----------------------------------------------------------
+    async def handle_metrics(self, request):
+        """The host's latest sample for Prometheus. The credential is derived from the host's
+        secret (``signing.metrics_token``), as a bearer token or, since Prometheus cannot set a
+        header per target, the ``token`` query parameter."""
+        host_uuid = request.match_info["host_uuid"]
+        header = request.headers.get("Authorization", "")
+        presented = header[7:] if header.startswith("Bearer ") else request.query.get("token", "")
+        secret = self.backend.secret_for(host_uuid)
+        expected = metrics_token(secret, host_uuid) if secret else None
+        if expected is None or not hmac.compare_digest(presented.encode(), expected.encode()):
+            failure = AgentFailure(401, "BAD_METRICS_TOKEN", "/metrics/<host_uuid> needs that host's metrics token "
+                                   "(Authorization: Bearer <token> or ?token=<token>)")
+            response = _error(failure)
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        body = self.sampler.exposition(host_uuid)
+        if body is None:
+            failure = AgentFailure(503, "NO_SAMPLE_YET", "no sample of this host yet; retry after the next sample",
+                                   {"sample_interval": self.sampler.interval})
+            response = _error(failure)
+            response.headers["Retry-After"] = str(int(self.sampler.interval))
+            return response
+        return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
+
+    def apply_settings(self, body):
+        """Settings the portal sends with connect and ping (``sample_interval``)."""
+        if "sample_interval" in body:
+            try:
+                self.sampler.set_interval(body["sample_interval"])
+            except ValueError as exc:
+                raise invalid_request(str(exc), field="sample_interval") from None
 
     async def run_backend(self, fn, *args, read=False):
         if self.backend.blocking:
@@ -251,13 +290,17 @@ class AgentServer:
             parsed = urllib.parse.urlsplit(portal_url) if isinstance(portal_url, str) else None
             if not parsed or parsed.scheme not in ("http", "https") or not parsed.netloc:
                 raise invalid_request("portal_url must be an http(s) URL or null", field="portal_url")
+        self.apply_settings(body)
         self.backend.set_portal_url(host_uuid, portal_url)
         facts = await self.run_backend(self.backend.facts, host_uuid, read=True)
         capacity = await self.run_backend(self.backend.capacity, host_uuid, read=True)
-        return {"host_uuid": host_uuid, "agent_version": __version__, "facts": facts, "capacity": capacity}
+        return {"host_uuid": host_uuid, "agent_version": __version__, "facts": facts, "capacity": capacity,
+                "sample_interval": self.sampler.interval}
 
     async def op_ping(self, host_uuid, body):
-        return {"host_uuid": host_uuid, "agent_version": __version__, "time": time.time()}
+        self.apply_settings(body)
+        return {"host_uuid": host_uuid, "agent_version": __version__, "time": time.time(),
+                "sample_interval": self.sampler.interval}
 
     async def op_facts(self, host_uuid, body):
         return await self.run_backend(self.backend.facts, host_uuid, read=True)

@@ -52,3 +52,9 @@ def signed_headers(host_uuid: str, secret: str, method: str, path: str, body: by
         HEADER_TIMESTAMP: str(timestamp),
         HEADER_SIGNATURE: sign(secret, method, path, timestamp, request_id, body),
     }
+
+
+def metrics_token(secret: str, host_uuid: str) -> str:
+    """The credential of ``GET /metrics/<host_uuid>``: derived from the host's secret, so the
+    portal can hand it to Prometheus without handing over the secret that signs operations."""
+    return hmac.new(secret.encode(), f"metrics:{host_uuid}".encode(), hashlib.sha256).hexdigest()

@@ -37,7 +37,9 @@ def add_admin_routes(app, server):
     def stats(request, body):
         return {"hosts": len(backend.hosts), "faults": [f.as_dict() for f in backend.faults],
                 "latency": backend.latency, "cached_answers": len(server.cache),
-                "events_sent": server.events.sent, "events_dropped": server.events.dropped}
+                "events_sent": server.events.sent, "events_dropped": server.events.dropped,
+                "sample_interval": server.sampler.interval, "samples_taken": server.sampler.count,
+                "last_sample_seconds": server.sampler.duration}
 
     r = app.router
     r.add_post("/sim/hosts", admin(lambda req, body: backend.add_host(body)))
@@ -49,5 +51,6 @@ def add_admin_routes(app, server):
     r.add_post("/sim/faults", admin(lambda req, body: backend.add_fault(body)))
     r.add_get("/sim/faults", admin(lambda req, body: {"faults": [f.as_dict() for f in backend.faults]}))
     r.add_delete("/sim/faults", admin(lambda req, body: backend.clear_faults()))
+    r.add_post("/sim/load", admin(lambda req, body: backend.set_load(body)))
     r.add_post("/sim/settings", admin(settings))
     r.add_get("/sim/stats", admin(stats))

@@ -32,6 +32,24 @@ PATH_TIMEOUTS = {
 }
 
 
+# Callables ``hook() -> dict`` whose answers the portal sends to every agent with each connect and
+# each ping, so a changed global config reaches the agents without a reconnect; apps above infra
+# append to it in their AppConfig.ready() (apps.monitoring: ``sample_interval``).
+AGENT_SETTINGS_HOOKS = []
+
+
+def agent_settings():
+    """The settings body the agents get with connect and ping (read now)."""
+    body = {}
+    for hook in AGENT_SETTINGS_HOOKS:
+        body.update(hook())
+    return body
+
+
+def connect_body():
+    return {"portal_url": settings.PORTAL_URL, **agent_settings()}
+
+
 class AgentUnreachable(CloudPortalError):
     status = 409
     code = "HOST_AGENT_UNREACHABLE"
@@ -40,7 +58,10 @@ class AgentUnreachable(CloudPortalError):
 def agent_url(host):
     if host.hypervisor_type == "Simulator":
         return settings.SIM_AGENT_URL
-    return f"http://{host.management_ip}:{host.agent_port}"
+    address = host.management_ip
+    if ":" in address and not address.startswith("["):
+        address = f"[{address}]"   # an IPv6 address in a URL
+    return f"http://{address}:{host.agent_port}"
 
 
 def timeout_for(path):

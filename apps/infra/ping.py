@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.db.models import F, Q
 from django.utils import timezone
 
+from .agent import agent_settings
 from .globalconfig import AUTO_RECONNECT, PING_INTERVAL, PING_MAX_FAILURE, PING_TIMEOUT
 from .models import Host, HostStatus
 
@@ -20,13 +21,14 @@ log = logging.getLogger(__name__)
 PING_THREADS = 32
 
 
-def _ping(host, timeout):
+def _ping(host, timeout, body):
     from hostagent.client import AgentClient, AgentError
 
     from .agent import agent_url
 
     try:
-        answer = AgentClient(agent_url(host), str(host.uuid), host.agent_secret, timeout=timeout).call("/v1/host/ping")
+        answer = AgentClient(agent_url(host), str(host.uuid), host.agent_secret, timeout=timeout).call(
+            "/v1/host/ping", body)
         return answer.get("host_uuid") == str(host.uuid)
     except (AgentError, OSError, ValueError):
         return False
@@ -43,8 +45,9 @@ def ping_due_hosts():
     if not due:
         return {"pinged": 0, "failed": 0, "disconnected": 0, "reconnecting": 0}
     timeout = PING_TIMEOUT.value()
+    body = agent_settings()   # read here: the ping threads never touch the database
     with ThreadPoolExecutor(max_workers=min(PING_THREADS, len(due))) as pool:
-        answers = list(pool.map(lambda h: _ping(h, timeout), due))
+        answers = list(pool.map(lambda h: _ping(h, timeout, body), due))
     ok = [h for h, alive in zip(due, answers) if alive]
     failed = [h for h, alive in zip(due, answers) if not alive]
     now = timezone.now()

@@ -9,11 +9,13 @@ class MonitoringConfig(AppConfig):
     label = "monitoring"
 
     def ready(self):
-        # monitoring.* global configs
         from apps.core.flows.progress import JOB_FINISHED_HOOKS
+        from apps.infra.agent import AGENT_SETTINGS_HOOKS
 
-        from . import globalconfig  # noqa: F401
+        from .globalconfig import agent_settings   # also declares the monitoring.* global configs
         from .portal_metrics import count_job
 
+        if agent_settings not in AGENT_SETTINGS_HOOKS:
+            AGENT_SETTINGS_HOOKS.append(agent_settings)   # agents sample as often as the portal says
         if count_job not in JOB_FINISHED_HOOKS:
             JOB_FINISHED_HOOKS.append(count_job)   # the portal's /metrics counts jobs and their durations

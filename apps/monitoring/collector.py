@@ -10,9 +10,11 @@ import time
 from django.db import connection
 from django.db.models import Avg
 
+from hostagent.signing import metrics_token
+
 from .metrics import ALL_NAMES, METRICS
 from .models import RESOLUTIONS, MetricCursor, MetricPoint
-from .scrape import metrics_token, read_all
+from .scrape import read_all
 
 
 def _targets():

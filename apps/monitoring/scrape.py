@@ -2,25 +2,18 @@
 the built-in store: many hosts at once, each with its own credential, each read bounded in time.
 """
 import asyncio
-import hashlib
-import hmac
 import logging
 import time
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+
 log = logging.getLogger(__name__)
 _PREFIXES = (("cloudportal_host_", "host", "host_uuid"), ("cloudportal_vm_", "vm", "vm_uuid"))
 # hosts read at the same time: enough to hide the agents' latency, few enough not to flood one
 # simulator agent that serves them all
 CONCURRENCY = 32
-
-
-def metrics_token(secret, host_uuid):
-    """The credential an agent's /metrics/{host_uuid} takes (the issue 17 contract): an HMAC of the
-    host's secret, so Prometheus can be given it without the secret itself."""
-    return hmac.new(secret.encode(), f"metrics:{host_uuid}".encode(), hashlib.sha256).hexdigest()
 
 
 class Reading:

@@ -8,4 +8,5 @@ urlpatterns = [
     path("metrics/", views.MetricCatalogue.as_view(), name="metrics-list"),
     path("metrics/series/", views.MetricSeries.as_view(), name="metrics-series"),
     path("metrics/top/", views.MetricTop.as_view(), name="metrics-top"),
+    path("monitoring/prometheus-targets/", views.PrometheusTargets.as_view(), name="monitoring-prometheus-targets"),
 ] + router.urls

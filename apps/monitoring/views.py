@@ -6,12 +6,14 @@ account's VM answers 404 as everywhere) and of the infrastructure every account 
 import hmac
 
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.permissions import AdminOnly
 from apps.core.errors import NotFound
 from apps.core.query import apply_query
 from apps.core.tenancy import is_admin, visible
@@ -21,6 +23,7 @@ from .portal_metrics import exposition
 from .serializers import (CatalogueSerializer, SeriesAnswerSerializer, SeriesQuery, TopAnswerSerializer,
                           TopQuery)
 from .store import get_store
+from .targets import prometheus_targets
 
 
 def _model(kind):
@@ -110,3 +113,18 @@ class PortalMetrics(APIView):
                 raise PermissionDenied("the portal's metrics are for admin accounts")
         body, content_type = exposition()
         return HttpResponse(body, content_type=content_type)
+
+
+@extend_schema(tags=["monitoring"])
+class PrometheusTargets(APIView):
+    """Prometheus HTTP service discovery (``http_sd_configs``): the Connected hosts' agents as target
+    groups, each with its metrics path and token. Admin accounts only: the tokens read metrics."""
+
+    permission_classes = [AdminOnly]
+    renderer_classes = [JSONRenderer]   # Prometheus reads JSON only, whatever it accepts
+
+    @extend_schema(operation_id="monitoring_prometheus_targets",
+                   responses={200: OpenApiResponse(description="a JSON list of target groups: "
+                                                               '[{"targets": ["address:port"], "labels": {...}}]')})
+    def get(self, request):
+        return Response(prometheus_targets())

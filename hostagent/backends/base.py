@@ -58,6 +58,12 @@ class Backend:
     def vm_op(self, host_uuid, op, vm_uuid, body):
         raise NotImplementedError
 
+    # --- metrics --------------------------------------------------------------
+    def sample(self):
+        """``{host_uuid: exposition.HostSample}``: one sample, taken now, of every host this agent
+        serves and of the running VMs on it (hostagent.sampling calls it every interval)."""
+        raise NotImplementedError
+
 
 def require_vm_uuid(body):
     vm_uuid = body.get("vm_uuid")

@@ -13,7 +13,9 @@ from xml.sax.saxutils import escape, quoteattr
 import xml.etree.ElementTree as ET
 
 from ..errors import AgentFailure, invalid_state, vm_not_found
+from ..exposition import HostSample
 from .base import Backend
+from .host_proc import HostProcSampler
 from .network_linux import LinuxNetworkMixin
 from .storage_files import FileStorageMixin
 
@@ -106,10 +108,15 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
         self._portal_url = config.get("portal_url")
         self._conn = None
         self._read_conn = None
+        self._sample_conn = None
         self._conn_lock = threading.Lock()
         self._callback_id = None
         self._expected = {}   # vm_uuid -> (state, deadline): events our own requests cause
         self._expected_lock = threading.Lock()
+        from .libvirt_stats import DomainStatsSampler
+
+        self._domain_stats = DomainStatsSampler(self.DOMAIN_PREFIX)
+        self._host_stats = HostProcSampler()
 
     # --- connection ------------------------------------------------------------------
     def start(self, loop):
@@ -119,11 +126,12 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
         except AgentFailure as exc:
             log.error("libvirt is not reachable yet (%s); will retry on the next request", exc.message)
 
-    def conn(self, read=False):
+    def conn(self, read=False, sampling=False):
         """The connection for operations (it also carries the lifecycle events), or with ``read``
-        one for reads only: libvirtd serves a few calls of one client at a time, so reads on a
-        connection of their own never wait behind a burst of domain starts."""
-        attr = "_read_conn" if read else "_conn"
+        one for reads only, or with ``sampling`` one for the sampler's bulk stats call: libvirtd
+        serves a few calls of one client at a time, so reads on a connection of their own never
+        wait behind a burst of domain starts, and neither waits behind a sample."""
+        attr = "_sample_conn" if sampling else "_read_conn" if read else "_conn"
         with self._conn_lock:
             current = getattr(self, attr)
             if current is not None:
@@ -132,7 +140,8 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
                         return current
                 except libvirt.libvirtError:
                     pass
-                log.warning("the libvirt connection%s died; reconnecting", " for reads" if read else "")
+                log.warning("the libvirt connection%s died; reconnecting",
+                            " for samples" if sampling else " for reads" if read else "")
                 setattr(self, attr, None)
             try:
                 conn = libvirt.open(self.uri)
@@ -142,7 +151,7 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
                 conn.setKeepAlive(5, 3)
             except libvirt.libvirtError:
                 pass
-            if not read:
+            if attr == "_conn":
                 self._callback_id = conn.domainEventRegisterAny(
                     None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle, None)
                 log.info("connected to %s (libvirt %s)", self.uri, _version(conn.getLibVersion()))
@@ -151,7 +160,7 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
 
     def close(self):
         with self._conn_lock:
-            for attr in ("_conn", "_read_conn"):
+            for attr in ("_conn", "_read_conn", "_sample_conn"):
                 conn = getattr(self, attr)
                 if conn is None:
                     continue
@@ -239,6 +248,16 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
         info = self._call(conn.getInfo)
         return {"cpu_num": info[2], "memory_size": info[1] * 1024 * 1024,
                 "free_memory": self._call(conn.getFreeMemory)}
+
+    def sample(self):
+        """One bulk stats call for every domain, then the host's own figures (/proc), the VMs'
+        tap devices left out of the host's interfaces."""
+        try:
+            vms, taps = self._domain_stats.sample(self.conn(sampling=True))
+        except libvirt.libvirtError as exc:
+            raise AgentFailure(500, "LIBVIRT_ERROR", f"domain stats: {exc}") from None
+        host = self._host_stats.sample(skipped_nics=taps)
+        return {self.host_uuid: HostSample(self.host_uuid, vms=vms, **host)}
 
     # --- domains ------------------------------------------------------------------------
     def _domain(self, vm_uuid, read=False):

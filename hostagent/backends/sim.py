@@ -6,6 +6,7 @@ import time
 from ..errors import AgentFailure, invalid_state, vm_not_found
 from .base import Backend
 from .network_sim import SimNetworkMixin
+from .sim_metrics import SimMetricsMixin
 from .storage_sim import SimStorageMixin
 
 FAULT_MODES = ("fail", "hang", "slow")
@@ -41,7 +42,7 @@ class Fault:
                 "count": self.count, "delay": self.delay}
 
 
-class SimBackend(SimNetworkMixin, SimStorageMixin, Backend):
+class SimBackend(SimNetworkMixin, SimStorageMixin, SimMetricsMixin, Backend):
     name = "sim"
     blocking = False
 

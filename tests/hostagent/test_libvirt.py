@@ -234,3 +234,42 @@ def test_define_with_nics_on_a_bridge_and_boot_order(libvirt_agent, vm_uuid, tes
     assert f"master {test_bridge}" in subprocess.run(["ip", "link", "show", tap], capture_output=True,
                                                      text=True).stdout
     client.call("/v1/vm/undefine", {"vm_uuid": vm_uuid})
+
+
+def test_metrics_name_each_nic_by_its_tap_and_mac_and_leave_the_taps_out_of_the_hosts(libvirt_agent, vm_uuid,
+                                                                                      test_bridge):
+    import http.client
+
+    from hostagent.signing import metrics_token
+
+    from .test_metrics import series, wait_until
+
+    client = libvirt_agent.client
+    mac = "fa:16:3e:00:00:09"
+    client.call("/v1/vm/define", {"vm_uuid": vm_uuid, "name": "nic-metrics", "cpu_num": 1, "memory_size": 64 << 20,
+                                  "vnc": False, "nics": [{"mac": mac, "bridge": test_bridge}], "start": True})
+    assert client.call("/v1/host/connect", {"portal_url": None, "sample_interval": 1})["sample_interval"] == 1
+
+    def scrape():
+        conn = http.client.HTTPConnection("127.0.0.1", libvirt_agent.port, timeout=10)
+        conn.request("GET", f"/metrics/{libvirt_agent.host_uuid}?token="
+                     + metrics_token(libvirt_agent.secret, libvirt_agent.host_uuid))
+        return conn.getresponse().read().decode()
+
+    def nic_series():
+        return {labels: value for (name, labels), value in series(scrape()).items()
+                if name == "cloudportal_vm_network_rx_bytes_total" and ("vm_uuid", vm_uuid) in labels}
+
+    try:
+        found = wait_until(nic_series, timeout=30)
+        assert found, "the VM's NIC never showed in /metrics"
+        [labels] = found
+        labels = dict(labels)
+        assert labels["mac"] == mac and labels["host_uuid"] == libvirt_agent.host_uuid
+        tap = labels["device"]
+        host_devices = {dict(labels)["device"] for (name, labels) in series(scrape())
+                        if name == "cloudportal_host_network_rx_bytes_total"}
+        assert tap not in host_devices and "lo" not in host_devices
+        assert test_bridge in host_devices   # the host's own interfaces stay
+    finally:
+        client.call("/v1/host/ping", {"sample_interval": 10})

@@ -1,15 +1,19 @@
+"""Monitoring fixtures: the portal's web server, and a real Prometheus that finds the agents
+through the portal's service discovery (GET /api/v1/monitoring/prometheus-targets/); a fake agent
+serving fixed, contract-shaped figures, and a Prometheus scraping it for the store tests."""
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
-import time
-import urllib.request
 import uuid
 
 import pytest
 
+from tests.hostagent.conftest import ADMIN_TOKEN, start_libvirt_agent
+from tests.webserver import WebServer
+
 from .exporter import FakeAgent
+from .prometheus import PrometheusServer, http_sd_scrape_config, prometheus_binary
+
+SD_PATH = "/api/v1/monitoring/prometheus-targets/"
 
 HOST = str(uuid.UUID(int=1))
 VMS = {str(uuid.UUID(int=100 + i)): spec for i, spec in enumerate([
@@ -29,73 +33,63 @@ def fake_agent():
     agent.stop()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PrometheusProcess:
-    """A prometheus of the test's own: a temp config and storage, a free port, scraping every second."""
-
-    def __init__(self, agent):
-        self.dir = tempfile.mkdtemp(prefix="cp-prom-")
-        self.port = free_port()
-        config = os.path.join(self.dir, "prometheus.yml")
-        with open(config, "w") as f:
-            f.write(f"""global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: agents
-    metrics_path: /metrics/{agent.host_uuid}
-    params:
-      token: ["{agent.token}"]
-    static_configs:
-      - targets: ["127.0.0.1:{agent.port}"]
-""")
-        self.process = subprocess.Popen(
-            ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={self.dir}/data",
-             f"--web.listen-address=127.0.0.1:{self.port}"],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "log"), "w"))
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(open(os.path.join(self.dir, "log")).read()[-2000:])
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def prometheus_process(fake_agent):
-    """A real Prometheus scraping the module's fake agent, or None where the binary is missing."""
+    """A real Prometheus scraping the module's fake agent every second, or None where the binary is
+    missing (the store tests then run on the built-in store alone; CI installs it)."""
     if not shutil.which("prometheus"):
+        if os.environ.get("CI"):
+            pytest.fail("the prometheus binary is missing (.ci/run installs it)")
         yield None
         return
-    process = PrometheusProcess(fake_agent)
+    server = PrometheusServer([{
+        "job_name": "agents", "scrape_interval": "1s", "scrape_timeout": "1s",
+        "metrics_path": f"/metrics/{fake_agent.host_uuid}", "params": {"token": [fake_agent.token]},
+        "static_configs": [{"targets": [f"127.0.0.1:{fake_agent.port}"]}]}])
+    server.start()
     try:
-        yield process.wait_ready()
+        yield server
     finally:
-        process.stop()
+        server.stop()
 
 
 @pytest.fixture
-def prometheus(prometheus_process):
-    if prometheus_process is None:
-        pytest.skip("the prometheus binary is not installed (apt-get install -y prometheus)")
-    return prometheus_process
+def admin_token(transactional_db, admin_user):
+    from apps.accounts.models import ApiToken
+
+    return ApiToken.issue(admin_user)
+
+
+@pytest.fixture
+def portal(transactional_db, sim_agent):
+    """The portal's web server over the test database, talking to the test's simulator agent."""
+    server = WebServer(env={"SIM_AGENT_URL": sim_agent.url, "SIM_AGENT_TOKEN": ADMIN_TOKEN}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def prometheus_command():
+    """Debian's prometheus binary: the test skips without it (fails in CI), before anything starts."""
+    return prometheus_binary()
+
+
+@pytest.fixture
+def prometheus(prometheus_command, portal, admin_token):
+    """A real Prometheus (scrape and discovery every second, its own port, config and storage)
+    whose targets come from the live portal's service discovery, with an admin token."""
+    server = PrometheusServer([http_sd_scrape_config("cloudportal-agents", portal.url + SD_PATH, admin_token)],
+                              binary=prometheus_command)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def sampling_libvirt_agent(tmp_path_factory):
+    """The real libvirt host agent sampling every second."""
+    agent = start_libvirt_agent(tmp_path_factory.mktemp("monitoring-agent"), "--sample-interval", "1",
+                                client_timeout=180)
+    yield agent
+    agent.stop()
+    assert agent.secret not in agent.log()

@@ -6,7 +6,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from apps.monitoring.scrape import metrics_token
+from hostagent.signing import metrics_token
 
 
 class FakeAgent:

@@ -4,7 +4,6 @@ The API creates the host row (status Connecting) and starts ADD_HOST on it; if
 any step fails, the steps roll back in reverse and the first one deletes the
 row, so a failed add leaves nothing behind.
 """
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -49,7 +48,7 @@ class ConnectAgent(RemoteStep, NoRollback):
 
     def run(self, ctx):
         host = _host(ctx)
-        answer = agent.call(host, "/v1/host/connect", {"portal_url": settings.PORTAL_URL})
+        answer = agent.call(host, "/v1/host/connect", agent.connect_body())
         facts = answer.get("facts", {})
         capacity = answer.get("capacity", {})
         host.facts = facts
@@ -122,7 +121,7 @@ def revive_simulated_hosts():
     for host in Host.objects.filter(hypervisor_type="Simulator").exclude(cpu_num=0):
         if agent.sim_admin("GET", f"/sim/hosts/{host.uuid}", missing_ok=True) is None:
             register_simulated_host(host)
-            agent.call(host, "/v1/host/connect", {"portal_url": settings.PORTAL_URL})
+            agent.call(host, "/v1/host/connect", agent.connect_body())
             revived += 1
     return revived
 
