@@ -7,3 +7,9 @@ class MonitoringConfig(AppConfig):
 
     name = "apps.monitoring"
     label = "monitoring"
+
+    def ready(self):
+        from . import cascade  # noqa: F401
+        from .events import connect
+
+        connect()   # host / storage status and VM state changes feed the event rules

@@ -1,4 +1,14 @@
 from rest_framework.routers import SimpleRouter
 
+from .views import (AlarmHistoryViewSet, AlarmRuleViewSet, AlarmViewSet, DeliveryViewSet, NotificationEndpointViewSet,
+                    ScheduleRunViewSet, VmScheduleViewSet)
+
 router = SimpleRouter()
+router.register("alarm-rules", AlarmRuleViewSet, basename="alarm-rules")
+router.register("alarms", AlarmViewSet, basename="alarms")
+router.register("alarm-history", AlarmHistoryViewSet, basename="alarm-history")
+router.register("notification-endpoints", NotificationEndpointViewSet, basename="notification-endpoints")
+router.register("notification-deliveries", DeliveryViewSet, basename="notification-deliveries")
+router.register("vm-schedules", VmScheduleViewSet, basename="vm-schedules")
+router.register("vm-schedule-runs", ScheduleRunViewSet, basename="vm-schedule-runs")
 urlpatterns = router.urls

@@ -1,0 +1,135 @@
+"""Sending alarm messages: email through Django's email backend, webhooks as signed JSON.
+
+A webhook request carries ``X-CloudPortal-Signature: sha256=<hex>``, the HMAC-SHA256 of the exact
+body bytes under the endpoint's secret, so the receiver can check who sent it. A delivery that fails
+is tried again after a pause that doubles each time (``RETRY_DELAYS``), then marked failed; every
+attempt is kept in the delivery's log.
+"""
+import hashlib
+import hmac
+import json
+import logging
+import urllib.error
+import urllib.request
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import Delivery, DeliveryState, EndpointType
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAYS = (10, 30, 90, 270, 810)  # seconds before the 2nd, 3rd, ... attempt; then failed
+WEBHOOK_TIMEOUT = 5
+CLAIM_SECONDS = 60   # a claimed delivery is left alone this long by other deliverers
+BATCH = 100
+
+
+def sign(secret, body):
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def message(history):
+    """The JSON-able message of a history row: which resource, which rule, why, the values."""
+    rule = history.rule
+    return {
+        "event": "alarm.reminder" if history.reminder else ("alarm.notice" if not history.to_state else "alarm.state"),
+        "history_uuid": str(history.uuid),
+        "at": history.created_at.isoformat(),
+        "rule": {"uuid": str(rule.uuid), "name": rule.name, "kind": rule.kind,
+                 "metric": rule.metric or None, "event_type": rule.event_type or None},
+        "alarm_uuid": str(history.alarm.uuid) if history.alarm_id else None,
+        "resource": {"type": history.resource_type, "uuid": str(history.resource_uuid),
+                     "name": history.resource_name},
+        "from_state": history.from_state or None,
+        "to_state": history.to_state or None,
+        "reason": history.reason,
+        "caused_by": history.caused_by,
+        "value": history.value,
+        "details": history.details,
+    }
+
+
+def subject(history):
+    what = history.to_state or "notice"
+    name = history.resource_name or str(history.resource_uuid)
+    return f"[CloudPortal] {what}: {history.rule.name} on {history.resource_type} {name}"
+
+
+def _send_email(endpoint, history):
+    recipients = [a.strip() for a in endpoint.address.split(",") if a.strip()]
+    body = json.dumps(message(history), indent=2, sort_keys=True)
+    EmailMessage(subject(history), f"{history.reason}\n\n{body}\n", settings.DEFAULT_FROM_EMAIL,
+                 recipients).send(fail_silently=False)
+    return None
+
+
+def _send_webhook(endpoint, delivery, history):
+    body = json.dumps(message(history), sort_keys=True).encode()
+    request = urllib.request.Request(endpoint.address, data=body, method="POST", headers={
+        "Content-Type": "application/json",
+        "User-Agent": "CloudPortal-Alarms",
+        "X-CloudPortal-Delivery": str(delivery.uuid),
+        "X-CloudPortal-Signature": sign(endpoint.secret, body),
+    })
+    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:  # noqa: S310 - an http(s) URL (serializer)
+        return response.status
+
+
+def _reason(exc):
+    """A short, plain account of a failure (never a traceback)."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code} {exc.reason}"
+    if isinstance(exc, urllib.error.URLError):
+        return f"cannot reach the endpoint: {exc.reason}"
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def attempt(delivery):
+    """Try ``delivery`` once and record the outcome (sent, retried later or failed)."""
+    endpoint, history = delivery.endpoint, delivery.history
+    now = timezone.now()
+    entry = {"at": now.isoformat(), "ok": True}
+    try:
+        if endpoint.type == EndpointType.EMAIL:
+            _send_email(endpoint, history)
+        else:
+            entry["status"] = _send_webhook(endpoint, delivery, history)
+    except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt, retried
+        entry.update(ok=False, error=_reason(exc))
+        if isinstance(exc, urllib.error.HTTPError):
+            entry["status"] = exc.code
+        log.info("delivery %s to %s failed: %s", delivery.uuid, endpoint.uuid, entry["error"])
+    delivery.attempts += 1
+    delivery.log = (delivery.log or []) + [entry]
+    if entry["ok"]:
+        delivery.state, delivery.delivered_at, delivery.next_attempt_at = DeliveryState.SENT, now, None
+    elif delivery.attempts > len(RETRY_DELAYS):
+        delivery.state, delivery.next_attempt_at, delivery.last_error = DeliveryState.FAILED, None, entry["error"]
+    else:
+        delivery.next_attempt_at = now + timedelta(seconds=RETRY_DELAYS[delivery.attempts - 1])
+        delivery.last_error = entry["error"]
+    delivery.save(update_fields=["state", "attempts", "log", "next_attempt_at", "delivered_at", "last_error"])
+    return entry["ok"]
+
+
+def deliver_due(now=None):
+    """Send every delivery that is due; each is claimed first (a conditional UPDATE moving its next
+    attempt on), so two deliverers never send one message twice. Returns how many were sent."""
+    now = now or timezone.now()
+    due = list(Delivery.objects.filter(state=DeliveryState.PENDING)
+               .filter(Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True))
+               .order_by("next_attempt_at", "id").values_list("pk", "next_attempt_at")[:BATCH])
+    sent = 0
+    claim_until = now + timedelta(seconds=CLAIM_SECONDS)
+    for pk, next_at in due:
+        if not Delivery.objects.filter(pk=pk, state=DeliveryState.PENDING, next_attempt_at=next_at).update(
+                next_attempt_at=claim_until):
+            continue
+        delivery = Delivery.objects.select_related("endpoint", "history", "history__rule",
+                                                   "history__alarm").get(pk=pk)
+        sent += attempt(delivery)
+    return sent
