@@ -18,13 +18,13 @@ def alarm_for(rule, resource_type, resource_uuid, name=""):
     return alarm
 
 
-def change_state(alarm, to_state, *, reason, caused_by, value=None, details=None, resource_name=""):
+def change_state(alarm, to_state, *, reason, caused_by, value=None, details=None, resource_name="", now=None):
     """Move ``alarm`` to ``to_state`` (nothing happens when it is there already); returns the history row."""
     with transaction.atomic():
         locked = Alarm.objects.select_for_update().get(pk=alarm.pk)
         if locked.state == to_state:
             return None
-        now = timezone.now()
+        now = now or timezone.now()
         from_state = locked.state
         locked.state, locked.value, locked.reason = to_state, value, reason
         locked.changed_at, locked.pending_since = now, None
@@ -35,12 +35,12 @@ def change_state(alarm, to_state, *, reason, caused_by, value=None, details=None
     return history
 
 
-def remind(alarm, *, reason, caused_by, value=None, details=None):
+def remind(alarm, *, reason, caused_by, value=None, details=None, now=None):
     """A reminder that ``alarm`` is still in Alarm, when its rule's repeat interval has passed."""
     rule = alarm.rule
     if not rule.repeat_interval or alarm.state != AlarmState.ALARM:
         return None
-    now = timezone.now()
+    now = now or timezone.now()
     if alarm.notified_at and (now - alarm.notified_at).total_seconds() < rule.repeat_interval:
         return None
     # a compare-and-set on notified_at: two evaluators never both remind

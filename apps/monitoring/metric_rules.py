@@ -70,7 +70,7 @@ def evaluate_rule(rule, store, now=None):
                 alarm = alarming.alarm_for(rule, resource_type, uuid, f"{rule.name}: {name}")
             if alarm.state == AlarmState.ALARM:
                 written.append(alarming.remind(alarm, reason=_describe(rule, value), caused_by=caused_by,
-                                               value=value, details=details))
+                                               value=value, details=details, now=now))
                 continue
             if alarm.pending_since is None:
                 alarm.pending_since = now
@@ -80,12 +80,12 @@ def evaluate_rule(rule, store, now=None):
                 details["held_seconds"] = round(held, 3)
                 written.append(alarming.change_state(
                     alarm, AlarmState.ALARM, reason=f"{_describe(rule, value)} for {held:g} s", caused_by=caused_by,
-                    value=value, details=details, resource_name=name))
+                    value=value, details=details, resource_name=name, now=now))
         elif alarm is not None:
             if alarm.state == AlarmState.ALARM:
                 written.append(alarming.change_state(alarm, AlarmState.OK, reason=_describe(rule, value),
                                                      caused_by=caused_by, value=value, details=details,
-                                                     resource_name=name))
+                                                     resource_name=name, now=now))
             elif alarm.pending_since is not None:
                 type(alarm).objects.filter(pk=alarm.pk).update(pending_since=None, value=value)
     return [h for h in written if h is not None]

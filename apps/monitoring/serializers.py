@@ -122,6 +122,9 @@ class AlarmRuleSerializer(ResourceSerializer):
         request = self.context.get("request")
         return request.user if request else None
 
+    def validate_resource_uuids(self, value):
+        return [str(u) for u in value]
+
     def validate_endpoint_uuids(self, value):
         from apps.core.tenancy import visible
 
@@ -274,13 +277,19 @@ class VmScheduleSerializer(ResourceSerializer):
         return value
 
     def validate(self, attrs):
+        if "cron" in attrs:
+            attrs["cron"] = attrs["cron"].strip()
+        # a PATCH that gives one of cron / interval_seconds replaces the other
+        if attrs.get("cron") and "interval_seconds" not in attrs:
+            attrs["interval_seconds"] = None
+        if attrs.get("interval_seconds") and "cron" not in attrs:
+            attrs["cron"] = ""
         get = lambda name, default=None: attrs.get(name, getattr(self.instance, name, default))  # noqa: E731
-        cron, interval = (get("cron") or "").strip(), get("interval_seconds")
+        cron, interval = get("cron") or "", get("interval_seconds")
         if bool(cron) == bool(interval):
             raise serializers.ValidationError({"cron": "give either cron or interval_seconds"})
-        attrs["cron"] = cron
-        if cron:
-            attrs["interval_seconds"] = None
+        if self.instance is not None and not {"cron", "interval_seconds", "timezone"} & set(attrs):
+            return attrs   # the times stay as they are
         try:
             attrs["next_run_at"] = next_run(cron, interval, get("timezone", "UTC"), timezone.now())
         except BadSchedule as exc:
