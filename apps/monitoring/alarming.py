@@ -81,6 +81,7 @@ def queue_deliveries(history):
 
 def _kick_delivery():
     """Deliver at once rather than on the next beat tick (the tick retries what fails)."""
-    from .tasks import deliver_notifications
+    from celery import current_app
 
-    deliver_notifications.delay()
+    # by name: the task module reaches this one through the evaluations it runs
+    current_app.tasks["apps.monitoring.tasks.deliver_notifications"].delay()

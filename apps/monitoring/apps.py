@@ -9,7 +9,8 @@ class MonitoringConfig(AppConfig):
     label = "monitoring"
 
     def ready(self):
-        from . import cascade  # noqa: F401
+        # tasks: registered in every process, so an alarm change can ask for a delivery by name
+        from . import cascade, tasks  # noqa: F401
         from .events import connect
 
         connect()   # host / storage status and VM state changes feed the event rules
