@@ -1,0 +1,50 @@
+"""The console's monitoring pages: each list answers for a normal account with its own rows only,
+and an endpoint and a schedule are made through the forms (the API's validation and tenancy)."""
+import pytest
+from django.test import Client
+
+from apps.compute.models import VmInstance
+from apps.core.testing import make_account
+from apps.monitoring.models import AlarmRule, NotificationEndpoint, VmSchedule
+
+pytestmark = pytest.mark.django_db
+PAGES = ["alarm-rules", "alarms", "alarm-history", "notification-endpoints", "notification-deliveries",
+         "vm-schedules", "vm-schedule-runs"]
+
+
+def browser(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_every_monitoring_page_lists_only_the_accounts_own_rows():
+    mine, theirs = make_account("tenant-a"), make_account("tenant-b")
+    AlarmRule.objects.create(name="my-rule", account=mine.account, kind="event", event_type="job.failed")
+    AlarmRule.objects.create(name="their-rule", account=theirs.account, kind="event", event_type="job.failed")
+    client = browser(mine)
+    for basename in PAGES:
+        page = client.get(f"/ui/{basename}/")
+        assert page.status_code == 200, (basename, page.status_code)
+    listed = client.get("/ui/alarm-rules/").content.decode()
+    assert "my-rule" in listed and "their-rule" not in listed
+
+
+def test_endpoint_and_schedule_forms_make_rows_through_the_api():
+    user = make_account("tenant-a")
+    vm = VmInstance.objects.create(name="vm-1", account=user.account, cpu_num=1, memory_size=1 << 29, state="Running")
+    client = browser(user)
+    assert client.get("/ui/notification-endpoints/new/").status_code == 200
+    made = client.post("/ui/notification-endpoints/new/", {"name": "hook", "type": "webhook",
+                                                            "address": "https://hooks.example.com/a",
+                                                            "secret": "k-1", "description": ""})
+    assert made.status_code == 302, made.content.decode()[:2000]
+    endpoint = NotificationEndpoint.objects.get()
+    assert endpoint.account_id == user.account_id and endpoint.secret == "k-1"
+    assert "k-1" not in client.get(f"/ui/notification-endpoints/{endpoint.uuid}/").content.decode()
+    bad = client.post("/ui/vm-schedules/new/", {"name": "s", "vm_uuid": str(vm.uuid), "action": "stop",
+                                                "cron": "99 * * * *", "timezone": "UTC", "description": ""})
+    assert bad.status_code == 400 and not VmSchedule.objects.exists()
+    made = client.post("/ui/vm-schedules/new/", {"name": "s", "vm_uuid": str(vm.uuid), "action": "stop",
+                                                 "cron": "0 22 * * *", "timezone": "Asia/Shanghai", "description": ""})
+    assert made.status_code == 302 and VmSchedule.objects.get().next_run_at is not None
