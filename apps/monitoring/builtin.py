@@ -5,6 +5,8 @@ from .models import AlarmRule, EventType, RuleKind
 BUILTIN_RULES = {
     "host-disconnected": ("Host disconnected", EventType.HOST_DISCONNECTED,
                           "A host stopped answering its pings; resolved when it is Connected again."),
+    "primary-storage-disconnected": ("Primary storage disconnected", EventType.PRIMARY_STORAGE_DISCONNECTED,
+                                     "No host that reaches a primary storage is Connected; resolved when one is."),
     "backup-storage-disconnected": ("Backup storage disconnected", EventType.BACKUP_STORAGE_DISCONNECTED,
                                     "A backup storage cannot be used; resolved when its check passes again."),
 }

@@ -3,7 +3,9 @@
 The events are the changes other apps already make: a host's status (ping, reconnect), a backup
 storage's status (its check), a VM's state (the hypervisor's reports), a failed job. The first three
 are read from the models' save signals (monitoring sits above those apps and listens, they never
-call up); failed jobs are read by a beat scan of the jobs table (``scan_failed_jobs``).
+call up); failed jobs are read by a beat scan of the jobs table (``scan_failed_jobs``). A local primary
+storage is a directory on the hosts of its clusters: it is Disconnected when none of them is
+Connected, and Connected again when one is (``primary_storage_events``).
 """
 import logging
 
@@ -15,10 +17,10 @@ from apps.compute.models import VmInstance, VmState
 from apps.core import context as actx
 from apps.core.models import Job, JobState
 from apps.infra.models import Host, HostStatus
-from apps.storage.models import BackupStorage, BackupStorageStatus
+from apps.storage.models import BackupStorage, BackupStorageStatus, PrimaryStorage
 
 from . import alarming
-from .models import Alarm, AlarmRule, AlarmState, EventCursor, EventType, RuleKind
+from .models import Alarm, AlarmRule, AlarmState, EventCursor, EventType
 from .owners import visible_resources
 
 log = logging.getLogger(__name__)
@@ -28,8 +30,12 @@ WATCHED = {Host: "status", BackupStorage: "status", VmInstance: "state"}
 RESOLVES = {
     EventType.HOST_CONNECTED: EventType.HOST_DISCONNECTED,
     EventType.BACKUP_STORAGE_CONNECTED: EventType.BACKUP_STORAGE_DISCONNECTED,
+    EventType.PRIMARY_STORAGE_CONNECTED: EventType.PRIMARY_STORAGE_DISCONNECTED,
 }
-RAISING = {EventType.HOST_DISCONNECTED, EventType.BACKUP_STORAGE_DISCONNECTED, EventType.VM_STOPPED_UNEXPECTEDLY}
+RAISING = {EventType.HOST_DISCONNECTED, EventType.BACKUP_STORAGE_DISCONNECTED,
+           EventType.PRIMARY_STORAGE_DISCONNECTED, EventType.VM_STOPPED_UNEXPECTEDLY}
+BUILTIN_WATCHED = {EventType.HOST_DISCONNECTED, EventType.BACKUP_STORAGE_DISCONNECTED,
+                   EventType.PRIMARY_STORAGE_DISCONNECTED}
 RUNNING_STATES = {VmState.RUNNING, VmState.PAUSED}
 GONE_STATES = {VmState.DESTROYED, VmState.EXPUNGING}
 
@@ -112,7 +118,8 @@ def _matches(rule, event):
     return True
 
 
-MODELS = {"Host": Host, "BackupStorage": BackupStorage, "VmInstance": VmInstance, "Job": Job}
+MODELS = {"Host": Host, "BackupStorage": BackupStorage, "PrimaryStorage": PrimaryStorage, "VmInstance": VmInstance,
+          "Job": Job}
 
 
 def handle_safely(events):
@@ -130,19 +137,18 @@ def handle(event):
     from .builtin import ensure_builtin_rules
 
     type_ = event["type"]
-    if type_ in (EventType.HOST_DISCONNECTED, EventType.BACKUP_STORAGE_DISCONNECTED):
+    if type_ in BUILTIN_WATCHED:
         ensure_builtin_rules()
     resolved = RESOLVES.get(type_)
     if type_ == EventType.VM_STATE_CHANGED and (event["after"] in RUNNING_STATES or event["after"] in GONE_STATES):
         resolved = EventType.VM_STOPPED_UNEXPECTEDLY
-    if resolved:
+    if resolved and AlarmRule.objects.kept_event_rules(resolved):
         for alarm in Alarm.objects.select_related("rule").filter(
                 resource_uuid=event["resource_uuid"], state=AlarmState.ALARM, rule__event_type=resolved):
             alarming.change_state(alarm, AlarmState.OK, reason=f"{event['resource_type']} {event['resource_name']} "
                                   f"is {event['after']} again", caused_by=event["caused_by"],
                                   details={"event": type_}, resource_name=event["resource_name"])
-    rules = AlarmRule.objects.select_related("account").filter(kind=RuleKind.EVENT, event_type=type_)
-    for rule in rules:
+    for rule in AlarmRule.objects.kept_event_rules(type_):
         if not _matches(rule, event):
             continue
         reason = f"{event['resource_type']} {event['resource_name'] or event['resource_uuid']}: {type_}"
@@ -157,6 +163,29 @@ def handle(event):
         else:
             alarming.notice(rule, event["resource_type"], event["resource_uuid"], reason=reason,
                             caused_by=event["caused_by"], resource_name=event["resource_name"], details=details)
+    if type_ in (EventType.HOST_DISCONNECTED, EventType.HOST_CONNECTED):
+        for follow in primary_storage_events(event):
+            handle(follow)
+
+
+def primary_storage_events(event):
+    """The primary storage events a host's status change brings: Disconnected for each primary
+    storage of its cluster no Connected host reaches any more; Connected for each that was in Alarm
+    and is reached again."""
+    host = Host.objects.filter(uuid=event["resource_uuid"]).only("id", "cluster_id").first()
+    if host is None:
+        return []
+    events = []
+    for ps in PrimaryStorage.objects.filter(clusters=host.cluster_id).distinct():
+        reached = Host.objects.filter(cluster__primary_storages=ps, status=HostStatus.CONNECTED).exists()
+        if event["type"] == EventType.HOST_DISCONNECTED and not reached:
+            events.append(_event(EventType.PRIMARY_STORAGE_DISCONNECTED, ps, "Connected", "Disconnected",
+                                 f"{event['caused_by']}; no Connected host reaches it"))
+        elif event["type"] == EventType.HOST_CONNECTED and reached and Alarm.objects.filter(
+                resource_uuid=ps.uuid, state=AlarmState.ALARM).exists():
+            events.append(_event(EventType.PRIMARY_STORAGE_CONNECTED, ps, "Disconnected", "Connected",
+                                 event["caused_by"]))
+    return events
 
 
 FAILED_JOBS_CURSOR = "failed-jobs"

@@ -208,3 +208,32 @@ def test_a_webhook_that_fails_is_retried_with_backoff_and_logged(admin_client, w
     log = admin_client.get(f"/api/v1/notification-deliveries/{delivery.uuid}/").json()
     assert log["attempts"] == 2 and log["log"][0]["status"] == 503
     assert json.loads(webhook_server.requests[1]["body"])["to_state"] == "Alarm"
+
+
+def test_primary_storage_is_disconnected_when_no_host_of_its_clusters_is_connected(
+        admin_client, django_capture_on_commit_callbacks):
+    from apps.storage.models import PrimaryStorage
+
+    zone = Zone.objects.create(name="z")
+    cluster = Cluster.objects.create(name="c", zone=zone, hypervisor_type="Simulator")
+    ps = PrimaryStorage.objects.create(name="local", url="/ps", zone=zone)
+    ps.clusters.add(cluster)
+    hosts = [Host.objects.create(name=f"h{i}", cluster=cluster, hypervisor_type="Simulator",
+                                 management_ip=f"127.0.0.{i + 1}", status="Connected") for i in range(2)]
+
+    def set_status(host, status):
+        with django_capture_on_commit_callbacks(execute=True):
+            host.status = status
+            host.save(update_fields=["status", "updated_at"])
+
+    set_status(hosts[0], "Disconnected")
+    assert not Alarm.objects.filter(resource_uuid=ps.uuid).exists()     # h1 still reaches it
+    set_status(hosts[1], "Disconnected")
+    alarm = Alarm.objects.get(resource_uuid=ps.uuid)
+    assert alarm.state == "Alarm" and alarm.rule.builtin == "primary-storage-disconnected"
+    assert "no Connected host reaches it" in AlarmHistory.objects.get(alarm=alarm).caused_by
+    set_status(hosts[0], "Connected")
+    alarm.refresh_from_db()
+    assert alarm.state == "OK"
+    assert [a["state"] for a in admin_client.get("/api/v1/alarms/", {"q": "resource_type=PrimaryStorage"})
+            .json()["results"]] == ["OK"]

@@ -66,7 +66,7 @@ class Migration(migrations.Migration):
                 ('comparison', models.CharField(choices=[('>', 'Gt'), ('>=', 'Ge'), ('<', 'Lt'), ('<=', 'Le')], default='>', max_length=2)),
                 ('threshold', models.FloatField(blank=True, null=True)),
                 ('duration_seconds', models.PositiveIntegerField(default=0, help_text='how long the condition must hold')),
-                ('event_type', models.CharField(blank=True, choices=[('host.disconnected', 'Host Disconnected'), ('host.connected', 'Host Connected'), ('backup_storage.disconnected', 'Backup Storage Disconnected'), ('backup_storage.connected', 'Backup Storage Connected'), ('vm.stopped_unexpectedly', 'Vm Stopped Unexpectedly'), ('vm.state_changed', 'Vm State Changed'), ('job.failed', 'Job Failed')], default='', max_length=32)),
+                ('event_type', models.CharField(blank=True, choices=[('host.disconnected', 'Host Disconnected'), ('host.connected', 'Host Connected'), ('primary_storage.disconnected', 'Primary Storage Disconnected'), ('primary_storage.connected', 'Primary Storage Connected'), ('backup_storage.disconnected', 'Backup Storage Disconnected'), ('backup_storage.connected', 'Backup Storage Connected'), ('vm.stopped_unexpectedly', 'Vm Stopped Unexpectedly'), ('vm.state_changed', 'Vm State Changed'), ('job.failed', 'Job Failed')], default='', max_length=32)),
                 ('event_states', models.JSONField(blank=True, default=list, help_text='vm.state_changed: the new states')),
                 ('repeat_interval', models.PositiveIntegerField(default=0, help_text='seconds between reminders; 0: none')),
                 ('muted', models.BooleanField(default=False)),

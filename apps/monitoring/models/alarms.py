@@ -9,7 +9,7 @@ import uuid as uuid_lib
 
 from django.db import models
 
-from apps.core.models import Resource
+from apps.core.models import Resource, ResourceQuerySet, compiled, kept
 
 
 class RuleKind(models.TextChoices):
@@ -39,6 +39,8 @@ class Comparison(models.TextChoices):
 class EventType(models.TextChoices):
     HOST_DISCONNECTED = "host.disconnected"
     HOST_CONNECTED = "host.connected"
+    PRIMARY_STORAGE_DISCONNECTED = "primary_storage.disconnected"
+    PRIMARY_STORAGE_CONNECTED = "primary_storage.connected"
     BACKUP_STORAGE_DISCONNECTED = "backup_storage.disconnected"
     BACKUP_STORAGE_CONNECTED = "backup_storage.connected"
     VM_STOPPED_UNEXPECTEDLY = "vm.stopped_unexpectedly"
@@ -49,6 +51,14 @@ class EventType(models.TextChoices):
 class AlarmState(models.TextChoices):
     OK = "OK"
     ALARM = "Alarm"
+
+
+class AlarmRuleQuerySet(ResourceQuerySet):
+    @kept(invalidated_by=["monitoring.AlarmRule", "accounts.Account"])
+    @compiled
+    def kept_event_rules(self, event_type):
+        """The rules watching ``event_type``, as read up to a second ago: every VM state change asks."""
+        return self.select_related("account").filter(kind="event", event_type=event_type).order_by("id")
 
 
 class AlarmRule(Resource):
@@ -76,6 +86,7 @@ class AlarmRule(Resource):
     builtin = models.CharField(max_length=64, blank=True, default="", help_text="key of a built-in rule")
     endpoints = models.ManyToManyField("monitoring.NotificationEndpoint", related_name="rules", blank=True)
 
+    objects = AlarmRuleQuerySet.as_manager()
     tenant_path = "account"
 
     class Meta(Resource.Meta):
