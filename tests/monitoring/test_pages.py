@@ -48,3 +48,10 @@ def test_endpoint_and_schedule_forms_make_rows_through_the_api():
     made = client.post("/ui/vm-schedules/new/", {"name": "s", "vm_uuid": str(vm.uuid), "action": "stop",
                                                  "cron": "0 22 * * *", "timezone": "Asia/Shanghai", "description": ""})
     assert made.status_code == 302 and VmSchedule.objects.get().next_run_at is not None
+
+
+def test_the_monitoring_pages_speak_chinese():
+    client = browser(make_account("tenant-a"))
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get("/ui/alarm-rules/").content.decode()
+    assert "告警规则" in page and "监控" in page and "云主机定时任务" in page
