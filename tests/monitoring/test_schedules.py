@@ -114,3 +114,37 @@ def test_bad_schedules_are_400_naming_the_field(tenant_client, tenant_user, admi
     assert disabled.status_code == 200 and disabled.json()["state"] == "Disabled"
     VmSchedule.objects.update(next_run_at=timezone.now() - timedelta(seconds=1))
     assert [r.schedule.name for r in run_due_schedules()] == ["a"]   # the disabled one does not run
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_beat_runs_a_due_schedule_on_real_workers(admin_client, sim_agent, tmp_path):
+    """What beat does: it sends the run_schedules task; a real worker takes it and starts the stop
+    job, which a worker runs on the simulated host."""
+    from django.conf import settings
+
+    from cloudportal.celery import app as celery_app
+    from tests.hostagent.conftest import ADMIN_TOKEN
+    from tests.workers import Workers, wait_for
+
+    names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"apps.monitoring.tasks.run_schedules", "apps.monitoring.tasks.evaluate_alarms",
+            "apps.monitoring.tasks.deliver_notifications"} <= names
+    env = Env(admin_client, None, tmp_path, hosts=1)       # made in-process (eager jobs)
+    vm_uuid, _ = env.create()
+    schedule = env.client.post("/api/v1/vm-schedules/", {"name": "stop", "vm_uuid": vm_uuid, "action": "stop",
+                                                         "interval_seconds": 3600}, format="json").json()
+    make_due(schedule["uuid"])
+    workers = Workers(count=2, include=(), env={"SIM_AGENT_URL": sim_agent.url, "SIM_AGENT_TOKEN": ADMIN_TOKEN})
+    workers.start()
+    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
+    celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = False, workers.queue
+    try:
+        celery_app.send_task("apps.monitoring.tasks.run_schedules", queue=workers.queue)
+        wait_for(lambda: VmInstance.objects.get(uuid=vm_uuid).state == "Stopped", timeout=60,
+                 message="VM stopped", describe=workers.logs)
+    finally:
+        celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
+        workers.stop()
+    run = ScheduleRun.objects.get()
+    assert run.outcome == "started" and env.domains(env.vm(vm_uuid)["last_host_uuid"]) == {vm_uuid: "Stopped"}
