@@ -237,3 +237,26 @@ def test_primary_storage_is_disconnected_when_no_host_of_its_clusters_is_connect
     assert alarm.state == "OK"
     assert [a["state"] for a in admin_client.get("/api/v1/alarms/", {"q": "resource_type=PrimaryStorage"})
             .json()["results"]] == ["OK"]
+
+
+def test_a_backup_storage_whose_check_fails_raises_its_alarm_and_the_next_good_check_resolves_it(
+        admin_client, tmp_path, django_capture_on_commit_callbacks):
+    import shutil
+
+    from apps.storage.models import BackupStorage
+
+    path = tmp_path / "bs"
+    bs = admin_client.post("/api/v1/backup-storage/", {"name": "bs", "type": "ImageStore", "url": str(path)},
+                           format="json").json()
+    shutil.rmtree(path)
+    path.write_text("not a directory any more")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin_client.post(f"/api/v1/backup-storage/{bs['uuid']}/reconnect/").json()["status"] == "Disconnected"
+    alarm = Alarm.objects.get(resource_uuid=bs["uuid"])
+    assert alarm.state == "Alarm" and alarm.rule.builtin == "backup-storage-disconnected"
+    assert "request" in AlarmHistory.objects.get(alarm=alarm).caused_by   # the API call that found it
+    path.unlink()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin_client.post(f"/api/v1/backup-storage/{bs['uuid']}/reconnect/").json()["status"] == "Connected"
+    alarm.refresh_from_db()
+    assert alarm.state == "OK" and BackupStorage.objects.get(uuid=bs["uuid"]).status == "Connected"
