@@ -1,7 +1,10 @@
 from django.utils import timezone
 from rest_framework import serializers
 
-from apps.compute.models import VmInstance
+from apps.compute.models import VmInstance, VmState
+from apps.core.models import Job
+from apps.infra.models import Host
+from apps.storage.models import BackupStorage, PrimaryStorage
 from apps.core.api.fields import UuidRelatedField
 from apps.core.api.serializers import ResourceSerializer
 from apps.core.errors import CloudPortalError
@@ -21,7 +24,13 @@ METRICS = {
 }
 # what a normal account may watch: its own VMs and jobs (hosts and storage are the admin's)
 TENANT_EVENTS = {EventType.VM_STOPPED_UNEXPECTEDLY, EventType.VM_STATE_CHANGED, EventType.JOB_FAILED}
-EVENT_MODELS = {EventType.VM_STOPPED_UNEXPECTEDLY: VmInstance, EventType.VM_STATE_CHANGED: VmInstance}
+# what an event rule's resource_filter (q= conditions) is read over
+EVENT_MODELS = {
+    EventType.HOST_DISCONNECTED: Host, EventType.HOST_CONNECTED: Host,
+    EventType.PRIMARY_STORAGE_DISCONNECTED: PrimaryStorage, EventType.PRIMARY_STORAGE_CONNECTED: PrimaryStorage,
+    EventType.BACKUP_STORAGE_DISCONNECTED: BackupStorage, EventType.BACKUP_STORAGE_CONNECTED: BackupStorage,
+    EventType.VM_STOPPED_UNEXPECTEDLY: VmInstance, EventType.VM_STATE_CHANGED: VmInstance, EventType.JOB_FAILED: Job,
+}
 
 
 def _account_uuid(obj):
@@ -153,25 +162,27 @@ class AlarmRuleSerializer(ResourceSerializer):
             if get("threshold") is None:
                 raise serializers.ValidationError({"threshold": "a metric rule needs a threshold"})
             attrs["event_type"] = ""
-            self._check_filter(VmInstance if resource_kind == ResourceKind.VM else None, get("resource_filter"))
+            self._check_filter(VmInstance if resource_kind == ResourceKind.VM else Host, get("resource_filter"))
         elif kind == RuleKind.EVENT:
             event_type = get("event_type")
             if not event_type:
                 raise serializers.ValidationError({"event_type": "an event rule needs an event_type"})
             if event_type not in TENANT_EVENTS and not is_admin(user):
                 raise serializers.ValidationError({"event_type": "only an admin account watches hosts and storage"})
+            states = get("event_states") or []
+            if states and event_type != EventType.VM_STATE_CHANGED:
+                raise serializers.ValidationError({"event_states": "only vm.state_changed rules take event_states"})
+            unknown = [state for state in states if state not in VmState.values]
+            if unknown:
+                raise serializers.ValidationError({"event_states": f"'{unknown[0]}' is not a VM state"})
             attrs["resource_kind"], attrs["metric"] = "", ""
-            self._check_filter(EVENT_MODELS.get(event_type), get("resource_filter"))
+            self._check_filter(EVENT_MODELS[event_type], get("resource_filter"))
         return attrs
 
     def _check_filter(self, model, conditions):
         """A bad q= condition is a 400 now, not a rule that fails at every evaluation."""
         if not conditions:
             return
-        if model is None:
-            from apps.infra.models import Host
-
-            model = Host
         try:
             apply_query(model.objects.none(), list(conditions), self._user())
         except CloudPortalError as exc:

@@ -260,3 +260,19 @@ def test_a_backup_storage_whose_check_fails_raises_its_alarm_and_the_next_good_c
         assert admin_client.post(f"/api/v1/backup-storage/{bs['uuid']}/reconnect/").json()["status"] == "Connected"
     alarm.refresh_from_db()
     assert alarm.state == "OK" and BackupStorage.objects.get(uuid=bs["uuid"]).status == "Connected"
+
+
+def test_a_state_rule_tells_only_the_states_it_names_and_its_filter_chooses_the_vms(
+        tenant_client, tenant_user, webhook_server, django_capture_on_commit_callbacks):
+    web, db = _vm(tenant_user.account, "web-1"), _vm(tenant_user.account, "db-1")
+    response = tenant_client.post("/api/v1/alarm-rules/", {
+        "name": "paused web", "kind": "event", "event_type": "vm.state_changed", "event_states": ["Paused"],
+        "resource_filter": ["name~=web-%"], "endpoint_uuids": endpoints(tenant_client, webhook_server)[1:]},
+        format="json")
+    assert response.status_code == 201, response.content
+    for vm in (web, db):
+        for state in ("Paused", "Running"):
+            with django_capture_on_commit_callbacks(execute=True):
+                vm.state = state
+                vm.save(update_fields=["state", "updated_at"])
+    assert [(b["resource"]["name"], b["details"]["after"]) for b in webhook_server.bodies()] == [("web-1", "Paused")]

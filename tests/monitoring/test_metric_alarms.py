@@ -140,4 +140,7 @@ def test_bad_rules_are_400_naming_the_field(tenant_client):
     assert "resource_filter" in bad(resource_filter=["secret=1"])
     assert "window_seconds" in bad(window_seconds=1)
     assert "event_type" in bad(kind="event")
+    assert "event_states" in bad(kind="event", event_type="vm.state_changed", event_states=["Exploded"])
+    assert "event_states" in bad(kind="event", event_type="job.failed", event_states=["Running"])
+    assert "resource_filter" in bad(kind="event", event_type="job.failed", resource_filter=["nonsense=1"])
     assert AlarmRule.objects.count() == 0
