@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import logging
+import smtplib
 import urllib.error
 import urllib.request
 from datetime import timedelta
@@ -79,13 +80,26 @@ def _send_webhook(endpoint, delivery, history):
         return response.status
 
 
-def _reason(exc):
-    """A short, plain account of a failure (never a traceback)."""
+def _reason(exc, endpoint_type):
+    """A short, plain account of a failure a person can act on (never a traceback or a repr)."""
+    what = "mail server" if endpoint_type == EndpointType.EMAIL else "endpoint"
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code} {exc.reason}"
     if isinstance(exc, urllib.error.URLError):
-        return f"cannot reach the endpoint: {exc.reason}"
-    return f"{type(exc).__name__}: {exc}"[:500]
+        exc = exc.reason if isinstance(exc.reason, OSError) else exc
+        if not isinstance(exc, OSError):
+            return f"cannot reach the {what}: {exc.reason}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "the mail server refused the recipients: " + ", ".join(sorted(exc.recipients))
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return f"the mail server answered {exc.smtp_code} {text}"[:500]
+    if isinstance(exc, TimeoutError):
+        return f"the {what} did not answer in time"
+    if isinstance(exc, OSError):
+        return f"cannot reach the {what}: {exc.strerror or exc.__class__.__name__}"
+    log.error("delivery to a %s failed unexpectedly", what, exc_info=exc)
+    return f"the {what} could not be sent to (the server log has the details)"
 
 
 def attempt(delivery):
@@ -99,7 +113,7 @@ def attempt(delivery):
         else:
             entry["status"] = _send_webhook(endpoint, delivery, history)
     except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt, retried
-        entry.update(ok=False, error=_reason(exc))
+        entry.update(ok=False, error=_reason(exc, endpoint.type))
         if isinstance(exc, urllib.error.HTTPError):
             entry["status"] = exc.code
         log.info("delivery %s to %s failed: %s", delivery.uuid, endpoint.uuid, entry["error"])

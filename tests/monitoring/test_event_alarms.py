@@ -276,3 +276,26 @@ def test_a_state_rule_tells_only_the_states_it_names_and_its_filter_chooses_the_
                 vm.state = state
                 vm.save(update_fields=["state", "updated_at"])
     assert [(b["resource"]["name"], b["details"]["after"]) for b in webhook_server.bodies()] == [("web-1", "Paused")]
+
+
+def test_a_mail_server_that_is_down_is_a_plain_error_in_the_delivery_log(admin_client, settings,
+                                                                          django_capture_on_commit_callbacks):
+    from tests.monitoring.conftest import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()   # nothing listens there
+    ensure_builtin_rules()
+    mail = admin_client.post("/api/v1/notification-endpoints/", {"name": "m", "type": "email",
+                                                                  "address": "ops@example.com"}, format="json")
+    AlarmRule.objects.get(builtin="host-disconnected").endpoints.set(
+        NotificationEndpoint.objects.filter(uuid=mail.json()["uuid"]))
+    host = Host.objects.create(name="h", cluster=Cluster.objects.create(name="c", zone=Zone.objects.create(name="z"),
+                                                                        hypervisor_type="Simulator"),
+                               hypervisor_type="Simulator", management_ip="127.0.0.1", status="Connected")
+    with django_capture_on_commit_callbacks(execute=True):
+        host.status = "Disconnected"
+        host.save(update_fields=["status", "updated_at"])
+    delivery = admin_client.get("/api/v1/notification-deliveries/").json()["results"][0]
+    assert delivery["state"] == "pending" and delivery["attempts"] == 1
+    assert delivery["last_error"] == "cannot reach the mail server: Connection refused"
+    assert delivery["log"][0]["error"] == delivery["last_error"]
