@@ -10,7 +10,7 @@ class MonitoringConfig(AppConfig):
 
     def ready(self):
         # tasks: registered in every process, so an alarm change can ask for a delivery by name
-        from . import cascade, tasks  # noqa: F401
+        from . import cascade, globalconfig, tasks  # noqa: F401
         from .events import connect
 
         connect()   # host / storage status and VM state changes feed the event rules

@@ -7,10 +7,13 @@ attempt is kept in the delivery's log.
 """
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import smtplib
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import timedelta
 
@@ -19,6 +22,7 @@ from django.core.mail import EmailMessage
 from django.db.models import Q
 from django.utils import timezone
 
+from .globalconfig import WEBHOOK_PRIVATE_ADDRESSES
 from .models import Delivery, DeliveryState, EndpointType
 
 log = logging.getLogger(__name__)
@@ -68,7 +72,31 @@ def _send_email(endpoint, history):
     return None
 
 
+class Refused(Exception):
+    """A delivery that is not tried again: the endpoint may not be sent to."""
+
+
+def _check_address(endpoint):
+    """A normal account's webhook must not reach the portal's own networks unless an admin allows it
+    (``alarm.webhook.privateAddresses``): the portal would otherwise post for a tenant wherever the
+    portal itself can reach (its agents, its database)."""
+    account = endpoint.account
+    if account is None or account.is_admin or WEBHOOK_PRIVATE_ADDRESSES.value():
+        return
+    host = urllib.parse.urlsplit(endpoint.address).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return   # the request will fail to resolve it too, and say so
+    for address in sorted(addresses):
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            raise Refused(f"the endpoint's address {address} is on the portal's own networks; an admin may allow "
+                          f"that (global config alarm.webhook.privateAddresses)")
+
+
 def _send_webhook(endpoint, delivery, history):
+    _check_address(endpoint)
     body = json.dumps(message(history), sort_keys=True).encode()
     request = urllib.request.Request(endpoint.address, data=body, method="POST", headers={
         "Content-Type": "application/json",
@@ -83,6 +111,8 @@ def _send_webhook(endpoint, delivery, history):
 def _reason(exc, endpoint_type):
     """A short, plain account of a failure a person can act on (never a traceback or a repr)."""
     what = "mail server" if endpoint_type == EndpointType.EMAIL else "endpoint"
+    if isinstance(exc, Refused):
+        return str(exc)
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code} {exc.reason}"
     if isinstance(exc, urllib.error.URLError):
@@ -107,12 +137,14 @@ def attempt(delivery):
     endpoint, history = delivery.endpoint, delivery.history
     now = timezone.now()
     entry = {"at": now.isoformat(), "ok": True}
+    failure = None
     try:
         if endpoint.type == EndpointType.EMAIL:
             _send_email(endpoint, history)
         else:
             entry["status"] = _send_webhook(endpoint, delivery, history)
     except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt, retried
+        failure = exc
         entry.update(ok=False, error=_reason(exc, endpoint.type))
         if isinstance(exc, urllib.error.HTTPError):
             entry["status"] = exc.code
@@ -121,7 +153,7 @@ def attempt(delivery):
     delivery.log = (delivery.log or []) + [entry]
     if entry["ok"]:
         delivery.state, delivery.delivered_at, delivery.next_attempt_at = DeliveryState.SENT, now, None
-    elif delivery.attempts > len(RETRY_DELAYS):
+    elif delivery.attempts > len(RETRY_DELAYS) or isinstance(failure, Refused):
         delivery.state, delivery.next_attempt_at, delivery.last_error = DeliveryState.FAILED, None, entry["error"]
     else:
         delivery.next_attempt_at = now + timedelta(seconds=RETRY_DELAYS[delivery.attempts - 1])
@@ -143,7 +175,7 @@ def deliver_due(now=None):
         if not Delivery.objects.filter(pk=pk, state=DeliveryState.PENDING, next_attempt_at=next_at).update(
                 next_attempt_at=claim_until):
             continue
-        delivery = Delivery.objects.select_related("endpoint", "history", "history__rule",
+        delivery = Delivery.objects.select_related("endpoint", "endpoint__account", "history", "history__rule",
                                                    "history__alarm").get(pk=pk)
         sent += attempt(delivery)
     return sent

@@ -299,3 +299,22 @@ def test_a_mail_server_that_is_down_is_a_plain_error_in_the_delivery_log(admin_c
     assert delivery["state"] == "pending" and delivery["attempts"] == 1
     assert delivery["last_error"] == "cannot reach the mail server: Connection refused"
     assert delivery["log"][0]["error"] == delivery["last_error"]
+
+
+def test_a_normal_accounts_webhook_may_not_reach_the_portals_own_networks_unless_allowed(
+        tenant_client, tenant_user, admin_client, webhook_server, django_capture_on_commit_callbacks):
+    from tests.monitoring.conftest import allow_private_webhooks
+
+    allow_private_webhooks(False)
+    vm = _vm(tenant_user.account, "vm-1")
+    for client in (tenant_client, admin_client):
+        assert client.post("/api/v1/alarm-rules/", {"name": "changes", "kind": "event", "event_type": "vm.state_changed",
+                                                    "endpoint_uuids": endpoints(client, webhook_server)[1:]},
+                           format="json").status_code == 201
+    with django_capture_on_commit_callbacks(execute=True):
+        vm.state = "Paused"
+        vm.save(update_fields=["state", "updated_at"])
+    assert len(webhook_server.requests) == 1    # the admin's
+    refused = tenant_client.get("/api/v1/notification-deliveries/").json()["results"]
+    assert [d["state"] for d in refused] == ["failed"]   # not retried
+    assert refused[0]["last_error"].startswith("the endpoint's address 127.0.0.1 is on the portal's own networks")
