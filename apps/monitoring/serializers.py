@@ -92,6 +92,8 @@ class NotificationEndpointSerializer(ResourceSerializer):
 class AlarmRuleSerializer(ResourceSerializer):
     kind = serializers.ChoiceField(choices=RuleKind.choices)
     resource_kind = serializers.ChoiceField(choices=ResourceKind.choices, required=False, allow_blank=True)
+    metric = serializers.ChoiceField(choices=sorted(set(METRICS["host"]) | set(METRICS["vm"])), required=False,
+                                     allow_blank=True, help_text="a logical metric of the store (per resource_kind)")
     resource_uuids = serializers.ListField(child=serializers.UUIDField(format="hex_verbose"), required=False)
     resource_filter = serializers.ListField(child=serializers.CharField(max_length=512), required=False,
                                             help_text="q= conditions over the resources, e.g. name~=web%")

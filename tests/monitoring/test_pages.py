@@ -55,3 +55,19 @@ def test_the_monitoring_pages_speak_chinese():
     client.cookies["django_language"] = "zh-hans"
     page = client.get("/ui/alarm-rules/").content.decode()
     assert "告警规则" in page and "监控" in page and "云主机定时任务" in page
+
+
+def test_alarm_rule_form_makes_a_metric_rule_and_its_page_shows_it():
+    user = make_account("tenant-a")
+    client = browser(user)
+    form = client.get("/ui/alarm-rules/new/")
+    assert form.status_code == 200
+    made = client.post("/ui/alarm-rules/new/", {
+        "name": "busy", "description": "", "kind": "metric", "resource_kind": "vm", "metric": "cpu",
+        "aggregation": "avg", "window_seconds": "300", "comparison": ">", "threshold": "85",
+        "duration_seconds": "120", "repeat_interval": "0", "event_type": ""})
+    assert made.status_code == 302, made.content.decode()[:3000]
+    rule = AlarmRule.objects.get()
+    assert (rule.metric, rule.threshold, rule.duration_seconds, rule.account_id) == ("cpu", 85, 120, user.account_id)
+    page = client.get(f"/ui/alarm-rules/{rule.uuid}/")
+    assert page.status_code == 200 and "busy" in page.content.decode()
