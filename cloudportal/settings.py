@@ -155,6 +155,7 @@ CELERY_BEAT_SCHEDULE = {
                         "schedule": float(os.environ.get("ALARM_TICK", "10"))},
     "deliver-notifications": {"task": "apps.monitoring.tasks.deliver_notifications", "schedule": 10.0},  # retries
     "run-vm-schedules": {"task": "apps.monitoring.tasks.run_schedules", "schedule": 15.0},
+    "prune-alarm-history": {"task": "apps.monitoring.tasks.prune_history", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = "UTC"
 

@@ -66,11 +66,14 @@ def connect():
 
 
 def _caused_by(what):
+    """What made the change: the job or the request (and who asked), else the beat task that found it."""
+    user = actx.actor.get()
+    by = f" by {user.username}" if getattr(user, "username", "") else ""
     job = actx.job_uuid.get()
     if job:
-        return f"{what} (job {job})"
+        return f"{what} (job {job}{by})"
     request = actx.request_id.get()
-    return f"{what} (request {request})" if request else what
+    return f"{what} (request {request}{by})" if request else what
 
 
 def _event(type_, obj, before, after, caused_by, account_id=None, details=None):

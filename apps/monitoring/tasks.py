@@ -25,3 +25,19 @@ def run_schedules():
     from .scheduling import run_due_schedules
 
     return len(run_due_schedules())
+
+
+@shared_task(name="apps.monitoring.tasks.prune_history")
+def prune_history():
+    """Beat, hourly: alarm history (with its deliveries) and schedule runs older than
+    ``alarm/history.retentionDays`` go; alarms keep their current state."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from .globalconfig import HISTORY_RETENTION_DAYS
+    from .models import AlarmHistory, ScheduleRun
+
+    cutoff = timezone.now() - timedelta(days=HISTORY_RETENTION_DAYS.value())
+    return AlarmHistory.objects.filter(created_at__lt=cutoff).delete()[0] + ScheduleRun.objects.filter(
+        created_at__lt=cutoff).delete()[0]

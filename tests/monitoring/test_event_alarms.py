@@ -318,3 +318,21 @@ def test_a_normal_accounts_webhook_may_not_reach_the_portals_own_networks_unless
     refused = tenant_client.get("/api/v1/notification-deliveries/").json()["results"]
     assert [d["state"] for d in refused] == ["failed"]   # not retried
     assert refused[0]["last_error"].startswith("the endpoint's address 127.0.0.1 is on the portal's own networks")
+
+
+def test_old_history_and_schedule_runs_are_pruned_but_alarms_keep_their_state(admin_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.monitoring.tasks import prune_history
+
+    ensure_builtin_rules()
+    rule = AlarmRule.objects.get(builtin="host-disconnected")
+    alarm = Alarm.objects.create(name="a", rule=rule, resource_type="Host", resource_uuid=rule.uuid, state="Alarm")
+    old, new = (AlarmHistory.objects.create(rule=rule, alarm=alarm, resource_type="Host", resource_uuid=rule.uuid,
+                                            from_state="OK", to_state="Alarm", reason=r) for r in ("old", "new"))
+    AlarmHistory.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=91))
+    assert prune_history() == 1
+    assert list(AlarmHistory.objects.values_list("reason", flat=True)) == ["new"]
+    assert Alarm.objects.get(pk=alarm.pk).state == "Alarm"

@@ -129,7 +129,7 @@ def test_beat_runs_a_due_schedule_on_real_workers(admin_client, sim_agent, tmp_p
 
     names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert {"apps.monitoring.tasks.run_schedules", "apps.monitoring.tasks.evaluate_alarms",
-            "apps.monitoring.tasks.deliver_notifications"} <= names
+            "apps.monitoring.tasks.deliver_notifications", "apps.monitoring.tasks.prune_history"} <= names
     env = Env(admin_client, None, tmp_path, hosts=1)       # made in-process (eager jobs)
     vm_uuid, _ = env.create()
     schedule = env.client.post("/api/v1/vm-schedules/", {"name": "stop", "vm_uuid": vm_uuid, "action": "stop",
