@@ -15,7 +15,8 @@ class InstanceOfferingPages(ResourcePages):
     columns = ["name", "cpu_num", "memory_size", "allocator_strategy", "state", "created_at"]
     fields = ["name", "description", "cpu_num", "memory_size", "cpu_speed", "allocator_strategy", "sort_key"]
     actions = ["enable", "disable", "delete"]
-    labels = {"cpu_num": _("CPUs"), "memory_size": _("Memory (bytes)"), "cpu_speed": _("CPU speed (MHz)"),
+    sizes = ["memory_size"]
+    labels = {"cpu_num": _("CPUs"), "memory_size": _("Memory"), "cpu_speed": _("CPU speed (MHz)"),
               "allocator_strategy": _("Allocator strategy"), "sort_key": _("Sort key")}
     search_example = "cpu_num>=2"
 
@@ -41,6 +42,7 @@ class VmInstancePages(ResourcePages):
               "allocator_strategy": _("Allocator strategy"), "platform": _("Platform"),
               "hypervisor_type": _("Hypervisor"), "destroyed_at": _("Destroyed at")}
     cells = {"nics": nic_ips}
+    sizes = ["memory_size", "root_disk_size"]   # the create wizard's
     related = [Related("volumes", "vm_instance_uuid", label=_("Volumes"))]
     search_example = "state=Running"
     detail_template = "compute/vm_detail.html"

@@ -39,7 +39,6 @@ STEPS = [
     ("vm-networks", []),
     ("vm-placement", ["zone_uuid", "cluster_uuid", "host_uuid", "allocator_strategy"]),
 ]
-MEMORY_SIZES = [256 << 20, 512 << 20, 1 << 30, 2 << 30, 4 << 30, 8 << 30, 16 << 30, 32 << 30, 64 << 30]
 ROWS = 500
 
 
@@ -181,7 +180,8 @@ class VmCreateView(FormView):
         titles = step_titles()
         steps = [{"id": anchor, "title": titles[anchor]} for anchor, _names in STEPS]
         names = [name for _anchor, step_names in STEPS for name in step_names]
-        fields = {one.name: one for one in inputs(serializer, names, values, errors, self.pages.labels)}
+        fields = {one.name: one for one in inputs(serializer, names, values, errors, self.pages.labels,
+                                                   sizes=self.pages.sizes)}
         fields["image_uuid"].options = self.options("images", ["status=Ready", "state=Enabled"], image_label)
         fields["instance_offering_uuid"].options = self.options("instance-offerings", ["state=Enabled"],
                                                                 offering_label)
@@ -194,7 +194,6 @@ class VmCreateView(FormView):
             "fields": fields, "networks": networks,
             "network_errors": errors.get("l3_network_uuids", []) + (
                 errors.get("static_ips", []) if not isinstance(details.get("static_ips"), dict) else []),
-            "memory_sizes": [(size, human_bytes(size)) for size in MEMORY_SIZES],
             "error": general,
             "placement": self.placement(placement) if placement is not None else None,
             "cancel_url": reverse("ui:list", kwargs={"basename": self.basename}),

@@ -9,7 +9,7 @@ LABELS = {"zone_uuid": _("Zone"), "cluster_uuid": _("Cluster"), "hypervisor_type
           "management_ip": _("Management IP"), "ssh_port": _("SSH port"), "username": _("User name"),
           "password": _("Password"), "private_key": _("Private key"), "agent_port": _("Agent port"),
           "agent_version": _("Agent version"), "status": _("Status"), "cpu_num": _("CPUs"),
-          "memory_size": _("Memory (bytes)"), "total_cpu": _("Total CPUs"), "available_cpu": _("Available CPUs"),
+          "memory_size": _("Memory"), "total_cpu": _("Total CPUs"), "available_cpu": _("Available CPUs"),
           "total_memory": _("Total memory"), "available_memory": _("Available memory"),
           "used_cpu": _("Used CPUs"), "used_memory": _("Used memory"), "reserved_cpu": _("Reserved CPUs"),
           "reserved_memory": _("Reserved memory"), "last_ping_at": _("Last ping"), "facts": _("Facts")}
@@ -55,6 +55,7 @@ class HostPages(ResourcePages):
         "password": {"hypervisor_type": ["KVM"], "ssh_login": ["password"]},
         "private_key": {"hypervisor_type": ["KVM"], "ssh_login": ["private_key"]},
     }
+    sizes = ["memory_size"]
     after_create = "job"   # adding a host is a job whose steps are worth watching
     actions = ["reconnect", "enable", "disable", "maintain", Action("delete", destructive=True)]
     related = [Related("volumes", "host_uuid", label=_("Volumes"))]   # on its local storage

@@ -65,7 +65,8 @@ def test_log_in_create_an_offering_find_it_and_read_the_pages_in_chinese(chromiu
     page.click("#create")
     page.fill("#f-name", "web-small")
     page.fill("#f-cpu_num", "0")   # refused by the API's serializer: its message beside the field
-    page.fill("#f-memory_size", str(1 << 30))
+    page.fill("#f-memory_size", "1024")
+    page.select_option("#f-memory_size-unit", label="MiB")
     page.click("#save")
     page.wait_for_selector('[data-error-for="cpu_num"]')
     assert "greater than or equal to 1" in page.text_content('[data-error-for="cpu_num"]')

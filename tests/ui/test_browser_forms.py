@@ -2,7 +2,6 @@
 the API with its progress bar filling, landing on the image's page with its job; the add-host form
 showing only the inputs of the hypervisor chosen, and the login switch between password and key.
 Skipped without Chromium or Playwright."""
-import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from apps.core.models import Job
@@ -94,10 +93,12 @@ def test_the_host_form_shows_the_inputs_of_the_hypervisor_chosen_and_lands_on_th
     page.fill("#f-name", "sim-1")
     page.select_option("#f-cluster_uuid", str(cluster.uuid))
     page.fill("#f-cpu_num", "8")
-    page.fill("#f-memory_size", str(16 << 30))
+    page.fill("#f-memory_size", "16")   # in GiB, the unit shown first; the API is sent bytes
+    assert page.eval_on_selector("#f-memory_size-unit", "s => s.selectedOptions[0].text") == "GiB"
     page.click("#save")
     page.wait_for_url("**/ui/jobs/*-*/")
     job = Job.objects.get(resource_uuid=cluster.hosts.get(name="sim-1").uuid)
+    assert job.args["memory_size"] == 16 << 30   # what the simulated host is given
     assert page.url.endswith(f"/ui/jobs/{job.uuid}/")
     assert errors == []
     context.close()

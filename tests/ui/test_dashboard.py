@@ -12,17 +12,12 @@ from apps.core.models import ResourceConfig
 from apps.core.testing import client_for, make_account
 from apps.infra.models import Cluster, Host, HostStatus, Zone
 from apps.storage.models import LocalStorageHostRef, PrimaryStorage
+from tests.ui.pages import browser
 
 pytestmark = pytest.mark.django_db
 
 GiB = 1 << 30
 CPU_RATIO = {"category": "host", "name": "cpu.overProvisioning.ratio"}
-
-
-def browser(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def host(name, cluster, status=HostStatus.CONNECTED, **figures):

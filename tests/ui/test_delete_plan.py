@@ -4,21 +4,15 @@ the delete button is off."""
 import re
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
 from apps.core.testing import client_for, make_account
 from apps.infra.models import Cluster, Host, Zone
 from apps.storage.models import BackupStorage, Image, ImageBackupStorageRef
+from tests.ui.pages import browser
 
 pytestmark = pytest.mark.django_db
-
-
-def browser(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def group(html, section, resource_type):

@@ -5,19 +5,13 @@ import json
 import re
 
 import pytest
-from django.test import Client
 
 from apps.core.models import Job
 from apps.core.testing import make_account
 from apps.infra.models import Cluster, Host, Zone
+from tests.ui.pages import browser
 
 pytestmark = pytest.mark.django_db
-
-
-def browser(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def conditions(html):

@@ -3,18 +3,12 @@ the session's CSRF token, the upload serializer's inputs), reached from the imag
 import re
 
 import pytest
-from django.test import Client
 
 from apps.core.testing import make_account
 from apps.storage.models import BackupStorage
+from tests.ui.pages import browser
 
 pytestmark = pytest.mark.django_db
-
-
-def browser(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_the_upload_form_posts_the_apis_upload_inputs_to_the_api_with_the_csrf_token(tmp_path):

@@ -1,24 +1,13 @@
 """Zones, clusters and hosts in the console: made through the forms the API validates, a KVM host
 refused with the API's message beside its field, hosts related on the cluster's page."""
-import re
 
 import pytest
-from django.test import Client
 
 from apps.core.testing import client_for, make_account
 from apps.infra.models import Cluster, Zone
+from tests.ui.pages import browser, field_errors
 
 pytestmark = pytest.mark.django_db
-
-
-def browser(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def field_errors(response, name):
-    return re.findall(rf'data-error-for="{name}">([^<]*)<', response.content.decode())
 
 
 def test_a_zone_and_a_cluster_are_made_through_the_forms_and_the_cluster_lists_on_the_zone():

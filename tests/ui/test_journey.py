@@ -6,7 +6,6 @@ instance offering; three VMs from the wizard (placement checked first) seen reac
 one stopped; a zone's delete showing the API's cascade plan first. Then a real QEMU VM's console
 opened from its page in one click (only where libvirtd runs). No page logs a JavaScript error;
 every input of every page has a label. Skipped without Chromium or Playwright."""
-import os
 import re
 
 import pytest
@@ -23,7 +22,6 @@ from tests.webserver import WebServer
 from tests.workers import Workers
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-GIB = 1 << 30
 
 
 @pytest.fixture
@@ -101,7 +99,7 @@ def test_from_an_empty_portal_to_three_running_vms_through_the_pages(chromium, p
         page.fill("#f-name", name)
         choose(page, "#f-cluster_uuid", "sim-cluster")
         page.fill("#f-cpu_num", "4")
-        page.fill("#f-memory_size", str(8 * GIB))
+        page.fill("#f-memory_size", "8")   # GiB
         tab.click_to("#save", re.compile(rf".*/ui/jobs/{UUID}/$"))   # the add-host job's page
     tab.goto("/ui/hosts/")
     tab.until(rows_showing("Connected", 2), what="two Connected hosts")
@@ -126,7 +124,7 @@ def test_from_an_empty_portal_to_three_running_vms_through_the_pages(chromium, p
     page = act(tab, "l3-networks", l3, "Add an IP range", values={
         "start_ip": "10.30.0.10", "end_ip": "10.30.0.99", "netmask": "255.255.255.0", "gateway": "10.30.0.1"})
     assert "10.30.0.10" in page.text_content("#fields")
-    create(tab, "instance-offerings", {"name": "small", "cpu_num": 1, "memory_size": 512 << 20})
+    create(tab, "instance-offerings", {"name": "small", "cpu_num": 1, "memory_size": 512}, {"memory_size-unit": "MiB"})
     # the jobs the attaches started are done before a VM needs them
     tab.goto("/ui/jobs/")
     tab.until("(rows => rows.length >= 5 && rows.every(r => r.textContent.includes('succeeded')))"
@@ -178,7 +176,7 @@ def test_from_an_empty_portal_to_three_running_vms_through_the_pages(chromium, p
     assert page.locator("#plan [data-plan-type]").count() == 0 and not page.locator("#plan-blockers").count()
     tab.click_to("#confirm", re.compile(rf".*/ui/jobs/{UUID}/$"))   # the delete's job
     tab.goto("/ui/zones/")
-    tab.until(f"!document.querySelector('#rows').textContent.includes('zone-2')", what="zone-2 gone")
+    tab.until("!document.querySelector('#rows').textContent.includes('zone-2')", what="zone-2 gone")
     assert "zone-1" in page.text_content("#rows")
 
     page = tab.goto("/ui/")   # the dashboard, with all of it

@@ -5,7 +5,6 @@ the task panel comes with every page, the account's recent jobs already in it.""
 import re
 
 import pytest
-from django.test import Client
 
 from apps.core.flows import execute_job, start_job
 from apps.core.models import Job
@@ -13,6 +12,7 @@ from apps.core.testing import make_account
 from apps.infra.models import Zone
 from apps.storage.models import Image
 from tests.core import flows_for_tests as flows
+from tests.ui.pages import browser
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +21,6 @@ pytestmark = pytest.mark.django_db
 def no_dispatch(monkeypatch):
     """Jobs run when the test says (execute_job)."""
     monkeypatch.setattr("apps.core.flows.jobs.dispatch", lambda job_uuid: None)
-
-
-def browser(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def rows_of(html):

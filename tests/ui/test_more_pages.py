@@ -1,9 +1,7 @@
 """The console's pages for volumes, IP ranges and used IPs, tags, change logs, users' passwords,
 and the job page's steps: each page's main path, answered by the API (its tenancy, its rules)."""
-import re
 
 import pytest
-from django.test import Client
 
 from apps.accounts.models import User
 from apps.compute.models import VmInstance, VmNic
@@ -13,24 +11,11 @@ from apps.infra.models import Zone
 from apps.network import ipam
 from apps.network.models import IpRange, L2Network, L3Network
 from apps.storage.models import PrimaryStorage, Volume
+from tests.ui.pages import browser, field_errors, text
 
 pytestmark = pytest.mark.django_db
 
 RANGE = {"start_ip": "10.0.0.10", "end_ip": "10.0.0.20", "netmask": "255.255.255.0", "gateway": "10.0.0.1"}
-
-
-def browser(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def text(response):
-    return response.content.decode()
-
-
-def field_errors(response, name):
-    return re.findall(rf'data-error-for="{name}">([^<]*)<', text(response))
 
 
 @pytest.fixture

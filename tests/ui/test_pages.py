@@ -9,25 +9,12 @@ from django.test import Client
 from apps.core.models import AuditLog, Job
 from apps.core.testing import client_for, make_account
 from apps.storage.models import BackupStorage, Image
+from tests.ui.pages import browser, field_errors, text
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "pass-word-1"
 OFFERING = {"name": "small", "cpu_num": "2", "memory_size": str(1 << 30), "cpu_speed": "0", "sort_key": "0"}
-
-
-def browser(user, **options):
-    client = Client(**options)
-    client.force_login(user)
-    return client
-
-
-def text(response):
-    return response.content.decode()
-
-
-def field_errors(response, name):
-    return re.findall(rf'data-error-for="{name}">([^<]*)<', text(response))
 
 
 @pytest.fixture
@@ -224,3 +211,20 @@ def test_a_list_s_first_page_newest_first_or_in_its_order_says_which_jobs_bring_
     for query in ({"ordering": "name"}, {"offset": "1", "limit": "1"}):   # the new rows would not show there
         assert "data-live-jobs-of" not in text(client.get("/ui/zones/", query))
     assert "data-live-jobs-of" not in text(client.get("/ui/jobs/"))   # jobs follow themselves
+
+
+def test_a_size_is_typed_as_a_number_and_a_unit_and_the_form_sends_bytes(admin):
+    """An offering's memory in its edit form: 1.5 GiB shows as 1536 MiB, the hidden input the form
+    sends holds the bytes the API has; a size no unit divides shows in bytes."""
+    from apps.core.ui.widgets import Input
+
+    uuid = client_for(admin).post("/api/v1/instance-offerings/", {**OFFERING, "memory_size": str(3 << 29)},
+                                  format="json").json()["uuid"]
+    page = text(browser(admin).get(f"/ui/instance-offerings/{uuid}/edit/"))
+    number = re.search(r'<input[^>]* id="f-memory_size" type="number"[^>]*value="([^"]*)"', page)
+    unit = re.search(r'<select[^>]*id="f-memory_size-unit".*?<option value="(\d+)" selected>(\w+)<', page, re.S)
+    sent = re.search(r'<input type="hidden" name="memory_size" value="(\d+)">', page)
+    assert (number.group(1), unit.groups(), sent.group(1)) == ("1536", (str(1 << 20), "MiB"), str(3 << 29))
+    assert Input("memory_size", "Memory", "size", value=1000).size == (1000, "B")
+    assert Input("memory_size", "Memory", "size", value=2 << 40).size == (2, "TiB")
+    assert Input("memory_size", "Memory", "size", value="").size == ("", "GiB")

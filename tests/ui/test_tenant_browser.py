@@ -6,7 +6,6 @@ another account's VM is the API's 404. No page logs a JavaScript error; every in
 Skipped without Chromium or Playwright."""
 import re
 
-import pytest
 from django.urls import reverse
 
 from apps.core.api.serializers import admin_only_fields

@@ -4,10 +4,9 @@ shown as the API says them, every input has a label and no page logs a JavaScrip
 Skipped without Chromium or Playwright."""
 import re
 
-import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
-from tests.compute.vm_env import GIB, Env
+from tests.compute.vm_env import Env
 from tests.ui.test_browser import chromium  # noqa: F401  (the module's browser)
 from tests.webserver import WebServer
 
@@ -58,13 +57,14 @@ def test_the_wizard_checks_placement_in_place_and_shows_the_api_s_answers(chromi
 
         page.select_option("#f-instance_offering_uuid", "")
         page.fill("#f-cpu_num", "1")
-        page.fill("#f-memory_size", str(64 * GIB))
+        page.fill("#f-memory_size", "64")   # GiB
         page.click("#check-placement")
         page.wait_for_selector("#placement-message")
         assert page.text_content("#placement-code") == "NO_HOST_AVAILABLE"
         assert page.text_content("#placement-message").startswith("no host fits the VM")
 
-        page.fill("#f-memory_size", "1000")
+        page.fill("#f-memory_size", "1")
+        page.select_option("#f-memory_size-unit", label="MiB")
         page.click("#check-placement")
         page.wait_for_selector('[data-error-for="memory_size"]')
         assert "greater than or equal to" in page.text_content('[data-error-for="memory_size"]')

@@ -7,7 +7,6 @@ import re
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from apps.compute.models import VmInstance
@@ -15,6 +14,7 @@ from apps.core.models import AuditLog, Job
 from apps.core.testing import client_for, make_account
 from apps.infra.models import Cluster, Host, Zone
 from tests.compute.vm_env import GIB, MIB, Env
+from tests.ui.pages import browser, field_errors, text
 
 pytestmark = pytest.mark.django_db
 
@@ -28,20 +28,6 @@ def env(admin_client, sim_agent, tmp_path, django_capture_on_commit_callbacks):
 def page(admin_user):
     """The admin's browser (a session, as the console's login gives)."""
     return browser(admin_user)
-
-
-def browser(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def text(response):
-    return response.content.decode()
-
-
-def field_errors(response, name):
-    return [html.unescape(m) for m in re.findall(rf'data-error-for="{re.escape(name)}">([^<]*)<', text(response))]
 
 
 def form(env, **extra):

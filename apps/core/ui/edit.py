@@ -87,7 +87,7 @@ class FormView(PageView):
         serializer = serializer_class(instance=values if uuid is not None else None, context={"request": self.request})
         errors = answer.field_errors if answer is not None else {}
         names = pages.edit_fields if uuid is not None and pages.edit_fields is not None else pages.fields
-        fields = inputs(serializer, names, values, errors, pages.labels, self.choices(), pages.show_when)
+        fields = inputs(serializer, names, values, errors, pages.labels, self.choices(), pages.show_when, pages.sizes)
         shown = {f.name for f in fields}
         # an error no input shows (a 409, a rule across fields) goes above the form
         general = answer.message if answer is not None and (not errors or not set(errors) & shown) else ""
@@ -147,7 +147,8 @@ class ActionView(PageView):
         if body is not None:
             serializer = body(context={"request": self.request})
             fields = inputs(serializer, None, self.request.POST if answer else {},
-                            answer.field_errors if answer else {}, self.pages.labels, self.choices())
+                            answer.field_errors if answer else {}, self.pages.labels, self.choices(),
+                            sizes=self.pages.sizes)
         plan = None
         if action.name == "delete" and plain_delete(self.pages) and len(objects) == 1 and answer is None:
             uuid = objects[0]["uuid"]

@@ -125,6 +125,7 @@ class ResourcePages:
     labels = {}              # field -> label, over core's common ones
     options = {}             # form field -> API basename whose rows it picks from (a list of uuids)
     show_when = {}           # form field -> {other field: [values]}: shown (and sent) only then
+    sizes = []               # form fields holding bytes: typed as a number and a unit (MiB, GiB, TiB)
     after_create = "detail"  # where a create lands: its object's page, or "job" (the job it started)
     list_limit = 50
     default_ordering = ""    # the list's ``ordering=`` until a column is clicked ("": the API's)

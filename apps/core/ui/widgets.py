@@ -11,6 +11,9 @@ from .labels import field_label
 from .pages import Choice
 
 MAX_OPTIONS = 500
+# a size in bytes is typed as a number of one of these (the API takes bytes)
+SIZE_UNITS = [("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40)]
+DEFAULT_SIZE_UNIT = "GiB"
 
 
 @dataclass
@@ -18,7 +21,8 @@ class Input:
     name: str
     label: str
     kind: str                    # text, textarea, password, number, checkbox, select, multiselect, list, json,
-                                 # file, radio (a page's own Choice: not a field of the API)
+                                 # file, size (bytes, typed in MiB/GiB/TiB), radio (a page's own Choice: not a
+                                 # field of the API)
     value: object = ""
     required: bool = False
     help: str = ""
@@ -31,6 +35,25 @@ class Input:
     @property
     def show_when_json(self):
         return json.dumps(self.show_when) if self.show_when else ""
+
+    @property
+    def size(self):
+        """A size's (number, unit) as typed: the largest unit that divides the bytes evenly (bytes
+        that no unit divides, or what is not a number, shown as they are, in bytes)."""
+        try:
+            value = int(self.value)
+        except (TypeError, ValueError):
+            return self.value, DEFAULT_SIZE_UNIT if self.value in ("", None) else "B"
+        for unit, factor in reversed(SIZE_UNITS):
+            if value and value % factor == 0:
+                return value // factor, unit
+        return (value, "B") if value else ("", DEFAULT_SIZE_UNIT)
+
+    @property
+    def units(self):
+        number, unit = self.size
+        units = [("B", 1)] if unit == "B" else []
+        return [(name, factor, name == unit) for name, factor in units + SIZE_UNITS]
 
     @property
     def selected(self):
@@ -75,11 +98,12 @@ def kind_of(fld):
     return "text"
 
 
-def inputs(serializer, names, values=None, errors=None, labels=None, choices=None, show_when=None):
+def inputs(serializer, names, values=None, errors=None, labels=None, choices=None, show_when=None, sizes=()):
     """The form inputs of ``serializer``'s writable fields (``names``: which, in order; None:
     all; a ``Choice`` among them is the page's own), filled with ``values`` (what was posted, or
     the object as the API shows it). ``choices``: ``{field: [(uuid, name)]}`` for fields the
-    serializer takes as plain uuids. ``show_when``: ``{field: {other field: [values]}}``."""
+    serializer takes as plain uuids. ``show_when``: ``{field: {other field: [values]}}``. ``sizes``:
+    the number fields that hold bytes, typed as a number and a unit."""
     values, errors, choices, show_when = values or {}, errors or {}, choices or {}, show_when or {}
     fields = serializer.fields
     wanted = names if names is not None else list(fields)
@@ -105,6 +129,9 @@ def inputs(serializer, names, values=None, errors=None, labels=None, choices=Non
             one.options = [(str(k), str(v)) for k, v in fld.choices.items()]
         if kind == "number":
             one.minimum, one.maximum = getattr(fld, "min_value", None), getattr(fld, "max_value", None)
+            if name in sizes:   # the unit beside it says what the number is (the API's help: "bytes")
+                one.kind = kind = "size"
+                one.help = ""
         one.value = _value(fld, kind, name, values)
         one.show_when = show_when.get(name)
         result.append(one)

@@ -1,7 +1,8 @@
 // The console's behaviour beyond htmx: the theme toggle (remembered in localStorage), "select
 // all" for bulk actions, list inputs (one value per box) that send no empty boxes, and inputs
-// shown only while another input has some value (data-show-when: hidden ones are not sent), and
-// uploads sent to the API by XMLHttpRequest with their progress shown (form[data-upload]).
+// shown only while another input has some value (data-show-when: hidden ones are not sent), sizes
+// typed as a number and a unit and sent in bytes (data-size-field), and uploads sent to the API by
+// XMLHttpRequest with their progress shown (form[data-upload]).
 (function () {
   "use strict";
   var KEY = "cloudportal-theme";
@@ -55,6 +56,22 @@
   });
   document.addEventListener("htmx:load", function (event) { applyShowWhen(event.target); });
   applyShowWhen(document);
+
+  // a size: what is sent (the hidden input) is the number times the unit, in whole bytes; what is
+  // not a number is sent as typed, for the API to refuse with its own message
+  function syncSize(group) {
+    var number = group.querySelector('input[type="number"]'), unit = group.querySelector("select");
+    var typed = number.value.trim(), value = Number(typed);
+    group.querySelector('input[type="hidden"]').value =
+      typed === "" || isNaN(value) ? typed : String(Math.round(value * Number(unit.value)));
+  }
+
+  ["input", "change"].forEach(function (kind) {
+    document.addEventListener(kind, function (event) {
+      var group = event.target.closest && event.target.closest("[data-size-field]");
+      if (group) { syncSize(group); }
+    });
+  });
 
   function mebibytes(bytes) { return (bytes / 1048576).toFixed(1) + " MiB"; }
 
