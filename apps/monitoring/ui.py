@@ -53,6 +53,7 @@ class AlarmPages(ResourcePages):
     menu = (MONITORING, _("Alarms"))
     order = 61
     columns = ["name", "state", "resource_type", "resource_uuid", "value", "changed_at"]
+    links = {"rule_uuid": "alarm-rules"}
     labels = LABELS
     related = [Related("alarm-history", "alarm_uuid", label=_("History"))]
     search_example = "state=Alarm"
@@ -65,6 +66,7 @@ class AlarmHistoryPages(ResourcePages):
     menu = (MONITORING, _("Alarm history"))
     order = 62
     columns = ["created_at", "resource_type", "resource_name", "from_state", "to_state", "reason", "caused_by"]
+    links = {"rule_uuid": "alarm-rules", "alarm_uuid": "alarms"}
     labels = LABELS
     search_example = "to_state=Alarm"
     search_field = "resource_name"
@@ -93,6 +95,7 @@ class DeliveryPages(ResourcePages):
     menu = (MONITORING, _("Deliveries"))
     order = 64
     columns = ["created_at", "endpoint_uuid", "state", "attempts", "next_attempt_at", "delivered_at"]
+    links = {"endpoint_uuid": "notification-endpoints", "history_uuid": "alarm-history"}
     labels = LABELS
     search_example = "state=failed"
     search_field = "state"
@@ -121,6 +124,7 @@ class ScheduleRunPages(ResourcePages):
     menu = (MONITORING, _("Schedule runs"))
     order = 66
     columns = ["created_at", "schedule_uuid", "due_at", "outcome", "job_uuid"]
+    links = {"schedule_uuid": "vm-schedules", "job_uuid": "jobs"}
     labels = LABELS
     search_example = "outcome=refused"
     search_field = "outcome"

@@ -71,3 +71,24 @@ def test_alarm_rule_form_makes_a_metric_rule_and_its_page_shows_it():
     assert (rule.metric, rule.threshold, rule.duration_seconds, rule.account_id) == ("cpu", 85, 120, user.account_id)
     page = client.get(f"/ui/alarm-rules/{rule.uuid}/")
     assert page.status_code == 200 and "busy" in page.content.decode()
+
+
+def test_history_and_runs_link_to_their_rule_and_schedule_by_name():
+    from apps.monitoring.models import Alarm, AlarmHistory, ScheduleRun
+
+    user = make_account("tenant-a")
+    rule = AlarmRule.objects.create(name="my-rule", account=user.account, kind="event", event_type="job.failed")
+    alarm = Alarm.objects.create(name="my-alarm", account=user.account, rule=rule, resource_type="Job",
+                                 resource_uuid=rule.uuid)
+    AlarmHistory.objects.create(account=user.account, rule=rule, alarm=alarm, resource_type="Job",
+                                resource_uuid=rule.uuid, to_state="Alarm", from_state="OK", reason="why")
+    vm = VmInstance.objects.create(name="vm-1", account=user.account, cpu_num=1, memory_size=1 << 29, state="Running")
+    schedule = VmSchedule.objects.create(name="nightly", account=user.account, vm=vm, action="stop",
+                                         interval_seconds=3600)
+    ScheduleRun.objects.create(account=user.account, schedule=schedule, due_at=schedule.created_at,
+                               outcome="refused", message="VM is Stopped")
+    client = browser(user)
+    history = client.get(f"/ui/alarm-history/{AlarmHistory.objects.get().uuid}/").content.decode()
+    assert f"/ui/alarm-rules/{rule.uuid}/" in history and "my-rule" in history
+    runs = client.get("/ui/vm-schedule-runs/").content.decode()
+    assert f"/ui/vm-schedules/{schedule.uuid}/" in runs and "nightly" in runs
