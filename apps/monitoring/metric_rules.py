@@ -48,15 +48,18 @@ def evaluate_rule(rule, store, now=None):
     """One evaluation of a metric rule; returns the history rows it wrote."""
     now = now or timezone.now()
     resources = watched(rule)
+    alarms = {str(a.resource_uuid): a for a in rule.alarms.all()}
+    caused_by = f"evaluation of rule {rule.name}"
+    # a resource the rule no longer watches (deleted, destroyed, out of its set) is not left in Alarm
+    written = [alarming.change_state(alarm, AlarmState.OK, reason="the resource is no longer watched by the rule "
+                                     "(deleted, destroyed or out of its set)", caused_by=caused_by, now=now)
+               for uuid, alarm in alarms.items() if uuid not in resources and alarm.state == AlarmState.ALARM]
     if not resources:
-        return []
+        return [h for h in written if h is not None]
     values = store.aggregate(rule.resource_kind, rule.metric, list(resources), rule.window_seconds,
                              how=rule.aggregation)
-    alarms = {str(a.resource_uuid): a for a in rule.alarms.all()}
     compare = COMPARE[rule.comparison]
-    written = []
     resource_type = RESOURCE_TYPES[rule.resource_kind]
-    caused_by = f"evaluation of rule {rule.name}"
     for uuid, name in resources.items():
         value = values.get(uuid)
         if value is None:

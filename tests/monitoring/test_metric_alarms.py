@@ -144,3 +144,16 @@ def test_bad_rules_are_400_naming_the_field(tenant_client):
     assert "event_states" in bad(kind="event", event_type="job.failed", event_states=["Running"])
     assert "resource_filter" in bad(kind="event", event_type="job.failed", resource_filter=["nonsense=1"])
     assert AlarmRule.objects.count() == 0
+
+
+def test_a_vm_that_is_destroyed_does_not_stay_in_alarm(tenant_client, tenant_user, store):
+    vm = _vm(tenant_user.account, "web-1")
+    _rule(tenant_client, duration_seconds=0)
+    store.values[("vm", "cpu", str(vm.uuid))] = 99
+    evaluate_metric_rules(store)
+    assert Alarm.objects.get().state == "Alarm"
+    VmInstance.objects.filter(pk=vm.pk).update(state="Destroyed")
+    evaluate_metric_rules(store)
+    alarm = Alarm.objects.get()
+    assert alarm.state == "OK" and "no longer watched" in alarm.reason
+    assert len(store.calls) == 1   # nothing left to ask the store about
