@@ -164,7 +164,9 @@ class AlarmRuleSerializer(ResourceSerializer):
             if get("threshold") is None:
                 raise serializers.ValidationError({"threshold": "a metric rule needs a threshold"})
             attrs["event_type"] = ""
-            self._check_filter(VmInstance if resource_kind == ResourceKind.VM else Host, get("resource_filter"))
+            model = VmInstance if resource_kind == ResourceKind.VM else Host
+            self._check_filter(model, get("resource_filter"))
+            self._check_uuids(model, attrs.get("resource_uuids"))
         elif kind == RuleKind.EVENT:
             event_type = get("event_type")
             if not event_type:
@@ -179,7 +181,20 @@ class AlarmRuleSerializer(ResourceSerializer):
                 raise serializers.ValidationError({"event_states": f"'{unknown[0]}' is not a VM state"})
             attrs["resource_kind"], attrs["metric"] = "", ""
             self._check_filter(EVENT_MODELS[event_type], get("resource_filter"))
+            self._check_uuids(EVENT_MODELS[event_type], attrs.get("resource_uuids"))
         return attrs
+
+    def _check_uuids(self, model, uuids):
+        """Every named resource must be one the account sees (the same answer as one that does not exist)."""
+        if not uuids:
+            return
+        from apps.core.tenancy import visible
+
+        found = {str(u) for u in visible(model.objects.filter(uuid__in=uuids), self._user())
+                 .values_list("uuid", flat=True)}
+        missing = [u for u in uuids if u not in found]
+        if missing:
+            raise serializers.ValidationError({"resource_uuids": f"{model.__name__} {missing[0]} not found."})
 
     def _check_filter(self, model, conditions):
         """A bad q= condition is a 400 now, not a rule that fails at every evaluation."""

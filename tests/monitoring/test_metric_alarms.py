@@ -99,12 +99,17 @@ def test_a_normal_accounts_rule_sees_only_its_own_vms(tenant_client, tenant_user
         store.values[("vm", "cpu", str(vm.uuid))] = 99
     # all VMs (no uuid list), a named VM of another account, and a q= filter that would match both
     _rule(tenant_client, duration_seconds=0)
-    _rule(tenant_client, name="theirs", duration_seconds=0, resource_uuids=[str(theirs.uuid)])
+    named = tenant_client.post("/api/v1/alarm-rules/", {"name": "theirs", "kind": "metric", "resource_kind": "vm",
+                                                        "metric": "cpu", "threshold": 1,
+                                                        "resource_uuids": [str(theirs.uuid)]}, format="json")
+    assert named.status_code == 400 and "not found" in named.json()["details"]["resource_uuids"][0]
+    _rule(tenant_client, name="named", duration_seconds=0, resource_uuids=[str(mine.uuid)])
     _rule(tenant_client, name="by name", duration_seconds=0, resource_filter=["name~=web-%"])
     admin_rule = _rule(admin_client, name="admin", duration_seconds=0)
     evaluate_metric_rules(store)
     watched = {(a.rule.name, a.resource_uuid) for a in Alarm.objects.select_related("rule")}
-    assert watched == {("busy", mine.uuid), ("by name", mine.uuid), ("admin", mine.uuid), ("admin", theirs.uuid)}
+    assert watched == {("busy", mine.uuid), ("named", mine.uuid), ("by name", mine.uuid), ("admin", mine.uuid),
+                       ("admin", theirs.uuid)}
     assert {a["resource_uuid"] for a in tenant_client.get("/api/v1/alarms/").json()["results"]} == {str(mine.uuid)}
     assert other_client.get("/api/v1/alarms/").json()["count"] == 0
     assert other_client.get(f"/api/v1/alarm-rules/{admin_rule['uuid']}/").status_code == 404
