@@ -336,3 +336,28 @@ def test_old_history_and_schedule_runs_are_pruned_but_alarms_keep_their_state(ad
     assert prune_history() == 1
     assert list(AlarmHistory.objects.values_list("reason", flat=True)) == ["new"]
     assert Alarm.objects.get(pk=alarm.pk).state == "Alarm"
+
+
+def test_the_hypervisor_reporting_a_running_vm_stopped_raises_its_alarm_and_a_portal_stop_does_not(
+        admin_client, sim_agent, tmp_path, webhook_server, django_capture_on_commit_callbacks):
+    from apps.compute.vm_sync import apply_reported_state
+    from tests.compute.vm_env import Env
+
+    env = Env(admin_client, django_capture_on_commit_callbacks, tmp_path, hosts=1)
+    vm_uuid, _ = env.create()
+    host = Host.objects.get(uuid=env.vm(vm_uuid)["host_uuid"])
+    assert admin_client.post("/api/v1/alarm-rules/", {"name": "stops", "kind": "event",
+                                                      "event_type": "vm.stopped_unexpectedly",
+                                                      "endpoint_uuids": endpoints(admin_client, webhook_server)[1:]},
+                             format="json").status_code == 201
+    with django_capture_on_commit_callbacks(execute=True):   # what the agent's vm.state event does
+        assert apply_reported_state(host, vm_uuid, "Stopped")
+    alarm = Alarm.objects.get(resource_uuid=vm_uuid)
+    assert alarm.state == "Alarm" and "Running -> Stopped" in alarm.reason
+    assert env.action(vm_uuid, "start")["state"] == "succeeded"
+    alarm.refresh_from_db()
+    assert alarm.state == "OK"
+    assert env.action(vm_uuid, "stop")["state"] == "succeeded"   # the portal's own stop: no alarm
+    alarm.refresh_from_db()
+    assert alarm.state == "OK"
+    assert [b["to_state"] for b in webhook_server.bodies()] == ["Alarm", "OK"]
