@@ -2,14 +2,14 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from apps.compute.models import VmInstance, VmState
-from apps.core.models import Job
-from apps.infra.models import Host
-from apps.storage.models import BackupStorage, PrimaryStorage
 from apps.core.api.fields import UuidRelatedField
 from apps.core.api.serializers import ResourceSerializer
 from apps.core.errors import CloudPortalError
+from apps.core.models import Job
 from apps.core.query import apply_query
-from apps.core.tenancy import is_admin
+from apps.core.tenancy import is_admin, visible
+from apps.infra.models import Host
+from apps.storage.models import BackupStorage, PrimaryStorage
 
 from .models import (Aggregation, Alarm, AlarmHistory, AlarmRule, Comparison, Delivery, EndpointType, EventType,
                      NotificationEndpoint, ResourceKind, RuleKind, ScheduleAction, ScheduleRun, VmSchedule)
@@ -137,8 +137,6 @@ class AlarmRuleSerializer(ResourceSerializer):
         return [str(u) for u in value]
 
     def validate_endpoint_uuids(self, value):
-        from apps.core.tenancy import visible
-
         found = {e.uuid: e for e in visible(NotificationEndpoint.objects.filter(uuid__in=value), self._user())}
         missing = [str(u) for u in value if u not in found]
         if missing:
@@ -188,8 +186,6 @@ class AlarmRuleSerializer(ResourceSerializer):
         """Every named resource must be one the account sees (the same answer as one that does not exist)."""
         if not uuids:
             return
-        from apps.core.tenancy import visible
-
         found = {str(u) for u in visible(model.objects.filter(uuid__in=uuids), self._user())
                  .values_list("uuid", flat=True)}
         missing = [u for u in uuids if u not in found]
