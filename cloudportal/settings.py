@@ -155,6 +155,12 @@ CELERY_BEAT_SCHEDULE = {
     "expunge-vms": {"task": "apps.compute.tasks.expunge_vms", "schedule": 60.0},
     # the built-in metrics store's sample; monitoring.sampleInterval decides when one is due
     "collect-metrics": {"task": "apps.monitoring.tasks.collect_metrics", "schedule": METRICS_TICK},
+    # metric alarm rules against the store and failed jobs (event rules on status changes need no tick)
+    "evaluate-alarms": {"task": "apps.monitoring.tasks.evaluate_alarms",
+                        "schedule": float(os.environ.get("ALARM_TICK", "10"))},
+    "deliver-notifications": {"task": "apps.monitoring.tasks.deliver_notifications", "schedule": 10.0},  # retries
+    "run-vm-schedules": {"task": "apps.monitoring.tasks.run_schedules", "schedule": 15.0},
+    "prune-alarm-history": {"task": "apps.monitoring.tasks.prune_history", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -285,6 +291,18 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- email (alarm notifications, apps.monitoring.delivery) ----------------------
+# With EMAIL_HOST set, mail goes to that SMTP server; without it (zero setup) it is printed on the output.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "0") == "1"
+EMAIL_TIMEOUT = 10
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "cloudportal@localhost")
 
 # --- secrets at rest (apps.core.secrets) ------------------------------------
 CLOUDPORTAL_SECRETS_KEY = os.environ.get("CLOUDPORTAL_SECRETS_KEY", "")

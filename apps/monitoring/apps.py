@@ -12,10 +12,14 @@ class MonitoringConfig(AppConfig):
         from apps.core.flows.progress import JOB_FINISHED_HOOKS
         from apps.infra.agent import AGENT_SETTINGS_HOOKS
 
-        from .globalconfig import agent_settings   # also declares the monitoring.* global configs
+        # tasks: registered in every process, so an alarm change can ask for a delivery by name
+        from . import cascade, tasks  # noqa: F401
+        from .events import connect
+        from .globalconfig import agent_settings   # also declares the monitoring.* and alarm.* global configs
         from .portal_metrics import count_job
 
         if agent_settings not in AGENT_SETTINGS_HOOKS:
             AGENT_SETTINGS_HOOKS.append(agent_settings)   # agents sample as often as the portal says
         if count_job not in JOB_FINISHED_HOOKS:
             JOB_FINISHED_HOOKS.append(count_job)   # the portal's /metrics counts jobs and their durations
+        connect()   # host / storage status and VM state changes feed the event rules

@@ -1,5 +1,5 @@
-"""Global configs of monitoring."""
-from apps.core.globalconfig import GlobalConfigDef, between
+"""Global configs of monitoring (category ``monitoring``) and of alarms (category ``alarm``)."""
+from apps.core.globalconfig import GlobalConfigDef, at_least, between
 
 SAMPLE_INTERVAL = GlobalConfigDef(
     "monitoring", "sampleInterval", int, 10,
@@ -7,6 +7,14 @@ SAMPLE_INTERVAL = GlobalConfigDef(
     "collects this often; sent to the agents when "
     "they connect and with every ping, so a change reaches them within one ping interval)",
     validator=between(1, 3600))
+
+WEBHOOK_PRIVATE_ADDRESSES = GlobalConfigDef(
+    "alarm", "webhook.privateAddresses", bool, False,
+    "whether normal accounts' webhooks may be sent to loopback, private or link-local addresses (the "
+    "portal's own networks); admins' webhooks always may")
+HISTORY_RETENTION_DAYS = GlobalConfigDef(
+    "alarm", "history.retentionDays", int, 90,
+    "days alarm history, notification deliveries and schedule runs are kept", validator=at_least(1))
 
 
 def agent_settings():

@@ -1,6 +1,7 @@
 """Monitoring fixtures: the portal's web server, and a real Prometheus that finds the agents
 through the portal's service discovery (GET /api/v1/monitoring/prometheus-targets/); a fake agent
-serving fixed, contract-shaped figures, and a Prometheus scraping it for the store tests."""
+serving fixed, contract-shaped figures, and a Prometheus scraping it for the store tests; the
+alarm tests' receivers (tests/monitoring/receivers.py)."""
 import os
 import shutil
 import uuid
@@ -12,6 +13,7 @@ from tests.webserver import WebServer
 
 from .exporter import FakeAgent
 from .prometheus import PrometheusServer, http_sd_scrape_config, prometheus_binary
+from .receivers import smtp_server, store, webhook_server  # noqa: F401 - the alarm tests' fixtures
 
 SD_PATH = "/api/v1/monitoring/prometheus-targets/"
 

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from apps.compute.models import VmInstance
-from apps.core.testing import client_for, make_account
+from apps.core.testing import make_account
 from apps.monitoring.models import MetricPoint
 
 GIB = 1 << 30

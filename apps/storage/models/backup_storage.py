@@ -84,9 +84,12 @@ class BackupStorage(Resource):
             status = BackupStorageStatus.CONNECTED
         except BackupStorageUnusable:
             total, available, status = self.total_capacity, self.available_capacity, BackupStorageStatus.DISCONNECTED
-        BackupStorage.objects.filter(pk=self.pk).update(total_capacity=total, available_capacity=available,
-                                                        status=status)
-        self.total_capacity, self.available_capacity, self.status = total, available, status
+        BackupStorage.objects.filter(pk=self.pk).update(total_capacity=total, available_capacity=available)
+        self.total_capacity, self.available_capacity = total, available
+        if status != self.status:
+            # saved, not updated: a status change is change-logged and published (alarms listen to it)
+            self.status = status
+            self.save(update_fields=["status", "updated_at"])
         return total, available
 
     def reserve(self, size):
