@@ -225,7 +225,10 @@ def test_a_subscription_since_a_page_was_rendered_names_what_a_job_changed_meanw
     from apps.storage.models import Image
 
     tenant = make_account("tenant")
+    from apps.core.events.publisher import flush
+
     images = [Image.objects.create(name=f"i{i}", account=tenant.account, url="http://x/i.qcow2") for i in range(4)]
+    flush(5)   # their create events went out before anyone subscribed (not answers to wait for)
     rendered = timezone.now()
 
     def job(image, state, finished=None):
