@@ -142,6 +142,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "0") == "1"
+# how often beat asks whether the built-in metrics store's next sample is due (apps.monitoring.tasks)
+METRICS_TICK = float(os.environ.get("METRICS_TICK", "2"))
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "reap-dead-jobs": {"task": "apps.core.flows.tasks.reap_jobs", "schedule": 15.0},
@@ -150,6 +152,8 @@ CELERY_BEAT_SCHEDULE = {
     "ping-hosts": {"task": "apps.infra.tasks.ping_hosts", "schedule": float(os.environ.get("PING_TICK", "5"))},
     "sync-vm-states": {"task": "apps.compute.tasks.sync_vm_states", "schedule": 5.0},  # vm.sync.interval gates it
     "expunge-vms": {"task": "apps.compute.tasks.expunge_vms", "schedule": 60.0},
+    # the built-in metrics store's sample; monitoring.sampleInterval decides when one is due
+    "collect-metrics": {"task": "apps.monitoring.tasks.collect_metrics", "schedule": METRICS_TICK},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -295,3 +299,9 @@ _sim_port = 7071 + int(os.environ.get("PORT", "8000")) - 8000
 SIM_AGENT_URL = os.environ.get("SIM_AGENT_URL") or f"http://127.0.0.1:{_sim_port if 1024 <= _sim_port <= 65535 else 7071}"
 SIM_AGENT_TOKEN = _kept_secret("SIM_AGENT_TOKEN", "sim_agent_token", 24)
 PORTAL_URL = os.environ.get("PORTAL_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}")
+
+# --- metrics (apps.monitoring) ------------------------------------------------
+# Prometheus's base URL (http://host:9090): the portal reads metrics from it. Unset: the built-in
+# store, filled by the beat collector (docs/monitoring.md).
+PROMETHEUS_URL = os.environ.get("PROMETHEUS_URL", "")
+PROMETHEUS_TIMEOUT = float(os.environ.get("PROMETHEUS_TIMEOUT", "10"))

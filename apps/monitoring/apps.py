@@ -7,3 +7,7 @@ class MonitoringConfig(AppConfig):
 
     name = "apps.monitoring"
     label = "monitoring"
+
+    def ready(self):
+        # monitoring.* global configs
+        from . import globalconfig  # noqa: F401

@@ -1,0 +1,3 @@
+from .points import RESOLUTIONS, MetricCursor, MetricPoint
+
+__all__ = ["RESOLUTIONS", "MetricCursor", "MetricPoint"]

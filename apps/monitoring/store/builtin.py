@@ -1,0 +1,85 @@
+"""The built-in metrics store: rows of apps.monitoring.models.MetricPoint, filled by the collector
+(apps.monitoring.collector), for installs without Prometheus.
+
+A value at time t is the average of the buckets that start in the step (or window) ending at t, read
+from the finest resolution that still holds the period asked for and is no finer than the step.
+"""
+import time
+
+from django.db.models import Avg, Max, Min, OuterRef, Subquery
+
+from ..models import RESOLUTIONS, MetricPoint
+from .base import checked_aggregate_args, checked_series_args
+
+_SQL = {"avg": Avg, "max": Max, "min": Min}
+
+
+def resolution_for(start, step, now):
+    """The bucket size to read: the coarsest that is no coarser than ``step`` among those still
+    holding ``start``, else the finest that holds it, else the coarsest kept."""
+    holding = [size for size, kept in RESOLUTIONS if now - start <= kept + size]
+    if not holding:
+        return RESOLUTIONS[-1][0]
+    fitting = [size for size in holding if size <= step]
+    return max(fitting) if fitting else min(holding)
+
+
+def _rows(kind, uuids, resolution):
+    rows = MetricPoint.objects.filter(kind=kind, resolution=resolution)
+    return rows if uuids is None else rows.filter(uuid__in=[str(u) for u in uuids])
+
+
+class BuiltinStore:
+    name = "builtin"
+
+    def __init__(self, clock=time.time):
+        self.clock = clock
+
+    def series(self, kind, metric, uuids, start, end, step):
+        found = checked_series_args(kind, metric, start, end, step)
+        if uuids is not None and not uuids:
+            return {}
+        resolution = resolution_for(start, step, self.clock())
+        rows = (_rows(kind, uuids, resolution).filter(ts__gte=start - step, ts__lt=end, **{f"{found.name}__isnull": False})
+                .values_list("uuid", "ts", found.name))
+        sums = {}
+        for uuid, ts, value in rows.iterator(chunk_size=5000):
+            at = start + ((ts - start) // step + 1) * step     # the step point whose step holds the bucket
+            if at <= end:
+                total = sums.setdefault(uuid, {}).setdefault(at, [0.0, 0])
+                total[0] += value
+                total[1] += 1
+        return {uuid: [(at, total / count) for at, (total, count) in sorted(points.items())]
+                for uuid, points in sums.items()}
+
+    def _window(self, kind, metric, uuids, window):
+        now = self.clock()
+        resolution = resolution_for(now - window, 0, now)       # the finest that holds the window
+        return (_rows(kind, uuids, resolution).filter(ts__gte=now - window, **{f"{metric.name}__isnull": False}),
+                resolution, now)
+
+    def _last(self, kind, metric, uuids, window):
+        rows, resolution, now = self._window(kind, metric, uuids, window)
+        newest = rows.filter(uuid=OuterRef("uuid")).order_by("-ts").values("ts")[:1]
+        return rows.filter(ts=Subquery(newest)).values_list("uuid", metric.name)
+
+    def aggregate(self, kind, metric, uuids, window_seconds, how="avg"):
+        found = checked_aggregate_args(kind, metric, window_seconds, how)
+        if uuids is not None and not uuids:
+            return {}
+        if how == "last":
+            return dict(self._last(kind, found, uuids, window_seconds))
+        rows, _, _ = self._window(kind, found, uuids, window_seconds)
+        return dict(rows.values("uuid").annotate(v=_SQL[how](found.name)).values_list("uuid", "v").order_by())
+
+    def top(self, kind, metric, window_seconds, n, uuids=None, how="avg", descending=True):
+        found = checked_aggregate_args(kind, metric, window_seconds, how)
+        if uuids is not None and not uuids:
+            return []
+        if how == "last":
+            values = self._last(kind, found, uuids, window_seconds)
+            return sorted(values, key=lambda item: (-item[1] if descending else item[1], item[0]))[:n]
+        rows, _, _ = self._window(kind, found, uuids, window_seconds)
+        ranked = (rows.values("uuid").annotate(v=_SQL[how](found.name))
+                  .order_by("-v" if descending else "v", "uuid").values_list("uuid", "v"))
+        return list(ranked[:n])
