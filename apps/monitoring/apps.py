@@ -10,4 +10,9 @@ class MonitoringConfig(AppConfig):
 
     def ready(self):
         # monitoring.* global configs
+        from apps.core.events.streams import register_stream
+
         from . import globalconfig  # noqa: F401
+        from .live import MetricsStream
+
+        register_stream("metrics", MetricsStream())   # the live charts' points over /ws/events/
