@@ -51,7 +51,7 @@ class MetricsStream(Stream):
 
         _start, end, step = grid(LIVE_PERIOD, self.clock())
         # from the step before the one under way: the page was rendered a moment ago
-        return {one: {"kind": kind, "since": end - 2 * step} for one, kind in kinds_of(uuids).items()}
+        return {one: {"kind": kind, "since": end - step} for one, kind in kinds_of(uuids).items()}
 
     def read(self, cursors):
         from .charts import LIVE_PERIOD, grid, points_between
@@ -71,5 +71,7 @@ class MetricsStream(Stream):
                 points = {metric: found for metric, found in points.items() if found}
                 if points:
                     messages.append({"type": "metrics", "kind": kind, "uuid": one, "step": step, "points": points})
-                    moved[one] = {"kind": kind, "since": max(p[0] for found in points.values() for p in found)}
+                    last = max(p[0] for found in points.values() for p in found)
+                    # the step under way is read again next time; one that has ended, no more
+                    moved[one] = {"kind": kind, "since": last if last >= end else last + step}
         return messages, {**cursors, **moved}
