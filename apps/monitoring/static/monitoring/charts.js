@@ -41,7 +41,9 @@
   function draw(chart) {
     var box = document.getElementById("chart-" + chart.id);
     var data = columns(chart);
-    box.dataset.points = String(data[0].length);
+    box.dataset.points = String(data[0].length);   // what it draws, for whoever looks (tests, too)
+    var first = data[1] || [];
+    box.dataset.last = first.length && first[first.length - 1] !== null ? String(first[first.length - 1]) : "";
     var plot = plots[chart.id];
     if (plot) {
       plot.setData(data);
