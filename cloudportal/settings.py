@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
+    "apps.monitoring.middleware.ApiLatencyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -305,3 +306,11 @@ PORTAL_URL = os.environ.get("PORTAL_URL", f"http://127.0.0.1:{os.environ.get('PO
 # store, filled by the beat collector (docs/monitoring.md).
 PROMETHEUS_URL = os.environ.get("PROMETHEUS_URL", "")
 PROMETHEUS_TIMEOUT = float(os.environ.get("PROMETHEUS_TIMEOUT", "10"))
+# The portal's own metrics at /metrics (apps.monitoring.portal_metrics): readable by admin accounts,
+# and by whoever presents this bearer token (a Prometheus scrape job), when it is set.
+METRICS_BEARER_TOKEN = os.environ.get("METRICS_BEARER_TOKEN", "")
+# Every web and worker process writes its counts here (prometheus-client's multi-process mode, which
+# reads the variable when it is imported: so it is set here, before any app imports it); runportal
+# empties it at start.
+PROMETHEUS_MULTIPROC_DIR = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "portal-metrics"))
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)

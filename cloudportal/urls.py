@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from apps.accounts.login_pages import SessionLoginView
 from apps.core.api.root import ApiRoot
+from apps.monitoring.views import PortalMetrics
 from apps.storage.imagestore import serve as image_store
 
 api_v1 = [
@@ -29,6 +30,7 @@ urlpatterns = [
     path("api-auth/login/", SessionLoginView.as_view(), name="session-login"),
     path("api-auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
+    path("metrics", PortalMetrics.as_view(), name="portal-metrics"),   # for Prometheus (apps.monitoring)
 ]
 
 handler404 = "apps.core.api.errors.json_404"

@@ -1,4 +1,11 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from . import views
+
 router = SimpleRouter()
-urlpatterns = router.urls
+urlpatterns = [
+    path("metrics/", views.MetricCatalogue.as_view(), name="metrics"),
+    path("metrics/series/", views.MetricSeries.as_view(), name="metrics-series"),
+    path("metrics/top/", views.MetricTop.as_view(), name="metrics-top"),
+] + router.urls

@@ -17,6 +17,10 @@ from .steps import FLOWS
 log = logging.getLogger(__name__)
 
 EVENT_MIN_INTERVAL = 0.25  # seconds between two progress events of one job (state changes always go)
+# Callables ``hook(job, state, seconds)`` told of each job's end by the process that ended it (apps
+# append to it in their AppConfig.ready(); apps.monitoring counts jobs and their durations). A hook
+# that raises is logged and ignored: counting a job never fails it.
+JOB_FINISHED_HOOKS = []
 
 
 class LeaseLost(Exception):
@@ -191,6 +195,12 @@ class JobProgress:
         self.save(publish=False, **fields)
         if self.job.resource_uuid and not self.ctx._memo.get(RELEASED):
             release_claim(self.job)
+        seconds = (fields["finished_at"] - (self.job.started_at or self.job.created_at)).total_seconds()
+        for hook in JOB_FINISHED_HOOKS:
+            try:
+                hook(self.job, state, seconds)
+            except Exception:  # noqa: BLE001 - a metric is never worth a job
+                log.exception("job-finished hook %r failed", hook)
 
     def finish(self, state, *, result=None, error=None):
         if self.job.resource_uuid:

@@ -2,7 +2,7 @@
 (apps.monitoring.collector), for installs without Prometheus.
 
 A value at time t is the average of the buckets that start in the step (or window) ending at t, read
-from the finest resolution that still holds the period asked for and is no finer than the step.
+from the finest resolution that still holds the period asked for.
 """
 import time
 
@@ -14,14 +14,22 @@ from .base import checked_aggregate_args, checked_series_args
 _SQL = {"avg": Avg, "max": Max, "min": Min}
 
 
-def resolution_for(start, step, now):
-    """The bucket size to read: the coarsest that is no coarser than ``step`` among those still
-    holding ``start``, else the finest that holds it, else the coarsest kept."""
-    holding = [size for size, kept in RESOLUTIONS if now - start <= kept + size]
-    if not holding:
-        return RESOLUTIONS[-1][0]
-    fitting = [size for size in holding if size <= step]
-    return max(fitting) if fitting else min(holding)
+def resolution_for(start, now):
+    """The bucket size to read from ``start`` on: the finest still holding ``start`` (the freshest
+    too: coarser rows wait for their minute or hour to end), else the coarsest kept."""
+    for size, kept in RESOLUTIONS:
+        if now - start <= kept + size:
+            return size
+    return RESOLUTIONS[-1][0]
+
+
+def resolution_for_window(window, now):
+    """The bucket size to aggregate a window from: the coarsest that still gives the window thirty
+    buckets or more (an hour's top-N reads minutes, not six times as many 10-second rows), else the
+    finest holding it."""
+    holding = [size for size, kept in RESOLUTIONS if window <= kept + size]
+    enough = [size for size in holding if size * 30 <= window]
+    return max(enough) if enough else (min(holding) if holding else RESOLUTIONS[-1][0])
 
 
 def _rows(kind, uuids, resolution):
@@ -39,7 +47,7 @@ class BuiltinStore:
         found = checked_series_args(kind, metric, start, end, step)
         if uuids is not None and not uuids:
             return {}
-        resolution = resolution_for(start, step, self.clock())
+        resolution = resolution_for(start, self.clock())
         rows = (_rows(kind, uuids, resolution).filter(ts__gte=start - step, ts__lt=end, **{f"{found.name}__isnull": False})
                 .values_list("uuid", "ts", found.name))
         sums = {}
@@ -54,7 +62,7 @@ class BuiltinStore:
 
     def _window(self, kind, metric, uuids, window):
         now = self.clock()
-        resolution = resolution_for(now - window, 0, now)       # the finest that holds the window
+        resolution = resolution_for_window(window, now)
         return (_rows(kind, uuids, resolution).filter(ts__gte=now - window, **{f"{metric.name}__isnull": False}),
                 resolution, now)
 

@@ -5,12 +5,14 @@ to the process, then SIGKILL to its group after a grace period); if one of them
 dies, the others are stopped too, so nothing is left behind.
 """
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.core.management.base import BaseCommand, CommandError
@@ -114,6 +116,12 @@ class Command(BaseCommand):
                           "--port", str(sim_port), "--admin-token-file", str(token_file),
                           "--log-level", log_level],
         }
+        # the portal's own metrics (prometheus-client's multi-process files): counted afresh each run,
+        # by the portal's processes only (the agent keeps its own)
+        metrics_dir = Path(settings.PROMETHEUS_MULTIPROC_DIR)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        agent_env = {k: v for k, v in env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
         self.children = {}
         self.stopping = False
         signal.signal(signal.SIGINT, self._on_signal)
@@ -124,7 +132,8 @@ class Command(BaseCommand):
             # the database (on SQLite, a 30 s busy timeout); CI saw it alive 20 s after the
             # supervisor was killed (cause not pinned down)
             orphaned = signal.SIGKILL if name == "beat" else signal.SIGTERM
-            self.children[name] = subprocess.Popen(argv, start_new_session=True, env=env,
+            self.children[name] = subprocess.Popen(argv, start_new_session=True,
+                                                   env=agent_env if name == "sim-agent" else env,
                                                    preexec_fn=lambda signum=orphaned: _die_with_parent(signum))
             self.stdout.write(f"started {name} (pid {self.children[name].pid})"
                               + (f" on {sim_url}" if name == "sim-agent" else ""))
