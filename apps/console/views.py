@@ -81,7 +81,7 @@ def dashboard(request):
     jobs_url = reverse("ui:list", kwargs={"basename": "jobs"})
     return render(request, "console/dashboard.html", {
         "title": _("Dashboard"), **live_figures(request),
-        "busiest": busiest(request.user),
+        "busiest": busiest(request),
         "job_tables": [(_("Recent jobs"), "recent-jobs", jobs_url, recent({})),
                        (_("Failed jobs"), "failed-jobs", jobs_url + "?q=state%3Dfailed",
                         recent({"q": "state=failed"}))],

@@ -1,22 +1,19 @@
-"""Performance analysis (O3): the hosts or VMs that use most (or least) of a metric over a window,
-filtered with the API's ``q=`` language, as the performance page and the dashboard show them.
-
-The store ranks; the database says which resources the user may see and which match the filter
-(core's query language over the resource's own queryset, with the API's tenancy: a normal account
-ranks its own VMs only). An admin's unfiltered ranking asks the store about every resource.
+"""Performance analysis (O3) in the console: the hosts or VMs that use most (or least) of a metric
+over a window, filtered with the API's ``q=`` language, as the performance page and the dashboard
+show them. The metrics API's top-N answers (``/api/v1/metrics/top/``, called in-process as every
+console page calls the API): its filter, its tenancy (a normal account ranks its own VMs), its
+messages for a bad question or a store away.
 """
 from dataclasses import dataclass
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.query import apply_query
 from apps.core.tenancy import is_admin, visible
+from apps.core.ui.apicall import call
 from apps.core.ui.cells import human_bytes
 
 from .live import resource_models
-from .metrics import METRICS
-from .store import get_store
 
 WINDOWS = {"900": _("15 minutes"), "3600": _("1 hour"), "21600": _("6 hours"), "86400": _("1 day"),
            "604800": _("1 week")}
@@ -30,7 +27,7 @@ METRIC_LABELS = {
     "net_tx_bps": _("Network sent (bytes/s)"), "net_rx_pps": _("Packets received (/s)"),
     "net_tx_pps": _("Packets sent (/s)"),
 }
-SPARE = 20   # ranked beyond n, for resources the store still has figures of but the portal no longer has
+BASENAMES = {"vm": "vm-instances", "host": "hosts"}
 
 
 @dataclass
@@ -51,41 +48,27 @@ def shown_value(value, unit):
     return f"{value:.2f} {unit}".strip()
 
 
-def candidates(user, kind, conditions):
-    """The uuids of ``kind`` the user may see that match ``conditions`` (None: every one the store
-    has, for an admin without a filter). Raises the query language's InvalidArgument."""
-    if not conditions and is_admin(user):
-        return None
-    rows = apply_query(visible(resource_models()[kind].objects.all(), user), conditions, user)
-    return [str(u) for u in rows.values_list("uuid", flat=True)]
+def top(request, kind, metric, window, n, how="avg", order="desc", conditions=()):
+    """``([Ranked, ...], error)``: the API's top-N for the browser's user, or its message."""
+    answer = call(request, "GET", reverse("metrics-top"), {"kind": kind, "metric": metric, "window": window, "n": n,
+                                                           "how": how, "order": order, "q": list(conditions)})
+    if not answer.ok:
+        return [], answer.message
+    results = answer.data["results"]
+    field = "state" if kind == "vm" else "status"
+    extra = dict(visible(resource_models()[kind].objects.filter(uuid__in=[r["uuid"] for r in results]),
+                         request.user).values_list("uuid", field))
+    extra = {str(uuid): value for uuid, value in extra.items()}
+    return [Ranked(r["uuid"], r["name"], reverse("ui:detail", kwargs={"basename": BASENAMES[kind], "uuid": r["uuid"]}),
+                   r["value"], shown_value(r["value"], answer.data["unit"]), extra.get(r["uuid"], ""))
+            for r in results], ""
 
 
-def top(user, kind, metric, window, n, how="avg", descending=True, conditions=()):
-    """``[Ranked, ...]``: the ``n`` first of ``kind`` by ``metric`` that ``user`` may see. Raises
-    InvalidArgument (a bad ``q=`` or argument) and StoreUnavailable."""
-    uuids = candidates(user, kind, list(conditions))
-    if uuids is not None and not uuids:
-        return []
-    found = get_store().top(kind, metric, window, n + (SPARE if uuids is None else 0), uuids=uuids, how=how,
-                            descending=descending)
-    model = resource_models()[kind]
-    extra_field = "state" if kind == "vm" else "status"
-    rows = {str(u): (name, extra) for u, name, extra in visible(model.objects.filter(
-        uuid__in=[u for u, _v in found]), user).values_list("uuid", "name", extra_field)}
-    unit = METRICS[kind][metric].unit
-    basename = "vm-instances" if kind == "vm" else "hosts"
-    return [Ranked(uuid, rows[uuid][0], reverse("ui:detail", kwargs={"basename": basename, "uuid": uuid}),
-                   value, shown_value(value, unit), rows[uuid][1])
-            for uuid, value in found if uuid in rows][:n]
-
-
-def busiest(user, n=5):
+def busiest(request, n=5):
     """The dashboard's busiest hosts (admins only: their figures are the infrastructure's) and VMs:
     the most CPU over the last hour. ``{"hosts": [...] or None, "vms": [...], "error": ""}``."""
-    from apps.core.errors import CloudPortalError
-
-    try:
-        return {"hosts": top(user, "host", "cpu", 3600, n) if is_admin(user) else None,
-                "vms": top(user, "vm", "cpu", 3600, n), "error": ""}
-    except CloudPortalError as exc:
-        return {"hosts": None, "vms": [], "error": exc.message}
+    vms, error = top(request, "vm", "cpu", 3600, n)
+    hosts = None
+    if is_admin(request.user) and not error:
+        hosts, error = top(request, "host", "cpu", 3600, n)
+    return {"hosts": hosts, "vms": vms, "error": error}

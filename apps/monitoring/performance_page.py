@@ -4,7 +4,6 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils.translation import gettext as _, gettext_lazy
 
-from apps.core.errors import CloudPortalError
 from apps.core.ui.base import split_conditions
 
 from . import performance
@@ -27,14 +26,12 @@ def performance_page(request):
     n = int(_choice(ask.get("n"), [str(size) for size in performance.SIZES], "10"))
     order = _choice(ask.get("order"), ("desc", "asc"), "desc")
     q = ask.get("q", "")
-    rows, error = [], ""
     try:
-        rows = performance.top(request.user, kind, metric, int(window), n, how=how, descending=order == "desc",
-                               conditions=split_conditions(q))
+        conditions = split_conditions(q)
     except ValueError as exc:   # shlex: an unclosed quote
-        error = _("The search could not be read: %(reason)s") % {"reason": exc}
-    except CloudPortalError as exc:   # a bad q= (the query language's sentence), the store away
-        error = exc.message
+        rows, error = [], _("The search could not be read: %(reason)s") % {"reason": exc}
+    else:   # the API's answer: a bad q= in the query language's words, the store away in its own
+        rows, error = performance.top(request, kind, metric, window, n, how=how, order=order, conditions=conditions)
     return render(request, "monitoring/performance.html", {
         "title": _("Performance"), "rows": rows, "error": error, "q": q,
         "kind": kind, "kinds": [(key, str(label)) for key, label in KIND_LABELS.items()],

@@ -28,8 +28,9 @@ def closed_port():
 
 @pytest.fixture
 def cloud():
-    """An admin, two accounts with a VM each (alice: a busy one and an idle one), on one host; three
-    samples of each, ten seconds apart, ending now."""
+    """An admin, two accounts with VMs (alice: a busy one, an idle one, one without samples) on one
+    host; samples of each ten seconds apart for the last two minutes, the finished minutes rolled up
+    (what an hour's top-N reads), as the collector does."""
     admin, alice, bob = make_account("root", admin=True), make_account("alice"), make_account("bob")
     host = make_host("h1")
     busy = make_vm(alice.account, host, name="alice-busy")
@@ -37,12 +38,13 @@ def cloud():
     bobs = make_vm(bob.account, host, name="bob-vm")
     quiet = make_vm(alice.account, host, name="alice-new")   # no sample yet
     now = time.time()
-    for i, at in enumerate((now - 20, now - 10, now)):
+    for i, at in enumerate(now - ago for ago in range(120, -1, -10)):
         sample(at, {("host", host.uuid): {"cpu": 30.0 + i, "memory_used": 4 << 30, "memory_total": 16 << 30,
                                           "bytes": 1000 * i},
                     ("vm", busy.uuid): {"cpu": 90.0, "memory_used": 512 << 20, "bytes": 10_000 * i},
                     ("vm", idle.uuid): {"cpu": 5.0},
                     ("vm", bobs.uuid): {"cpu": 50.0}})
+    roll_up(now)
     return {"admin": admin, "alice": alice, "bob": bob, "host": host, "busy": busy, "idle": idle, "bobs": bobs,
             "quiet": quiet}
 
@@ -87,7 +89,7 @@ def test_a_host_page_shows_its_charts(cloud):
     response = browser(cloud["admin"]).get(f"/ui/hosts/{cloud['host'].uuid}/")
     assert response.status_code == 200
     cpu = chart_config(response)["figures"]["series"]["cpu"]
-    assert [round(value) for _ts, value in cpu][-2:] == [31, 32]
+    assert [round(value) for _ts, value in cpu][-2:] == [41, 42]   # the last two samples
 
 
 def test_a_vm_without_samples_says_no_data_yet(cloud):
@@ -114,9 +116,9 @@ def test_the_store_away_is_said_plainly_and_the_page_still_shows(cloud, settings
 def test_a_period_switch_reads_that_period_for_whoever_may_see_the_resource(cloud):
     # a minute that has ended, rolled up into the day's resolution as the collector does
     now = time.time()
-    for at in (now - 90, now - 80):
+    for at in (now - 300, now - 290):   # minutes older than the ones the fixture rolled up
         sample(at, {("vm", cloud["quiet"].uuid): {"cpu": 70.0}})
-    roll_up(now)
+    roll_up(now - 180)
     answer = browser(cloud["alice"]).get(f"/ui/metrics/vm/{cloud['quiet'].uuid}/", {"period": "day"})
     assert answer.status_code == 200
     day = answer.json()
