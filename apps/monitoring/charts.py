@@ -1,9 +1,10 @@
 """The metric charts of host and VM pages: what each chart draws, the periods it shows, and the
 series read from the store for them (the pages' first render, a period switch, the live points).
 
-A chart's points sit on a grid of its step (multiples of it in unix time), the last one being the
-step still under way: it shows the latest sample at once, and is read again (and replaced in the
-browser) as more samples of that step land.
+A chart's points sit on a grid of its step (multiples of it in unix time), each the average over
+the step ending at it; the last is the step that ended last. The step under way is left out: half
+of it read as a whole step would under-read a rate (Prometheus's rate() over a range reaching past
+its last sample).
 """
 import time
 from dataclasses import dataclass
@@ -50,9 +51,9 @@ def step_of(period):
 
 
 def grid(period, now):
-    """``(start, end, step)`` of ``period`` ending with the step under way at ``now``."""
+    """``(start, end, step)`` of ``period`` ending with the last step ended at ``now``."""
     seconds, step = PERIODS[period][0], step_of(period)
-    end = (int(now) // step + 1) * step
+    end = int(now) // step * step
     return end - seconds, end, step
 
 

@@ -50,8 +50,8 @@ class MetricsStream(Stream):
         from .charts import LIVE_PERIOD, grid
 
         _start, end, step = grid(LIVE_PERIOD, self.clock())
-        # from the step before the one under way: the page was rendered a moment ago
-        return {one: {"kind": kind, "since": end - step} for one, kind in kinds_of(uuids).items()}
+        # from the last step ended: the page was rendered a moment ago
+        return {one: {"kind": kind, "since": end} for one, kind in kinds_of(uuids).items()}
 
     def read(self, cursors):
         from .charts import LIVE_PERIOD, grid, points_between
@@ -62,7 +62,7 @@ class MetricsStream(Stream):
             mine = {one: cursor for one, cursor in cursors.items() if cursor["kind"] == kind}
             if not mine:
                 continue
-            # the step a cursor names is read again: it may have been under way
+            # the step a cursor names is read again: a late sample may have landed in it
             start = max(min(cursor["since"] for cursor in mine.values()), end - WINDOW)
             start -= (start - end) % step   # on the grid
             for one, series in points_between(kind, list(mine), start, end, step).items():
@@ -72,6 +72,6 @@ class MetricsStream(Stream):
                 if points:
                     messages.append({"type": "metrics", "kind": kind, "uuid": one, "step": step, "points": points})
                     last = max(p[0] for found in points.values() for p in found)
-                    # the step under way is read again next time; one that has ended, no more
+                    # the newest step is read again next time (a late sample), an older one no more
                     moved[one] = {"kind": kind, "since": last if last >= end else last + step}
         return messages, {**cursors, **moved}

@@ -18,7 +18,7 @@ from tests.console.helpers import make_host, make_vm
 from .feeding import sample
 
 
-def test_each_read_sends_the_steps_since_the_last_one_again_the_one_under_way(db):
+def test_each_read_sends_the_steps_ended_since_the_last_one(db):
     host = make_host("h1")
     vm = make_vm(make_account("alice").account, host)
     now = [1_800_000_003.0]                       # 3 s into a 10-second step
@@ -28,21 +28,22 @@ def test_each_read_sends_the_steps_since_the_last_one_again_the_one_under_way(db
     assert cursors[uuid] == {"kind": "vm", "since": 1_800_000_000} and cursors[str(host.uuid)]["kind"] == "host"
 
     sample(now[0], {("vm", uuid): {"cpu": 40.0}})
+    assert stream.read(cursors)[0] == []           # its step is under way: not sent yet
+    sample(now[0] + 4, {("vm", uuid): {"cpu": 60.0}})   # the same step, a later sample
+    now[0] += 10
     messages, cursors = stream.read(cursors)
     assert messages == [{"type": "metrics", "kind": "vm", "uuid": uuid, "step": 10,
-                         "points": {"cpu": [[1_800_000_010, 40.0]]}}]   # the step under way, at its end
-    sample(now[0] + 4, {("vm", uuid): {"cpu": 60.0}})   # the same step, a later sample
-    messages, cursors = stream.read(cursors)
-    assert messages[0]["points"] == {"cpu": [[1_800_000_010, 60.0]]}
-    now[0] += 10
+                         "points": {"cpu": [[1_800_000_010, 60.0]]}}]   # at the end of its step
     sample(now[0], {("vm", uuid): {"cpu": 20.0}})
+    now[0] += 10
     messages, cursors = stream.read(cursors)
+    # the newest step again (a late sample may have changed it), and the one just ended
     assert messages[0]["points"] == {"cpu": [[1_800_000_010, 60.0], [1_800_000_020, 20.0]]}
     assert cursors[uuid]["since"] == 1_800_000_020
-    now[0] += 10                                  # that step has ended: sent once more, as it ended
+    now[0] += 10                                  # no sample: the newest once more, then nothing
     messages, cursors = stream.read(cursors)
     assert messages[0]["points"] == {"cpu": [[1_800_000_020, 20.0]]}
-    assert stream.read(cursors)[0] == []          # and no more: nothing new, nothing sent
+    assert stream.read(cursors)[0] == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -70,9 +71,9 @@ def test_a_subscriber_gets_the_points_of_what_it_may_see_as_they_land():
         refused = await communicator.receive_json_from(timeout=5)
         assert refused["code"] == "NOT_FOUND" and refused["details"] == {"metrics": [str(theirs.uuid)]}
 
-        for cpu in (40.0, 60.0):
-            await database_sync_to_async(sample)(time.time(), {("vm", str(mine.uuid)): {"cpu": cpu},
-                                                               ("vm", str(theirs.uuid)): {"cpu": 99.0}})
+        for cpu in (40.0, 60.0):   # into the step that ended last (what a late sample does)
+            await database_sync_to_async(sample)(time.time() // 10 * 10 - 5, {("vm", str(mine.uuid)): {"cpu": cpu},
+                                                                              ("vm", str(theirs.uuid)): {"cpu": 99.0}})
             message = await next_metrics(communicator, cpu)
             assert message["uuid"] == str(mine.uuid) and message["kind"] == "vm"
 

@@ -3,7 +3,7 @@
 //   page's series URL (a click, not polling).
 // - The hour chart follows the resource live: console/live.js subscribes to "metrics" on the
 //   events socket it already has and hands this the points the server pushes as samples land
-//   (the step under way is sent again while its samples come: its point is replaced).
+//   (the newest step may come again with a late sample: its point is replaced).
 (function () {
   "use strict";
   var COLOURS = ["#206bc4", "#f76707"];
@@ -93,7 +93,7 @@
     }, function (error) { failed(String(error)); });
   }
 
-  // points pushed for the hour chart: a new step appended, the step under way replaced, the
+  // points pushed for the hour chart: a new step appended, one already drawn replaced, the
   // hour's window moved on
   function pushed(message) {
     if (message.uuid !== config.uuid || period !== config.live_period || !figures) return;
