@@ -97,7 +97,9 @@ def collect(targets=None, now=None, timeout=None):
 
     interval = SAMPLE_INTERVAL.value()
     targets = _targets() if targets is None else targets
-    readings = read_all(targets, timeout or min(interval, 10)) if targets else {}
+    if not targets:      # nothing to read (and nothing new to roll up): no write at all
+        return {"targets": 0, "resources": 0, "rolled_up": 0, "pruned": 0}
+    readings = read_all(targets, timeout or min(interval, 10))
     now = time.time() if now is None else now
     return {"targets": len(targets), "resources": store(readings, now), "rolled_up": roll_up(now),
             "pruned": prune(now)}

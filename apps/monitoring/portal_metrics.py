@@ -59,11 +59,14 @@ def queue_depth():
     """(queue, tasks waiting) of the default Celery queue, whatever the broker; None if it cannot say."""
     from celery import current_app
     from django.conf import settings
+    from kombu.exceptions import ChannelError
 
     name = settings.CELERY_TASK_DEFAULT_QUEUE
     try:
         with current_app.connection_for_read() as connection:
             return name, connection.default_channel.queue_declare(queue=name, passive=True).message_count
+    except ChannelError:   # the broker has no such queue: Redis drops a list when it empties
+        return name, 0
     except Exception as exc:  # noqa: BLE001 - a broker that cannot say leaves the figure out
         log.info("queue depth unknown: %s", exc.__class__.__name__)
         return None

@@ -110,3 +110,7 @@ def test_prometheus_down_is_503_not_500(tenant_client, vms, settings):
 
 def test_metrics_need_a_login(client, db):
     assert client.get("/api/v1/metrics/top/", {"kind": "vm", "metric": "cpu"}).status_code == 401
+
+
+def test_the_api_root_links_the_metrics(tenant_client):
+    assert tenant_client.get("/api/v1/").json()["metrics"].endswith("/api/v1/metrics/")

@@ -97,6 +97,23 @@ def test_which_rows_a_query_reads():
     from apps.monitoring.store.builtin import resolution_for, resolution_for_window
 
     now = 1_800_000_000
-    assert [resolution_for_window(w, now) for w in (60, 300, 3600, 86400, 7 * 86400)] == [10, 10, 60, 60, 3600]
+    assert [resolution_for_window(w) for w in (60, 300, 3600, 86400, 7 * 86400)] == [10, 10, 60, 60, 3600]
     assert [resolution_for(now - ago, now) for ago in (600, 3600, 7200, 86400, 10 * 86400, 90 * 86400)] == \
         [10, 10, 60, 60, 3600, 3600]
+
+
+def test_a_long_list_of_resources_is_read_a_chunk_at_a_time(db, monkeypatch):
+    from apps.monitoring.store import builtin
+
+    monkeypatch.setattr(builtin, "CHUNK", 2)
+    now = int(time.time()) // 10 * 10
+    uuids = [f"00000000-0000-0000-0000-{i:012d}" for i in range(5)]
+    MetricPoint.objects.bulk_create(MetricPoint(kind="vm", uuid=u, resolution=10, ts=now, cpu=float(i))
+                                    for i, u in enumerate(uuids))
+    store = builtin.BuiltinStore()
+    assert store.aggregate("vm", "cpu", uuids + ["00000000-0000-0000-0000-00000000ffff"], 60) == \
+        {u: float(i) for i, u in enumerate(uuids)}
+    for how in ("avg", "last"):
+        assert store.top("vm", "cpu", 60, 3, uuids=uuids, how=how) == [(uuids[4], 4.0), (uuids[3], 3.0), (uuids[2], 2.0)]
+        assert store.top("vm", "cpu", 60, 2, uuids=uuids, how=how, descending=False) == [(uuids[0], 0.0), (uuids[1], 1.0)]
+    assert set(store.series("vm", "cpu", uuids, now - 30, now + 10, 10)) == set(uuids)

@@ -38,13 +38,13 @@ def test_metrics_are_for_admins_or_the_bearer_token(client, tenant_client, admin
 
 def test_api_latency_by_endpoint(admin_client):
     before = value(scrape(admin_client), "cloudportal_api_request_duration_seconds_count",
-                   endpoint="metrics", method="GET", status="2xx")
+                   endpoint="metrics-list", method="GET", status="2xx")
     for _ in range(3):
         admin_client.get("/api/v1/metrics/")
     admin_client.get("/api/v1/metrics/top/", {"kind": "nope"})
     samples = scrape(admin_client)
     assert value(samples, "cloudportal_api_request_duration_seconds_count",
-                 endpoint="metrics", method="GET", status="2xx") == before + 3
+                 endpoint="metrics-list", method="GET", status="2xx") == before + 3
     assert value(samples, "cloudportal_api_request_duration_seconds_count",
                  endpoint="metrics-top", method="GET", status="4xx") >= 1
 
@@ -93,3 +93,19 @@ def test_counts_of_other_processes_are_summed(admin_client):
 @pytest.fixture(autouse=True)
 def _db(db):
     pass
+
+
+@pytest.mark.filterwarnings("ignore:task_always_eager has no effect")   # send_task goes to the broker: wanted
+def test_queue_depth_counts_waiting_tasks(admin_client, settings):
+    from celery import current_app
+
+    queue = f"cp-test-depth-{uuid.uuid4().hex[:6]}"
+    settings.CELERY_TASK_DEFAULT_QUEUE = queue
+    assert value(scrape(admin_client), "cloudportal_queue_depth", queue=queue) == 0
+    for _ in range(3):
+        current_app.send_task("tests.no.such.task", queue=queue)   # no worker reads this queue
+    try:
+        assert value(scrape(admin_client), "cloudportal_queue_depth", queue=queue) == 3
+    finally:
+        with current_app.connection_for_write() as connection:
+            connection.default_channel.queue_purge(queue)

@@ -1,3 +1,3 @@
-from .points import RESOLUTIONS, MetricCursor, MetricPoint
+from .points import RESOLUTIONS, CollectorRun, MetricCursor, MetricPoint
 
-__all__ = ["RESOLUTIONS", "MetricCursor", "MetricPoint"]
+__all__ = ["RESOLUTIONS", "CollectorRun", "MetricCursor", "MetricPoint"]

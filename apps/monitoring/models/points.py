@@ -48,3 +48,11 @@ class MetricCursor(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "uuid"], name="metriccursor_resource")]
+
+
+class CollectorRun(models.Model):
+    """The built-in collector's one row: when the last sample began and ended, so that one worker
+    at a time takes a due sample (a conditional UPDATE claims it) whichever process beat sent it to."""
+
+    started_at = models.FloatField(default=0)
+    finished_at = models.FloatField(default=0)
