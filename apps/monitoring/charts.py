@@ -51,10 +51,13 @@ def step_of(period):
 
 
 def grid(period, now):
-    """``(start, end, step)`` of ``period`` ending with the last step ended at ``now``."""
+    """``(start, end, step)`` of ``period`` ending with the last step ended at ``now``: its points
+    are the steps ending at ``start``, ``start + step`` ... ``end``, the ``period`` exactly (a
+    point at ``end - period`` would be the average of a step before it, which the built-in store
+    may have dropped)."""
     seconds, step = PERIODS[period][0], step_of(period)
     end = int(now) // step * step
-    return end - seconds, end, step
+    return end - seconds + step, end, step
 
 
 def read(kind, uuid, period, now=None, store=None):
@@ -62,8 +65,9 @@ def read(kind, uuid, period, now=None, store=None):
     "series": {metric: [[ts, value], ...]}}`` (a metric without data: an empty list). Raises the
     store's StoreUnavailable."""
     start, end, step = grid(period, time.time() if now is None else now)
+    found = points_between(kind, [uuid], start, end, step, store)
     return {"period": period, "start": start, "end": end, "step": step,
-            "series": points_between(kind, [uuid], start, end, step, store).get(uuid, {})}
+            "series": found.get(uuid, {name: [] for name in METRICS})}
 
 
 def points_between(kind, uuids, start, end, step, store=None):

@@ -11,9 +11,6 @@ import time
 
 from apps.core.events.streams import Stream
 
-WINDOW = 3600   # a connection that saw nothing for longer reads back no further than the hour chart
-
-
 def resource_models():
     from apps.compute.models import VmInstance
     from apps.infra.models import Host
@@ -56,14 +53,15 @@ class MetricsStream(Stream):
     def read(self, cursors):
         from .charts import LIVE_PERIOD, grid, points_between
 
-        _start, end, step = grid(LIVE_PERIOD, self.clock())
+        first, end, step = grid(LIVE_PERIOD, self.clock())
         messages, moved = [], {}
         for kind in ("host", "vm"):
             mine = {one: cursor for one, cursor in cursors.items() if cursor["kind"] == kind}
             if not mine:
                 continue
             # the step a cursor names is read again: a late sample may have landed in it
-            start = max(min(cursor["since"] for cursor in mine.values()), end - WINDOW)
+            # a connection that saw nothing for long reads back no further than the hour chart
+            start = max(min(cursor["since"] for cursor in mine.values()), first)
             start -= (start - end) % step   # on the grid
             for one, series in points_between(kind, list(mine), start, end, step).items():
                 since = mine[one]["since"]

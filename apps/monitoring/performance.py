@@ -59,9 +59,13 @@ def top(request, kind, metric, window, n, how="avg", order="desc", conditions=()
     extra = dict(visible(resource_models()[kind].objects.filter(uuid__in=[r["uuid"] for r in results]),
                          request.user).values_list("uuid", field))
     extra = {str(uuid): value for uuid, value in extra.items()}
-    return [Ranked(r["uuid"], r["name"], reverse("ui:detail", kwargs={"basename": BASENAMES[kind], "uuid": r["uuid"]}),
-                   r["value"], shown_value(r["value"], answer.data["unit"]), extra.get(r["uuid"], ""))
+    return [Ranked(r["uuid"], r["name"], detail_url(kind, r["uuid"]), r["value"],
+                   shown_value(r["value"], answer.data["unit"]), extra.get(r["uuid"], ""))
             for r in results], ""
+
+
+def detail_url(kind, uuid):
+    return reverse("ui:detail", kwargs={"basename": BASENAMES[kind], "uuid": uuid})
 
 
 def busiest(request, n=5):

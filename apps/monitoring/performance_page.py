@@ -31,7 +31,8 @@ def performance_page(request):
     except ValueError as exc:   # shlex: an unclosed quote
         rows, error = [], _("The search could not be read: %(reason)s") % {"reason": exc}
     else:   # the API's answer: a bad q= in the query language's words, the store away in its own
-        rows, error = performance.top(request, kind, metric, window, n, how=how, order=order, conditions=conditions)
+        rows, error = performance.top(request, kind, metric, window, n, how=how, order=order,
+                                      conditions=conditions)
     return render(request, "monitoring/performance.html", {
         "title": _("Performance"), "rows": rows, "error": error, "q": q,
         "kind": kind, "kinds": [(key, str(label)) for key, label in KIND_LABELS.items()],

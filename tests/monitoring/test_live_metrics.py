@@ -72,8 +72,8 @@ def test_a_subscriber_gets_the_points_of_what_it_may_see_as_they_land():
         assert refused["code"] == "NOT_FOUND" and refused["details"] == {"metrics": [str(theirs.uuid)]}
 
         for cpu in (40.0, 60.0):   # into the step that ended last (what a late sample does)
-            await database_sync_to_async(sample)(time.time() // 10 * 10 - 5, {("vm", str(mine.uuid)): {"cpu": cpu},
-                                                                              ("vm", str(theirs.uuid)): {"cpu": 99.0}})
+            figures = {("vm", str(mine.uuid)): {"cpu": cpu}, ("vm", str(theirs.uuid)): {"cpu": 99.0}}
+            await database_sync_to_async(sample)(time.time() // 10 * 10 - 5, figures)
             message = await next_metrics(communicator, cpu)
             assert message["uuid"] == str(mine.uuid) and message["kind"] == "vm"
 
