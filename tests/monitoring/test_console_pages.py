@@ -180,3 +180,13 @@ def test_the_dashboard_shows_the_busiest_hosts_and_vms(cloud):
 def test_a_list_page_loads_no_chart_library(cloud):
     page = text(browser(cloud["alice"]).get("/ui/vm-instances/"))
     assert "uplot" not in page.lower() and "charts.js" not in page
+
+
+def test_the_monitoring_pages_in_simplified_chinese(cloud):
+    client = browser(cloud["admin"])
+    client.cookies["django_language"] = "zh-hans"
+    page = text(client.get("/ui/performance/"))
+    assert "性能分析" in page and "从高到低" in page
+    config = chart_config(client.get(f"/ui/vm-instances/{cloud['busy'].uuid}/"))
+    assert [chart["title"] for chart in config["charts"]] == ["CPU", "内存", "磁盘", "网络"]
+    assert "最繁忙的云主机" in text(client.get("/ui/"))
