@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
+from ..errors import CloudPortalError
 from . import group_for_account_jobs, group_for_job, group_for_resource
 from .streams import STREAMS
 
@@ -32,6 +33,7 @@ KINDS = ("job", "resource", "account_jobs")
 MAX_UUIDS = 500   # in one message: a page's rows
 # ``since`` is the web server's clock and ``finished_at`` a worker's: a second of slack between them
 CLOCK_SLACK = timedelta(seconds=1)
+FIRST_INTERVAL = 10   # seconds between a stream's reads until the stream says (when it cannot)
 
 
 @database_sync_to_async
@@ -174,15 +176,22 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
 
     async def _read_stream(self, kind):
         """Every ``interval()`` seconds, what is new for the uuids this connection follows; ends
-        when it follows none. A failed read is logged and tried again at the next interval: the
-        connection stays."""
+        when it follows none. A failed read is logged and tried again at the next interval (what it
+        did not send is read again then): the connection stays."""
         stream, followed = STREAMS[kind], self.streams[kind]
+        seconds = FIRST_INTERVAL
         try:
             while followed["cursors"]:
-                await asyncio.sleep(await database_sync_to_async(stream.interval)())
-                asked = dict(followed["cursors"])
                 try:
-                    messages, cursors = await database_sync_to_async(stream.read)(asked)
+                    seconds = await database_sync_to_async(stream.interval)()
+                except Exception:
+                    log.exception("could not read the %s stream's interval; %s s kept", kind, seconds)
+                await asyncio.sleep(seconds)
+                try:
+                    messages, cursors = await database_sync_to_async(stream.read)(dict(followed["cursors"]))
+                except CloudPortalError as exc:   # a server it reads is away: a sentence, not a traceback
+                    log.warning("could not read the %s stream: %s", kind, exc.message)
+                    continue
                 except Exception:
                     log.exception("could not read the %s stream", kind)
                     continue
