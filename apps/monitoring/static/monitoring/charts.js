@@ -11,6 +11,11 @@
   var period = config.period;
   var figures = config.figures;    // {start, end, step, series: {metric: [[ts, value], ...]}}
   var plots = {};                  // chart id -> uPlot
+  // a y axis of bytes ticks at powers of two (512 KiB, 1 MiB, 2 MiB), not at 95.4 MiB
+  var BINARY_STEPS = [];
+  for (var power = 1; power <= Math.pow(1024, 4); power *= 1024) {
+    [1, 2, 4, 8, 16, 32, 64, 128, 256, 512].forEach(function (times) { BINARY_STEPS.push(times * power); });
+  }
 
   function human(value, unit) {
     if (value === null || value === undefined || isNaN(value)) return "";
@@ -18,7 +23,7 @@
     var units = ["B", "KiB", "MiB", "GiB", "TiB"];
     var size = Math.abs(value), i = 0;
     while (size >= 1024 && i < units.length - 1) { size /= 1024; i++; }
-    var text = (value < 0 ? "-" : "") + (i === 0 ? size.toFixed(0) : size.toFixed(1)) + " " + units[i];
+    var text = (value < 0 ? "-" : "") + (i === 0 || size % 1 === 0 ? size.toFixed(0) : size.toFixed(1)) + " " + units[i];
     return unit === "bytes/s" ? text + "/s" : text;
   }
 
@@ -58,7 +63,8 @@
         return {label: line.label, stroke: COLOURS[i % COLOURS.length], width: 1.5, spanGaps: false,
                 value: function (u, v) { return human(v, chart.unit); }};
       })),
-      axes: [{}, {size: 70, values: function (u, ticks) { return ticks.map(function (v) { return human(v, chart.unit); }); }}],
+      axes: [{}, {size: 84, incrs: chart.unit === "%" ? undefined : BINARY_STEPS,
+                  values: function (u, ticks) { return ticks.map(function (v) { return human(v, chart.unit); }); }}],
     };
     plots[chart.id] = new uPlot(options, data, box);
   }
