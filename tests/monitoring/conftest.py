@@ -82,13 +82,20 @@ scrape_configs:
 
 
 @pytest.fixture(scope="module")
-def prometheus(fake_agent):
-    """A real Prometheus scraping the module's fake agent (skipped where the binary is missing:
-    `apt-get install prometheus`)."""
+def prometheus_process(fake_agent):
+    """A real Prometheus scraping the module's fake agent, or None where the binary is missing."""
     if not shutil.which("prometheus"):
-        pytest.skip("the prometheus binary is not installed (apt-get install -y prometheus)")
+        yield None
+        return
     process = PrometheusProcess(fake_agent)
     try:
         yield process.wait_ready()
     finally:
         process.stop()
+
+
+@pytest.fixture
+def prometheus(prometheus_process):
+    if prometheus_process is None:
+        pytest.skip("the prometheus binary is not installed (apt-get install -y prometheus)")
+    return prometheus_process
