@@ -253,6 +253,8 @@ NPM_ASSETS = {
     "tabler/css": BASE_DIR / "node_modules" / "@tabler" / "core" / "dist" / "css",
     "tabler/js": BASE_DIR / "node_modules" / "@tabler" / "core" / "dist" / "js",
     "htmx": BASE_DIR / "node_modules" / "htmx.org" / "dist",
+    # the metric charts of host and VM pages (only those pages load it): /static/uplot/uPlot.iife.min.js
+    "uplot": BASE_DIR / "node_modules" / "uplot" / "dist",
 }
 STATICFILES_DIRS += [(prefix, path) for prefix, path in NPM_ASSETS.items() if path.is_dir()]
 # Collected into STATIC_ROOT with a .gz beside each file (cloudportal/staticfiles.py): what `make run`

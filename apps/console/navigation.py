@@ -31,14 +31,16 @@ def sidebar(request, with_pages=True):
     groups (``site.menu()``), the current one marked."""
     urls = _page_urls() if with_pages else {}
     current = tuple(url for url in urls if request.path.startswith(url))
-    dashboard = getattr(request.resolver_match, "url_name", None) == "dashboard"
-    key = (get_language(), len(site.declared), with_pages, current, dashboard)
+    url_name = getattr(request.resolver_match, "url_name", None)
+    dashboard, performance = url_name == "dashboard", url_name == "performance"
+    key = (get_language(), len(site.declared), with_pages, current, dashboard, performance)
     markup = _sidebars.get(key)
     if markup is None:
         menu = [(group, [(one.title(), url, url in current) for one, url in items])
                 for group, items in _menu(urls)] if with_pages else []
         markup = mark_safe(render_to_string(   # noqa: S308 - a template's output, escaped by it
-            "console/_sidebar.html", {"menu": menu, "dashboard_active": dashboard}))
+            "console/_sidebar.html", {"menu": menu, "dashboard_active": dashboard, "performance_active": performance,
+                                      "with_pages": with_pages}))
         _sidebars[key] = markup
     return markup
 

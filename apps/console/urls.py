@@ -22,5 +22,6 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="console:dashboard"), name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("ui/", include(console)),
+    path("ui/", include("apps.monitoring.console_urls")),   # before the pages' <basename>/ patterns
     path("ui/", include((ui_urls.urlpatterns(), "ui"))),
 ]

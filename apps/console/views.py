@@ -12,6 +12,7 @@ from apps.core.ui.apicall import call, list_path, viewset_of
 from apps.core.ui.browse import table
 from apps.core.ui.cells import state_colour
 from apps.core.ui.labels import state_word
+from apps.monitoring.performance import busiest
 
 from . import capacity
 
@@ -80,6 +81,7 @@ def dashboard(request):
     jobs_url = reverse("ui:list", kwargs={"basename": "jobs"})
     return render(request, "console/dashboard.html", {
         "title": _("Dashboard"), **live_figures(request),
+        "busiest": busiest(request),
         "job_tables": [(_("Recent jobs"), "recent-jobs", jobs_url, recent({})),
                        (_("Failed jobs"), "failed-jobs", jobs_url + "?q=state%3Dfailed",
                         recent({"q": "state=failed"}))],

@@ -9,6 +9,7 @@ class MonitoringConfig(AppConfig):
     label = "monitoring"
 
     def ready(self):
+        from apps.core.events.streams import register_stream
         from apps.core.flows.progress import JOB_FINISHED_HOOKS
         from apps.infra.agent import AGENT_SETTINGS_HOOKS
 
@@ -16,6 +17,7 @@ class MonitoringConfig(AppConfig):
         from . import cascade, tasks  # noqa: F401
         from .events import connect
         from .globalconfig import agent_settings   # also declares the monitoring.* and alarm.* global configs
+        from .live import MetricsStream
         from .portal_metrics import count_job
 
         if agent_settings not in AGENT_SETTINGS_HOOKS:
@@ -23,3 +25,4 @@ class MonitoringConfig(AppConfig):
         if count_job not in JOB_FINISHED_HOOKS:
             JOB_FINISHED_HOOKS.append(count_job)   # the portal's /metrics counts jobs and their durations
         connect()   # host / storage status and VM state changes feed the event rules
+        register_stream("metrics", MetricsStream())   # the live charts' points over /ws/events/

@@ -1,11 +1,13 @@
 """Monitoring's console pages (apps.core.ui): alarm rules, alarms and their history, notification
-endpoints and deliveries, VM schedules and their runs."""
+endpoints and deliveries, VM schedules and their runs; and the metric charts on host and VM pages
+(the performance page is in console_urls.py)."""
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.ui import Action, Related, ResourcePages
+from apps.core.ui import Action, Related, ResourcePages, add_detail_panel
 
-from .alarm_views import (AlarmHistoryViewSet, AlarmRuleViewSet, AlarmViewSet, DeliveryViewSet, NotificationEndpointViewSet,
-                    ScheduleRunViewSet, VmScheduleViewSet)
+from .alarm_views import (AlarmHistoryViewSet, AlarmRuleViewSet, AlarmViewSet, DeliveryViewSet,
+                          NotificationEndpointViewSet, ScheduleRunViewSet, VmScheduleViewSet)
+from .chart_pages import charts_panel
 
 MONITORING = _("Monitoring")
 LABELS = {
@@ -130,3 +132,7 @@ class ScheduleRunPages(ResourcePages):
     search_field = "outcome"
     default_ordering = "-created_at"
     with_history = False
+
+
+add_detail_panel("vm-instances", charts_panel("vm"))
+add_detail_panel("hosts", charts_panel("host"))

@@ -3,7 +3,8 @@
 Client → server: ``{"subscribe": {"job": "<uuid>"}}``, ``{"subscribe": {"resource": "<uuid>"}}``,
 a list of uuids in one message (``{"subscribe": {"resource": ["<uuid>", ...]}}``: a page's rows),
 or ``{"subscribe": {"account_jobs": "<account uuid>"}}`` (every job of that account: one's own, or
-any for an admin); ``"unsubscribe"`` likewise.
+any for an admin); ``"unsubscribe"`` likewise. Apps above core add kinds of their own
+(``streams.py``: ``{"subscribe": {"metrics": ["<uuid>", ...]}}``, new points of hosts and VMs).
 A subscribe may carry ``"since": "<ISO date-time>"`` (when the page showing those objects was
 rendered): its answer then also names, in ``"changed"``, the ones a job changed since or is
 changing now (``{"changed": {"resource": [...]}}``), whose events went out before the
@@ -12,6 +13,8 @@ Server → client: ``{"type": "subscribed", ...}`` (naming what it took), then e
 (``{"type": "job", ...}`` / ``{"type": "resource", ...}``), or ``{"type": "error", "code",
 "message"}`` (``NOT_FOUND`` lists in ``details`` the uuids of a list it did not take).
 """
+import asyncio
+import logging
 import uuid as uuid_lib
 from datetime import timedelta
 
@@ -21,12 +24,16 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
+from ..errors import CloudPortalError
 from . import group_for_account_jobs, group_for_job, group_for_resource
+from .streams import STREAMS
 
+log = logging.getLogger(__name__)
 KINDS = ("job", "resource", "account_jobs")
 MAX_UUIDS = 500   # in one message: a page's rows
 # ``since`` is the web server's clock and ``finished_at`` a worker's: a second of slack between them
 CLOCK_SLACK = timedelta(seconds=1)
+FIRST_INTERVAL = 10   # seconds between a stream's reads until the stream says (when it cannot)
 
 
 @database_sync_to_async
@@ -77,6 +84,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4401)
             return
         self.groups_joined = set()
+        self.streams = {}   # stream kind -> {"cursors": {uuid: cursor}, "task": the task reading it}
         self.admin = await database_sync_to_async(_is_admin)(user)
         if settings.EVENTS_BACKEND == "database":
             from .relay import ensure_relay_running
@@ -92,9 +100,10 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
                               "message": "send {\"subscribe\": {\"job\"|\"resource\"|\"account_jobs\": \"<uuid>\"}}"})
 
     async def _subscription(self, verb, spec, since=None):
-        if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in KINDS:
+        if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in (*KINDS, *STREAMS):
+            kinds = ", ".join((*KINDS, *STREAMS))
             return await self.send_json({"type": "error", "code": "INVALID_ARGUMENT",
-                                         "message": "subscribe to exactly one of job, resource or account_jobs"})
+                                         "message": f"subscribe to exactly one of {kinds}"})
         kind, target = next(iter(spec.items()))
         many = isinstance(target, list) and kind != "account_jobs"
         targets = target if many else [target]
@@ -112,6 +121,8 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             if since is None:
                 return await self.send_json({"type": "error", "code": "INVALID_ARGUMENT",
                                              "message": "'since' must be an ISO 8601 date and time with its offset"})
+        if kind in STREAMS:
+            return await self._stream_subscription(verb, kind, targets, many)
         if verb == "unsubscribe" and kind != "account_jobs":   # leaving a group needs no right (nor the row)
             group_of = group_for_job if kind == "job" else group_for_resource
             groups = {one: group_of(one) for one in targets}
@@ -137,9 +148,67 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "code": "NOT_FOUND", "message": f"{len(missing)} not found",
                                   "details": {kind: missing}})
 
+    async def _stream_subscription(self, verb, kind, targets, many):
+        """A kind an app added (``streams.py``): the uuids followed on this connection, read by a
+        task of the connection's own while there are any."""
+        stream = STREAMS[kind]
+        followed = self.streams.setdefault(kind, {"cursors": {}, "task": None})
+        if verb == "unsubscribe":
+            for one in targets:
+                followed["cursors"].pop(one, None)
+            taken, missing = targets, []
+        else:
+            allowed = set(await database_sync_to_async(stream.allowed)(self.scope["user"], targets))
+            taken = [one for one in targets if one in allowed]
+            missing = [one for one in targets if one not in allowed]
+            if missing and not many:
+                return await self.send_json({"type": "error", "code": "NOT_FOUND",
+                                             "message": f"{kind} {missing[0]} not found"})
+            new = [one for one in taken if one not in followed["cursors"]]
+            if new:
+                followed["cursors"].update(await database_sync_to_async(stream.start)(new))
+            if followed["cursors"] and followed["task"] is None:
+                followed["task"] = asyncio.create_task(self._read_stream(kind))
+        await self.send_json({"type": verb + "d", kind: taken if many else taken[0]})
+        if missing:
+            await self.send_json({"type": "error", "code": "NOT_FOUND", "message": f"{len(missing)} not found",
+                                  "details": {kind: missing}})
+
+    async def _read_stream(self, kind):
+        """Every ``interval()`` seconds, what is new for the uuids this connection follows; ends
+        when it follows none. A failed read is logged and tried again at the next interval (what it
+        did not send is read again then): the connection stays."""
+        stream, followed = STREAMS[kind], self.streams[kind]
+        seconds = FIRST_INTERVAL
+        try:
+            while followed["cursors"]:
+                try:
+                    seconds = await database_sync_to_async(stream.interval)()
+                except Exception:
+                    log.exception("could not read the %s stream's interval; %s s kept", kind, seconds)
+                await asyncio.sleep(seconds)
+                try:
+                    messages, cursors = await database_sync_to_async(stream.read)(dict(followed["cursors"]))
+                except CloudPortalError as exc:   # a server it reads is away: a sentence, not a traceback
+                    log.warning("could not read the %s stream: %s", kind, exc.message)
+                    continue
+                except Exception:
+                    log.exception("could not read the %s stream", kind)
+                    continue
+                for one, cursor in cursors.items():   # unless unsubscribed meanwhile
+                    if one in followed["cursors"]:
+                        followed["cursors"][one] = cursor
+                for message in messages:
+                    await self.send_json(message)
+        finally:
+            followed["task"] = None
+
     async def disconnect(self, code):
         for group in getattr(self, "groups_joined", ()):
             await self.channel_layer.group_discard(group, self.channel_name)
+        for followed in getattr(self, "streams", {}).values():
+            if followed["task"] is not None:
+                followed["task"].cancel()
 
     async def event_message(self, event):
         payload = event["payload"]

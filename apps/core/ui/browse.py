@@ -13,6 +13,7 @@ from .base import PageView, is_htmx, is_live, split_conditions, with_query
 from .cells import Formatter, ListRow
 from .labels import field_label
 from .pages import site
+from .panels import detail_panels
 from .tagging import object_tags
 
 
@@ -175,6 +176,8 @@ class DetailView(PageView):
             if pages.with_history else None,
             "object_tags": object_tags(request, uuid, data.get("tags") or []) if pages.taggable() else None,
         }
+        if not is_live(request):   # a page fetched again swaps #live-detail alone: the panels stay
+            context["panels"] = detail_panels(request, pages.api_basename(), data)
         context.update(self.more_context(data))
         return self.page(pages.detail_template, context)
 

@@ -17,6 +17,9 @@
 // - What changed between the page's rendering (<body data-live-since>) and its subscription was
 //   announced before anyone here listened: each subscription says since when, the server answers
 //   which of those objects a job changed meanwhile, and they are fetched again as if announced.
+// - A page's own script may follow a kind an app added to the socket (apps/core/events/streams.py):
+//   window.CloudPortalLive.follow(kind, uuids, handler) subscribes (again after a reconnect) and
+//   hands it the messages of that type (monitoring/charts.js: "metrics", a chart's new points).
 (function () {
   "use strict";
   var BATCH_MS = 100;
@@ -42,6 +45,7 @@
   var rendered = document.body.dataset.liveSince;   // the server's clock when it made this page
   var clock = Date.parse(rendered) - Date.now();     // server minus browser clock (about)
   var firstFollow = true;
+  var streams = {};                          // kind an app added -> {uuids: {uuid: true}, handlers: [fn]}
 
   function send(message) {
     if (!socket || socket.readyState !== WebSocket.OPEN) return;
@@ -354,9 +358,27 @@
     counted();
   }
 
+  // --- kinds an app added ----------------------------------------------------------------------
+  function subscribeStream(kind) {
+    var spec = {};
+    spec[kind] = Object.keys(streams[kind].uuids);
+    send({subscribe: spec});
+  }
+
+  window.CloudPortalLive = {
+    follow: function (kind, uuids, handler) {
+      var stream = streams[kind] = streams[kind] || {uuids: {}, handlers: []};
+      stream.handlers.push(handler);
+      uuids.forEach(function (uuid) { stream.uuids[uuid] = true; });
+      subscribeStream(kind);   // or once the socket opens
+    }
+  };
+
   // --- the socket ---------------------------------------------------------------------------
   function receive(message) {
-    if (message.type === "subscribed" || (message.type === "error" && !message.details)) {
+    if (streams[message.type]) {
+      streams[message.type].handlers.forEach(function (handler) { handler(message); });
+    } else if (message.type === "subscribed" || (message.type === "error" && !message.details)) {
       Object.keys(message.changed || {}).forEach(function (kind) {
         message.changed[kind].forEach(function (uuid) {
           changed(kind, uuid);
@@ -394,6 +416,7 @@
       firstFollow = !opened;
       if (panel) send({subscribe: {account_jobs: panel.dataset.account}});
       follow();
+      Object.keys(streams).forEach(subscribeStream);
       if (opened) refreshAll();
       opened = true;
     };
