@@ -211,7 +211,7 @@ class Exposition:
     """One simulated host's exposition server (every VM's counters grow with time)."""
 
     def __init__(self, host, vms, secret):
-        from apps.monitoring.scrape import metrics_token
+        from hostagent.signing import metrics_token
 
         self.host, self.vms, self.started = host, vms, time.time()
         self.token = metrics_token(secret, host)
