@@ -105,8 +105,15 @@ def test_a_running_qemu_vms_cpu_goes_from_the_agent_through_prometheus_to_the_ap
         assert series["uuid"] == vm_uuid and series["points"]
         assert all(0 <= value <= 100 for _ts, value in series["points"])
 
-        chart = browser(tenant_user).get(f"/ui/metrics/vm/{vm_uuid}/", {"period": "hour"})
-        assert chart.status_code == 200, chart.content
-        assert [value for _ts, value in chart.json()["series"]["cpu"]]
+        # the chart draws steps that have ended (10 s on the hour chart): the first may take a step to come
+        deadline = time.monotonic() + 30
+        while True:
+            chart = browser(tenant_user).get(f"/ui/metrics/vm/{vm_uuid}/", {"period": "hour"})
+            assert chart.status_code == 200, chart.content
+            points = chart.json()["series"]["cpu"]
+            if points or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert points and all(0 <= value <= 100 for _ts, value in points)
     finally:
         remove_domain(vm_uuid)
