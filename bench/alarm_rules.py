@@ -16,16 +16,14 @@ core at one evaluation every ``--tick`` seconds.
 """
 import os
 import statistics
-import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from benchlib import arg_parser, speed_probe  # noqa: E402  (bench/benchlib.py)
+from benchlib import arg_parser, django_for_bench, speed_probe  # noqa: E402  (bench/benchlib.py)
 
 DEFAULT_URL = "mysql://root@127.0.0.1:3306/cloudportal_bench_alarms"
 
@@ -53,25 +51,8 @@ def parse_args():
 
 
 def main():
-    from vm_create import fresh_database
-
     args = parse_args()
-    workdir = Path(f"/tmp/cp-bench-alarms-{uuid.uuid4().hex[:8]}")
-    env = dict(os.environ, LOG_LEVEL="WARNING", DJANGO_SETTINGS_MODULE="cloudportal.settings",
-               CLOUDPORTAL_DATA_DIR=str(workdir / "data"))
-    for name in ("REDIS_URL", "CELERY_BROKER_URL"):
-        env.pop(name, None)
-    if args.zero_setup:
-        env.pop("DATABASE_URL", None)
-    else:
-        fresh_database(args.database_url)
-        env["DATABASE_URL"] = args.database_url
-    os.environ.clear()
-    os.environ.update(env)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    import django
-
-    django.setup()
+    django_for_bench("alarms", args.database_url, args.zero_setup)
     from apps.compute.models import VmInstance
     from apps.core.testing import make_account
     from apps.monitoring.metric_rules import evaluate_metric_rules

@@ -43,3 +43,35 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def django_for_bench(name, database_url, zero_setup):
+    """Django set up in this process on a database of the bench's own, migrated: SQLite in a fresh
+    temporary data directory (``zero_setup``), else ``database_url`` (MariaDB, dropped and made
+    again); no Redis either way. Returns the data directory."""
+    import os
+    import subprocess
+    import sys
+    import uuid
+    from pathlib import Path
+
+    from vm_create import fresh_database
+
+    root = Path(__file__).resolve().parent.parent
+    workdir = Path(f"/tmp/cp-bench-{name}-{uuid.uuid4().hex[:8]}")
+    env = dict(os.environ, LOG_LEVEL="WARNING", DJANGO_SETTINGS_MODULE="cloudportal.settings",
+               CLOUDPORTAL_DATA_DIR=str(workdir / "data"))
+    for variable in ("REDIS_URL", "CELERY_BROKER_URL"):
+        env.pop(variable, None)
+    if zero_setup:
+        env.pop("DATABASE_URL", None)
+    else:
+        fresh_database(database_url)
+        env["DATABASE_URL"] = database_url
+    os.environ.clear()
+    os.environ.update(env)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=root, env=env, check=True)
+    import django
+
+    django.setup()
+    return workdir / "data"

@@ -14,7 +14,6 @@ answer every ``--refresh`` seconds (Prometheus's default: 60).
 """
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -23,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from benchlib import arg_parser, speed_probe  # noqa: E402  (bench/benchlib.py)
+from benchlib import arg_parser, django_for_bench, speed_probe  # noqa: E402  (bench/benchlib.py)
 
 DEFAULT_URL = "mysql://root@127.0.0.1:3306/cloudportal_bench_targets"
 
@@ -39,25 +38,9 @@ def parse_args():
 
 
 def main():
-    from vm_create import fresh_database
-
     args = parse_args()
-    workdir = Path(f"/tmp/cp-bench-targets-{uuid.uuid4().hex[:8]}")
-    env = dict(os.environ, LOG_LEVEL="WARNING", DJANGO_SETTINGS_MODULE="cloudportal.settings",
-               CLOUDPORTAL_DATA_DIR=str(workdir / "data"))
-    for name in ("REDIS_URL", "CELERY_BROKER_URL"):
-        env.pop(name, None)
-    if args.zero_setup:
-        env.pop("DATABASE_URL", None)
-    else:
-        fresh_database(args.database_url)
-        env["DATABASE_URL"] = args.database_url
-    os.environ.clear()
-    os.environ.update(env)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    import django
-
-    django.setup()
+    django_for_bench("targets", args.database_url, args.zero_setup)
+    from django.db import connection
     from django.test import Client
 
     from apps.accounts.models import ApiToken
@@ -86,7 +69,7 @@ def main():
         assert response.status_code == 200
     wall.sort()
     cpu_ms = statistics.median(cpu)
-    print(f"database: {django.db.connection.vendor}; {args.hosts} Connected hosts; speed probe {probe:.0f} ms")
+    print(f"database: {connection.vendor}; {args.hosts} Connected hosts; speed probe {probe:.0f} ms")
     print(f"one answer ({len(response.content) // 1024} KiB): wall p50 {statistics.median(wall):.1f} ms, "
           f"max {wall[-1]:.1f} ms; cpu median {cpu_ms:.1f} ms")
     print(f"share of one core at one answer every {args.refresh:g} s: {100 * cpu_ms / 1000 / args.refresh:.2f} %")
