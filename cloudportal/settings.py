@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.storage",
     "apps.compute",
     "apps.monitoring",
+    "apps.hybrid",
     "apps.console",
 ]
 
@@ -161,6 +162,8 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-notifications": {"task": "apps.monitoring.tasks.deliver_notifications", "schedule": 10.0},  # retries
     "run-vm-schedules": {"task": "apps.monitoring.tasks.run_schedules", "schedule": 15.0},
     "prune-alarm-history": {"task": "apps.monitoring.tasks.prune_history", "schedule": 3600.0},
+    # Alibaba Cloud data centres; hybrid.syncInterval (per data centre) decides which are due
+    "sync-alibaba-data-centers": {"task": "apps.hybrid.tasks.sync_data_centers", "schedule": 30.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -332,3 +335,12 @@ METRICS_BEARER_TOKEN = os.environ.get("METRICS_BEARER_TOKEN", "")
 # empties it at start.
 PROMETHEUS_MULTIPROC_DIR = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "portal-metrics"))
 Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+
+# --- Alibaba Cloud (apps.hybrid, docs/hybrid.md) --------------------------------------------------
+# Unset: the real service (each product's regional endpoint). Set (http://127.0.0.1:7090, the
+# emulator the project ships, which `make run` starts): ECS, VPC and OSS are all called there.
+ALIBABA_CLOUD_ENDPOINT = os.environ.get("ALIBABA_CLOUD_ENDPOINT", "")
+# The AccessKey `manage.py demo` adds to the admin account as its default (`make run` sets the
+# emulator's demo key here).
+ALIBABA_CLOUD_DEMO_ACCESS_KEY_ID = os.environ.get("ALIBABA_CLOUD_DEMO_ACCESS_KEY_ID", "")
+ALIBABA_CLOUD_DEMO_ACCESS_KEY_SECRET = os.environ.get("ALIBABA_CLOUD_DEMO_ACCESS_KEY_SECRET", "")

@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("apps.network.urls")),
     path("", include("apps.storage.urls")),
     path("", include("apps.monitoring.urls")),
+    path("", include("apps.hybrid.urls")),
     path("", include("apps.core.urls")),
 ]
 

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class HybridConfig(AppConfig):
+    """Alibaba Cloud next to the local data centre (the hybrid edition): AccessKeys, regions as data
+    centres with their identity zones, ECS instances; driven through Alibaba's own SDKs."""
+
+    name = "apps.hybrid"
+    label = "hybrid"
+
+    def ready(self):
+        # cascade rules, hybrid.* global configs, the beat task, and every flow (workers look flows up by name)
+        from . import cascade, flows, globalconfig, tasks  # noqa: F401

@@ -1,0 +1,14 @@
+"""What deleting a key, a data centre or an account does to what the hybrid cloud mirrors. Nothing
+here deletes anything in the cloud: a data centre deleted here is a region the portal stops
+showing; its instances keep running there."""
+from apps.accounts.models import Account
+from apps.core.cascade import cascade
+
+from .models import AlibabaAccessKey, AlibabaDataCenter, AlibabaIdentityZone, EcsInstance
+
+cascade(AlibabaDataCenter).deletes(EcsInstance, via="data_center")
+cascade(AlibabaDataCenter).deletes(AlibabaIdentityZone, via="data_center")
+# a key that data centres still use is not deleted: delete them first (or add another key to them)
+cascade(AlibabaAccessKey).refuses(AlibabaDataCenter, via="access_key")
+cascade(Account).deletes(AlibabaDataCenter, via="account")
+cascade(Account).deletes(AlibabaAccessKey, via="account")

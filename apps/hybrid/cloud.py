@@ -1,0 +1,295 @@
+"""Alibaba Cloud through its official SDKs: the ECS, VPC and OSS clients of one AccessKey in one
+region, and every call's failure as the portal's error (``{"code", "message", "details"}``, the
+cloud's Code, Message and RequestId in ``details``), never the SDK's exception.
+
+    cloud = Cloud.of(data_center)                      # or Cloud(access_key, "cn-hangzhou")
+    body = cloud.ecs("DescribeZones", {})              # RegionId is added; the answer as the cloud wrote it
+    for item in cloud.ecs_pages("DescribeInstances", {}, "Instances.Instance"):
+        ...
+
+Parameters and answers use the cloud's own names (PascalCase, as in Alibaba's API reference):
+they go through the SDK's request model (``<Action>Request.from_map``) and come back as its
+response body's ``to_map()``. ``ALIBABA_CLOUD_ENDPOINT`` (the emulator the project ships, say)
+replaces every regional endpoint of the three products. Throttled calls are retried with backoff,
+waiting what the cloud's ``x-acs-retry-after`` says when it says it.
+"""
+import functools
+import logging
+import time
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from apps.core.errors import CloudPortalError
+
+from .globalconfig import THROTTLE_RETRIES
+
+log = logging.getLogger(__name__)
+
+PRODUCTS = {"Ecs": "alibabacloud_ecs20140526", "Vpc": "alibabacloud_vpc20160428"}
+CONNECT_TIMEOUT_MS = 5000
+READ_TIMEOUT_MS = 30000
+MAX_BACKOFF_SECONDS = 10.0
+MESSAGE_LIMIT = 500   # of the cloud's message kept in an error (some quote the whole string to sign)
+
+
+class AlibabaError(CloudPortalError):
+    """A call the cloud refused or could not answer; ``details`` names the call and what the cloud said."""
+
+    status = 502
+    code = "ALIBABA_ERROR"
+
+
+# the cloud's error codes (exact, or a prefix ending in ".") -> (HTTP status, portal code, sentence)
+AUTH_FAILED = (400, "ALIBABA_AUTH_FAILED", "Alibaba Cloud refused the AccessKey: check its id and secret")
+ERROR_RULES = [
+    (("InvalidAccessKeyId", "InvalidAccessKeyId.", "SignatureDoesNotMatch", "IncompleteSignature",
+      "InvalidAccessKeySecret", "SignatureNonceUsed", "InvalidSecurityToken."), AUTH_FAILED),
+    (("Forbidden", "Forbidden.", "NoPermission", "NoPermission.", "Forbidden.RAM", "UnauthorizedOperation"),
+     (403, "ALIBABA_FORBIDDEN", "the AccessKey may not do this in Alibaba Cloud (its RAM permissions)")),
+    (("QuotaExceed.", "QuotaExceeded", "QuotaExceeded.", "QuotaExceed"),
+     (422, "ALIBABA_QUOTA_EXCEEDED", "the Alibaba Cloud account's quota is used up")),
+    (("OperationDenied.NoStock", "Zone.NotOnSale", "InvalidInstanceType.NotSupported", "NoStock",
+      "OperationDenied.NoStock."),
+     (422, "ALIBABA_NO_STOCK", "Alibaba Cloud has no stock of this resource in this zone")),
+    (("IncorrectInstanceStatus", "IncorrectInstanceStatus.", "IncorrectStatus", "IncorrectStatus.",
+      "InvalidStatus", "InvalidStatus.", "IncorrectVpcStatus", "IncorrectVSwitchStatus"),
+     (409, "ALIBABA_WRONG_STATE", "the resource is not in a state Alibaba Cloud accepts this in")),
+    (("Throttling", "Throttling.", "ServiceUnavailable"),
+     (503, "ALIBABA_THROTTLED", "Alibaba Cloud kept refusing the call as too frequent; try again later")),
+    (("MissingParameter", "MissingParameter.", "InvalidParameter", "InvalidParameter."),
+     (400, "ALIBABA_INVALID_ARGUMENT", "Alibaba Cloud refused a parameter of the call")),
+]
+NOT_FOUND = (404, "ALIBABA_NOT_FOUND", "Alibaba Cloud does not know this resource")
+
+
+def _rule_for(code, http_status):
+    for codes, rule in ERROR_RULES:
+        for known in codes:
+            if code == known or (known.endswith(".") and code.startswith(known)):
+                return rule
+    if code.endswith(".NotFound") or code.endswith("NotFound") or http_status == 404:
+        return NOT_FOUND
+    if code.startswith("Invalid"):
+        return (400, "ALIBABA_INVALID_ARGUMENT", "Alibaba Cloud refused a parameter of the call")
+    if http_status and http_status >= 500:
+        return (502, "ALIBABA_SERVICE_ERROR", "Alibaba Cloud failed to answer the call")
+    return (400, "ALIBABA_REFUSED", "Alibaba Cloud refused the call")
+
+
+def cloud_error(product, action, code, message, request_id, http_status):
+    """The portal's error for what the cloud answered to ``product``'s ``action``."""
+    status, portal_code, sentence = _rule_for(code or "", http_status)
+    message = (message or "").strip()
+    details = {"product": product, "action": action, "cloud_code": code or "", "cloud_message": message[:MESSAGE_LIMIT],
+               "request_id": request_id or "", "http_status": http_status}
+    said = f": {code}" + (f" ({message[:200]})" if message else "") if code else ""
+    return AlibabaError(f"{sentence}{said}", code=portal_code, status=status, details=details)
+
+
+def unreachable(product, action, endpoint, reason):
+    return AlibabaError(
+        f"Alibaba Cloud's {product} endpoint {endpoint} could not be reached ({reason}); check "
+        "ALIBABA_CLOUD_ENDPOINT, the network, or try again", code="ALIBABA_UNREACHABLE", status=503,
+        details={"product": product, "action": action, "endpoint": endpoint})
+
+
+def _sdk_error(product, action, endpoint, exc):
+    """The portal's error for an exception the Tea SDK raised (AlibabaCloudException: the cloud
+    answered an error; UnretryableException: it could not be reached; anything else: a request the
+    SDK would not send)."""
+    from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
+
+    if isinstance(exc, AlibabaCloudException):
+        data = exc.data if isinstance(exc.data, dict) else {}
+        message = data.get("Message") or data.get("message") or ""
+        return cloud_error(product, action, exc.code, message, exc.request_id if exc.request_id != "None" else "",
+                           exc.status_code)
+    inner = getattr(exc, "inner_exception", None) or exc
+    import requests
+
+    if isinstance(inner, (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)):
+        return unreachable(product, action, endpoint, type(inner).__name__)
+    log.error("Alibaba Cloud %s %s could not be sent: %s", product, action, type(exc).__name__)
+    return AlibabaError(f"the portal could not make the {product} call {action}; the portal's log has the details",
+                        code="ALIBABA_CALL_FAILED", status=502, details={"product": product, "action": action})
+
+
+def throttle_wait(exc, attempt):
+    """Seconds to wait before retrying a throttled call (None: not throttled). The cloud's
+    ``x-acs-retry-after`` (ms, ``retry_after`` on the SDK's ThrottlingException) when it said one,
+    else 0.5 s doubled each attempt; never more than MAX_BACKOFF_SECONDS."""
+    code = getattr(exc, "code", None) or ""
+    retry_after = getattr(exc, "retry_after", None)
+    if not (code.startswith("Throttling") or retry_after):
+        return None
+    seconds = retry_after / 1000.0 if retry_after else 0.5 * (2 ** attempt)
+    return min(max(seconds, 0.05), MAX_BACKOFF_SECONDS)
+
+
+def with_retries(product, action, call):
+    """``call()``, retried while the cloud throttles it, up to ``hybrid/throttle.retries`` times."""
+    retries = THROTTLE_RETRIES.value()
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 - only throttling is retried; the rest is translated by the caller
+            wait = throttle_wait(exc, attempt)
+            if wait is None or attempt >= retries:
+                raise
+            log.info("Alibaba Cloud throttled %s %s; retry %d in %.2f s", product, action, attempt + 1, wait)
+            time.sleep(wait)
+            attempt += 1
+
+
+def endpoint_setting():
+    """(protocol, host[:port]) of ``ALIBABA_CLOUD_ENDPOINT``, or None for the real service."""
+    url = getattr(settings, "ALIBABA_CLOUD_ENDPOINT", "") or ""
+    if not url:
+        return None
+    parts = urlsplit(url if "://" in url else f"https://{url}")
+    return parts.scheme, parts.netloc
+
+
+@functools.lru_cache(maxsize=64)
+def _sdk_client(product, access_key_id, access_key_secret, region_id, endpoint):
+    """The SDK's client (kept per process: it holds no state of a call, and building one reads its
+    endpoint tables)."""
+    import importlib
+
+    from alibabacloud_tea_openapi.utils_models import Config
+
+    module = importlib.import_module(f"{PRODUCTS[product]}.client")
+    config = Config(access_key_id=access_key_id, access_key_secret=access_key_secret, region_id=region_id,
+                    connect_timeout=CONNECT_TIMEOUT_MS, read_timeout=READ_TIMEOUT_MS)
+    if endpoint is not None:
+        config.protocol, config.endpoint = endpoint
+    return module.Client(config)
+
+
+@functools.lru_cache(maxsize=None)
+def _method_names(client_class):
+    """{lower-case action without underscores: the client's ``*_with_options`` method}."""
+    suffix = "_with_options"
+    return {name[:-len(suffix)].replace("_", ""): name for name in dir(client_class)
+            if name.endswith(suffix) and not name.endswith("_async" + suffix) and not name.startswith("_")}
+
+
+@functools.lru_cache(maxsize=None)
+def _request_class(product, action):
+    import importlib
+
+    models = importlib.import_module(f"{PRODUCTS[product]}.models")
+    return getattr(models, f"{action}Request")
+
+
+def _path(body, path):
+    """``body["Instances"]["Instance"]`` for ``"Instances.Instance"`` (a missing step: [])."""
+    for step in path.split("."):
+        body = body.get(step) if isinstance(body, dict) else None
+        if body is None:
+            return []
+    return body
+
+
+class Cloud:
+    """The calls of one AccessKey (an ``AlibabaAccessKey``, or its id and secret) in one region."""
+
+    def __init__(self, access_key, region_id, access_key_secret=None):
+        if access_key_secret is None:
+            self.access_key_id, self.secret = access_key.access_key_id, access_key.access_key_secret
+        else:
+            self.access_key_id, self.secret = access_key, access_key_secret
+        self.region_id = region_id
+
+    @classmethod
+    def of(cls, data_center):
+        return cls(data_center.access_key, data_center.region_id)
+
+    def __repr__(self):   # never the secret
+        return f"Cloud({self.access_key_id}, {self.region_id})"
+
+    def endpoint_name(self, product):
+        setting = endpoint_setting()
+        return f"{setting[0]}://{setting[1]}" if setting else f"{product.lower()}.{self.region_id}.aliyuncs.com"
+
+    # --- ECS and VPC (Tea OpenAPI) ----------------------------------------------------------
+    def call(self, product, action, params=None):
+        """``action`` of ``product`` ("Ecs", "Vpc") with ``params`` (the cloud's names; RegionId
+        added when the action takes one): its answer's body as a dict."""
+        from darabonba.runtime import RuntimeOptions
+
+        client = _sdk_client(product, self.access_key_id, self.secret, self.region_id, endpoint_setting())
+        method_name = _method_names(type(client)).get(action.lower())
+        if method_name is None:
+            raise ValueError(f"{product} has no action {action}")
+        request_class = _request_class(product, action)
+        params = dict(params or {})
+        if "RegionId" not in params and hasattr(request_class(), "region_id"):
+            params["RegionId"] = self.region_id
+
+        def send():
+            request = request_class().from_map(params)
+            return getattr(client, method_name)(request, RuntimeOptions())
+
+        try:
+            response = with_retries(product, action, send)
+        except Exception as exc:  # noqa: BLE001 - every SDK failure becomes the portal's error
+            raise _sdk_error(product, action, self.endpoint_name(product), exc) from None
+        body = response.body.to_map() if response.body is not None else {}
+        log.debug("Alibaba Cloud %s %s in %s: request %s", product, action, self.region_id, body.get("RequestId"))
+        return body
+
+    def ecs(self, action, params=None):
+        return self.call("Ecs", action, params)
+
+    def vpc(self, action, params=None):
+        return self.call("Vpc", action, params)
+
+    def pages(self, product, action, params, items, page_size=100):
+        """Every item of a listing (``items``: where they are in an answer, ``"Instances.Instance"``),
+        page after page with ``NextToken``/``MaxResults``."""
+        params = dict(params or {}, MaxResults=page_size)
+        while True:
+            body = self.call(product, action, params)
+            yield from _path(body, items)
+            token = body.get("NextToken")
+            if not token:
+                return
+            params["NextToken"] = token
+
+    def ecs_pages(self, action, params, items, page_size=100):
+        return self.pages("Ecs", action, params, items, page_size)
+
+    # --- OSS (oss2) ---------------------------------------------------------------------------
+    def oss_endpoint(self):
+        setting = endpoint_setting()
+        return f"{setting[0]}://{setting[1]}" if setting else f"https://oss-{self.region_id}.aliyuncs.com"
+
+    def oss_bucket(self, bucket_name):
+        """An ``oss2.Bucket``; call its methods through ``oss(action, call)`` for the portal's errors."""
+        import oss2
+
+        return oss2.Bucket(oss2.Auth(self.access_key_id, self.secret), self.oss_endpoint(), bucket_name)
+
+    def oss_service(self):
+        import oss2
+
+        return oss2.Service(oss2.Auth(self.access_key_id, self.secret), self.oss_endpoint())
+
+    def oss(self, action, call):
+        """``call()`` (an oss2 call named ``action``, "PutObject"), its failure as the portal's error."""
+        import oss2
+
+        try:
+            return with_retries("Oss", action, call)
+        except oss2.exceptions.RequestError as exc:
+            raise unreachable("Oss", action, self.oss_endpoint(), type(exc).__name__) from None
+        except oss2.exceptions.OssError as exc:
+            raise cloud_error("Oss", action, exc.code, exc.message, exc.request_id, exc.status) from None
+
+
+def is_not_found(error):
+    return isinstance(error, AlibabaError) and error.code == "ALIBABA_NOT_FOUND"
+

@@ -1,0 +1,6 @@
+from .ecs_create import CREATE_ECS_INSTANCE
+from .ecs_lifecycle import FLOWS as ECS_ACTION_FLOWS
+from .ecs_lifecycle import plan_action
+from .sync import SYNC_DATA_CENTER
+
+__all__ = ["CREATE_ECS_INSTANCE", "ECS_ACTION_FLOWS", "SYNC_DATA_CENTER", "plan_action"]

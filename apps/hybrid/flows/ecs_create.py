@@ -1,0 +1,75 @@
+"""Creating an ECS instance, every step undone on failure:
+
+    RecordEcsInstance -> RunEcsInstance -> WaitEcsRunning -> MarkEcsRunning
+
+The API makes the row (state Creating, claimed by this job) so it can answer 202 with it.
+RunInstances is sent with the job's uuid as its ClientToken (the cloud makes one instance
+however often it is sent) and the row's uuid as the tag ``cloudportal:uuid``, by which the step
+(and its rollback, and a sync) finds what it made even when the worker died before it recorded
+the id. When a later step fails, the instance is deleted in the cloud and the row goes: nothing
+is left behind.
+
+Arguments (``ctx.args``): instance_uuid, and the cloud's RunInstances parameters the API
+validated (``run_params``), the password encrypted (``password``).
+"""
+from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
+
+from ..models import EcsInstance, EcsState
+from ..remote_kinds import PORTAL_TAG
+from .common import cloud_of, delete_remote, fire, instance_of, made_for, remote_values, secret_arg, wait_for
+
+
+class RecordEcsInstance(DbStep):
+    """The row exists already (the API made it); a failed create deletes it."""
+
+    def run(self, ctx):
+        ctx.instance_name = instance_of(ctx).name
+
+    def rollback(self, ctx):
+        EcsInstance.objects.filter(uuid=ctx.args["instance_uuid"]).delete()
+
+
+class RunEcsInstance(RemoteStep):
+    def run(self, ctx):
+        cloud = cloud_of(ctx)
+        found = made_for(cloud, ctx.args["instance_uuid"])   # look before you create
+        if found:
+            ctx.instance_id = found[0]["InstanceId"]
+            return
+        params = {**ctx.args["run_params"], "Amount": 1, "ClientToken": str(ctx.job.uuid),
+                  "Tag": [{"Key": PORTAL_TAG, "Value": ctx.args["instance_uuid"]}]}
+        password = secret_arg(ctx, "password")
+        if password:
+            params["Password"] = password
+        body = cloud.ecs("RunInstances", params)
+        ctx.instance_id = ((body.get("InstanceIdSets") or {}).get("InstanceIdSet") or [None])[0]
+
+    def record(self, ctx):
+        if ctx.get("instance_id"):
+            fire(ctx.args["instance_uuid"], None, instance_id=ctx.instance_id, state=EcsState.PENDING)
+
+    def rollback(self, ctx):
+        """Delete what RunInstances made: the id recorded, else whatever carries the row's tag."""
+        cloud = cloud_of(ctx)
+        ids = [ctx.instance_id] if ctx.get("instance_id") else [
+            item["InstanceId"] for item in made_for(cloud, ctx.args["instance_uuid"])]
+        for instance_id in ids:
+            delete_remote(ctx, cloud, instance_id)
+
+
+class WaitEcsRunning(RemoteStep, NoRollback):
+    def run(self, ctx):
+        ctx.remote = wait_for(ctx, cloud_of(ctx), ctx.instance_id, ("Running",), "Running")
+
+
+class MarkEcsRunning(DbStep, NoRollback):
+    """The row as the cloud describes the instance, Running."""
+
+    def run(self, ctx):
+        row = instance_of(ctx)
+        fire(row.uuid, "running", **remote_values(row, ctx.remote))
+        ctx.result = {"instance_uuid": str(row.uuid), "instance_id": ctx.instance_id, "state": EcsState.RUNNING}
+
+
+CREATE_ECS_INSTANCE = Flow("create-ecs-instance", [RecordEcsInstance, RunEcsInstance, WaitEcsRunning,
+                                                   MarkEcsRunning], action="create-ecs-instance", timeout=3600)
