@@ -1,0 +1,3 @@
+"""Every module that declares ECS or VPC actions; importing this module registers them all.
+A new module of actions is added here."""
+from . import ecs_regions  # noqa: F401
