@@ -105,11 +105,14 @@ def _sdk_error(product, action, endpoint, exc):
         message = data.get("Message") or data.get("message") or ""
         return cloud_error(product, action, exc.code, message, exc.request_id if exc.request_id != "None" else "",
                            exc.status_code)
-    inner = getattr(exc, "inner_exception", None) or exc
-    import requests
+    from darabonba.exceptions import RetryError
 
-    if isinstance(inner, (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)):
-        return unreachable(product, action, endpoint, type(inner).__name__)
+    inner = getattr(exc, "inner_exception", None) or exc
+    if isinstance(inner, (RetryError, OSError)):   # the SDK's wrapping of the connection's IOError
+        text = str(getattr(inner, "message", "") or inner).lower()
+        reason = "timed out" if "timed out" in text else "connection refused" if "refused" in text else \
+            "connection failed"
+        return unreachable(product, action, endpoint, reason)
     log.error("Alibaba Cloud %s %s could not be sent: %s", product, action, type(exc).__name__)
     return AlibabaError(f"the portal could not make the {product} call {action}; the portal's log has the details",
                         code="ALIBABA_CALL_FAILED", status=502, details={"product": product, "action": action})
@@ -221,6 +224,7 @@ class Cloud:
         from darabonba.runtime import RuntimeOptions
 
         client = _sdk_client(product, self.access_key_id, self.secret, self.region_id, endpoint_setting())
+        # (the endpoint is read per call: a test or an operator may point the portal elsewhere)
         method_name = _method_names(type(client)).get(action.lower())
         if method_name is None:
             raise ValueError(f"{product} has no action {action}")
@@ -229,9 +233,13 @@ class Cloud:
         if "RegionId" not in params and hasattr(request_class(), "region_id"):
             params["RegionId"] = self.region_id
 
+        setting = endpoint_setting()
+        # a proxy of the environment is for the real service, not for an endpoint named here (the emulator)
+        runtime = RuntimeOptions(no_proxy=setting[1].rsplit(":", 1)[0]) if setting else RuntimeOptions()
+
         def send():
             request = request_class().from_map(params)
-            return getattr(client, method_name)(request, RuntimeOptions())
+            return getattr(client, method_name)(request, runtime)
 
         try:
             response = with_retries(product, action, send)
