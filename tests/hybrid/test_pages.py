@@ -1,0 +1,35 @@
+"""The hybrid console pages through Django's client (the browser test is test_browser.py): each
+answered by the API in-process, its tenancy and its messages."""
+import pytest
+
+from apps.core.testing import make_account
+from tests.emulator.process import DEMO_KEY_ID, DEMO_KEY_SECRET
+from tests.ui.pages import browser, field_errors, text
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_access_key_form_checks_the_key_with_the_cloud_and_never_shows_the_secret(cloud):
+    user = make_account("keys-page")
+    page = browser(user)
+    assert page.get("/ui/alibaba-access-keys/new/").status_code == 200
+    refused = page.post("/ui/alibaba-access-keys/new/", {"name": "bad", "access_key_id": DEMO_KEY_ID,
+                                                          "access_key_secret": "wrong"})
+    assert refused.status_code == 400 and "SignatureDoesNotMatch" in text(refused)
+    created = page.post("/ui/alibaba-access-keys/new/", {"name": "demo", "access_key_id": DEMO_KEY_ID,
+                                                          "access_key_secret": DEMO_KEY_SECRET}, follow=True)
+    assert created.status_code == 200 and DEMO_KEY_ID in text(created)
+    assert DEMO_KEY_SECRET not in text(created)
+    listing = page.get("/ui/alibaba-access-keys/")
+    assert DEMO_KEY_ID in text(listing) and DEMO_KEY_SECRET not in text(listing)
+    other = browser(make_account("keys-page-other")).get("/ui/alibaba-access-keys/")
+    assert DEMO_KEY_ID not in text(other)
+
+
+def test_a_data_center_form_names_a_bad_time_zone(cloud):
+    user = make_account("dc-page")
+    page = browser(user)
+    page.post("/ui/alibaba-access-keys/new/", {"name": "demo", "access_key_id": DEMO_KEY_ID,
+                                               "access_key_secret": DEMO_KEY_SECRET})
+    answer = page.post("/ui/alibaba-data-centers/new/", {"region_id": "cn-hangzhou", "time_zone": "Mars/Olympus"})
+    assert answer.status_code == 400 and field_errors(answer, "time_zone")
