@@ -5,8 +5,8 @@ the rows that mirror them.
   waiting for its id);
 - a row whose columns differ from its item is updated, those columns only;
 - a row whose item is gone takes the kind's ``Deleted`` state (kept, and shown, until deleted here);
-- a row a job holds (``busy_job``) is left to that job, and a row is written on condition that
-  no job took it meanwhile;
+- a row a job holds (``busy_job``) is left to that job, and a row is written under a lock once
+  it is seen that no job took it meanwhile;
 - nothing is written when nothing changed: no row, no ``updated_at``, no change log.
 
 The cloud is read in full before anything is written, so a listing that fails changes nothing.
@@ -29,6 +29,12 @@ class Sync:
 
 def _same(current, wanted):
     return current == wanted or (current in (None, "") and wanted in (None, ""))
+
+
+def _still_free(model, row):
+    """Whether no job holds ``row`` now, locking it until the sync's transaction ends: a job that
+    wants it (its claim is an UPDATE) waits for the sync's write instead of having it undone."""
+    return model.objects.select_for_update().filter(pk=row.pk, busy_job__isnull=True).exists()
 
 
 def sync_kind(kind, sync):
@@ -68,17 +74,19 @@ def sync_kind(kind, sync):
             if not changed:
                 counts["unchanged"] += 1
                 continue
+            if not _still_free(model, row):
+                counts["busy"] += 1
+                continue
             for column in changed:
                 setattr(row, column, values[column])
-            if row.save_if({"busy_job": None}, update_fields=[*changed, "updated_at"]):
-                counts["updated"] += 1
-            else:
-                counts["busy"] += 1
+            row.save(update_fields=[*changed, "updated_at"])
+            counts["updated"] += 1
         for key, row in rows.items():
             if key in seen or row.busy_job or row.state == kind.deleted_state:
                 continue
-            row.state = kind.deleted_state
-            if row.save_if({"busy_job": None}, update_fields=["state", "updated_at"]):
+            if _still_free(model, row):
+                row.state = kind.deleted_state
+                row.save(update_fields=["state", "updated_at"])
                 counts["deleted"] += 1
     log.info("data centre %s: %s synced: %s", data_center.uuid, kind.name(), counts)
     return counts

@@ -1,0 +1,163 @@
+"""Data centres and identity zones (H2, H11) against the emulator: a region of a key added as a
+data centre syncs its zones and instances (a job); a sync imports new, updates changed and marks
+gone instances, and writes nothing when nothing changed; the periodic sync on beat; deleting a data
+centre deletes it here only."""
+import time
+from datetime import timedelta
+
+import pytest
+from alibabacloud_ecs20140526 import models as ecs_models
+from alibabacloud_ecs20140526.client import Client as EcsClient
+from django.utils import timezone
+
+from apps.core.models import ChangeLog, Job, ResourceConfig
+from apps.core.testing import client_for, make_account
+from apps.hybrid.models import AlibabaDataCenter, EcsInstance
+from apps.hybrid.periodic import sync_due_data_centers
+from tests.emulator.conftest import sdk_config
+
+pytestmark = pytest.mark.django_db
+CENTERS = "/api/v1/alibaba-data-centers/"
+
+
+def run_in_cloud(emulator, count=1, name="outside", zone="cn-hangzhou-h"):
+    """Instances made in the cloud behind the portal's back (the SDK, straight to the emulator)."""
+    client = EcsClient(sdk_config(emulator))
+    answer = client.run_instances(ecs_models.RunInstancesRequest(
+        region_id="cn-hangzhou", zone_id=zone, instance_type="ecs.g7.large",
+        image_id="aliyun_3_x64_20G_alibase_20240819.vhd", instance_name=name, amount=count))
+    return answer.body.instance_id_sets.instance_id_set, client
+
+
+def settled(emulator, timeout=10):
+    """Wait until every instance in the cloud is Running or Stopped."""
+    deadline = time.monotonic() + timeout
+    while any(r["Status"] not in ("Running", "Stopped") for r in emulator.table("instances").values()):
+        assert time.monotonic() < deadline, emulator.table("instances")
+        time.sleep(0.1)
+
+
+def rows(data_center):
+    return {row.instance_id: row for row in EcsInstance.objects.filter(data_center__uuid=data_center["uuid"])}
+
+
+def test_adding_a_region_syncs_its_zones_and_instances(hybrid):
+    ids, _ = run_in_cloud(hybrid.emulator, count=2)
+    hybrid.add_key()
+    center = hybrid.add_data_center("cn-hangzhou", time_zone="Asia/Shanghai")
+    assert center["region_id"] == "cn-hangzhou" and center["local_name"] and center["time_zone"] == "Asia/Shanghai"
+    detail = hybrid.client.get(f"{CENTERS}{center['uuid']}/").json()
+    assert detail["last_synced_at"] is not None
+    zones = hybrid.client.get("/api/v1/alibaba-identity-zones/", {"q": f"data_center_uuid={center['uuid']}"}).json()
+    assert {z["zone_id"] for z in zones["results"]} >= {"cn-hangzhou-h", "cn-hangzhou-i"}
+    assert all(z["state"] == "Available" and z["available_instance_types"] for z in zones["results"])
+    listed = hybrid.client.get("/api/v1/ecs-instances/", {"q": f"data_center_uuid={center['uuid']}"}).json()
+    assert {i["instance_id"] for i in listed["results"]} == set(ids)
+    one = listed["results"][0]
+    assert one["zone_id"] == "cn-hangzhou-h" and one["instance_type"] == "ecs.g7.large"
+    assert one["cpu_num"] == 2 and one["memory_size"] == 8 << 30 and one["name"] == "outside"
+    assert one["state"] in ("Pending", "Starting", "Running") and one["time_zone"] == "Asia/Shanghai"
+
+
+def test_a_region_the_cloud_has_not_and_a_bad_time_zone_are_refused(hybrid):
+    hybrid.add_key()
+    answer = hybrid.client.post(CENTERS, {"region_id": "xx-nowhere-1"}, format="json")
+    assert answer.status_code == 400 and "region_id" in answer.json()["details"]
+    answer = hybrid.client.post(CENTERS, {"region_id": "cn-hangzhou", "time_zone": "Mars/Olympus"}, format="json")
+    assert answer.status_code == 400 and "time_zone" in answer.json()["details"]
+    assert not AlibabaDataCenter.objects.exists()
+
+
+def test_a_sync_imports_new_updates_changed_marks_deleted_and_writes_nothing_when_nothing_changed(hybrid):
+    hybrid.add_key()
+    [first], client = run_in_cloud(hybrid.emulator, name="first")
+    center = hybrid.add_data_center()
+    sync = f"{CENTERS}{center['uuid']}/sync/"
+    [second], _ = run_in_cloud(hybrid.emulator, name="second")
+    client.modify_instance_attribute(ecs_models.ModifyInstanceAttributeRequest(instance_id=first,
+                                                                              instance_name="first-renamed"))
+    settled(hybrid.emulator)
+    job = hybrid.job(hybrid.post(sync))
+    assert job["state"] == "succeeded", job
+    found = rows(center)
+    assert set(found) == {first, second} and found[first].name == "first-renamed"
+    assert {row.state for row in found.values()} == {"Running"}
+
+    # nothing changed in the cloud: no row written, no updated_at moved, no change log
+    before = {row.instance_id: row.updated_at for row in EcsInstance.objects.all()}
+    changes = ChangeLog.objects.count()
+    job = hybrid.job(hybrid.post(sync))
+    assert job["state"] == "succeeded"
+    counts = {kind["kind"]: kind for kind in job["result"]["kinds"]}
+    assert counts["EcsInstance"]["updated"] == counts["EcsInstance"]["imported"] == 0
+    assert counts["EcsInstance"]["unchanged"] == 2 and counts["AlibabaIdentityZone"]["updated"] == 0
+    assert {row.instance_id: row.updated_at for row in EcsInstance.objects.all()} == before
+    assert ChangeLog.objects.count() == changes
+
+    # deleted in the cloud behind the portal's back: the next sync marks it Deleted (kept, shown)
+    client.delete_instance(ecs_models.DeleteInstanceRequest(instance_id=second, force=True))
+    assert hybrid.job(hybrid.post(sync))["state"] == "succeeded"
+    found = rows(center)
+    assert found[second].state == "Deleted" and found[first].state == "Running"
+    gone = hybrid.client.get("/api/v1/ecs-instances/", {"q": "state=Deleted"}).json()["results"]
+    assert [row["instance_id"] for row in gone] == [second]
+    # deleting it here deletes the row only (the cloud has it not)
+    job = hybrid.job(_delete(hybrid, gone[0]["uuid"]))
+    assert job["state"] == "succeeded", job
+    assert set(rows(center)) == {first}
+
+
+def _delete(hybrid, uuid):
+    with hybrid.capture(execute=True):
+        return hybrid.client.delete(f"/api/v1/ecs-instances/{uuid}/")
+
+
+def test_a_failed_listing_changes_nothing_and_says_what_the_cloud_said(hybrid):
+    hybrid.add_key()
+    run_in_cloud(hybrid.emulator)
+    center = hybrid.add_data_center()
+    before = {row.instance_id: row.updated_at for row in EcsInstance.objects.all()}
+    hybrid.emulator.admin("POST", "faults", {"product": "Ecs", "action": "DescribeInstances", "code": "InternalError",
+                                             "message": "The request processing has failed.", "http_status": 500})
+    job = hybrid.job(hybrid.post(f"{CENTERS}{center['uuid']}/sync/"))
+    assert job["state"] == "failed" and job["error"]["code"] == "ALIBABA_SERVICE_ERROR", job
+    assert job["error"]["details"]["cloud_code"] == "InternalError" and "Traceback" not in str(job)
+    assert {row.instance_id: row.updated_at for row in EcsInstance.objects.all()} == before
+
+
+def test_the_periodic_sync_follows_the_interval_of_each_data_center(hybrid):
+    hybrid.add_key()
+    center = hybrid.add_data_center()
+    data_center = AlibabaDataCenter.objects.get(uuid=center["uuid"])
+    assert sync_due_data_centers() == {"syncing": 0}   # synced just now, when it was added
+    later = timezone.now() + timedelta(seconds=601)
+    with hybrid.capture(execute=True):
+        assert sync_due_data_centers(now=later) == {"syncing": 1}
+    assert Job.objects.filter(resource_uuid=data_center.uuid, flow="sync-alibaba-data-center").count() == 2
+    ResourceConfig.objects.create(category="hybrid", name="syncInterval", resource_type="AlibabaDataCenter",
+                                  resource_uuid=data_center.uuid, value=0)   # this one: only when asked
+    assert sync_due_data_centers(now=later + timedelta(days=1)) == {"syncing": 0}
+
+
+def test_deleting_a_data_center_deletes_it_here_only(hybrid):
+    hybrid.add_key()
+    [instance], _ = run_in_cloud(hybrid.emulator)
+    center = hybrid.add_data_center()
+    with hybrid.capture(execute=True):
+        answer = hybrid.client.delete(f"{CENTERS}{center['uuid']}/")
+    assert hybrid.job(answer)["state"] == "succeeded"
+    assert not AlibabaDataCenter.objects.exists() and not EcsInstance.objects.exists()
+    assert instance in hybrid.instances()   # still in the cloud
+
+
+def test_each_account_sees_its_own_data_centers(hybrid):
+    hybrid.add_key()
+    center = hybrid.add_data_center()
+    tenant = client_for(make_account("tenant-h2"))
+    assert tenant.get(CENTERS).json()["count"] == 0
+    assert tenant.get(f"{CENTERS}{center['uuid']}/").status_code == 404
+    assert tenant.post(f"{CENTERS}{center['uuid']}/sync/").status_code == 404
+    assert tenant.get("/api/v1/alibaba-identity-zones/").json()["count"] == 0
+    # a tenant without a key is told to add one
+    answer = tenant.post(CENTERS, {"region_id": "cn-hangzhou"}, format="json")
+    assert answer.status_code == 400 and "access_key_uuid" in answer.json()["details"]
