@@ -124,14 +124,17 @@ def wait_for(ctx, cloud, instance_id, statuses, what):
 def delete_remote(ctx, cloud, instance_id):
     """Delete the instance in the cloud and wait until it is gone; one already gone is fine. An
     instance on its way somewhere (Pending, Starting, Stopping) is waited for first: the cloud
-    refuses to delete it then."""
+    refuses to delete it then. A subscription (PrePaid) instance is deleted with its subscription."""
     item = describe(cloud, instance_id)
     if item is None:
         return
     if item.get("Status") in MOVING:
         wait_for(ctx, cloud, instance_id, ("Running", "Stopped", None), "settled")
+    params = {"InstanceId": instance_id, "Force": True}
+    if item.get("InstanceChargeType") == "PrePaid":
+        params["TerminateSubscription"] = True   # asked to delete it: its subscription ends with it
     try:
-        cloud.ecs("DeleteInstance", {"InstanceId": instance_id, "Force": True})
+        cloud.ecs("DeleteInstance", params)
     except AlibabaError as exc:
         if not is_not_found(exc):
             raise

@@ -1,0 +1,222 @@
+"""ECS instances (H3) through the portal's API against the emulator, its state checked after each
+operation: create (one, a batch), start, stop, reboot, rename, password, charge type, VNC, describe,
+delete; a failure injected at each step of the create leaves no instance in the cloud and no row;
+the cloud's refusals (stock, quota, wrong state) as the portal's errors; tenancy."""
+import pytest
+
+from apps.core.models import Job
+from apps.core.secrets import encrypt
+from apps.core.testing import client_for, make_account
+from apps.hybrid.models import EcsInstance
+
+pytestmark = pytest.mark.django_db
+ECS = "/api/v1/ecs-instances/"
+IMAGE = "aliyun_3_x64_20G_alibase_20240819.vhd"
+PASSWORD = "Cloud-Portal-42"
+
+
+@pytest.fixture
+def zone(hybrid):
+    hybrid.add_key()
+    return hybrid.zone(hybrid.add_data_center(time_zone="Asia/Shanghai"), "cn-hangzhou-h")
+
+
+def create(hybrid, zone, **extra):
+    body = {"name": "web", "identity_zone_uuid": zone["uuid"], "instance_type": "ecs.g7.large",
+            "image_id": IMAGE, **extra}
+    return hybrid.post(ECS, body)
+
+
+def created(hybrid, zone, **extra):
+    response = create(hybrid, zone, **extra)
+    job = hybrid.job(response)
+    assert job["state"] == "succeeded", job
+    return hybrid.client.get(f"{ECS}{response.json()['resource']['uuid']}/").json()
+
+
+def act(hybrid, instance, name, body=None):
+    return hybrid.job(hybrid.post(f"{ECS}{instance['uuid']}/{name}/", body))
+
+
+def test_create_waits_for_running_and_mirrors_the_cloud(hybrid, zone):
+    instance = created(hybrid, zone, password=PASSWORD, internet_max_bandwidth_out=5, description="front")
+    assert instance["state"] == "Running" and instance["instance_id"].startswith("i-")
+    [record] = hybrid.instances().values()
+    assert record["InstanceId"] == instance["instance_id"] and record["Status"] == "Running"
+    assert record["InstanceName"] == "web" and record["ZoneId"] == "cn-hangzhou-h"
+    assert {"TagKey": "cloudportal:uuid", "TagValue": instance["uuid"]} in record["Tags"]["Tag"]
+    assert (instance["cpu_num"], instance["memory_size"]) == (2, 8 << 30)
+    assert instance["zone_id"] == "cn-hangzhou-h" and instance["region_id"] == "cn-hangzhou"
+    assert instance["private_ips"] and instance["remote_created_at"] and instance["time_zone"] == "Asia/Shanghai"
+    job = Job.objects.get(resource_uuid=instance["uuid"])
+    assert PASSWORD not in str(job.args) and PASSWORD not in str(job.context)   # encrypted in the job
+    described = hybrid.client.get(f"{ECS}{instance['uuid']}/describe/").json()
+    assert described["InstanceId"] == instance["instance_id"] and described["Status"] == "Running"
+
+
+def test_a_batch_makes_one_instance_and_one_job_each(hybrid, zone):
+    response = create(hybrid, zone, count=3)
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert len(body["jobs"]) == 3 and [r["name"] for r in body["resources"]] == ["web-1", "web-2", "web-3"]
+    for job in body["jobs"]:
+        assert hybrid.client.get(f"/api/v1/jobs/{job['uuid']}/").json()["state"] == "succeeded"
+    records = hybrid.instances()
+    assert sorted(r["InstanceName"] for r in records.values()) == ["web-1", "web-2", "web-3"]
+    assert {r["Status"] for r in records.values()} == {"Running"}
+    assert set(EcsInstance.objects.values_list("instance_id", flat=True)) == set(records)
+
+
+def test_stop_start_reboot_rename_password_charge_type_vnc_and_delete(hybrid, zone):
+    instance = created(hybrid, zone)
+    instance_id = instance["instance_id"]
+
+    def remote():
+        return hybrid.instances()[instance_id]
+
+    assert act(hybrid, instance, "stop")["state"] == "succeeded"
+    assert remote()["Status"] == "Stopped"
+    assert hybrid.client.get(f"{ECS}{instance['uuid']}/").json()["state"] == "Stopped"
+    refused = hybrid.client.post(f"{ECS}{instance['uuid']}/reboot/", {}, format="json")
+    assert refused.status_code == 409 and refused.json()["details"]["state"] == "Stopped"
+
+    assert act(hybrid, instance, "start")["state"] == "succeeded"
+    assert remote()["Status"] == "Running"
+    assert act(hybrid, instance, "reboot", {"force": True})["state"] == "succeeded"
+    assert remote()["Status"] == "Running"
+
+    assert act(hybrid, instance, "rename", {"name": "web-renamed"})["state"] == "succeeded"
+    assert remote()["InstanceName"] == "web-renamed"
+    assert hybrid.client.get(f"{ECS}{instance['uuid']}/").json()["name"] == "web-renamed"
+
+    weak = hybrid.client.post(f"{ECS}{instance['uuid']}/change-password/", {"password": "short"}, format="json")
+    assert weak.status_code == 400 and "password" in weak.json()["details"]
+    job = act(hybrid, instance, "change-password", {"password": PASSWORD})
+    assert job["state"] == "succeeded" and PASSWORD not in str(Job.objects.get(uuid=job["uuid"]).args)
+
+    assert act(hybrid, instance, "charge-type", {"instance_charge_type": "PrePaid", "period": 1})["state"] == \
+        "succeeded"
+    assert remote()["InstanceChargeType"] == "PrePaid"
+    assert hybrid.client.get(f"{ECS}{instance['uuid']}/").json()["instance_charge_type"] == "PrePaid"
+
+    assert act(hybrid, instance, "vnc-password", {"password": "Ab12cd"})["state"] == "succeeded"
+    vnc = hybrid.client.post(f"{ECS}{instance['uuid']}/vnc-url/")
+    assert vnc.status_code == 200 and vnc.json()["vnc_url"].startswith("wss://")
+    assert instance_id in vnc.json()["console_url"]
+
+    with hybrid.capture(execute=True):
+        answer = hybrid.client.delete(f"{ECS}{instance['uuid']}/")
+    job = hybrid.job(answer)
+    assert job["state"] == "succeeded", (job["error"], job["steps"])
+    assert instance_id not in hybrid.instances() and not EcsInstance.objects.exists()
+
+
+@pytest.mark.parametrize("action, http_status, code", [
+    ("RunInstances", 403, "OperationDenied.NoStock"),   # the call itself
+    ("DescribeInstances", 500, "InternalError"),        # its look for an instance made by an earlier try
+])
+def test_a_failed_create_leaves_nothing_in_the_cloud_and_no_row(hybrid, zone, action, http_status, code):
+    hybrid.emulator.admin("POST", "faults", {"product": "Ecs", "action": action, "code": code,
+                                             "http_status": http_status, "times": 1})
+    job = hybrid.job(create(hybrid, zone))
+    assert job["state"] == "failed" and job["error"]["step"] == "RunEcsInstance", job
+    assert job["error"]["details"]["cloud_code"] == code and "Traceback" not in str(job)
+    assert hybrid.instances() == {} and not EcsInstance.objects.exists()
+
+
+def fail_during_the_wait(hybrid, monkeypatch, *faults):
+    """Inject ``faults`` into the emulator the moment WaitEcsRunning starts (the create's earlier
+    DescribeInstances call, its look for an earlier instance, must not take them)."""
+    from apps.hybrid.flows import ecs_create
+
+    original = ecs_create.WaitEcsRunning.run
+
+    def run(step, ctx):
+        for fault in faults:
+            hybrid.emulator.admin("POST", "faults", {"product": "Ecs", "times": 1, **fault})
+        return original(step, ctx)
+
+    monkeypatch.setattr(ecs_create.WaitEcsRunning, "run", run)
+
+
+def test_a_failure_while_waiting_for_running_deletes_the_instance_made(hybrid, zone, monkeypatch):
+    hybrid.emulator.admin("POST", "timing", {"transition_seconds": 0.5})
+    fail_during_the_wait(hybrid, monkeypatch, {"action": "DescribeInstances", "code": "InternalError",
+                                               "http_status": 500})
+    job = hybrid.job(create(hybrid, zone))
+    assert job["state"] == "failed" and job["error"]["step"] == "WaitEcsRunning", job
+    steps = {step["name"]: step for step in job["steps"]}
+    assert steps["RunEcsInstance"]["state"] == "rolled_back" and steps["RecordEcsInstance"]["state"] == "rolled_back"
+    assert hybrid.instances() == {} and not EcsInstance.objects.exists()
+
+
+def test_a_rollback_the_cloud_refuses_is_recorded_and_the_next_sync_shows_what_was_left(hybrid, zone, monkeypatch):
+    fail_during_the_wait(hybrid, monkeypatch,
+                         {"action": "DescribeInstances", "code": "InternalError", "http_status": 500},
+                         {"action": "DeleteInstance", "code": "InternalError", "http_status": 500})
+    job = hybrid.job(create(hybrid, zone))
+    assert job["state"] == "failed", job
+    [failure] = job["error"]["details"]["rollback_failures"]
+    assert failure["step"] == "RunEcsInstance" and failure["code"] == "ALIBABA_SERVICE_ERROR"
+    [left] = hybrid.instances()
+    center = EcsInstance._meta.get_field("data_center").related_model.objects.get()
+    assert hybrid.job(hybrid.post(f"/api/v1/alibaba-data-centers/{center.uuid}/sync/"))["state"] == "succeeded"
+    assert list(EcsInstance.objects.values_list("instance_id", flat=True)) == [left]
+
+
+def test_quota_and_stock_are_422_with_the_clouds_code(hybrid, zone):
+    hybrid.emulator.admin("POST", "stock", {"region": "cn-hangzhou", "zone": "cn-hangzhou-h",
+                                            "instance_type": "ecs.g7.large", "available": False})
+    job = hybrid.job(create(hybrid, zone))
+    assert job["error"]["code"] == "ALIBABA_NO_STOCK" and job["error"]["details"]["cloud_code"] == \
+        "OperationDenied.NoStock", job
+    hybrid.emulator.admin("POST", "stock", {"region": "cn-hangzhou", "zone": "cn-hangzhou-h",
+                                            "instance_type": "ecs.g7.large", "available": True})
+    hybrid.emulator.admin("POST", "quotas", {"region": "cn-hangzhou", "max_instances": 0})
+    job = hybrid.job(create(hybrid, zone))
+    assert job["error"]["code"] == "ALIBABA_QUOTA_EXCEEDED", job
+    assert job["error"]["details"]["cloud_code"].startswith("QuotaExceed")
+    assert hybrid.instances() == {} and not EcsInstance.objects.exists()
+
+
+def test_a_throttled_flow_is_retried_and_succeeds(hybrid, zone):
+    hybrid.emulator.admin("POST", "throttle", {"product": "Ecs", "action": "RunInstances", "times": 2,
+                                               "retry_after": 0.1})
+    instance = created(hybrid, zone)
+    assert instance["state"] == "Running" and len(hybrid.instances()) == 1
+
+
+def test_a_wrong_state_in_the_cloud_is_409_with_its_code(hybrid, zone):
+    instance = created(hybrid, zone)
+    # stopped behind the portal's back: the portal still says Running, the cloud refuses a reboot
+    from tests.hybrid.test_data_centers import settled
+
+    hybrid.emulator.admin("POST", "timing", {"transition_seconds": 0.01})
+    from alibabacloud_ecs20140526 import models as ecs_models
+    from alibabacloud_ecs20140526.client import Client as EcsClient
+
+    from tests.emulator.conftest import sdk_config
+
+    EcsClient(sdk_config(hybrid.emulator)).stop_instance(
+        ecs_models.StopInstanceRequest(instance_id=instance["instance_id"]))
+    settled(hybrid.emulator)
+    job = act(hybrid, instance, "reboot")
+    assert job["state"] == "failed" and job["error"]["code"] == "ALIBABA_WRONG_STATE", job
+    assert job["error"]["details"]["cloud_code"] == "IncorrectInstanceStatus"
+    assert hybrid.client.get(f"{ECS}{instance['uuid']}/").json()["state"] == "Running"   # Begin rolled back
+
+
+def test_each_account_sees_and_acts_on_its_own_instances(hybrid, zone):
+    instance = created(hybrid, zone)
+    tenant = client_for(make_account("tenant-h3"))
+    assert tenant.get(ECS).json()["count"] == 0
+    assert tenant.get(f"{ECS}{instance['uuid']}/").status_code == 404
+    assert tenant.post(f"{ECS}{instance['uuid']}/stop/", {}, format="json").status_code == 404
+    assert tenant.post(f"{ECS}{instance['uuid']}/vnc-url/").status_code == 404
+    answer = tenant.post(ECS, {"name": "x", "identity_zone_uuid": zone["uuid"], "instance_type": "ecs.g7.large",
+                               "image_id": IMAGE}, format="json")
+    assert answer.status_code == 400 and "identity_zone_uuid" in answer.json()["details"]
+
+
+def test_secret_args_are_encrypted_tokens():
+    assert encrypt(PASSWORD) != PASSWORD
