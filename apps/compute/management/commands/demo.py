@@ -3,7 +3,9 @@
 Creates (or finds, by name: running it twice changes nothing) a zone, a Simulator cluster with
 two simulated hosts, an image store with a small blank qcow2 image, local primary storage, a
 flat L2/L3 network with a range and an instance offering, then prints the one call that creates
-a VM. With ``--kvm-password`` or ``--kvm-key`` it also adds this machine's libvirtd as a real
+a VM. With ``ALIBABA_CLOUD_DEMO_ACCESS_KEY_ID``/``_SECRET`` set (`make run` sets them to the
+emulator's demo key) it also adds that key as the admin's default AccessKey and its region
+cn-hangzhou as a data centre (docs/hybrid.md). With ``--kvm-password`` or ``--kvm-key`` it also adds this machine's libvirtd as a real
 KVM host (the agent is deployed over SSH to 127.0.0.1) in a cluster of its own.
 """
 import json
@@ -154,6 +156,7 @@ class Command(BaseCommand):
                                                            "memory_size": 512 * MIB})
         say(f"primary storage {ps['name']}, network {l2['name']}/{l3['name']} (10.99.0.10-250), "
             f"offering {offering['name']} (1 CPU, 512 MiB)")
+        self._alibaba(portal)
         body = {"name": "first-vm", "instance_offering_uuid": offering["uuid"], "image_uuid": image["uuid"],
                 "l3_network_uuids": [l3["uuid"]]}
         say(self.style.SUCCESS("\nready. Log in as admin (the password `make run` printed, or "
@@ -164,6 +167,33 @@ class Command(BaseCommand):
         say(self.style.SUCCESS("\nthen your first VM is one call away:\n"))
         say(f"curl -s -X POST {portal.url}/api/v1/vm-instances/ -H \"Authorization: Token $TOKEN\" "
             f"-H 'Content-Type: application/json' \\\n     -d '{json.dumps(body)}'")
+
+    def _alibaba(self, portal):
+        """The demo AccessKey (``ALIBABA_CLOUD_DEMO_ACCESS_KEY_ID``/``_SECRET``, which `make run` sets to
+        the emulator's) as the admin's default key, and its cn-hangzhou region as a data centre. Through
+        the API, as the rest: the hybrid app is above compute, which does not import it."""
+        key_id = settings.ALIBABA_CLOUD_DEMO_ACCESS_KEY_ID
+        if not key_id or not settings.ALIBABA_CLOUD_DEMO_ACCESS_KEY_SECRET:
+            return
+        status, page = portal.call("GET", f"/api/v1/alibaba-access-keys/?q=access_key_id={key_id}")
+        if status != 200:
+            raise CommandError(f"GET /api/v1/alibaba-access-keys/: {status} {page}")
+        if page["results"]:
+            key = page["results"][0]
+        else:
+            status, key = portal.call("POST", "/api/v1/alibaba-access-keys/", {
+                "name": "demo-alibaba", "access_key_id": key_id, "is_default": True,
+                "access_key_secret": settings.ALIBABA_CLOUD_DEMO_ACCESS_KEY_SECRET})
+            if status != 201:
+                raise CommandError(f"adding the demo AccessKey: {status} {key.get('message', key)}")
+        if not key["is_default"]:
+            portal.call("POST", f"/api/v1/alibaba-access-keys/{key['uuid']}/set-default/")
+        center, _ = portal.ensure("alibaba-data-centers", {"name": "demo-hangzhou", "region_id": "cn-hangzhou",
+                                                           "access_key_uuid": key["uuid"],
+                                                           "time_zone": "Asia/Shanghai"})
+        where = settings.ALIBABA_CLOUD_ENDPOINT or "the real Alibaba Cloud"
+        self.stdout.write(f"Alibaba Cloud ({where}): AccessKey {key_id} (the admin's default), data centre "
+                          f"{center['name']} (cn-hangzhou)")
 
     def _blank_image(self):
         source = Path(settings.DATA_DIR) / "demo" / "blank.qcow2"
