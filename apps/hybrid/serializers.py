@@ -65,13 +65,13 @@ class AccessKeySerializer(ResourceSerializer):
         return data
 
 
-class RegionSerializer(serializers.Serializer):
+class CloudRegionSerializer(serializers.Serializer):
     region_id = serializers.CharField()
     local_name = serializers.CharField()
     endpoint = serializers.CharField()
 
 
-class ZoneSerializer(serializers.Serializer):
+class CloudZoneSerializer(serializers.Serializer):
     zone_id = serializers.CharField()
     local_name = serializers.CharField()
     available_instance_types = serializers.ListField(child=serializers.CharField())

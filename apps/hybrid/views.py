@@ -5,6 +5,7 @@ import uuid as uuid_lib
 from urllib.parse import quote
 
 from django.db.models import Max, OuterRef, Subquery
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -45,13 +46,13 @@ class AccessKeyViewSet(ResourceViewSet):
         key.make_default()
         return Response(self.get_serializer(key).data)
 
-    @extend_schema(responses=s.RegionSerializer(many=True))
+    @extend_schema(responses=s.CloudRegionSerializer(many=True))
     @action(detail=True, methods=["get"])
     def regions(self, request, uuid=None):
         """The regions Alibaba Cloud offers this key (asked now)."""
         return Response(s.regions_of(Cloud(self.get_object(), "cn-hangzhou")))
 
-    @extend_schema(responses=s.ZoneSerializer(many=True),
+    @extend_schema(responses=s.CloudZoneSerializer(many=True),
                    parameters=[OpenApiParameter("region_id", str, required=True)])
     @action(detail=True, methods=["get"])
     def zones(self, request, uuid=None):
@@ -159,6 +160,7 @@ class EcsInstanceViewSet(ResourceViewSet):
                    f"&instanceId={instance.instance_id}&isWindows={windows}")
         return Response({"vnc_url": vnc_url, "console_url": console})
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"])
     def describe(self, request, uuid=None):
         """The instance as the cloud describes it now (its DescribeInstances item, the cloud's names)."""
