@@ -10,5 +10,10 @@ cascade(AlibabaDataCenter).deletes(EcsInstance, via="data_center")
 cascade(AlibabaDataCenter).deletes(AlibabaIdentityZone, via="data_center")
 # a key that data centres still use is not deleted: delete them first (or add another key to them)
 cascade(AlibabaAccessKey).refuses(AlibabaDataCenter, via="access_key")
-cascade(Account).deletes(AlibabaDataCenter, via="account")
+# an account with data centres is not deleted: they stand for instances running (and billed) in the
+# cloud, which the portal would stop showing; deleting them first is the account owner's choice.
+# Without them it has no zones or instances here, and its keys go with it.
+cascade(Account).refuses(AlibabaDataCenter, via="account")
+cascade(Account).deletes(AlibabaIdentityZone, via="account")
+cascade(Account).deletes(EcsInstance, via="account")
 cascade(Account).deletes(AlibabaAccessKey, via="account")

@@ -82,3 +82,23 @@ class EcsInstanceAPITest(APIViewTestCases.GetObject, APIViewTestCases.ListObject
     def test_the_name_is_the_clouds_and_changes_by_the_rename_action(self):
         response = self.tenant_client.patch(self.detail(self.objects[0]), {"name": "other"}, format="json")
         assert response.status_code == 200 and response.json()["name"] == "ecs-0"
+
+
+@pytest.mark.django_db
+def test_an_account_with_data_centres_is_not_deleted_and_its_keys_go_with_it(admin_client,
+                                                                            django_capture_on_commit_callbacks):
+    from apps.core.testing import make_account
+
+    owner = make_account("hybrid-owner")
+    center = data_center_of(owner)
+    url = f"/api/v1/accounts/{owner.account.uuid}/"
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = admin_client.delete(url)
+    assert refused.status_code == 409 and str(center.uuid) in refused.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin_client.delete(f"/api/v1/alibaba-data-centers/{center.uuid}/").status_code == 202
+    with django_capture_on_commit_callbacks(execute=True):
+        deleted = admin_client.delete(url)
+    assert deleted.status_code == 202, deleted.content
+    assert admin_client.get(deleted["Location"]).json()["state"] == "succeeded"
+    assert not AlibabaAccessKey.objects.exists() and not AlibabaDataCenter.objects.exists()

@@ -33,3 +33,20 @@ def test_a_data_center_form_names_a_bad_time_zone(cloud):
                                                "access_key_secret": DEMO_KEY_SECRET})
     answer = page.post("/ui/alibaba-data-centers/new/", {"region_id": "cn-hangzhou", "time_zone": "Mars/Olympus"})
     assert answer.status_code == 400 and field_errors(answer, "time_zone")
+
+
+def test_the_clouds_times_are_shown_in_the_sites_time_zone():
+    from datetime import datetime, timezone
+
+    from apps.hybrid.models import AlibabaAccessKey, AlibabaDataCenter, EcsInstance
+
+    user = make_account("tz-page")
+    key = AlibabaAccessKey.objects.create(name="k", account=user.account, access_key_id="LTAI5tTz",
+                                          access_key_secret="s")
+    center = AlibabaDataCenter.objects.create(name="frankfurt", account=user.account, access_key=key,
+                                              region_id="eu-central-1", time_zone="Europe/Berlin")
+    instance = EcsInstance.objects.create(
+        name="web", account=user.account, data_center=center, instance_id="i-tz", state="Running",
+        instance_type="ecs.g7.large", remote_created_at=datetime(2026, 7, 1, 10, 0, tzinfo=timezone.utc))
+    page = text(browser(user).get(f"/ui/ecs-instances/{instance.uuid}/"))
+    assert "2026-07-01 12:00:00 CEST" in page and "Europe/Berlin" in page
