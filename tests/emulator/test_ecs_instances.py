@@ -9,7 +9,7 @@ from alibabacloud_ecs20140526.client import Client as EcsClient
 from alibabacloud_tea_openapi.exceptions import ClientException
 
 from .conftest import sdk_config
-from .ecs_helpers import REGION, run, run_request, statuses, wait_for
+from .ecs_helpers import REGION, run, statuses, wait_for
 
 
 def _error(call):
@@ -241,3 +241,15 @@ def test_catalogue_calls(emulator, ecs_client):
         region_id=REGION, attribute_name=["used-postpaid-instance-vcpu-count"])).body.account_attribute_items
     (item,) = items.account_attribute_item
     assert item.attribute_values.value_item[0].value == "4"
+
+
+def test_each_account_sees_only_its_own_instances(emulator, ecs_client, make_ecs_client):
+    emulator.admin("POST", "keys", {"access_key_id": "LTAI5tOtherAccount", "access_key_secret": "other-secret"})
+    other = make_ecs_client(access_key_id="LTAI5tOtherAccount", access_key_secret="other-secret")
+    (theirs,) = run(other, instance_name="theirs")
+    (mine,) = run(ecs_client, instance_name="mine")
+    assert list(statuses(ecs_client, [theirs, mine])) == [mine]
+    assert list(statuses(other, [theirs, mine])) == [theirs]
+    error = _error(lambda: ecs_client.describe_instance_attribute(
+        ecs_models.DescribeInstanceAttributeRequest(instance_id=theirs)))
+    assert error.code == "InvalidInstanceId.NotFound"
