@@ -190,11 +190,12 @@ def test_modify_attributes_charge_type_and_vnc(emulator, ecs_client):
     (instance_id,) = run(ecs_client)
     wait_for(ecs_client, [instance_id], "Running")
     ecs_client.modify_instance_attribute(ecs_models.ModifyInstanceAttributeRequest(
-        instance_id=instance_id, instance_name="renamed", description="the app server", host_name="app-1",
+        instance_id=instance_id, instance_name="应用服务器-1", description="the app server + 100% ~ok", host_name="app-1",
         password="Str0ng!Passw0rd"))
     attribute = ecs_client.describe_instance_attribute(
         ecs_models.DescribeInstanceAttributeRequest(instance_id=instance_id)).body
-    assert (attribute.instance_name, attribute.description, attribute.host_name) == ("renamed", "the app server", "app-1")
+    assert (attribute.instance_name, attribute.description, attribute.host_name) == \
+        ("应用服务器-1", "the app server + 100% ~ok", "app-1")
     assert _error(lambda: ecs_client.modify_instance_attribute(ecs_models.ModifyInstanceAttributeRequest(
         instance_id=instance_id, password="weak"))).code == "InvalidPassword.Malformed"
     ecs_client.modify_instance_charge_type(ecs_models.ModifyInstanceChargeTypeRequest(
