@@ -10,6 +10,7 @@ import pytest
 
 from apps.core.testing import make_account
 from tests.emulator.process import DEMO_KEY_ID, DEMO_KEY_SECRET
+from tests.hybrid.network import instance_network
 from tests.ui.browsing import Browsing
 from tests.ui.test_browser import chromium  # noqa: F401  (the module's one browser)
 from tests.ui.test_journey import UUID, act, choose
@@ -64,6 +65,8 @@ def test_key_data_centre_sync_and_an_ecs_instance_from_the_console(chromium, hyb
         choose(page, "#f-identity_zone_uuid", "华东1 可用区H")
         page.fill("#f-instance_type", "ecs.g7.large")
         page.fill("#f-image_id", IMAGE)
+        for name, value in instance_network().items():   # when the emulator asks for them
+            page.fill(f"#f-{name}", value)
         tab.click_to("#save", re.compile(rf".*/ui/ecs-instances/{UUID}/$"))
         tab.until("document.querySelector('#fields').textContent.includes('Running')", what="the instance Running")
         [record] = cloud.table("instances").values()

@@ -15,6 +15,7 @@ from apps.core.testing import client_for, make_account
 from apps.hybrid.models import AlibabaDataCenter, EcsInstance
 from apps.hybrid.periodic import sync_due_data_centers
 from tests.emulator.conftest import sdk_config
+from tests.hybrid.network import instance_network
 
 pytestmark = pytest.mark.django_db
 CENTERS = "/api/v1/alibaba-data-centers/"
@@ -23,9 +24,11 @@ CENTERS = "/api/v1/alibaba-data-centers/"
 def run_in_cloud(emulator, count=1, name="outside", zone="cn-hangzhou-h"):
     """Instances made in the cloud behind the portal's back (the SDK, straight to the emulator)."""
     client = EcsClient(sdk_config(emulator))
+    network = instance_network(zone)
     answer = client.run_instances(ecs_models.RunInstancesRequest(
         region_id="cn-hangzhou", zone_id=zone, instance_type="ecs.g7.large",
-        image_id="aliyun_3_x64_20G_alibase_20240819.vhd", instance_name=name, amount=count))
+        image_id="aliyun_3_x64_20G_alibase_20240819.vhd", instance_name=name, amount=count,
+        v_switch_id=network.get("v_switch_id"), security_group_id=network.get("security_group_id")))
     return answer.body.instance_id_sets.instance_id_set, client
 
 

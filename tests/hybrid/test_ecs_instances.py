@@ -8,6 +8,7 @@ from apps.core.models import Job
 from apps.core.secrets import encrypt
 from apps.core.testing import client_for, make_account
 from apps.hybrid.models import EcsInstance
+from tests.hybrid.network import instance_network
 
 pytestmark = pytest.mark.django_db
 ECS = "/api/v1/ecs-instances/"
@@ -23,7 +24,7 @@ def zone(hybrid):
 
 def create(hybrid, zone, **extra):
     body = {"name": "web", "identity_zone_uuid": zone["uuid"], "instance_type": "ecs.g7.large",
-            "image_id": IMAGE, **extra}
+            "image_id": IMAGE, **instance_network(zone["zone_id"]), **extra}
     return hybrid.post(ECS, body)
 
 
