@@ -1,0 +1,138 @@
+"""Virtual border routers (Express Connect). A VBR exists only on top of a physical connection
+that a carrier laid into an Alibaba access point, so no API call creates one: the emulator seeds
+one or two per account and region the first time anyone looks, and the admin API
+(`POST /_emulator/vbrs`) adds more. Each VBR has its own route table, kept in `route_tables` beside
+the VPCs' so that CreateRouteEntry finds it."""
+import time
+
+from . import admin
+from .paging import by_page_number
+from .regions import REGIONS
+from .registry import action
+from .state import public
+from .vpc_filters import matches, parse_filters
+
+TABLE = "vbrs"
+ROUTE_TABLES = "route_tables"
+DEFAULT_RESOURCE_GROUP = "rg-acfmemulator0default"
+FILTER_KEYS = {"VbrId", "Status", "Name", "PhysicalConnectionId", "AccessPointId", "Type", "VlanId", "EccId"}
+
+
+def api_time(seconds=None):
+    """Express Connect answers times in UTC to the second: 2026-12-07T08:12:30Z."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds if seconds is not None else time.time()))
+
+
+def seed_count(region):
+    # the mainland regions of the catalogue have two circuits, the others one
+    return 2 if region.startswith("cn-") else 1
+
+
+def vbr_table(emulator, account, region):
+    """The VBRs of one account in one region, seeded on first use (and saved at once, so that ids
+    a caller has already seen survive a restart even if no write follows)."""
+    tables = emulator.data["accounts"].setdefault(account, {"regions": {}, "global": {}})["regions"]
+    by_name = tables.setdefault(region, {})
+    if TABLE not in by_name:
+        by_name[TABLE] = {}
+        for _ in range(seed_count(region)):
+            add_vbr(emulator, account, region)
+        emulator.save()
+    return by_name[TABLE]
+
+
+def add_vbr(emulator, account, region, name=None, vlan_id=None, description=None, bandwidth=1000):
+    """A VBR on a fresh physical connection, with its route table; returns the record."""
+    rows = emulator.data["accounts"][account]["regions"][region].setdefault(TABLE, {})
+    index = len(rows) + 1
+    vbr_id = emulator.new_id("vbr")
+    route_table_id = emulator.new_id("vtb")
+    now = emulator.now()
+    letter = chr(ord("A") + (index - 1) % 26)
+    vlan = int(vlan_id) if vlan_id is not None else 100 + index
+    if not 0 <= vlan <= 2999:
+        raise ValueError("vlan_id must be between 0 and 2999")
+    physical_connection = {
+        "PhysicalConnectionId": emulator.new_id("pc"), "PhysicalConnectionOwnerUid": account,
+        "PhysicalConnectionStatus": "Enabled", "PhysicalConnectionBusinessStatus": "Normal",
+        "CircuitCode": f"EMU-{region.upper()}-{index:03d}",
+    }
+    record = {
+        "VbrId": vbr_id,
+        "Name": name or f"vbr-{region}-{letter.lower()}",
+        "Description": description or "Emulated Express Connect circuit to the on-premises data centre",
+        "Status": "active",
+        "Type": "pconnVBR",
+        "AccessPointId": f"ap-{region}-dc-{letter}",
+        "VlanId": vlan,
+        "VlanInterfaceId": emulator.new_id("ri"),
+        "LocalGatewayIp": f"10.254.{index % 256}.1",
+        "PeerGatewayIp": f"10.254.{index % 256}.2",
+        "PeeringSubnetMask": "255.255.255.252",
+        "EnableIpv6": False,
+        "Bandwidth": int(bandwidth),
+        "Mtu": 1500,
+        "MinRxInterval": 300,
+        "MinTxInterval": 300,
+        "DetectMultiplier": 3,
+        "RouteTableId": route_table_id,
+        "CreationTime": api_time(now),
+        "ActivationTime": api_time(now),
+        "ResourceGroupId": DEFAULT_RESOURCE_GROUP,
+        "SitelinkEnable": False,
+        "EccId": "",
+        "EcrId": "",
+        **physical_connection,
+        "AssociatedPhysicalConnections": {"AssociatedPhysicalConnection": [{
+            **physical_connection, "Status": "active", "VlanId": str(vlan),
+            "VlanInterfaceId": "", "LocalGatewayIp": f"10.254.{index % 256}.1",
+            "PeerGatewayIp": f"10.254.{index % 256}.2", "PeeringSubnetMask": "255.255.255.252",
+            "EnableIpv6": False,
+        }]},
+        "AssociatedCens": {"AssociatedCen": []},
+        "Tags": {"Tags": []},
+        "_created": now,   # the listing order: CreationTime is only to the second
+    }
+    rows[vbr_id] = record
+    emulator.table(account, region, ROUTE_TABLES)[route_table_id] = {
+        "RouteTableId": route_table_id, "RouteTableName": "", "RouteTableType": "System",
+        "RouterId": vbr_id, "RouterType": "VBR", "VpcId": "", "Status": "Available",
+        "Description": "", "CreationTime": api_time(now), "ResourceGroupId": DEFAULT_RESOURCE_GROUP,
+        "OwnerId": int(account) if account.isdigit() else account,
+        "VSwitchIds": {"VSwitchId": []}, "Tags": {"Tag": []},
+    }
+    return record
+
+
+def find_vbr(call, vbr_id, region=None):
+    """The VBR of the caller's account, or None."""
+    return vbr_table(call.emulator, call.account, region or call.region).get(vbr_id)
+
+
+@action("Vpc", "DescribeVirtualBorderRouters")
+def describe_virtual_border_routers(call):
+    conditions = parse_filters(call.params, FILTER_KEYS)
+    rows = [r for r in vbr_table(call.emulator, call.account, call.region).values() if matches(r, conditions)]
+    rows.sort(key=lambda r: (r.get("_created", 0), r["VbrId"]))
+    page, info = by_page_number(rows, call.params, default_size=10, max_size=50)
+    return {"VirtualBorderRouterSet": {"VirtualBorderRouterType": [public(r) for r in page]}, **info}
+
+
+def admin_add_vbr(emulator, request, data):
+    """POST /_emulator/vbrs {"region", "account"?, "name"?, "vlan_id"?, "description"?, "bandwidth"?}:
+    a new circuit was laid; answers the VBR as DescribeVirtualBorderRouters shows it."""
+    region = data.get("region")
+    if not region:
+        raise ValueError("missing: region")
+    if region not in REGIONS:
+        raise ValueError(f"unknown region {region}")
+    account = data.get("account") or emulator.demo_account
+    vbr_table(emulator, account, region)
+    record = add_vbr(emulator, account, region, name=data.get("name"), vlan_id=data.get("vlan_id"),
+                     description=data.get("description"), bandwidth=data.get("bandwidth", 1000))
+    emulator.save()
+    return public(record)
+
+
+# The admin API is a table of routes; this module adds its one route there rather than editing it.
+admin.ROUTES[("POST", "vbrs")] = admin_add_vbr

@@ -1,0 +1,37 @@
+"""The `Filter.N.Key` / `Filter.N.Value.M` conditions of Express Connect's Describe* actions:
+values of one key are OR-ed, keys are AND-ed, as the real service documents."""
+import re
+
+from .errors import invalid_parameter
+
+_VALUE = re.compile(r"Value\.(\d+)$")
+MAX_FILTERS = 5
+
+
+def parse_filters(params, allowed):
+    """{key: {values}} from the call's Filter list; an unknown key is InvalidParameter like the
+    real service's InvalidFilterKey, so a caller's typo does not silently match everything."""
+    conditions = {}
+    entries = params.objects("Filter")
+    if len(entries) > MAX_FILTERS:
+        raise invalid_parameter("Filter", code="InvalidFilter.ExceedLimit")
+    for entry in entries:
+        key = entry.get("Key")
+        if not key:
+            continue
+        if key not in allowed:
+            raise invalid_parameter("Filter.Key", key, code="InvalidFilterKey.ValueNotSupported")
+        values = [value for name, value in entry.items() if _VALUE.match(name) and value != ""]
+        conditions.setdefault(key, set()).update(values)
+    return conditions
+
+
+def matches(record, conditions, fields=None):
+    """Whether the record meets every condition; `fields` maps a filter key to the record field
+    it reads when the two names differ."""
+    fields = fields or {}
+    for key, values in conditions.items():
+        if values and str(record.get(fields.get(key, key), "")) not in values:
+            return False
+    return True
+
