@@ -1,9 +1,20 @@
 """Every module that declares ECS or VPC actions; importing this module registers them all.
 A new module of actions is added here."""
-from . import ecs_regions  # noqa: F401
-from . import express_connect_vbrs  # noqa: F401
-from . import express_connect_router_interfaces  # noqa: F401
-from . import express_connect_links  # noqa: F401
-from . import vpn_gateways  # noqa: F401
-from . import vpn_customer_gateways  # noqa: F401
-from . import vpn_connections  # noqa: F401
+from . import (  # noqa: F401
+    ecs_account,
+    ecs_instance_create,
+    ecs_instance_delete,
+    ecs_instance_describe,
+    ecs_instance_modify,
+    ecs_instance_power,
+    ecs_instance_types,
+    ecs_regions,
+)
+from . import (  # noqa: F401  (Express Connect and VPN)
+    express_connect_links,
+    express_connect_router_interfaces,
+    express_connect_vbrs,
+    vpn_connections,
+    vpn_customer_gateways,
+    vpn_gateways,
+)
