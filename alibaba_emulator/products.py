@@ -1,3 +1,4 @@
 """Every module that declares ECS or VPC actions; importing this module registers them all.
 A new module of actions is added here."""
 from . import ecs_regions  # noqa: F401
+from . import vpc_vpcs, vpc_vswitches, vpc_route_tables  # noqa: F401  (emu-net: VPC, vSwitches, routes)
