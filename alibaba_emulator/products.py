@@ -10,6 +10,9 @@ from . import (  # noqa: F401
     ecs_instance_types,
     ecs_regions,
 )
+from . import vpc_vpcs, vpc_vswitches, vpc_route_tables  # noqa: F401  (emu-net: VPC, vSwitches, routes)
+from . import vpc_eips  # noqa: F401  (emu-net: elastic IP addresses)
+from . import ecs_security_groups, ecs_security_group_rules  # noqa: F401  (emu-net)
 from . import (  # noqa: F401  (Express Connect and VPN)
     express_connect_links,
     express_connect_router_interfaces,
