@@ -2,15 +2,15 @@
 link between two router interfaces, over seconds as the real service shows it."""
 from . import router_interface_model as model
 from .errors import not_found
-from .express_connect_vbrs import api_time
 from .registry import action
+from .timestamps import iso_seconds
 
 
 def start_connecting(call, initiator, acceptor):
     """Both ends start connecting now and are Active one transition later."""
     owner = model.owner_of_opposite(initiator, call.account)
     region = initiator["OppositeRegionId"]
-    connected_at = api_time(call.now() + call.emulator.transition_seconds)
+    connected_at = iso_seconds(call.now() + call.emulator.transition_seconds)
     initiator["Status"] = "Connecting"
     acceptor.update({
         "Status": "AcceptingConnecting",

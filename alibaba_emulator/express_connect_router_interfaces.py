@@ -6,10 +6,12 @@ import secrets
 from . import router_interface_model as model
 from .errors import ApiError, invalid_parameter, missing_parameter, not_found
 from .express_connect_links import start_connecting
-from .express_connect_vbrs import DEFAULT_RESOURCE_GROUP, api_time, find_vbr, vbr_table
+from .express_connect_vbrs import vbr_table
 from .paging import by_page_number
 from .regions import check_region
 from .registry import action
+from .resource_groups import resource_group
+from .timestamps import creation_order, iso_seconds
 from .vpc_filters import matches, parse_filters
 from .vpc_references import vrouter_vpc_id
 
@@ -44,7 +46,7 @@ def _charge(params, now):
     cycle = params.str("PricingCycle", default="Month", choices=("Month", "Year"))
     period = params.int("Period", required=True, minimum=1, maximum=9 if cycle == "Month" else 3)
     days = period * (30 if cycle == "Month" else 365)
-    return "Prepaid", api_time(now + days * 86400), "".join(secrets.choice("0123456789") for _ in range(15))
+    return "Prepaid", iso_seconds(now + days * 86400), "".join(secrets.choice("0123456789") for _ in range(15))
 
 
 @action("Vpc", "CreateRouterInterface")
@@ -100,7 +102,7 @@ def create_router_interface(call):
         "Status": "Idle",
         "BusinessStatus": "Normal",
         "ChargeType": charge_type,
-        "CreationTime": api_time(now),
+        "CreationTime": iso_seconds(now),
         "ConnectedTime": "",
         "EndTime": end_time,
         "OppositeRegionId": opposite_region,
@@ -117,7 +119,7 @@ def create_router_interface(call):
         "FastLinkMode": fast_link,
         "HasReservationData": "false",
         "Ipv6Status": "",
-        "ResourceGroupId": p.str("ResourceGroupId", default=DEFAULT_RESOURCE_GROUP),
+        "ResourceGroupId": resource_group(call),
         "Tags": {"Tags": [{"Key": t.get("Key", ""), "Value": t.get("Value", "")}
                           for t in p.objects("Tags") if t.get("Key")]},
         "_created": now,   # the listing order: CreationTime is only to the second
@@ -157,8 +159,8 @@ def describe_router_interfaces(call):
     if owners and call.account not in owners:
         rows = []   # every interface listed here is the caller's own
     else:
-        rows = [r for r in call.table(model.TABLE).values() if matches(r, conditions)]
-    rows.sort(key=lambda r: (r.get("_created", 0), r["RouterInterfaceId"]))
+        rows = creation_order([r for r in call.table(model.TABLE).values() if matches(r, conditions)],
+                              "RouterInterfaceId")
     page, info = by_page_number(rows, call.params, default_size=10, max_size=50)
     return {"RouterInterfaceSet": {"RouterInterfaceType": [model.render(call.emulator, call.account, r)
                                                            for r in page]}, **info}

@@ -3,24 +3,18 @@ that a carrier laid into an Alibaba access point, so no API call creates one: th
 one or two per account and region the first time anyone looks, and the admin API
 (`POST /_emulator/vbrs`) adds more. Each VBR has its own route table, kept in `route_tables` beside
 the VPCs' so that CreateRouteEntry finds it."""
-import time
-
 from . import admin
 from .paging import by_page_number
 from .regions import REGIONS
 from .registry import action
+from .resource_groups import default_resource_group
 from .state import public
+from .timestamps import creation_order, iso_seconds
 from .vpc_filters import matches, parse_filters
 
 TABLE = "vbrs"
 ROUTE_TABLES = "route_tables"
-DEFAULT_RESOURCE_GROUP = "rg-acfmemulator0default"
 FILTER_KEYS = {"VbrId", "Status", "Name", "PhysicalConnectionId", "AccessPointId", "Type", "VlanId", "EccId"}
-
-
-def api_time(seconds=None):
-    """Express Connect answers times in UTC to the second: 2026-12-07T08:12:30Z."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds if seconds is not None else time.time()))
 
 
 def seed_count(region):
@@ -76,9 +70,9 @@ def add_vbr(emulator, account, region, name=None, vlan_id=None, description=None
         "MinTxInterval": 300,
         "DetectMultiplier": 3,
         "RouteTableId": route_table_id,
-        "CreationTime": api_time(now),
-        "ActivationTime": api_time(now),
-        "ResourceGroupId": DEFAULT_RESOURCE_GROUP,
+        "CreationTime": iso_seconds(now),
+        "ActivationTime": iso_seconds(now),
+        "ResourceGroupId": default_resource_group(account),
         "SitelinkEnable": False,
         "EccId": "",
         "EcrId": "",
@@ -94,26 +88,22 @@ def add_vbr(emulator, account, region, name=None, vlan_id=None, description=None
         "_created": now,   # the listing order: CreationTime is only to the second
     }
     rows[vbr_id] = record
+    # the fields vpc_route_tables keeps for a VPC's table, so its CreateRouteEntry and
+    # DescribeRouteTableList (RouterType=VBR) serve this one too
     emulator.table(account, region, ROUTE_TABLES)[route_table_id] = {
-        "RouteTableId": route_table_id, "RouteTableName": "", "RouteTableType": "System",
-        "RouterId": vbr_id, "RouterType": "VBR", "VpcId": "", "Status": "Available",
-        "Description": "", "CreationTime": api_time(now), "ResourceGroupId": DEFAULT_RESOURCE_GROUP,
-        "OwnerId": int(account) if account.isdigit() else account,
-        "VSwitchIds": {"VSwitchId": []}, "Tags": {"Tag": []},
+        "RouteTableId": route_table_id, "VRouterId": vbr_id, "VpcId": "", "RouteTableType": "System",
+        "RouteTableName": "", "Description": "", "CreationTime": iso_seconds(now), "Status": "Available",
+        "ResourceGroupId": default_resource_group(account), "RouterType": "VBR", "AssociateType": "VSwitch",
+        "RoutePropagationEnable": True, "Tags": {"Tag": []}, "_created": now,
     }
     return record
-
-
-def find_vbr(call, vbr_id, region=None):
-    """The VBR of the caller's account, or None."""
-    return vbr_table(call.emulator, call.account, region or call.region).get(vbr_id)
 
 
 @action("Vpc", "DescribeVirtualBorderRouters")
 def describe_virtual_border_routers(call):
     conditions = parse_filters(call.params, FILTER_KEYS)
-    rows = [r for r in vbr_table(call.emulator, call.account, call.region).values() if matches(r, conditions)]
-    rows.sort(key=lambda r: (r.get("_created", 0), r["VbrId"]))
+    rows = creation_order([r for r in vbr_table(call.emulator, call.account, call.region).values()
+                           if matches(r, conditions)], "VbrId")
     page, info = by_page_number(rows, call.params, default_size=10, max_size=50)
     return {"VirtualBorderRouterSet": {"VirtualBorderRouterType": [public(r) for r in page]}, **info}
 

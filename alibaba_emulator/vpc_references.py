@@ -1,14 +1,10 @@
 """Looking up the VPCs, vSwitches and VRouters that Express Connect and VPN resources hang off.
-They live in the `vpcs`, `vswitches` and `vrouters` tables that the VPC module fills, with the
-fields DescribeVpcs / DescribeVSwitches / DescribeVRouters answer (VpcId, VRouterId, CidrBlock,
-ZoneId, ...). While no module declares Vpc.CreateVpc (an emulator built without it), ids are
-taken on trust, as RunInstances does for vSwitches before CreateVSwitch exists."""
-from . import registry
+They live in the `vpcs`, `vswitches` and `vrouters` tables of the VPC modules (vpc_vpcs,
+vpc_vswitches), with the fields DescribeVpcs / DescribeVSwitches / DescribeVRouters answer."""
 from .errors import not_found
-
-
-def _vpcs_are_emulated():
-    return registry.find("Vpc", "CreateVpc") is not None
+from .timestamps import creation_order
+from .vpc_vpcs import find_vpc as _find_vpc
+from .vpc_vpcs import require_available
 
 
 def _rows(emulator, account, region, table):
@@ -17,40 +13,26 @@ def _rows(emulator, account, region, table):
 
 
 def find_vpc(call, vpc_id):
-    """The VPC record ({"VpcId", "VRouterId", "CidrBlock", ...}); InvalidVpcId.NotFound if absent."""
-    record = _rows(call.emulator, call.account, call.region, "vpcs").get(vpc_id)
-    if record is not None:
-        return record
-    if _vpcs_are_emulated() or not vpc_id.startswith("vpc-"):
-        raise not_found("InvalidVpcId.NotFound", "VpcId", vpc_id)
-    return {"VpcId": vpc_id, "VRouterId": "", "CidrBlock": "172.16.0.0/12"}
+    """The VPC record, which must be Available; InvalidVpcId.NotFound / IncorrectVpcStatus."""
+    vpc = _find_vpc(call, vpc_id)
+    require_available(vpc)
+    return vpc
 
 
 def find_vswitch(call, vswitch_id, vpc_id):
     """The vSwitch record of that VPC; InvalidVSwitchId.NotFound if absent or in another VPC."""
-    record = _rows(call.emulator, call.account, call.region, "vswitches").get(vswitch_id)
-    if record is not None and record.get("VpcId") == vpc_id:
-        return record
-    if record is None and not _vpcs_are_emulated() and vswitch_id.startswith("vsw-"):
-        return {"VSwitchId": vswitch_id, "VpcId": vpc_id, "ZoneId": "", "CidrBlock": ""}
-    raise not_found("InvalidVSwitchId.NotFound", "VSwitchId", vswitch_id)
+    record = call.table("vswitches").get(vswitch_id)
+    if record is None or record.get("VpcId") != vpc_id:
+        raise not_found("InvalidVSwitchId.NotFound", "VSwitchId", vswitch_id)
+    return record
 
 
 def vswitches_of(call, vpc_id):
     """The vSwitches of a VPC, oldest first."""
-    rows = [r for r in _rows(call.emulator, call.account, call.region, "vswitches").values()
-            if r.get("VpcId") == vpc_id]
-    return sorted(rows, key=lambda r: (r.get("CreationTime", ""), r.get("VSwitchId", "")))
+    return creation_order([r for r in call.table("vswitches").values() if r.get("VpcId") == vpc_id], "VSwitchId")
 
 
 def vrouter_vpc_id(emulator, account, region, vrouter_id):
-    """The id of the VPC a VRouter belongs to, "" when taken on trust, or None when unknown."""
+    """The id of the VPC a VRouter belongs to, or None when there is no such VRouter."""
     vrouter = _rows(emulator, account, region, "vrouters").get(vrouter_id)
-    if vrouter is not None:
-        return vrouter.get("VpcId", "")
-    for vpc in _rows(emulator, account, region, "vpcs").values():
-        if vpc.get("VRouterId") == vrouter_id:
-            return vpc["VpcId"]
-    if not _vpcs_are_emulated() and vrouter_id.startswith("vrt-"):
-        return ""
-    return None
+    return vrouter.get("VpcId", "") if vrouter is not None else None

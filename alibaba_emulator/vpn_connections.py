@@ -6,6 +6,7 @@ from . import vpn_customer_gateways, vpn_gateways
 from .errors import ApiError, invalid_parameter, missing_parameter, quota_exceeded
 from .paging import by_page_number
 from .registry import action
+from .timestamps import creation_order
 from .vpn_ipsec_configs import (bgp_config, health_check, ike_config, ipsec_config, parse_json_object, subnets,
                                 tunnel_options)
 
@@ -150,9 +151,9 @@ def create_vpn_connection(call):
 def describe_vpn_connections(call):
     p = call.params
     wanted = {field: p.str(field) for field in ("VpnGatewayId", "CustomerGatewayId", "VpnConnectionId")}
-    rows = [r for r in call.table(model.TABLE).values()
-            if all(value is None or r[field] == value for field, value in wanted.items())]
-    rows.sort(key=lambda r: (r["_created"], r["VpnConnectionId"]))
+    rows = creation_order([r for r in call.table(model.TABLE).values()
+                           if all(value is None or r[field] == value for field, value in wanted.items())],
+                          "VpnConnectionId")
     page, info = by_page_number(rows, p, default_size=10, max_size=50)
     return {"VpnConnections": {"VpnConnection": [model.render(r, tags_key="Tag") for r in page]}, **info}
 

@@ -4,9 +4,10 @@ ModifyCustomerGatewayAttribute, DeleteCustomerGateway (refused while a connectio
 import ipaddress
 
 from .errors import ApiError, invalid_parameter, not_found, quota_exceeded
-from .express_connect_vbrs import DEFAULT_RESOURCE_GROUP
 from .paging import by_page_number
 from .registry import action
+from .resource_groups import resource_group
+from .timestamps import creation_order
 from .state import public
 from .vpn_ipsec_configs import parse_asn
 
@@ -77,7 +78,7 @@ def create_customer_gateway(call):
         "Asn": asn if asn is not None else "",
         "AuthKey": _auth_key(p) or "",
         "CreateTime": int(now * 1000),
-        "ResourceGroupId": p.str("ResourceGroupId", default=DEFAULT_RESOURCE_GROUP),
+        "ResourceGroupId": resource_group(call),
         "Tags": {"Tag": [{"Key": t.get("Key", ""), "Value": t.get("Value", "")}
                          for t in p.objects("Tags") if t.get("Key")]},
         "_created": now,
@@ -97,8 +98,8 @@ def _render(record):
 @action("Vpc", "DescribeCustomerGateways")
 def describe_customer_gateways(call):
     wanted = call.params.str("CustomerGatewayId")
-    rows = [r for r in call.table(TABLE).values() if wanted is None or r["CustomerGatewayId"] == wanted]
-    rows.sort(key=lambda r: (r["_created"], r["CustomerGatewayId"]))
+    rows = creation_order([r for r in call.table(TABLE).values()
+                           if wanted is None or r["CustomerGatewayId"] == wanted], "CustomerGatewayId")
     page, info = by_page_number(rows, call.params, default_size=10, max_size=50)
     return {"CustomerGateways": {"CustomerGateway": [_render(r) for r in page]}, **info}
 

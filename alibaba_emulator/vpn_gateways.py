@@ -6,9 +6,10 @@ import json
 import secrets
 
 from .errors import ApiError, incorrect_status, invalid_parameter, not_found, quota_exceeded
-from .express_connect_vbrs import DEFAULT_RESOURCE_GROUP
 from .paging import by_page_number
 from .registry import action
+from .resource_groups import resource_group
+from .timestamps import creation_order
 from .state import public
 from .vpc_references import find_vpc, find_vswitch, vswitches_of
 
@@ -110,7 +111,7 @@ def create_vpn_gateway(call):
         "Tag": SYSTEM_TAG,
         "Tags": {"Tag": []},
         "EniInstanceIds": {"EniInstanceId": []},
-        "ResourceGroupId": p.str("ResourceGroupId", default=DEFAULT_RESOURCE_GROUP),
+        "ResourceGroupId": resource_group(call),
         "_created": now,
     }
     call.table(TABLE)[gateway_id] = record
@@ -131,9 +132,9 @@ def describe_vpn_gateways(call):
     p = call.params
     wanted = {field: p.str(param) for param, field in (("VpcId", "VpcId"), ("VpnGatewayId", "VpnGatewayId"),
                                                        ("Status", "Status"), ("BusinessStatus", "BusinessStatus"))}
-    rows = [r for r in call.table(TABLE).values()
-            if all(value is None or r[field] == value for field, value in wanted.items())]
-    rows.sort(key=lambda r: (r["_created"], r["VpnGatewayId"]))
+    rows = creation_order([r for r in call.table(TABLE).values()
+                           if all(value is None or r[field] == value for field, value in wanted.items())],
+                          "VpnGatewayId")
     page, info = by_page_number(rows, p, default_size=10, max_size=50)
     return {"VpnGateways": {"VpnGateway": [public(r) for r in page]}, **info}
 

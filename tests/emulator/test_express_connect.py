@@ -96,9 +96,9 @@ def test_vbrs_belong_to_their_account(emulator, vpc_client):
 
 
 def test_quick_create_links_a_vbr_and_a_vpc_and_routes_both_sides(emulator, vpc_client):
-    vpc_id, vrouter_id, _ = make_vpc(vpc_client)
+    network = make_vpc(vpc_client)
     vbr = describe_vbrs(vpc_client).virtual_border_router_set.virtual_border_router_type[0]
-    vbr_end, vpc_end = link(vpc_client, vbr, vrouter_id)
+    vbr_end, vpc_end = link(vpc_client, vbr, network.vrouter_id)
 
     assert interface(vpc_client, vbr_end).status == "Connecting"
     assert interface(vpc_client, vpc_end).status == "AcceptingConnecting"
@@ -110,30 +110,37 @@ def test_quick_create_links_a_vbr_and_a_vpc_and_routes_both_sides(emulator, vpc_
     theirs = interface(vpc_client, vpc_end)
     assert theirs.role == "AcceptingSide" and theirs.opposite_interface_id == vbr_end
     assert theirs.opposite_bandwidth == 1000 and theirs.opposite_router_id == vbr.vbr_id
-    assert theirs.vpc_instance_id == (vpc_id if emulator.table("vpcs") else "")
+    assert theirs.vpc_instance_id == network.vpc_id and ours.opposite_vpc_instance_id == network.vpc_id
 
     # routes both sides: the IDC's network through the VPC end, the VPC's through the VBR end
-    vpc_route_table = _route_table_of(emulator, vrouter_id)
-    if vpc_route_table is None:
-        pytest.skip("no VPC route tables in this emulator build (the VPC module is not merged)")
     vpc_client.create_route_entry(m.CreateRouteEntryRequest(
-        region_id=REGION, route_table_id=vpc_route_table, destination_cidr_block="192.168.0.0/16",
+        region_id=REGION, route_table_id=network.route_table_id, destination_cidr_block="192.168.0.0/16",
         next_hop_type="RouterInterface", next_hop_id=vpc_end))
     vpc_client.create_route_entry(m.CreateRouteEntryRequest(
         region_id=REGION, route_table_id=vbr.route_table_id, destination_cidr_block="10.20.0.0/16",
         next_hop_type="RouterInterface", next_hop_id=vbr_end))
     entries = emulator.table("route_entries")
     assert {(e["RouteTableId"], e["NextHopId"]) for e in entries.values()} >= {
-        (vpc_route_table, vpc_end), (vbr.route_table_id, vbr_end)}
+        (network.route_table_id, vpc_end), (vbr.route_table_id, vbr_end)}
+    vbr_tables = vpc_client.describe_route_table_list(m.DescribeRouteTableListRequest(
+        region_id=REGION, router_type="VBR", router_id=vbr.vbr_id)).body.router_table_list.router_table_list_type
+    assert [t.route_table_id for t in vbr_tables] == [vbr.route_table_id]
+    vbr_routes = vpc_client.describe_route_entry_list(m.DescribeRouteEntryListRequest(
+        region_id=REGION, route_table_id=vbr.route_table_id)).body.route_entrys.route_entry
+    assert [(r.destination_cidr_block, r.next_hops.next_hop[0].next_hop_id) for r in vbr_routes] == [
+        ("10.20.0.0/16", vbr_end)]
 
-
-def _route_table_of(emulator, vrouter_id):
-    return next((table_id for table_id, row in emulator.table("route_tables").items()
-                 if row.get("RouterId") == vrouter_id), None)
+    # an interface that routes point at cannot be deleted
+    vpc_client.deactivate_router_interface(m.DeactivateRouterInterfaceRequest(region_id=REGION,
+                                                                              router_interface_id=vbr_end))
+    wait_for(status_of(vpc_client, vbr_end), "Inactive")
+    routed = error_of(lambda: vpc_client.delete_router_interface(m.DeleteRouterInterfaceRequest(
+        region_id=REGION, router_interface_id=vbr_end)))
+    assert (routed.statusCode, routed.code) == (403, "DependencyViolation.RouteEntry")
 
 
 def test_deactivate_activate_and_delete_follow_the_status_rules(emulator, vpc_client):
-    _, vrouter_id, _ = make_vpc(vpc_client)
+    vrouter_id = make_vpc(vpc_client).vrouter_id
     vbr = describe_vbrs(vpc_client).virtual_border_router_set.virtual_border_router_type[0]
     vbr_end, vpc_end = link(vpc_client, vbr, vrouter_id)
 
@@ -167,7 +174,7 @@ def test_deactivate_activate_and_delete_follow_the_status_rules(emulator, vpc_cl
 
 
 def test_connect_checks_roles_peers_and_states(emulator, vpc_client):
-    _, vrouter_id, _ = make_vpc(vpc_client)
+    vrouter_id = make_vpc(vpc_client).vrouter_id
     vbr = describe_vbrs(vpc_client).virtual_border_router_set.virtual_border_router_type[0]
     lonely = create_end(vpc_client, role="InitiatingSide", router_type="VBR", router_id=vbr.vbr_id, spec="Small.1",
                         opposite_router_type="VRouter", opposite_router_id=vrouter_id)
@@ -225,7 +232,7 @@ def test_create_router_interface_validates_its_parameters(emulator, vpc_client):
 
 
 def test_fast_link_mode_creates_and_connects_the_vpc_end(emulator, vpc_client):
-    _, vrouter_id, _ = make_vpc(vpc_client)
+    vrouter_id = make_vpc(vpc_client).vrouter_id
     vbr = describe_vbrs(vpc_client).virtual_border_router_set.virtual_border_router_type[1]
     vbr_end = create_end(vpc_client, role="InitiatingSide", router_type="VBR", router_id=vbr.vbr_id,
                          spec="Middle.1", opposite_router_type="VRouter", opposite_router_id=vrouter_id,
@@ -239,7 +246,7 @@ def test_fast_link_mode_creates_and_connects_the_vpc_end(emulator, vpc_client):
 
 def test_router_interfaces_page_and_survive_a_restart(own_emulator):
     client = VpcClient(sdk_config(own_emulator))
-    _, vrouter_id, _ = make_vpc(client)
+    vrouter_id = make_vpc(client).vrouter_id
     vbr = describe_vbrs(client).virtual_border_router_set.virtual_border_router_type[0]
     vbr_end, vpc_end = link(client, vbr, vrouter_id)
     extra = [create_end(client, role="InitiatingSide", router_type="VRouter", router_id=vrouter_id,

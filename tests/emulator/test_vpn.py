@@ -46,7 +46,7 @@ def customer_gateway(vpc_client, address="203.0.113.10", **kwargs):
 
 
 def test_vpn_gateway_goes_init_provisioning_active(emulator, vpc_client):
-    vpc_id, _, vswitch_id = make_vpc(vpc_client)
+    vpc_id, _, vswitch_id, _ = make_vpc(vpc_client)
     created = vpc_client.create_vpn_gateway(m.CreateVpnGatewayRequest(
         region_id=REGION, vpc_id=vpc_id, v_switch_id=vswitch_id, bandwidth=10, name="idc-gateway")).body
     assert created.vpn_gateway_id.startswith("vpn-") and created.name == "idc-gateway"
@@ -62,7 +62,7 @@ def test_vpn_gateway_goes_init_provisioning_active(emulator, vpc_client):
 
 
 def test_vpn_gateway_errors_paging_and_delete(emulator, vpc_client):
-    vpc_id, _, vswitch_id = make_vpc(vpc_client)
+    vpc_id, _, vswitch_id, _ = make_vpc(vpc_client)
     bad_bandwidth = error_of(lambda: vpc_client.create_vpn_gateway(m.CreateVpnGatewayRequest(
         region_id=REGION, vpc_id=vpc_id, bandwidth=7)))
     assert bad_bandwidth.code == "InvalidBandwidth.NotSupported"
@@ -134,7 +134,7 @@ def test_customer_gateway_lifecycle(emulator, vpc_client):
 def test_quick_create_gateway_customer_gateway_and_connection(emulator, vpc_client):
     """The portal's quick create: a VPN gateway on the VPC, the IDC's customer gateway, and a
     connection with IKE/IPsec settings that negotiates as soon as it exists."""
-    vpc_id, _, vswitch_id = make_vpc(vpc_client)
+    vpc_id, _, vswitch_id, _ = make_vpc(vpc_client)
     gateway_id = active_gateway(vpc_client, vpc_id, vswitch_id)
     customer_id = customer_gateway(vpc_client, name="idc")
     created = vpc_client.create_vpn_connection(m.CreateVpnConnectionRequest(
@@ -175,7 +175,7 @@ def test_quick_create_gateway_customer_gateway_and_connection(emulator, vpc_clie
 
 
 def test_connection_defaults_and_waiting_for_traffic(emulator, vpc_client):
-    vpc_id, _, _ = make_vpc(vpc_client)
+    vpc_id = make_vpc(vpc_client).vpc_id
     gateway_id = active_gateway(vpc_client, vpc_id)
     customer_id = customer_gateway(vpc_client)
     created = vpc_client.create_vpn_connection(m.CreateVpnConnectionRequest(
@@ -205,7 +205,7 @@ def test_connection_defaults_and_waiting_for_traffic(emulator, vpc_client):
 
 
 def test_create_connection_errors(emulator, vpc_client):
-    vpc_id, _, _ = make_vpc(vpc_client)
+    vpc_id = make_vpc(vpc_client).vpc_id
     pending = vpc_client.create_vpn_gateway(m.CreateVpnGatewayRequest(
         region_id=REGION, vpc_id=vpc_id, bandwidth=10)).body.vpn_gateway_id
     customer_id = customer_gateway(vpc_client)
@@ -232,7 +232,7 @@ def test_create_connection_errors(emulator, vpc_client):
 
 
 def test_dual_tunnel_connection_sent_as_a_form_body(emulator, vpc_client):
-    vpc_id, _, vswitch_id = make_vpc(vpc_client)
+    vpc_id, _, vswitch_id, _ = make_vpc(vpc_client)
     gateway_id = active_gateway(vpc_client, vpc_id, vswitch_id, disaster_recovery_vswitch_id=vswitch_id)
     assert gateway(vpc_client, gateway_id).gateway_type == "Enhanced.SiteToSite"
     first, second = customer_gateway(vpc_client, "203.0.113.20"), customer_gateway(vpc_client, "203.0.113.21")
@@ -260,7 +260,7 @@ def test_dual_tunnel_connection_sent_as_a_form_body(emulator, vpc_client):
 
 def test_v2_signature_and_persistence_across_a_restart(own_emulator):
     client = VpcClient(sdk_config(own_emulator, signature_algorithm="v2"))
-    vpc_id, _, _ = make_vpc(client)
+    vpc_id = make_vpc(client).vpc_id
     gateway_id = active_gateway(client, vpc_id)
     customer_id = customer_gateway(client)
     connection_id = client.create_vpn_connection(m.CreateVpnConnectionRequest(
