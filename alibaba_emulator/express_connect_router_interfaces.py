@@ -3,6 +3,7 @@ DeleteRouterInterface: the ends of an Express Connect link and what a caller may
 Connecting and (de)activating a link are in express_connect_links."""
 import secrets
 
+from . import idempotency
 from . import router_interface_model as model
 from .errors import ApiError, invalid_parameter, missing_parameter, not_found
 from .express_connect_links import start_connecting
@@ -51,6 +52,9 @@ def _charge(params, now):
 
 @action("Vpc", "CreateRouterInterface")
 def create_router_interface(call):
+    earlier = idempotency.replay(call)   # a retried create with the same ClientToken
+    if earlier is not None:
+        return earlier
     p = call.params
     role = p.str("Role", required=True, choices=(model.INITIATING, model.ACCEPTING))
     router_type = p.str("RouterType", required=True, choices=model.ROUTER_TYPES)
@@ -130,7 +134,7 @@ def create_router_interface(call):
     answer = {"RouterInterfaceId": interface_id}
     if order_id:
         answer["OrderId"] = int(order_id)
-    return answer
+    return idempotency.remember(call, answer)
 
 
 def _fast_link(call, initiator):

@@ -1,8 +1,8 @@
 """IPsec-VPN connections: CreateVpnConnection, DescribeVpnConnections, DescribeVpnConnection,
 ModifyVpnConnectionAttribute, DeleteVpnConnection. Single-tunnel mode takes a customer gateway and
 JSON IkeConfig/IpsecConfig; dual-tunnel mode takes TunnelOptionsSpecification (a form body)."""
+from . import idempotency, vpn_customer_gateways, vpn_gateways
 from . import vpn_connection_model as model
-from . import vpn_customer_gateways, vpn_gateways
 from .errors import ApiError, invalid_parameter, missing_parameter, quota_exceeded
 from .paging import by_page_number
 from .registry import action
@@ -79,6 +79,9 @@ def _as_given(config):
 
 @action("Vpc", "CreateVpnConnection")
 def create_vpn_connection(call):
+    earlier = idempotency.replay(call)   # a retried create with the same ClientToken
+    if earlier is not None:
+        return earlier
     p = call.params
     gateway = _usable_gateway(call, p.str("VpnGatewayId", required=True))
     local_subnet = subnets(p, "LocalSubnet")
@@ -144,7 +147,8 @@ def create_vpn_connection(call):
         record["IpsecConfig"] = ipsec
     call.table(model.TABLE)[connection_id] = record
     model.negotiate(call, record)
-    return {"VpnConnectionId": connection_id, "Name": record["Name"], "CreateTime": record["CreateTime"]}
+    return idempotency.remember(call, {"VpnConnectionId": connection_id, "Name": record["Name"],
+                                       "CreateTime": record["CreateTime"]})
 
 
 @action("Vpc", "DescribeVpnConnections")

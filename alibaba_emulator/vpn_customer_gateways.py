@@ -3,6 +3,7 @@ CreateCustomerGateway, DescribeCustomerGateways, DescribeCustomerGateway,
 ModifyCustomerGatewayAttribute, DeleteCustomerGateway (refused while a connection uses it)."""
 import ipaddress
 
+from . import idempotency
 from .errors import ApiError, invalid_parameter, not_found, quota_exceeded
 from .paging import by_page_number
 from .registry import action
@@ -53,6 +54,9 @@ def _address(params):
 
 @action("Vpc", "CreateCustomerGateway")
 def create_customer_gateway(call):
+    earlier = idempotency.replay(call)   # a retried create with the same ClientToken
+    if earlier is not None:
+        return earlier
     p = call.params
     address = _address(p)
     rows = call.table(TABLE)
@@ -84,7 +88,8 @@ def create_customer_gateway(call):
         "_created": now,
     }
     rows[gateway_id] = record
-    return {key: record[key] for key in ("CustomerGatewayId", "Name", "Description", "IpAddress", "CreateTime")}
+    return idempotency.remember(call, {key: record[key] for key in ("CustomerGatewayId", "Name", "Description",
+                                                                    "IpAddress", "CreateTime")})
 
 
 def _render(record):

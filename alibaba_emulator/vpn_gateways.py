@@ -5,6 +5,7 @@ import ipaddress
 import json
 import secrets
 
+from . import idempotency
 from .errors import ApiError, incorrect_status, invalid_parameter, not_found, quota_exceeded
 from .paging import by_page_number
 from .registry import action
@@ -51,6 +52,9 @@ def _private_address(vswitch):
 
 @action("Vpc", "CreateVpnGateway")
 def create_vpn_gateway(call):
+    earlier = idempotency.replay(call)   # a retried create with the same ClientToken
+    if earlier is not None:
+        return earlier
     p = call.params
     vpc = find_vpc(call, p.str("VpcId", required=True))
     network_type = p.str("NetworkType", default="public", choices=("public", "private"))
@@ -124,7 +128,7 @@ def create_vpn_gateway(call):
     answer = {"VpnGatewayId": gateway_id, "Name": record["Name"]}
     if charge_type == "PREPAY":
         answer["OrderId"] = int("".join(secrets.choice("0123456789") for _ in range(15)))
-    return answer
+    return idempotency.remember(call, answer)
 
 
 @action("Vpc", "DescribeVpnGateways")

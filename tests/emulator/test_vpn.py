@@ -231,7 +231,39 @@ def test_create_connection_errors(emulator, vpc_client):
     assert (missing.statusCode, missing.code) == (404, "InvalidVpnConnectionInstanceId.NotFound")
 
 
-def test_dual_tunnel_connection_sent_as_a_form_body(emulator, vpc_client):
+def test_creates_with_the_same_client_token_make_one_resource(emulator, vpc_client):
+    vpc_id = make_vpc(vpc_client).vpc_id
+    ask = m.CreateVpnGatewayRequest(region_id=REGION, vpc_id=vpc_id, bandwidth=10, client_token="portal-job-1")
+    first, again = (vpc_client.create_vpn_gateway(ask).body.vpn_gateway_id for _ in range(2))
+    assert first == again and list(emulator.table("vpn_gateways")) == [first]
+    other = error_of(lambda: vpc_client.create_vpn_gateway(m.CreateVpnGatewayRequest(
+        region_id=REGION, vpc_id=vpc_id, bandwidth=20, client_token="portal-job-1")))
+    assert other.code == "IdempotentParameterMismatch"
+    wait_for(lambda: gateway(vpc_client, first).status, "active")
+    customer_id = customer_gateway(vpc_client)
+    ask = m.CreateVpnConnectionRequest(region_id=REGION, vpn_gateway_id=first, customer_gateway_id=customer_id,
+                                       local_subnet="10.0.0.0/8", remote_subnet="192.168.0.0/16",
+                                       client_token="portal-job-2")
+    assert len({vpc_client.create_vpn_connection(ask).body.vpn_connection_id for _ in range(2)}) == 1
+    assert len(emulator.table("vpn_connections")) == 1
+
+
+def test_an_injected_failure_leaves_nothing_behind(emulator, vpc_client):
+    vpc_id = make_vpc(vpc_client).vpc_id
+    gateway_id = active_gateway(vpc_client, vpc_id)
+    customer_id = customer_gateway(vpc_client)
+    emulator.admin("POST", "faults", {"product": "Vpc", "action": "CreateVpnConnection", "code": "InternalError",
+                                      "http_status": 500})
+    failed = error_of(lambda: vpc_client.create_vpn_connection(m.CreateVpnConnectionRequest(
+        region_id=REGION, vpn_gateway_id=gateway_id, customer_gateway_id=customer_id, local_subnet="10.0.0.0/8",
+        remote_subnet="192.168.0.0/16")))
+    assert (failed.statusCode, failed.code) == (500, "InternalError")
+    assert emulator.table("vpn_connections") == {}
+
+
+def test_dual_tunnel_connection_sent_as_a_form_body(emulator, make_vpc_client):
+    # the v2 RPC signature covers the form body too, so this is the stricter of the two ways to sign it
+    vpc_client = make_vpc_client(signature_algorithm="v2")
     vpc_id, _, vswitch_id, _ = make_vpc(vpc_client)
     gateway_id = active_gateway(vpc_client, vpc_id, vswitch_id, disaster_recovery_vswitch_id=vswitch_id)
     assert gateway(vpc_client, gateway_id).gateway_type == "Enhanced.SiteToSite"
@@ -252,7 +284,8 @@ def test_dual_tunnel_connection_sent_as_a_form_body(emulator, vpc_client):
     assert [(t.role, t.customer_gateway_id, t.status) for t in tunnels] == [
         ("master", first, "ipsec_sa_established"), ("slave", second, "ipsec_sa_established")]
     assert tunnels[0].tunnel_ike_config.psk == "tunnel-one-key" and tunnels[0].tunnel_ike_config.ike_version == "ikev2"
-    assert tunnels[0].tunnel_ipsec_config.ipsec_enc_alg == "aes192" and tunnels[1].tunnel_ike_config.ike_version == "ikev1"
+    assert tunnels[0].tunnel_ipsec_config.ipsec_enc_alg == "aes192"
+    assert tunnels[1].tunnel_ike_config.ike_version == "ikev1"
     in_use = error_of(lambda: vpc_client.delete_customer_gateway(m.DeleteCustomerGatewayRequest(
         region_id=REGION, customer_gateway_id=second)))
     assert in_use.code == "DependencyViolation.VpnConnection"
