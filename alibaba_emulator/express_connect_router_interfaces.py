@@ -88,6 +88,9 @@ def create_router_interface(call):
     if fast_link and not (router_type == "VBR" and opposite_type == "VRouter" and role == model.INITIATING
                           and opposite_router):
         raise invalid_parameter("FastLinkMode", "true")
+    # checked before anything is written: a failed call must leave no half-made link behind
+    far_end = (_router_fields(call, "VRouter", opposite_router, opposite_region, opposite_owner or call.account)
+               if fast_link else None)
 
     now = call.now()
     charge_type, end_time, order_id = _charge(p, now)
@@ -130,22 +133,21 @@ def create_router_interface(call):
     }
     call.table(model.TABLE)[interface_id] = record
     if fast_link:
-        _fast_link(call, record)
+        _fast_link(call, record, far_end["VpcInstanceId"])
     answer = {"RouterInterfaceId": interface_id}
     if order_id:
         answer["OrderId"] = int(order_id)
     return idempotency.remember(call, answer)
 
 
-def _fast_link(call, initiator):
+def _fast_link(call, initiator, vpc_id):
     """FastLinkMode: the service itself creates the VPC's accepting end and connects the two."""
     owner = initiator["OppositeInterfaceOwnerId"] or call.account
     region = initiator["OppositeRegionId"]
-    fields = _router_fields(call, "VRouter", initiator["OppositeRouterId"], region, owner)
     acceptor_id = call.emulator.new_id("ri")
     acceptor = {**initiator, "RouterInterfaceId": acceptor_id, "Name": "", "Description": "",
                 "Role": model.ACCEPTING, "RouterType": "VRouter", "RouterId": initiator["OppositeRouterId"],
-                "VpcInstanceId": fields["VpcInstanceId"], "AccessPointId": "", "Spec": "Negative", "Bandwidth": 0,
+                "VpcInstanceId": vpc_id, "AccessPointId": "", "Spec": "Negative", "Bandwidth": 0,
                 "OppositeRegionId": call.region, "OppositeRouterType": "VBR", "OppositeRouterId": initiator["RouterId"],
                 "OppositeInterfaceId": initiator["RouterInterfaceId"],
                 "OppositeInterfaceOwnerId": call.account if owner != call.account else "",

@@ -118,13 +118,8 @@ def describe_customer_gateway(call):
 def modify_customer_gateway_attribute(call):
     p = call.params
     record = find(call, p.str("CustomerGatewayId", required=True))
-    for name in ("Name", "Description"):
-        value = _text(p, name, 100)
-        if value is not None:
-            record[name] = value
-    auth_key = _auth_key(p)
-    if auth_key is not None:
-        record["AuthKey"] = auth_key
+    changes = {"Name": _text(p, "Name", 100), "Description": _text(p, "Description", 100), "AuthKey": _auth_key(p)}
+    record.update({name: value for name, value in changes.items() if value is not None})
     return {key: record[key] for key in ("CustomerGatewayId", "Name", "Description", "IpAddress", "CreateTime",
                                          "ResourceGroupId")}
 
