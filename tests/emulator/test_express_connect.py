@@ -229,6 +229,11 @@ def test_create_router_interface_validates_its_parameters(emulator, vpc_client):
         region_id=REGION, opposite_region_id="mars-north-1", role="InitiatingSide", router_type="VBR",
         router_id=vbr.vbr_id, spec="Small.1")))
     assert bad_region.code == "InvalidRegionId.NotFound"
+    no_vrouter = error_of(lambda: create_end(vpc_client, role="InitiatingSide", router_type="VBR", router_id=vbr.vbr_id,
+                                             spec="Small.1", opposite_router_type="VRouter",
+                                             opposite_router_id="vrt-doesnotexist00000000", fast_link_mode=True))
+    assert no_vrouter.code == "InvalidRouterId.NotFound"
+    assert emulator.table("router_interfaces") == {}   # nothing half-made is left behind
 
 
 def test_fast_link_mode_creates_and_connects_the_vpc_end(emulator, vpc_client):
