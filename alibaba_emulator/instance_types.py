@@ -25,11 +25,13 @@ INSTANCE_TYPES = {
            "InstanceBandwidthTx": 1024000 * cpus // 2, "InstancePpsRx": 300000 * cpus // 2,
            "InstancePpsTx": 300000 * cpus // 2, "CpuArchitecture": "X86", "CpuSpeedFrequency": 2.7,
            "PhysicalProcessorModel": "Intel Xeon (Ice Lake) Platinum 8369B",
-           "InstanceCategory": "Shared" if family == "ecs.t6" else "General-purpose", "Generation": generation}
-    for name, family, cpus, memory, generation in _TYPES
+           "InstanceCategory": "Shared" if family == "ecs.t6" else "General-purpose"}
+    for name, family, cpus, memory, _generation in _TYPES
 }
 
 FAMILIES = sorted({t["InstanceTypeFamily"] for t in INSTANCE_TYPES.values()})
 
 SYSTEM_DISK_CATEGORIES = ["cloud_essd", "cloud_efficiency", "cloud_ssd"]
 DATA_DISK_CATEGORIES = ["cloud_essd", "cloud_efficiency", "cloud_ssd", "cloud"]
+
+FAMILY_GENERATIONS = {family: generation for _, family, _, _, generation in _TYPES}

@@ -1,8 +1,22 @@
 """Every module that declares ECS or VPC actions; importing this module registers them all.
 A new module of actions is added here."""
-from . import ecs_regions  # noqa: F401
-from . import vpc_vpcs, vpc_vswitches, vpc_route_tables  # noqa: F401  (emu-net: VPC, vSwitches, routes)
-from . import vpc_eips  # noqa: F401  (emu-net: elastic IP addresses)
-from . import ecs_security_groups, ecs_security_group_rules  # noqa: F401  (emu-net)
-from . import ecs_images  # noqa: F401  (emu-net: system and custom images)
-from . import ecs_disks  # noqa: F401  (emu-net: cloud disks)
+from . import (  # noqa: F401
+    ecs_account,
+    ecs_instance_create,
+    ecs_instance_delete,
+    ecs_instance_describe,
+    ecs_instance_modify,
+    ecs_instance_power,
+    ecs_instance_types,
+    ecs_regions,
+)
+from . import (  # noqa: F401  (emu-net: security groups, images, disks, VPC, EIPs)
+    ecs_disks,
+    ecs_images,
+    ecs_security_group_rules,
+    ecs_security_groups,
+    vpc_eips,
+    vpc_route_tables,
+    vpc_vpcs,
+    vpc_vswitches,
+)
