@@ -10,10 +10,17 @@ from . import (  # noqa: F401
     ecs_instance_types,
     ecs_regions,
 )
-from . import vpc_vpcs, vpc_vswitches, vpc_route_tables  # noqa: F401  (emu-net: VPC, vSwitches, routes)
-from . import vpc_eips  # noqa: F401  (emu-net: elastic IP addresses)
-from . import ecs_security_groups, ecs_security_group_rules  # noqa: F401  (emu-net)
-from . import (  # noqa: F401  (Express Connect and VPN)
+from . import (  # noqa: F401  (emu-net: security groups, images, disks, VPC, EIPs)
+    ecs_disks,
+    ecs_images,
+    ecs_security_group_rules,
+    ecs_security_groups,
+    vpc_eips,
+    vpc_route_tables,
+    vpc_vpcs,
+    vpc_vswitches,
+)
+from . import (  # noqa: F401  (emu-vpn: Express Connect and VPN)
     express_connect_links,
     express_connect_router_interfaces,
     express_connect_vbrs,
