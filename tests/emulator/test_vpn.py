@@ -306,3 +306,21 @@ def test_v2_signature_and_persistence_across_a_restart(own_emulator):
     assert connection(client, connection_id).ike_config.psk == IKE["Psk"]
     assert gateway(client, gateway_id).status == "active"
     assert client.describe_customer_gateways(m.DescribeCustomerGatewaysRequest(region_id=REGION)).body.total_count == 1
+
+
+def test_vpn_resources_belong_to_their_account_and_region(emulator, vpc_client):
+    vpc_id = make_vpc(vpc_client).vpc_id
+    gateway_id = vpc_client.create_vpn_gateway(m.CreateVpnGatewayRequest(
+        region_id=REGION, vpc_id=vpc_id, bandwidth=10)).body.vpn_gateway_id
+    customer_id = customer_gateway(vpc_client)
+    emulator.admin("POST", "keys", {"access_key_id": "LTAI5tVpnOtherAccount01", "access_key_secret": "other-secret"})
+    other = VpcClient(sdk_config(emulator, access_key_id="LTAI5tVpnOtherAccount01", access_key_secret="other-secret"))
+    hidden = error_of(lambda: gateway(other, gateway_id))
+    assert hidden.code == "InvalidVpnGatewayInstanceId.NotFound"
+    assert other.describe_customer_gateways(m.DescribeCustomerGatewaysRequest(region_id=REGION)).body.total_count == 0
+    # the same address is free in another account, and in another region of the same one
+    assert customer_gateway(other).startswith("cgw-")
+    shanghai = vpc_client.create_customer_gateway(m.CreateCustomerGatewayRequest(
+        region_id="cn-shanghai", ip_address="203.0.113.10")).body.customer_gateway_id
+    assert shanghai != customer_id
+    assert vpc_client.describe_vpn_gateways(m.DescribeVpnGatewaysRequest(region_id="cn-shanghai")).body.total_count == 0
