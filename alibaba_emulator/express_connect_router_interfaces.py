@@ -13,7 +13,7 @@ from .regions import check_region
 from .registry import action
 from .resource_groups import resource_group
 from .timestamps import creation_order, iso_seconds
-from .vpc_filters import matches, parse_filters
+from .vpc_filters import has_tags, matches, parse_filters, requested_tags
 from .vpc_references import vrouter_vpc_id
 
 FILTER_KEYS = {"RouterInterfaceId", "RouterId", "RouterType", "RouterInterfaceOwnerId", "OppositeInterfaceId",
@@ -75,6 +75,7 @@ def create_router_interface(call):
     if ("HealthCheckSourceIp" in p) != ("HealthCheckTargetIp" in p):
         raise missing_parameter("HealthCheckTargetIp" if "HealthCheckSourceIp" in p else "HealthCheckSourceIp")
 
+    tags = requested_tags(p, "Tags")
     own = _router_fields(call, router_type, router_id, call.region, call.account)
     access_point = p.str("AccessPointId", default=own["AccessPointId"])
     if router_type == "VBR" and access_point != own["AccessPointId"]:
@@ -127,8 +128,7 @@ def create_router_interface(call):
         "HasReservationData": "false",
         "Ipv6Status": "",
         "ResourceGroupId": resource_group(call),
-        "Tags": {"Tags": [{"Key": t.get("Key", ""), "Value": t.get("Value", "")}
-                          for t in p.objects("Tags") if t.get("Key")]},
+        "Tags": {"Tags": tags},
         "_created": now,   # the listing order: CreationTime is only to the second
     }
     call.table(model.TABLE)[interface_id] = record
@@ -165,7 +165,8 @@ def describe_router_interfaces(call):
     if owners and call.account not in owners:
         rows = []   # every interface listed here is the caller's own
     else:
-        rows = creation_order([r for r in call.table(model.TABLE).values() if matches(r, conditions)],
+        rows = creation_order([r for r in call.table(model.TABLE).values()
+                               if matches(r, conditions) and has_tags(r["Tags"]["Tags"], call.params, "Tags")],
                               "RouterInterfaceId")
     page, info = by_page_number(rows, call.params, default_size=10, max_size=50)
     return {"RouterInterfaceSet": {"RouterInterfaceType": [model.render(call.emulator, call.account, r)

@@ -10,7 +10,7 @@ from .registry import action
 from .resource_groups import default_resource_group
 from .state import public
 from .timestamps import creation_order, iso_seconds
-from .vpc_filters import matches, parse_filters
+from .vpc_filters import has_tags, matches, parse_filters
 
 TABLE = "vbrs"
 ROUTE_TABLES = "route_tables"
@@ -103,7 +103,8 @@ def add_vbr(emulator, account, region, name=None, vlan_id=None, description=None
 def describe_virtual_border_routers(call):
     conditions = parse_filters(call.params, FILTER_KEYS)
     rows = creation_order([r for r in vbr_table(call.emulator, call.account, call.region).values()
-                           if matches(r, conditions)], "VbrId")
+                           if matches(r, conditions) and has_tags(r["Tags"]["Tags"], call.params, "Tags")],
+                          "VbrId")
     page, info = by_page_number(rows, call.params, default_size=10, max_size=50)
     return {"VirtualBorderRouterSet": {"VirtualBorderRouterType": [public(r) for r in page]}, **info}
 

@@ -2,7 +2,9 @@
 values of one key are OR-ed, keys are AND-ed, as the real service documents."""
 import re
 
+from . import resource_tags
 from .errors import invalid_parameter
+from .params import Params
 
 _VALUE = re.compile(r"Value\.(\d+)$")
 MAX_FILTERS = 5
@@ -35,3 +37,21 @@ def matches(record, conditions, fields=None):
             return False
     return True
 
+
+
+def tag_params(params, name):
+    """The call's `<name>.N.Key/Value` list seen as `Tag.N.*`, the name resource_tags reads: Express
+    Connect and VPN actions call it `Tags` in some places and `Tag` in others."""
+    prefix = name + "."
+    return Params({"Tag." + key[len(prefix):]: value for key, value in params.values.items()
+                   if key.startswith(prefix)})
+
+
+def requested_tags(params, name):
+    """The tags a Create* call asks for, as [{"Key", "Value"}]."""
+    return resource_tags.requested(tag_params(params, name), "Key", "Value")
+
+
+def has_tags(record_tags, params, name):
+    """Whether a record's [{"Key", "Value"}] carries every tag the call filters on."""
+    return resource_tags.matches(record_tags, tag_params(params, name), "Key", "Value")

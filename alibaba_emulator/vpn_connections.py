@@ -7,6 +7,7 @@ from .errors import ApiError, invalid_parameter, missing_parameter, quota_exceed
 from .paging import by_page_number
 from .registry import action
 from .timestamps import creation_order
+from .vpc_filters import has_tags, requested_tags
 from .vpn_ipsec_configs import (bgp_config, health_check, ike_config, ipsec_config, parse_json_object, subnets,
                                 tunnel_options)
 
@@ -99,6 +100,7 @@ def create_vpn_connection(call):
     ipsec = ipsec_config(parse_json_object(p, "IpsecConfig"), {})
     bgp = bgp_config(parse_json_object(p, "BgpConfig"), {}, customer.get("Asn") or 0)
     vco = health_check(parse_json_object(p, "HealthCheckConfig"), {})
+    tags = requested_tags(p, "Tags")
     name = p.str("Name")
     if name is not None and (len(name) > 100 or name.startswith(("http://", "https://"))):
         raise invalid_parameter("Name", name)
@@ -136,8 +138,7 @@ def create_vpn_connection(call):
         "VcoHealthCheck": vco,
         "VpnBgpConfig": bgp,
         "TunnelOptionsSpecification": {"TunnelOptions": tunnels},
-        "Tags": {"Tag": [{"Key": t.get("Key", ""), "Value": t.get("Value", "")}
-                         for t in p.objects("Tags") if t.get("Key")]},
+        "Tags": {"Tag": tags},
         "_created": now,
         # kept, not answered: the real service adds routes to the VPC when this is true
         "_auto_config_route": p.bool("AutoConfigRoute", default=True),
@@ -156,8 +157,8 @@ def describe_vpn_connections(call):
     p = call.params
     wanted = {field: p.str(field) for field in ("VpnGatewayId", "CustomerGatewayId", "VpnConnectionId")}
     rows = creation_order([r for r in call.table(model.TABLE).values()
-                           if all(value is None or r[field] == value for field, value in wanted.items())],
-                          "VpnConnectionId")
+                           if all(value is None or r[field] == value for field, value in wanted.items())
+                           and has_tags(r["Tags"]["Tag"], p, "Tag")], "VpnConnectionId")
     page, info = by_page_number(rows, p, default_size=10, max_size=50)
     return {"VpnConnections": {"VpnConnection": [model.render(r, tags_key="Tag") for r in page]}, **info}
 

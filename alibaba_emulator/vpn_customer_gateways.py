@@ -10,6 +10,7 @@ from .registry import action
 from .resource_groups import resource_group
 from .timestamps import creation_order
 from .state import public
+from .vpc_filters import has_tags, requested_tags
 from .vpn_ipsec_configs import parse_asn
 
 TABLE = "customer_gateways"
@@ -68,6 +69,7 @@ def create_customer_gateway(call):
         asn = parse_asn(p.str("Asn"), "Asn")
         if asn == ALIBABA_ASN:
             raise invalid_parameter("Asn", p.str("Asn"))
+    tags = requested_tags(p, "Tags")
     limit = call.quota("max_customer_gateways") or DEFAULT_MAX_CUSTOMER_GATEWAYS
     if len(rows) >= limit:
         raise quota_exceeded("QuotaExceeded.CustomerGateway",
@@ -83,8 +85,7 @@ def create_customer_gateway(call):
         "AuthKey": _auth_key(p) or "",
         "CreateTime": int(now * 1000),
         "ResourceGroupId": resource_group(call),
-        "Tags": {"Tag": [{"Key": t.get("Key", ""), "Value": t.get("Value", "")}
-                         for t in p.objects("Tags") if t.get("Key")]},
+        "Tags": {"Tag": tags},
         "_created": now,
     }
     rows[gateway_id] = record
@@ -104,7 +105,8 @@ def _render(record):
 def describe_customer_gateways(call):
     wanted = call.params.str("CustomerGatewayId")
     rows = creation_order([r for r in call.table(TABLE).values()
-                           if wanted is None or r["CustomerGatewayId"] == wanted], "CustomerGatewayId")
+                           if (wanted is None or r["CustomerGatewayId"] == wanted)
+                           and has_tags(r["Tags"]["Tag"], call.params, "Tag")], "CustomerGatewayId")
     page, info = by_page_number(rows, call.params, default_size=10, max_size=50)
     return {"CustomerGateways": {"CustomerGateway": [_render(r) for r in page]}, **info}
 

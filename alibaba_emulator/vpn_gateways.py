@@ -11,6 +11,7 @@ from .paging import by_page_number
 from .registry import action
 from .resource_groups import resource_group
 from .timestamps import creation_order
+from .vpc_filters import has_tags
 from .state import public
 from .vpc_references import find_vpc, find_vswitch, vswitches_of
 
@@ -137,8 +138,8 @@ def describe_vpn_gateways(call):
     wanted = {field: p.str(param) for param, field in (("VpcId", "VpcId"), ("VpnGatewayId", "VpnGatewayId"),
                                                        ("Status", "Status"), ("BusinessStatus", "BusinessStatus"))}
     rows = creation_order([r for r in call.table(TABLE).values()
-                           if all(value is None or r[field] == value for field, value in wanted.items())],
-                          "VpnGatewayId")
+                           if all(value is None or r[field] == value for field, value in wanted.items())
+                           and has_tags(r["Tags"]["Tag"], p, "Tag")], "VpnGatewayId")
     page, info = by_page_number(rows, p, default_size=10, max_size=50)
     return {"VpnGateways": {"VpnGateway": [public(r) for r in page]}, **info}
 

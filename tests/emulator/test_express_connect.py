@@ -249,6 +249,19 @@ def test_fast_link_mode_creates_and_connects_the_vpc_end(emulator, vpc_client):
     assert accepting.router_id == vrouter_id and accepting.status == "Active" and accepting.role == "AcceptingSide"
 
 
+def test_router_interfaces_carry_tags_and_filter_by_them(emulator, vpc_client):
+    vrouter_id = make_vpc(vpc_client).vrouter_id
+    tagged = vpc_client.create_router_interface(m.CreateRouterInterfaceRequest(
+        region_id=REGION, opposite_region_id=REGION, role="InitiatingSide", router_type="VRouter",
+        router_id=vrouter_id, spec="Mini.2",
+        tags=[m.CreateRouterInterfaceRequestTags(key="cloudportal:uuid", value="link-1")])).body.router_interface_id
+    create_end(vpc_client, role="InitiatingSide", router_type="VRouter", router_id=vrouter_id, spec="Mini.2")
+    found = vpc_client.describe_router_interfaces(m.DescribeRouterInterfacesRequest(
+        region_id=REGION, tags=[m.DescribeRouterInterfacesRequestTags(key="cloudportal:uuid", value="link-1")])).body
+    assert [r.router_interface_id for r in found.router_interface_set.router_interface_type] == [tagged]
+    assert found.router_interface_set.router_interface_type[0].tags.tags[0].value == "link-1"
+
+
 def test_router_interfaces_page_and_survive_a_restart(own_emulator):
     client = VpcClient(sdk_config(own_emulator))
     vrouter_id = make_vpc(client).vrouter_id

@@ -324,3 +324,32 @@ def test_vpn_resources_belong_to_their_account_and_region(emulator, vpc_client):
         region_id="cn-shanghai", ip_address="203.0.113.10")).body.customer_gateway_id
     assert shanghai != customer_id
     assert vpc_client.describe_vpn_gateways(m.DescribeVpnGatewaysRequest(region_id="cn-shanghai")).body.total_count == 0
+
+
+def test_tags_on_create_and_as_filters(emulator, vpc_client):
+    """The portal tags what it creates with its own id, to find it again after a crash."""
+    vpc_id = make_vpc(vpc_client).vpc_id
+    gateway_id = active_gateway(vpc_client, vpc_id)
+    tagged = vpc_client.create_customer_gateway(m.CreateCustomerGatewayRequest(
+        region_id=REGION, ip_address="203.0.113.30",
+        tags=[m.CreateCustomerGatewayRequestTags(key="cloudportal:uuid", value="job-7")])).body.customer_gateway_id
+    customer_gateway(vpc_client, "203.0.113.31")
+    found = vpc_client.describe_customer_gateways(m.DescribeCustomerGatewaysRequest(
+        region_id=REGION, tag=[m.DescribeCustomerGatewaysRequestTag(key="cloudportal:uuid", value="job-7")])).body
+    assert [g.customer_gateway_id for g in found.customer_gateways.customer_gateway] == [tagged]
+    assert found.customer_gateways.customer_gateway[0].tags.tag[0].value == "job-7"
+
+    connection_id = vpc_client.create_vpn_connection(m.CreateVpnConnectionRequest(
+        region_id=REGION, vpn_gateway_id=gateway_id, customer_gateway_id=tagged, local_subnet="10.0.0.0/8",
+        remote_subnet="192.168.0.0/16",
+        tags=[m.CreateVpnConnectionRequestTags(key="cloudportal:uuid", value="job-7")])).body.vpn_connection_id
+    by_tag = vpc_client.describe_vpn_connections(m.DescribeVpnConnectionsRequest(
+        region_id=REGION, tag=[m.DescribeVpnConnectionsRequestTag(key="cloudportal:uuid", value="job-7")])).body
+    assert [c.vpn_connection_id for c in by_tag.vpn_connections.vpn_connection] == [connection_id]
+    assert by_tag.vpn_connections.vpn_connection[0].tag.tag[0].key == "cloudportal:uuid"
+    none = vpc_client.describe_vpn_connections(m.DescribeVpnConnectionsRequest(
+        region_id=REGION, tag=[m.DescribeVpnConnectionsRequestTag(key="cloudportal:uuid", value="job-8")])).body
+    assert none.total_count == 0
+    reserved = error_of(lambda: vpc_client.create_customer_gateway(m.CreateCustomerGatewayRequest(
+        region_id=REGION, ip_address="203.0.113.32", tags=[m.CreateCustomerGatewayRequestTags(key="aliyun:x")])))
+    assert reserved.code == "InvalidTagKey.Malformed"
