@@ -23,8 +23,8 @@ def seed_count(region):
 
 
 def vbr_table(emulator, account, region):
-    """The VBRs of one account in one region, seeded on first use (and saved at once, so that ids
-    a caller has already seen survive a restart even if no write follows)."""
+    """The VBRs of one account in one region, seeded on first use and saved even when the call is
+    a read, so that ids a caller has already seen survive a restart."""
     tables = emulator.data["accounts"].setdefault(account, {"regions": {}, "global": {}})["regions"]
     by_name = tables.setdefault(region, {})
     if TABLE not in by_name:

@@ -1,5 +1,5 @@
-"""The `Filter.N.Key` / `Filter.N.Value.M` conditions of Express Connect's Describe* actions:
-values of one key are OR-ed, keys are AND-ed, as the real service documents."""
+"""What Express Connect and VPN Describe* calls filter on: the `Filter.N.Key` / `Filter.N.Value.M`
+conditions (values of one key OR-ed, keys AND-ed, as the real service documents) and tags."""
 import re
 
 from . import resource_tags
