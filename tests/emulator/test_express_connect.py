@@ -280,3 +280,11 @@ def test_router_interfaces_page_and_survive_a_restart(own_emulator):
         == vbr.vbr_id
     wait_for(status_of(client, vbr_end), "Active")
     assert interface(client, vpc_end).opposite_interface_id == vbr_end
+
+
+def test_seeded_vbrs_survive_a_restart_after_only_reads(own_emulator):
+    client = VpcClient(sdk_config(own_emulator))
+    seen = [v.vbr_id for v in describe_vbrs(client).virtual_border_router_set.virtual_border_router_type]
+    own_emulator.restart()
+    client = VpcClient(sdk_config(own_emulator))
+    assert [v.vbr_id for v in describe_vbrs(client).virtual_border_router_set.virtual_border_router_type] == seen
