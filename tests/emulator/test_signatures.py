@@ -88,3 +88,13 @@ def test_the_real_endpoint_through_the_emulator_as_http_proxy(emulator):
                                               endpoint="ecs.cn-hangzhou.aliyuncs.com", protocol="http",
                                               http_proxy=emulator.url))
     assert len(client.describe_regions(ecs_models.DescribeRegionsRequest()).body.regions.region) == 6
+
+
+def test_a_deleted_key_is_not_found_any_more(emulator, make_ecs_client):
+    emulator.admin("POST", "keys", {"access_key_id": "LTAI5tShortLived", "access_key_secret": "short-lived"})
+    client = make_ecs_client(access_key_id="LTAI5tShortLived", access_key_secret="short-lived")
+    assert client.describe_regions(ecs_models.DescribeRegionsRequest()).body.regions.region
+    emulator.admin("DELETE", "keys", {"access_key_id": "LTAI5tShortLived"})
+    with pytest.raises(ClientException) as raised:
+        client.describe_regions(ecs_models.DescribeRegionsRequest())
+    assert raised.value.code == "InvalidAccessKeyId.NotFound"
