@@ -60,6 +60,7 @@ def create_vpc(call):
         "Description": description or "", "CidrBlock": str(network), "IsDefault": False,
         "Ipv6CidrBlock": _ipv6_block(vpc_id) if enable_ipv6 else "", "EnabledIpv6": enable_ipv6,
         "VRouterId": vrouter_id, "CreationTime": iso_seconds(now), "ResourceGroupId": resource_group(call),
+        "OwnerId": int(call.account),
         "RouterTableIds": {"RouterTableIds": [route_table["RouteTableId"]]},
         "UserCidrs": {"UserCidr": user_cidrs}, "SecondaryCidrBlocks": {"SecondaryCidrBlock": []},
         "NatGatewayIds": {"NatGatewayIds": []}, "Tags": {"Tag": tags}, "DhcpOptionsSetId": "",

@@ -34,14 +34,16 @@ def ecs_call(client, action, **query):
     return call(client, "2014-05-26", action, **query)
 
 
-def wait_until_available(client, region, vpc_id, timeout=10.0):
+def wait_until_available(client, region, action, answer_key, id_key, resource_id, timeout=10.0):
+    """Poll DescribeVpcs/DescribeVSwitches until the resource is Available."""
     deadline = time.monotonic() + timeout
     while True:
-        vpcs = vpc_call(client, "DescribeVpcs", RegionId=region, VpcId=vpc_id)["Vpcs"]["Vpc"]
-        if vpcs and vpcs[0]["Status"] == "Available":
+        answer = vpc_call(client, action, RegionId=region, **{id_key: resource_id})[answer_key]
+        rows = next(iter(answer.values()))
+        if rows and rows[0]["Status"] == "Available":
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"VPC {vpc_id} still {vpcs[0]['Status'] if vpcs else 'missing'}")
+            raise AssertionError(f"{resource_id} still {rows[0]['Status'] if rows else 'missing'}")
         time.sleep(0.05)
 
 
@@ -52,7 +54,7 @@ def instance_network(client, region, zone_id):
         vpc_id = vpcs[0]["VpcId"]
     else:
         vpc_id = vpc_call(client, "CreateVpc", RegionId=region, VpcName=TEST_VPC_NAME, CidrBlock=TEST_VPC_CIDR)["VpcId"]
-    wait_until_available(client, region, vpc_id)
+    wait_until_available(client, region, "DescribeVpcs", "Vpcs", "VpcId", vpc_id)
     vswitches = vpc_call(client, "DescribeVSwitches", RegionId=region, VpcId=vpc_id, ZoneId=zone_id)["VSwitches"]["VSwitch"]
     if vswitches:
         vswitch_id = vswitches[0]["VSwitchId"]
@@ -60,6 +62,7 @@ def instance_network(client, region, zone_id):
         taken = vpc_call(client, "DescribeVSwitches", RegionId=region, VpcId=vpc_id, PageSize=50)["TotalCount"]
         vswitch_id = vpc_call(client, "CreateVSwitch", RegionId=region, VpcId=vpc_id, ZoneId=zone_id,
                               CidrBlock=f"10.{taken + 1}.0.0/16")["VSwitchId"]
+        wait_until_available(client, region, "DescribeVSwitches", "VSwitches", "VSwitchId", vswitch_id)
     groups = ecs_call(client, "DescribeSecurityGroups", RegionId=region, VpcId=vpc_id)["SecurityGroups"]["SecurityGroup"]
     group_id = groups[0]["SecurityGroupId"] if groups else ecs_call(
         client, "CreateSecurityGroup", RegionId=region, VpcId=vpc_id, SecurityGroupName="emulator-tests")["SecurityGroupId"]
