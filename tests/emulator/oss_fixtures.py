@@ -8,6 +8,8 @@ import time
 import uuid
 from pathlib import Path
 
+import oss2
+import pytest
 from aiohttp import web
 
 from alibaba_emulator import oss
@@ -121,3 +123,28 @@ class OssServer:
 
     def state(self, account=None):
         return oss.snapshot(self.emulator, account=account)
+
+
+@pytest.fixture
+def oss_server(tmp_path):
+    server = OssServer(tmp_path / "emulator-state").start()
+    yield server
+    server.stop()
+
+
+def demo_auth(version="v1"):
+    if version == "v4":
+        return oss2.AuthV4(DEMO_KEY_ID, DEMO_KEY_SECRET)
+    return oss2.Auth(DEMO_KEY_ID, DEMO_KEY_SECRET)
+
+
+def bucket(server, name, auth=None, region="cn-hangzhou"):
+    """An oss2 Bucket on the emulator (path style, as oss2 does for an IP endpoint)."""
+    return oss2.Bucket(auth or demo_auth(), server.endpoint, name, region=region)
+
+
+@pytest.fixture
+def demo_bucket(oss_server):
+    created = bucket(oss_server, "demo-bucket")
+    created.create_bucket()
+    return created
