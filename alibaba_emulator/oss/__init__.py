@@ -2,12 +2,12 @@
 answered as the real service answers it, with object bytes kept in files under
 `<state dir>/oss/` (see store.py).
 
-The rest of the emulator calls four functions:
+The rest of the emulator calls two functions:
 - `handle(request, emulator)` answers one OSS request (every request that is neither ECS/VPC nor
   the admin API);
-- `object_info(emulator, account, bucket, key)` tells ECS ImportImage whether an object exists;
-- `snapshot(emulator, account=None, region=None)` is OSS's part of `GET /_emulator/state`;
-- `reset(emulator)` is OSS's part of `POST /_emulator/reset`."""
+- `object_info(emulator, account, bucket, key)` tells ECS ImportImage whether an object exists.
+Buckets are records in each account's table `buckets` of the emulator's state (store.py), so the
+admin API's state and reset cover OSS too."""
 import logging
 import math
 import time
@@ -63,31 +63,10 @@ async def handle(request: web.Request, emulator) -> web.StreamResponse:
 
 def object_info(emulator, account: str, bucket: str, key: str) -> dict | None:
     """{"size", "etag", "region"} of an object `account` may read, else None."""
-    record = store.store_for(emulator).bucket(bucket)
-    if record is None or (record.account != account and record.acl == "private"):
+    found_bucket = store.store_for(emulator).bucket(bucket)
+    if found_bucket is None or (found_bucket.account != account and found_bucket.acl == "private"):
         return None
-    found = record.objects.get(key)
+    found = found_bucket.objects.get(key)
     if found is None:
         return None
-    return {"size": found.size, "etag": found.etag, "region": record.region}
-
-
-def snapshot(emulator, account: str | None = None, region: str | None = None) -> dict:
-    """Buckets with their objects and pending multipart uploads, for tests and the admin API."""
-    buckets = []
-    for bucket in sorted(store.store_for(emulator).buckets.values(), key=lambda item: item.name):
-        if (account and bucket.account != account) or (region and bucket.region != region):
-            continue
-        buckets.append({
-            **bucket.saved_fields(),
-            "objects": [{"key": key, "size": bucket.objects[key].size, "etag": bucket.objects[key].etag,
-                         "crc64": str(bucket.objects[key].crc64), "type": bucket.objects[key].object_type}
-                        for key in bucket.keys],
-            "uploads": [{"upload_id": upload.upload_id, "key": upload.key, "parts": sorted(upload.parts)}
-                        for upload in bucket.uploads.values()],
-        })
-    return {"buckets": buckets}
-
-
-def reset(emulator) -> None:
-    store.forget(emulator)
+    return {"size": found.size, "etag": found.etag, "region": found_bucket.region}

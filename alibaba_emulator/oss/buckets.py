@@ -8,7 +8,8 @@ from xml.etree import ElementTree
 from . import listing, xmldoc
 from .call import OWNER, Call
 from .errors import OssError, access_denied, invalid_argument
-from .store import BucketRecord
+from ..regions import REGIONS
+from .store import new_bucket_record
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
@@ -49,8 +50,8 @@ async def list_buckets(call: Call):
     account = _require_account(call)
     prefix, marker = call.query.get("prefix", ""), call.query.get("marker", "")
     max_keys = call.int_param("max-keys", 100, 1000)
-    names = sorted(name for name, bucket in call.store.buckets.items() if bucket.account == account)
-    page = listing.page(names, prefix=prefix, marker=marker, max_keys=max_keys)
+    owned = {bucket.name: bucket for bucket in call.store.buckets_of(account)}
+    page = listing.page(sorted(owned), prefix=prefix, marker=marker, max_keys=max_keys)
 
     root = ElementTree.Element("ListAllMyBucketsResult")
     if any(name in call.query for name in ("prefix", "marker", "max-keys")):
@@ -63,7 +64,7 @@ async def list_buckets(call: Call):
     _add_owner(root, account)
     buckets = xmldoc.add(root, "Buckets")
     for name in page.keys:
-        bucket = call.store.buckets[name]
+        bucket = owned[name]
         node = xmldoc.add(buckets, "Bucket")
         xmldoc.add(node, "CreationDate", xmldoc.iso8601(bucket.created))
         _add_endpoints(node, bucket.region)
@@ -105,11 +106,14 @@ async def put_bucket(call: Call):
             existing.acl = acl
             call.store.save_bucket(existing)
         return call.respond(headers={"Location": f"/{name}"})
-    if sum(1 for bucket in call.store.buckets.values() if bucket.account == account) >= MAX_BUCKETS_PER_ACCOUNT:
+    if len(call.store.buckets_of(account)) >= MAX_BUCKETS_PER_ACCOUNT:
         raise OssError(400, "TooManyBuckets", "You have attempted to create more buckets than allowed.")
-    call.store.save_bucket(BucketRecord(name=name, account=account, region=call.region(),
-                                        storage_class=storage_class, acl=acl or "private",
-                                        redundancy=redundancy, created=call.now()))
+    region, now = call.region(), call.now()
+    if region not in REGIONS:
+        raise OssError(400, "InvalidLocationConstraint", "The specified location-constraint is not valid.",
+                       LocationConstraint=f"oss-{region}")
+    call.store.add_bucket(account, new_bucket_record(name, region, storage_class, acl or "private", redundancy,
+                                                     created=now, creation_date=xmldoc.iso8601(now)))
     return call.respond(headers={"Location": f"/{name}"})
 
 

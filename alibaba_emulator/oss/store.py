@@ -1,15 +1,19 @@
-"""Where OSS keeps buckets, objects and multipart uploads: files under `<state dir>/oss/`, with an
-index in memory that is rebuilt from them at start, so a restarted emulator has everything back.
+"""Where OSS keeps buckets, objects and multipart uploads.
 
-Layout (one directory per bucket; object files are named by a hash of the key because keys may be
-1,023 bytes long and hold any character):
+A bucket is a record in its owner's account-wide table `buckets` of the emulator's state (so
+`GET /_emulator/state` shows it, `POST /_emulator/reset` empties it and state.json keeps it);
+what it holds is files under `<state dir>/oss/`, with an index in memory rebuilt from them, so a
+restarted emulator has everything back. Each bucket's directory is named for one creation of it
+(`<bucket>.<generation>`): a directory no record names any more (the bucket was deleted, or the
+state reset) is removed.
 
-    oss/buckets/<bucket>/bucket.json
-    oss/buckets/<bucket>/objects/<h[:2]>/<h>.json            metadata, including the key
-    oss/buckets/<bucket>/objects/<h[:2]>/<h>.<version>.data  the bytes
-    oss/buckets/<bucket>/uploads/<upload id>/upload.json
-    oss/buckets/<bucket>/uploads/<upload id>/part-<n>.json, part-<n>.<version>.data
-    oss/tmp/                                                 bodies being received
+Layout (object files are named by a hash of the key: keys may be 1,023 bytes and hold any character):
+
+    oss/buckets/<dir>/objects/<h[:2]>/<h>.json            metadata, including the key
+    oss/buckets/<dir>/objects/<h[:2]>/<h>.<version>.data  the bytes
+    oss/buckets/<dir>/uploads/<upload id>/upload.json
+    oss/buckets/<dir>/uploads/<upload id>/part-<n>.json, part-<n>.<version>.data
+    oss/tmp/                                              bodies being received
 
 Bytes are written to `tmp/` first and renamed into place, then the metadata is replaced
 atomically and only then the previous version's bytes are removed: a crash never leaves metadata
@@ -63,22 +67,52 @@ class UploadRecord:
     parts: dict = dataclasses.field(default_factory=dict)     # part number -> PartRecord
 
 
-@dataclasses.dataclass
-class BucketRecord:
-    name: str
-    account: str
-    region: str
-    storage_class: str
-    acl: str
-    redundancy: str
-    created: float
-    objects: dict = dataclasses.field(default_factory=dict)   # key -> ObjectRecord
-    keys: list = dataclasses.field(default_factory=list)      # the same keys, sorted, for listing
-    uploads: dict = dataclasses.field(default_factory=dict)   # upload id -> UploadRecord
+TABLE = "buckets"
 
-    def saved_fields(self) -> dict:
-        return {name: getattr(self, name) for name in
-                ("name", "account", "region", "storage_class", "acl", "redundancy", "created")}
+
+class Contents:
+    """What a bucket holds, as indexed in memory."""
+
+    def __init__(self):
+        self.objects: dict[str, ObjectRecord] = {}
+        self.keys: list[str] = []           # the same keys, sorted, for listing
+        self.uploads: dict[str, UploadRecord] = {}
+
+
+class BucketRecord:
+    """A bucket: its record in the state (the API's names, as GetBucketInfo answers them) and
+    its contents."""
+
+    def __init__(self, account: str, record: dict, contents: Contents):
+        self.account = account
+        self.record = record
+        self.objects = contents.objects
+        self.keys = contents.keys
+        self.uploads = contents.uploads
+
+    name = property(lambda self: self.record["Name"])
+    region = property(lambda self: self.record["Region"])
+    storage_class = property(lambda self: self.record["StorageClass"])
+    redundancy = property(lambda self: self.record["DataRedundancyType"])
+    created = property(lambda self: self.record["_created"])
+    directory = property(lambda self: self.record["_dir"])
+
+    @property
+    def acl(self) -> str:
+        return self.record["Acl"]
+
+    @acl.setter
+    def acl(self, value: str) -> None:
+        self.record["Acl"] = value
+
+
+def new_bucket_record(name: str, region: str, storage_class: str, acl: str, redundancy: str,
+                      created: float, creation_date: str) -> dict:
+    return {"Name": name, "Region": region, "Location": f"oss-{region}", "StorageClass": storage_class,
+            "Acl": acl, "DataRedundancyType": redundancy, "CreationDate": creation_date,
+            "ExtranetEndpoint": f"oss-{region}.aliyuncs.com",
+            "IntranetEndpoint": f"oss-{region}-internal.aliyuncs.com",
+            "_created": created, "_dir": f"{name}.{uuid.uuid4().hex[:12]}"}
 
 
 def _key_hash(key: str) -> str:
@@ -99,22 +133,36 @@ def _remove(path: Path) -> None:
 
 
 class OssStore:
-    def __init__(self, root: Path):
-        self.root = root
-        self.buckets: dict[str, BucketRecord] = {}
-        self.tmp = root / "tmp"
-        self._load()
+    def __init__(self, emulator):
+        self.emulator = emulator
+        self.root = Path(emulator.state_dir).resolve() / "oss"
+        self.tmp = self.root / "tmp"
+        self._contents: dict[str, Contents] = {}     # bucket directory -> its index, loaded on use
+        self._state = None
+        shutil.rmtree(self.tmp, ignore_errors=True)   # bodies cut off by a stop
+
+    def follow_state(self) -> None:
+        """Called before each request: after a reset (the emulator's state is a new object), the
+        files of buckets the state no longer has are removed."""
+        if self._state is self.emulator.data:
+            return
+        self._state = self.emulator.data
+        kept = {record["_dir"] for _, record in self._records()}
+        self._contents = {directory: contents for directory, contents in self._contents.items()
+                          if directory in kept}
+        for directory in (self.root / "buckets").glob("*"):
+            if directory.name not in kept:
+                shutil.rmtree(directory, ignore_errors=True)
 
     # ---- paths ----
-    def _bucket_dir(self, name: str) -> Path:
-        return self.root / "buckets" / name
+    def _bucket_dir(self, bucket: BucketRecord) -> Path:
+        return self.root / "buckets" / bucket.directory
 
     def _object_dir(self, bucket: BucketRecord, key: str) -> Path:
-        digest = _key_hash(key)
-        return self._bucket_dir(bucket.name) / "objects" / digest[:2]
+        return self._bucket_dir(bucket) / "objects" / _key_hash(key)[:2]
 
     def _upload_dir(self, bucket: BucketRecord, upload_id: str) -> Path:
-        return self._bucket_dir(bucket.name) / "uploads" / upload_id
+        return self._bucket_dir(bucket) / "uploads" / upload_id
 
     def object_path(self, bucket: BucketRecord, record: ObjectRecord) -> Path:
         return self._object_dir(bucket, record.key) / record.data_file
@@ -127,18 +175,43 @@ class OssStore:
         return self.tmp / uuid.uuid4().hex
 
     # ---- buckets ----
+    def _records(self):
+        """(account, record) of every bucket of every account: names are global."""
+        for account, tables in self.emulator.data["accounts"].items():
+            for record in tables.get("global", {}).get(TABLE, {}).values():
+                yield account, record
+
+    def _wrap(self, account: str, record: dict) -> BucketRecord:
+        contents = self._contents.get(record["_dir"])
+        if contents is None:
+            contents = self._contents[record["_dir"]] = self._load(self.root / "buckets" / record["_dir"])
+        return BucketRecord(account, record, contents)
+
     def bucket(self, name: str) -> BucketRecord | None:
-        return self.buckets.get(name)
+        for account, record in self._records():
+            if record["Name"] == name:
+                return self._wrap(account, record)
+        return None
+
+    def buckets_of(self, account: str) -> list[BucketRecord]:
+        table = self.emulator.account_table(account, TABLE)
+        return [self._wrap(account, table[name]) for name in sorted(table)]
+
+    def add_bucket(self, account: str, record: dict) -> BucketRecord:
+        self.emulator.account_table(account, TABLE)[record["Name"]] = record
+        bucket = self._wrap(account, record)
+        self._bucket_dir(bucket).mkdir(parents=True, exist_ok=True)
+        self.emulator.save()
+        return bucket
 
     def save_bucket(self, bucket: BucketRecord) -> None:
-        directory = self._bucket_dir(bucket.name)
-        directory.mkdir(parents=True, exist_ok=True)
-        _write_json(directory / "bucket.json", bucket.saved_fields())
-        self.buckets[bucket.name] = bucket
+        self.emulator.save()
 
     def delete_bucket(self, bucket: BucketRecord) -> None:
-        del self.buckets[bucket.name]
-        shutil.rmtree(self._bucket_dir(bucket.name), ignore_errors=True)
+        del self.emulator.account_table(bucket.account, TABLE)[bucket.name]
+        self.emulator.save()
+        self._contents.pop(bucket.directory, None)
+        shutil.rmtree(self._bucket_dir(bucket), ignore_errors=True)
 
     # ---- objects ----
     def put_object(self, bucket: BucketRecord, record: ObjectRecord, received: Path) -> None:
@@ -189,50 +262,36 @@ class OssStore:
         bucket.uploads.pop(upload.upload_id, None)
         shutil.rmtree(self._upload_dir(bucket, upload.upload_id), ignore_errors=True)
 
-    # ---- start-up ----
-    def _load(self) -> None:
-        shutil.rmtree(self.tmp, ignore_errors=True)   # bodies cut off by a stop
-        for bucket_file in sorted((self.root / "buckets").glob("*/bucket.json")):
-            bucket = BucketRecord(**json.loads(bucket_file.read_text()))
-            self._load_objects(bucket, bucket_file.parent / "objects")
-            for upload_file in (bucket_file.parent / "uploads").glob("*/upload.json"):
-                self._load_upload(bucket, upload_file)
-            bucket.keys = sorted(bucket.objects)
-            self.buckets[bucket.name] = bucket
-
-    def _load_objects(self, bucket: BucketRecord, objects_dir: Path) -> None:
-        for shard in objects_dir.glob("*"):
+    # ---- loading a bucket's index from its files ----
+    def _load(self, bucket_dir: Path) -> Contents:
+        contents = Contents()
+        for shard in (bucket_dir / "objects").glob("*"):
             kept = set()
             for meta_file in shard.glob("*.json"):
                 record = ObjectRecord(**json.loads(meta_file.read_text()))
-                bucket.objects[record.key] = record
+                contents.objects[record.key] = record
                 kept.add(record.data_file)
             for data_file in shard.glob("*.data"):
                 if data_file.name not in kept:    # a version replaced just before a stop
                     _remove(data_file)
+        contents.keys = sorted(contents.objects)
+        for upload_file in (bucket_dir / "uploads").glob("*/upload.json"):
+            upload = UploadRecord(**json.loads(upload_file.read_text()))
+            for part_file in upload_file.parent.glob("part-*.json"):
+                part = PartRecord(**json.loads(part_file.read_text()))
+                upload.parts[part.number] = part
+            contents.uploads[upload.upload_id] = upload
+        return contents
 
-    def _load_upload(self, bucket: BucketRecord, upload_file: Path) -> None:
-        upload = UploadRecord(**json.loads(upload_file.read_text()))
-        for part_file in upload_file.parent.glob("part-*.json"):
-            part = PartRecord(**json.loads(part_file.read_text()))
-            upload.parts[part.number] = part
-        bucket.uploads[upload.upload_id] = upload
 
-
-_stores: dict[Path, OssStore] = {}
+# One store per emulator (the admin API's reset keeps the emulator and replaces its state).
+_stores: dict[int, tuple[object, OssStore]] = {}
 
 
 def store_for(emulator) -> OssStore:
-    """One store per state directory, loaded at its first use."""
-    root = Path(emulator.state_dir).resolve() / "oss"
-    store = _stores.get(root)
-    if store is None:
-        store = _stores[root] = OssStore(root)
+    held = _stores.get(id(emulator))
+    if held is None or held[0] is not emulator:
+        held = _stores[id(emulator)] = (emulator, OssStore(emulator))
+    store = held[1]
+    store.follow_state()
     return store
-
-
-def forget(emulator) -> None:
-    """Empty OSS (the admin API's reset): the files go, the next call starts from nothing."""
-    root = Path(emulator.state_dir).resolve() / "oss"
-    _stores.pop(root, None)
-    shutil.rmtree(root, ignore_errors=True)

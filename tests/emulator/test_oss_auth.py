@@ -4,8 +4,8 @@ import oss2
 import pytest
 import requests
 
-from tests.emulator.oss_fixtures import (DEMO_KEY_ID, DEMO_KEY_SECRET, bucket, demo_auth,  # noqa: F401
-                                         demo_bucket, oss_server)
+from tests.emulator.oss_fixtures import bucket, demo_auth, demo_bucket, keys, oss_server  # noqa: F401
+from tests.emulator.process import DEMO_KEY_ID
 
 
 @pytest.mark.parametrize("version", ["v1", "v4"])
@@ -23,7 +23,7 @@ def test_a_wrong_secret_raises_signature_does_not_match(oss_server, demo_bucket,
         wrong.put_object("key", b"data")
     assert raised.value.status == 403
     assert raised.value.request_id
-    assert oss_server.state()["buckets"][0]["objects"] == []
+    assert keys(demo_bucket) == []
 
 
 @pytest.mark.parametrize("auth_class", [oss2.Auth, oss2.AuthV4])
@@ -70,7 +70,7 @@ def test_anonymous_and_other_accounts_cannot_read_a_private_bucket(oss_server, d
     with pytest.raises(oss2.exceptions.AccessDenied):
         anonymous.get_object("secret.txt")
 
-    oss_server.add_key("LTAI5tOtherAccount0000000", "other-secret", "2000000000000002")
+    oss_server.add_key("LTAI5tOtherAccount0000000", "other-secret", "1688000000000002")
     other = bucket(oss_server, "demo-bucket", auth=oss2.Auth("LTAI5tOtherAccount0000000", "other-secret"))
     with pytest.raises(oss2.exceptions.AccessDenied):
         other.get_object("secret.txt")

@@ -5,7 +5,8 @@ import os
 import oss2
 import pytest
 
-from tests.emulator.oss_fixtures import DEMO_KEY_ID, DEMO_KEY_SECRET, demo_bucket, oss_server  # noqa: F401
+from tests.emulator.oss_fixtures import demo_bucket, oss_server, pending_uploads  # noqa: F401
+from tests.emulator.process import DEMO_KEY_ID, DEMO_KEY_SECRET
 
 PART_SIZE = 100 * 1024      # the service's smallest part but the last
 
@@ -50,16 +51,14 @@ def test_resumable_upload_resumes_only_the_missing_parts_after_an_injected_fault
         upload()
     assert (raised.value.status, raised.value.code, raised.value.message) == (500, "InternalError", "disk on fire")
     assert target.uploaded_parts == [1, 2, 3]
-    [pending] = oss_server.state()["buckets"][0]["uploads"]
-    assert pending["parts"] == [1, 2]
-    [listed] = demo_bucket.list_multipart_uploads().upload_list
-    assert (listed.key, listed.upload_id) == ("images/disk.qcow2", pending["upload_id"])
+    [(key, _, parts)] = pending_uploads(demo_bucket)
+    assert (key, parts) == ("images/disk.qcow2", [1, 2])
 
     target.uploaded_parts.clear()
     target.before_part = None
     result = upload()
     assert target.uploaded_parts == [3, 4, 5, 6]
-    assert oss_server.state()["buckets"][0]["uploads"] == []
+    assert pending_uploads(demo_bucket) == []
 
     stored = demo_bucket.get_object("images/disk.qcow2")
     assert stored.read() == image_file.read_bytes()
@@ -105,10 +104,10 @@ def test_abort_multipart_upload_removes_its_parts(oss_server, demo_bucket):
     upload_id = demo_bucket.init_multipart_upload("aborted").upload_id
     demo_bucket.upload_part("aborted", upload_id, 1, b"x" * 10)
     demo_bucket.abort_multipart_upload("aborted", upload_id)
-    assert oss_server.state()["buckets"][0]["uploads"] == []
+    assert pending_uploads(demo_bucket) == []
     with pytest.raises(oss2.exceptions.NoSuchUpload):
         demo_bucket.list_parts("aborted", upload_id)
-    assert not list((oss_server.state_dir / "oss" / "buckets" / "demo-bucket" / "uploads").iterdir())
+    assert not list((oss_server.state_dir / "oss").rglob("*.data"))
 
 
 def test_list_multipart_uploads_pages(oss_server, demo_bucket):

@@ -6,7 +6,7 @@ import hashlib
 import oss2
 import pytest
 
-from tests.emulator.oss_fixtures import bucket, demo_bucket, oss_server  # noqa: F401
+from tests.emulator.oss_fixtures import DEMO_ACCOUNT, demo_bucket, keys, oss_server  # noqa: F401
 
 
 def test_put_get_head_delete_with_crc_and_etag(oss_server, demo_bucket):
@@ -33,7 +33,7 @@ def test_put_get_head_delete_with_crc_and_etag(oss_server, demo_bucket):
     demo_bucket.delete_object("data/blob.bin")     # deleting what is gone is not an error
     with pytest.raises(oss2.exceptions.NoSuchKey):
         demo_bucket.get_object("data/blob.bin")
-    assert oss_server.state()["buckets"][0]["objects"] == []
+    assert keys(demo_bucket) == []
 
 
 def test_range_get(oss_server, demo_bucket):
@@ -64,7 +64,7 @@ def test_conditional_get(oss_server, demo_bucket):
 def test_a_wrong_content_md5_is_refused(oss_server, demo_bucket):
     with pytest.raises(oss2.exceptions.InvalidDigest):
         demo_bucket.put_object("checked", b"body", headers={"Content-MD5": base64.b64encode(b"0" * 16).decode()})
-    assert oss_server.state()["buckets"][0]["objects"] == []
+    assert keys(demo_bucket) == []
 
 
 def test_copy_object_and_replace_metadata(oss_server, demo_bucket):
@@ -126,7 +126,7 @@ def test_list_objects_v2_pages_with_continuation_tokens(oss_server, demo_bucket,
     after = demo_bucket.list_objects_v2(start_after="photos/cover.jpg", delimiter="/")
     assert ([item.key for item in after.object_list], after.prefix_list) == (["z.txt"], ["videos/"])
     assert [item.key for item in oss2.ObjectIteratorV2(demo_bucket, max_keys=2)] == tree
-    assert demo_bucket.list_objects_v2(fetch_owner=True).object_list[0].owner.id == "1000000000000001"
+    assert demo_bucket.list_objects_v2(fetch_owner=True).object_list[0].owner.id == DEMO_ACCOUNT
 
 
 def test_keys_with_unusual_characters_round_trip(oss_server, demo_bucket):
