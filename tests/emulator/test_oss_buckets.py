@@ -92,3 +92,15 @@ def test_bucket_stat_counts_objects_and_bytes(oss_server, demo_bucket):
 def test_an_operation_the_emulator_lacks_is_not_implemented(oss_server, demo_bucket):
     with pytest.raises(oss2.exceptions.NotImplemented):
         demo_bucket.get_bucket_lifecycle()
+
+
+def test_a_client_keeping_the_real_endpoint_reaches_the_emulator_through_a_proxy(oss_server):
+    # Virtual-hosted style (bucket.oss-cn-beijing.aliyuncs.com): the region comes from the host.
+    through_proxy = oss2.Bucket(demo_auth(), "http://oss-cn-beijing.aliyuncs.com", "proxied-bucket",
+                                proxies={"http": oss_server.endpoint})
+    through_proxy.create_bucket()
+    through_proxy.put_object("dir/key.txt", b"via proxy")
+    assert through_proxy.get_object("dir/key.txt").read() == b"via proxy"
+    assert through_proxy.get_bucket_location().location == "oss-cn-beijing"
+    assert oss_server.buckets()["proxied-bucket"]["Region"] == "cn-beijing"
+    assert bucket(oss_server, "proxied-bucket").get_object("dir/key.txt").read() == b"via proxy"

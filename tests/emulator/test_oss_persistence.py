@@ -63,3 +63,31 @@ def test_a_resumable_upload_cut_off_before_a_restart_resumes_after_it(own_oss_se
     assert pending_uploads(demo) == []
     assert demo.head_object("disk.raw").etag.endswith("-4")
     assert begun_parts == []
+
+
+def _peak_memory_kib(pid) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM in /proc")
+
+
+def test_large_bodies_stream_through_files_not_memory(own_oss_server, tmp_path):
+    size = 96 * 1024 * 1024
+    source = tmp_path / "large.img"
+    with open(source, "wb") as out:
+        for _ in range(size // (8 * 1024 * 1024)):
+            out.write(os.urandom(8 * 1024 * 1024))
+    demo = bucket(own_oss_server, "large-bucket")
+    demo.create_bucket()
+    before = _peak_memory_kib(own_oss_server.server.proc.pid)
+
+    demo.put_object_from_file("large.img", str(source))       # oss2 checks the CRC of what it sent
+    downloaded = tmp_path / "downloaded.img"
+    demo.get_object_to_file("large.img", str(downloaded))
+
+    assert downloaded.stat().st_size == size
+    assert downloaded.read_bytes() == source.read_bytes()
+    # Neither the upload nor the download was held whole in the emulator's memory.
+    assert _peak_memory_kib(own_oss_server.server.proc.pid) - before < 32 * 1024
