@@ -1,10 +1,12 @@
 """ECS RunInstances (batch, started) and CreateInstance (one, left Stopped): the checks the real
 service makes (image, type, network, security groups, quota, stock, password) before anything exists."""
+import importlib
+import importlib.util
 import re
 import secrets
 
 from . import ecs_instance_model as model
-from . import idempotency, registry
+from . import events, idempotency, registry
 from .errors import ApiError, invalid_parameter, missing_parameter, not_found, quota_exceeded
 from .instance_types import DATA_DISK_CATEGORIES, INSTANCE_TYPES, SYSTEM_DISK_CATEGORIES
 from .registry import action
@@ -72,10 +74,14 @@ def _security_groups(call, vpc_id):
     return ids
 
 
-def _custom_image(call, image_id):
-    """A custom image's record, or None for a system image (or any id while images are not emulated)."""
-    image = call.table("images").get(image_id)
-    if image is None and image_id.startswith("m-") and registry.find("Ecs", "DescribeImages"):
+def _image(call, image_id):
+    """The image's record from the images module (system catalogue or the account's custom images;
+    unknown or not Available: InvalidImageId.NotFound), or None while images are not emulated: then
+    any id goes and the OS is guessed from it."""
+    if importlib.util.find_spec(f"{__package__}.ecs_images") is None:
+        return None
+    image = importlib.import_module(f"{__package__}.ecs_images").find_image(call, image_id)
+    if image is None or image.get("Status", "Available") != "Available":
         raise not_found("InvalidImageId.NotFound", "ImageId", image_id)
     return image
 
@@ -162,7 +168,7 @@ def _build(call, amount):
                        f"The specified InstanceType \"{instance_type}\" does not exist or beyond the permitted range.")
     zone_id, vpc_id, vswitch_id, cidr = _network(call)
     security_group_ids = _security_groups(call, vpc_id)
-    custom_image = _custom_image(call, image_id)
+    image = _image(call, image_id)
     system_disk, data_disks = _disks(call)
     charge_type = p.str("InstanceChargeType", default="PostPaid", choices=("PostPaid", "PrePaid"))
     period_months = _period_months(call, charge_type)
@@ -202,7 +208,7 @@ def _build(call, amount):
             private_ip=ip, security_group_ids=security_group_ids, charge_type=charge_type,
             internet_charge_type=internet_charge_type, bandwidth_out=bandwidth_out, bandwidth_in=bandwidth_in,
             tags=p.tags(), key_pair_name=p.str("KeyPairName"), deletion_protection=p.bool("DeletionProtection"),
-            resource_group_id=p.str("ResourceGroupId"), custom_image=custom_image, period_months=period_months)
+            resource_group_id=p.str("ResourceGroupId"), image=image, period_months=period_months)
         if "Password" in p:
             record["_password_set"] = True
         records.append(record)
@@ -210,6 +216,7 @@ def _build(call, amount):
     for record in records:
         call.table(model.TABLE)[record["InstanceId"]] = record
         _add_disks(call, record, system_disk, data_disks)
+        events.publish("instance_created", call, record)
     return records
 
 

@@ -8,10 +8,9 @@ from .registry import action
 
 
 def _check(call, record, force, terminate_subscription):
+    # Stopped always; Running only with Force; never while it is moving (Pending, Starting, Stopping)
     status = record["Status"]
-    if status == "Pending":
-        raise incorrect_status("instance", record["InstanceId"], status, "IncorrectInstanceStatus.Initializing")
-    if status != "Stopped" and not force:
+    if status != "Stopped" and not (force and status == "Running"):
         raise incorrect_status("instance", record["InstanceId"], status)
     if record.get("DeletionProtection"):
         raise ApiError(403, "InvalidOperation.DeletionProtection",

@@ -97,10 +97,10 @@ class PrivateIps:
 
 def new_record(call, *, instance_id, name, host_name, description, image_id, instance_type, zone_id, vpc_id,
                vswitch_id, private_ip, security_group_ids, charge_type, internet_charge_type, bandwidth_out,
-               bandwidth_in, tags, key_pair_name, deletion_protection, resource_group_id, custom_image=None,
+               bandwidth_in, tags, key_pair_name, deletion_protection, resource_group_id, image=None,
                period_months=None):
     spec = INSTANCE_TYPES[instance_type]
-    os_name, os_name_en, os_type = os_of(image_id, custom_image)
+    os_name, os_name_en, os_type = os_of(image_id, image)
     now = call.now()
     public_ips = [_random_public_ip()] if bandwidth_out > 0 else []
     expires = api_time(now + period_months * 30 * 86400) if period_months else NEVER_EXPIRES

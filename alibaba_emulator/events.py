@@ -3,8 +3,11 @@ disks and EIPs follow an instance's deletion. Subscribers run in the same call, 
 _SUBSCRIBERS = {}
 
 # events published so far:
-#   "instance_deleted" (call, instance record): an ECS instance left the instances table
-EVENTS = ("instance_deleted",)
+#   "instance_created" (call, instance record): RunInstances/CreateInstance added it (its system and
+#       data disks are already in the disks table)
+#   "instance_deleted" (call, instance record): an ECS instance left the instances table (its disks
+#       are already deleted or detached)
+EVENTS = ("instance_created", "instance_deleted")
 
 
 def subscribe(event, handler):

@@ -51,6 +51,9 @@ def test_wrong_state_calls_answer_incorrect_instance_status(emulator, ecs_client
     (instance_id,) = run(ecs_client)
     error = _error(lambda: ecs_client.start_instance(ecs_models.StartInstanceRequest(instance_id=instance_id)))
     assert (error.code, error.status_code) == ("IncorrectInstanceStatus", 403)
+    # not even Force deletes an instance on its way up (the portal waits and tries again)
+    assert _error(lambda: ecs_client.delete_instance(ecs_models.DeleteInstanceRequest(
+        instance_id=instance_id, force=True))).code == "IncorrectInstanceStatus"
     wait_for(ecs_client, [instance_id], "Running")
     assert _error(lambda: ecs_client.start_instance(
         ecs_models.StartInstanceRequest(instance_id=instance_id))).code == "IncorrectInstanceStatus"
@@ -149,6 +152,10 @@ def test_describe_instances_filters(emulator, ecs_client):
     assert ids(instance_name="web*") == web
     assert ids(instance_type="ecs.r7.large") == db
     assert ids(tag=[ecs_models.DescribeInstancesRequestTag(key="team", value="a")]) == web
+    assert ids(tag=[ecs_models.DescribeInstancesRequestTag(key="team")]) == web
+    marked = run(ecs_client, tag=[ecs_models.RunInstancesRequestTag(key="cloudportal:uuid", value="5f0c-1")])
+    assert ids(tag=[ecs_models.DescribeInstancesRequestTag(key="cloudportal:uuid", value="5f0c-1")],
+               max_results=100) == marked
     assert ids(vpc_id="vpc-none") == []
     assert ids(region_id="cn-shanghai") == []
 
