@@ -59,7 +59,7 @@ def verify(request: SignedRequest, emulator, now: float) -> str | None:
     if authorization.startswith("OSS "):
         return _verify_v1_header(request, emulator, authorization, now)
     if authorization:
-        raise invalid_argument("Authorization header is invalid.", "Authorization", authorization)
+        raise invalid_argument("Authorization header is invalid.", "Authorization", authorization.split(" ")[0])
     if request.query.get("x-oss-signature-version") == V4_ALGORITHM:
         return _verify_v4_query(request, emulator, now)
     if "OSSAccessKeyId" in request.query:
@@ -112,7 +112,7 @@ def _v1_signature(secret: str, string_to_sign: str) -> str:
 def _verify_v1_header(request: SignedRequest, emulator, authorization: str, now: float) -> str:
     access_key_id, _, signature = authorization[len("OSS "):].strip().rpartition(":")
     if not access_key_id or not signature:
-        raise invalid_argument("Authorization header is invalid.", "Authorization", authorization)
+        raise invalid_argument("Authorization header is invalid.", "Authorization", authorization.split(" ")[0])
     secret = _secret(emulator, access_key_id)
     date = request.headers.get("x-oss-date") or request.headers.get("Date", "")
     parsed = parsedate_tz(date)
@@ -191,7 +191,7 @@ def _verify_v4_header(request: SignedRequest, emulator, authorization: str, now:
         name, _, value = item.strip().partition("=")
         fields[name] = value
     if "Credential" not in fields or "Signature" not in fields:
-        raise invalid_argument("Authorization header is invalid.", "Authorization", authorization)
+        raise invalid_argument("Authorization header is invalid.", "Authorization", authorization.split(" ")[0])
     access_key_id, scope = _parse_credential(fields["Credential"])
     secret = _secret(emulator, access_key_id)
     date_time = request.headers.get("x-oss-date", "")

@@ -91,3 +91,10 @@ def test_errors_are_oss_xml_without_a_namespace(oss_server):
     assert "<Error>" in body and "<Code>NoSuchBucket</Code>" in body and "xmlns" not in body
     assert f"<RequestId>{answer.headers['x-oss-request-id']}</RequestId>" in body
     assert "<HostId>" in body
+
+
+def test_the_v2_signature_is_refused_clearly(oss_server, demo_bucket):
+    v2 = bucket(oss_server, "demo-bucket", auth=oss2.AuthV2(DEMO_KEY_ID, "CloudPortalDemoSecret0000000000"))
+    with pytest.raises(oss2.exceptions.InvalidArgument) as raised:
+        v2.put_object("key", b"x")
+    assert raised.value.value == "OSS2"
