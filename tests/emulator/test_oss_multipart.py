@@ -147,3 +147,15 @@ def test_throttled_calls_answer_503_with_retry_after(oss_server, demo_bucket):
     with pytest.raises(oss2.exceptions.ServerError) as raised:
         demo_bucket.get_bucket_info()
     assert raised.value.code == "MetaOperationQpsLimitExceeded"
+
+
+def test_resumable_upload_with_parallel_parts(oss_server, demo_bucket, tmp_path):
+    source = tmp_path / "parallel.img"
+    source.write_bytes(os.urandom(8 * PART_SIZE + 99))
+    oss2.resumable_upload(demo_bucket, "parallel.img", str(source),
+                          store=oss2.ResumableStore(root=str(tmp_path / "checkpoints")),
+                          multipart_threshold=PART_SIZE, part_size=PART_SIZE, num_threads=4)
+    stored = demo_bucket.get_object("parallel.img")
+    assert stored.read() == source.read_bytes()
+    assert stored.client_crc == stored.server_crc
+    assert demo_bucket.head_object("parallel.img").etag.endswith("-9")

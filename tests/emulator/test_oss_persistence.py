@@ -91,3 +91,22 @@ def test_large_bodies_stream_through_files_not_memory(own_oss_server, tmp_path):
     assert downloaded.read_bytes() == source.read_bytes()
     # Neither the upload nor the download was held whole in the emulator's memory.
     assert _peak_memory_kib(own_oss_server.server.proc.pid) - before < 32 * 1024
+
+
+def test_object_info_tells_ecs_what_an_account_may_import(own_oss_server):
+    from alibaba_emulator.emulator import Emulator
+    from alibaba_emulator.oss import object_info
+    from tests.emulator.oss_fixtures import DEMO_ACCOUNT
+
+    images = bucket(own_oss_server, "images-shanghai", auth=demo_auth("v4"), region="cn-shanghai")
+    images.create_bucket()
+    put = images.put_object("disk.qcow2", b"qcow2 bytes")
+    own_oss_server.server.stop()
+
+    # The ECS side of the same state directory, in process, as ImportImage sees it.
+    emulator = Emulator(own_oss_server.state_dir, "LTAI5tDemoKey0CloudPortal", "CloudPortalDemoSecret0000000000")
+    assert object_info(emulator, DEMO_ACCOUNT, "images-shanghai", "disk.qcow2") == {
+        "size": 11, "etag": put.etag, "region": "cn-shanghai"}
+    assert object_info(emulator, DEMO_ACCOUNT, "images-shanghai", "missing.qcow2") is None
+    assert object_info(emulator, DEMO_ACCOUNT, "no-such-bucket", "disk.qcow2") is None
+    assert object_info(emulator, "1688000000000099", "images-shanghai", "disk.qcow2") is None
