@@ -194,7 +194,8 @@ class OssStore:
         return None
 
     def buckets_of(self, account: str) -> list[BucketRecord]:
-        table = self.emulator.account_table(account, TABLE)
+        # Read without account_table(), which would add an empty account to the state.
+        table = self.emulator.data["accounts"].get(account, {}).get("global", {}).get(TABLE, {})
         return [self._wrap(account, table[name]) for name in sorted(table)]
 
     def add_bucket(self, account: str, record: dict) -> BucketRecord:

@@ -141,3 +141,12 @@ def test_keys_with_unusual_characters_round_trip(oss_server, demo_bucket):
 def test_max_keys_out_of_range_is_invalid_argument(oss_server, demo_bucket):
     with pytest.raises(oss2.exceptions.InvalidArgument):
         demo_bucket.list_objects(max_keys=5000)
+
+
+def test_response_header_overrides_are_signed_sub_resources(oss_server, demo_bucket):
+    demo_bucket.put_object("report.csv", b"a,b")
+    params = {"response-content-type": "text/csv", "response-content-disposition": 'attachment; filename="r.csv"'}
+    got = demo_bucket.get_object("report.csv", params=params)
+    assert (got.headers["Content-Type"], got.headers["Content-Disposition"]) == (
+        "text/csv", 'attachment; filename="r.csv"')
+    assert got.read() == b"a,b"
