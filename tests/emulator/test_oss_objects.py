@@ -5,8 +5,9 @@ import hashlib
 
 import oss2
 import pytest
+import requests
 
-from tests.emulator.oss_fixtures import DEMO_ACCOUNT, demo_bucket, keys, oss_server  # noqa: F401
+from tests.emulator.oss_fixtures import DEMO_ACCOUNT, bucket, demo_auth, demo_bucket, keys, oss_server  # noqa: F401
 
 
 def test_put_get_head_delete_with_crc_and_etag(oss_server, demo_bucket):
@@ -129,13 +130,16 @@ def test_list_objects_v2_pages_with_continuation_tokens(oss_server, demo_bucket,
     assert demo_bucket.list_objects_v2(fetch_owner=True).object_list[0].owner.id == DEMO_ACCOUNT
 
 
-def test_keys_with_unusual_characters_round_trip(oss_server, demo_bucket):
-    keys = ["中文/文件.txt", "spaces and %25 percent", "a+b=c&d", "trailing/"]
-    for key in keys:
-        demo_bucket.put_object(key, key.encode())
-    assert sorted(item.key for item in oss2.ObjectIteratorV2(demo_bucket)) == sorted(keys)
-    for key in keys:
-        assert demo_bucket.get_object(key).read() == key.encode()
+@pytest.mark.parametrize("version", ["v1", "v4"])
+def test_keys_with_unusual_characters_round_trip(oss_server, demo_bucket, version):
+    signed = bucket(oss_server, "demo-bucket", auth=demo_auth(version))
+    names = ["中文/文件.txt", "spaces and %25 percent", "a+b=c&d", "trailing/", "~tilde*star(1)"]
+    for key in names:
+        signed.put_object(key, key.encode())
+    assert sorted(item.key for item in oss2.ObjectIteratorV2(signed)) == sorted(names)
+    for key in names:
+        assert signed.get_object(key).read() == key.encode()
+        assert requests.get(signed.sign_url("GET", key, 60)).content == key.encode()
 
 
 def test_max_keys_out_of_range_is_invalid_argument(oss_server, demo_bucket):
