@@ -51,8 +51,9 @@ def _by_subresource(call: Call, choices: dict[str, str], default: str | None, al
         if subresource in present:
             return operation
     if present or default is None:
-        raise OssError(400, "NotImplemented", "The emulator does not implement this OSS operation "
-                                              f"({call.method} with {', '.join(sorted(present)) or 'no sub-resource'}).")
+        named = ", ".join(sorted(present)) or "no sub-resource"
+        raise OssError(400, "NotImplemented",
+                       f"The emulator does not implement this OSS operation ({call.method} with {named}).")
     return default
 
 
