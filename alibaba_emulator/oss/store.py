@@ -121,7 +121,7 @@ def _key_hash(key: str) -> str:
 
 def _write_json(path: Path, value: dict) -> None:
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(value, ensure_ascii=False))
+    temporary.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
     os.replace(temporary, path)
 
 
@@ -269,7 +269,7 @@ class OssStore:
         for shard in (bucket_dir / "objects").glob("*"):
             kept = set()
             for meta_file in shard.glob("*.json"):
-                record = ObjectRecord(**json.loads(meta_file.read_text()))
+                record = ObjectRecord(**json.loads(meta_file.read_text(encoding="utf-8")))
                 contents.objects[record.key] = record
                 kept.add(record.data_file)
             for data_file in shard.glob("*.data"):
@@ -277,9 +277,9 @@ class OssStore:
                     _remove(data_file)
         contents.keys = sorted(contents.objects)
         for upload_file in (bucket_dir / "uploads").glob("*/upload.json"):
-            upload = UploadRecord(**json.loads(upload_file.read_text()))
+            upload = UploadRecord(**json.loads(upload_file.read_text(encoding="utf-8")))
             for part_file in upload_file.parent.glob("part-*.json"):
-                part = PartRecord(**json.loads(part_file.read_text()))
+                part = PartRecord(**json.loads(part_file.read_text(encoding="utf-8")))
                 upload.parts[part.number] = part
             contents.uploads[upload.upload_id] = upload
         return contents
