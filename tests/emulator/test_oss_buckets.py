@@ -104,3 +104,17 @@ def test_a_client_keeping_the_real_endpoint_reaches_the_emulator_through_a_proxy
     assert through_proxy.get_bucket_location().location == "oss-cn-beijing"
     assert oss_server.buckets()["proxied-bucket"]["Region"] == "cn-beijing"
     assert bucket(oss_server, "proxied-bucket").get_object("dir/key.txt").read() == b"via proxy"
+
+
+def test_reset_empties_oss_and_its_files(oss_server, demo_bucket):
+    demo_bucket.put_object("k", b"v")
+    demo_bucket.init_multipart_upload("pending")
+    oss_server.server.admin("POST", "reset")
+
+    service = oss2.Service(demo_auth(), oss_server.endpoint)
+    assert service.list_buckets().buckets == []
+    with pytest.raises(oss2.exceptions.NoSuchBucket):
+        demo_bucket.get_object("k")
+    assert not list((oss_server.state_dir / "oss" / "buckets").iterdir())
+    demo_bucket.create_bucket()     # the name is free again, and the new bucket empty
+    assert demo_bucket.list_objects().object_list == []
