@@ -1,5 +1,6 @@
 """Bucket operations: PutBucket, GetBucketInfo, GetBucketLocation, GetBucketStat, GetBucketAcl,
-PutBucketAcl, DeleteBucket, and the account's list of buckets (ListBuckets, the GetService call).
+PutBucketAcl, DeleteBucket, and the service's: the account's list of buckets (ListBuckets, the
+GetService call) and the regions with their endpoints (DescribeRegions).
 
 Bucket names are global, as on the real service: another account's name is taken."""
 import re
@@ -72,6 +73,21 @@ async def list_buckets(call: Call):
         xmldoc.add(node, "Name", bucket.name)
         xmldoc.add(node, "Region", bucket.region)
         xmldoc.add(node, "StorageClass", bucket.storage_class)
+    return call.respond_xml(root)
+
+
+async def describe_regions(call: Call):
+    _require_account(call)
+    wanted = call.query.get("regions", "")
+    root = ElementTree.Element("RegionInfoList")
+    for region in REGIONS:
+        if wanted and wanted not in (region, location(region)):
+            continue
+        node = xmldoc.add(root, "RegionInfo")
+        xmldoc.add(node, "Region", location(region))
+        xmldoc.add(node, "InternetEndpoint", f"oss-{region}.aliyuncs.com")
+        xmldoc.add(node, "InternalEndpoint", f"oss-{region}-internal.aliyuncs.com")
+        xmldoc.add(node, "AccelerateEndpoint", "oss-accelerate.aliyuncs.com")
     return call.respond_xml(root)
 
 

@@ -7,6 +7,7 @@ from .signing import V1_SUBRESOURCES
 
 HANDLERS = {
     "ListBuckets": buckets.list_buckets,
+    "DescribeRegions": buckets.describe_regions,
     "PutBucket": buckets.put_bucket,
     "GetBucketInfo": buckets.get_bucket_info,
     "GetBucketLocation": buckets.get_bucket_location,
@@ -34,8 +35,8 @@ HANDLERS = {
 
 # Operations on the service or on a bucket's configuration, which the real service throttles as
 # "meta" operations (MetaOperationQpsLimitExceeded); the others count against the total QPS.
-META_OPERATIONS = frozenset({"ListBuckets", "PutBucket", "GetBucketInfo", "GetBucketLocation", "GetBucketStat",
-                             "GetBucketAcl", "PutBucketAcl", "DeleteBucket"})
+META_OPERATIONS = frozenset({"ListBuckets", "DescribeRegions", "PutBucket", "GetBucketInfo", "GetBucketLocation",
+                             "GetBucketStat", "GetBucketAcl", "PutBucketAcl", "DeleteBucket"})
 
 # Signed query parameters that qualify a call rather than name an operation.
 _ANY_OPERATION = frozenset({"security-token"})
@@ -61,7 +62,7 @@ def operation(call: Call) -> str:
     method = call.method
     if not call.bucket_name:
         if method == "GET":
-            return _by_subresource(call, {}, "ListBuckets")
+            return _by_subresource(call, {"regions": "DescribeRegions"}, "ListBuckets")
     elif not call.key:
         if method == "GET":
             default = "ListObjectsV2" if call.query.get("list-type") == "2" else "ListObjects"

@@ -118,3 +118,11 @@ def test_reset_empties_oss_and_its_files(oss_server, demo_bucket):
     assert not list((oss_server.state_dir / "oss" / "buckets").iterdir())
     demo_bucket.create_bucket()     # the name is free again, and the new bucket empty
     assert demo_bucket.list_objects().object_list == []
+
+
+def test_describe_regions_lists_the_emulators_regions_with_endpoints(oss_server):
+    service = oss2.Service(demo_auth(), oss_server.endpoint)
+    regions = {item.region: item for item in service.describe_regions().regions}
+    assert {"oss-cn-hangzhou", "oss-cn-shanghai", "oss-ap-southeast-1"} <= set(regions)
+    assert regions["oss-cn-shanghai"].internet_endpoint == "oss-cn-shanghai.aliyuncs.com"
+    assert [item.region for item in service.describe_regions("oss-cn-beijing").regions] == ["oss-cn-beijing"]
