@@ -4,3 +4,8 @@ from .ecs import ECS_STATE_MACHINE, EcsInstance, EcsState
 
 __all__ = ["AlibabaAccessKey", "AlibabaDataCenter", "AlibabaIdentityZone", "ECS_STATE_MACHINE", "EcsInstance",
            "EcsState"]
+from .storage import (BUCKET_STATE_MACHINE, DISK_STATE_MACHINE, IMAGE_STATE_MACHINE, BucketState, DiskState,  # noqa: E402
+                      EcsDisk, EcsImage, ImageOwner, ImageState, OssBucket)
+
+__all__ += ["BUCKET_STATE_MACHINE", "DISK_STATE_MACHINE", "IMAGE_STATE_MACHINE", "BucketState", "DiskState", "EcsDisk",
+            "EcsImage", "ImageOwner", "ImageState", "OssBucket"]
