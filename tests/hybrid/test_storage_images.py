@@ -1,0 +1,185 @@
+"""ECS images (H5) through the portal's API against the emulator, oss2 and the ECS SDK on the wire:
+the sync of system and custom images, the delete of a custom one, and the upload of a local qcow2
+image through an OSS bucket to a custom image, with its progress, a failed part resumed by the
+step's retry, and a failure after the import that leaves nothing in the cloud."""
+import hashlib
+import os
+
+import oss2
+import pytest
+
+from apps.core.models import Job
+from apps.hybrid.cloud import Cloud
+from apps.hybrid.models import EcsImage
+from apps.storage.models import BackupStorage, Image, ImageBackupStorageRef
+from tests.emulator.process import DEMO_KEY_ID, DEMO_KEY_SECRET
+from tests.hybrid.test_storage_buckets import BUCKETS, buckets, created as created_bucket, sdk_bucket
+
+pytestmark = pytest.mark.django_db
+IMAGES = "/api/v1/ecs-images/"
+SYSTEM_IMAGE = "aliyun_3_x64_20G_alibase_20240819.vhd"
+PART = 100 << 10   # the smallest part OSS takes (hybrid/oss.partSize)
+QCOW2_HEADER = b"QFI\xfb\x00\x00\x00\x03"
+
+
+@pytest.fixture
+def center(hybrid):
+    hybrid.add_key()
+    return hybrid.add_data_center("cn-hangzhou")
+
+
+@pytest.fixture
+def bucket(hybrid, center):
+    return created_bucket(hybrid, center, "portal-uploads")
+
+
+@pytest.fixture
+def local_image(tmp_path):
+    """A Ready qcow2 image of the portal on a backup storage: 5.5 parts of bits."""
+    data = QCOW2_HEADER + os.urandom(PART * 5 + PART // 2 - len(QCOW2_HEADER))
+    sha = hashlib.sha256(data).hexdigest()
+    storage = BackupStorage.objects.create(name="bs", url=str(tmp_path / "bs"))
+    storage.blob_path(sha).parent.mkdir(parents=True)
+    storage.blob_path(sha).write_bytes(data)
+    image = Image.objects.create(name="centos-local", status="Ready", format="qcow2", size=8 << 30,
+                                 actual_size=len(data), sha256=sha, public=True)
+    ImageBackupStorageRef.objects.create(image=image, backup_storage=storage, install_path=str(storage.blob_path(sha)))
+    return image
+
+
+@pytest.fixture
+def small_parts(hybrid):
+    answer = hybrid.client.patch("/api/v1/global-configs/hybrid/oss.partSize/", {"value": PART}, format="json")
+    assert answer.status_code == 200, answer.content
+
+
+def custom_images(hybrid):
+    return hybrid.emulator.table("images")
+
+
+def objects(hybrid, name):
+    return [o.key for o in oss2.ObjectIterator(sdk_bucket(hybrid, name))]
+
+
+def uploads(hybrid, name):
+    return list(oss2.MultipartUploadIterator(sdk_bucket(hybrid, name)))
+
+
+def upload(hybrid, local_image, bucket, **extra):
+    return hybrid.post(IMAGES, {"name": "centos-from-portal", "local_image_uuid": str(local_image.uuid),
+                                "oss_bucket_uuid": bucket["uuid"], "platform": "CentOS", **extra})
+
+
+def test_sync_mirrors_system_images_and_the_accounts_own(hybrid, center):
+    images = {row.image_id: row for row in EcsImage.objects.all()}
+    assert images[SYSTEM_IMAGE].owner_alias == "system" and images[SYSTEM_IMAGE].state == "Available"
+    assert images[SYSTEM_IMAGE].size == 20 << 30 and images[SYSTEM_IMAGE].os_type == "linux"
+    listed = hybrid.client.get(IMAGES, {"q": "owner_alias=system", "limit": 500}).json()
+    assert listed["count"] == len(images) > 10
+
+    answer = hybrid.client.patch("/api/v1/global-configs/hybrid/images.syncOwners/", {"value": "self,nobody"},
+                                 format="json")
+    assert answer.status_code == 400   # only the owners DescribeImages knows
+
+
+def import_outside(hybrid, name="made-outside"):
+    """A custom image the account made without the portal (an object in OSS, then ImportImage)."""
+    sdk_bucket(hybrid, "outside-images").create_bucket()
+    sdk_bucket(hybrid, "outside-images").put_object("disk.qcow2", QCOW2_HEADER + b"\0" * 1024)
+    cloud = Cloud(DEMO_KEY_ID, "cn-hangzhou", DEMO_KEY_SECRET)
+    return cloud.ecs("ImportImage", {"ImageName": name, "DiskDeviceMapping": [
+        {"OSSBucket": "outside-images", "OSSObject": "disk.qcow2", "Format": "QCOW2"}]})["ImageId"]
+
+
+def test_a_custom_image_is_synced_and_deleted_in_the_cloud_a_system_one_is_not(hybrid, center):
+    hybrid.emulator.admin("POST", "timing", {"transition_seconds": 0.01})
+    image_id = import_outside(hybrid)
+    hybrid.job(hybrid.post(f"/api/v1/alibaba-data-centers/{center['uuid']}/sync/"))
+    row = EcsImage.objects.get(image_id=image_id)
+    assert (row.name, row.owner_alias) == ("made-outside", "self")
+
+    system = EcsImage.objects.get(image_id=SYSTEM_IMAGE)
+    with hybrid.capture(execute=True):
+        refused = hybrid.client.delete(f"{IMAGES}{system.uuid}/")
+    assert refused.status_code == 409 and refused.json()["code"] == "ECS_IMAGE_NOT_CUSTOM"
+
+    with hybrid.capture(execute=True):
+        answer = hybrid.client.delete(f"{IMAGES}{row.uuid}/")
+    assert hybrid.job(answer)["state"] == "succeeded"
+    assert image_id not in custom_images(hybrid) and not EcsImage.objects.filter(image_id=image_id).exists()
+
+
+def test_a_local_qcow2_image_is_uploaded_through_oss_and_imported(hybrid, bucket, local_image, small_parts):
+    response = upload(hybrid, local_image, bucket)
+    job = hybrid.job(response)
+    assert job["state"] == "succeeded", job
+    steps = {step["name"]: step for step in job["steps"]}
+    upload_detail = steps["UploadToOss"]["detail"]
+    assert upload_detail["bytes_sent"] == upload_detail["bytes_total"] == local_image.actual_size
+    assert steps["WaitImageAvailable"]["detail"]["status"] in ("Waiting", "Creating")   # it followed the import
+    image = hybrid.client.get(f"{IMAGES}{response.json()['resource']['uuid']}/").json()
+    assert image["state"] == "Available" and image["owner_alias"] == "self" and image["progress"] == 100
+    assert image["local_image_uuid"] == str(local_image.uuid) and image["name"] == "centos-from-portal"
+    record = custom_images(hybrid)[image["image_id"]]
+    assert (record["Status"], record["Platform"], record["Size"]) == ("Available", "CentOS", 8)
+    mapping = record["DiskDeviceMappings"]["DiskDeviceMapping"][0]
+    assert (mapping["ImportOSSBucket"], mapping["Format"]) == ("portal-uploads", "QCOW2")
+    assert {"TagKey": "cloudportal:uuid", "TagValue": image["uuid"]} in record["Tags"]["Tag"]
+    assert job["result"]["uploaded_bytes"] == local_image.actual_size
+    assert objects(hybrid, "portal-uploads") == [] and uploads(hybrid, "portal-uploads") == []   # not kept
+
+
+def test_a_failed_part_is_resumed_by_the_steps_retry(hybrid, bucket, local_image, small_parts, monkeypatch):
+    """The third UploadPart fails once: the retry lists the upload and sends only the parts left."""
+    from apps.hybrid.flows import storage_images
+
+    report = storage_images.report_upload
+    injected = []
+
+    def fail_the_third_part(ctx, sent, total, resumed_from):
+        if sent >= 2 * PART and not injected:
+            injected.append(sent)
+            hybrid.emulator.admin("POST", "faults", {"product": "Oss", "action": "UploadPart",
+                                                     "code": "InternalError", "http_status": 500, "times": 1})
+        return report(ctx, sent, total, resumed_from)
+
+    monkeypatch.setattr(storage_images, "report_upload", fail_the_third_part)
+    job = hybrid.job(upload(hybrid, local_image, bucket, keep_oss_object=True))
+    assert job["state"] == "succeeded", job
+    step = next(step for step in job["steps"] if step["name"] == "UploadToOss")
+    assert step["attempts"] == 2 and step["detail"]["resumed_from_bytes"] == 2 * PART
+    key = EcsImage.objects.get(owner_alias="self").oss_object
+    assert objects(hybrid, "portal-uploads") == [key]   # kept, as asked
+    stored = sdk_bucket(hybrid, "portal-uploads").get_object(key).read()
+    assert hashlib.sha256(stored).hexdigest() == local_image.sha256   # every byte, in order
+
+
+def test_a_failure_after_the_import_deletes_the_image_and_the_object(hybrid, bucket, local_image, small_parts,
+                                                                       monkeypatch):
+    from apps.hybrid.flows import storage_images
+
+    original = storage_images.WaitImageAvailable.run
+
+    def run(step, ctx):   # the cloud fails the moment the wait for the imported image starts
+        hybrid.emulator.admin("POST", "faults", {"product": "Ecs", "action": "DescribeImages",
+                                                 "code": "InternalError", "http_status": 500, "times": 1})
+        return original(step, ctx)
+
+    monkeypatch.setattr(storage_images.WaitImageAvailable, "run", run)
+    job = hybrid.job(upload(hybrid, local_image, bucket))
+    assert job["state"] == "failed" and job["error"]["step"] == "WaitImageAvailable", job
+    assert job["error"]["details"]["cloud_code"] == "InternalError" and "Traceback" not in str(job)
+    steps = {step["name"]: step["state"] for step in job["steps"]}
+    assert steps["ImportImageInCloud"] == steps["UploadToOss"] == steps["RecordUpload"] == "rolled_back"
+    assert custom_images(hybrid) == {} and not EcsImage.objects.filter(owner_alias="self").exists()
+    assert objects(hybrid, "portal-uploads") == [] and uploads(hybrid, "portal-uploads") == []
+    assert "portal-uploads" in buckets(hybrid)   # the bucket is the operator's
+
+
+def test_an_upload_needs_a_ready_image_and_an_available_bucket(hybrid, bucket, local_image):
+    local_image.status = "Downloading"
+    local_image.save()
+    refused = upload(hybrid, local_image, bucket)
+    assert refused.status_code == 400 and "local_image_uuid" in refused.json()["details"]
+    assert Job.objects.filter(flow="upload-ecs-image").count() == 0
+    assert hybrid.client.get(f"{BUCKETS}{bucket['uuid']}/").json()["state"] == "Available"
