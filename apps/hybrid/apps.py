@@ -11,3 +11,5 @@ class HybridConfig(AppConfig):
     def ready(self):
         # cascade rules, hybrid.* global configs, the beat task, and every flow (workers look flows up by name)
         from . import cascade, flows, globalconfig, tasks  # noqa: F401
+        # the storage pages extend ui.py's (ui.py does not import them: autodiscovery finds ui only)
+        from . import storage_pages  # noqa: F401

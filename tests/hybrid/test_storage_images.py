@@ -4,6 +4,7 @@ image through an OSS bucket to a custom image, with its progress, a failed part 
 step's retry, and a failure after the import that leaves nothing in the cloud."""
 import hashlib
 import os
+import time
 
 import oss2
 import pytest
@@ -94,6 +95,7 @@ def import_outside(hybrid, name="made-outside"):
 def test_a_custom_image_is_synced_and_deleted_in_the_cloud_a_system_one_is_not(hybrid, center):
     hybrid.emulator.admin("POST", "timing", {"transition_seconds": 0.01})
     image_id = import_outside(hybrid)
+    time.sleep(0.1)   # Waiting -> Creating ... -> Available, 0.01 s a step
     hybrid.job(hybrid.post(f"/api/v1/alibaba-data-centers/{center['uuid']}/sync/"))
     row = EcsImage.objects.get(image_id=image_id)
     assert (row.name, row.owner_alias) == ("made-outside", "self")
