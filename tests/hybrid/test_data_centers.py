@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from apps.core.models import ChangeLog, Job, ResourceConfig
 from apps.core.testing import client_for, make_account
-from apps.hybrid.models import AlibabaDataCenter, EcsInstance
+from apps.hybrid.models import AlibabaDataCenter, AlibabaIdentityZone, EcsInstance
 from apps.hybrid.periodic import sync_due_data_centers
 from tests.emulator.conftest import sdk_config
 from tests.hybrid.network import instance_network
@@ -164,3 +164,18 @@ def test_each_account_sees_its_own_data_centers(hybrid):
     # a tenant without a key is told to add one
     answer = tenant.post(CENTERS, {"region_id": "cn-hangzhou"}, format="json")
     assert answer.status_code == 400 and "access_key_uuid" in answer.json()["details"]
+
+
+def test_a_key_revoked_in_the_cloud_fails_the_sync_with_the_clouds_code_and_changes_nothing(hybrid):
+    key_id = "LTAI5tRevokedLater000000"
+    hybrid.emulator.admin("POST", "keys", {"access_key_id": key_id, "access_key_secret": "revoked-secret",
+                                           "account": "1688000000000003"})
+    key = hybrid.add_key(key_id, "revoked-secret", name="soon-revoked")
+    center = hybrid.add_data_center(access_key_uuid=key["uuid"])
+    zones = {z.uuid: z.updated_at for z in AlibabaIdentityZone.objects.all()}
+    hybrid.emulator.admin("DELETE", "keys", {"access_key_id": key_id})
+    job = hybrid.job(hybrid.post(f"{CENTERS}{center['uuid']}/sync/"))
+    assert job["state"] == "failed" and job["error"]["code"] == "ALIBABA_AUTH_FAILED", job
+    assert job["error"]["details"]["cloud_code"] == "InvalidAccessKeyId.NotFound"
+    assert {z.uuid: z.updated_at for z in AlibabaIdentityZone.objects.all()} == zones
+    assert "revoked-secret" not in str(job)
