@@ -69,7 +69,7 @@ class DataCenterPages(ResourcePages):
     columns = ["name", "region_id", "local_name", "time_zone", "last_synced_at", "created_at"]
     row_fields = ["time_zone"]
     fields = ["name", "description", "region_id", "access_key_uuid", "time_zone"]
-    edit_fields = ["name", "description", "time_zone"]
+    edit_fields = ["name", "description", "access_key_uuid", "time_zone"]
     options = {"access_key_uuid": "alibaba-access-keys"}
     actions = [Action("sync", _("Sync"), destructive=False),
                Action("delete", _("Delete here"), destructive=True)]

@@ -62,6 +62,13 @@ def test_adding_a_region_syncs_its_zones_and_instances(hybrid):
     assert one["state"] in ("Pending", "Starting", "Running") and one["time_zone"] == "Asia/Shanghai"
 
 
+def test_a_data_centre_abroad_takes_its_regions_time_zone_unless_told(hybrid):
+    hybrid.add_key()
+    assert hybrid.add_data_center("eu-central-1")["time_zone"] == "Europe/Berlin"
+    assert hybrid.add_data_center("cn-shanghai")["time_zone"] == "Asia/Shanghai"
+    assert hybrid.add_data_center("us-west-1", time_zone="UTC")["time_zone"] == "UTC"
+
+
 def test_a_region_the_cloud_has_not_and_a_bad_time_zone_are_refused(hybrid):
     hybrid.add_key()
     answer = hybrid.client.post(CENTERS, {"region_id": "xx-nowhere-1"}, format="json")
@@ -179,3 +186,23 @@ def test_a_key_revoked_in_the_cloud_fails_the_sync_with_the_clouds_code_and_chan
     assert job["error"]["details"]["cloud_code"] == "InvalidAccessKeyId.NotFound"
     assert {z.uuid: z.updated_at for z in AlibabaIdentityZone.objects.all()} == zones
     assert "revoked-secret" not in str(job)
+
+
+def test_a_data_centre_moves_to_another_key_of_its_account(hybrid, cloud):
+    cloud.admin("POST", "keys", {"access_key_id": "LTAI5tRotatedKey00000000", "access_key_secret": "rotated"})
+    old = hybrid.add_key()
+    center = hybrid.add_data_center()
+    new = hybrid.add_key("LTAI5tRotatedKey00000000", "rotated", name="rotated")
+    used = hybrid.client.delete(f"/api/v1/alibaba-access-keys/{old['uuid']}/")
+    assert used.status_code == 409 and center["uuid"] in used.content.decode()   # its data centre first
+    answer = hybrid.client.patch(f"{CENTERS}{center['uuid']}/", {"access_key_uuid": new["uuid"]}, format="json")
+    assert answer.status_code == 200 and answer.json()["access_key_uuid"] == new["uuid"], answer.content
+    assert hybrid.job(hybrid.post(f"{CENTERS}{center['uuid']}/sync/"))["state"] == "succeeded"
+    with hybrid.capture(execute=True):
+        deleted = hybrid.client.delete(f"/api/v1/alibaba-access-keys/{old['uuid']}/")
+    assert hybrid.job(deleted)["state"] == "succeeded"
+    foreign = client_for(make_account("tenant-rotate"))
+    theirs = foreign.post("/api/v1/alibaba-access-keys/", {"name": "t", "access_key_id": "LTAI5tRotatedKey00000000",
+                                                            "access_key_secret": "rotated"}, format="json").json()
+    answer = hybrid.client.patch(f"{CENTERS}{center['uuid']}/", {"access_key_uuid": theirs["uuid"]}, format="json")
+    assert answer.status_code == 400 and "access_key_uuid" in answer.json()["details"]
