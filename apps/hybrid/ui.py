@@ -108,7 +108,8 @@ class EcsInstancePages(ResourcePages):
                Action("change-password", _("Change password"), destructive=False),
                Action("charge-type", _("Change billing"), destructive=False),
                Action("vnc-password", _("Set VNC password"), destructive=False),
-               Action("delete", _("Delete"), destructive=True)]
+               Action("delete", _("Delete in the cloud"), destructive=True),
+               Action("delete-here", _("Delete here"), destructive=True)]
     cells = {"remote_created_at": in_site_zone, "expired_at": in_site_zone}
     labels = LABELS
     search_example = "state=Running"

@@ -241,3 +241,13 @@ def test_a_create_failing_after_any_of_its_steps_leaves_nothing_behind(hybrid, z
     assert "rollback_failures" not in job["error"].get("details", {}), job["error"]
     assert hybrid.instances() == {} and not EcsInstance.objects.exists()
     assert hybrid.emulator.table("disks") == {}   # the system disk went with the instance (where disks are emulated)
+
+
+def test_delete_here_keeps_the_instance_in_the_cloud_and_the_next_sync_brings_it_back(hybrid, zone):
+    instance = created(hybrid, zone)
+    job = act(hybrid, instance, "delete-here")
+    assert job["state"] == "succeeded", job
+    assert not EcsInstance.objects.exists() and instance["instance_id"] in hybrid.instances()
+    center = instance["data_center_uuid"]
+    assert hybrid.job(hybrid.post(f"/api/v1/alibaba-data-centers/{center}/sync/"))["state"] == "succeeded"
+    assert list(EcsInstance.objects.values_list("instance_id", flat=True)) == [instance["instance_id"]]
