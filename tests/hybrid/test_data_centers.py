@@ -10,7 +10,7 @@ from alibabacloud_ecs20140526 import models as ecs_models
 from alibabacloud_ecs20140526.client import Client as EcsClient
 from django.utils import timezone
 
-from apps.core.models import ChangeLog, Job, ResourceConfig
+from apps.core.models import AuditLog, ChangeLog, Job, ResourceConfig
 from apps.core.testing import client_for, make_account
 from apps.hybrid.models import AlibabaDataCenter, AlibabaIdentityZone, EcsInstance
 from apps.hybrid.periodic import sync_due_data_centers
@@ -141,8 +141,12 @@ def test_the_periodic_sync_follows_the_interval_of_each_data_center(hybrid):
     data_center = AlibabaDataCenter.objects.get(uuid=center["uuid"])
     assert sync_due_data_centers() == {"syncing": 0}   # synced just now, when it was added
     later = timezone.now() + timedelta(seconds=601)
+    records = (AuditLog.objects.count(), ChangeLog.objects.count(), data_center.updated_at)
     with hybrid.capture(execute=True):
         assert sync_due_data_centers(now=later) == {"syncing": 1}
+    data_center.refresh_from_db()
+    # nothing changed in the cloud: the beat's sync leaves no audit row, no change log, no update
+    assert (AuditLog.objects.count(), ChangeLog.objects.count(), data_center.updated_at) == records
     assert Job.objects.filter(resource_uuid=data_center.uuid, flow="sync-alibaba-data-center").count() == 2
     ResourceConfig.objects.create(category="hybrid", name="syncInterval", resource_type="AlibabaDataCenter",
                                   resource_uuid=data_center.uuid, value=0)   # this one: only when asked
