@@ -251,3 +251,20 @@ def test_delete_here_keeps_the_instance_in_the_cloud_and_the_next_sync_brings_it
     center = instance["data_center_uuid"]
     assert hybrid.job(hybrid.post(f"/api/v1/alibaba-data-centers/{center}/sync/"))["state"] == "succeeded"
     assert list(EcsInstance.objects.values_list("instance_id", flat=True)) == [instance["instance_id"]]
+
+
+def test_a_normal_account_runs_its_own_instance_end_to_end(cloud, django_capture_on_commit_callbacks):
+    from tests.hybrid.conftest import Hybrid
+
+    user = make_account("tenant-ecs")
+    tenant = Hybrid(client_for(user), django_capture_on_commit_callbacks, cloud)
+    tenant.add_key()
+    zone = tenant.zone(tenant.add_data_center(), "cn-hangzhou-i")
+    instance = created(tenant, zone, name="mine")
+    assert instance["account_uuid"] == str(user.account.uuid) and instance["state"] == "Running"
+    assert tenant.instances()[instance["instance_id"]]["ZoneId"] == "cn-hangzhou-i"
+    assert act(tenant, instance, "stop")["state"] == "succeeded"
+    other = client_for(make_account("tenant-ecs-other"))
+    assert other.get(f"{ECS}{instance['uuid']}/").status_code == 404
+    admin = client_for(make_account("admin-ecs", admin=True))
+    assert admin.get(f"{ECS}{instance['uuid']}/").json()["state"] == "Stopped"
