@@ -93,6 +93,13 @@ def test_a_sync_imports_new_updates_changed_marks_deleted_and_writes_nothing_whe
     assert set(found) == {first, second} and found[first].name == "first-renamed"
     assert {row.state for row in found.values()} == {"Running"}
 
+    # the description is the portal's once the row is here: a sync leaves it
+    row = EcsInstance.objects.get(instance_id=first)
+    assert hybrid.client.patch(f"/api/v1/ecs-instances/{row.uuid}/", {"description": "ours"},
+                               format="json").status_code == 200
+    assert hybrid.job(hybrid.post(sync))["state"] == "succeeded"
+    assert EcsInstance.objects.get(instance_id=first).description == "ours"
+
     # nothing changed in the cloud: no row written, no updated_at moved, no change log
     before = {row.instance_id: row.updated_at for row in EcsInstance.objects.all()}
     changes = ChangeLog.objects.count()
