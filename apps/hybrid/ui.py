@@ -5,10 +5,11 @@ import zoneinfo
 from datetime import datetime
 
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.ui import Action, Related, ResourcePages
+from apps.core.ui import Action, Related, ResourcePages, add_detail_panel
 from apps.core.ui.apicall import call
 from apps.core.ui.base import PageView
 from apps.core.ui.cells import Cell
@@ -69,7 +70,7 @@ class DataCenterPages(ResourcePages):
     columns = ["name", "region_id", "local_name", "time_zone", "last_synced_at", "created_at"]
     row_fields = ["time_zone"]
     fields = ["name", "description", "region_id", "access_key_uuid", "time_zone"]
-    edit_fields = ["name", "description", "time_zone"]
+    edit_fields = ["name", "description", "access_key_uuid", "time_zone"]
     options = {"access_key_uuid": "alibaba-access-keys"}
     actions = [Action("sync", _("Sync"), destructive=False),
                Action("delete", _("Delete here"), destructive=True)]
@@ -108,7 +109,8 @@ class EcsInstancePages(ResourcePages):
                Action("change-password", _("Change password"), destructive=False),
                Action("charge-type", _("Change billing"), destructive=False),
                Action("vnc-password", _("Set VNC password"), destructive=False),
-               Action("delete", _("Delete"), destructive=True)]
+               Action("delete", _("Delete in the cloud"), destructive=True),
+               Action("delete-here", _("Delete here"), destructive=True)]
     cells = {"remote_created_at": in_site_zone, "expired_at": in_site_zone}
     labels = LABELS
     search_example = "state=Running"
@@ -117,6 +119,22 @@ class EcsInstancePages(ResourcePages):
     @classmethod
     def extra_urls(cls):
         return [path("<uuid:uuid>/vnc/", OpenVncView.as_view(), name="ecs-open-vnc")]
+
+
+def regions_panel(request, data):
+    """A key's detail page: the regions the cloud offers it (asked now, through the API), each
+    with the data centre the account made of it, if any; the cloud's refusal as a sentence."""
+    answer = call(request, "GET", reverse("alibaba-access-keys-regions", kwargs={"uuid": data["uuid"]}))
+    regions, error = (answer.data, "") if answer.ok else ([], answer.message)
+    centers = call(request, "GET", reverse("alibaba-data-centers-list"),
+                   {"q": f"access_key_uuid={data['uuid']}", "fields": "uuid,name,region_id", "limit": "500"})
+    made = {row["region_id"]: row for row in (centers.data or {}).get("results", [])} if centers.ok else {}
+    for region in regions:
+        region["data_center"] = made.get(region["region_id"])
+    return render_to_string("hybrid/_regions.html", {"regions": regions, "error": error}, request=request)
+
+
+add_detail_panel("alibaba-access-keys", regions_panel)
 
 
 class OpenVncView(PageView):
