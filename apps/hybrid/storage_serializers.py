@@ -11,6 +11,7 @@ from apps.storage.models import Image, ImageFormat, ImageStatus
 
 from .models import AlibabaDataCenter, AlibabaIdentityZone, BucketState, EcsDisk, EcsImage, EcsInstance, OssBucket
 from .models.storage import GIB
+from .serializers import CHARGE_TYPES
 
 
 class _MirroredSerializer(ResourceSerializer):
@@ -190,7 +191,7 @@ class EcsDiskCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
     category = serializers.ChoiceField(choices=DISK_CATEGORIES, default="cloud_essd")
     performance_level = serializers.ChoiceField(choices=["", "PL0", "PL1", "PL2", "PL3"], default="",
                                                 help_text="ESSD only (default PL1)")
-    disk_charge_type = serializers.ChoiceField(choices=["PostPaid", "PrePaid"], default="PostPaid")
+    disk_charge_type = serializers.ChoiceField(choices=CHARGE_TYPES, default="PostPaid")
     ecs_instance_uuid = UuidRelatedField(source="ecs_instance", queryset=EcsInstance.objects.all(), required=False,
                                          allow_null=True, default=None,
                                          help_text="PrePaid: the subscription instance the disk is made for")
@@ -244,5 +245,5 @@ class DiskRenameBody(serializers.Serializer):
 
 
 class DiskChargeTypeBody(serializers.Serializer):
-    disk_charge_type = serializers.ChoiceField(choices=["PostPaid", "PrePaid"],
+    disk_charge_type = serializers.ChoiceField(choices=CHARGE_TYPES,
                                                help_text="the disk must be attached to a subscription instance")
