@@ -160,6 +160,9 @@ def test_sync_imports_a_disk_made_outside_and_notices_it_deleted(hybrid, zone):
     row = EcsDisk.objects.get(disk_id=disk_id)
     assert (row.name, row.size, row.category, row.identity_zone.zone_id) == ("outside", 100 * GIB, "cloud_ssd",
                                                                             "cn-hangzhou-i")
+    again = hybrid.job(hybrid.post(f"/api/v1/alibaba-data-centers/{center.uuid}/sync/"))
+    [counts] = [kind for kind in again["result"]["kinds"] if kind["kind"] == "EcsDisk"]
+    assert (counts["imported"], counts["updated"], counts["unchanged"]) == (0, 0, 1)   # nothing written
     cloud.ecs("DeleteDisk", {"DiskId": disk_id})
     hybrid.job(hybrid.post(f"/api/v1/alibaba-data-centers/{center.uuid}/sync/"))
     assert EcsDisk.objects.get(disk_id=disk_id).state == "Deleted"

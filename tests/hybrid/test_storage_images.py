@@ -77,6 +77,9 @@ def test_sync_mirrors_system_images_and_the_accounts_own(hybrid, center):
     assert images[SYSTEM_IMAGE].size == 20 << 30 and images[SYSTEM_IMAGE].os_type == "linux"
     listed = hybrid.client.get(IMAGES, {"q": "owner_alias=system", "limit": 500}).json()
     assert listed["count"] == len(images) > 10
+    again = hybrid.job(hybrid.post(f"/api/v1/alibaba-data-centers/{center['uuid']}/sync/"))
+    [counts] = [kind for kind in again["result"]["kinds"] if kind["kind"] == "EcsImage"]
+    assert (counts["imported"], counts["updated"], counts["unchanged"]) == (0, 0, len(images))   # nothing written
 
     answer = hybrid.client.patch("/api/v1/global-configs/hybrid/images.syncOwners/", {"value": "self,nobody"},
                                  format="json")
