@@ -188,3 +188,20 @@ def test_an_upload_needs_a_ready_image_and_an_available_bucket(hybrid, bucket, l
     assert refused.status_code == 400 and "local_image_uuid" in refused.json()["details"]
     assert Job.objects.filter(flow="upload-ecs-image").count() == 0
     assert hybrid.client.get(f"{BUCKETS}{bucket['uuid']}/").json()["state"] == "Available"
+
+
+def test_an_upload_cut_in_other_parts_is_aborted_not_mixed_in(hybrid, center):
+    """What the upload step resumes: the parts this file cut this way would have, nothing else."""
+    from apps.hybrid.flows.storage_images import resume_or_start
+    from apps.hybrid.storage_cloud import oss_bucket
+
+    cloud = Cloud(DEMO_KEY_ID, "cn-hangzhou", DEMO_KEY_SECRET)
+    remote = oss_bucket(cloud, "resume-check")
+    remote.create_bucket()
+    earlier = remote.init_multipart_upload("disk.qcow2").upload_id
+    remote.upload_part("disk.qcow2", earlier, 1, b"x" * PART)
+    same, parts = resume_or_start(cloud, remote, "disk.qcow2", 3 * PART, PART)
+    assert same == earlier and sorted(parts) == [1]          # the same cut: resumed
+    other, parts = resume_or_start(cloud, remote, "disk.qcow2", 3 * PART, 2 * PART)
+    assert other != earlier and parts == {}                  # another part size: started afresh
+    assert [u.upload_id for u in oss2.MultipartUploadIterator(remote)] == [other]

@@ -80,8 +80,7 @@ class RecordUpload(DbStep):
 class UploadToOss(RemoteStep):
     """The file to OSS part by part (``hybrid/oss.partSize`` each, read from the file one at a time,
     so an image of any size streams). The upload in progress for the object is the checkpoint: a
-    retried step (or one after the worker restarted) lists it and the parts the cloud has, and
-    sends only the rest."""
+    retried step lists it and the parts the cloud has, and sends only the rest."""
 
     retries = 3
     retry_delay = 1.0
@@ -93,7 +92,7 @@ class UploadToOss(RemoteStep):
         size = os.path.getsize(path)
         part_size = OSS_PART_SIZE.value()
         part_size = max(part_size, -(-size // MAX_PARTS))   # the cloud takes at most 10,000 parts
-        upload_id, done = resume_or_start(cloud, bucket, key, part_size)
+        upload_id, done = resume_or_start(cloud, bucket, key, size, part_size)
         resumed_from = sum(part.size for part in done.values())
         ctx.resumed_from_bytes = resumed_from
         report_upload(ctx, resumed_from, size, resumed_from)
@@ -137,13 +136,16 @@ def abort(cloud, bucket, key, upload_id):
             raise
 
 
-def resume_or_start(cloud, bucket, key, part_size):
+def resume_or_start(cloud, bucket, key, size, part_size):
     """(upload id, {part number: PartInfo the cloud has}) of the object's upload in progress, else of
-    a new one. An upload made with another part size (the config changed) is aborted, not mixed."""
+    a new one. An upload whose parts are not the ones this file cut in ``part_size`` pieces (the
+    config or the file changed) is aborted, not mixed into the object."""
+    def expected(number):
+        return min(part_size, size - (number - 1) * part_size)
+
     for upload in uploads_of(cloud, bucket, key):
         parts = cloud.oss("ListParts", lambda: list(oss2.PartIterator(bucket, key, upload.upload_id)))
-        whole = [part for part in parts if part.size == part_size]
-        if len(whole) >= len(parts) - 1:   # the last part of a finished file may be short
+        if all(part.part_number >= 1 and part.size == expected(part.part_number) for part in parts):
             return upload.upload_id, {part.part_number: part for part in parts}
         abort(cloud, bucket, key, upload.upload_id)
     upload_id = cloud.oss("InitiateMultipartUpload", lambda: bucket.init_multipart_upload(key)).upload_id
