@@ -26,6 +26,9 @@ STORAGE_LABELS = {
 }
 DELETE_HERE = Action("delete-here", _("Delete here"), destructive=True)
 TIMES = {"remote_created_at": in_site_zone}
+# the rows a plain uuid field names, shown by their name linking to their page
+LINKS = {"data_center_uuid": "alibaba-data-centers", "identity_zone_uuid": "alibaba-identity-zones",
+         "ecs_instance_uuid": "ecs-instances", "oss_bucket_uuid": "oss-buckets", "local_image_uuid": "images"}
 
 
 class OssBucketPages(ResourcePages):
@@ -40,6 +43,7 @@ class OssBucketPages(ResourcePages):
     options = {"data_center_uuid": "alibaba-data-centers"}
     actions = [Action("delete", _("Delete in the cloud"), destructive=True), DELETE_HERE]
     cells = TIMES
+    links = LINKS
     labels = STORAGE_LABELS
     related = [Related("ecs-images", "oss_bucket_uuid", label=_("Images uploaded through it"))]
     search_example = "region_id=cn-hangzhou"
@@ -81,6 +85,7 @@ class EcsImagePages(ResourcePages):
     options = {"local_image_uuid": "images", "oss_bucket_uuid": "oss-buckets"}
     actions = [Action("delete", _("Delete in the cloud"), destructive=True), DELETE_HERE]
     cells = TIMES
+    links = LINKS
     labels = STORAGE_LABELS
     after_create = "job"   # the upload, with its progress
     search_example = "owner_alias=self"
@@ -103,5 +108,6 @@ class EcsDiskPages(ResourcePages):
                Action("charge-type", _("Change billing"), destructive=False),
                Action("delete", _("Delete in the cloud"), destructive=True), DELETE_HERE]
     cells = TIMES
+    links = LINKS
     labels = STORAGE_LABELS
     search_example = "state=Available"

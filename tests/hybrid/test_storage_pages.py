@@ -49,3 +49,20 @@ def test_image_and_disk_pages_and_their_forms(hybrid, page):
     assert page.get("/ui/ecs-images/new/").status_code == 200
     assert page.get("/ui/ecs-disks/new/").status_code == 200
     assert page.get("/ui/ecs-disks/").status_code == 200
+
+
+def test_a_disks_page_offers_its_actions_and_the_attach_form_picks_an_instance(hybrid, page):
+    with hybrid.capture(execute=True):
+        page.post("/ui/alibaba-data-centers/new/", {"region_id": "cn-hangzhou"})
+    zone = page.get("/api/v1/alibaba-identity-zones/", {"q": "zone_id=cn-hangzhou-h"}).json()["results"][0]
+    with hybrid.capture(execute=True):
+        made = page.post("/ui/ecs-disks/new/", {"name": "console-disk", "identity_zone_uuid": zone["uuid"],
+                                                "size": str(20 << 30), "category": "cloud_essd",
+                                                "disk_charge_type": "PostPaid"}, follow=True)
+    assert made.status_code == 200, text(made)
+    disk = page.get("/api/v1/ecs-disks/").json()["results"][0]
+    assert disk["state"] == "Available" and disk["size"] == 20 << 30
+    detail = text(page.get(f"/ui/ecs-disks/{disk['uuid']}/"))
+    assert "Attach" in detail and "Delete in the cloud" in detail and "Delete here" in detail
+    attach = page.get(f"/ui/ecs-disks/{disk['uuid']}/attach/")
+    assert attach.status_code == 200 and "ECS instance" in text(attach)
