@@ -1,5 +1,5 @@
 """Dependencies point one way (docs/framework.md, "Dependencies"): the contracts in .importlinter,
-checked by import-linter over the import graph of apps/, cloudportal/ and hostagent/."""
+checked by import-linter over the import graph of apps/, cloudportal/, hostagent/ and alibaba_emulator/."""
 import shutil
 import subprocess
 import sys
@@ -21,15 +21,17 @@ def test_every_import_contract_is_kept():
 
 def test_an_import_against_the_direction_fails(tmp_path):
     """The contracts bite: storage importing compute, infra importing storage, or a model importing
-    a flow, in a copy of the tree, breaks them."""
-    for package in ("apps", "cloudportal", "hostagent"):
+    a flow, or the Alibaba emulator importing the portal, in a copy of the tree, breaks them."""
+    for package in ("apps", "cloudportal", "hostagent", "alibaba_emulator"):
         shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__", "migrations"))
     shutil.copy(ROOT / ".importlinter", tmp_path / ".importlinter")
     (tmp_path / "apps/storage/probe.py").write_text("from apps.compute import views  # noqa\n")
     (tmp_path / "apps/infra/probe.py").write_text("from apps.storage import models  # noqa\n")
     (tmp_path / "apps/infra/models/probe.py").write_text("from apps.infra.flows import deploy  # noqa\n")
+    (tmp_path / "alibaba_emulator/probe.py").write_text("from apps.core import models  # noqa\n")
     result = lint(tmp_path)
     assert result.returncode != 0
     assert "apps.storage.probe -> apps.compute.views" in result.stdout
     assert "apps.infra.probe -> apps.storage.models" in result.stdout
     assert "apps.infra.models.probe -> apps.infra.flows.deploy" in result.stdout
+    assert "alibaba_emulator.probe -> apps.core.models" in result.stdout

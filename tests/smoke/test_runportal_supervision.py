@@ -23,7 +23,8 @@ def _free_port():
 
 def test_children_stop_when_the_supervisor_is_killed(tmp_path):
     env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_TASK_DEFAULT_QUEUE")}
+           if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_TASK_DEFAULT_QUEUE",
+                        "ALIBABA_CLOUD_ENDPOINT")}
     env["CLOUDPORTAL_DATA_DIR"] = str(tmp_path)
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run(manage + ["migrate", "--no-input", "-v0"], env=env, check=True, cwd=ROOT)
@@ -40,7 +41,7 @@ def test_children_stop_when_the_supervisor_is_killed(tmp_path):
             except requests.ConnectionError:
                 time.sleep(0.3)
         children = psutil.Process(supervisor.pid).children()
-        assert len(children) == 4  # web, worker, beat, simulator agent
+        assert len(children) == 5  # web, worker, beat, simulator agent, Alibaba Cloud emulator
         supervisor.send_signal(signal.SIGKILL)
         supervisor.wait(timeout=5)
         gone, alive = psutil.wait_procs(children, timeout=20)
@@ -58,7 +59,8 @@ def test_children_stop_when_the_supervisor_is_killed(tmp_path):
 def _zero_setup_env(tmp_path, **extra):
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_TASK_DEFAULT_QUEUE",
-                        "SIM_AGENT_URL", "PORT", "PORTAL_URL")}
+                        "SIM_AGENT_URL", "PORT", "PORTAL_URL", "ALIBABA_CLOUD_ENDPOINT",
+                        "ALIBABA_CLOUD_DEMO_ACCESS_KEY_ID", "ALIBABA_CLOUD_DEMO_ACCESS_KEY_SECRET")}
     env["CLOUDPORTAL_DATA_DIR"] = str(tmp_path)
     env.update(extra)
     return env
@@ -164,7 +166,7 @@ def test_a_second_portal_runs_beside_one_holding_its_simulator_port(tmp_path):
         time.sleep(2)  # a simulator agent that could not bind its port would have exited by now
         assert supervisor.poll() is None
         children = psutil.Process(supervisor.pid).children()
-        assert len(children) == 4
+        assert len(children) == 5
         agent = next(c for c in children if "hostagent" in c.cmdline())
         listening = {c.laddr.port for c in agent.net_connections() if c.status == psutil.CONN_LISTEN}
         assert listening and held.getsockname()[1] not in listening
@@ -176,3 +178,83 @@ def test_a_second_portal_runs_beside_one_holding_its_simulator_port(tmp_path):
                 supervisor.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(supervisor.pid, signal.SIGKILL)
+
+
+def test_the_alibaba_emulator_port_follows_the_web_port_unless_taken():
+    from apps.core.management.commands.runportal import alibaba_emulator_port
+
+    taken = _listening(0)
+    try:
+        port = taken.getsockname()[1]
+        assert alibaba_emulator_port(port - 7090 + 8000) == 0   # taken: the emulator picks a free one
+    finally:
+        taken.close()
+    for _ in range(100):
+        web_port = _free_port()
+        if 1024 <= 7090 + web_port - 8000 <= 65535 and alibaba_emulator_port(web_port):
+            assert alibaba_emulator_port(web_port) == 7090 + web_port - 8000
+            return
+    pytest.skip("no free pair of ports")
+
+
+def _run_portal(env, web_port):
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run(manage + ["migrate", "--no-input", "-v0"], env=env, check=True, cwd=ROOT)
+    supervisor = subprocess.Popen(manage + ["runportal", "--port", str(web_port)], env=env, cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and supervisor.poll() is None:
+        try:
+            if requests.get(f"http://127.0.0.1:{web_port}/api/v1/", timeout=2).status_code == 200:
+                return supervisor
+        except requests.ConnectionError:
+            time.sleep(0.3)
+    supervisor.kill()
+    raise AssertionError("the portal did not come up")
+
+
+def _stop_portal(supervisor):
+    supervisor.send_signal(signal.SIGTERM)
+    try:
+        supervisor.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(supervisor.pid, signal.SIGKILL)
+
+
+def test_run_starts_the_alibaba_emulator_and_points_the_portal_at_it(tmp_path):
+    """The hybrid pages work out of the box: web, worker and beat get ALIBABA_CLOUD_ENDPOINT and the
+    demo key, and the real SDK signed with that key is answered by the emulator."""
+    from alibabacloud_ecs20140526 import models as ecs_models
+    from alibabacloud_ecs20140526.client import Client as EcsClient
+    from alibabacloud_tea_openapi import models as open_api_models
+
+    supervisor = _run_portal(_zero_setup_env(tmp_path), _free_port())
+    try:
+        children = psutil.Process(supervisor.pid).children()
+        emulator = next(c for c in children if "alibaba_emulator" in c.cmdline())
+        web = next(c for c in children if "alibaba_emulator" not in c.cmdline() and "hostagent" not in c.cmdline()
+                   and "celery" not in " ".join(c.cmdline()))
+        environ = web.environ()
+        endpoint = environ["ALIBABA_CLOUD_ENDPOINT"]
+        assert endpoint.startswith("http://127.0.0.1:")
+        assert str(tmp_path / "alibaba-emulator") in emulator.cmdline()
+        assert environ["ALIBABA_CLOUD_DEMO_ACCESS_KEY_SECRET"] not in " ".join(emulator.cmdline())
+        client = EcsClient(open_api_models.Config(
+            access_key_id=environ["ALIBABA_CLOUD_DEMO_ACCESS_KEY_ID"],
+            access_key_secret=environ["ALIBABA_CLOUD_DEMO_ACCESS_KEY_SECRET"],
+            endpoint=endpoint.removeprefix("http://"), protocol="http"))
+        regions = client.describe_regions(ecs_models.DescribeRegionsRequest()).body.regions.region
+        assert "cn-hangzhou" in {r.region_id for r in regions}
+    finally:
+        _stop_portal(supervisor)
+    assert (tmp_path / "alibaba-emulator" / "state.json").exists()
+
+
+def test_run_leaves_the_emulator_out_when_an_endpoint_is_set(tmp_path):
+    supervisor = _run_portal(_zero_setup_env(tmp_path, ALIBABA_CLOUD_ENDPOINT="https://ecs.aliyuncs.com"), _free_port())
+    try:
+        children = psutil.Process(supervisor.pid).children()
+        assert len(children) == 4
+        assert not any("alibaba_emulator" in c.cmdline() for c in children)
+    finally:
+        _stop_portal(supervisor)

@@ -1,10 +1,12 @@
-"""Start web + worker + beat as one supervised group (what ``make run`` calls).
+"""Start web + worker + beat as one supervised group (what ``make run`` calls), with the simulator
+agent and, unless ALIBABA_CLOUD_ENDPOINT points elsewhere, the offline Alibaba Cloud emulator.
 
 Ctrl-C or SIGTERM stops all three (each runs in its own process group: SIGTERM
 to the process, then SIGKILL to its group after a grace period); if one of them
 dies, the others are stopped too, so nothing is left behind.
 """
 import os
+import select
 import shutil
 import signal
 import socket
@@ -22,6 +24,13 @@ from cloudportal import staticfiles, webserver
 GRACE_SECONDS = 10
 # the simulator agent's port beside web port 8000; another web port moves it by as much
 SIM_AGENT_BASE_PORT = 7071
+# the Alibaba Cloud emulator's port beside web port 8000, moved the same way
+ALIBABA_EMULATOR_BASE_PORT = 7090
+ALIBABA_EMULATOR_READY_SECONDS = 20
+# the emulator's demo AccessKey unless ALIBABA_CLOUD_DEMO_ACCESS_KEY_ID/_SECRET say otherwise: it
+# only ever signs calls to the local emulator, which answers loopback clients
+ALIBABA_DEMO_ACCESS_KEY_ID = "LTAI5tDemoKey0CloudPortal"
+ALIBABA_DEMO_ACCESS_KEY_SECRET = "CloudPortalDemoSecret0000000000"
 
 
 def port_in_use(host, port):
@@ -64,6 +73,33 @@ def sim_agent_address(web_port):
     return "127.0.0.1", port
 
 
+def alibaba_emulator_port(web_port):
+    """7090 moved by as much as the web port is from 8000 (a stable address across restarts), or 0
+    (the emulator picks a free one) when that port is taken."""
+    port = ALIBABA_EMULATOR_BASE_PORT + web_port - 8000
+    if not 1024 <= port <= 65535 or port == web_port or port_in_use("127.0.0.1", port):
+        return 0
+    return port
+
+
+def read_listening_line(proc, timeout):
+    """The URL from the emulator's one stdout line `alibaba_emulator listening on URL`, or None when
+    it exits or stays silent for ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    line = b""
+    while not line.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([proc.stdout], [], [], left)[0]:
+            return None
+        chunk = os.read(proc.stdout.fileno(), 256)
+        if not chunk:
+            return None
+        line += chunk
+    prefix = b"alibaba_emulator listening on "
+    text = line.strip()
+    return text[len(prefix):].decode() if text.startswith(prefix) else None
+
+
 def _die_with_parent(signum=signal.SIGTERM):
     """In the child, before exec: get ``signum`` if this supervisor dies, even by
     SIGKILL, so web/worker/beat never outlive it (Linux prctl PR_SET_PDEATHSIG)."""
@@ -97,9 +133,15 @@ class Command(BaseCommand):
         sim_host, sim_port = sim_agent_address(port)
         sim_url = f"http://{sim_host}:{sim_port}"
         reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        self.children = {}
+        self.stopping = False
+        self.alibaba_address = None
+        # the offline Alibaba Cloud emulator first: web, worker and beat are told where it answers
+        alibaba_env = {} if os.environ.get("ALIBABA_CLOUD_ENDPOINT") else self._start_alibaba_emulator(
+            python, port, log_level, settings.DATA_DIR / "alibaba-emulator")
         # the console's CSS and JS served gzip-compressed from STATIC_ROOT (cloudportal/staticfiles.py)
         began = time.monotonic()
-        env = dict(os.environ, SIM_AGENT_URL=sim_url, **staticfiles.collect())
+        env = dict(os.environ, SIM_AGENT_URL=sim_url, **alibaba_env, **staticfiles.collect())
         self.stdout.write(f"collected the static files into {settings.STATIC_ROOT} ({time.monotonic() - began:.1f} s)")
         env.setdefault("PORTAL_URL", f"http://{reachable}:{port}")
         settings.SIM_AGENT_URL = sim_url  # _revive_simulated_hosts below sends from this process
@@ -122,8 +164,6 @@ class Command(BaseCommand):
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True, exist_ok=True)
         agent_env = {k: v for k, v in env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-        self.children = {}
-        self.stopping = False
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
         for name, argv in commands.items():
@@ -144,7 +184,8 @@ class Command(BaseCommand):
             while not self.stopping:
                 for name, proc in self.children.items():
                     if proc.poll() is not None:
-                        taken = {"web": (host, port), "sim-agent": (sim_host, sim_port)}.get(name)
+                        taken = {"web": (host, port), "sim-agent": (sim_host, sim_port),
+                                 "alibaba-emulator": self.alibaba_address}.get(name)
                         why = (f" (port {taken[1]} is in use by another process)"
                                if taken and port_in_use(*taken) else "")
                         self.stderr.write(f"{name} exited with code {proc.returncode}{why}; stopping the rest")
@@ -155,6 +196,32 @@ class Command(BaseCommand):
         finally:
             self._stop_all()
         sys.exit(code)
+
+    def _start_alibaba_emulator(self, python, web_port, log_level, state_dir):
+        """Start `python -m alibaba_emulator` supervised like the others, wait for its listening line,
+        and return the variables that point web, worker and beat at it with the demo AccessKey."""
+        from django.conf import settings
+
+        key_id = os.environ.get("ALIBABA_CLOUD_DEMO_ACCESS_KEY_ID") or ALIBABA_DEMO_ACCESS_KEY_ID
+        key_secret = os.environ.get("ALIBABA_CLOUD_DEMO_ACCESS_KEY_SECRET") or ALIBABA_DEMO_ACCESS_KEY_SECRET
+        argv = [python, "-m", "alibaba_emulator", "--host", "127.0.0.1", "--port", str(alibaba_emulator_port(web_port)),
+                "--state-dir", str(state_dir), "--log-level", log_level]
+        # the secret through the environment, not argv: command lines are visible to every user
+        emulator_env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+        emulator_env.update(ALIBABA_EMULATOR_ACCESS_KEY_ID=key_id, ALIBABA_EMULATOR_ACCESS_KEY_SECRET=key_secret)
+        proc = subprocess.Popen(argv, start_new_session=True, env=emulator_env, stdout=subprocess.PIPE,
+                                cwd=settings.BASE_DIR, preexec_fn=_die_with_parent)
+        self.children["alibaba-emulator"] = proc
+        url = read_listening_line(proc, ALIBABA_EMULATOR_READY_SECONDS)
+        if url is None:
+            self._stop_all()
+            raise CommandError("the Alibaba Cloud emulator did not start (see its log above); set "
+                               "ALIBABA_CLOUD_ENDPOINT to use another endpoint instead")
+        address = urlsplit(url)
+        self.alibaba_address = (address.hostname, address.port)
+        self.stdout.write(f"started alibaba-emulator (pid {proc.pid}) on {url}")
+        return {"ALIBABA_CLOUD_ENDPOINT": url, "ALIBABA_CLOUD_DEMO_ACCESS_KEY_ID": key_id,
+                "ALIBABA_CLOUD_DEMO_ACCESS_KEY_SECRET": key_secret}
 
     def _revive_simulated_hosts(self):
         """The simulator agent just started empty: have a worker register the Simulator hosts of the
@@ -203,7 +270,7 @@ class Command(BaseCommand):
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
-        self.stdout.write("stopped web, worker and beat")
+        self.stdout.write(f"stopped {', '.join(self.children)}")
 
     @staticmethod
     def _signal_group(proc, signum):
