@@ -53,7 +53,7 @@ def main(argv=None):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         await runner.cleanup()
-        emulator.save()
+        emulator.flush()
 
     asyncio.run(run())
     return 0

@@ -47,6 +47,14 @@ def add_key(emulator, request, data):
     return {"access_key_id": data["access_key_id"], "account": account}
 
 
+def delete_key(emulator, request, data):
+    _required(data, "access_key_id")
+    if emulator.data["keys"].pop(data["access_key_id"], None) is None:
+        raise ValueError(f"no key {data['access_key_id']}")
+    emulator.save()
+    return {"ok": True}
+
+
 def add_fault(emulator, request, data):
     _required(data, "product", "action", "code")
     emulator.add_fault(data["product"], data["action"], int(data.get("http_status", 500)), data["code"],
@@ -109,6 +117,7 @@ def reset(emulator, request, data):
 ROUTES = {
     ("GET", "health"): health,
     ("POST", "keys"): add_key,
+    ("DELETE", "keys"): delete_key,
     ("POST", "faults"): add_fault,
     ("POST", "throttle"): add_throttle,
     ("POST", "quotas"): set_quotas,

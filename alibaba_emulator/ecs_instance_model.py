@@ -44,7 +44,8 @@ def start(call, record):
     """Stopped → Starting now → Running one transition later."""
     call.emulator.cancel_transitions(record)
     record["Status"] = "Starting"
-    schedule(call, record, [{"Status": "Running", "StartTime": api_time(call.now() + call.emulator.transition_seconds)}])
+    schedule(call, record, [{"Status": "Running", "StoppedMode": "Not-applicable",
+                             "StartTime": api_time(call.now() + call.emulator.transition_seconds)}])
 
 
 def stop(call, record, stopped_mode="KeepCharging"):

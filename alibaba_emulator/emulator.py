@@ -1,6 +1,7 @@
 """The Emulator: one per server. It owns the state (tables per account and region), the
 AccessKeys, injected faults and throttles, quotas, stock and the timing of state transitions.
 Action handlers, the admin API and the OSS module all work through it."""
+import asyncio
 import heapq
 import itertools
 import logging
@@ -13,6 +14,8 @@ from .state import StateFile, empty_state
 log = logging.getLogger("alibaba_emulator")
 
 DEFAULT_TRANSITION_SECONDS = 3.0
+# a burst of changing calls is written once, this long after the first of them
+SAVE_DELAY_SECONDS = 0.05
 # Quotas per account and region unless set through the admin API; names are max_<what>.
 DEFAULT_QUOTAS = {"max_instances": 1000, "max_eips": 50, "max_vpcs": 50, "max_vswitches_per_vpc": 150,
                   "max_security_groups": 500, "max_disks": 3000, "max_images": 200}
@@ -37,6 +40,7 @@ class Emulator:
         self.throttles = {}     # (product, action or "*") -> {"times", "retry_after"}
         self._timers = []       # heap of (at, seq, account, region, table, id) for timed transitions
         self._seq = itertools.count()
+        self._save_timer = None
         self._index_transitions()
         self.settle()
 
@@ -87,6 +91,20 @@ class Emulator:
                     yield account, region, by_name[name]
 
     def save(self):
+        """Persist after a change: within SAVE_DELAY_SECONDS when serving (one write for a burst of
+        calls: the whole state is rewritten each time), at once otherwise. flush() on stop."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        if self._save_timer is None:
+            self._save_timer = loop.call_later(SAVE_DELAY_SECONDS, self.flush)
+
+    def flush(self):
+        if self._save_timer is not None:
+            self._save_timer.cancel()
+            self._save_timer = None
         self.files.save(self.data)
 
     def reset(self):

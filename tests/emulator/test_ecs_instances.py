@@ -9,7 +9,7 @@ from alibabacloud_ecs20140526.client import Client as EcsClient
 from alibabacloud_tea_openapi.exceptions import ClientException
 
 from .conftest import sdk_config
-from .ecs_helpers import REGION, run, run_request, statuses, wait_for
+from .ecs_helpers import REGION, run, statuses, wait_for
 
 
 def _error(call):
@@ -190,11 +190,12 @@ def test_modify_attributes_charge_type_and_vnc(emulator, ecs_client):
     (instance_id,) = run(ecs_client)
     wait_for(ecs_client, [instance_id], "Running")
     ecs_client.modify_instance_attribute(ecs_models.ModifyInstanceAttributeRequest(
-        instance_id=instance_id, instance_name="renamed", description="the app server", host_name="app-1",
+        instance_id=instance_id, instance_name="应用服务器-1", description="the app server + 100% ~ok", host_name="app-1",
         password="Str0ng!Passw0rd"))
     attribute = ecs_client.describe_instance_attribute(
         ecs_models.DescribeInstanceAttributeRequest(instance_id=instance_id)).body
-    assert (attribute.instance_name, attribute.description, attribute.host_name) == ("renamed", "the app server", "app-1")
+    assert (attribute.instance_name, attribute.description, attribute.host_name) == \
+        ("应用服务器-1", "the app server + 100% ~ok", "app-1")
     assert _error(lambda: ecs_client.modify_instance_attribute(ecs_models.ModifyInstanceAttributeRequest(
         instance_id=instance_id, password="weak"))).code == "InvalidPassword.Malformed"
     ecs_client.modify_instance_charge_type(ecs_models.ModifyInstanceChargeTypeRequest(
@@ -241,3 +242,15 @@ def test_catalogue_calls(emulator, ecs_client):
         region_id=REGION, attribute_name=["used-postpaid-instance-vcpu-count"])).body.account_attribute_items
     (item,) = items.account_attribute_item
     assert item.attribute_values.value_item[0].value == "4"
+
+
+def test_each_account_sees_only_its_own_instances(emulator, ecs_client, make_ecs_client):
+    emulator.admin("POST", "keys", {"access_key_id": "LTAI5tOtherAccount", "access_key_secret": "other-secret"})
+    other = make_ecs_client(access_key_id="LTAI5tOtherAccount", access_key_secret="other-secret")
+    (theirs,) = run(other, instance_name="theirs")
+    (mine,) = run(ecs_client, instance_name="mine")
+    assert list(statuses(ecs_client, [theirs, mine])) == [mine]
+    assert list(statuses(other, [theirs, mine])) == [theirs]
+    error = _error(lambda: ecs_client.describe_instance_attribute(
+        ecs_models.DescribeInstanceAttributeRequest(instance_id=theirs)))
+    assert error.code == "InvalidInstanceId.NotFound"

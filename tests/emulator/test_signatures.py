@@ -55,3 +55,46 @@ def test_unknown_region_is_not_found(ecs_client):
     with pytest.raises(ClientException) as raised:
         ecs_client.describe_zones(ecs_models.DescribeZonesRequest(region_id="mars-north-1"))
     assert raised.value.code == "InvalidRegionId.NotFound"
+
+
+@pytest.mark.parametrize("signature_algorithm", STYLES)
+def test_a_form_body_is_signed_and_read_like_the_query(emulator, signature_algorithm):
+    """A few VPC actions send their parameters as a form body: signed (ACS3: its sha256; v2: its
+    parameters) and read like query parameters."""
+    from alibabacloud_tea_openapi import utils_models
+    from alibabacloud_tea_openapi.client import Client as OpenApiClient
+    from darabonba.runtime import RuntimeOptions
+
+    from .conftest import sdk_config
+
+    client = OpenApiClient(sdk_config(emulator, signature_algorithm=signature_algorithm))
+    params = utils_models.Params(action="DescribeZones", version="2014-05-26", protocol="HTTP", pathname="/",
+                                 method="POST", auth_type="AK", style="RPC", req_body_type="formData",
+                                 body_type="json")
+    request = utils_models.OpenApiRequest(body={"RegionId": "cn-shanghai", "AcceptLanguage": "en-US"})
+    answer = client.call_api(params, request, RuntimeOptions())
+    assert [z["ZoneId"] for z in answer["body"]["Zones"]["Zone"]] == ["cn-shanghai-e", "cn-shanghai-f", "cn-shanghai-g"]
+
+
+def test_the_real_endpoint_through_the_emulator_as_http_proxy(emulator):
+    """Keeping the real endpoint and sending through the emulator as a proxy: the Host header is
+    the real one and the signature still checks."""
+    from alibabacloud_ecs20140526.client import Client as EcsClient
+    from alibabacloud_tea_openapi import models as open_api_models
+
+    from .process import DEMO_KEY_SECRET
+
+    client = EcsClient(open_api_models.Config(access_key_id=DEMO_KEY_ID, access_key_secret=DEMO_KEY_SECRET,
+                                              endpoint="ecs.cn-hangzhou.aliyuncs.com", protocol="http",
+                                              http_proxy=emulator.url))
+    assert len(client.describe_regions(ecs_models.DescribeRegionsRequest()).body.regions.region) == 6
+
+
+def test_a_deleted_key_is_not_found_any_more(emulator, make_ecs_client):
+    emulator.admin("POST", "keys", {"access_key_id": "LTAI5tShortLived", "access_key_secret": "short-lived"})
+    client = make_ecs_client(access_key_id="LTAI5tShortLived", access_key_secret="short-lived")
+    assert client.describe_regions(ecs_models.DescribeRegionsRequest()).body.regions.region
+    emulator.admin("DELETE", "keys", {"access_key_id": "LTAI5tShortLived"})
+    with pytest.raises(ClientException) as raised:
+        client.describe_regions(ecs_models.DescribeRegionsRequest())
+    assert raised.value.code == "InvalidAccessKeyId.NotFound"
