@@ -8,6 +8,7 @@ import math
 import random
 
 from . import resource_names, resource_tags
+from .client_tokens import idempotent
 from .errors import ApiError, invalid_parameter, missing_parameter, not_found, quota_exceeded
 from .paging import by_next_token, by_page_number, wants_next_token
 from .regions import check_zone
@@ -106,6 +107,7 @@ def _size(category, level, value):
 
 
 @action("Ecs", "CreateDisk")
+@idempotent
 def create_disk(call):
     p = call.params
     category = p.str("DiskCategory", default="cloud")

@@ -8,6 +8,7 @@ import math
 
 from . import resource_names, resource_tags
 from .ecs_system_images import SYSTEM_IMAGES
+from .client_tokens import idempotent
 from .errors import ApiError, invalid_parameter, missing_parameter, not_found, quota_exceeded
 from .paging import by_page_number
 from .registry import action
@@ -154,6 +155,7 @@ def _oss_object(call, bucket, key):
 
 
 @action("Ecs", "ImportImage")
+@idempotent
 def import_image(call):
     p = call.params
     mappings = p.objects("DiskDeviceMapping")
@@ -196,6 +198,7 @@ def import_image(call):
 
 
 @action("Ecs", "CreateImage")
+@idempotent
 def create_image(call):
     p = call.params
     instance_id = p.str("InstanceId")

@@ -3,6 +3,7 @@ ModifySecurityGroupAttribute, DeleteSecurityGroup (refused while an instance use
 another group's rule names it). Their rules live in the group's record under Permissions (the shape
 DescribeSecurityGroupAttribute answers); see ecs_security_group_rules.py for Authorize/Revoke."""
 from . import resource_names, resource_tags
+from .client_tokens import idempotent
 from .errors import ApiError, invalid_parameter, not_found, quota_exceeded
 from .paging import by_next_token, by_page_number, wants_next_token
 from .registry import action
@@ -44,6 +45,7 @@ def _summary(call, group):
 
 
 @action("Ecs", "CreateSecurityGroup")
+@idempotent
 def create_security_group(call):
     p = call.params
     name = resource_names.name(p.str("SecurityGroupName"), "SecurityGroupName", "InvalidSecurityGroupName.Malformed",

@@ -3,6 +3,7 @@
 DescribeRouteEntryList, DeleteRouteEntry). System entries (the cloud service range and one per
 vSwitch CIDR) come and go with the VPC and its vSwitches; custom entries are Pending, then Available."""
 from . import cidr_blocks, resource_names
+from .client_tokens import idempotent
 from .errors import ApiError, invalid_parameter, missing_parameter, not_found
 from .paging import by_next_token, by_page_number
 from .params import Params
@@ -160,6 +161,7 @@ def describe_route_table_list(call):
 
 
 @action("Vpc", "CreateRouteEntry")
+@idempotent
 def create_route_entry(call):
     p = call.params
     table = _find_table(call, p.str("RouteTableId", required=True))

@@ -4,6 +4,7 @@ A vSwitch is Pending for a moment, then Available; it joins its VPC's system rou
 import ipaddress
 
 from . import cidr_blocks, resource_names, resource_tags, vpc_route_tables
+from .client_tokens import idempotent
 from .errors import ApiError, not_found, quota_exceeded
 from .paging import by_page_number
 from .regions import check_zone
@@ -26,6 +27,7 @@ def _answer(call, vswitch):
 
 
 @action("Vpc", "CreateVSwitch")
+@idempotent
 def create_vswitch(call):
     p = call.params
     vpc = find_vpc(call, p.str("VpcId", required=True))

@@ -194,3 +194,8 @@ def test_disks_and_their_transitions_survive_a_restart(own_emulator):
     client = EcsClient(sdk_config(own_emulator))
     assert _disk(client, ready).disk_name == "kept"
     _wait_disk(client, creating, "Available")
+
+
+def test_client_token_makes_create_disk_idempotent(emulator, ecs_client):
+    assert _create(ecs_client, client_token="job-11") == _create(ecs_client, client_token="job-11")
+    assert len(emulator.table("disks")) == 1

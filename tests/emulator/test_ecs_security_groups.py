@@ -217,3 +217,8 @@ def test_groups_and_rules_survive_a_restart(own_emulator):
     own_emulator.restart()
     client = EcsClient(sdk_config(own_emulator))
     assert [r.port_range for r in _rules(client, group_id)] == ["80/80"]
+
+
+def test_client_token_makes_create_idempotent(emulator, ecs_client):
+    assert _create(ecs_client, client_token="job-9") == _create(ecs_client, client_token="job-9")
+    assert len(emulator.table("security_groups")) == 1

@@ -163,3 +163,10 @@ def test_eips_survive_a_restart(own_emulator):
     client = VpcClient(sdk_config(own_emulator))
     eip = _eip(client, allocated.allocation_id)
     assert (eip.name, eip.ip_address, eip.status) == ("kept", allocated.eip_address, "Available")
+
+
+def test_client_token_makes_allocate_idempotent(emulator, vpc_client):
+    first = _allocate(vpc_client, client_token="job-7")
+    again = _allocate(vpc_client, client_token="job-7")
+    assert (again.allocation_id, again.eip_address) == (first.allocation_id, first.eip_address)
+    assert len(emulator.table("eips")) == 1

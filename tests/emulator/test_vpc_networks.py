@@ -254,3 +254,18 @@ def test_networks_survive_a_restart_and_pending_ones_finish(own_emulator):
     _wait_vpc(client, pending.vpc_id)
     tables = client.describe_route_tables(vpc_models.DescribeRouteTablesRequest(region_id=REGION)).body
     assert tables.total_count == 2
+
+
+def test_client_token_makes_create_vpc_and_vswitch_idempotent(emulator, vpc_client):
+    first = _create_vpc(vpc_client, client_token="job-42")
+    again = _create_vpc(vpc_client, client_token="job-42")
+    assert (again.vpc_id, again.vrouter_id, again.route_table_id) == (first.vpc_id, first.vrouter_id,
+                                                                      first.route_table_id)
+    assert len(emulator.table("vpcs")) == 1 and len(emulator.table("vrouters")) == 1
+    error = _error(lambda: _create_vpc(vpc_client, cidr="10.0.0.0/8", client_token="job-42"))
+    assert error.code == "IdempotentParameterMismatch"
+    _wait_vpc(vpc_client, first.vpc_id)
+    made = [vpc_client.create_vswitch(vpc_models.CreateVSwitchRequest(
+        region_id=REGION, vpc_id=first.vpc_id, zone_id="cn-hangzhou-h", cidr_block="192.168.1.0/24",
+        client_token="job-43")).body.v_switch_id for _ in range(2)]
+    assert made[0] == made[1] and len(emulator.table("vswitches")) == 1
