@@ -43,26 +43,35 @@ def _performance(category, size, level):
     return min(ceiling[0], 1800 + per_gib * size), min(ceiling[1], 120 + math.floor(0.5 * size))
 
 
+# what a disk record leaves out (disks made by RunInstances carry fewer fields) reads as these
+_DEFAULTS = {
+    "Description": "", "DiskName": "", "Type": "data", "Portable": True, "DeleteWithInstance": False,
+    "DeleteAutoSnapshot": True, "EnableAutoSnapshot": False, "EnableAutomatedSnapshotPolicy": False,
+    "AutoSnapshotPolicyId": "", "Encrypted": False, "KMSKeyId": "", "ImageId": "", "SourceSnapshotId": "",
+    "DiskChargeType": "PostPaid", "ExpiredTime": "2999-09-08T16:00Z", "AttachedTime": "", "DetachedTime": "",
+    "ResourceGroupId": "", "BdfId": "", "ProductCode": "", "MultiAttach": "Disabled", "StorageSetId": "",
+    "StorageSetPartitionNumber": 0, "StorageClusterId": "", "BurstingEnabled": False, "ProvisionedIops": 0,
+    "OperationLocks": {"OperationLock": []}, "Tags": {"Tag": []}, "Placement": {}, "Device": "", "InstanceId": "",
+}
+
+
+def _field(disk, name):
+    return disk.get(name, _DEFAULTS.get(name))
+
+
 def _answer(disk):
-    """A disk as DescribeDisks answers it; disks made by RunInstances carry fewer fields, so the
-    rest is filled in from the category and size."""
+    """A disk as DescribeDisks answers it: the record, the defaults of what it leaves out, and the
+    performance of its category and size."""
     iops, throughput = _performance(disk["Category"], disk["Size"], disk.get("PerformanceLevel"))
     attached = disk.get("InstanceId") and disk.get("Status") in ("In_use", "Attaching", "Detaching")
     attachments = disk.get("Attachments") or {"Attachment": []}
-    defaults = {
-        "Description": "", "DiskName": "", "Type": "data", "Portable": True, "DeleteWithInstance": False,
-        "DeleteAutoSnapshot": True, "EnableAutoSnapshot": False, "EnableAutomatedSnapshotPolicy": False,
-        "AutoSnapshotPolicyId": "", "Encrypted": False, "KMSKeyId": "", "ImageId": "", "SourceSnapshotId": "",
-        "DiskChargeType": "PostPaid", "ExpiredTime": "2999-09-08T16:00Z", "AttachedTime": "", "DetachedTime": "",
-        "ResourceGroupId": "", "SerialNumber": disk["DiskId"][2:] if disk["DiskId"].startswith("d-") else "",
-        "BdfId": "", "ProductCode": "", "MultiAttach": "Disabled", "StorageSetId": "", "StorageSetPartitionNumber": 0,
-        "StorageClusterId": "", "BurstingEnabled": False, "ProvisionedIops": 0,
+    computed = {
+        "SerialNumber": disk["DiskId"][2:] if disk["DiskId"].startswith("d-") else "",
         "PerformanceLevel": "PL1" if disk["Category"] == "cloud_essd" else "",
-        "OperationLocks": {"OperationLock": []}, "Tags": {"Tag": []}, "Placement": {},
         "IOPS": iops, "IOPSRead": iops // 2, "IOPSWrite": iops // 2, "Throughput": throughput,
-        "ThroughputRead": throughput // 2, "ThroughputWrite": throughput // 2, "Device": "", "InstanceId": "",
+        "ThroughputRead": throughput // 2, "ThroughputWrite": throughput // 2,
     }
-    answer = {**defaults, **public(disk), "Attachments": attachments}
+    answer = {**_DEFAULTS, **computed, **public(disk), "Attachments": attachments}
     answer["MountInstanceNum"] = 1 if attached else 0
     answer["MountInstances"] = {"MountInstance": attachments["Attachment"] if attached else []}
     return answer
@@ -195,27 +204,26 @@ def describe_disks(call):
     flags = [name for name in ("Portable", "DeleteWithInstance", "Encrypted", "EnableAutoSnapshot") if name in p]
     rows = []
     for disk in creation_order(call.table("disks").values(), "DiskId"):
-        answer = _answer(disk)
         if wanted_ids and disk["DiskId"] not in wanted_ids:
             continue
-        if status and status != "All" and answer["Status"] != status:
+        if status and status != "All" and disk["Status"] != status:
             continue
-        if disk_type != "all" and answer["Type"] != disk_type:
+        if disk_type != "all" and _field(disk, "Type") != disk_type:
             continue
-        if category != "all" and answer["Category"] != category:
+        if category != "all" and disk["Category"] != category:
             continue
-        if any(value is not None and answer.get(field) != value for field, value in exact.items()):
+        if any(value is not None and _field(disk, field) != value for field, value in exact.items()):
             continue
-        if any(answer[name] != p.bool(name) for name in flags):
+        if any(_field(disk, name) != p.bool(name) for name in flags):
             continue
-        if not resource_tags.matches(answer["Tags"]["Tag"], p):
+        if not resource_tags.matches(_field(disk, "Tags")["Tag"], p):
             continue
-        rows.append(answer)
+        rows.append(disk)
     if wants_next_token(p):
         page, info = by_next_token(rows, p, default_size=10, max_size=500)
     else:
         page, info = by_page_number(rows, p, default_size=10, max_size=100)
-    return {"Disks": {"Disk": page}, **info}
+    return {"Disks": {"Disk": [_answer(disk) for disk in page]}, **info}
 
 
 @action("Ecs", "AttachDisk", regional=False)

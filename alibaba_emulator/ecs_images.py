@@ -47,10 +47,10 @@ def _users(call, image_id):
     return [i for i in call.table("instances").values() if i.get("ImageId") == image_id]
 
 
-def _answer(call, image):
+def _answer(image, used_ids):
     answer = public(image)
     if image["ImageOwnerAlias"] == "self":
-        answer["Usage"] = "instance" if _users(call, image["ImageId"]) else "none"
+        answer["Usage"] = "instance" if image["ImageId"] in used_ids else "none"
         mappings = answer["DiskDeviceMappings"]["DiskDeviceMapping"]
         answer["DiskDeviceMappings"] = {"DiskDeviceMapping": [{**m, "Progress": image["Progress"]} for m in mappings]}
     else:
@@ -110,9 +110,10 @@ def describe_images(call):
     filters = {f.get("Key"): f.get("Value") for f in p.objects("Filter")}
     custom = sorted(call.table("images").values(), key=lambda i: (-i.get("_created", 0), i["ImageId"]))
     candidates = (custom if "self" in owners else []) + (list(SYSTEM_IMAGES.values()) if "system" in owners else [])
+    used_ids = {i.get("ImageId") for i in call.table("instances").values()}
     rows = []
     for image in candidates:
-        answer = _answer(call, image)
+        answer = _answer(image, used_ids)
         if wanted_ids and image["ImageId"] not in wanted_ids:
             continue
         if "All" not in statuses and image["Status"] not in statuses:
