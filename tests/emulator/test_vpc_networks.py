@@ -269,3 +269,33 @@ def test_client_token_makes_create_vpc_and_vswitch_idempotent(emulator, vpc_clie
         region_id=REGION, vpc_id=first.vpc_id, zone_id="cn-hangzhou-h", cidr_block="192.168.1.0/24",
         client_token="job-43")).body.v_switch_id for _ in range(2)]
     assert made[0] == made[1] and len(emulator.table("vswitches")) == 1
+
+
+def test_run_instances_needs_a_vswitch_and_security_group_that_exist(emulator, vpc_client, ecs_client):
+    from alibabacloud_ecs20140526 import models as ecs_models
+    from .ecs_helpers import run_request
+
+    created = _ready_vpc(vpc_client, cidr="10.0.0.0/8")
+    vswitch_id = _create_vswitch(vpc_client, created.vpc_id, "10.1.0.0/16")
+    group_id = ecs_client.create_security_group(ecs_models.CreateSecurityGroupRequest(
+        region_id=REGION, vpc_id=created.vpc_id, security_group_name="web")).body.security_group_id
+    other_vpc = _ready_vpc(vpc_client, cidr="172.16.0.0/12", name="other")
+    stranger = ecs_client.create_security_group(ecs_models.CreateSecurityGroupRequest(
+        region_id=REGION, vpc_id=other_vpc.vpc_id, security_group_name="other")).body.security_group_id
+
+    def start(**fields):
+        return ecs_client.run_instances(run_request(**fields)).body.instance_id_sets.instance_id_set
+
+    error = _error(lambda: start(v_switch_id="vsw-doesnotexist00000000", security_group_id=group_id))
+    assert (error.code, error.status_code) == ("InvalidVSwitchId.NotFound", 404)
+    error = _error(lambda: start(v_switch_id=vswitch_id, security_group_id="sg-doesnotexist000000000"))
+    assert (error.code, error.status_code) == ("InvalidSecurityGroupId.NotFound", 404)
+    assert _error(lambda: start(v_switch_id=vswitch_id, security_group_id=stranger)).code == \
+        "InvalidSecurityGroup.VpcMismatch"
+    assert _error(lambda: start(v_switch_id=vswitch_id)).code == "MissingParameter"
+    assert not emulator.table("instances")
+    time.sleep(0.3)                                        # the vSwitch is Available now
+    (instance_id,) = start(v_switch_id=vswitch_id, security_group_id=group_id)
+    attributes = emulator.table("instances")[instance_id]["VpcAttributes"]
+    assert (attributes["VpcId"], attributes["VSwitchId"]) == (created.vpc_id, vswitch_id)
+    assert attributes["PrivateIpAddress"]["IpAddress"][0].startswith("10.1.")
