@@ -2,6 +2,7 @@
 (from an object in the account's OSS, Waiting → Creating with Progress "NN%" → Available),
 CreateImage (from an instance), DeleteImage (refused while an instance uses it unless Force),
 ModifyImageAttribute. Custom images are the `images` table of the account and region."""
+import copy
 import importlib
 import importlib.util
 import math
@@ -220,7 +221,8 @@ def create_image(call):
     resource_names.dry_run(call)
 
     source = find_image(call, instance.get("ImageId")) or {}
-    os_fields = {field: source.get(field, default) for field, default in (
+    # copied: the new image must not share the Features dict of a system image of the catalogue
+    os_fields = {field: copy.deepcopy(source.get(field, default)) for field, default in (
         ("OSType", "linux"), ("Platform", "Others Linux"), ("Architecture", "x86_64"), ("BootMode", "BIOS"),
         ("OSName", "Others Linux"), ("OSNameEn", "Others Linux"), ("LicenseType", ""),
         ("Features", {"NvmeSupport": "unsupported", "ImdsSupport": "v1"}))}

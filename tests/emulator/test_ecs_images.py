@@ -187,3 +187,16 @@ def test_images_and_their_progress_survive_a_restart(own_emulator):
     client = EcsClient(sdk_config(own_emulator))
     assert _wait_image(client, image_id)[-1] == ("Available", "100%")
     assert _image(client, image_id).image_name == "golden"
+
+
+def test_changing_a_custom_image_leaves_the_system_image_it_came_from_alone(emulator, ecs_client):
+    (instance_id,) = run(ecs_client, image_id="ubuntu_22_04_x64_20G_alibase_20240812.vhd")
+    wait_for(ecs_client, [instance_id], "Running")
+    image_id = _create_image(ecs_client, instance_id)
+    _wait_image(ecs_client, image_id)
+    ecs_client.modify_image_attribute(ecs_models.ModifyImageAttributeRequest(
+        region_id=REGION, image_id=image_id, features=ecs_models.ModifyImageAttributeRequestFeatures(
+            nvme_support="unsupported")))
+    assert _image(ecs_client, image_id).features.nvme_support == "unsupported"
+    system = _image(ecs_client, "ubuntu_22_04_x64_20G_alibase_20240812.vhd")
+    assert system.features.nvme_support == "supported"
