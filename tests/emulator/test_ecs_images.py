@@ -200,3 +200,18 @@ def test_changing_a_custom_image_leaves_the_system_image_it_came_from_alone(emul
     assert _image(ecs_client, image_id).features.nvme_support == "unsupported"
     system = _image(ecs_client, "ubuntu_22_04_x64_20G_alibase_20240812.vhd")
     assert system.features.nvme_support == "supported"
+
+
+def test_custom_images_are_per_account_and_region(emulator, ecs_client, make_ecs_client):
+    (instance_id,) = run(ecs_client)
+    wait_for(ecs_client, [instance_id], "Running")
+    image_id = _create_image(ecs_client, instance_id)
+    _wait_image(ecs_client, image_id)
+    assert _images(ecs_client, region="cn-shanghai", image_owner_alias="self").total_count == 0
+    emulator.admin("POST", "keys", {"access_key_id": "LTAI5tOtherAccount", "access_key_secret": "other-secret",
+                                    "account": "1688000000000002"})
+    other = make_ecs_client(access_key_id="LTAI5tOtherAccount", access_key_secret="other-secret")
+    assert _images(other, image_owner_alias="self").total_count == 0
+    assert _images(other).total_count == 16                  # the system images, all the same
+    assert _error(lambda: other.modify_image_attribute(ecs_models.ModifyImageAttributeRequest(
+        region_id=REGION, image_id=image_id, image_name="mine"))).code == "InvalidImageId.NotFound"
