@@ -172,7 +172,7 @@ def create_route_entry(call):
     name = resource_names.name(p.str("RouteEntryName"), "RouteEntryName", "InvalidRouteEntryName.Malformed")
     description = resource_names.description(p.str("Description"), "InvalidDescription.Malformed")
     hops = [{"NextHopType": h.get("NextHopType", "Instance"), "NextHopId": h.get("NextHopId", ""),
-             "Weight": int(h.get("Weight") or 100)} for h in p.objects("NextHopList")]
+             "Weight": _weight(index, h.get("Weight"))} for index, h in enumerate(p.objects("NextHopList"), 1)]
     if hops:
         next_hop_type, next_hop_id = "Ecmp", ""
     else:
@@ -192,6 +192,15 @@ def create_route_entry(call):
                           status="Pending", name=name or "", description=description or "", next_hops=hops)
     call.schedule("route_entries", entry_id, [{"Status": "Available"}])
     return {"RouteEntryId": entry_id}
+
+
+def _weight(index, text):
+    """An ECMP next hop's weight: 0 to 255, 100 unless given."""
+    if text is None or text == "":
+        return 100
+    if not text.isdigit() or int(text) > 255:
+        raise invalid_parameter(f"NextHopList.{index}.Weight", text)
+    return int(text)
 
 
 def _check_next_hop(call, table, hop_type, hop_id):

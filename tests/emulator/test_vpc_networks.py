@@ -180,6 +180,10 @@ def test_custom_route_entries_to_an_instance(emulator, vpc_client, ecs_client):
     assert _error(lambda: create("172.17.0.0/16", next_hop="i-doesnotexist00000000")).code == "InvalidNextHopId.NotFound"
     assert _error(lambda: create("bad")).code == "InvalidDestinationCidrBlock.Malformed"
     assert _error(lambda: vpc_client.create_route_entry(vpc_models.CreateRouteEntryRequest(
+        region_id=REGION, route_table_id=table_id, destination_cidr_block="172.18.0.0/16", next_hop_list=[
+            vpc_models.CreateRouteEntryRequestNextHopList(next_hop_type="Instance", next_hop_id=instance_id,
+                                                         weight=256)]))).code == "InvalidParameter"
+    assert _error(lambda: vpc_client.create_route_entry(vpc_models.CreateRouteEntryRequest(
         region_id=REGION, route_table_id="vtb-doesnotexist00000000", destination_cidr_block="1.0.0.0/8",
         next_hop_id=instance_id))).code == "InvalidRouteTableId.NotFound"
     error = _error(lambda: vpc_client.delete_route_entry(vpc_models.DeleteRouteEntryRequest(
