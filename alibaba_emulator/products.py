@@ -20,3 +20,11 @@ from . import (  # noqa: F401  (emu-net: security groups, images, disks, VPC, EI
     vpc_vpcs,
     vpc_vswitches,
 )
+from . import (  # noqa: F401  (emu-vpn: Express Connect and VPN)
+    express_connect_links,
+    express_connect_router_interfaces,
+    express_connect_vbrs,
+    vpn_connections,
+    vpn_customer_gateways,
+    vpn_gateways,
+)
