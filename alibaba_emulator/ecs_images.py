@@ -3,11 +3,9 @@
 CreateImage (from an instance), DeleteImage (refused while an instance uses it unless Force),
 ModifyImageAttribute. Custom images are the `images` table of the account and region."""
 import copy
-import importlib
-import importlib.util
 import math
 
-from . import resource_names, resource_tags
+from . import oss, resource_names, resource_tags
 from .ecs_system_images import SYSTEM_IMAGES
 from .client_tokens import idempotent
 from .errors import ApiError, invalid_parameter, missing_parameter, not_found, quota_exceeded
@@ -142,10 +140,6 @@ def describe_images(call):
 
 def _oss_object(call, bucket, key):
     """What the emulator's OSS knows of an object, or an error saying why it cannot be read."""
-    if importlib.util.find_spec(f"{__package__}.oss") is None:
-        raise ApiError(400, "OperationDenied.OssUnavailable",
-                       "ImportImage reads the image from OSS, and this emulator build does not include OSS.")
-    oss = importlib.import_module(f"{__package__}.oss")
     info = oss.object_info(call.emulator, call.account, bucket, key)
     if info is None:
         raise ApiError(404, "InvalidOSSObject.NotFound",

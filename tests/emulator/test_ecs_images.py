@@ -2,7 +2,6 @@
 custom images made by ImportImage from OSS (Waiting → Creating NN% → Available) and by CreateImage,
 DeleteImage refused while an instance uses the image unless Force, ModifyImageAttribute; errors,
 and a restart."""
-import importlib.util
 import time
 
 import oss2
@@ -17,7 +16,6 @@ from .process import DEMO_KEY_ID, DEMO_KEY_SECRET
 
 REGION = "cn-hangzhou"
 ALL_STATUSES = "Waiting,Creating,Available,Deprecated,CreateFailed"
-OSS_EMULATED = importlib.util.find_spec("alibaba_emulator.oss") is not None
 
 
 def _error(call):
@@ -134,7 +132,6 @@ def _oss_bucket(emulator, name, region=REGION):
     return bucket
 
 
-@pytest.mark.skipif(not OSS_EMULATED, reason="the emulator's OSS (emu-oss) is not in this build")
 def test_import_image_from_an_oss_object_reports_progress_until_available(emulator, ecs_client):
     _oss_bucket(emulator, "images").put_object("disks/app.qcow2", b"QFI\xfb" + b"\0" * 4096)
     imported = _import(ecs_client)
@@ -152,7 +149,6 @@ def test_import_image_from_an_oss_object_reports_progress_until_available(emulat
     assert emulator.table("instances")[instance_id]["ImageId"] == imported.image_id
 
 
-@pytest.mark.skipif(not OSS_EMULATED, reason="the emulator's OSS (emu-oss) is not in this build")
 def test_import_image_checks_the_oss_object(emulator, ecs_client):
     _oss_bucket(emulator, "images")
     error = _error(lambda: _import(ecs_client, key="disks/missing.qcow2"))
@@ -169,13 +165,6 @@ def test_import_image_parameters(emulator, ecs_client):
     assert _error(lambda: _import(ecs_client, image_format="ISO9660")).code == "InvalidFormat.ValueNotSupported"
     assert _error(lambda: _import(ecs_client, ostype="beos")).code == "InvalidParameter"
     assert _error(lambda: _import(ecs_client, image_name="http://app")).code == "InvalidImageName.Malformed"
-
-
-@pytest.mark.skipif(OSS_EMULATED, reason="this build has the emulator's OSS")
-def test_import_image_without_oss_says_so(emulator, ecs_client):
-    error = _error(lambda: _import(ecs_client))
-    assert (error.code, error.status_code) == ("OperationDenied.OssUnavailable", 400)
-    assert "OSS" in error.message
 
 
 def test_images_and_their_progress_survive_a_restart(own_emulator):
