@@ -96,7 +96,8 @@ def test_a_subscription_disk_is_made_attached_and_its_charge_type_changes(hybrid
     refused = hybrid.client.post(DISKS, {"name": "sub", "size": 20 * GIB, "disk_charge_type": "PrePaid"},
                                  format="json")
     assert refused.status_code == 400 and "ecs_instance_uuid" in refused.json()["details"]
-    disk = created(hybrid, zone, identity_zone_uuid=None, disk_charge_type="PrePaid", ecs_instance_uuid=instance["uuid"])
+    disk = created(hybrid, zone, identity_zone_uuid=None, disk_charge_type="PrePaid",
+                   ecs_instance_uuid=instance["uuid"])
     assert disk["state"] == "In_use" and disk["disk_charge_type"] == "PrePaid" and not disk["portable"]
     assert disks(hybrid)[disk["disk_id"]]["InstanceId"] == instance["instance_id"]
 
@@ -105,23 +106,15 @@ def test_a_subscription_disk_is_made_attached_and_its_charge_type_changes(hybrid
     assert detail(hybrid, disk)["disk_charge_type"] == "PostPaid" and detail(hybrid, disk)["portable"]
 
 
-def fail_during_the_wait(hybrid, monkeypatch, *faults):
-    """Inject ``faults`` into the emulator the moment WaitDiskMade starts (the create's first
-    DescribeDisks, its look for a disk made by an earlier try, must not take them)."""
-    from apps.hybrid.flows import storage_disks
-
-    original = storage_disks.WaitDiskMade.run
-
-    def run(step, ctx):
-        for fault in faults:
-            hybrid.emulator.admin("POST", "faults", {"product": "Ecs", "times": 1, **fault})
-        return original(step, ctx)
-
-    monkeypatch.setattr(storage_disks.WaitDiskMade, "run", run)
+def fail_the_wait(hybrid):
+    """The cloud fails the next DescribeDisks: the create's first one, its wait for the disk made
+    (CreateDisk's ClientToken is its look before the create)."""
+    hybrid.emulator.admin("POST", "faults", {"product": "Ecs", "action": "DescribeDisks", "code": "InternalError",
+                                             "http_status": 500, "times": 1})
 
 
-def test_a_failure_after_the_create_deletes_the_disk_made(hybrid, zone, monkeypatch):
-    fail_during_the_wait(hybrid, monkeypatch, {"action": "DescribeDisks", "code": "InternalError", "http_status": 500})
+def test_a_failure_after_the_create_deletes_the_disk_made(hybrid, zone):
+    fail_the_wait(hybrid)
     job = hybrid.job(create(hybrid, zone))
     assert job["state"] == "failed" and job["error"]["step"] == "WaitDiskMade", job
     steps = {step["name"]: step["state"] for step in job["steps"]}
@@ -129,9 +122,9 @@ def test_a_failure_after_the_create_deletes_the_disk_made(hybrid, zone, monkeypa
     assert disks(hybrid) == {} and not EcsDisk.objects.exists()
 
 
-def test_a_failed_subscription_create_detaches_and_deletes_the_disk(hybrid, zone, monkeypatch):
+def test_a_failed_subscription_create_detaches_and_deletes_the_disk(hybrid, zone):
     instance = created_instance(hybrid, zone, instance_charge_type="PrePaid")
-    fail_during_the_wait(hybrid, monkeypatch, {"action": "DescribeDisks", "code": "InternalError", "http_status": 500})
+    fail_the_wait(hybrid)
     job = hybrid.job(create(hybrid, zone, identity_zone_uuid=None, disk_charge_type="PrePaid",
                             ecs_instance_uuid=instance["uuid"]))
     assert job["state"] == "failed" and "rollback_failures" not in job["error"].get("details", {}), job

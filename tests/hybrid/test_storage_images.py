@@ -159,18 +159,11 @@ def test_a_failed_part_is_resumed_by_the_steps_retry(hybrid, bucket, local_image
     assert hashlib.sha256(stored).hexdigest() == local_image.sha256   # every byte, in order
 
 
-def test_a_failure_after_the_import_deletes_the_image_and_the_object(hybrid, bucket, local_image, small_parts,
-                                                                       monkeypatch):
-    from apps.hybrid.flows import storage_images
-
-    original = storage_images.WaitImageAvailable.run
-
-    def run(step, ctx):   # the cloud fails the moment the wait for the imported image starts
-        hybrid.emulator.admin("POST", "faults", {"product": "Ecs", "action": "DescribeImages",
-                                                 "code": "InternalError", "http_status": 500, "times": 1})
-        return original(step, ctx)
-
-    monkeypatch.setattr(storage_images.WaitImageAvailable, "run", run)
+def test_a_failure_after_the_import_deletes_the_image_and_the_object(hybrid, bucket, local_image, small_parts):
+    # the upload's first DescribeImages is its wait for the imported image (ImportImage's ClientToken
+    # is its look before the import)
+    hybrid.emulator.admin("POST", "faults", {"product": "Ecs", "action": "DescribeImages", "code": "InternalError",
+                                             "http_status": 500, "times": 1})
     job = hybrid.job(upload(hybrid, local_image, bucket))
     assert job["state"] == "failed" and job["error"]["step"] == "WaitImageAvailable", job
     assert job["error"]["details"]["cloud_code"] == "InternalError" and "Traceback" not in str(job)

@@ -90,9 +90,10 @@ class ReadBucket(RemoteStep, NoRollback):
         bucket, _ = bucket_of(ctx)
         info = cloud.oss("GetBucketInfo", bucket.get_bucket_info)
         ctx.remote = {"location": info.location or "", "storage_class": info.storage_class or "",
-                      "acl": getattr(info.acl, "grant", "") or "", "data_redundancy_type": info.data_redundancy_type or "",
-                      "extranet_endpoint": info.extranet_endpoint or "", "intranet_endpoint": info.intranet_endpoint or "",
-                      "creation_date": info.creation_date or ""}
+                      "acl": getattr(info.acl, "grant", "") or "",
+                      "data_redundancy_type": info.data_redundancy_type or "",
+                      "extranet_endpoint": info.extranet_endpoint or "",
+                      "intranet_endpoint": info.intranet_endpoint or "", "creation_date": info.creation_date or ""}
 
 
 class MarkBucketAvailable(DbStep, NoRollback):

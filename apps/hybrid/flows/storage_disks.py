@@ -4,12 +4,12 @@
     attach: BeginAttaching -> AttachDisk -> WaitIn_use -> EndInUse        (detach likewise, to Available)
     delete: BeginDeleting -> DeleteDiskInCloud -> DeleteEcsDiskRow
 
-CreateDisk is sent with the job's uuid as ClientToken and the tag ``cloudportal:uuid`` = the row's
-uuid, by which the step (and its rollback, and a sync) finds the disk it made even when the worker
-died before it recorded the id. A pay-as-you-go disk is made in a zone (Available); a subscription
-(PrePaid) one is made for a subscription instance, attached to it (In_use). When a later step
-fails the disk is deleted in the cloud (a subscription disk is first turned pay-as-you-go and
-detached, as the cloud deletes only a detached one) and the row goes.
+CreateDisk is sent with the job's uuid as ClientToken (sent again, the cloud answers the disk it
+made) and the tag ``cloudportal:uuid`` = the row's uuid, by which the rollback (and a sync) finds
+the disk made even when the worker died before it recorded the id. A pay-as-you-go disk is made
+in a zone (Available); a subscription (PrePaid) one is made for a subscription instance, attached
+to it (In_use). When a later step fails the disk is deleted in the cloud (a subscription disk is
+first turned pay-as-you-go and detached, as the cloud deletes only a detached one) and the row goes.
 
 Arguments: disk_uuid; create: create_params (CreateDisk's, validated by the API); attach:
 instance_id, delete_with_instance; rename: name; charge-type: disk_charge_type.
@@ -97,14 +97,10 @@ class RecordEcsDisk(DbStep):
 
 class CreateDiskInCloud(RemoteStep):
     def run(self, ctx):
-        cloud = cloud_of(ctx, EcsDisk)
-        found = disks_made_for(cloud, ctx.args["disk_uuid"])   # look before you create
-        if found:
-            ctx.disk_id = found[0]["DiskId"]
-            return
+        # the job's ClientToken is the look before the create: sent again, it answers the disk made
         params = {**ctx.args["create_params"], "ClientToken": str(ctx.job.uuid),
                   "Tag": [{"Key": PORTAL_TAG, "Value": ctx.args["disk_uuid"]}]}
-        ctx.disk_id = cloud.ecs("CreateDisk", params).get("DiskId")
+        ctx.disk_id = cloud_of(ctx, EcsDisk).ecs("CreateDisk", params).get("DiskId")
 
     def record(self, ctx):
         if ctx.get("disk_id"):
@@ -113,7 +109,8 @@ class CreateDiskInCloud(RemoteStep):
     def rollback(self, ctx):
         """Delete what CreateDisk made: the id recorded, else whatever carries the row's tag."""
         cloud = cloud_of(ctx, EcsDisk)
-        ids = [ctx.disk_id] if ctx.get("disk_id") else [d["DiskId"] for d in disks_made_for(cloud, ctx.args["disk_uuid"])]
+        ids = [ctx.disk_id] if ctx.get("disk_id") else [
+            d["DiskId"] for d in disks_made_for(cloud, ctx.args["disk_uuid"])]
         for disk_id in ids:
             delete_disk_remote(ctx, cloud, disk_id)
 

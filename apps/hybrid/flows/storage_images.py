@@ -10,7 +10,8 @@ the file one at a time. A failed part fails the step, and the step's retries con
 where it stopped: the upload in progress for the object is the checkpoint (ListMultipartUploads,
 ListParts), and the parts the cloud has are not sent again. The job's progress follows the bytes
 sent (0-60 %), then the cloud's import (60-100 %). ImportImage is tagged ``cloudportal:uuid`` = the
-row's uuid, by which a retried step or the rollback finds the image it made. A rollback aborts the
+row's uuid, by which the rollback finds the image made when its id was not recorded; its
+ClientToken (the job's uuid) makes a second ImportImage answer the first one's image. A rollback aborts the
 multipart upload and deletes the object and the imported image. Once the image is Available the
 object is deleted (the image no longer needs it) unless the request keeps it.
 
@@ -179,19 +180,15 @@ def delete_image_remote(cloud, image_id):
 
 class ImportImageInCloud(RemoteStep):
     def run(self, ctx):
-        cloud = cloud_of(ctx, EcsImage)
-        found = images_made_for(cloud, ctx.args["image_uuid"])   # look before you create
-        if found:
-            ctx.image_id = found[0]["ImageId"]
-            return
         _, key, row = upload_target(ctx)
         local = row.local_image
         mapping = {"OSSBucket": row.oss_bucket.bucket_name, "OSSObject": key, "Format": local.format.upper()}
         if local.size:
             mapping["DiskImageSize"] = max(5, math.ceil(local.size / GIB))   # GiB, the virtual size
+        # the job's ClientToken is the look before the import: sent again, it answers the image made
         params = {**ctx.args["import_params"], "DiskDeviceMapping": [mapping], "ClientToken": str(ctx.job.uuid),
                   "Tag": [{"Key": PORTAL_TAG, "Value": ctx.args["image_uuid"]}]}
-        ctx.image_id = cloud.ecs("ImportImage", params).get("ImageId")
+        ctx.image_id = cloud_of(ctx, EcsImage).ecs("ImportImage", params).get("ImageId")
 
     def record(self, ctx):
         if ctx.get("image_id"):
