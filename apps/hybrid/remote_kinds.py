@@ -217,6 +217,7 @@ class EcsImages(RemoteKind):
         "remote_created_at": lambda item, sync: cloud_time(item.get("CreationTime")),
     }
     deleted_state = "Deleted"
+    import_only = ("description",)   # PATCH changes it here (the cloud's description is not the portal's)
 
     def list_remote(self, cloud, data_center):
         owners = [name.strip() for name in IMAGE_SYNC_OWNERS.value().split(",") if name.strip()]
@@ -245,6 +246,7 @@ class EcsDisks(RemoteKind):
         "remote_created_at": lambda item, sync: cloud_time(item.get("CreationTime")),
     }
     deleted_state = "Deleted"
+    import_only = ("description",)   # PATCH changes it here (the cloud's description is not the portal's)
 
     def prepare(self, sync):
         sync.lookups["zones"] = dict(AlibabaIdentityZone.objects.filter(data_center=sync.data_center)

@@ -151,3 +151,15 @@ def test_each_account_sees_its_own_buckets_and_bad_names_are_400(hybrid, shangha
     bad = hybrid.client.post(BUCKETS, {"bucket_name": "Bad_Name", "data_center_uuid": shanghai["uuid"]},
                              format="json")
     assert bad.status_code == 400 and "bucket_name" in bad.json()["details"]
+
+
+def test_a_bucket_the_rollback_could_not_delete_keeps_its_row_for_the_next_sync(hybrid, shanghai):
+    for action in ("GetBucketInfo", "DeleteBucket"):
+        hybrid.emulator.admin("POST", "faults", {"product": "Oss", "action": action, "code": "InternalError",
+                                                 "http_status": 500, "times": 1})
+    job = hybrid.job(create(hybrid, shanghai, "portal-left-behind"))
+    assert job["state"] == "failed" and job["error"]["details"]["rollback_failures"][0]["step"] == \
+        "CreateBucketInCloud", job
+    assert "portal-left-behind" in buckets(hybrid) and OssBucket.objects.get().state == "Creating"
+    hybrid.job(hybrid.post(f"/api/v1/alibaba-data-centers/{shanghai['uuid']}/sync/"))
+    assert list(OssBucket.objects.values_list("bucket_name", "state")) == [("portal-left-behind", "Available")]

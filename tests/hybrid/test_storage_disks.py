@@ -169,3 +169,20 @@ def test_each_account_sees_and_acts_on_its_own_disks(hybrid, zone):
     assert tenant.post(f"{DISKS}{disk['uuid']}/rename/", {"name": "mine"}, format="json").status_code == 404
     answer = tenant.post(DISKS, {"name": "x", "identity_zone_uuid": zone["uuid"], "size": 20 * GIB}, format="json")
     assert answer.status_code == 400 and "identity_zone_uuid" in answer.json()["details"]
+
+
+def test_a_disk_the_rollback_could_not_delete_keeps_its_row_for_the_next_sync(hybrid, zone):
+    fail_the_wait(hybrid)
+    hybrid.emulator.admin("POST", "faults", {"product": "Ecs", "action": "DeleteDisk", "code": "InternalError",
+                                             "http_status": 500, "times": 1})
+    job = hybrid.job(create(hybrid, zone))
+    assert job["state"] == "failed", job
+    [failure] = job["error"]["details"]["rollback_failures"]
+    assert failure["step"] == "CreateDiskInCloud"
+    [left] = disks(hybrid)
+    row = EcsDisk.objects.get()
+    assert row.disk_id == left and row.busy_job is None   # kept, named, free for the operator
+    center = row.data_center
+    assert hybrid.job(hybrid.post(f"/api/v1/alibaba-data-centers/{center.uuid}/sync/"))["state"] == "succeeded"
+    row.refresh_from_db()
+    assert row.state == "Available" and EcsDisk.objects.count() == 1

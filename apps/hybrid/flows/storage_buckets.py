@@ -36,6 +36,10 @@ class RecordOssBucket(DbStep):
         ctx.bucket_name = row_of(ctx, OssBucket).bucket_name
 
     def rollback(self, ctx):
+        """The row goes, unless the cloud would not delete the bucket made: then it stays for the
+        next sync to describe (and the operator to delete)."""
+        if ctx.get("left_in_cloud"):
+            return
         OssBucket.objects.filter(uuid=ctx.args["bucket_uuid"]).delete()
 
 
@@ -72,14 +76,17 @@ class CreateBucketInCloud(RemoteStep):
             raise
 
     def rollback(self, ctx):
-        """Delete the bucket the step made (CheckBucketName saw the name free before it ran)."""
+        """Delete the bucket the step made (CheckBucketName saw the name free before it ran). When
+        the cloud will not, ``ctx.left_in_cloud`` says so (RecordOssBucket keeps the row)."""
         cloud = cloud_of(ctx, OssBucket)
         bucket = oss_bucket(cloud, ctx.get("bucket_name") or row_of(ctx, OssBucket).bucket_name)
+        ctx.left_in_cloud = [bucket.bucket_name]
         try:
             cloud.oss("DeleteBucket", bucket.delete_bucket)
         except AlibabaError as exc:
             if not is_not_found(exc):
                 raise
+        ctx.left_in_cloud = []
 
 
 class ReadBucket(RemoteStep, NoRollback):

@@ -92,6 +92,12 @@ class RecordEcsDisk(DbStep):
         ctx.disk_name = row_of(ctx, EcsDisk).name
 
     def rollback(self, ctx):
+        """The row goes, unless the cloud would not delete the disk made: then it stays, with the
+        disk's id, for the next sync to describe (and the operator to delete)."""
+        left = ctx.get("left_in_cloud")
+        if left:
+            fire(EcsDisk, ctx.args["disk_uuid"], None, disk_id=left[0])
+            return
         EcsDisk.objects.filter(uuid=ctx.args["disk_uuid"]).delete()
 
 
@@ -107,12 +113,15 @@ class CreateDiskInCloud(RemoteStep):
             fire(EcsDisk, ctx.args["disk_uuid"], None, disk_id=ctx.disk_id)
 
     def rollback(self, ctx):
-        """Delete what CreateDisk made: the id recorded, else whatever carries the row's tag."""
+        """Delete what CreateDisk made: the id recorded, else whatever carries the row's tag. What
+        the cloud would not delete is named in ``ctx.left_in_cloud`` (RecordEcsDisk keeps the row)."""
         cloud = cloud_of(ctx, EcsDisk)
         ids = [ctx.disk_id] if ctx.get("disk_id") else [
             d["DiskId"] for d in disks_made_for(cloud, ctx.args["disk_uuid"])]
+        ctx.left_in_cloud = ids
         for disk_id in ids:
             delete_disk_remote(ctx, cloud, disk_id)
+            ctx.left_in_cloud = [one for one in ctx.left_in_cloud if one != disk_id]
 
 
 def _made_status(ctx):

@@ -75,6 +75,12 @@ class RecordUpload(DbStep):
         ctx.image_name = row_of(ctx, EcsImage).name
 
     def rollback(self, ctx):
+        """The row goes, unless the cloud would not delete the image imported: then it stays, with
+        the image's id, for the next sync to describe (and the operator to delete)."""
+        left = ctx.get("left_in_cloud")
+        if left:
+            fire(EcsImage, ctx.args["image_uuid"], None, image_id=left[0])
+            return
         EcsImage.objects.filter(uuid=ctx.args["image_uuid"]).delete()
 
 
@@ -195,11 +201,15 @@ class ImportImageInCloud(RemoteStep):
             fire(EcsImage, ctx.args["image_uuid"], None, image_id=ctx.image_id, state=ImageState.IMPORTING)
 
     def rollback(self, ctx):
+        """Delete the image imported: the id recorded, else whatever carries the row's tag. What the
+        cloud would not delete is named in ``ctx.left_in_cloud`` (RecordUpload keeps the row)."""
         cloud = cloud_of(ctx, EcsImage)
         ids = [ctx.image_id] if ctx.get("image_id") else [
             i["ImageId"] for i in images_made_for(cloud, ctx.args["image_uuid"])]
+        ctx.left_in_cloud = ids
         for image_id in ids:
             delete_image_remote(cloud, image_id)
+            ctx.left_in_cloud = [one for one in ctx.left_in_cloud if one != image_id]
 
 
 def _import_percent(item):
