@@ -2,12 +2,14 @@
 ECS images with the upload of a local image, ECS data disks with their actions. They sit in the
 "Hybrid cloud" menu after ui.py's pages, and show the cloud's times in the site's time zone as
 those do (H11)."""
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.ui import Action, Related, ResourcePages
+from apps.core.ui import Action, Related, ResourcePages, add_detail_panel
 from apps.core.ui.apicall import call
 from apps.core.ui.base import PageView
+from apps.core.ui.cells import human_bytes
 
 from .storage_views import EcsDiskViewSet, EcsImageViewSet, OssBucketViewSet
 from .ui import HYBRID, LABELS, in_site_zone
@@ -70,6 +72,20 @@ class OssObjectsView(PageView):
             return self.failed(page)
         return self.page("hybrid/oss_objects.html", {"bucket": bucket.data, "answer": page.data, "query": query,
                                                       "uuid": uuid})
+
+
+def bucket_panel(request, data):
+    """A bucket's detail page: what it holds and how it is set now (the API's ``info``, asked of
+    the cloud); the cloud's refusal as a sentence. Nothing for a bucket not Available."""
+    if data.get("state") != "Available":
+        return ""
+    answer = call(request, "GET", reverse("oss-buckets-info", kwargs={"uuid": data["uuid"]}))
+    info = dict(answer.data, storage=human_bytes(answer.data["storage_size"])) if answer.ok else None
+    return render_to_string("hybrid/_bucket_info.html", {"info": info, "error": "" if answer.ok else answer.message},
+                            request=request)
+
+
+add_detail_panel("oss-buckets", bucket_panel)
 
 
 class EcsImagePages(ResourcePages):

@@ -33,6 +33,7 @@ def test_a_bucket_is_created_and_its_objects_listed_from_the_console(hybrid, pag
     sdk_bucket(hybrid, "console-bucket").put_object("hello.txt", b"hello")
     detail = page.get(f"/ui/oss-buckets/{bucket['uuid']}/")
     assert detail.status_code == 200 and "console-bucket" in text(detail) and "Delete here" in text(detail)
+    assert "Unfinished multipart uploads" in text(detail)   # the panel of what it holds, asked now
     objects = page.get(f"/ui/oss-buckets/{bucket['uuid']}/objects/")
     assert objects.status_code == 200 and "hello.txt" in text(objects)
     listing = page.get("/ui/oss-buckets/")
