@@ -88,6 +88,20 @@ def bucket_panel(request, data):
 add_detail_panel("oss-buckets", bucket_panel)
 
 
+def instance_disks_panel(request, data):
+    """An ECS instance's detail page: the data disks attached to it (as the syncs and flows saw
+    them), each linking to its page, where it is detached."""
+    answer = call(request, "GET", reverse("ecs-disks-list"), {
+        "q": f"ecs_instance_uuid={data['uuid']}", "fields": "uuid,name,disk_id,state,size,device", "limit": "50"})
+    if not answer.ok:
+        return ""
+    disks = [dict(row, size=human_bytes(row["size"])) for row in answer.data.get("results", [])]
+    return render_to_string("hybrid/_instance_disks.html", {"disks": disks, "instance": data}, request=request)
+
+
+add_detail_panel("ecs-instances", instance_disks_panel)
+
+
 class EcsImagePages(ResourcePages):
     viewset = EcsImageViewSet
     basename = "ecs-images"

@@ -11,6 +11,7 @@ from apps.hybrid.cloud import Cloud
 from apps.hybrid.models import EcsDisk
 from tests.emulator.process import DEMO_KEY_ID, DEMO_KEY_SECRET
 from tests.hybrid.test_ecs_instances import created as created_instance
+from tests.ui.pages import browser, text
 
 pytestmark = pytest.mark.django_db
 DISKS = "/api/v1/ecs-disks/"
@@ -54,7 +55,7 @@ def delete(hybrid, disk):
     return hybrid.job(answer)
 
 
-def test_create_attach_rename_detach_and_delete_a_data_disk(hybrid, zone):
+def test_create_attach_rename_detach_and_delete_a_data_disk(hybrid, zone, admin_user):
     disk = created(hybrid, zone, description="logs")
     assert disk["state"] == "Available" and disk["disk_id"].startswith("d-") and disk["size"] == 40 * GIB
     assert (disk["zone_id"], disk["category"], disk["disk_charge_type"]) == ("cn-hangzhou-h", "cloud_essd", "PostPaid")
@@ -70,6 +71,8 @@ def test_create_attach_rename_detach_and_delete_a_data_disk(hybrid, zone):
     assert disk["state"] == "In_use" and disk["instance_id"] == instance["instance_id"]
     assert disk["ecs_instance_uuid"] == instance["uuid"] and disk["device"].startswith("/dev/xvd")
     assert disks(hybrid)[disk["disk_id"]]["InstanceId"] == instance["instance_id"]
+    page = text(browser(admin_user).get(f"/ui/ecs-instances/{instance['uuid']}/"))
+    assert "Data disks" in page and disk["disk_id"] in page   # the instance's page lists it
 
     refused = hybrid.client.post(f"{DISKS}{disk['uuid']}/attach/", {"ecs_instance_uuid": instance["uuid"]},
                                  format="json")
