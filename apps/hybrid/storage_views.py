@@ -135,7 +135,8 @@ class EcsImageViewSet(ResourceViewSet):
             owner_alias=ImageOwner.SELF, os_type=data["os_type"], architecture=data["architecture"],
             size=local.size, local_image=local, oss_bucket=bucket,
             oss_object=f"cloudportal/images/{row_uuid}.{local.format}", busy_job=job_uuid)
-        args = {"image_uuid": str(row.uuid), "import_params": s.import_params(data),
+        args = {"image_uuid": str(row.uuid), "bucket_name": bucket.bucket_name, "image_format": local.format,
+                "virtual_size": local.size, "import_params": s.import_params(data),
                 "keep_oss_object": data["keep_oss_object"]}
         return [FlowStart(row, UPLOAD_ECS_IMAGE, args, job_uuid)]
 

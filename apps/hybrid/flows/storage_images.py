@@ -15,7 +15,8 @@ ClientToken (the job's uuid) makes a second ImportImage answer the first one's i
 multipart upload and deletes the object and the imported image. Once the image is Available the
 object is deleted (the image no longer needs it) unless the request keeps it.
 
-Arguments: image_uuid, import_params (ImportImage's, validated by the API), keep_oss_object.
+Arguments: image_uuid, bucket_name, image_format and virtual_size (the local image's: it may be
+deleted once uploaded), import_params (ImportImage's, validated by the API), keep_oss_object.
 """
 import logging
 import math
@@ -58,9 +59,10 @@ def image_file(row):
 
 
 def upload_target(ctx):
-    """(oss2 bucket, object key, the row) of the upload."""
+    """(oss2 bucket, object key, the row) of the upload. The bucket is named by the job's arguments:
+    its row may be deleted here meanwhile (the bucket is still there)."""
     row = row_of(ctx, EcsImage)
-    return oss_bucket(cloud_of(ctx, EcsImage), row.oss_bucket.bucket_name), row.oss_object, row
+    return oss_bucket(cloud_of(ctx, EcsImage), ctx.args["bucket_name"]), row.oss_object, row
 
 
 def report_upload(ctx, sent, total, resumed_from):
@@ -186,11 +188,10 @@ def delete_image_remote(cloud, image_id):
 
 class ImportImageInCloud(RemoteStep):
     def run(self, ctx):
-        _, key, row = upload_target(ctx)
-        local = row.local_image
-        mapping = {"OSSBucket": row.oss_bucket.bucket_name, "OSSObject": key, "Format": local.format.upper()}
-        if local.size:
-            mapping["DiskImageSize"] = max(5, math.ceil(local.size / GIB))   # GiB, the virtual size
+        _, key, _ = upload_target(ctx)
+        mapping = {"OSSBucket": ctx.args["bucket_name"], "OSSObject": key, "Format": ctx.args["image_format"].upper()}
+        if ctx.args.get("virtual_size"):
+            mapping["DiskImageSize"] = max(5, math.ceil(ctx.args["virtual_size"] / GIB))   # GiB
         # the job's ClientToken is the look before the import: sent again, it answers the image made
         params = {**ctx.args["import_params"], "DiskDeviceMapping": [mapping], "ClientToken": str(ctx.job.uuid),
                   "Tag": [{"Key": PORTAL_TAG, "Value": ctx.args["image_uuid"]}]}
