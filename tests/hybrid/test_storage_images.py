@@ -166,6 +166,18 @@ def test_a_failed_part_is_resumed_by_the_steps_retry(hybrid, bucket, local_image
     assert hashlib.sha256(stored).hexdigest() == local_image.sha256   # every byte, in order
 
 
+def test_an_upload_rides_out_a_throttling_burst_of_oss(hybrid, bucket, local_image, small_parts):
+    """OSS throttles (503 TotalQpsLimitExceeded with Retry-After): the upload waits and goes on,
+    without sending again what the cloud has."""
+    hybrid.emulator.admin("POST", "throttle", {"product": "Oss", "action": "UploadPart", "times": 2,
+                                               "retry_after": 0.1})
+    job = hybrid.job(upload(hybrid, local_image, bucket, keep_oss_object=True))
+    assert job["state"] == "succeeded", job
+    key = EcsImage.objects.get(owner_alias="self").oss_object
+    stored = sdk_bucket(hybrid, "portal-uploads").get_object(key).read()
+    assert hashlib.sha256(stored).hexdigest() == local_image.sha256
+
+
 def test_a_failure_after_the_import_deletes_the_image_and_the_object(hybrid, bucket, local_image, small_parts):
     # the upload's first DescribeImages is its wait for the imported image (ImportImage's ClientToken
     # is its look before the import)
