@@ -17,3 +17,10 @@ cascade(Account).refuses(AlibabaDataCenter, via="account")
 cascade(Account).deletes(AlibabaIdentityZone, via="account")
 cascade(Account).deletes(EcsInstance, via="account")
 cascade(Account).deletes(AlibabaAccessKey, via="account")
+
+# Express Connect and VPN (H8, H9): mirrored rows, deleted here with their data centre or account
+from .models import CustomerGateway, RouterInterface, VirtualBorderRouter, VpnConnection, VpnGateway  # noqa: E402
+
+for _mirrored in (RouterInterface, VirtualBorderRouter, VpnConnection, VpnGateway, CustomerGateway):
+    cascade(AlibabaDataCenter).deletes(_mirrored, via="data_center")
+    cascade(Account).deletes(_mirrored, via="account")

@@ -8,3 +8,14 @@ router.register("alibaba-data-centers", DataCenterViewSet, basename="alibaba-dat
 router.register("alibaba-identity-zones", IdentityZoneViewSet, basename="alibaba-identity-zones")
 router.register("ecs-instances", EcsInstanceViewSet, basename="ecs-instances")
 urlpatterns = router.urls
+
+# Express Connect and VPN (H8, H9)
+from .links_views import (CustomerGatewayViewSet, RouterInterfaceViewSet, VirtualBorderRouterViewSet,  # noqa: E402
+                          VpnConnectionViewSet, VpnGatewayViewSet)
+
+router.register("virtual-border-routers", VirtualBorderRouterViewSet, basename="virtual-border-routers")
+router.register("router-interfaces", RouterInterfaceViewSet, basename="router-interfaces")
+router.register("vpn-gateways", VpnGatewayViewSet, basename="vpn-gateways")
+router.register("customer-gateways", CustomerGatewayViewSet, basename="customer-gateways")
+router.register("vpn-connections", VpnConnectionViewSet, basename="vpn-connections")
+urlpatterns = router.urls

@@ -4,3 +4,4 @@ from .ecs_lifecycle import plan_action
 from .sync import SYNC_DATA_CENTER
 
 __all__ = ["CREATE_ECS_INSTANCE", "ECS_ACTION_FLOWS", "SYNC_DATA_CENTER", "plan_action"]
+from . import links_express, links_vpn  # noqa: E402,F401  (Express Connect and VPN flows, H8 H9: registered by name)

@@ -4,3 +4,7 @@ from .ecs import ECS_STATE_MACHINE, EcsInstance, EcsState
 
 __all__ = ["AlibabaAccessKey", "AlibabaDataCenter", "AlibabaIdentityZone", "ECS_STATE_MACHINE", "EcsInstance",
            "EcsState"]
+from .express_connect import RouterInterface, VirtualBorderRouter  # noqa: E402  (Express Connect, H8)
+from .vpn import CustomerGateway, VpnConnection, VpnGateway, VpnState  # noqa: E402  (VPN, H9)
+
+__all__ += ["CustomerGateway", "RouterInterface", "VirtualBorderRouter", "VpnConnection", "VpnGateway", "VpnState"]
