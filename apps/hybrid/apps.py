@@ -11,3 +11,5 @@ class HybridConfig(AppConfig):
     def ready(self):
         # cascade rules, hybrid.* global configs, the beat task, and every flow (workers look flows up by name)
         from . import cascade, flows, globalconfig, tasks  # noqa: F401
+        # the console pages of Express Connect and VPN (they build on ui.py's, which the console discovers)
+        from . import links_pages  # noqa: F401
