@@ -230,6 +230,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "EnableStateEnum": "apps.core.states.EnableState",
         "JobStateEnum": "apps.core.models.job.JobState",
+        "VpnEncryptionAlgorithmEnum": "apps.hybrid.links_serializers.ENC_ALGS",   # IKE and IPsec alike
+        "VpnAuthenticationAlgorithmEnum": "apps.hybrid.links_serializers.AUTH_ALGS",
     },
 }
 

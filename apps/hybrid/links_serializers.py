@@ -59,31 +59,33 @@ def check_public_ipv4(value):
     return str(address)
 
 
-def _mirrored(model, extra):
-    """A read-only serializer of a row the syncs mirror (its data centre and region with it)."""
-    class Serializer(ResourceSerializer):
-        data_center_uuid = serializers.UUIDField(source="data_center.uuid", read_only=True)
-        region_id = serializers.CharField(source="data_center.region_id", read_only=True)
-        account_uuid = serializers.UUIDField(source="account.uuid", read_only=True)
+class MirroredSerializer(ResourceSerializer):
+    """A row mirroring a resource of a data centre: its data centre and region with it. Everything
+    but the description is the cloud's (read-only)."""
 
-        class Meta(ResourceSerializer.Meta):
-            fields = ResourceSerializer.Meta.fields + extra + ["data_center_uuid", "region_id", "account_uuid"]
-            read_only_fields = [f for f in fields if f != "description"]
-    Serializer.Meta.model = model
-    Serializer.__name__ = f"{model.__name__}Serializer"
-    return Serializer
-
-
-# --- Express Connect (H8) --------------------------------------------------------------------------
-VirtualBorderRouterSerializer = _mirrored(VirtualBorderRouter, [
-    "vbr_id", "state", "access_point_id", "physical_connection_id", "circuit_code", "vlan_id", "local_gateway_ip",
-    "peer_gateway_ip", "peering_subnet_mask", "route_table_id", "bandwidth", "remote_created_at"])
-
-
-class RouterInterfaceSerializer(ResourceSerializer):
     data_center_uuid = serializers.UUIDField(source="data_center.uuid", read_only=True)
     region_id = serializers.CharField(source="data_center.region_id", read_only=True)
     account_uuid = serializers.UUIDField(source="account.uuid", read_only=True)
+
+    DATA_CENTER_FIELDS = ["data_center_uuid", "region_id", "account_uuid"]
+
+
+def read_only_but_description(fields):
+    return [f for f in fields if f != "description"]
+
+
+# --- Express Connect (H8) --------------------------------------------------------------------------
+class VirtualBorderRouterSerializer(MirroredSerializer):
+    class Meta(ResourceSerializer.Meta):
+        model = VirtualBorderRouter
+        fields = ResourceSerializer.Meta.fields + [
+            "vbr_id", "state", "access_point_id", "physical_connection_id", "circuit_code", "vlan_id",
+            "local_gateway_ip", "peer_gateway_ip", "peering_subnet_mask", "route_table_id", "bandwidth",
+            "remote_created_at", *MirroredSerializer.DATA_CENTER_FIELDS]
+        read_only_fields = read_only_but_description(fields)
+
+
+class RouterInterfaceSerializer(MirroredSerializer):
     virtual_border_router_uuid = serializers.UUIDField(source="virtual_border_router.uuid", read_only=True,
                                                        allow_null=True, default=None)
 
@@ -93,8 +95,8 @@ class RouterInterfaceSerializer(ResourceSerializer):
             "router_interface_id", "state", "role", "router_type", "router_id", "virtual_border_router_uuid", "spec",
             "bandwidth", "vpc_id", "access_point_id", "opposite_interface_id", "opposite_router_id",
             "opposite_router_type", "opposite_region_id", "opposite_vpc_id", "connected_at", "remote_created_at",
-            "data_center_uuid", "region_id", "account_uuid"]
-        read_only_fields = [f for f in fields if f != "description"]
+            *MirroredSerializer.DATA_CENTER_FIELDS]
+        read_only_fields = read_only_but_description(fields)
 
 
 class LinkVpcBody(serializers.Serializer):
@@ -103,10 +105,10 @@ class LinkVpcBody(serializers.Serializer):
 
     vpc_id = serializers.RegexField(r"^vpc-[0-9a-z]+$", max_length=64, help_text="the VPC's id in the cloud",
                                     error_messages={"invalid": "a VPC id of the cloud (vpc-...)"})
-    idc_cidr = serializers.CharField(max_length=64, validators=[check_cidr],
+    idc_cidr = serializers.CharField(max_length=64,
                                      help_text="the on-premises network the VPC reaches through the link")
     vpc_cidr = serializers.CharField(max_length=64, required=False, allow_blank=True, default="",
-                                     validators=[], help_text="what the VBR routes to the VPC (default: its CIDR)")
+                                     help_text="what the VBR routes to the VPC (default: its CIDR)")
     spec = serializers.ChoiceField(choices=SPECS, default="Large.1", help_text="the link's bandwidth class")
     name = serializers.CharField(max_length=128, required=False, default="cloudportal-link")
 
@@ -118,17 +120,25 @@ class LinkVpcBody(serializers.Serializer):
 
 
 # --- VPN (H9) --------------------------------------------------------------------------------------
-VpnGatewaySerializer = _mirrored(VpnGateway, [
-    "vpn_gateway_id", "state", "vpc_id", "v_switch_id", "internet_ip", "spec", "network_type", "ipsec_vpn",
-    "ssl_vpn", "charge_type", "business_status", "remote_created_at"])
-CustomerGatewaySerializer = _mirrored(CustomerGateway, [
-    "customer_gateway_id", "state", "ip_address", "asn", "remote_created_at"])
+class VpnGatewaySerializer(MirroredSerializer):
+    class Meta(ResourceSerializer.Meta):
+        model = VpnGateway
+        fields = ResourceSerializer.Meta.fields + [
+            "vpn_gateway_id", "state", "vpc_id", "v_switch_id", "internet_ip", "spec", "network_type", "ipsec_vpn",
+            "ssl_vpn", "charge_type", "business_status", "remote_created_at", *MirroredSerializer.DATA_CENTER_FIELDS]
+        read_only_fields = read_only_but_description(fields)
 
 
-class VpnConnectionSerializer(ResourceSerializer):
-    data_center_uuid = serializers.UUIDField(source="data_center.uuid", read_only=True)
-    region_id = serializers.CharField(source="data_center.region_id", read_only=True)
-    account_uuid = serializers.UUIDField(source="account.uuid", read_only=True)
+class CustomerGatewaySerializer(MirroredSerializer):
+    class Meta(ResourceSerializer.Meta):
+        model = CustomerGateway
+        fields = ResourceSerializer.Meta.fields + [
+            "customer_gateway_id", "state", "ip_address", "asn", "remote_created_at",
+            *MirroredSerializer.DATA_CENTER_FIELDS]
+        read_only_fields = read_only_but_description(fields)
+
+
+class VpnConnectionSerializer(MirroredSerializer):
     vpn_gateway_uuid = serializers.UUIDField(source="gateway.uuid", read_only=True, allow_null=True, default=None)
     customer_gateway_uuid = serializers.UUIDField(source="customer.uuid", read_only=True, allow_null=True,
                                                   default=None)
@@ -138,9 +148,8 @@ class VpnConnectionSerializer(ResourceSerializer):
         fields = ResourceSerializer.Meta.fields + [
             "vpn_connection_id", "state", "vpn_gateway_id", "customer_gateway_id", "vpn_gateway_uuid",
             "customer_gateway_uuid", "local_subnet", "remote_subnet", "effect_immediately", "enable_dpd",
-            "enable_nat_traversal", *CONFIG_KEYS, "remote_created_at", "data_center_uuid", "region_id",
-            "account_uuid"]
-        read_only_fields = [f for f in fields if f != "description"]
+            "enable_nat_traversal", *CONFIG_KEYS, "remote_created_at", *MirroredSerializer.DATA_CENTER_FIELDS]
+        read_only_fields = read_only_but_description(fields)
 
 
 def _settings_fields(required):
@@ -184,6 +193,9 @@ class ConnectionSettings(BuiltOnceFieldsMixin, serializers.Serializer):
         return fields
 
     def validate(self, data):
+        for field in ("local_subnet", "remote_subnet"):
+            if field in data:
+                data[field] = check_cidrs(data[field])   # as the cloud writes them: "a/n,b/m"
         if data.get("psk"):
             data["psk"] = encrypt(data["psk"])
         return data
@@ -265,7 +277,7 @@ def customer_gateway_params(data):
     return params
 
 
-class RenameBody(serializers.Serializer):
+class CustomerGatewayRenameBody(serializers.Serializer):
     name = serializers.CharField(max_length=128)
     description = serializers.CharField(required=False, allow_blank=True, max_length=256)
 

@@ -77,7 +77,7 @@ class CustomerGatewayViewSet(ResourceViewSet):
     queryset = CustomerGateway.objects.select_related("data_center", "account")
     serializer_class = s.CustomerGatewaySerializer
     create_serializer_class = s.CustomerGatewayCreateSerializer
-    flow_actions = {"rename": FlowAction(RENAME_CUSTOMER_GATEWAY, body=s.RenameBody,
+    flow_actions = {"rename": FlowAction(RENAME_CUSTOMER_GATEWAY, body=s.CustomerGatewayRenameBody,
                                          args=_in_cloud("customer_gateway_uuid"),
                                          doc="Rename the customer gateway in the cloud (202 + job).")}
     delete_action = FlowAction(DELETE_CUSTOMER_GATEWAY, args=_in_cloud("customer_gateway_uuid"),

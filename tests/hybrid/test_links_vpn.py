@@ -221,3 +221,20 @@ def test_another_account_sees_none_of_them(hybrid, data_center):
     refused = other.post(CUSTOMERS, {"name": "x", "data_center_uuid": data_center["uuid"],
                                      "ip_address": "203.0.113.9"}, format="json")
     assert refused.status_code == 400 and "data_center_uuid" in refused.json()["details"]
+
+
+def test_a_sync_with_nothing_changed_writes_nothing(hybrid, data_center, vpc_client):  # noqa: F811
+    network = make_vpc(vpc_client)
+    assert hybrid.job(quick(hybrid, data_center, network, effect_immediately=False))["state"] == "succeeded"
+    vbr = listed(hybrid, "/api/v1/virtual-border-routers/")[0]
+    linked = hybrid.job(hybrid.post(f"/api/v1/virtual-border-routers/{vbr['uuid']}/link-vpc/",
+                                    {"vpc_id": network.vpc_id, "idc_cidr": "192.168.0.0/16"}))
+    assert linked["state"] == "succeeded", linked
+    sync(hybrid, data_center)
+    before = {model: list(model.objects.values_list("uuid", "updated_at")) for model in
+              (VpnGateway, CustomerGateway, VpnConnection)}
+    kinds = {k["kind"]: k for k in sync(hybrid, data_center)["result"]["kinds"]}
+    for name in ("VirtualBorderRouter", "RouterInterface", "VpnGateway", "CustomerGateway", "VpnConnection"):
+        assert (kinds[name]["imported"], kinds[name]["updated"], kinds[name]["deleted"]) == (0, 0, 0), kinds[name]
+    assert kinds["RouterInterface"]["unchanged"] == 2 and kinds["VpnConnection"]["unchanged"] == 1
+    assert before == {model: list(model.objects.values_list("uuid", "updated_at")) for model in before}
