@@ -200,6 +200,7 @@ class VirtualBorderRouters(RemoteKind):
         "bandwidth": lambda item, sync: int(item.get("Bandwidth") or 0),
         "remote_created_at": lambda item, sync: cloud_time(item.get("CreationTime")),
     }
+    import_only = ("description",)   # PATCH changes it here
 
     def list_remote(self, cloud, data_center):
         return cloud_pages_by_number(cloud, "DescribeVirtualBorderRouters", {},
@@ -241,6 +242,7 @@ class RouterInterfaces(RemoteKind):
         "connected_at": lambda item, sync: cloud_time(item.get("ConnectedTime")),
         "remote_created_at": lambda item, sync: cloud_time(item.get("CreationTime")),
     }
+    import_only = ("description",)   # PATCH changes it here
 
     def prepare(self, sync):
         sync.lookups["vbrs"] = _rows_by(VirtualBorderRouter, "vbr_id")(sync)
@@ -270,6 +272,7 @@ class VpnGateways(RemoteKind):
         "business_status": "BusinessStatus",
         "remote_created_at": lambda item, sync: epoch_ms(item.get("CreateTime")),
     }
+    import_only = ("description",)   # PATCH changes it here
     deleted_state = VpnState.DELETED
 
     def list_remote(self, cloud, data_center):
@@ -287,6 +290,7 @@ class CustomerGateways(RemoteKind):
         "asn": lambda item, sync: str(item.get("Asn") or ""),
         "remote_created_at": lambda item, sync: epoch_ms(item.get("CreateTime")),
     }
+    import_only = ("description",)   # PATCH changes it here
     deleted_state = VpnState.DELETED
 
     def created_by(self, item):
