@@ -150,3 +150,50 @@ def test_another_account_sees_none_of_them(hybrid, data_center):
     assert other.get(f"{VBRS}{vbr['uuid']}/").status_code == 404
     assert other.post(f"{VBRS}{vbr['uuid']}/link-vpc/", {"vpc_id": "vpc-a1", "idc_cidr": IDC},
                       format="json").status_code == 404
+
+
+class WorkerDied(BaseException):
+    """Stands for the worker process dying (nothing after it runs in this process)."""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_a_dead_worker_made_is_found_by_its_tag_and_undone_by_the_reaper(hybrid, data_center, vpc_client,  # noqa: F811
+                                                                              monkeypatch):
+    """The worker dies right after the cloud made the VPC's end, before the job recorded its id:
+    the reaper's rollback finds that end by the job's tag, and deletes both ends."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.core.flows import execute_job, jobs, reap_jobs, start_job
+    from apps.core.models import Job
+    from apps.hybrid.cloud import Cloud as PortalCloud
+    from apps.hybrid.flows.links_express import LINK_VBR_TO_VPC
+    from apps.hybrid.models import VirtualBorderRouter
+
+    network = make_vpc(vpc_client)
+    vbr = VirtualBorderRouter.objects.order_by("vbr_id").first()
+    calls = PortalCloud.vpc
+
+    def vpc_then_die(self, action, params=None):
+        answer = calls(self, action, params)
+        if action == "CreateRouterInterface" and params.get("RouterType") == "VRouter":
+            raise WorkerDied()
+        return answer
+
+    monkeypatch.setattr(PortalCloud, "vpc", vpc_then_die)
+    monkeypatch.setattr(jobs, "dispatch", lambda job_uuid: None)
+    job = start_job(LINK_VBR_TO_VPC, resource=vbr, args={
+        "data_center_uuid": data_center["uuid"], "vbr_uuid": str(vbr.uuid), "vpc_id": network.vpc_id,
+        "idc_cidr": IDC, "vpc_cidr": "", "spec": "Large.1", "name": "idc-link"})
+    with pytest.raises(WorkerDied):
+        execute_job(job.uuid)
+    assert len(hybrid.emulator.table("router_interfaces")) == 2
+    assert "vpc_end" not in Job.objects.get(pk=job.pk).context   # the id never reached the job
+
+    monkeypatch.setattr(PortalCloud, "vpc", calls)
+    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert reap_jobs() == [job.uuid]
+    assert Job.objects.get(pk=job.pk).state == "failed"
+    assert hybrid.emulator.table("router_interfaces") == {}
+    assert VirtualBorderRouter.objects.get(pk=vbr.pk).busy_job is None

@@ -238,3 +238,49 @@ def test_a_sync_with_nothing_changed_writes_nothing(hybrid, data_center, vpc_cli
         assert (kinds[name]["imported"], kinds[name]["updated"], kinds[name]["deleted"]) == (0, 0, 0), kinds[name]
     assert kinds["RouterInterface"]["unchanged"] == 2 and kinds["VpnConnection"]["unchanged"] == 1
     assert before == {model: list(model.objects.values_list("uuid", "updated_at")) for model in before}
+
+
+class WorkerDied(BaseException):
+    """Stands for the worker process dying (nothing after it runs in this process)."""
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("dies_after", ["CreateVpnGateway", "CreateCustomerGateway", "CreateVpnConnection"])
+def test_what_a_dead_worker_made_is_found_and_undone_by_the_reaper(hybrid, data_center, vpc_client,  # noqa: F811
+                                                                   monkeypatch, dies_after):
+    """The worker dies right after a create answered, before the job recorded the id: the reaper's
+    rollback finds what was made (a customer gateway and a connection by their tag, the gateway
+    by its VPC and name) and deletes it all, rows included."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.core.flows import execute_job, jobs, reap_jobs
+    from apps.hybrid.cloud import Cloud as PortalCloud
+
+    network = make_vpc(vpc_client)
+    calls = PortalCloud.vpc
+
+    def vpc_then_die(self, action, params=None):
+        answer = calls(self, action, params)
+        if action == dies_after:
+            raise WorkerDied()
+        return answer
+
+    dispatched = []
+    monkeypatch.setattr(jobs, "dispatch", dispatched.append)
+    response = quick(hybrid, data_center, network)
+    assert response.status_code == 202, response.content
+    monkeypatch.setattr(PortalCloud, "vpc", vpc_then_die)
+    with pytest.raises(WorkerDied):
+        execute_job(dispatched[0])
+    made = {"CreateVpnGateway": "vpn_gateways", "CreateCustomerGateway": "customer_gateways",
+            "CreateVpnConnection": "vpn_connections"}[dies_after]
+    assert len(remote(hybrid, made)) == 1
+
+    monkeypatch.setattr(PortalCloud, "vpc", calls)
+    Job.objects.filter(uuid=dispatched[0]).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert reap_jobs() == [dispatched[0]]
+    for table in ("vpn_gateways", "customer_gateways", "vpn_connections"):
+        assert remote(hybrid, table) == {}, table
+    assert not (VpnGateway.objects.exists() or CustomerGateway.objects.exists() or VpnConnection.objects.exists())
