@@ -38,6 +38,8 @@ LINK_LABELS = {
     "ipsec_auth_alg": _("IPsec authentication"), "ipsec_pfs": _("IPsec DH group"),
     "ipsec_lifetime": _("IPsec SA lifetime (s)"), "customer_gateway_ip": _("Customer gateway IP"),
 }
+DELETE_IN_CLOUD = Action("delete", _("Delete in the cloud"), destructive=True)   # then here
+DELETE_HERE = Action("delete-here", _("Delete here"), destructive=True)
 TIMES = {"remote_created_at": in_site_zone, "connected_at": in_site_zone}
 SETTINGS = ["local_subnet", "remote_subnet", "effect_immediately", "enable_dpd", "enable_nat_traversal", "psk",
             *s.CONFIG_KEYS]
@@ -108,7 +110,7 @@ class CustomerGatewayPages(ResourcePages):
     fields = ["name", "description", "data_center_uuid", "ip_address", "asn", "auth_key"]
     edit_fields = ["description"]
     options = {"data_center_uuid": "alibaba-data-centers"}
-    actions = [Action("rename", _("Rename"), destructive=False), Action("delete", _("Delete"), destructive=True)]
+    actions = [Action("rename", _("Rename"), destructive=False), DELETE_IN_CLOUD, DELETE_HERE]
     cells = TIMES
     labels = LINK_LABELS
     related = [Related("vpn-connections", "customer_gateway_uuid", label=_("VPN connections"))]
@@ -127,7 +129,7 @@ class VpnConnectionPages(ResourcePages):
     edit_fields = ["description"]
     options = {"vpn_gateway_uuid": "vpn-gateways", "customer_gateway_uuid": "customer-gateways"}
     links = {"vpn_gateway_uuid": "vpn-gateways", "customer_gateway_uuid": "customer-gateways"}
-    actions = [Action("modify", _("Modify"), destructive=False), Action("delete", _("Delete"), destructive=True)]
+    actions = [Action("modify", _("Modify"), destructive=False), DELETE_IN_CLOUD, DELETE_HERE]
     cells = TIMES
     labels = LINK_LABELS
     after_create = "job"

@@ -5,16 +5,19 @@ VBRs, router interfaces and VPN gateways are what the data centres' syncs find: 
 here, deleted here only (DELETE: the row, nothing in the cloud). Links and gateways are made by the
 quick creates (``POST /virtual-border-routers/<uuid>/link-vpc/``, ``POST
 /vpn-connections/quick-create/``). Customer gateways and VPN connections have their whole life
-here: their creates, changes and DELETE are flows that act in the cloud (202 + job); a row whose
-resource is gone in the cloud (state Deleted) is deleted here only."""
+here: their creates, changes and DELETE are flows that act in the cloud (202 + job; a row whose
+resource is gone there, state Deleted, is deleted here only), and ``POST .../delete-here/`` deletes
+the row alone."""
 import uuid as uuid_lib
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.decorators import action
 
+from apps.core import cascade as cascade_lib
 from apps.core.api.flowstarts import FlowAction, FlowStart
 from apps.core.api.viewsets import ResourceViewSet
+from apps.core.errors import InvalidState
 
 from . import links_serializers as s
 from .flows.links_express import LINK_VBR_TO_VPC
@@ -22,6 +25,7 @@ from .flows.links_vpn import (CREATE_CUSTOMER_GATEWAY, CREATE_VPN_CONNECTION, DE
                               DELETE_VPN_CONNECTION, MODIFY_VPN_CONNECTION, QUICK_CREATE_VPN,
                               RENAME_CUSTOMER_GATEWAY)
 from .models import CustomerGateway, RouterInterface, VirtualBorderRouter, VpnConnection, VpnGateway, VpnState
+from .models.vpn import BUSY_STATES
 
 
 class MirroredViewSet(ResourceViewSet):
@@ -63,14 +67,34 @@ class VpnGatewayViewSet(MirroredViewSet):
     serializer_class = s.VpnGatewaySerializer
 
 
-def _in_cloud(row_arg):
-    """A flow acting on the row's resource in the cloud (``row_arg``: the argument naming the row)."""
+def _in_cloud(row_arg, action):
+    """The arguments of a flow acting on the row's resource in the cloud (``row_arg``: the argument
+    naming the row); a row a flow is making or changing, or (but for a delete) one gone from the
+    cloud, is refused at once (409 naming its state)."""
     def args(row, data):
+        refused = BUSY_STATES if action == "delete" else (*BUSY_STATES, VpnState.DELETED)
+        if row.state in refused:
+            raise InvalidState(f"cannot {action} a {row._meta.verbose_name} in state {row.state}",
+                               details={"action": action, "state": row.state})
         return {"data_center_uuid": str(row.data_center.uuid), row_arg: str(row.uuid), **(data or {})}
     return args
 
 
-class CustomerGatewayViewSet(ResourceViewSet):
+class DeleteHereMixin:
+    """``POST .../delete-here/``: the row only (the cascade), the cloud left alone; the data
+    centre's next sync brings it back. DELETE deletes in the cloud, then here."""
+
+    @action(detail=True, methods=["post"], url_path="delete-here")
+    def delete_here(self, request, uuid=None):
+        """Delete it here only: it stays in the cloud, and the next sync brings it back (202 + job)."""
+        row = self.get_object()
+        cascade_lib.check_blockers(row)
+        return self.start_flow(cascade_lib.CASCADE_DELETE, row, {"resource_type": row.resource_type(),
+                                                                 "uuid": str(row.uuid)},
+                               action=f"delete-here-{self.basename}")
+
+
+class CustomerGatewayViewSet(DeleteHereMixin, ResourceViewSet):
     """Customer gateways (the on-premises ends of VPN connections). Create, rename and DELETE act in
     the cloud (202 + job); a gateway gone there (Deleted) is deleted here only."""
 
@@ -78,9 +102,9 @@ class CustomerGatewayViewSet(ResourceViewSet):
     serializer_class = s.CustomerGatewaySerializer
     create_serializer_class = s.CustomerGatewayCreateSerializer
     flow_actions = {"rename": FlowAction(RENAME_CUSTOMER_GATEWAY, body=s.CustomerGatewayRenameBody,
-                                         args=_in_cloud("customer_gateway_uuid"),
+                                         args=_in_cloud("customer_gateway_uuid", "rename"),
                                          doc="Rename the customer gateway in the cloud (202 + job).")}
-    delete_action = FlowAction(DELETE_CUSTOMER_GATEWAY, args=_in_cloud("customer_gateway_uuid"),
+    delete_action = FlowAction(DELETE_CUSTOMER_GATEWAY, args=_in_cloud("customer_gateway_uuid", "delete"),
                                doc="Delete the customer gateway in the cloud, then here (202 + job).")
 
     def start_create(self, data):
@@ -97,8 +121,7 @@ class CustomerGatewayViewSet(ResourceViewSet):
 
 
 def _modify_args(row, data):
-    args = {"data_center_uuid": str(row.data_center.uuid), "vpn_connection_uuid": str(row.uuid),
-            "connection_params": s.connection_params(data)}
+    args = {**_in_cloud("vpn_connection_uuid", "modify")(row, None), "connection_params": s.connection_params(data)}
     if data.get("psk"):
         args["psk"] = data["psk"]   # encrypted by the serializer
     return args
@@ -113,7 +136,7 @@ def _connection_row(data, data_center, job_uuid, **ids):
         **{field: data[field] for field in s.CONFIG_KEYS if data.get(field) not in (None, "")}, **ids)
 
 
-class VpnConnectionViewSet(ResourceViewSet):
+class VpnConnectionViewSet(DeleteHereMixin, ResourceViewSet):
     """IPsec VPN connections between a VPN gateway and a customer gateway. Create, modify and DELETE
     act in the cloud (202 + job); ``POST .../quick-create/`` makes a gateway, a customer gateway
     and the connection in one flow."""
@@ -123,7 +146,7 @@ class VpnConnectionViewSet(ResourceViewSet):
     create_serializer_class = s.VpnConnectionCreateSerializer
     flow_actions = {"modify": FlowAction(MODIFY_VPN_CONNECTION, args=_modify_args, body=s.VpnConnectionModifyBody,
                                          doc="Change the connection's settings in the cloud (202 + job).")}
-    delete_action = FlowAction(DELETE_VPN_CONNECTION, args=_in_cloud("vpn_connection_uuid"),
+    delete_action = FlowAction(DELETE_VPN_CONNECTION, args=_in_cloud("vpn_connection_uuid", "delete"),
                                doc="Delete the connection in the cloud, then here (202 + job).")
 
     def get_serializer_class(self):

@@ -284,3 +284,24 @@ def test_what_a_dead_worker_made_is_found_and_undone_by_the_reaper(hybrid, data_
     for table in ("vpn_gateways", "customer_gateways", "vpn_connections"):
         assert remote(hybrid, table) == {}, table
     assert not (VpnGateway.objects.exists() or CustomerGateway.objects.exists() or VpnConnection.objects.exists())
+
+
+def test_delete_here_leaves_the_cloud_alone_and_a_gone_row_cannot_change(hybrid, data_center, gateway):
+    customer = make_customer_gateway(hybrid, data_center)
+    response = hybrid.post(CONNECTIONS, {"name": "c", "vpn_gateway_uuid": gateway["uuid"],
+                                         "customer_gateway_uuid": customer["uuid"], "local_subnet": "10.20.0.0/16",
+                                         "remote_subnet": "192.168.0.0/16"})
+    assert hybrid.job(response)["state"] == "succeeded"
+    connection = hybrid.client.get(f"{CONNECTIONS}{response.json()['resource']['uuid']}/").json()
+    here = hybrid.job(hybrid.post(f"{CONNECTIONS}{connection['uuid']}/delete-here/"))
+    assert here["state"] == "succeeded" and not VpnConnection.objects.exists()
+    assert connection["vpn_connection_id"] in remote(hybrid, "vpn_connections")
+    sync(hybrid, data_center)   # back, as the cloud has it
+    [back] = listed(hybrid, CONNECTIONS)
+    assert back["vpn_connection_id"] == connection["vpn_connection_id"]
+    assert back["customer_gateway_uuid"] == customer["uuid"] and back["vpn_gateway_uuid"] == gateway["uuid"]
+
+    cloud().vpc("DeleteVpnConnection", {"VpnConnectionId": back["vpn_connection_id"]})
+    sync(hybrid, data_center)
+    refused = hybrid.post(f"{CONNECTIONS}{back['uuid']}/modify/", {"ike_enc_alg": "aes"})
+    assert refused.status_code == 409 and refused.json()["details"]["state"] == "Deleted"
