@@ -55,6 +55,8 @@ CUSTOMER_GATEWAY = Kind(CustomerGateway, CUSTOMER_GATEWAYS, "customer_gateway_uu
 VPN_CONNECTION = Kind(VpnConnection, VPN_CONNECTIONS, "vpn_connection_uuid", "VpnConnectionId",
                       "DescribeVpnConnections", "VpnConnections.VpnConnection", "DeleteVpnConnection", "Tag")
 KINDS = (VPN_GATEWAY, CUSTOMER_GATEWAY, VPN_CONNECTION)
+# how far the cloud's clock may be behind the portal's when a VPN gateway is found by when it was made
+CLOCK_SKEW_SECONDS = 300
 
 
 def column(kind):
@@ -72,8 +74,9 @@ def describe(cloud, kind, remote_id):
 
 
 def made_for(cloud, kind, ctx):
-    """The ids of what a create of this job made for the row (by its tag; a VPN gateway by its VPC
-    and name, among those no row of the data centre mirrors)."""
+    """The ids of what a create of this job made for the row: found by its tag; a VPN gateway
+    (which takes no tags) by its VPC, its name and its creation since the job began, but for one
+    that a row of another running job holds."""
     row_uuid = ctx.args[kind.row_arg]
     if kind.tag_filter:
         body = cloud.vpc(kind.describe, {kind.tag_filter: portal_tag(row_uuid)})
@@ -81,10 +84,12 @@ def made_for(cloud, kind, ctx):
                 if tagged_by_portal(item, "Tag.Tag", "Tags.Tag") == row_uuid]
     params = ctx.args["vpn_gateway_params"]
     body = cloud.vpc(kind.describe, {"VpcId": params["VpcId"]})
-    mirrored = set(kind.model.objects.filter(data_center__uuid=ctx.args["data_center_uuid"])
-                   .exclude(uuid=row_uuid).values_list(column(kind), flat=True))
+    since = (ctx.job.created_at.timestamp() - CLOCK_SKEW_SECONDS) * 1000
+    others = set(kind.model.objects.filter(data_center__uuid=ctx.args["data_center_uuid"], busy_job__isnull=False)
+                 .exclude(busy_job=ctx.job.uuid).values_list(column(kind), flat=True))
     return [item[kind.id_field] for item in _list(kind.items)(body, None)
-            if item.get("Name") == params.get("Name") and item[kind.id_field] not in mirrored]
+            if item.get("Name") == params.get("Name") and int(item.get("CreateTime") or 0) >= since
+            and item[kind.id_field] not in others]
 
 
 def remote_id_of(ctx, kind):
@@ -115,7 +120,7 @@ class RecordRows(DbStep):
     """The rows exist already (the API made them, claimed by this job); a failed create deletes them."""
 
     def run(self, ctx):
-        ctx.made_rows = [kind.row_arg for kind in KINDS if kind.row_arg in ctx.args]
+        """Nothing to do: the API made them with the job."""
 
     def rollback(self, ctx):
         for kind in KINDS:
