@@ -26,7 +26,8 @@ from ..syncing import Sync
 from .links_common import GONE, data_center_cloud, portal_tag, upsert_mirror, wait_status
 
 # an interface on its way between two statuses: the cloud refuses to deactivate or delete it then
-MOVING = ("Connecting", "AcceptingConnecting", "Activating", "Deactivating", "Deleting")
+# (one Deleting is only waited for until it is gone)
+MOVING = ("Connecting", "AcceptingConnecting", "Activating", "Deactivating")
 
 
 def vbr_of(ctx):
@@ -58,7 +59,7 @@ def remove_interface(ctx, cloud, interface_id):
     subject = f"router interface {interface_id}"
     status = interface_status(cloud, interface_id)
     current = status()
-    if current in MOVING and current != "Deleting":
+    if current in MOVING:
         current = wait_status(ctx, status, ("Idle", "Active", "Inactive", GONE), subject)
     if current == "Active":
         cloud.vpc("DeactivateRouterInterface", {"RouterInterfaceId": interface_id})
