@@ -72,7 +72,8 @@ class RouterInterfacePages(ResourcePages):
     columns = ["name", "router_interface_id", "state", "role", "router_type", "router_id", "opposite_router_id",
                "spec", "created_at"]
     edit_fields = ["description"]
-    actions = [Action("delete", _("Delete here"), destructive=True)]
+    actions = [Action("delete-link", _("Delete the link in the cloud"), destructive=True),
+               Action("delete", _("Delete here"), destructive=True)]
     cells = TIMES
     labels = LINK_LABELS
     links = {"virtual_border_router_uuid": "virtual-border-routers"}

@@ -20,7 +20,7 @@ from apps.core.api.viewsets import ResourceViewSet
 from apps.core.errors import InvalidState
 
 from . import links_serializers as s
-from .flows.links_express import LINK_VBR_TO_VPC
+from .flows.links_express import DELETE_LINK, LINK_VBR_TO_VPC
 from .flows.links_vpn import (CREATE_CUSTOMER_GATEWAY, CREATE_VPN_CONNECTION, DELETE_CUSTOMER_GATEWAY,
                               DELETE_VPN_CONNECTION, MODIFY_VPN_CONNECTION, QUICK_CREATE_VPN,
                               RENAME_CUSTOMER_GATEWAY)
@@ -53,11 +53,24 @@ class VirtualBorderRouterViewSet(MirroredViewSet):
             "everything undone when a step fails).")}
 
 
+def _delete_link_args(row, data):
+    if row.state == "Deleted":
+        raise InvalidState("the router interface is gone from the cloud: delete it here",
+                           details={"action": "delete-link", "state": row.state})
+    return {"data_center_uuid": str(row.data_center.uuid), "router_interface_uuid": str(row.uuid)}
+
+
 class RouterInterfaceViewSet(MirroredViewSet):
-    """Router interfaces (the ends of Express Connect links), as the syncs and link creates found them."""
+    """Router interfaces (the ends of Express Connect links), as the syncs and link creates found
+    them. ``POST .../delete-link/`` deletes the link in the cloud: the routes through either end,
+    both ends, then their rows; DELETE deletes the row here only."""
 
     queryset = RouterInterface.objects.select_related("data_center", "account", "virtual_border_router")
     serializer_class = s.RouterInterfaceSerializer
+    flow_actions = {"delete-link": FlowAction(
+        DELETE_LINK, args=_delete_link_args,
+        doc="Delete the link in the cloud: the routes through either end, both interfaces (deactivated "
+            "first), then their rows (202 + job).")}
 
 
 class VpnGatewayViewSet(MirroredViewSet):

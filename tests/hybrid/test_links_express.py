@@ -197,3 +197,17 @@ def test_what_a_dead_worker_made_is_found_by_its_tag_and_undone_by_the_reaper(hy
     assert Job.objects.get(pk=job.pk).state == "failed"
     assert hybrid.emulator.table("router_interfaces") == {}
     assert VirtualBorderRouter.objects.get(pk=vbr.pk).busy_job is None
+
+
+def test_delete_link_removes_both_ends_and_their_routes_in_the_cloud(hybrid, data_center, vpc_client):  # noqa: F811
+    network = make_vpc(vpc_client)
+    vbr = listed(hybrid, VBRS)[0]
+    assert link(hybrid, vbr, network)["state"] == "succeeded"
+    vpc_end = next(r for r in listed(hybrid, INTERFACES) if r["router_type"] == "VRouter")
+    job = hybrid.job(hybrid.post(f"{INTERFACES}{vpc_end['uuid']}/delete-link/"))
+    assert job["state"] == "succeeded", job
+    assert len(job["result"]["router_interface_ids"]) == 2 and len(job["result"]["routes_deleted"]) == 2
+    assert hybrid.emulator.table("router_interfaces") == {} and custom_routes(hybrid) == set()
+    assert not RouterInterface.objects.exists()
+    # the VBR links again
+    assert link(hybrid, vbr, network)["state"] == "succeeded"

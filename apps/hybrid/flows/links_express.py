@@ -16,6 +16,13 @@ recorded the ids. The job's resource is the VBR (one link made at a time per VBR
 
 Arguments: data_center_uuid, vbr_uuid, vpc_id, idc_cidr, vpc_cidr (optional: the VPC's own CIDR),
 spec, name.
+
+Deleting a link in the cloud (from either end's row) undoes the same in the same order:
+
+    ReadLink -> DeleteLinkRoutes -> DeleteLinkEnds -> DeleteLinkRows
+
+(arguments: data_center_uuid, router_interface_uuid): every route through either end, in the
+route tables of their routers, then both ends, then their rows.
 """
 from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
 
@@ -71,8 +78,6 @@ def remove_interface(ctx, cloud, interface_id):
             if not is_not_found(exc):
                 raise
     wait_status(ctx, status, (GONE,), subject)
-    RouterInterface.objects.filter(router_interface_id=interface_id,
-                                   data_center__uuid=ctx.args["data_center_uuid"]).delete()
 
 
 class ReadLinkEnds(RemoteStep, NoRollback):
@@ -120,6 +125,9 @@ class CreateEnd(RemoteStep):
         recorded = ctx.get(f"{self.side}_end")
         for interface_id in ([recorded] if recorded else made_by_job(cloud, ctx, self.router_type)):
             remove_interface(ctx, cloud, interface_id)
+            # a sync may have imported it meanwhile
+            RouterInterface.objects.filter(router_interface_id=interface_id,
+                                           data_center__uuid=ctx.args["data_center_uuid"]).delete()
 
 
 class CreateVbrEnd(CreateEnd):
@@ -203,19 +211,22 @@ class AddRoute(RemoteStep):
 
     def rollback(self, ctx):
         table_id, destination, hop = self.route(ctx)
-        if not hop:
-            return
-        cloud = data_center_cloud(ctx)
-        status = route_status(cloud, table_id, destination, hop)
-        subject = f"route {destination} in {table_id}"
-        if wait_status(ctx, status, ("Available", "Deleting", GONE), subject) == "Available":
-            try:
-                cloud.vpc("DeleteRouteEntry", {"RouteTableId": table_id, "DestinationCidrBlock": destination,
-                                               "NextHopId": hop})
-            except AlibabaError as exc:
-                if not is_not_found(exc):
-                    raise
-        wait_status(ctx, status, (GONE,), subject)
+        if hop:
+            remove_route(ctx, data_center_cloud(ctx), table_id, destination, hop)
+
+
+def remove_route(ctx, cloud, table_id, destination, hop):
+    """Delete the route entry (waiting first for a Pending one) and wait until it is gone."""
+    status = route_status(cloud, table_id, destination, hop)
+    subject = f"route {destination} in {table_id}"
+    if wait_status(ctx, status, ("Available", "Deleting", GONE), subject) == "Available":
+        try:
+            cloud.vpc("DeleteRouteEntry", {"RouteTableId": table_id, "DestinationCidrBlock": destination,
+                                           "NextHopId": hop})
+        except AlibabaError as exc:
+            if not is_not_found(exc):
+                raise
+    wait_status(ctx, status, (GONE,), subject)
 
 
 class RouteVpcToIdc(AddRoute):
@@ -253,6 +264,70 @@ class RecordLink(DbStep, NoRollback):
                                   "destination": ctx.link["vpc_cidr"], "next_hop": ctx.vbr_end}]}
 
 
+# --- deleting a link in the cloud --------------------------------------------------------------------
+def interface_row(ctx):
+    return RouterInterface.objects.select_related("data_center").get(uuid=ctx.args["router_interface_uuid"])
+
+
+def route_tables_of(cloud, item):
+    """The route tables that may route through an interface: its router's (a VBR's, or a VRouter's)."""
+    if item.get("RouterType") == "VBR":
+        body = cloud.vpc("DescribeVirtualBorderRouters", {"Filter": [{"Key": "VbrId", "Value": [item["RouterId"]]}]})
+        return [v["RouteTableId"] for v in (body.get("VirtualBorderRouterSet") or {}).get("VirtualBorderRouterType")
+                or [] if v.get("RouteTableId")]
+    body = cloud.vpc("DescribeRouteTableList", {"RouterId": item["RouterId"], "RouterType": "VRouter"})
+    return [t["RouteTableId"] for t in (body.get("RouterTableList") or {}).get("RouterTableListType") or []]
+
+
+class ReadLink(RemoteStep, NoRollback):
+    """The link's two ends (this interface and the one opposite, when the cloud has it) and the
+    routes through them in their routers' route tables."""
+
+    def run(self, ctx):
+        cloud = data_center_cloud(ctx)
+        ours = describe_interface(cloud, interface_row(ctx).router_interface_id)
+        ends = [ours] if ours else []
+        opposite = describe_interface(cloud, ours["OppositeInterfaceId"]) if ours and ours.get(
+            "OppositeInterfaceId") else None
+        if opposite is not None:
+            ends.append(opposite)
+        routes = []
+        for end in ends:
+            for table_id in route_tables_of(cloud, end):
+                body = cloud.vpc("DescribeRouteEntryList", {"RouteTableId": table_id,
+                                                            "NextHopId": end["RouterInterfaceId"]})
+                routes += [[table_id, entry["DestinationCidrBlock"], end["RouterInterfaceId"]]
+                           for entry in (body.get("RouteEntrys") or {}).get("RouteEntry") or []]
+        ctx.ends = [end["RouterInterfaceId"] for end in ends]
+        ctx.routes = routes
+
+
+class DeleteLinkRoutes(RemoteStep, NoRollback):
+    def run(self, ctx):
+        cloud = data_center_cloud(ctx)
+        for table_id, destination, hop in ctx.routes:
+            remove_route(ctx, cloud, table_id, destination, hop)
+
+
+class DeleteLinkEnds(RemoteStep, NoRollback):
+    def run(self, ctx):
+        cloud = data_center_cloud(ctx)
+        for interface_id in ctx.ends:
+            remove_interface(ctx, cloud, interface_id)
+
+
+class DeleteLinkRows(DbStep, NoRollback):
+    def run(self, ctx):
+        row = interface_row(ctx)
+        ids = {row.router_interface_id, *ctx.ends}
+        ctx.result = {"router_interface_ids": sorted(ids), "routes_deleted": ctx.routes}
+        RouterInterface.objects.filter(data_center_id=row.data_center_id, router_interface_id__in=ids).delete()
+        ctx.resource_released()
+
+
 LINK_VBR_TO_VPC = Flow("link-vbr-to-vpc", [ReadLinkEnds, CreateVbrEnd, CreateVpcEnd, PairEnds, ConnectEnds,
                                            WaitLinkActive, RouteVpcToIdc, RouteIdcToVpc, RecordLink],
                        action="link-vbr-to-vpc", timeout=3600)
+# nothing to roll back: each step deletes, and a retried one finds gone what it deleted before
+DELETE_LINK = Flow("delete-router-interface-link", [ReadLink, DeleteLinkRoutes, DeleteLinkEnds, DeleteLinkRows],
+                   action="delete-router-interface-link", timeout=3600)
