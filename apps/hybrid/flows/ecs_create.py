@@ -4,10 +4,9 @@
 
 The API makes the row (state Creating, claimed by this job) so it can answer 202 with it.
 RunInstances is sent with the job's uuid as its ClientToken (the cloud makes one instance
-however often it is sent) and the row's uuid as the tag ``cloudportal:uuid``, by which the step
-(and its rollback, and a sync) finds what it made even when the worker died before it recorded
-the id. When a later step fails, the instance is deleted in the cloud and the row goes: nothing
-is left behind.
+however often it is sent) and the row's uuid as the tag ``cloudportal:uuid``, by which the
+rollback (and a sync) finds what it made even when the worker died before it recorded the id. When a later step fails, the instance is deleted in the cloud and the row goes: nothing
+is left behind (and when the cloud refuses that delete, the row stays to show what is there).
 
 Arguments (``ctx.args``): instance_uuid, and the cloud's RunInstances parameters the API
 validated (``run_params``), the password encrypted (``password``).
@@ -20,22 +19,27 @@ from .common import cloud_of, delete_remote, fire, instance_of, made_for, remote
 
 
 class RecordEcsInstance(DbStep):
-    """The row exists already (the API made it); a failed create deletes it."""
+    """The row exists already (the API made it); a failed create deletes it, unless the cloud
+    refused to delete the instance made: then the row stays, pointing at it, for the user to see
+    (and delete again) at once rather than after the next sync."""
 
     def run(self, ctx):
         ctx.instance_name = instance_of(ctx).name
 
     def rollback(self, ctx):
+        left = ctx.get("left_in_cloud")
+        if left:
+            fire(ctx.args["instance_uuid"], None, instance_id=left[0], state=EcsState.PENDING)
+            return
         EcsInstance.objects.filter(uuid=ctx.args["instance_uuid"]).delete()
 
 
 class RunEcsInstance(RemoteStep):
+    """RunInstances. The cloud's own look-before-create is its ClientToken: sent again (a retry, a
+    job resumed) with the same token it answers the instance it made, and makes no other."""
+
     def run(self, ctx):
         cloud = cloud_of(ctx)
-        found = made_for(cloud, ctx.args["instance_uuid"])   # look before you create
-        if found:
-            ctx.instance_id = found[0]["InstanceId"]
-            return
         params = {**ctx.args["run_params"], "Amount": 1, "ClientToken": str(ctx.job.uuid),
                   "Tag": [{"Key": PORTAL_TAG, "Value": ctx.args["instance_uuid"]}]}
         password = secret_arg(ctx, "password")
@@ -49,12 +53,15 @@ class RunEcsInstance(RemoteStep):
             fire(ctx.args["instance_uuid"], None, instance_id=ctx.instance_id, state=EcsState.PENDING)
 
     def rollback(self, ctx):
-        """Delete what RunInstances made: the id recorded, else whatever carries the row's tag."""
+        """Delete what RunInstances made: the id recorded, else whatever carries the row's tag. What
+        the cloud would not delete is named in ``ctx.left_in_cloud`` (RecordEcsInstance keeps the row)."""
         cloud = cloud_of(ctx)
         ids = [ctx.instance_id] if ctx.get("instance_id") else [
             item["InstanceId"] for item in made_for(cloud, ctx.args["instance_uuid"])]
+        ctx.left_in_cloud = ids
         for instance_id in ids:
             delete_remote(ctx, cloud, instance_id)
+            ctx.left_in_cloud = [one for one in ctx.left_in_cloud if one != instance_id]
 
 
 class WaitEcsRunning(RemoteStep, NoRollback):
