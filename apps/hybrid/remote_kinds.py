@@ -152,17 +152,20 @@ SYNC_ORDER = [ZONES, ECS_INSTANCES]
 
 
 # --- Express Connect and VPN (H8, H9) -------------------------------------------------------------
-from datetime import datetime as _datetime  # noqa: E402
-
 from .models import (CustomerGateway, RouterInterface, VirtualBorderRouter, VpnConnection,  # noqa: E402
                      VpnGateway, VpnState)
+
+
+def items_at(body, path):
+    """The list at ``path`` ("VpnGateways.VpnGateway") of an answer or an item ([] when absent)."""
+    return _list(path)(body, None)
 
 
 def tagged_by_portal(item, *paths):
     """The ``cloudportal:uuid`` tag's value in an item of the VPC product, whose listings nest their
     tags differently (``Tags.Tags``, ``Tags.Tag``, ``Tag.Tag``), else None."""
     for path in paths:
-        for tag in _list(path)(item, None):
+        for tag in items_at(item, path):
             if isinstance(tag, dict) and (tag.get("Key") or tag.get("TagKey")) == PORTAL_TAG:
                 return tag.get("Value") or tag.get("TagValue")
     return None
@@ -171,7 +174,7 @@ def tagged_by_portal(item, *paths):
 def epoch_ms(value):
     """The VPN listings' times (milliseconds since the epoch) as an aware datetime; None for none."""
     try:
-        return _datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc) if value else None
+        return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc) if value else None
     except (TypeError, ValueError):
         return None
 
@@ -213,7 +216,7 @@ def cloud_pages_by_number(cloud, action, params, items, page_size=50):
     page = 1
     while True:
         body = cloud.vpc(action, {**params, "PageNumber": page, "PageSize": page_size})
-        found = _list(items)(body, None)
+        found = items_at(body, items)
         yield from found
         if not found or page * page_size >= int(body.get("TotalCount") or 0):
             return

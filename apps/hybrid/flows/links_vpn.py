@@ -28,7 +28,7 @@ from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
 from ..cloud import AlibabaError, is_not_found
 from ..models import CustomerGateway, VpnConnection, VpnGateway, VpnState
 from ..models.vpn import BUSY_STATES
-from ..remote_kinds import CUSTOMER_GATEWAYS, VPN_CONNECTIONS, VPN_GATEWAYS, _list, tagged_by_portal
+from ..remote_kinds import CUSTOMER_GATEWAYS, VPN_CONNECTIONS, VPN_GATEWAYS, items_at, tagged_by_portal
 from ..syncing import Sync
 from .common import secret_arg
 from .links_common import GONE, data_center_cloud, portal_tag, set_row, take_id, wait_status
@@ -70,7 +70,7 @@ def row_of(ctx, kind):
 def describe(cloud, kind, remote_id):
     """The cloud's item of ``kind`` with id ``remote_id``, or None."""
     body = cloud.vpc(kind.describe, {kind.id_field: remote_id})
-    return next((item for item in _list(kind.items)(body, None) if item.get(kind.id_field) == remote_id), None)
+    return next((item for item in items_at(body, kind.items) if item.get(kind.id_field) == remote_id), None)
 
 
 def made_for(cloud, kind, ctx):
@@ -80,14 +80,14 @@ def made_for(cloud, kind, ctx):
     row_uuid = ctx.args[kind.row_arg]
     if kind.tag_filter:
         body = cloud.vpc(kind.describe, {kind.tag_filter: portal_tag(row_uuid)})
-        return [item[kind.id_field] for item in _list(kind.items)(body, None)
+        return [item[kind.id_field] for item in items_at(body, kind.items)
                 if tagged_by_portal(item, "Tag.Tag", "Tags.Tag") == row_uuid]
     params = ctx.args["vpn_gateway_params"]
     body = cloud.vpc(kind.describe, {"VpcId": params["VpcId"]})
     since = (ctx.job.created_at.timestamp() - CLOCK_SKEW_SECONDS) * 1000
     others = set(kind.model.objects.filter(data_center__uuid=ctx.args["data_center_uuid"], busy_job__isnull=False)
                  .exclude(busy_job=ctx.job.uuid).values_list(column(kind), flat=True))
-    return [item[kind.id_field] for item in _list(kind.items)(body, None)
+    return [item[kind.id_field] for item in items_at(body, kind.items)
             if item.get("Name") == params.get("Name") and int(item.get("CreateTime") or 0) >= since
             and item[kind.id_field] not in others]
 
@@ -182,7 +182,7 @@ class CreateCustomerGatewayInCloud(CreateInCloud):
         return params
 
 
-def connection_params(ctx, params):
+def as_sent(ctx, params):
     """A create's or modify's parameters as the SDK sends them: IkeConfig and IpsecConfig as JSON
     strings, the pre-shared key put into IkeConfig from the job's encrypted arguments."""
     params = dict(params)
@@ -202,7 +202,7 @@ class CreateConnectionInCloud(CreateInCloud):
     create_action = "CreateVpnConnection"
 
     def params(self, ctx):
-        params = connection_params(ctx, ctx.args["connection_params"])
+        params = as_sent(ctx, ctx.args["connection_params"])
         # in a quick create, the gateways the steps before made
         for kind in (VPN_GATEWAY, CUSTOMER_GATEWAY):
             if ctx.get(column(kind)):
@@ -329,7 +329,7 @@ def _rename(ctx, remote_id):
 
 
 def _modify(ctx, remote_id):
-    return {"VpnConnectionId": remote_id, **connection_params(ctx, ctx.args["connection_params"])}
+    return {"VpnConnectionId": remote_id, **as_sent(ctx, ctx.args["connection_params"])}
 
 
 CREATE_CUSTOMER_GATEWAY = Flow("create-customer-gateway", [RecordRows, CreateCustomerGatewayInCloud, MarkCreated])
