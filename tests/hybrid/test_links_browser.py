@@ -5,8 +5,6 @@ state is checked after each; no page logs a JavaScript error, every input has a 
 without Chromium or Playwright."""
 import re
 
-import pytest
-
 from apps.core.testing import client_for, make_account
 from apps.hybrid.models import VirtualBorderRouter
 from tests.emulator.conftest import make_vpc_client, vpc_client  # noqa: F401
