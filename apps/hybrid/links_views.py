@@ -32,6 +32,7 @@ class MirroredViewSet(ResourceViewSet):
     """Rows a sync mirrors and no API call creates: no POST on the collection; DELETE deletes the
     row here (the cascade), nothing in the cloud. PATCH changes the description only."""
 
+    @extend_schema(exclude=True)   # not an operation: only its refusal
     def create(self, request, *args, **kwargs):
         raise exceptions.MethodNotAllowed("POST", detail="these are found by a data centre's sync, not created "
                                                          "here (POST .../alibaba-data-centers/<uuid>/sync/)")
