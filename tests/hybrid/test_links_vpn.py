@@ -305,3 +305,17 @@ def test_delete_here_leaves_the_cloud_alone_and_a_gone_row_cannot_change(hybrid,
     sync(hybrid, data_center)
     refused = hybrid.post(f"{CONNECTIONS}{back['uuid']}/modify/", {"ike_enc_alg": "aes"})
     assert refused.status_code == 409 and refused.json()["details"]["state"] == "Deleted"
+
+
+def test_a_normal_account_runs_the_vpn_quick_create_on_its_own_data_centre(cloud, vpc_client,  # noqa: F811
+                                                                             django_capture_on_commit_callbacks):
+    from tests.hybrid.conftest import Hybrid
+
+    tenant = Hybrid(client_for(make_account("vpn-tenant")), django_capture_on_commit_callbacks, cloud)
+    tenant.add_key()
+    data_center = tenant.add_data_center()
+    network = make_vpc(vpc_client)
+    job = tenant.job(quick(tenant, data_center, network))
+    assert job["state"] == "succeeded", job
+    assert len(listed(tenant, CONNECTIONS)) == 1 and len(listed(tenant, GATEWAYS)) == 1
+    assert len(remote(tenant, "vpn_connections")) == 1
