@@ -157,8 +157,8 @@ class WorkerDied(BaseException):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_what_a_dead_worker_made_is_found_by_its_tag_and_undone_by_the_reaper(hybrid, data_center, vpc_client,  # noqa: F811
-                                                                              monkeypatch):
+def test_what_a_dead_worker_made_is_found_by_its_tag_and_undone_by_the_reaper(
+        hybrid, data_center, vpc_client, monkeypatch):  # noqa: F811
     """The worker dies right after the cloud made the VPC's end, before the job recorded its id:
     the reaper's rollback finds that end by the job's tag, and deletes both ends."""
     from datetime import timedelta
