@@ -55,6 +55,7 @@ class VirtualBorderRouterPages(ResourcePages):
     actions = [Action("link-vpc", _("Link to a VPC"), destructive=False),
                Action("delete", _("Delete here"), destructive=True)]
     cells = TIMES
+    row_fields = ["time_zone"]
     labels = LINK_LABELS
     related = [Related("router-interfaces", "virtual_border_router_uuid", label=_("Router interfaces"))]
     search_example = "state=active"
@@ -75,6 +76,7 @@ class RouterInterfacePages(ResourcePages):
     actions = [Action("delete-link", _("Delete the link in the cloud"), destructive=True),
                Action("delete", _("Delete here"), destructive=True)]
     cells = TIMES
+    row_fields = ["time_zone"]
     labels = LINK_LABELS
     links = {"virtual_border_router_uuid": "virtual-border-routers"}
     search_example = "state=Active"
@@ -93,6 +95,7 @@ class VpnGatewayPages(ResourcePages):
     edit_fields = ["description"]
     actions = [Action("delete", _("Delete here"), destructive=True)]
     cells = TIMES
+    row_fields = ["time_zone"]
     labels = LINK_LABELS
     related = [Related("vpn-connections", "vpn_gateway_uuid", label=_("VPN connections"))]
     search_example = "state=active"
@@ -113,6 +116,7 @@ class CustomerGatewayPages(ResourcePages):
     options = {"data_center_uuid": "alibaba-data-centers"}
     actions = [Action("rename", _("Rename"), destructive=False), DELETE_IN_CLOUD, DELETE_HERE]
     cells = TIMES
+    row_fields = ["time_zone"]
     labels = LINK_LABELS
     related = [Related("vpn-connections", "customer_gateway_uuid", label=_("VPN connections"))]
     after_create = "job"
@@ -132,6 +136,7 @@ class VpnConnectionPages(ResourcePages):
     links = {"vpn_gateway_uuid": "vpn-gateways", "customer_gateway_uuid": "customer-gateways"}
     actions = [Action("modify", _("Modify"), destructive=False), DELETE_IN_CLOUD, DELETE_HERE]
     cells = TIMES
+    row_fields = ["time_zone"]
     labels = LINK_LABELS
     after_create = "job"
     search_example = "state=ipsec_sa_established"

@@ -65,9 +65,11 @@ class MirroredSerializer(ResourceSerializer):
 
     data_center_uuid = serializers.UUIDField(source="data_center.uuid", read_only=True)
     region_id = serializers.CharField(source="data_center.region_id", read_only=True)
+    time_zone = serializers.CharField(source="data_center.time_zone", read_only=True,
+                                      help_text="the data centre's: how its times are shown")
     account_uuid = serializers.UUIDField(source="account.uuid", read_only=True)
 
-    DATA_CENTER_FIELDS = ["data_center_uuid", "region_id", "account_uuid"]
+    DATA_CENTER_FIELDS = ["data_center_uuid", "region_id", "time_zone", "account_uuid"]
 
 
 def read_only_but_description(fields):

@@ -72,3 +72,15 @@ def _data_center_uuid():
     from apps.hybrid.models import AlibabaDataCenter
 
     return str(AlibabaDataCenter.objects.get().uuid)
+
+
+def test_the_clouds_times_are_shown_in_the_sites_time_zone(page, cloud):
+    from datetime import datetime, timezone
+
+    from apps.hybrid.models import VirtualBorderRouter
+
+    vbr = VirtualBorderRouter.objects.order_by("vbr_id").first()
+    VirtualBorderRouter.objects.filter(pk=vbr.pk).update(
+        remote_created_at=datetime(2026, 7, 1, 10, 0, tzinfo=timezone.utc))
+    shown = text(page.get(f"/ui/virtual-border-routers/{vbr.uuid}/"))
+    assert "2026-07-01 18:00:00 CST" in shown and "Asia/Shanghai" in shown
