@@ -232,6 +232,8 @@ SPECTACULAR_SETTINGS = {
         "JobStateEnum": "apps.core.models.job.JobState",
         # an instance's and a disk's billing: one choice set, one name
         "ChargeTypeEnum": "apps.hybrid.serializers.CHARGE_TYPES",
+        "VpnEncryptionAlgorithmEnum": "apps.hybrid.links_serializers.ENC_ALGS",   # IKE and IPsec alike
+        "VpnAuthenticationAlgorithmEnum": "apps.hybrid.links_serializers.AUTH_ALGS",
     },
 }
 

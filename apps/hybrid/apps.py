@@ -13,3 +13,5 @@ class HybridConfig(AppConfig):
         from . import cascade, flows, globalconfig, tasks  # noqa: F401
         # the storage pages extend ui.py's (ui.py does not import them: autodiscovery finds ui only)
         from . import storage_pages  # noqa: F401
+        # the console pages of Express Connect and VPN (they build on ui.py's, which the console discovers)
+        from . import links_pages  # noqa: F401

@@ -23,3 +23,10 @@ cascade(Account).deletes(AlibabaAccessKey, via="account")
 for _model in (EcsImage, EcsDisk, OssBucket):
     cascade(AlibabaDataCenter).deletes(_model, via="data_center")
     cascade(Account).deletes(_model, via="account")
+
+# Express Connect and VPN (H8, H9): mirrored rows, deleted here with their data centre or account
+from .models import CustomerGateway, RouterInterface, VirtualBorderRouter, VpnConnection, VpnGateway  # noqa: E402
+
+for _mirrored in (RouterInterface, VirtualBorderRouter, VpnConnection, VpnGateway, CustomerGateway):
+    cascade(AlibabaDataCenter).deletes(_mirrored, via="data_center")
+    cascade(Account).deletes(_mirrored, via="account")

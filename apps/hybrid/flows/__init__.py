@@ -10,3 +10,5 @@ from .storage_images import DELETE_ECS_IMAGE, UPLOAD_ECS_IMAGE  # noqa: E402
 
 __all__ += ["CREATE_ECS_DISK", "CREATE_OSS_BUCKET", "DELETE_ECS_IMAGE", "DELETE_OSS_BUCKET", "DISK_FLOWS",
             "UPLOAD_ECS_IMAGE"]
+
+from . import links_express, links_vpn  # noqa: E402,F401  (Express Connect and VPN flows, H8 H9: registered by name)
