@@ -4,24 +4,22 @@
 import uuid as uuid_lib
 from urllib.parse import quote
 
-from django.db.models import Max, OuterRef, Subquery
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.core.api.flowstarts import FlowAction, FlowStart
 from apps.core.api.viewsets import ReadOnlyQueryViewSet, ResourceViewSet, audit
 from apps.core.errors import InvalidArgument
-from apps.core.models import Job
 from apps.core.secrets import encrypt
 
 from . import serializers as s
-from .cloud import Cloud
+from .cloud import AlibabaError, Cloud
 from .flows import CREATE_ECS_INSTANCE, SYNC_DATA_CENTER, plan_action
 from .flows.common import describe
 from .models import ECS_STATE_MACHINE, AlibabaAccessKey, AlibabaDataCenter, AlibabaIdentityZone, EcsInstance
+from .periodic import last_sync
 
 
 class AccessKeyViewSet(ResourceViewSet):
@@ -63,19 +61,13 @@ class AccessKeyViewSet(ResourceViewSet):
         return Response(s.zones_of(Cloud(self.get_object(), region)))
 
 
-def last_sync():
-    """When the data centre's last sync job ended (the jobs say it: a sync that changed nothing
-    writes no row of the data centre)."""
-    return Subquery(Job.objects.filter(resource_uuid=OuterRef("uuid"), flow=SYNC_DATA_CENTER.name)
-                    .values("resource_uuid").annotate(last=Max("finished_at")).values("last")[:1])
-
-
 class DataCenterViewSet(ResourceViewSet):
     """Alibaba Cloud regions added as data centres. Adding one syncs it (202 + job); ``POST
     .../sync/`` syncs it again; DELETE deletes it here with what was synced below it, nothing in
     the cloud."""
 
-    queryset = AlibabaDataCenter.objects.select_related("access_key", "account").annotate(last_synced_at=last_sync())
+    queryset = AlibabaDataCenter.objects.select_related("access_key", "account").annotate(
+        last_synced_at=last_sync("finished_at"))
     serializer_class = s.DataCenterSerializer
     create_serializer_class = s.DataCenterCreateSerializer
     flow_actions = {"sync": FlowAction(SYNC_DATA_CENTER, args=lambda dc, data: {"data_center_uuid": str(dc.uuid)},
@@ -170,8 +162,7 @@ class EcsInstanceViewSet(ResourceViewSet):
                                   code="ECS_NOT_CREATED")
         item = describe(Cloud.of(instance.data_center), instance.instance_id)
         if item is None:
-            return Response({"code": "ALIBABA_NOT_FOUND", "message": f"Alibaba Cloud has no instance "
-                             f"{instance.instance_id} (a sync will mark it Deleted)", "details": {
-                                 "instance_id": instance.instance_id}}, status=status.HTTP_404_NOT_FOUND)
+            raise AlibabaError(f"Alibaba Cloud has no instance {instance.instance_id} (a sync will mark it Deleted)",
+                               code="ALIBABA_NOT_FOUND", status=404, details={"instance_id": instance.instance_id})
         return Response(item)
 

@@ -5,7 +5,6 @@ the cloud's refusals (stock, quota, wrong state) as the portal's errors; tenancy
 import pytest
 
 from apps.core.models import Job
-from apps.core.secrets import encrypt
 from apps.core.testing import client_for, make_account
 from apps.hybrid.models import EcsInstance
 from tests.hybrid.network import instance_network
@@ -217,7 +216,3 @@ def test_each_account_sees_and_acts_on_its_own_instances(hybrid, zone):
     answer = tenant.post(ECS, {"name": "x", "identity_zone_uuid": zone["uuid"], "instance_type": "ecs.g7.large",
                                "image_id": IMAGE}, format="json")
     assert answer.status_code == 400 and "identity_zone_uuid" in answer.json()["details"]
-
-
-def test_secret_args_are_encrypted_tokens():
-    assert encrypt(PASSWORD) != PASSWORD
