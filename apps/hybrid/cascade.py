@@ -17,3 +17,15 @@ cascade(Account).refuses(AlibabaDataCenter, via="account")
 cascade(Account).deletes(AlibabaIdentityZone, via="account")
 cascade(Account).deletes(EcsInstance, via="account")
 cascade(Account).deletes(AlibabaAccessKey, via="account")
+
+# the mirrored network (H4, H7): deleted here with its data centre or account, nothing in the cloud
+from .models import (AlibabaEip, AlibabaRouteEntry, AlibabaSecurityGroup, AlibabaVpc, AlibabaVRouter,  # noqa: E402
+                     AlibabaVSwitch)
+
+for _network_model in (AlibabaEip, AlibabaRouteEntry, AlibabaSecurityGroup, AlibabaVSwitch, AlibabaVRouter, AlibabaVpc):
+    cascade(AlibabaDataCenter).deletes(_network_model, via="data_center")
+    cascade(Account).deletes(_network_model, via="account")
+# a VPC forgotten here takes what hangs off it here (a sync brings all of it back)
+cascade(AlibabaVpc).deletes(AlibabaVSwitch, via="parent_vpc")
+cascade(AlibabaVpc).deletes(AlibabaVRouter, via="parent_vpc")
+cascade(AlibabaVRouter).deletes(AlibabaRouteEntry, via="v_router")
