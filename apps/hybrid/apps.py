@@ -11,3 +11,5 @@ class HybridConfig(AppConfig):
     def ready(self):
         # cascade rules, hybrid.* global configs, the beat task, and every flow (workers look flows up by name)
         from . import cascade, flows, globalconfig, tasks  # noqa: F401
+        # the network's console pages (beside ui.py, which autodiscovery imports, and importing it)
+        from . import network_pages  # noqa: F401
