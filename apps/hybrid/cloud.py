@@ -56,7 +56,7 @@ ERROR_RULES = [
       "InvalidStatus", "InvalidStatus.", "IncorrectVpcStatus", "IncorrectVSwitchStatus", "ChargeTypeViolation",
       "InvalidOperation.DeletionProtection"),
      (409, "ALIBABA_WRONG_STATE", "the resource is not in a state Alibaba Cloud accepts this in")),
-    (("Throttling", "Throttling.", "ServiceUnavailable"),
+    (("Throttling", "Throttling."),
      (503, "ALIBABA_THROTTLED", "Alibaba Cloud kept refusing the call as too frequent; try again later")),
     (("MissingParameter", "MissingParameter.", "InvalidParameter", "InvalidParameter."),
      (400, "ALIBABA_INVALID_ARGUMENT", "Alibaba Cloud refused a parameter of the call")),
@@ -104,8 +104,8 @@ def _sdk_error(product, action, endpoint, exc):
     if isinstance(exc, AlibabaCloudException):
         data = exc.data if isinstance(exc.data, dict) else {}
         message = data.get("Message") or data.get("message") or ""
-        return cloud_error(product, action, exc.code, message, exc.request_id if exc.request_id != "None" else "",
-                           exc.status_code)
+        said = [value if value not in (None, "None") else "" for value in (exc.code, exc.request_id)]  # f"{None}"
+        return cloud_error(product, action, said[0], message, said[1], exc.status_code)
     from darabonba.exceptions import RetryError
 
     inner = getattr(exc, "inner_exception", None) or exc
@@ -188,6 +188,11 @@ def _request_class(product, action):
     return getattr(models, f"{action}Request")
 
 
+@functools.lru_cache(maxsize=None)
+def _takes_region(request_class):
+    return hasattr(request_class(), "region_id")
+
+
 def _path(body, path):
     """``body["Instances"]["Instance"]`` for ``"Instances.Instance"`` (a missing step: [])."""
     for step in path.split("."):
@@ -224,17 +229,15 @@ class Cloud:
         added when the action takes one): its answer's body as a dict."""
         from darabonba.runtime import RuntimeOptions
 
-        client = _sdk_client(product, self.access_key_id, self.secret, self.region_id, endpoint_setting())
-        # (the endpoint is read per call: a test or an operator may point the portal elsewhere)
+        setting = endpoint_setting()   # read per call: a test or an operator may point the portal elsewhere
+        client = _sdk_client(product, self.access_key_id, self.secret, self.region_id, setting)
         method_name = _method_names(type(client)).get(action.lower())
         if method_name is None:
             raise ValueError(f"{product} has no action {action}")
         request_class = _request_class(product, action)
         params = dict(params or {})
-        if "RegionId" not in params and hasattr(request_class(), "region_id"):
+        if "RegionId" not in params and _takes_region(request_class):
             params["RegionId"] = self.region_id
-
-        setting = endpoint_setting()
         # a proxy of the environment is for the real service, not for an endpoint named here (the emulator)
         runtime = RuntimeOptions(no_proxy=setting[1].rsplit(":", 1)[0]) if setting else RuntimeOptions()
 

@@ -30,6 +30,7 @@ class RemoteKind:
     remote_key = ""        # the item's id field ("InstanceId")
     local_key = ""         # the column holding it ("instance_id")
     fields = {}            # column (attname) -> the item's field name, or a function(item, sync) -> value
+    import_only = ()       # columns of ``fields`` read from the cloud on import only: the portal's after
     deleted_state = "Deleted"   # the state a row takes when its item is gone
 
     def list_remote(self, cloud, data_center):
@@ -133,6 +134,7 @@ class EcsInstances(RemoteKind):
         "expired_at": lambda item, sync: cloud_time(item.get("ExpiredTime")),
     }
     deleted_state = EcsState.DELETED
+    import_only = ("description",)   # PATCH changes it here (the cloud's description is not the portal's)
 
     def prepare(self, sync):
         sync.lookups["zones"] = dict(AlibabaIdentityZone.objects.filter(data_center=sync.data_center)

@@ -13,6 +13,7 @@ from apps.core.secrets import encrypt
 
 from .cloud import Cloud
 from .models import AlibabaAccessKey, AlibabaDataCenter, AlibabaIdentityZone, EcsInstance
+from .regions import default_time_zone
 
 
 def regions_of(cloud):
@@ -87,7 +88,10 @@ def check_time_zone(value):
 
 
 class DataCenterSerializer(ResourceSerializer):
-    access_key_uuid = serializers.UUIDField(source="access_key.uuid", read_only=True)
+    """A data centre as the API shows it; PATCH may move it to another key of its account (a key
+    being replaced), change its time zone, name and description."""
+
+    access_key_uuid = UuidRelatedField(source="access_key", queryset=AlibabaAccessKey.objects.all(), required=False)
     account_uuid = serializers.UUIDField(source="account.uuid", read_only=True)
     time_zone = serializers.CharField(max_length=64, validators=[check_time_zone])
     last_synced_at = serializers.DateTimeField(read_only=True, default=None,
@@ -100,6 +104,16 @@ class DataCenterSerializer(ResourceSerializer):
         read_only_fields = ResourceSerializer.Meta.read_only_fields + ["region_id", "local_name"]
         reads = {"last_synced_at": ()}   # annotated by the viewset
 
+    def validate(self, data):
+        key = data.get("access_key")
+        if self.instance is not None and key is not None and key.pk != self.instance.access_key_id:
+            if key.account_id != self.instance.account_id:
+                raise serializers.ValidationError({"access_key_uuid": ["a key of the data centre's own account"]})
+            if AlibabaDataCenter.objects.filter(access_key=key, region_id=self.instance.region_id).exists():
+                raise Conflict(f"region {self.instance.region_id} is a data centre of that AccessKey already",
+                               code="ALIBABA_DATA_CENTER_EXISTS", details={"region_id": self.instance.region_id})
+        return data
+
 
 class DataCenterCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
     """``POST /alibaba-data-centers/``: a region of the cloud seen through one of the account's
@@ -109,7 +123,8 @@ class DataCenterCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, default="")
     region_id = serializers.CharField(max_length=64)
     access_key_uuid = UuidRelatedField(source="access_key", required=False, queryset=AlibabaAccessKey.objects.all())
-    time_zone = serializers.CharField(max_length=64, default="UTC", validators=[check_time_zone])
+    time_zone = serializers.CharField(max_length=64, required=False, validators=[check_time_zone],
+                                      help_text="an IANA name; default: where the region is (UTC when unknown)")
 
     class Meta:
         model = AlibabaDataCenter
@@ -131,6 +146,7 @@ class DataCenterCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
             raise serializers.ValidationError({"region_id": [f"Alibaba Cloud has no region {data['region_id']} "
                                                              f"for this key (it has {', '.join(sorted(regions))})"]})
         data["local_name"] = regions[data["region_id"]]["local_name"]
+        data.setdefault("time_zone", default_time_zone(data["region_id"]))
         data.setdefault("name", data["local_name"] or data["region_id"])
         return data
 

@@ -3,7 +3,8 @@ the rows that mirror them.
 
 - an item no row mirrors is imported (unless a flow is creating it: its tag names a row still
   waiting for its id);
-- a row whose columns differ from its item is updated, those columns only;
+- a row whose columns differ from its item is updated, those columns only (not the kind's
+  ``import_only`` ones, which the portal owns once the row is there);
 - a row whose item is gone takes the kind's ``Deleted`` state (kept, and shown, until deleted here);
 - a row a job holds (``busy_job``) is left to that job, and a row is written under a lock once
   it is seen that no job took it meanwhile;
@@ -70,7 +71,8 @@ def sync_kind(kind, sync):
             if row.busy_job:
                 counts["busy"] += 1
                 continue
-            changed = [column for column, value in values.items() if not _same(getattr(row, column), value)]
+            changed = [column for column, value in values.items()
+                       if column not in kind.import_only and not _same(getattr(row, column), value)]
             if not changed:
                 counts["unchanged"] += 1
                 continue

@@ -69,7 +69,7 @@ class DataCenterPages(ResourcePages):
     columns = ["name", "region_id", "local_name", "time_zone", "last_synced_at", "created_at"]
     row_fields = ["time_zone"]
     fields = ["name", "description", "region_id", "access_key_uuid", "time_zone"]
-    edit_fields = ["name", "description", "time_zone"]
+    edit_fields = ["name", "description", "access_key_uuid", "time_zone"]
     options = {"access_key_uuid": "alibaba-access-keys"}
     actions = [Action("sync", _("Sync"), destructive=False),
                Action("delete", _("Delete here"), destructive=True)]
@@ -108,7 +108,8 @@ class EcsInstancePages(ResourcePages):
                Action("change-password", _("Change password"), destructive=False),
                Action("charge-type", _("Change billing"), destructive=False),
                Action("vnc-password", _("Set VNC password"), destructive=False),
-               Action("delete", _("Delete"), destructive=True)]
+               Action("delete", _("Delete in the cloud"), destructive=True),
+               Action("delete-here", _("Delete here"), destructive=True)]
     cells = {"remote_created_at": in_site_zone, "expired_at": in_site_zone}
     labels = LABELS
     search_example = "state=Running"

@@ -40,7 +40,18 @@ EXCLUDED_PATHS = ["/api/v1/auth/logout/"]
 
 
 @pytest.fixture
-def portal(transactional_db, sim_agent, tmp_path):
+def alibaba(tmp_path):
+    """The Alibaba Cloud emulator the hybrid endpoints call (the real service is neither reachable
+    nor wanted from a test): a refused key is then the cloud's 400, not an unreachable endpoint's 503."""
+    from tests.emulator.process import EmulatorProcess
+
+    server = EmulatorProcess(tmp_path / "alibaba").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def portal(transactional_db, sim_agent, alibaba, tmp_path):
     """A live web server on a test database with one of everything; its admin and normal users."""
     admin, tenant = make_account("st-admin", admin=True), make_account("st-tenant")
     env = Env(client_for(admin), None, tmp_path, hosts=2)
@@ -48,11 +59,17 @@ def portal(transactional_db, sim_agent, tmp_path):
 
     Image.objects.filter(uuid=env.image).update(public=True)  # the normal account may use it too
     env.create(name="admin-vm")
+    from apps.hybrid.models import AlibabaAccessKey
+    from tests.emulator.process import DEMO_KEY_ID, DEMO_KEY_SECRET
+
+    for user in (admin, tenant):   # a key the emulator knows: the hybrid reads reach the cloud
+        AlibabaAccessKey.objects.create(name="demo", account=user.account, access_key_id=DEMO_KEY_ID,
+                                        access_key_secret=DEMO_KEY_SECRET, is_default=True)
     tenant_client = client_for(tenant)
     response = tenant_client.post("/api/v1/vm-instances/", env.body(name="tenant-vm"), format="json")
     assert response.status_code == 202, response.content
     server = WebServer(env={"CELERY_BROKER_URL": "memory://", "SIM_AGENT_URL": sim_agent.url,
-                            "LOG_LEVEL": "WARNING"}).start()
+                            "ALIBABA_CLOUD_ENDPOINT": alibaba.url, "LOG_LEVEL": "WARNING"}).start()
     try:
         yield server, {"admin": admin, "tenant": tenant}
     finally:

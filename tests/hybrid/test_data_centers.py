@@ -10,9 +10,9 @@ from alibabacloud_ecs20140526 import models as ecs_models
 from alibabacloud_ecs20140526.client import Client as EcsClient
 from django.utils import timezone
 
-from apps.core.models import ChangeLog, Job, ResourceConfig
+from apps.core.models import AuditLog, ChangeLog, Job, ResourceConfig
 from apps.core.testing import client_for, make_account
-from apps.hybrid.models import AlibabaDataCenter, EcsInstance
+from apps.hybrid.models import AlibabaDataCenter, AlibabaIdentityZone, EcsInstance
 from apps.hybrid.periodic import sync_due_data_centers
 from tests.emulator.conftest import sdk_config
 from tests.hybrid.network import instance_network
@@ -62,6 +62,13 @@ def test_adding_a_region_syncs_its_zones_and_instances(hybrid):
     assert one["state"] in ("Pending", "Starting", "Running") and one["time_zone"] == "Asia/Shanghai"
 
 
+def test_a_data_centre_abroad_takes_its_regions_time_zone_unless_told(hybrid):
+    hybrid.add_key()
+    assert hybrid.add_data_center("eu-central-1")["time_zone"] == "Europe/Berlin"
+    assert hybrid.add_data_center("cn-shanghai")["time_zone"] == "Asia/Shanghai"
+    assert hybrid.add_data_center("us-west-1", time_zone="UTC")["time_zone"] == "UTC"
+
+
 def test_a_region_the_cloud_has_not_and_a_bad_time_zone_are_refused(hybrid):
     hybrid.add_key()
     answer = hybrid.client.post(CENTERS, {"region_id": "xx-nowhere-1"}, format="json")
@@ -85,6 +92,13 @@ def test_a_sync_imports_new_updates_changed_marks_deleted_and_writes_nothing_whe
     found = rows(center)
     assert set(found) == {first, second} and found[first].name == "first-renamed"
     assert {row.state for row in found.values()} == {"Running"}
+
+    # the description is the portal's once the row is here: a sync leaves it
+    row = EcsInstance.objects.get(instance_id=first)
+    assert hybrid.client.patch(f"/api/v1/ecs-instances/{row.uuid}/", {"description": "ours"},
+                               format="json").status_code == 200
+    assert hybrid.job(hybrid.post(sync))["state"] == "succeeded"
+    assert EcsInstance.objects.get(instance_id=first).description == "ours"
 
     # nothing changed in the cloud: no row written, no updated_at moved, no change log
     before = {row.instance_id: row.updated_at for row in EcsInstance.objects.all()}
@@ -134,8 +148,12 @@ def test_the_periodic_sync_follows_the_interval_of_each_data_center(hybrid):
     data_center = AlibabaDataCenter.objects.get(uuid=center["uuid"])
     assert sync_due_data_centers() == {"syncing": 0}   # synced just now, when it was added
     later = timezone.now() + timedelta(seconds=601)
+    records = (AuditLog.objects.count(), ChangeLog.objects.count(), data_center.updated_at)
     with hybrid.capture(execute=True):
         assert sync_due_data_centers(now=later) == {"syncing": 1}
+    data_center.refresh_from_db()
+    # nothing changed in the cloud: the beat's sync leaves no audit row, no change log, no update
+    assert (AuditLog.objects.count(), ChangeLog.objects.count(), data_center.updated_at) == records
     assert Job.objects.filter(resource_uuid=data_center.uuid, flow="sync-alibaba-data-center").count() == 2
     ResourceConfig.objects.create(category="hybrid", name="syncInterval", resource_type="AlibabaDataCenter",
                                   resource_uuid=data_center.uuid, value=0)   # this one: only when asked
@@ -163,4 +181,39 @@ def test_each_account_sees_its_own_data_centers(hybrid):
     assert tenant.get("/api/v1/alibaba-identity-zones/").json()["count"] == 0
     # a tenant without a key is told to add one
     answer = tenant.post(CENTERS, {"region_id": "cn-hangzhou"}, format="json")
+    assert answer.status_code == 400 and "access_key_uuid" in answer.json()["details"]
+
+
+def test_a_key_revoked_in_the_cloud_fails_the_sync_with_the_clouds_code_and_changes_nothing(hybrid):
+    key_id = "LTAI5tRevokedLater000000"
+    hybrid.emulator.admin("POST", "keys", {"access_key_id": key_id, "access_key_secret": "revoked-secret",
+                                           "account": "1688000000000003"})
+    key = hybrid.add_key(key_id, "revoked-secret", name="soon-revoked")
+    center = hybrid.add_data_center(access_key_uuid=key["uuid"])
+    zones = {z.uuid: z.updated_at for z in AlibabaIdentityZone.objects.all()}
+    hybrid.emulator.admin("DELETE", "keys", {"access_key_id": key_id})
+    job = hybrid.job(hybrid.post(f"{CENTERS}{center['uuid']}/sync/"))
+    assert job["state"] == "failed" and job["error"]["code"] == "ALIBABA_AUTH_FAILED", job
+    assert job["error"]["details"]["cloud_code"] == "InvalidAccessKeyId.NotFound"
+    assert {z.uuid: z.updated_at for z in AlibabaIdentityZone.objects.all()} == zones
+    assert "revoked-secret" not in str(job)
+
+
+def test_a_data_centre_moves_to_another_key_of_its_account(hybrid, cloud):
+    cloud.admin("POST", "keys", {"access_key_id": "LTAI5tRotatedKey00000000", "access_key_secret": "rotated"})
+    old = hybrid.add_key()
+    center = hybrid.add_data_center()
+    new = hybrid.add_key("LTAI5tRotatedKey00000000", "rotated", name="rotated")
+    used = hybrid.client.delete(f"/api/v1/alibaba-access-keys/{old['uuid']}/")
+    assert used.status_code == 409 and center["uuid"] in used.content.decode()   # its data centre first
+    answer = hybrid.client.patch(f"{CENTERS}{center['uuid']}/", {"access_key_uuid": new["uuid"]}, format="json")
+    assert answer.status_code == 200 and answer.json()["access_key_uuid"] == new["uuid"], answer.content
+    assert hybrid.job(hybrid.post(f"{CENTERS}{center['uuid']}/sync/"))["state"] == "succeeded"
+    with hybrid.capture(execute=True):
+        deleted = hybrid.client.delete(f"/api/v1/alibaba-access-keys/{old['uuid']}/")
+    assert hybrid.job(deleted)["state"] == "succeeded"
+    foreign = client_for(make_account("tenant-rotate"))
+    theirs = foreign.post("/api/v1/alibaba-access-keys/", {"name": "t", "access_key_id": "LTAI5tRotatedKey00000000",
+                                                            "access_key_secret": "rotated"}, format="json").json()
+    answer = hybrid.client.patch(f"{CENTERS}{center['uuid']}/", {"access_key_uuid": theirs["uuid"]}, format="json")
     assert answer.status_code == 400 and "access_key_uuid" in answer.json()["details"]

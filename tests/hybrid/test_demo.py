@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from apps.compute.management.commands.demo import Command, Portal
+from apps.compute.management.commands.demo import Command, Portal, demo_access_key
 from apps.hybrid.models import AlibabaAccessKey, AlibabaDataCenter
 from tests.emulator.process import DEMO_KEY_ID, DEMO_KEY_SECRET
 
@@ -37,7 +37,19 @@ def test_demo_adds_the_demo_key_as_the_admins_default_and_a_data_center(hybrid, 
     assert "demo-hangzhou" in command.stdout.getvalue() and DEMO_KEY_SECRET not in command.stdout.getvalue()
 
 
-def test_demo_without_the_variables_adds_no_key(hybrid, settings):
-    settings.ALIBABA_CLOUD_DEMO_ACCESS_KEY_ID = ""
-    Command(stdout=io.StringIO())._alibaba(InProcessPortal(hybrid.client, hybrid.capture))
+def test_the_demo_key_is_the_variables_else_the_emulators_when_make_run_started_it(settings):
+    settings.ALIBABA_CLOUD_DEMO_ACCESS_KEY_ID, settings.ALIBABA_CLOUD_DEMO_ACCESS_KEY_SECRET = "LTAI5tMine", "mine"
+    assert demo_access_key() == ("LTAI5tMine", "mine")
+    settings.ALIBABA_CLOUD_DEMO_ACCESS_KEY_ID = settings.ALIBABA_CLOUD_DEMO_ACCESS_KEY_SECRET = ""
+    settings.ALIBABA_CLOUD_ENDPOINT = ""   # `make run` starts the emulator with its demo key
+    assert demo_access_key() == (DEMO_KEY_ID, DEMO_KEY_SECRET)
+    settings.ALIBABA_CLOUD_ENDPOINT = "https://ecs.example.com"   # another endpoint: no key to guess
+    assert demo_access_key() == (None, None)
+
+
+def test_a_demo_key_the_cloud_refuses_is_said_and_the_demo_goes_on(hybrid, settings):
+    settings.ALIBABA_CLOUD_DEMO_ACCESS_KEY_ID, settings.ALIBABA_CLOUD_DEMO_ACCESS_KEY_SECRET = DEMO_KEY_ID, "wrong"
+    command = Command(stdout=io.StringIO(), stderr=io.StringIO())
+    command._alibaba(InProcessPortal(hybrid.client, hybrid.capture))
+    assert "SignatureDoesNotMatch" in command.stderr.getvalue() and "wrong" not in command.stderr.getvalue()
     assert not AlibabaAccessKey.objects.exists()

@@ -4,8 +4,10 @@ delete; a failure injected at each step of the create leaves no instance in the 
 the cloud's refusals (stock, quota, wrong state) as the portal's errors; tenancy."""
 import pytest
 
+from apps.core.errors import CloudPortalError
 from apps.core.models import Job
 from apps.core.testing import client_for, make_account
+from apps.hybrid.flows import CREATE_ECS_INSTANCE
 from apps.hybrid.models import EcsInstance
 from tests.hybrid.network import instance_network
 
@@ -216,3 +218,53 @@ def test_each_account_sees_and_acts_on_its_own_instances(hybrid, zone):
     answer = tenant.post(ECS, {"name": "x", "identity_zone_uuid": zone["uuid"], "instance_type": "ecs.g7.large",
                                "image_id": IMAGE}, format="json")
     assert answer.status_code == 400 and "identity_zone_uuid" in answer.json()["details"]
+
+
+class Injected(CloudPortalError):
+    code = "INJECTED"
+
+
+@pytest.mark.parametrize("step", [step.step_name() for step in CREATE_ECS_INSTANCE.steps])
+def test_a_create_failing_after_any_of_its_steps_leaves_nothing_behind(hybrid, zone, monkeypatch, step):
+    """Each step does its work and then fails (the hardest moment for a rollback: what it made
+    exists, and for a database step its transaction is undone)."""
+    [step_class] = [s for s in CREATE_ECS_INSTANCE.steps if s.step_name() == step]
+    original = step_class.run
+
+    def run_then_fail(self, ctx):
+        original(self, ctx)
+        raise Injected(f"injected after {step}")
+
+    monkeypatch.setattr(step_class, "run", run_then_fail)
+    job = hybrid.job(create(hybrid, zone))
+    assert job["state"] == "failed" and job["error"]["code"] == "INJECTED" and job["error"]["step"] == step, job
+    assert "rollback_failures" not in job["error"].get("details", {}), job["error"]
+    assert hybrid.instances() == {} and not EcsInstance.objects.exists()
+    assert hybrid.emulator.table("disks") == {}   # the system disk went with the instance (where disks are emulated)
+
+
+def test_delete_here_keeps_the_instance_in_the_cloud_and_the_next_sync_brings_it_back(hybrid, zone):
+    instance = created(hybrid, zone)
+    job = act(hybrid, instance, "delete-here")
+    assert job["state"] == "succeeded", job
+    assert not EcsInstance.objects.exists() and instance["instance_id"] in hybrid.instances()
+    center = instance["data_center_uuid"]
+    assert hybrid.job(hybrid.post(f"/api/v1/alibaba-data-centers/{center}/sync/"))["state"] == "succeeded"
+    assert list(EcsInstance.objects.values_list("instance_id", flat=True)) == [instance["instance_id"]]
+
+
+def test_a_normal_account_runs_its_own_instance_end_to_end(cloud, django_capture_on_commit_callbacks):
+    from tests.hybrid.conftest import Hybrid
+
+    user = make_account("tenant-ecs")
+    tenant = Hybrid(client_for(user), django_capture_on_commit_callbacks, cloud)
+    tenant.add_key()
+    zone = tenant.zone(tenant.add_data_center(), "cn-hangzhou-i")
+    instance = created(tenant, zone, name="mine")
+    assert instance["account_uuid"] == str(user.account.uuid) and instance["state"] == "Running"
+    assert tenant.instances()[instance["instance_id"]]["ZoneId"] == "cn-hangzhou-i"
+    assert act(tenant, instance, "stop")["state"] == "succeeded"
+    other = client_for(make_account("tenant-ecs-other"))
+    assert other.get(f"{ECS}{instance['uuid']}/").status_code == 404
+    admin = client_for(make_account("admin-ecs", admin=True))
+    assert admin.get(f"{ECS}{instance['uuid']}/").json()["state"] == "Stopped"

@@ -50,3 +50,28 @@ def test_the_clouds_times_are_shown_in_the_sites_time_zone():
         instance_type="ecs.g7.large", remote_created_at=datetime(2026, 7, 1, 10, 0, tzinfo=timezone.utc))
     page = text(browser(user).get(f"/ui/ecs-instances/{instance.uuid}/"))
     assert "2026-07-01 12:00:00 CEST" in page and "Europe/Berlin" in page
+
+
+def test_a_data_centres_sync_and_an_instances_actions_from_their_pages(hybrid):
+    from apps.core.models import Job
+    from apps.hybrid.models import AlibabaDataCenter, EcsInstance
+
+    hybrid.add_key()
+    center = AlibabaDataCenter.objects.get(uuid=hybrid.add_data_center()["uuid"])
+    page = browser(make_account("pages-hybrid-admin", admin=True))
+    detail = text(page.get(f"/ui/alibaba-data-centers/{center.uuid}/"))
+    assert "Sync" in detail and "cn-hangzhou" in detail
+    jobs = Job.objects.count()
+    with hybrid.capture(execute=True):
+        answer = page.post(f"/ui/alibaba-data-centers/{center.uuid}/sync/")
+    assert answer.status_code == 302 and Job.objects.count() == jobs + 1
+    assert Job.objects.latest("id").state == "succeeded"
+
+    instance = EcsInstance.objects.create(name="web", account=center.account, data_center=center,
+                                          instance_id="i-none", state="Stopped", instance_type="ecs.g7.large")
+    detail = text(page.get(f"/ui/ecs-instances/{instance.uuid}/"))
+    for label in ("Start", "Rename", "Change password", "Change billing", "Set VNC password", "Open VNC"):
+        assert label in detail, label
+    assert 'name="name"' in text(page.get(f"/ui/ecs-instances/{instance.uuid}/rename/"))
+    refused = page.post(f"/ui/ecs-instances/{instance.uuid}/vnc/")   # a stopped instance has no VNC
+    assert refused.status_code == 409 and "Stopped" in text(refused)

@@ -72,11 +72,12 @@ def fire(uuid, event, **fields):
 
 def remote_values(row, item):
     """The columns of ``row`` as the cloud's ``item`` describes it (the sync's reading of it),
-    without the state: the flow says which state it reached."""
+    without the state (the flow says which state it reached) and what the portal owns."""
     sync = Sync(row.data_center, None)
     ECS_INSTANCES.prepare(sync)
     values = ECS_INSTANCES.values(item, sync)
-    values.pop("state", None)
+    for column in ("state", *ECS_INSTANCES.import_only):
+        values.pop(column, None)
     return values
 
 
