@@ -25,7 +25,5 @@ from .models import (AlibabaEip, AlibabaRouteEntry, AlibabaSecurityGroup, Alibab
 for _network_model in (AlibabaEip, AlibabaRouteEntry, AlibabaSecurityGroup, AlibabaVSwitch, AlibabaVRouter, AlibabaVpc):
     cascade(AlibabaDataCenter).deletes(_network_model, via="data_center")
     cascade(Account).deletes(_network_model, via="account")
-# a VPC forgotten here takes what hangs off it here (a sync brings all of it back)
-cascade(AlibabaVpc).deletes(AlibabaVSwitch, via="parent_vpc")
-cascade(AlibabaVpc).deletes(AlibabaVRouter, via="parent_vpc")
-cascade(AlibabaVRouter).deletes(AlibabaRouteEntry, via="v_router")
+# (a VPC forgotten here leaves its vSwitches, VRouter and groups here, no longer linked to it: the
+# next sync brings it back and links them again)

@@ -275,3 +275,36 @@ class RemoveRuleBody(serializers.Serializer):
 
 class AssociateBody(serializers.Serializer):
     ecs_instance_uuid = UuidRelatedField(source="ecs_instance", queryset=EcsInstance.objects.all())
+
+
+# --- the create-ECS form's choices -----------------------------------------------------------------
+def apply_network_choices(data):
+    """An ECS create's vSwitch and security group picked among the synced rows (``v_switch`` and
+    ``security_group``, from their uuids) become the cloud ids RunInstances takes, once they fit:
+    Available, of the instance's data centre, the vSwitch in the instance's zone, the group in the
+    vSwitch's VPC (the cloud refuses any other)."""
+    zone = data["identity_zone"]
+    v_switch, group = data.pop("v_switch", None), data.pop("security_group", None)
+    if v_switch is not None:
+        if v_switch.state != AVAILABLE or v_switch.data_center_id != zone.data_center_id or \
+                v_switch.identity_zone_id != zone.pk:
+            raise serializers.ValidationError({"v_switch_uuid": [
+                f"vSwitch {v_switch.v_switch_id or v_switch.name} is not an Available vSwitch of zone {zone.zone_id}"]})
+        _same_as_given(data, "v_switch_id", v_switch.v_switch_id, "v_switch_uuid")
+    if group is not None:
+        if group.state != AVAILABLE or group.data_center_id != zone.data_center_id:
+            raise serializers.ValidationError({"security_group_uuid": [
+                f"security group {group.security_group_id or group.name} is not an Available group of the zone's "
+                "data centre"]})
+        if v_switch is not None and group.vpc_id != v_switch.vpc_id:
+            raise serializers.ValidationError({"security_group_uuid": [
+                f"security group {group.security_group_id} is not in the vSwitch's VPC {v_switch.vpc_id}"]})
+        _same_as_given(data, "security_group_id", group.security_group_id, "security_group_uuid")
+    return data
+
+
+def _same_as_given(data, id_field, remote_id, uuid_field):
+    if data.get(id_field) and data[id_field] != remote_id:
+        raise serializers.ValidationError({uuid_field: [f"names {remote_id}, {id_field} names {data[id_field]}: "
+                                                        "give one of them"]})
+    data[id_field] = remote_id

@@ -173,6 +173,7 @@ def _available(item, sync):
 
 class NetworkKind(RemoteKind):
     deleted_state = NetworkState.DELETED
+    import_only = ("description",)   # the portal's once the row is there (PATCH)
 
     def vpc_lookup(self, sync):
         sync.lookups["vpcs"] = dict(AlibabaVpc.objects.filter(data_center=sync.data_center)

@@ -21,7 +21,7 @@ def setting(hybrid):
     switch, group = v_switch(hybrid, network, zone), security_group(hybrid, network)
     instance = made(hybrid, ECS, {"name": "web", "identity_zone_uuid": zone["uuid"], "instance_type": "ecs.g7.large",
                                   "image_id": "aliyun_3_x64_20G_alibase_20240819.vhd",
-                                  "v_switch_id": switch["v_switch_id"], "security_group_id": group["security_group_id"]})
+                                  "v_switch_uuid": switch["uuid"], "security_group_uuid": group["uuid"]})
     return {"center": center, "instance": instance}
 
 

@@ -108,3 +108,27 @@ def test_a_group_deleted_here_only_comes_back_with_its_rules_on_the_next_sync(hy
     back = AlibabaSecurityGroup.objects.get()
     assert back.security_group_id == group["security_group_id"] and back.parent_vpc.vpc_id == network["vpc"]["vpc_id"]
     assert [r["port_range"] for r in back.rules] == ["22/22"]
+
+
+def test_the_ecs_create_picks_a_synced_v_switch_and_group_that_fit_its_zone(hybrid, network, admin_user):
+    group = security_group(hybrid, network["vpc"])
+    zone_h, zone_i = hybrid.zone(network["center"], "cn-hangzhou-h"), hybrid.zone(network["center"], "cn-hangzhou-i")
+    switch = v_switch(hybrid, network["vpc"], zone_h)
+    body = {"name": "web", "identity_zone_uuid": zone_i["uuid"], "instance_type": "ecs.g7.large",
+            "image_id": "aliyun_3_x64_20G_alibase_20240819.vhd", "v_switch_uuid": switch["uuid"],
+            "security_group_uuid": group["uuid"]}
+    wrong_zone = hybrid.client.post(ECS, body, format="json")
+    assert wrong_zone.status_code == 400 and "v_switch_uuid" in wrong_zone.json()["details"]
+    other = security_group(hybrid, vpc(hybrid, network["center"], name="other", cidr="192.168.0.0/16"), name="other")
+    wrong_vpc = hybrid.client.post(ECS, {**body, "identity_zone_uuid": zone_h["uuid"],
+                                         "security_group_uuid": other["uuid"]}, format="json")
+    assert wrong_vpc.status_code == 400 and "security_group_uuid" in wrong_vpc.json()["details"]
+    assert hybrid.instances() == {}
+
+    form = text(browser(admin_user).get("/ui/ecs-instances/new/"))
+    assert switch["uuid"] in form and group["uuid"] in form   # offered by name
+    response = hybrid.post(ECS, {**body, "identity_zone_uuid": zone_h["uuid"]})
+    assert hybrid.job(response)["state"] == "succeeded"
+    [record] = hybrid.instances().values()
+    assert record["VpcAttributes"]["VSwitchId"] == switch["v_switch_id"]
+    assert record["SecurityGroupIds"]["SecurityGroupId"] == [group["security_group_id"]]

@@ -102,13 +102,14 @@ def test_deleting_here_only_leaves_the_cloud_alone_and_a_sync_brings_it_back(hyb
     with hybrid.capture(execute=True):
         answer = hybrid.client.delete(f"{VPCS}{network['uuid']}/")
     assert hybrid.job(answer)["state"] == "succeeded"
-    assert not AlibabaVpc.objects.exists() and not AlibabaVSwitch.objects.exists()
-    assert not AlibabaVRouter.objects.exists() and not AlibabaRouteEntry.objects.exists()
+    assert not AlibabaVpc.objects.exists()
+    assert AlibabaVSwitch.objects.get().parent_vpc is None   # the VPC row only: its vSwitch stays, unlinked
     assert len(hybrid.emulator.table("vpcs")) == 1 and len(hybrid.emulator.table("vswitches")) == 1
     counts = sync(hybrid, center)
-    assert counts["AlibabaVpc"]["imported"] == 1 and counts["AlibabaVSwitch"]["imported"] == 1
+    assert counts["AlibabaVpc"]["imported"] == 1 and counts["AlibabaVSwitch"]["updated"] == 1
     back = AlibabaVSwitch.objects.get()
     assert back.parent_vpc.vpc_id == network["vpc_id"] and back.identity_zone.zone_id == "cn-hangzhou-h"
+    assert AlibabaVRouter.objects.get().parent_vpc == back.parent_vpc
 
 
 def test_a_sync_imports_what_was_made_in_the_cloud_marks_what_went_and_then_writes_nothing(hybrid, center):
