@@ -90,7 +90,8 @@ def test_the_clouds_refusal_of_a_vpc_with_a_v_switch_unknown_here_ends_the_job_c
     behind_the_portals_back().vpc("CreateVSwitch", {"VpcId": network["vpc_id"], "ZoneId": "cn-hangzhou-h",
                                                     "CidrBlock": "10.0.9.0/24"})
     job = act(hybrid, VPCS, network, "delete-remote")
-    assert job["state"] == "failed" and job["error"]["details"]["cloud_code"] == "DependencyViolation", job
+    assert job["state"] == "failed" and job["error"]["code"] == "ALIBABA_IN_USE", job
+    assert job["error"]["details"]["cloud_code"] == "DependencyViolation"
     assert "vSwitch" in job["error"]["message"] and "Traceback" not in str(job)
     assert hybrid.client.get(f"{VPCS}{network['uuid']}/").json()["state"] == "Available"   # as before
     assert network["vpc_id"] in hybrid.emulator.table("vpcs")
