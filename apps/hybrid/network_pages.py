@@ -24,8 +24,8 @@ NETWORK_LABELS = {
     "port_range": _("Ports"), "cidr_ip": _("Addresses"), "policy": _("Policy"), "priority": _("Priority"),
     "nic_type": _("Network type"), "rule_id": _("Rule ID"), "v_switch_uuid": _("vSwitch"),
 }
-DELETE_HERE = Action("delete", _("Delete here"), destructive=True)
-DELETE_IN_CLOUD = Action("delete-remote", _("Delete in the cloud"), destructive=True)
+DELETE_IN_CLOUD = Action("delete", _("Delete"), destructive=True)   # in the cloud, then here
+DELETE_HERE = Action("delete-here", _("Delete here"), destructive=True)
 TIMES = {"remote_created_at": in_site_zone}
 
 
@@ -131,7 +131,7 @@ class EipPages(ResourcePages):
     links = {"ecs_instance_uuid": "ecs-instances"}
     actions = [Action("associate", _("Associate"), destructive=False),
                Action("disassociate", _("Disassociate"), destructive=False),
-               Action("release", _("Release"), destructive=True), DELETE_HERE]
+               Action("delete", _("Release"), destructive=True), DELETE_HERE]
     cells = TIMES
     labels = NETWORK_LABELS
     after_create = "job"

@@ -1,13 +1,16 @@
 """The mirrored network's API: /alibaba-vpcs/, /alibaba-v-switches/, /alibaba-v-routers/,
 /alibaba-route-entries/, /alibaba-security-groups/, /alibaba-eips/.
 
-Creating one, and every change in the cloud, is a flow (202 + job). Deleting has two ways:
-``DELETE`` forgets the row here only (and what the cascade rules take with it: a VPC's vSwitches
-and VRouter), leaving the cloud alone, so the next sync brings it back; ``POST .../delete-remote/``
-(an EIP's ``release``) deletes it in the cloud, then here. VRouters are the cloud's (made and
-deleted with their VPC): they are synced and shown only."""
+Creating one, and every change in the cloud, is a flow (202 + job). Deleting has two ways, as an
+ECS instance's: ``DELETE`` (an EIP's ``release``) deletes it in the cloud, waits until it is gone,
+then deletes the row; ``POST .../delete-here/`` deletes the row only, leaving the cloud alone (the
+next sync brings it back). VRouters are the cloud's (made and deleted with their VPC): they are
+synced and shown only."""
 import uuid as uuid_lib
 
+from rest_framework.decorators import action
+
+from apps.core import cascade as cascade_lib
 from apps.core.api.flowstarts import FlowAction, FlowStart
 from apps.core.api.viewsets import ReadOnlyQueryViewSet, ResourceViewSet
 from apps.core.errors import Conflict, InvalidArgument
@@ -42,9 +45,9 @@ def _action(action, flow, body=None, check=None, doc=""):
 
 
 def _delete_remote(flow, check=None, what="it"):
-    return _action("delete-remote", flow, check=check,
+    return _action("delete", flow, check=check,
                    doc=f"Delete {what} in Alibaba Cloud (waiting until it is gone), then here (202 + job). "
-                       "DELETE forgets it here only.")
+                       "POST .../delete-here/ deletes it here only.")
 
 
 class NetworkViewSet(ResourceViewSet):
@@ -55,6 +58,16 @@ class NetworkViewSet(ResourceViewSet):
 
     def row_values(self, data):
         raise NotImplementedError
+
+    @action(detail=True, methods=["post"], url_path="delete-here")
+    def delete_here(self, request, uuid=None):
+        """Delete it here only (the portal's row): it stays in the cloud, and the data centre's next
+        sync brings it back (202 + job)."""
+        row = self.get_object()
+        cascade_lib.check_blockers(row)
+        return self.start_flow(cascade_lib.CASCADE_DELETE, row, {"resource_type": row.resource_type(),
+                                                                 "uuid": str(row.uuid)},
+                               action=f"delete-here-{self.basename}")
 
     def start_create(self, data):
         job_uuid = uuid_lib.uuid4()
@@ -87,7 +100,7 @@ class VpcViewSet(NetworkViewSet):
     serializer_class = s.VpcSerializer
     create_serializer_class = s.VpcCreateSerializer
     create_flow = CREATE_VPC
-    flow_actions = {"delete-remote": _delete_remote(DELETE_VPC, _vpc_is_empty, "the VPC (and its VRouter)")}
+    delete_action = _delete_remote(DELETE_VPC, _vpc_is_empty, "the VPC (and its VRouter)")
 
     def row_values(self, data):
         return {"name": data["name"], "data_center": data["data_center"], "cidr_block": data["cidr_block"]}
@@ -106,7 +119,7 @@ class VSwitchViewSet(NetworkViewSet):
     serializer_class = s.VSwitchSerializer
     create_serializer_class = s.VSwitchCreateSerializer
     create_flow = CREATE_V_SWITCH
-    flow_actions = {"delete-remote": _delete_remote(DELETE_V_SWITCH, _v_switch_unused, "the vSwitch")}
+    delete_action = _delete_remote(DELETE_V_SWITCH, _v_switch_unused, "the vSwitch")
 
     def row_values(self, data):
         vpc = data["vpc"]
@@ -133,7 +146,7 @@ class RouteEntryViewSet(NetworkViewSet):
     serializer_class = s.RouteEntrySerializer
     create_serializer_class = s.RouteEntryCreateSerializer
     create_flow = CREATE_ROUTE_ENTRY
-    flow_actions = {"delete-remote": _delete_remote(DELETE_ROUTE_ENTRY, _custom_entry, "the route entry")}
+    delete_action = _delete_remote(DELETE_ROUTE_ENTRY, _custom_entry, "the route entry")
 
     def row_values(self, data):
         router = data["v_router"]
@@ -171,8 +184,8 @@ class SecurityGroupViewSet(NetworkViewSet):
                             doc="Add a rule to the group in the cloud (202 + job); one it has already is kept once."),
         "remove-rule": _action("remove-rule", REMOVE_RULE, s.RemoveRuleBody, _rule_held,
                                doc="Remove the rule ``rule_id`` from the group in the cloud (202 + job)."),
-        "delete-remote": _delete_remote(DELETE_SECURITY_GROUP, _group_unused, "the security group"),
     }
+    delete_action = _delete_remote(DELETE_SECURITY_GROUP, _group_unused, "the security group")
 
     def row_values(self, data):
         vpc = data["vpc"]
@@ -195,6 +208,11 @@ def _associable(eip, data):
     del data["ecs_instance"]   # the job's arguments are JSON
 
 
+RELEASE = _action("release", RELEASE_EIP, doc=(
+    "Release the EIP in Alibaba Cloud, then delete it here (202 + job; DELETE does the same); an "
+    "associated one is refused (409): disassociate it first. POST .../delete-here/ deletes it here only."))
+
+
 class EipViewSet(NetworkViewSet):
     """EIPs; ``associate`` with an ECS instance of the data centre, ``disassociate``, ``release``
     (in the cloud, then here)."""
@@ -208,16 +226,12 @@ class EipViewSet(NetworkViewSet):
                              doc="Associate the EIP with an ECS instance (202 + job; waits until it is InUse)."),
         "disassociate": _action("disassociate", DISASSOCIATE_EIP,
                                 doc="Let its instance go (202 + job; waits until the EIP is Available)."),
-        "release": FlowAction(plan=lambda row, data: _release(row), doc=(
-            "Release the EIP in Alibaba Cloud, then forget it here (202 + job); an associated one is "
-            "refused (409): disassociate it first. DELETE forgets it here only.")),
+        "release": RELEASE,
     }
+    delete_action = RELEASE
 
     def row_values(self, data):
         return {"name": data.get("name") or "eip", "data_center": data["data_center"],
                 "bandwidth": data["bandwidth"], "internet_charge_type": data["internet_charge_type"]}
 
 
-def _release(eip):
-    NETWORK_STATE_MACHINE.next(eip.state, "deleting", action="release")
-    return RELEASE_EIP, _args(eip)

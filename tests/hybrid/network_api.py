@@ -42,3 +42,10 @@ def act(hybrid, url, row, action, body=None):
 def fault(hybrid, product, action, code="InternalError", http_status=500):
     hybrid.emulator.admin("POST", "faults", {"product": product, "action": action, "code": code,
                                              "http_status": http_status, "times": 1})
+
+
+def delete(hybrid, url, row):
+    """DELETE: in the cloud, then here; the job."""
+    with hybrid.capture(execute=True):
+        answer = hybrid.client.delete(f"{url}{row['uuid']}/")
+    return hybrid.job(answer)

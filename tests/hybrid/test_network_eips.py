@@ -6,7 +6,7 @@ import pytest
 from apps.hybrid.cloud import Cloud
 from apps.hybrid.models import AlibabaEip
 from tests.emulator.process import DEMO_KEY_ID, DEMO_KEY_SECRET
-from tests.hybrid.network_api import EIPS, act, data_center, made, security_group, v_switch, vpc
+from tests.hybrid.network_api import EIPS, act, data_center, delete, made, security_group, v_switch, vpc
 
 pytestmark = pytest.mark.django_db
 ECS = "/api/v1/ecs-instances/"
@@ -45,7 +45,7 @@ def test_an_eip_is_allocated_associated_shown_on_its_instance_disassociated_and_
     assert hybrid.instances()[instance["instance_id"]]["EipAddress"]["IpAddress"] == eip["ip_address"]
     assert hybrid.client.get(f"{ECS}{instance['uuid']}/").json()["eip_address"] == eip["ip_address"]
 
-    refused = hybrid.client.post(f"{EIPS}{eip['uuid']}/release/", {}, format="json")
+    refused = hybrid.client.post(f"{EIPS}{eip['uuid']}/release/", {}, format="json")   # DELETE alike
     assert refused.status_code == 409 and refused.json()["details"]["state"] == "InUse"
     other = allocated(hybrid, setting["center"])
     twice = hybrid.client.post(f"{EIPS}{other['uuid']}/associate/", {"ecs_instance_uuid": instance["uuid"]},
@@ -58,7 +58,7 @@ def test_an_eip_is_allocated_associated_shown_on_its_instance_disassociated_and_
     assert hybrid.client.get(f"{ECS}{instance['uuid']}/").json()["eip_address"] == ""
     assert hybrid.client.get(f"{EIPS}{eip['uuid']}/").json()["ecs_instance_uuid"] is None
 
-    assert act(hybrid, EIPS, eip, "release")["state"] == "succeeded"
+    assert delete(hybrid, EIPS, eip)["state"] == "succeeded"
     assert eip["allocation_id"] not in hybrid.emulator.table("eips")
     assert not AlibabaEip.objects.filter(uuid=eip["uuid"]).exists()
 

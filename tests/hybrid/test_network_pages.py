@@ -28,7 +28,7 @@ def test_every_network_page_lists_shows_and_offers_its_actions(hybrid, network, 
         assert listing.status_code == 200 and shown in text(listing), basename
         detail = page.get(f"/ui/{basename}/{row['uuid']}/")
         assert detail.status_code == 200 and shown in text(detail)
-        assert f"/ui/{basename}/{row['uuid']}/delete-remote/" in text(detail)
+        assert f"/ui/{basename}/{row['uuid']}/delete-here/" in text(detail)
         assert page.get(f"/ui/{basename}/new/").status_code == 200
     router = hybrid.client.get(V_ROUTERS).json()["results"][0]
     assert router["v_router_id"] in text(page.get(f"/ui/alibaba-v-routers/{router['uuid']}/"))
@@ -58,7 +58,7 @@ def test_each_account_sees_and_acts_on_its_own_network_only(hybrid, network):
     for url in (VPCS, V_SWITCHES, V_ROUTERS, ROUTES, GROUPS, EIPS):
         assert tenant.get(url).json()["count"] == 0, url
     assert tenant.get(f"{VPCS}{network['vpc']['uuid']}/").status_code == 404
-    assert tenant.post(f"{VPCS}{network['vpc']['uuid']}/delete-remote/", {}, format="json").status_code == 404
+    assert tenant.delete(f"{VPCS}{network['vpc']['uuid']}/").status_code == 404
     assert tenant.post(f"{GROUPS}{network['group']['uuid']}/add-rule/", {"ip_protocol": "ALL"},
                        format="json").status_code == 404
     assert tenant.delete(f"{V_SWITCHES}{network['v_switch']['uuid']}/").status_code == 404

@@ -4,7 +4,7 @@ the group) or here only, sync; an ECS instance made on the portal's vSwitch and 
 import pytest
 
 from apps.hybrid.models import AlibabaSecurityGroup
-from tests.hybrid.network_api import GROUPS, act, data_center, security_group, v_switch, vpc
+from tests.hybrid.network_api import GROUPS, act, data_center, delete, security_group, v_switch, vpc
 from tests.ui.pages import browser, text
 
 pytestmark = pytest.mark.django_db
@@ -85,23 +85,22 @@ def test_an_instance_made_on_the_portals_v_switch_and_group_blocks_the_groups_de
     page = text(browser(admin_user).get(f"/ui/ecs-instances/{instance['uuid']}/"))
     assert "web-sg" in page and switch["v_switch_id"] in page
 
-    refused = hybrid.client.post(f"{GROUPS}{group['uuid']}/delete-remote/", {}, format="json")
+    refused = hybrid.client.delete(f"{GROUPS}{group['uuid']}/")
     assert refused.status_code == 409 and refused.json()["code"] == "ALIBABA_SECURITY_GROUP_IN_USE"
     assert refused.json()["details"]["instance_ids"] == [instance["instance_id"]]
 
     with hybrid.capture(execute=True):
         answer = hybrid.client.delete(f"{ECS}{instance['uuid']}/")
     assert hybrid.job(answer)["state"] == "succeeded"
-    assert act(hybrid, GROUPS, group, "delete-remote")["state"] == "succeeded"
+    assert delete(hybrid, GROUPS, group)["state"] == "succeeded"
     assert hybrid.emulator.table("security_groups") == {} and not AlibabaSecurityGroup.objects.exists()
 
 
 def test_a_group_deleted_here_only_comes_back_with_its_rules_on_the_next_sync(hybrid, network):
     group = security_group(hybrid, network["vpc"])
     act(hybrid, GROUPS, group, "add-rule", SSH)
-    with hybrid.capture(execute=True):
-        answer = hybrid.client.delete(f"{GROUPS}{group['uuid']}/")
-    assert hybrid.job(answer)["state"] == "succeeded" and not AlibabaSecurityGroup.objects.exists()
+    assert act(hybrid, GROUPS, group, "delete-here")["state"] == "succeeded"
+    assert not AlibabaSecurityGroup.objects.exists()
     assert group["security_group_id"] in hybrid.emulator.table("security_groups")
     job = hybrid.job(hybrid.post(f"/api/v1/alibaba-data-centers/{network['center']['uuid']}/sync/"))
     assert job["state"] == "succeeded"

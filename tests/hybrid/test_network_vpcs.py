@@ -10,7 +10,7 @@ from apps.core.models import ChangeLog
 from apps.hybrid.cloud import Cloud
 from apps.hybrid.models import AlibabaRouteEntry, AlibabaVpc, AlibabaVRouter, AlibabaVSwitch
 from tests.emulator.process import DEMO_KEY_ID, DEMO_KEY_SECRET
-from tests.hybrid.network_api import ROUTES, V_ROUTERS, V_SWITCHES, VPCS, act, data_center, v_switch, vpc
+from tests.hybrid.network_api import ROUTES, V_ROUTERS, V_SWITCHES, VPCS, act, data_center, delete, v_switch, vpc
 
 pytestmark = pytest.mark.django_db
 
@@ -72,14 +72,14 @@ def test_a_v_switch_is_made_in_a_zone_of_the_data_centre_inside_its_vpc(hybrid, 
 def test_a_vpc_holding_v_switches_is_not_deleted_in_the_cloud(hybrid, center):
     network = vpc(hybrid, center)
     switch = v_switch(hybrid, network, hybrid.zone(center, "cn-hangzhou-h"))
-    refused = hybrid.client.post(f"{VPCS}{network['uuid']}/delete-remote/", {}, format="json")
+    refused = hybrid.client.delete(f"{VPCS}{network['uuid']}/")
     assert refused.status_code == 409 and refused.json()["code"] == "ALIBABA_VPC_NOT_EMPTY"
     assert refused.json()["details"]["v_switch_ids"] == [switch["v_switch_id"]]
     assert network["vpc_id"] in hybrid.emulator.table("vpcs")
 
-    assert act(hybrid, V_SWITCHES, switch, "delete-remote")["state"] == "succeeded"
+    assert delete(hybrid, V_SWITCHES, switch)["state"] == "succeeded"
     assert hybrid.emulator.table("vswitches") == {} and not AlibabaVSwitch.objects.exists()
-    job = act(hybrid, VPCS, network, "delete-remote")
+    job = delete(hybrid, VPCS, network)
     assert job["state"] == "succeeded", job
     assert hybrid.emulator.table("vpcs") == {} and hybrid.emulator.table("vrouters") == {}
     assert not AlibabaVpc.objects.exists() and not AlibabaVRouter.objects.exists()
@@ -89,7 +89,7 @@ def test_the_clouds_refusal_of_a_vpc_with_a_v_switch_unknown_here_ends_the_job_c
     network = vpc(hybrid, center)
     behind_the_portals_back().vpc("CreateVSwitch", {"VpcId": network["vpc_id"], "ZoneId": "cn-hangzhou-h",
                                                     "CidrBlock": "10.0.9.0/24"})
-    job = act(hybrid, VPCS, network, "delete-remote")
+    job = delete(hybrid, VPCS, network)
     assert job["state"] == "failed" and job["error"]["code"] == "ALIBABA_IN_USE", job
     assert job["error"]["details"]["cloud_code"] == "DependencyViolation"
     assert "vSwitch" in job["error"]["message"] and "Traceback" not in str(job)
@@ -100,9 +100,7 @@ def test_the_clouds_refusal_of_a_vpc_with_a_v_switch_unknown_here_ends_the_job_c
 def test_deleting_here_only_leaves_the_cloud_alone_and_a_sync_brings_it_back(hybrid, center):
     network = vpc(hybrid, center)
     v_switch(hybrid, network, hybrid.zone(center))
-    with hybrid.capture(execute=True):
-        answer = hybrid.client.delete(f"{VPCS}{network['uuid']}/")
-    assert hybrid.job(answer)["state"] == "succeeded"
+    assert act(hybrid, VPCS, network, "delete-here")["state"] == "succeeded"
     assert not AlibabaVpc.objects.exists()
     assert AlibabaVSwitch.objects.get().parent_vpc is None   # the VPC row only: its vSwitch stays, unlinked
     assert len(hybrid.emulator.table("vpcs")) == 1 and len(hybrid.emulator.table("vswitches")) == 1
@@ -142,7 +140,7 @@ def test_a_sync_imports_what_was_made_in_the_cloud_marks_what_went_and_then_writ
     assert counts["AlibabaRouteEntry"]["deleted"] == 1
     # one a sync found gone is deleted here without a call
     gone = hybrid.client.get(V_SWITCHES).json()["results"][0]
-    assert act(hybrid, V_SWITCHES, gone, "delete-remote")["state"] == "succeeded"
+    assert delete(hybrid, V_SWITCHES, gone)["state"] == "succeeded"
     assert not AlibabaVSwitch.objects.exists()
 
 
@@ -167,9 +165,9 @@ def test_route_entries_are_made_waited_for_and_deleted(hybrid, center):
     counts = sync(hybrid, center)
     assert counts["AlibabaRouteEntry"]["imported"] == 1   # the VPC's system entry; the custom one is known
     system = AlibabaRouteEntry.objects.get(entry_type="System")
-    refused = hybrid.client.post(f"{ROUTES}{system.uuid}/delete-remote/", {}, format="json")
+    refused = hybrid.client.delete(f"{ROUTES}{system.uuid}/")
     assert refused.status_code == 409 and refused.json()["code"] == "ALIBABA_SYSTEM_ROUTE"
 
-    assert act(hybrid, ROUTES, entry, "delete-remote")["state"] == "succeeded"
+    assert delete(hybrid, ROUTES, entry)["state"] == "succeeded"
     assert entry["route_entry_id"] not in hybrid.emulator.table("route_entries")
     assert not AlibabaRouteEntry.objects.filter(entry_type="Custom").exists()

@@ -42,7 +42,7 @@ _allow((S.UNASSOCIATING,), "available", S.AVAILABLE)
 # changes that keep the state (a security group's rules)
 _allow((S.AVAILABLE,), "changing-rules")
 
-NETWORK_ACTIONS = {"delete-remote": "deleting", "associate": "associating", "disassociate": "unassociating",
+NETWORK_ACTIONS = {"delete": "deleting", "release": "deleting", "associate": "associating", "disassociate": "unassociating",
                    "add-rule": "changing-rules", "remove-rule": "changing-rules"}
 NETWORK_STATE_MACHINE = StateMachine("cloud network resource", _T, actions=NETWORK_ACTIONS)
 
