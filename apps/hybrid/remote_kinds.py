@@ -104,7 +104,8 @@ def _zone_pk(item, sync):
 
 
 def _private_ips(item, sync):
-    return _list("VpcAttributes.PrivateIpAddress.IpAddress")(item, sync) or _list("InnerIpAddress.IpAddress")(item, sync)
+    in_vpc = _list("VpcAttributes.PrivateIpAddress.IpAddress")(item, sync)
+    return in_vpc or _list("InnerIpAddress.IpAddress")(item, sync)   # a classic-network instance
 
 
 class EcsInstances(RemoteKind):

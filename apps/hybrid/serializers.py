@@ -206,7 +206,8 @@ class EcsCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
     name = serializers.CharField(max_length=128)
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=256)
     identity_zone_uuid = UuidRelatedField(source="identity_zone", queryset=AlibabaIdentityZone.objects.all())
-    instance_type = serializers.CharField(max_length=64, help_text="ecs.g6.large ...")
+    instance_type = serializers.CharField(max_length=64, help_text="one the zone offers (its "
+                                                                   "available_instance_types), e.g. ecs.g7.large")
     image_id = serializers.CharField(max_length=128)
     security_group_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     v_switch_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")

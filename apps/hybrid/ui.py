@@ -3,14 +3,17 @@ identity zones and ECS instances with their actions. The cloud's times of a site
 site's time zone (H11)."""
 import zoneinfo
 from datetime import datetime
+from urllib.parse import urlencode
 
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.ui import Action, Related, ResourcePages
+from apps.core.ui import Action, Related, ResourcePages, add_detail_panel
 from apps.core.ui.apicall import call
 from apps.core.ui.base import PageView
+from apps.core.ui.edit import FormView
 from apps.core.ui.cells import Cell
 
 from .views import AccessKeyViewSet, DataCenterViewSet, EcsInstanceViewSet, IdentityZoneViewSet
@@ -62,6 +65,17 @@ class AccessKeyPages(ResourcePages):
     search_example = "is_default=true"
 
 
+class DataCenterFormView(FormView):
+    """The generic form, a new data centre's filled from the query (``?region_id=...&access_key_uuid=...``:
+    what a key's page links each of its regions to)."""
+
+    def get(self, request, uuid=None):
+        if uuid is None:
+            return self.form(None, {name: request.GET[name] for name in ("region_id", "access_key_uuid", "time_zone")
+                                    if name in request.GET})
+        return super().get(request, uuid)
+
+
 class DataCenterPages(ResourcePages):
     viewset = DataCenterViewSet
     basename = "alibaba-data-centers"
@@ -79,6 +93,7 @@ class DataCenterPages(ResourcePages):
     related = [Related("alibaba-identity-zones", "data_center_uuid", label=_("Identity zones")),
                Related("ecs-instances", "data_center_uuid", label=_("ECS instances"))]
     after_create = "job"   # the sync it starts
+    views = {"form": DataCenterFormView}
     search_example = "region_id=cn-hangzhou"
 
 
@@ -120,6 +135,24 @@ class EcsInstancePages(ResourcePages):
     @classmethod
     def extra_urls(cls):
         return [path("<uuid:uuid>/vnc/", OpenVncView.as_view(), name="ecs-open-vnc")]
+
+
+def regions_panel(request, data):
+    """A key's detail page: the regions the cloud offers it (asked now, through the API), each
+    with the data centre the account made of it, if any; the cloud's refusal as a sentence."""
+    answer = call(request, "GET", reverse("alibaba-access-keys-regions", kwargs={"uuid": data["uuid"]}))
+    regions, error = (answer.data, "") if answer.ok else ([], answer.message)
+    centers = call(request, "GET", reverse("alibaba-data-centers-list"),
+                   {"q": f"access_key_uuid={data['uuid']}", "fields": "uuid,name,region_id", "limit": "500"})
+    made = {row["region_id"]: row for row in (centers.data or {}).get("results", [])} if centers.ok else {}
+    new = reverse("ui:create", kwargs={"basename": "alibaba-data-centers"})
+    for region in regions:
+        region["data_center"] = made.get(region["region_id"])
+        region["add_url"] = f"{new}?{urlencode({'region_id': region['region_id'], 'access_key_uuid': data['uuid']})}"
+    return render_to_string("hybrid/_regions.html", {"regions": regions, "error": error}, request=request)
+
+
+add_detail_panel("alibaba-access-keys", regions_panel)
 
 
 class OpenVncView(PageView):

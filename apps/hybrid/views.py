@@ -1,6 +1,7 @@
 """The hybrid API: /alibaba-access-keys/, /alibaba-data-centers/, /alibaba-identity-zones/,
 /ecs-instances/. Changes in the cloud run as flows (202 + job); reads the cloud answers at once
 (a key's regions and zones, an instance's description and VNC address) are asked synchronously."""
+import re
 import uuid as uuid_lib
 from urllib.parse import quote
 
@@ -21,6 +22,8 @@ from .flows import CREATE_ECS_INSTANCE, SYNC_DATA_CENTER, plan_action
 from .flows.common import describe
 from .models import ECS_STATE_MACHINE, AlibabaAccessKey, AlibabaDataCenter, AlibabaIdentityZone, EcsInstance
 from .periodic import last_sync
+
+REGION_ID = re.compile(r"[a-z][a-z0-9-]{1,63}")
 
 
 class AccessKeyViewSet(ResourceViewSet):
@@ -57,8 +60,10 @@ class AccessKeyViewSet(ResourceViewSet):
     def zones(self, request, uuid=None):
         """The zones of ``?region_id=`` (asked now)."""
         region = request.query_params.get("region_id", "").strip()
-        if not region:
-            raise InvalidArgument("give ?region_id=", details={"region_id": ["This field is required."]})
+        # it names the real service's endpoint host (ecs.<region>.aliyuncs.com): a region's letters only
+        if not REGION_ID.fullmatch(region):
+            raise InvalidArgument("give ?region_id= (a region id such as cn-hangzhou)",
+                                  details={"region_id": ["a region id: lower-case letters, digits and '-'"]})
         return Response(s.zones_of(Cloud(self.get_object(), region)))
 
 

@@ -80,6 +80,8 @@ def test_a_key_lists_the_clouds_regions_and_a_regions_zones(hybrid):
     zones = hybrid.client.get(f"{KEYS}{key['uuid']}/zones/", {"region_id": "cn-hangzhou"}).json()
     assert len(zones) >= 2 and all(z["zone_id"].startswith("cn-hangzhou-") for z in zones)
     assert all(z["available_instance_types"] for z in zones)
+    odd = hybrid.client.get(f"{KEYS}{key['uuid']}/zones/", {"region_id": "evil.example.com/x"})
+    assert odd.status_code == 400 and "region_id" in odd.json()["details"]   # never part of a host name
     missing = hybrid.client.get(f"{KEYS}{key['uuid']}/zones/", {"region_id": "xx-nowhere-1"})
     assert missing.status_code in (400, 404) and missing.json()["details"]["cloud_code"].startswith("InvalidRegionId")
 

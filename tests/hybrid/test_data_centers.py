@@ -217,3 +217,11 @@ def test_a_data_centre_moves_to_another_key_of_its_account(hybrid, cloud):
                                                             "access_key_secret": "rotated"}, format="json").json()
     answer = hybrid.client.patch(f"{CENTERS}{center['uuid']}/", {"access_key_uuid": theirs["uuid"]}, format="json")
     assert answer.status_code == 400 and "access_key_uuid" in answer.json()["details"]
+
+
+def test_a_throttling_burst_during_a_sync_is_waited_out(hybrid):
+    hybrid.add_key()
+    run_in_cloud(hybrid.emulator, count=3)
+    hybrid.emulator.admin("POST", "throttle", {"product": "Ecs", "action": "*", "times": 3, "retry_after": 0.05})
+    center = hybrid.add_data_center()
+    assert EcsInstance.objects.filter(data_center__uuid=center["uuid"]).count() == 3

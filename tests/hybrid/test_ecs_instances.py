@@ -152,18 +152,24 @@ def test_a_failure_while_waiting_for_running_deletes_the_instance_made(hybrid, z
     assert hybrid.instances() == {} and not EcsInstance.objects.exists()
 
 
-def test_a_rollback_the_cloud_refuses_is_recorded_and_the_next_sync_shows_what_was_left(hybrid, zone, monkeypatch):
+def test_a_rollback_the_cloud_refuses_is_recorded_and_the_row_shows_what_was_left(hybrid, zone, monkeypatch):
     fail_during_the_wait(hybrid, monkeypatch,
                          {"action": "DescribeInstances", "code": "InternalError", "http_status": 500},
                          {"action": "DeleteInstance", "code": "InternalError", "http_status": 500})
-    job = hybrid.job(create(hybrid, zone))
+    response = create(hybrid, zone)
+    job = hybrid.job(response)
     assert job["state"] == "failed", job
     [failure] = job["error"]["details"]["rollback_failures"]
     assert failure["step"] == "RunEcsInstance" and failure["code"] == "ALIBABA_SERVICE_ERROR"
     [left] = hybrid.instances()
-    center = EcsInstance._meta.get_field("data_center").related_model.objects.get()
-    assert hybrid.job(hybrid.post(f"/api/v1/alibaba-data-centers/{center.uuid}/sync/"))["state"] == "succeeded"
-    assert list(EcsInstance.objects.values_list("instance_id", flat=True)) == [left]
+    row = hybrid.client.get(f"{ECS}{response.json()['resource']['uuid']}/").json()
+    assert row["instance_id"] == left and row["state"] == "Pending"   # shown at once, not hidden
+    center = row["data_center_uuid"]
+    assert hybrid.job(hybrid.post(f"/api/v1/alibaba-data-centers/{center}/sync/"))["state"] == "succeeded"
+    assert hybrid.client.get(f"{ECS}{row['uuid']}/").json()["state"] == "Running"   # the sync's, as any
+    with hybrid.capture(execute=True):
+        deleted = hybrid.client.delete(f"{ECS}{row['uuid']}/")
+    assert hybrid.job(deleted)["state"] == "succeeded" and hybrid.instances() == {}
 
 
 def test_quota_and_stock_are_422_with_the_clouds_code(hybrid, zone):

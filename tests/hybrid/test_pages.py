@@ -75,3 +75,22 @@ def test_a_data_centres_sync_and_an_instances_actions_from_their_pages(hybrid):
     assert 'name="name"' in text(page.get(f"/ui/ecs-instances/{instance.uuid}/rename/"))
     refused = page.post(f"/ui/ecs-instances/{instance.uuid}/vnc/")   # a stopped instance has no VNC
     assert refused.status_code == 409 and "Stopped" in text(refused)
+
+
+def test_a_keys_page_lists_the_clouds_regions_and_the_data_centres_made_of_them(hybrid):
+    from apps.hybrid.models import AlibabaAccessKey
+
+    key = hybrid.add_key()
+    center = hybrid.add_data_center("eu-central-1")
+    admin = AlibabaAccessKey.objects.get(uuid=key["uuid"]).account.users.first()
+    page = text(browser(admin).get(f"/ui/alibaba-access-keys/{key['uuid']}/"))
+    assert "cn-hangzhou" in page and "ap-southeast-1" in page and 'id="key-regions"' in page
+    assert f"/ui/alibaba-data-centers/{center['uuid']}/" in page   # the one made of eu-central-1, linked
+    add = f"/ui/alibaba-data-centers/new/?region_id=cn-shanghai&amp;access_key_uuid={key['uuid']}"
+    assert add in page   # the others: a form filled with the region and this key
+    form = text(browser(admin).get(add.replace("&amp;", "&")))
+    assert 'value="cn-shanghai"' in form and f'value="{key["uuid"]}" selected' in form
+    hybrid.emulator.admin("POST", "faults", {"product": "Ecs", "action": "DescribeRegions", "code": "InternalError",
+                                             "http_status": 500})
+    page = text(browser(admin).get(f"/ui/alibaba-access-keys/{key['uuid']}/"))
+    assert "InternalError" in page   # the page still shows, with the cloud's word

@@ -7,7 +7,7 @@ RunInstances is sent with the job's uuid as its ClientToken (the cloud makes one
 however often it is sent) and the row's uuid as the tag ``cloudportal:uuid``, by which the step
 (and its rollback, and a sync) finds what it made even when the worker died before it recorded
 the id. When a later step fails, the instance is deleted in the cloud and the row goes: nothing
-is left behind.
+is left behind (and when the cloud refuses that delete, the row stays to show what is there).
 
 Arguments (``ctx.args``): instance_uuid, and the cloud's RunInstances parameters the API
 validated (``run_params``), the password encrypted (``password``).
@@ -20,12 +20,18 @@ from .common import cloud_of, delete_remote, fire, instance_of, made_for, remote
 
 
 class RecordEcsInstance(DbStep):
-    """The row exists already (the API made it); a failed create deletes it."""
+    """The row exists already (the API made it); a failed create deletes it, unless the cloud
+    refused to delete the instance made: then the row stays, pointing at it, for the user to see
+    (and delete again) at once rather than after the next sync."""
 
     def run(self, ctx):
         ctx.instance_name = instance_of(ctx).name
 
     def rollback(self, ctx):
+        left = ctx.get("left_in_cloud")
+        if left:
+            fire(ctx.args["instance_uuid"], None, instance_id=left[0], state=EcsState.PENDING)
+            return
         EcsInstance.objects.filter(uuid=ctx.args["instance_uuid"]).delete()
 
 
@@ -49,12 +55,15 @@ class RunEcsInstance(RemoteStep):
             fire(ctx.args["instance_uuid"], None, instance_id=ctx.instance_id, state=EcsState.PENDING)
 
     def rollback(self, ctx):
-        """Delete what RunInstances made: the id recorded, else whatever carries the row's tag."""
+        """Delete what RunInstances made: the id recorded, else whatever carries the row's tag. What
+        the cloud would not delete is named in ``ctx.left_in_cloud`` (RecordEcsInstance keeps the row)."""
         cloud = cloud_of(ctx)
         ids = [ctx.instance_id] if ctx.get("instance_id") else [
             item["InstanceId"] for item in made_for(cloud, ctx.args["instance_uuid"])]
+        ctx.left_in_cloud = ids
         for instance_id in ids:
             delete_remote(ctx, cloud, instance_id)
+            ctx.left_in_cloud = [one for one in ctx.left_in_cloud if one != instance_id]
 
 
 class WaitEcsRunning(RemoteStep, NoRollback):
