@@ -24,7 +24,7 @@ NETWORK_LABELS = {
     "port_range": _("Ports"), "cidr_ip": _("Addresses"), "policy": _("Policy"), "priority": _("Priority"),
     "nic_type": _("Network type"), "rule_id": _("Rule ID"), "v_switch_uuid": _("vSwitch"),
 }
-DELETE_IN_CLOUD = Action("delete", _("Delete"), destructive=True)   # in the cloud, then here
+DELETE_IN_CLOUD = Action("delete", _("Delete in the cloud"), destructive=True)   # then here
 DELETE_HERE = Action("delete-here", _("Delete here"), destructive=True)
 TIMES = {"remote_created_at": in_site_zone}
 
