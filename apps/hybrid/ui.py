@@ -34,7 +34,7 @@ LABELS = {
     "expired_at": _("Expires"), "system_disk_category": _("System disk category"),
     "system_disk_size": _("System disk size (GiB)"), "password": _("Password"), "count": _("How many"),
     "force": _("Force"), "period": _("Period"), "period_unit": _("Period unit"),
-    "v_switch_uuid": _("vSwitch"), "security_group_uuid": _("Security group"),
+    "v_switch_uuid": _("vSwitch (synced)"), "security_group_uuid": _("Security group (synced)"),
 }
 
 
@@ -115,8 +115,9 @@ class EcsInstancePages(ResourcePages):
     order = 73
     columns = ["name", "instance_id", "state", "instance_type", "zone_id", "private_ips", "public_ips", "created_at"]
     row_fields = ["time_zone"]
-    fields = ["name", "description", "identity_zone_uuid", "instance_type", "image_id", "v_switch_uuid",
-              "security_group_uuid", "instance_charge_type", "internet_charge_type", "internet_max_bandwidth_out",
+    fields = ["name", "description", "identity_zone_uuid", "instance_type", "image_id", "security_group_id",
+              "v_switch_id", "instance_charge_type", "internet_charge_type", "internet_max_bandwidth_out",
+              "v_switch_uuid", "security_group_uuid",   # or picked among the synced ones
               "system_disk_category", "system_disk_size", "password", "count"]
     edit_fields = ["description"]
     options = {"identity_zone_uuid": "alibaba-identity-zones",
