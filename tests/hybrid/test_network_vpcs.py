@@ -171,3 +171,10 @@ def test_route_entries_are_made_waited_for_and_deleted(hybrid, center):
     assert delete(hybrid, ROUTES, entry)["state"] == "succeeded"
     assert entry["route_entry_id"] not in hybrid.emulator.table("route_entries")
     assert not AlibabaRouteEntry.objects.filter(entry_type="Custom").exists()
+
+
+def test_a_throttled_create_is_retried_and_makes_one_vpc(hybrid, center):
+    hybrid.emulator.admin("POST", "throttle", {"product": "Vpc", "action": "CreateVpc", "times": 2,
+                                               "retry_after": 0.1})
+    made = vpc(hybrid, center)
+    assert made["state"] == "Available" and list(hybrid.emulator.table("vpcs")) == [made["vpc_id"]]
