@@ -2,12 +2,12 @@
 (from an object in the account's OSS, Waiting → Creating with Progress "NN%" → Available),
 CreateImage (from an instance), DeleteImage (refused while an instance uses it unless Force),
 ModifyImageAttribute. Custom images are the `images` table of the account and region."""
-import importlib
-import importlib.util
+import copy
 import math
 
-from . import resource_names, resource_tags
+from . import oss, resource_names, resource_tags
 from .ecs_system_images import SYSTEM_IMAGES
+from .client_tokens import idempotent
 from .errors import ApiError, invalid_parameter, missing_parameter, not_found, quota_exceeded
 from .paging import by_page_number
 from .registry import action
@@ -46,10 +46,10 @@ def _users(call, image_id):
     return [i for i in call.table("instances").values() if i.get("ImageId") == image_id]
 
 
-def _answer(call, image):
+def _answer(image, used_ids):
     answer = public(image)
     if image["ImageOwnerAlias"] == "self":
-        answer["Usage"] = "instance" if _users(call, image["ImageId"]) else "none"
+        answer["Usage"] = "instance" if image["ImageId"] in used_ids else "none"
         mappings = answer["DiskDeviceMappings"]["DiskDeviceMapping"]
         answer["DiskDeviceMappings"] = {"DiskDeviceMapping": [{**m, "Progress": image["Progress"]} for m in mappings]}
     else:
@@ -109,9 +109,10 @@ def describe_images(call):
     filters = {f.get("Key"): f.get("Value") for f in p.objects("Filter")}
     custom = sorted(call.table("images").values(), key=lambda i: (-i.get("_created", 0), i["ImageId"]))
     candidates = (custom if "self" in owners else []) + (list(SYSTEM_IMAGES.values()) if "system" in owners else [])
+    used_ids = {i.get("ImageId") for i in call.table("instances").values()}
     rows = []
     for image in candidates:
-        answer = _answer(call, image)
+        answer = _answer(image, used_ids)
         if wanted_ids and image["ImageId"] not in wanted_ids:
             continue
         if "All" not in statuses and image["Status"] not in statuses:
@@ -139,10 +140,6 @@ def describe_images(call):
 
 def _oss_object(call, bucket, key):
     """What the emulator's OSS knows of an object, or an error saying why it cannot be read."""
-    if importlib.util.find_spec(f"{__package__}.oss") is None:
-        raise ApiError(400, "OperationDenied.OssUnavailable",
-                       "ImportImage reads the image from OSS, and this emulator build does not include OSS.")
-    oss = importlib.import_module(f"{__package__}.oss")
     info = oss.object_info(call.emulator, call.account, bucket, key)
     if info is None:
         raise ApiError(404, "InvalidOSSObject.NotFound",
@@ -154,6 +151,7 @@ def _oss_object(call, bucket, key):
 
 
 @action("Ecs", "ImportImage")
+@idempotent
 def import_image(call):
     p = call.params
     mappings = p.objects("DiskDeviceMapping")
@@ -196,6 +194,7 @@ def import_image(call):
 
 
 @action("Ecs", "CreateImage")
+@idempotent
 def create_image(call):
     p = call.params
     instance_id = p.str("InstanceId")
@@ -216,7 +215,8 @@ def create_image(call):
     resource_names.dry_run(call)
 
     source = find_image(call, instance.get("ImageId")) or {}
-    os_fields = {field: source.get(field, default) for field, default in (
+    # copied: the new image must not share the Features dict of a system image of the catalogue
+    os_fields = {field: copy.deepcopy(source.get(field, default)) for field, default in (
         ("OSType", "linux"), ("Platform", "Others Linux"), ("Architecture", "x86_64"), ("BootMode", "BIOS"),
         ("OSName", "Others Linux"), ("OSNameEn", "Others Linux"), ("LicenseType", ""),
         ("Features", {"NvmeSupport": "unsupported", "ImdsSupport": "v1"}))}

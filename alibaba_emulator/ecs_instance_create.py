@@ -1,12 +1,11 @@
 """ECS RunInstances (batch, started) and CreateInstance (one, left Stopped): the checks the real
 service makes (image, type, network, security groups, quota, stock, password) before anything exists."""
-import importlib
-import importlib.util
 import re
 import secrets
 
 from . import ecs_instance_model as model
 from . import events, idempotency, registry
+from .ecs_images import find_image
 from .errors import ApiError, invalid_parameter, missing_parameter, not_found, quota_exceeded
 from .instance_types import DATA_DISK_CATEGORIES, INSTANCE_TYPES, SYSTEM_DISK_CATEGORIES
 from .registry import action
@@ -75,12 +74,9 @@ def _security_groups(call, vpc_id):
 
 
 def _image(call, image_id):
-    """The image's record from the images module (system catalogue or the account's custom images;
-    unknown or not Available: InvalidImageId.NotFound), or None while images are not emulated: then
-    any id goes and the OS is guessed from it."""
-    if importlib.util.find_spec(f"{__package__}.ecs_images") is None:
-        return None
-    image = importlib.import_module(f"{__package__}.ecs_images").find_image(call, image_id)
+    """The image's record (system catalogue or the account's custom images; unknown or not
+    Available: InvalidImageId.NotFound)."""
+    image = find_image(call, image_id)
     if image is None or image.get("Status", "Available") != "Available":
         raise not_found("InvalidImageId.NotFound", "ImageId", image_id)
     return image

@@ -2,7 +2,10 @@
 ModifySecurityGroupAttribute, DeleteSecurityGroup (refused while an instance uses the group or
 another group's rule names it). Their rules live in the group's record under Permissions (the shape
 DescribeSecurityGroupAttribute answers); see ecs_security_group_rules.py for Authorize/Revoke."""
+from collections import Counter
+
 from . import resource_names, resource_tags
+from .client_tokens import idempotent
 from .errors import ApiError, invalid_parameter, not_found, quota_exceeded
 from .paging import by_next_token, by_page_number, wants_next_token
 from .registry import action
@@ -30,10 +33,15 @@ def rules(group):
     return group["Permissions"]["Permission"]
 
 
-def _summary(call, group):
+def _members_per_group(call):
+    # counted once per call: a region may hold thousands of instances and hundreds of groups
+    return Counter(group_id for i in call.table("instances").values()
+                   for group_id in ((i.get("SecurityGroupIds") or {}).get("SecurityGroupId") or []))
+
+
+def _summary(group, members):
     """A group as DescribeSecurityGroups lists it: no rules, their counts and the instances in it."""
     answer = {k: v for k, v in public(group).items() if k not in ("Permissions", "InnerAccessPolicy")}
-    members = len(instances_in(call, group["SecurityGroupId"]))
     answer.update({
         "EcsCount": members,
         "AvailableInstanceAmount": max(CAPACITY[group["SecurityGroupType"]] - members, 0),
@@ -44,6 +52,7 @@ def _summary(call, group):
 
 
 @action("Ecs", "CreateSecurityGroup")
+@idempotent
 def create_security_group(call):
     p = call.params
     name = resource_names.name(p.str("SecurityGroupName"), "SecurityGroupName", "InvalidSecurityGroupName.Malformed",
@@ -102,7 +111,9 @@ def describe_security_groups(call):
         page, info = by_next_token(rows, p, default_size=10, max_size=100)
     else:
         page, info = by_page_number(rows, p, default_size=10, max_size=50)
-    return {"RegionId": call.region, "SecurityGroups": {"SecurityGroup": [_summary(call, g) for g in page]}, **info}
+    members = _members_per_group(call)
+    answered = [_summary(g, members[g["SecurityGroupId"]]) for g in page]
+    return {"RegionId": call.region, "SecurityGroups": {"SecurityGroup": answered}, **info}
 
 
 @action("Ecs", "DescribeSecurityGroupAttribute")

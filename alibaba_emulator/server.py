@@ -1,14 +1,12 @@
 """The emulator's HTTP server (aiohttp, one port): signed ECS/VPC RPC calls, the `/_emulator/`
 admin API, and everything else to the OSS module."""
-import importlib
-import importlib.util
 import json
 import logging
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from . import admin, products, registry  # noqa: F401  (products declares the actions)
+from . import admin, oss, products, registry  # noqa: F401  (products declares the actions)
 from .errors import ApiError
 from .params import Params
 from .regions import check_region
@@ -101,10 +99,6 @@ def _xml_error(status, code, message, request_id):
 
 
 async def handle_oss(request, emulator):
-    # OSS is another helper's module; until it exists, OSS paths answer a plain 501
-    if importlib.util.find_spec(f"{__package__}.oss") is None:
-        return _xml_error(501, "NotImplemented", "OSS is not emulated in this build.", emulator.request_id())
-    oss = importlib.import_module(f"{__package__}.oss")
     try:
         return await oss.handle(request, emulator)
     except web.HTTPException:

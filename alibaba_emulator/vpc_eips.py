@@ -6,6 +6,7 @@ import ipaddress
 import random
 
 from . import events, resource_names, resource_tags
+from .client_tokens import idempotent
 from .errors import ApiError, invalid_parameter, not_found, quota_exceeded
 from .paging import by_page_number
 from .registry import action
@@ -63,6 +64,7 @@ def _free_address(call):
 
 
 @action("Vpc", "AllocateEipAddress")
+@idempotent
 def allocate_eip_address(call):
     p = call.params
     internet_charge = p.str("InternetChargeType", default="PayByBandwidth", choices=INTERNET_CHARGE_TYPES)
@@ -125,6 +127,7 @@ def describe_eip_addresses(call):
 
 
 @action("Vpc", "AssociateEipAddress")
+@idempotent
 def associate_eip_address(call):
     p = call.params
     eip = find_eip(call, p.str("AllocationId", required=True))
@@ -165,6 +168,7 @@ def associate_eip_address(call):
 
 
 @action("Vpc", "UnassociateEipAddress")
+@idempotent
 def unassociate_eip_address(call):
     p = call.params
     eip = find_eip(call, p.str("AllocationId", required=True))

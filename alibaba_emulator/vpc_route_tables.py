@@ -2,7 +2,8 @@
 (DescribeRouteTables, DescribeRouteTableList) and its entries (CreateRouteEntry,
 DescribeRouteEntryList, DeleteRouteEntry). System entries (the cloud service range and one per
 vSwitch CIDR) come and go with the VPC and its vSwitches; custom entries are Pending, then Available."""
-from . import cidr_blocks, resource_names
+from . import cidr_blocks, registry, resource_names
+from .client_tokens import idempotent
 from .errors import ApiError, invalid_parameter, missing_parameter, not_found
 from .paging import by_next_token, by_page_number
 from .params import Params
@@ -14,9 +15,12 @@ from .timestamps import creation_order, iso_seconds
 SERVICE_CIDR = "100.64.0.0/10"
 NEXT_HOP_TYPES = ("Instance", "HaVip", "RouterInterface", "NetworkInterface", "VpnGateway", "IPv6Gateway",
                   "NatGateway", "Attachment", "VpcPeer", "Ipv4Gateway", "GatewayEndpoint", "Ecr")
-# next hop type → (table that must hold the id, the id's field in that table's records) where we can check it
-_NEXT_HOP_TABLES = {"Instance": "instances", "RouterInterface": "router_interfaces",
-                    "VpnGateway": "vpn_gateways", "NatGateway": "nat_gateways"}
+# next hop type → (table that holds such ids, the action that makes them): checked when that action
+# is emulated in this build, taken as given when it is not
+_NEXT_HOP_TABLES = {"Instance": ("instances", ("Ecs", "RunInstances")),
+                    "RouterInterface": ("router_interfaces", ("Vpc", "CreateRouterInterface")),
+                    "VpnGateway": ("vpn_gateways", ("Vpc", "CreateVpnGateway")),
+                    "NatGateway": ("nat_gateways", ("Vpc", "CreateNatGateway"))}
 
 
 # --- what VPCs and vSwitches do to route tables ---------------------------------------------
@@ -160,6 +164,7 @@ def describe_route_table_list(call):
 
 
 @action("Vpc", "CreateRouteEntry")
+@idempotent
 def create_route_entry(call):
     p = call.params
     table = _find_table(call, p.str("RouteTableId", required=True))
@@ -167,7 +172,7 @@ def create_route_entry(call):
     name = resource_names.name(p.str("RouteEntryName"), "RouteEntryName", "InvalidRouteEntryName.Malformed")
     description = resource_names.description(p.str("Description"), "InvalidDescription.Malformed")
     hops = [{"NextHopType": h.get("NextHopType", "Instance"), "NextHopId": h.get("NextHopId", ""),
-             "Weight": int(h.get("Weight") or 100)} for h in p.objects("NextHopList")]
+             "Weight": _weight(index, h.get("Weight"))} for index, h in enumerate(p.objects("NextHopList"), 1)]
     if hops:
         next_hop_type, next_hop_id = "Ecmp", ""
     else:
@@ -189,17 +194,24 @@ def create_route_entry(call):
     return {"RouteEntryId": entry_id}
 
 
+def _weight(index, text):
+    """An ECMP next hop's weight: 0 to 255, 100 unless given."""
+    if text is None or text == "":
+        return 100
+    if not text.isdigit() or int(text) > 255:
+        raise invalid_parameter(f"NextHopList.{index}.Weight", text)
+    return int(text)
+
+
 def _check_next_hop(call, table, hop_type, hop_id):
     if hop_type not in NEXT_HOP_TYPES:
         raise invalid_parameter("NextHopType", hop_type)
     if not hop_id:
         raise missing_parameter("NextHopId")
-    holder = _NEXT_HOP_TABLES.get(hop_type)
-    if holder is None:
-        return   # a kind of next hop the emulator does not model: taken as given
+    holder, maker = _NEXT_HOP_TABLES.get(hop_type, (None, None))
+    if holder is None or registry.find(*maker) is None:
+        return   # a kind of next hop the emulator does not model (in this build): taken as given
     record = call.table(holder).get(hop_id)
-    if record is None and holder != "instances" and not call.table(holder):
-        return   # that product is not emulated in this build (nothing of it exists): taken as given
     if record is None or (holder == "instances"
                           and (record.get("VpcAttributes") or {}).get("VpcId") != table["VpcId"]):
         raise not_found("InvalidNextHopId.NotFound", "NextHopId", hop_id)

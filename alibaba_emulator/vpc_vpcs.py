@@ -3,6 +3,7 @@ ModifyVpcAttribute, DeleteVpc, DescribeVRouters. A VPC is Pending for a moment, 
 import ipaddress
 
 from . import cidr_blocks, resource_names, resource_tags, vpc_route_tables
+from .client_tokens import idempotent
 from .errors import ApiError, not_found, quota_exceeded
 from .paging import by_page_number
 from .registry import action
@@ -36,6 +37,7 @@ def _answer(call, vpc):
 
 
 @action("Vpc", "CreateVpc")
+@idempotent
 def create_vpc(call):
     p = call.params
     network = cidr_blocks.vpc_block(p.str("CidrBlock", default=DEFAULT_CIDR))

@@ -2,8 +2,10 @@
 the VPC's other vSwitches), DescribeVSwitches, DeleteVSwitch (refused while instances use it).
 A vSwitch is Pending for a moment, then Available; it joins its VPC's system route table."""
 import ipaddress
+from collections import Counter
 
 from . import cidr_blocks, resource_names, resource_tags, vpc_route_tables
+from .client_tokens import idempotent
 from .errors import ApiError, not_found, quota_exceeded
 from .paging import by_page_number
 from .regions import check_zone
@@ -19,13 +21,19 @@ def instances_in(call, vswitch_id):
             if (i.get("VpcAttributes") or {}).get("VSwitchId") == vswitch_id]
 
 
-def _answer(call, vswitch):
+def _instances_per_vswitch(call):
+    # counted once per call: a region may hold thousands of instances and hundreds of vSwitches
+    return Counter((i.get("VpcAttributes") or {}).get("VSwitchId") for i in call.table("instances").values())
+
+
+def _answer(vswitch, instance_count):
     network = ipaddress.IPv4Network(vswitch["CidrBlock"])
-    free = cidr_blocks.usable_addresses(network) - len(instances_in(call, vswitch["VSwitchId"]))
+    free = cidr_blocks.usable_addresses(network) - instance_count
     return {**public(vswitch), "AvailableIpAddressCount": max(free, 0)}
 
 
 @action("Vpc", "CreateVSwitch")
+@idempotent
 def create_vswitch(call):
     p = call.params
     vpc = find_vpc(call, p.str("VpcId", required=True))
@@ -83,7 +91,8 @@ def describe_vswitches(call):
             continue
         rows.append(vswitch)
     page, info = by_page_number(rows, p, default_size=10, max_size=50)
-    return {"VSwitches": {"VSwitch": [_answer(call, v) for v in page]}, **info}
+    counts = _instances_per_vswitch(call)
+    return {"VSwitches": {"VSwitch": [_answer(v, counts[v["VSwitchId"]]) for v in page]}, **info}
 
 
 @action("Vpc", "DeleteVSwitch")

@@ -3,4 +3,4 @@
 Importing this package (or ``hostagent.client`` / ``hostagent.signing``) needs only the standard
 library; the server (``hostagent.server``) needs aiohttp and, for the libvirt backend, libvirt-python.
 """
-__version__ = "0.3.0"
+__version__ = "0.3.1"

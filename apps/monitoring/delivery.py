@@ -7,6 +7,7 @@ attempt is kept in the delivery's log.
 """
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import logging
@@ -76,12 +77,25 @@ class Refused(Exception):
     """A delivery that is not tried again: the endpoint may not be sent to."""
 
 
+def _private_allowed(endpoint):
+    account = endpoint.account
+    return account is None or account.is_admin or WEBHOOK_PRIVATE_ADDRESSES.value()
+
+
+def _refuse_private(address):
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if not ip.is_global:
+        raise Refused(f"the endpoint's address {address} is on the portal's own networks; an admin may allow "
+                      f"that (global config alarm.webhook.privateAddresses)")
+
+
 def _check_address(endpoint):
     """A normal account's webhook must not reach the portal's own networks unless an admin allows it
     (``alarm.webhook.privateAddresses``): the portal would otherwise post for a tenant wherever the
-    portal itself can reach (its agents, its database)."""
-    account = endpoint.account
-    if account is None or account.is_admin or WEBHOOK_PRIVATE_ADDRESSES.value():
+    portal itself can reach (its agents, its database). Checked on the name's addresses first (a
+    plain refusal), and again on the address actually connected to (``_PublicOnly``): a name may
+    resolve elsewhere a moment later."""
+    if _private_allowed(endpoint):
         return
     host = urllib.parse.urlsplit(endpoint.address).hostname or ""
     try:
@@ -89,10 +103,44 @@ def _check_address(endpoint):
     except OSError:
         return   # the request will fail to resolve it too, and say so
     for address in sorted(addresses):
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global:
-            raise Refused(f"the endpoint's address {address} is on the portal's own networks; an admin may allow "
-                          f"that (global config alarm.webhook.privateAddresses)")
+        _refuse_private(address)
+
+
+class _PublicPeer:
+    """A connection that closes before a byte of the request is sent when it reached the portal's
+    own networks."""
+
+    def connect(self):
+        super().connect()
+        try:
+            _refuse_private(self.sock.getpeername()[0])
+        except Refused:
+            self.close()
+            raise
+
+
+class _PublicOnlyHTTP(_PublicPeer, http.client.HTTPConnection):
+    pass
+
+
+class _PublicOnlyHTTPS(_PublicPeer, http.client.HTTPSConnection):
+    pass
+
+
+class _PublicOnlyHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
+    def http_open(self, req):
+        return self.do_open(_PublicOnlyHTTP, req)
+
+    def https_open(self, req):
+        return self.do_open(_PublicOnlyHTTPS, req)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A webhook is posted where it was told and nowhere else: a 3xx answer is a failed delivery
+    (following it would take a tenant's post past the address check, and drop its body anyway)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
 
 
 def _send_webhook(endpoint, delivery, history):
@@ -104,7 +152,8 @@ def _send_webhook(endpoint, delivery, history):
         "X-CloudPortal-Delivery": str(delivery.uuid),
         "X-CloudPortal-Signature": sign(endpoint.secret, body),
     })
-    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:  # noqa: S310 - an http(s) URL (serializer)
+    handlers = [_NoRedirects] + ([] if _private_allowed(endpoint) else [_PublicOnlyHandler])
+    with urllib.request.build_opener(*handlers).open(request, timeout=WEBHOOK_TIMEOUT) as response:
         return response.status
 
 

@@ -84,11 +84,19 @@ class MetricTop(APIView):
         # an admin's unfiltered question goes to the store as it is; anyone else's names its resources
         uuids = None if is_admin(request.user) and not data["q"] else [str(u) for u in
                                                                         rows.values_list("uuid", flat=True)]
-        ranked = get_store().top(data["kind"], found.name, data["window"], data["n"], uuids=uuids, how=data["how"],
-                                 descending=data["order"] == "desc")
-        names = {str(u): name for u, name in model.objects.filter(uuid__in=[u for u, _ in ranked])
-                 .values_list("uuid", "name")}
-        results = [{"uuid": u, "name": names[u], "value": v} for u, v in ranked if u in names]
+        n, asked = data["n"], data["n"]
+        while True:
+            ranked = get_store().top(data["kind"], found.name, data["window"], asked, uuids=uuids, how=data["how"],
+                                     descending=data["order"] == "desc")
+            names = {str(u): name for u, name in model.objects.filter(uuid__in=[u for u, _ in ranked])
+                     .values_list("uuid", "name")}
+            results = [{"uuid": u, "name": names[u], "value": v} for u, v in ranked if u in names]
+            # the store still holds the series of resources deleted within the window: ask for
+            # more until n that exist are found or the store has no more
+            if len(results) >= n or len(ranked) < asked:
+                break
+            asked = 2 * asked + len(ranked) - len(results)
+        results = results[:n]
         return Response({"kind": data["kind"], "metric": found.name, "unit": found.unit, "window": data["window"],
                          "how": data["how"], "results": results})
 

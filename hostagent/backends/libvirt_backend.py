@@ -26,6 +26,9 @@ try:
 except ImportError:  # pragma: no cover - reported when the backend starts
     libvirt = None
 
+# seconds between the guest balloon driver's memory reports (libvirt's <stats period>)
+BALLOON_STATS_PERIOD = 10
+
 _event_loop_started = False
 _event_loop_lock = threading.Lock()
 
@@ -159,6 +162,7 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
             return conn
 
     def close(self):
+        self._domain_stats.close()
         with self._conn_lock:
             for attr in ("_conn", "_read_conn", "_sample_conn"):
                 conn = getattr(self, attr)
@@ -250,8 +254,8 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
                 "free_memory": self._call(conn.getFreeMemory)}
 
     def sample(self):
-        """One bulk stats call for every domain, then the host's own figures (/proc), the VMs'
-        tap devices left out of the host's interfaces."""
+        """The VMs' figures (libvirt_stats: /proc, and QEMU's through libvirtd in the background),
+        then the host's own (/proc), the VMs' tap devices left out of the host's interfaces."""
         try:
             vms, taps = self._domain_stats.sample(self.conn(sampling=True))
         except libvirt.libvirtError as exc:
@@ -293,6 +297,8 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
             devices.append(
                 f"<interface type='bridge'><mac address={quoteattr(nic['mac'])}/>"
                 f"<source bridge={quoteattr(nic['bridge'])}/><model type={quoteattr(nic['model'])}/></interface>")
+        # the guest's balloon driver reports its memory use only when asked to every so often
+        devices.append(f"<memballoon model='virtio'><stats period='{BALLOON_STATS_PERIOD}'/></memballoon>")
         if spec["vnc"]:
             listen = quoteattr(self.vnc_listen)
             password = f" passwd={quoteattr(spec['vnc_password'])}" if spec.get("vnc_password") else ""

@@ -5,7 +5,7 @@ import time
 from alibabacloud_ecs20140526 import models as ecs_models
 from alibaba_emulator.regions import zones
 
-from .network_helpers import instance_network, networking_emulated
+from .network_helpers import instance_network
 
 IMAGE = "aliyun_3_x64_20G_alibase_20240819.vhd"
 REGION = "cn-hangzhou"
@@ -21,7 +21,7 @@ def run_request(**overrides):
 def run(client, **overrides):
     # with VPC emulated, RunInstances wants a vSwitch and a security group that exist
     region, zone = overrides.get("region_id", REGION), overrides.get("zone_id", "cn-hangzhou-h")
-    if networking_emulated() and "v_switch_id" not in overrides and zone in zones(region):
+    if "v_switch_id" not in overrides and zone in zones(region):
         vswitch_id, group_id = instance_network(client, region, zone)
         overrides = {"v_switch_id": vswitch_id, "security_group_id": group_id, **overrides}
     return client.run_instances(run_request(**overrides)).body.instance_id_sets.instance_id_set

@@ -2,7 +2,6 @@
 emulator checks RunInstances' VSwitchId and SecurityGroupId (it does when it emulates VPC and
 security groups). VPC actions go through whichever SDK client the test holds, with the SDK's
 generic call_api: both products answer on the emulator's one endpoint."""
-import importlib.util
 import time
 
 from alibabacloud_tea_openapi import utils_models as open_api_util_models
@@ -11,10 +10,6 @@ from darabonba.runtime import RuntimeOptions
 
 TEST_VPC_NAME = "emulator-tests"
 TEST_VPC_CIDR = "10.0.0.0/8"
-
-
-def networking_emulated():
-    return importlib.util.find_spec("alibaba_emulator.vpc_vswitches") is not None
 
 
 def call(client, product_version, action, **query):

@@ -64,18 +64,3 @@ def test_admin_api_answers_clear_errors(emulator):
     with pytest.raises(AssertionError, match="404"):
         emulator.admin("POST", "nothing-here", {})
     assert emulator.admin("GET", "health") == {"ok": True}
-
-
-def test_oss_paths_answer_an_xml_error_until_oss_is_emulated(emulator):
-    import urllib.error
-    import urllib.request
-
-    try:
-        from alibaba_emulator import oss  # noqa: F401
-        pytest.skip("OSS is emulated in this build")
-    except ImportError:
-        pass
-    with pytest.raises(urllib.error.HTTPError) as raised:
-        urllib.request.build_opener(urllib.request.ProxyHandler({})).open(f"{emulator.url}/bucket/key", timeout=5)
-    assert raised.value.code == 501
-    assert b"<Code>NotImplemented</Code>" in raised.value.read()

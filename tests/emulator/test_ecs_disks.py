@@ -194,3 +194,20 @@ def test_disks_and_their_transitions_survive_a_restart(own_emulator):
     client = EcsClient(sdk_config(own_emulator))
     assert _disk(client, ready).disk_name == "kept"
     _wait_disk(client, creating, "Available")
+
+
+def test_client_token_makes_create_disk_idempotent(emulator, ecs_client):
+    assert _create(ecs_client, client_token="job-11") == _create(ecs_client, client_token="job-11")
+    assert len(emulator.table("disks")) == 1
+
+
+def test_disks_are_per_account_and_region(emulator, ecs_client, make_ecs_client):
+    disk_id = _ready_disk(ecs_client)
+    emulator.admin("POST", "keys", {"access_key_id": "LTAI5tOtherAccount", "access_key_secret": "other-secret",
+                                    "account": "1688000000000002"})
+    other = make_ecs_client(access_key_id="LTAI5tOtherAccount", access_key_secret="other-secret")
+    assert other.describe_disks(ecs_models.DescribeDisksRequest(region_id=REGION)).body.total_count == 0
+    error = _error(lambda: other.delete_disk(ecs_models.DeleteDiskRequest(disk_id=disk_id)))
+    assert (error.code, error.status_code) == ("InvalidDiskId.NotFound", 404)
+    assert ecs_client.describe_disks(ecs_models.DescribeDisksRequest(region_id="cn-shanghai")).body.total_count == 0
+    assert disk_id in emulator.table("disks")

@@ -217,3 +217,20 @@ def test_groups_and_rules_survive_a_restart(own_emulator):
     own_emulator.restart()
     client = EcsClient(sdk_config(own_emulator))
     assert [r.port_range for r in _rules(client, group_id)] == ["80/80"]
+
+
+def test_client_token_makes_create_idempotent(emulator, ecs_client):
+    assert _create(ecs_client, client_token="job-9") == _create(ecs_client, client_token="job-9")
+    assert len(emulator.table("security_groups")) == 1
+
+
+def test_rules_signed_the_older_v2_way_carry_their_lists(emulator, make_ecs_client):
+    client = make_ecs_client(signature_algorithm="v2")
+    group_id = _create(client, name="v2-group")
+    _authorize(client, group_id, _ingress(ip_protocol="tcp", port_range="80/80", source_cidr_ip="0.0.0.0/0"),
+               _ingress(ip_protocol="tcp", port_range="443/443", source_cidr_ip="0.0.0.0/0", description="中文描述"))
+    rules = _rules(client, group_id)
+    assert [(r.port_range, r.description) for r in rules] == [("80/80", ""), ("443/443", "中文描述")]
+    client.revoke_security_group(ecs_models.RevokeSecurityGroupRequest(
+        region_id=REGION, security_group_id=group_id, security_group_rule_id=[r.security_group_rule_id for r in rules]))
+    assert _rules(client, group_id) == []

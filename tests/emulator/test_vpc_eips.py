@@ -163,3 +163,22 @@ def test_eips_survive_a_restart(own_emulator):
     client = VpcClient(sdk_config(own_emulator))
     eip = _eip(client, allocated.allocation_id)
     assert (eip.name, eip.ip_address, eip.status) == ("kept", allocated.eip_address, "Available")
+
+
+def test_client_token_makes_allocate_idempotent(emulator, vpc_client):
+    first = _allocate(vpc_client, client_token="job-7")
+    again = _allocate(vpc_client, client_token="job-7")
+    assert (again.allocation_id, again.eip_address) == (first.allocation_id, first.eip_address)
+    assert len(emulator.table("eips")) == 1
+
+
+def test_eips_are_per_account(emulator, vpc_client, make_vpc_client):
+    allocation_id = _allocate(vpc_client).allocation_id
+    emulator.admin("POST", "keys", {"access_key_id": "LTAI5tOtherAccount", "access_key_secret": "other-secret",
+                                    "account": "1688000000000002"})
+    other = make_vpc_client(access_key_id="LTAI5tOtherAccount", access_key_secret="other-secret")
+    assert other.describe_eip_addresses(vpc_models.DescribeEipAddressesRequest(region_id=REGION)).body.total_count == 0
+    error = _error(lambda: other.release_eip_address(vpc_models.ReleaseEipAddressRequest(
+        region_id=REGION, allocation_id=allocation_id)))
+    assert (error.code, error.status_code) == ("InvalidAllocationId.NotFound", 404)
+    assert allocation_id in emulator.table("eips")

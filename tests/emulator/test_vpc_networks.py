@@ -180,6 +180,10 @@ def test_custom_route_entries_to_an_instance(emulator, vpc_client, ecs_client):
     assert _error(lambda: create("172.17.0.0/16", next_hop="i-doesnotexist00000000")).code == "InvalidNextHopId.NotFound"
     assert _error(lambda: create("bad")).code == "InvalidDestinationCidrBlock.Malformed"
     assert _error(lambda: vpc_client.create_route_entry(vpc_models.CreateRouteEntryRequest(
+        region_id=REGION, route_table_id=table_id, destination_cidr_block="172.18.0.0/16", next_hop_list=[
+            vpc_models.CreateRouteEntryRequestNextHopList(next_hop_type="Instance", next_hop_id=instance_id,
+                                                         weight=256)]))).code == "InvalidParameter"
+    assert _error(lambda: vpc_client.create_route_entry(vpc_models.CreateRouteEntryRequest(
         region_id=REGION, route_table_id="vtb-doesnotexist00000000", destination_cidr_block="1.0.0.0/8",
         next_hop_id=instance_id))).code == "InvalidRouteTableId.NotFound"
     error = _error(lambda: vpc_client.delete_route_entry(vpc_models.DeleteRouteEntryRequest(
@@ -254,3 +258,48 @@ def test_networks_survive_a_restart_and_pending_ones_finish(own_emulator):
     _wait_vpc(client, pending.vpc_id)
     tables = client.describe_route_tables(vpc_models.DescribeRouteTablesRequest(region_id=REGION)).body
     assert tables.total_count == 2
+
+
+def test_client_token_makes_create_vpc_and_vswitch_idempotent(emulator, vpc_client):
+    first = _create_vpc(vpc_client, client_token="job-42")
+    again = _create_vpc(vpc_client, client_token="job-42")
+    assert (again.vpc_id, again.vrouter_id, again.route_table_id) == (first.vpc_id, first.vrouter_id,
+                                                                      first.route_table_id)
+    assert len(emulator.table("vpcs")) == 1 and len(emulator.table("vrouters")) == 1
+    error = _error(lambda: _create_vpc(vpc_client, cidr="10.0.0.0/8", client_token="job-42"))
+    assert error.code == "IdempotentParameterMismatch"
+    _wait_vpc(vpc_client, first.vpc_id)
+    made = [vpc_client.create_vswitch(vpc_models.CreateVSwitchRequest(
+        region_id=REGION, vpc_id=first.vpc_id, zone_id="cn-hangzhou-h", cidr_block="192.168.1.0/24",
+        client_token="job-43")).body.v_switch_id for _ in range(2)]
+    assert made[0] == made[1] and len(emulator.table("vswitches")) == 1
+
+
+def test_run_instances_needs_a_vswitch_and_security_group_that_exist(emulator, vpc_client, ecs_client):
+    from alibabacloud_ecs20140526 import models as ecs_models
+    from .ecs_helpers import run_request
+
+    created = _ready_vpc(vpc_client, cidr="10.0.0.0/8")
+    vswitch_id = _create_vswitch(vpc_client, created.vpc_id, "10.1.0.0/16")
+    group_id = ecs_client.create_security_group(ecs_models.CreateSecurityGroupRequest(
+        region_id=REGION, vpc_id=created.vpc_id, security_group_name="web")).body.security_group_id
+    other_vpc = _ready_vpc(vpc_client, cidr="172.16.0.0/12", name="other")
+    stranger = ecs_client.create_security_group(ecs_models.CreateSecurityGroupRequest(
+        region_id=REGION, vpc_id=other_vpc.vpc_id, security_group_name="other")).body.security_group_id
+
+    def start(**fields):
+        return ecs_client.run_instances(run_request(**fields)).body.instance_id_sets.instance_id_set
+
+    error = _error(lambda: start(v_switch_id="vsw-doesnotexist00000000", security_group_id=group_id))
+    assert (error.code, error.status_code) == ("InvalidVSwitchId.NotFound", 404)
+    error = _error(lambda: start(v_switch_id=vswitch_id, security_group_id="sg-doesnotexist000000000"))
+    assert (error.code, error.status_code) == ("InvalidSecurityGroupId.NotFound", 404)
+    assert _error(lambda: start(v_switch_id=vswitch_id, security_group_id=stranger)).code == \
+        "InvalidSecurityGroup.VpcMismatch"
+    assert _error(lambda: start(v_switch_id=vswitch_id)).code == "MissingParameter"
+    assert not emulator.table("instances")
+    time.sleep(0.3)                                        # the vSwitch is Available now
+    (instance_id,) = start(v_switch_id=vswitch_id, security_group_id=group_id)
+    attributes = emulator.table("instances")[instance_id]["VpcAttributes"]
+    assert (attributes["VpcId"], attributes["VSwitchId"]) == (created.vpc_id, vswitch_id)
+    assert attributes["PrivateIpAddress"]["IpAddress"][0].startswith("10.1.")

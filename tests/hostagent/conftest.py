@@ -183,3 +183,15 @@ def remove_domain(vm_uuid):
         pass
     finally:
         conn.close()
+
+
+@pytest.fixture
+def test_bridge():
+    """A Linux bridge of the test's own for the NICs of its domains, removed afterwards."""
+    import uuid
+
+    name = f"cpt{uuid.uuid4().hex[:8]}"
+    subprocess.run(["ip", "link", "add", name, "type", "bridge"], check=True)
+    subprocess.run(["ip", "link", "set", name, "up"], check=True)
+    yield name
+    subprocess.run(["ip", "link", "del", name], check=False)

@@ -195,17 +195,6 @@ def _catch(fn):
         return exc
 
 
-@pytest.fixture
-def test_bridge():
-    import subprocess
-
-    name = f"cpt{uuid.uuid4().hex[:8]}"
-    subprocess.run(["ip", "link", "add", name, "type", "bridge"], check=True)
-    subprocess.run(["ip", "link", "set", name, "up"], check=True)
-    yield name
-    subprocess.run(["ip", "link", "del", name], check=False)
-
-
 def test_define_with_nics_on_a_bridge_and_boot_order(libvirt_agent, vm_uuid, test_bridge):
     import xml.etree.ElementTree as ET
 

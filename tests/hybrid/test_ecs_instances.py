@@ -113,49 +113,41 @@ def test_stop_start_reboot_rename_password_charge_type_vnc_and_delete(hybrid, zo
     assert instance_id not in hybrid.instances() and not EcsInstance.objects.exists()
 
 
-@pytest.mark.parametrize("action, http_status, code", [
-    ("RunInstances", 403, "OperationDenied.NoStock"),   # the call itself
-    ("DescribeInstances", 500, "InternalError"),        # its look for an instance made by an earlier try
+@pytest.mark.parametrize("action, http_status, code, step", [
+    ("RunInstances", 403, "OperationDenied.NoStock", "RunEcsInstance"),   # the call itself
+    ("DescribeInstances", 500, "InternalError", "WaitEcsRunning"),        # the wait after it
 ])
-def test_a_failed_create_leaves_nothing_in_the_cloud_and_no_row(hybrid, zone, action, http_status, code):
+def test_a_failed_create_leaves_nothing_in_the_cloud_and_no_row(hybrid, zone, action, http_status, code, step):
+    hybrid.emulator.admin("POST", "timing", {"transition_seconds": 0.5})   # the instance made is still moving
     hybrid.emulator.admin("POST", "faults", {"product": "Ecs", "action": action, "code": code,
                                              "http_status": http_status, "times": 1})
     job = hybrid.job(create(hybrid, zone))
-    assert job["state"] == "failed" and job["error"]["step"] == "RunEcsInstance", job
+    assert job["state"] == "failed" and job["error"]["step"] == step, job
     assert job["error"]["details"]["cloud_code"] == code and "Traceback" not in str(job)
+    steps = {one["name"]: one for one in job["steps"]}
+    assert steps["RecordEcsInstance"]["state"] == "rolled_back"
     assert hybrid.instances() == {} and not EcsInstance.objects.exists()
 
 
-def fail_during_the_wait(hybrid, monkeypatch, *faults):
-    """Inject ``faults`` into the emulator the moment WaitEcsRunning starts (the create's earlier
-    DescribeInstances call, its look for an earlier instance, must not take them)."""
-    from apps.hybrid.flows import ecs_create
+def test_retrying_run_instances_makes_one_instance(hybrid, zone):
+    """The same ClientToken twice (a step tried again): the cloud answers the instance it made."""
+    from apps.hybrid.cloud import Cloud
+    from apps.hybrid.models import AlibabaDataCenter
 
-    original = ecs_create.WaitEcsRunning.run
-
-    def run(step, ctx):
-        for fault in faults:
-            hybrid.emulator.admin("POST", "faults", {"product": "Ecs", "times": 1, **fault})
-        return original(step, ctx)
-
-    monkeypatch.setattr(ecs_create.WaitEcsRunning, "run", run)
-
-
-def test_a_failure_while_waiting_for_running_deletes_the_instance_made(hybrid, zone, monkeypatch):
-    hybrid.emulator.admin("POST", "timing", {"transition_seconds": 0.5})
-    fail_during_the_wait(hybrid, monkeypatch, {"action": "DescribeInstances", "code": "InternalError",
-                                               "http_status": 500})
-    job = hybrid.job(create(hybrid, zone))
-    assert job["state"] == "failed" and job["error"]["step"] == "WaitEcsRunning", job
-    steps = {step["name"]: step for step in job["steps"]}
-    assert steps["RunEcsInstance"]["state"] == "rolled_back" and steps["RecordEcsInstance"]["state"] == "rolled_back"
-    assert hybrid.instances() == {} and not EcsInstance.objects.exists()
+    cloud = Cloud.of(AlibabaDataCenter.objects.get())
+    params = {"ZoneId": "cn-hangzhou-h", "InstanceType": "ecs.g7.large", "ImageId": IMAGE, "Amount": 1,
+              "ClientToken": "job-0001", **{k: v for k, v in (("VSwitchId", instance_network().get("v_switch_id")),
+                                                             ("SecurityGroupId",
+                                                              instance_network().get("security_group_id"))) if v}}
+    first = cloud.ecs("RunInstances", params)["InstanceIdSets"]["InstanceIdSet"]
+    again = cloud.ecs("RunInstances", params)["InstanceIdSets"]["InstanceIdSet"]
+    assert first == again and list(hybrid.instances()) == first
 
 
-def test_a_rollback_the_cloud_refuses_is_recorded_and_the_row_shows_what_was_left(hybrid, zone, monkeypatch):
-    fail_during_the_wait(hybrid, monkeypatch,
-                         {"action": "DescribeInstances", "code": "InternalError", "http_status": 500},
-                         {"action": "DeleteInstance", "code": "InternalError", "http_status": 500})
+def test_a_rollback_the_cloud_refuses_is_recorded_and_the_row_shows_what_was_left(hybrid, zone):
+    for action in ("DescribeInstances", "DeleteInstance"):   # the wait, then the rollback's delete
+        hybrid.emulator.admin("POST", "faults", {"product": "Ecs", "action": action, "code": "InternalError",
+                                                 "http_status": 500, "times": 1})
     response = create(hybrid, zone)
     job = hybrid.job(response)
     assert job["state"] == "failed", job

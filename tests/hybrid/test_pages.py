@@ -94,3 +94,13 @@ def test_a_keys_page_lists_the_clouds_regions_and_the_data_centres_made_of_them(
                                              "http_status": 500})
     page = text(browser(admin).get(f"/ui/alibaba-access-keys/{key['uuid']}/"))
     assert "InternalError" in page   # the page still shows, with the cloud's word
+
+
+def test_the_pages_speak_simplified_chinese(cloud):
+    from django.conf import settings
+
+    page = browser(make_account("zh-page"))
+    page.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    answer = page.get("/ui/ecs-instances/")
+    assert answer.status_code == 200 and "混合云" in text(answer) and "ECS 实例" in text(answer)
+    assert "AccessKey Secret" in text(page.get("/ui/alibaba-access-keys/new/"))

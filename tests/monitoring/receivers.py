@@ -41,23 +41,28 @@ def smtp_server(settings):
 
 
 class WebhookReceiver:
-    """Keeps every POST (headers and raw body); answers ``status`` (a test may make it fail)."""
+    """Keeps every POST (headers and raw body); answers ``status`` with ``headers`` (a test may make
+    it fail, or redirect)."""
 
     def __init__(self):
-        self.requests, self.status = [], 200
+        self.requests, self.status, self.headers = [], 200, {}
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.requests.append({"headers": self.headers,  # case-insensitive names
-                                           "body": body, "path": self.path})
+                                           "body": body, "path": self.path, "method": self.command})
                 payload = b'{"ok": true}'
                 self.send_response(receiver.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
+                for name, value in receiver.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(payload)
+
+            do_GET = do_POST   # a client that followed a redirect comes back with a GET
 
             def log_message(self, *args):
                 pass

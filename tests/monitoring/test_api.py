@@ -73,6 +73,14 @@ def test_top_n_of_one_account_filtered_by_the_query_language(admin_client, vms):
     assert [r["name"] for r in named.json()["results"]] == ["mine-2", "mine-0"]
 
 
+def test_top_n_leaves_out_deleted_vms_and_still_answers_n(admin_client, vms):
+    """The store keeps a deleted VM's series for the window: it must not take a place of the n."""
+    vms["theirs"][0].delete()                       # the busiest
+    vms["mine"][1].delete()                         # the next
+    body = admin_client.get("/api/v1/metrics/top/", {"kind": "vm", "metric": "cpu", "n": 2}).json()
+    assert [r["name"] for r in body["results"]] == ["mine-2", "mine-0"]
+
+
 @pytest.mark.parametrize("path,params,code", [
     ("series", {"kind": "vm", "metric": "nope", "uuids": "00000000-0000-0000-0000-000000000001"}, "UNKNOWN_METRIC"),
     ("series", {"kind": "vm", "metric": "load1", "uuids": "00000000-0000-0000-0000-000000000001"}, "UNKNOWN_METRIC"),

@@ -320,6 +320,71 @@ def test_a_normal_accounts_webhook_may_not_reach_the_portals_own_networks_unless
     assert refused[0]["last_error"].startswith("the endpoint's address 127.0.0.1 is on the portal's own networks")
 
 
+def test_a_name_that_resolves_elsewhere_after_the_check_still_does_not_reach_the_portals_networks(
+        tenant_client, tenant_user, webhook_server, monkeypatch, django_capture_on_commit_callbacks):
+    """DNS rebinding: the name's first answer is a public address, the connection's a private one."""
+    import socket
+
+    from tests.monitoring.receivers import allow_private_webhooks
+
+    allow_private_webhooks(False)
+    real_getaddrinfo, answers = socket.getaddrinfo, []
+
+    def rebinding(host, *args, **kwargs):
+        if host == "hooks.example.com":
+            answers.append(host)
+            if len(answers) == 1:
+                return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 0))]
+            host = "127.0.0.1"
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    port = webhook_server.url.split(":")[2].split("/")[0]
+    hook = tenant_client.post("/api/v1/notification-endpoints/", {
+        "name": "rebinding", "type": "webhook", "address": f"http://hooks.example.com:{port}/hook",
+        "secret": "s3cret-for-signing"}, format="json")
+    assert hook.status_code == 201, hook.content
+    assert tenant_client.post("/api/v1/alarm-rules/", {"name": "changes", "kind": "event", "event_type": "vm.state_changed",
+                                                       "endpoint_uuids": [hook.json()["uuid"]]},
+                              format="json").status_code == 201
+    vm = _vm(tenant_user.account, "vm-1")
+    with django_capture_on_commit_callbacks(execute=True):
+        vm.state = "Paused"
+        vm.save(update_fields=["state", "updated_at"])
+    assert len(answers) >= 2 and webhook_server.requests == []
+    [refused] = tenant_client.get("/api/v1/notification-deliveries/").json()["results"]
+    assert refused["state"] == "failed"
+    assert refused["last_error"].startswith("the endpoint's address 127.0.0.1 is on the portal's own networks")
+
+
+def test_a_webhook_answering_a_redirect_is_a_failed_attempt_not_followed(
+        admin_client, webhook_server, django_capture_on_commit_callbacks):
+    from tests.monitoring.receivers import WebhookReceiver
+
+    elsewhere = WebhookReceiver()
+    elsewhere.thread.start()
+    try:
+        webhook_server.status, webhook_server.headers = 302, {"Location": elsewhere.url}
+        hook = admin_client.post("/api/v1/notification-endpoints/", {
+            "name": "moved", "type": "webhook", "address": webhook_server.url,
+            "secret": "s3cret-for-signing"}, format="json").json()
+        ensure_builtin_rules()
+        AlarmRule.objects.get(builtin="host-disconnected").endpoints.set(
+            NotificationEndpoint.objects.filter(uuid=hook["uuid"]))
+        host = Host.objects.create(name="h", cluster=Cluster.objects.create(
+            name="c", zone=Zone.objects.create(name="z"), hypervisor_type="Simulator"),
+            hypervisor_type="Simulator", management_ip="127.0.0.1", status="Connected")
+        with django_capture_on_commit_callbacks(execute=True):
+            host.status = "Disconnected"
+            host.save(update_fields=["status", "updated_at"])
+        assert len(webhook_server.requests) == 1 and elsewhere.requests == []
+        [delivery] = admin_client.get("/api/v1/notification-deliveries/").json()["results"]
+        assert delivery["state"] == "pending" and delivery["last_error"].startswith("HTTP 302")
+    finally:
+        elsewhere.server.shutdown()
+        elsewhere.server.server_close()
+
+
 def test_old_history_and_schedule_runs_are_pruned_but_alarms_keep_their_state(admin_client):
     from datetime import timedelta
 

@@ -4,9 +4,8 @@
 
 The API makes the row (state Creating, claimed by this job) so it can answer 202 with it.
 RunInstances is sent with the job's uuid as its ClientToken (the cloud makes one instance
-however often it is sent) and the row's uuid as the tag ``cloudportal:uuid``, by which the step
-(and its rollback, and a sync) finds what it made even when the worker died before it recorded
-the id. When a later step fails, the instance is deleted in the cloud and the row goes: nothing
+however often it is sent) and the row's uuid as the tag ``cloudportal:uuid``, by which the
+rollback (and a sync) finds what it made even when the worker died before it recorded the id. When a later step fails, the instance is deleted in the cloud and the row goes: nothing
 is left behind (and when the cloud refuses that delete, the row stays to show what is there).
 
 Arguments (``ctx.args``): instance_uuid, and the cloud's RunInstances parameters the API
@@ -36,12 +35,11 @@ class RecordEcsInstance(DbStep):
 
 
 class RunEcsInstance(RemoteStep):
+    """RunInstances. The cloud's own look-before-create is its ClientToken: sent again (a retry, a
+    job resumed) with the same token it answers the instance it made, and makes no other."""
+
     def run(self, ctx):
         cloud = cloud_of(ctx)
-        found = made_for(cloud, ctx.args["instance_uuid"])   # look before you create
-        if found:
-            ctx.instance_id = found[0]["InstanceId"]
-            return
         params = {**ctx.args["run_params"], "Amount": 1, "ClientToken": str(ctx.job.uuid),
                   "Tag": [{"Key": PORTAL_TAG, "Value": ctx.args["instance_uuid"]}]}
         password = secret_arg(ctx, "password")
