@@ -179,7 +179,8 @@ class VSwitchCreateSerializer(NamedCreate):
                 f"zone {zone.zone_id} is not an Available zone of the VPC's data centre"]})
         network = ipv4_network(data["cidr_block"])
         if not (network.subnet_of(ipaddress.IPv4Network(vpc.cidr_block)) and 16 <= network.prefixlen <= 29):
-            raise serializers.ValidationError({"cidr_block": [f"a block inside the VPC's {vpc.cidr_block}, /16 to /29"]})
+            raise serializers.ValidationError({"cidr_block": [
+                f"a block inside the VPC's {vpc.cidr_block}, /16 to /29"]})
         for other in AlibabaVSwitch.objects.filter(parent_vpc=vpc).exclude(state=NetworkState.DELETED):
             if ipaddress.IPv4Network(other.cidr_block).overlaps(network):
                 raise serializers.ValidationError({"cidr_block": [
@@ -237,7 +238,8 @@ class RouteEntryCreateSerializer(NamedCreate):
         if AlibabaRouteEntry.objects.filter(data_center_id=router.data_center_id, route_table_id=data["route_table_id"],
                                             destination_cidr_block=data["destination_cidr_block"]).exists():
             raise Conflict(f"route table {data['route_table_id']} has an entry for {data['destination_cidr_block']}",
-                           code="ALIBABA_ROUTE_EXISTS", details={"destination_cidr_block": data["destination_cidr_block"]})
+                           code="ALIBABA_ROUTE_EXISTS",
+                           details={"destination_cidr_block": data["destination_cidr_block"]})
         return data
 
 

@@ -10,7 +10,7 @@ is known by its table and destination): the create looks for it before making an
 rollback finds it even when the worker died before the row got its id. A failure after the create
 deletes it in the cloud (waiting until the cloud has let go of it) and the row goes.
 
-Arguments (``ctx.args``): ``row_uuid``, and what the resource's ``create`` reads.
+Arguments (``ctx.args``): ``row_uuid`` (what a create makes is the row's columns).
 """
 import time
 
@@ -47,8 +47,10 @@ class RemoteType:
         """The items a create made for ``row`` (found by their tag)."""
         raise NotImplementedError
 
-    def create(self, cloud, row, args, tags):
-        """Make the resource for ``row``; its cloud id. ``tags``: the cloud's ``Tag`` list to send."""
+    def create(self, cloud, row, tags, token):
+        """Make the resource for ``row``; its cloud id. ``tags``: the cloud's ``Tag`` list to send;
+        ``token``: the ``ClientToken`` (the job's uuid: the real service makes one resource however
+        often the call is sent; the emulator does not keep tokens for these, hence the look by tag)."""
         raise NotImplementedError
 
     def delete(self, cloud, row, remote_id):
@@ -193,7 +195,7 @@ class CreateInCloud(NetworkStep, RemoteStep):
         if found:
             ctx.remote_id = found[0][self.remote_type.kind.remote_key]
             return
-        ctx.remote_id = self.remote_type.create(cloud, row, ctx.args, portal_tags(row))
+        ctx.remote_id = self.remote_type.create(cloud, row, portal_tags(row), str(ctx.job.uuid))
 
     def record(self, ctx):
         if ctx.get("remote_id"):

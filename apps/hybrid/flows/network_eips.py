@@ -29,9 +29,9 @@ class Eip(RemoteType):
                                {"Tag": [{"Key": PORTAL_TAG, "Value": str(row.uuid)}]}, "EipAddresses.EipAddress")
         return tagged(self, items, row)
 
-    def create(self, cloud, row, args, tags):
+    def create(self, cloud, row, tags, token):
         params = {"Bandwidth": str(row.bandwidth), "InternetChargeType": row.internet_charge_type,
-                  "InstanceChargeType": "PostPaid", "Tag": tags}
+                  "InstanceChargeType": "PostPaid", "Tag": tags, "ClientToken": token}
         if row.name:
             params["Name"] = row.name
         if row.description:

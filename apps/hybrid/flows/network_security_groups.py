@@ -36,8 +36,9 @@ class SecurityGroup(RemoteType):
                                 "SecurityGroups.SecurityGroup")
         return tagged(self, items, row)
 
-    def create(self, cloud, row, args, tags):
-        params = {"VpcId": row.vpc_id, "SecurityGroupType": row.security_group_type, "Tag": tags}
+    def create(self, cloud, row, tags, token):
+        params = {"VpcId": row.vpc_id, "SecurityGroupType": row.security_group_type, "Tag": tags,
+                  "ClientToken": token}
         if row.name:
             params["SecurityGroupName"] = row.name
         if len(row.description) >= 2:   # the cloud's shortest description

@@ -30,8 +30,9 @@ class Vpc(RemoteType):
                                "Vpcs.Vpc")
         return tagged(self, items, row)
 
-    def create(self, cloud, row, args, tags):
-        params = _named({"CidrBlock": row.cidr_block, "Tag": tags}, VpcName=row.name, Description=row.description)
+    def create(self, cloud, row, tags, token):
+        params = _named({"CidrBlock": row.cidr_block, "Tag": tags, "ClientToken": token}, VpcName=row.name,
+                        Description=row.description)
         return cloud.vpc("CreateVpc", params)["VpcId"]
 
     def delete(self, cloud, row, remote_id):
@@ -70,9 +71,10 @@ class VSwitch(RemoteType):
                                "VSwitches.VSwitch")
         return tagged(self, items, row)
 
-    def create(self, cloud, row, args, tags):
+    def create(self, cloud, row, tags, token):
         params = _named({"VpcId": row.vpc_id, "ZoneId": row.identity_zone.zone_id, "CidrBlock": row.cidr_block,
-                         "Tag": tags}, VSwitchName=row.name, Description=row.description)
+                         "Tag": tags, "ClientToken": token}, VSwitchName=row.name,
+                        Description=row.description)
         return cloud.vpc("CreateVSwitch", params)["VSwitchId"]
 
     def delete(self, cloud, row, remote_id):
@@ -106,9 +108,9 @@ class RouteEntry(RemoteType):
         return [item for item in self.entries(cloud, row, DestinationCidrBlock=row.destination_cidr_block)
                 if item.get("Type") == "Custom"]
 
-    def create(self, cloud, row, args, tags):
+    def create(self, cloud, row, tags, token):
         params = _named({"RouteTableId": row.route_table_id, "DestinationCidrBlock": row.destination_cidr_block,
-                         "NextHopType": row.next_hop_type, "NextHopId": row.next_hop_id},
+                         "NextHopType": row.next_hop_type, "NextHopId": row.next_hop_id, "ClientToken": token},
                         RouteEntryName=row.name, Description=row.description)
         return cloud.vpc("CreateRouteEntry", params)["RouteEntryId"]
 

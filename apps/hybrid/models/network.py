@@ -42,7 +42,8 @@ _allow((S.UNASSOCIATING,), "available", S.AVAILABLE)
 # changes that keep the state (a security group's rules)
 _allow((S.AVAILABLE,), "changing-rules")
 
-NETWORK_ACTIONS = {"delete": "deleting", "release": "deleting", "associate": "associating", "disassociate": "unassociating",
+NETWORK_ACTIONS = {"delete": "deleting", "release": "deleting", "associate": "associating",
+                   "disassociate": "unassociating",
                    "add-rule": "changing-rules", "remove-rule": "changing-rules"}
 NETWORK_STATE_MACHINE = StateMachine("cloud network resource", _T, actions=NETWORK_ACTIONS)
 
@@ -88,7 +89,8 @@ class AlibabaVSwitch(NetworkResource):
     # ``vpc_id`` is the cloud's id; ``parent_vpc`` its row here, when a sync or a create found it
     data_center = models.ForeignKey("hybrid.AlibabaDataCenter", on_delete=models.PROTECT, related_name="v_switches")
     v_switch_id = models.CharField(max_length=64, null=True, blank=True)
-    parent_vpc = models.ForeignKey(AlibabaVpc, null=True, blank=True, on_delete=models.SET_NULL, related_name="v_switches")
+    parent_vpc = models.ForeignKey(AlibabaVpc, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="v_switches")
     vpc_id = models.CharField(max_length=64, blank=True, default="")
     identity_zone = models.ForeignKey("hybrid.AlibabaIdentityZone", null=True, blank=True, on_delete=models.SET_NULL,
                                       related_name="v_switches")
@@ -109,7 +111,8 @@ class AlibabaVSwitch(NetworkResource):
 class AlibabaVRouter(NetworkResource):
     data_center = models.ForeignKey("hybrid.AlibabaDataCenter", on_delete=models.PROTECT, related_name="v_routers")
     v_router_id = models.CharField(max_length=64)
-    parent_vpc = models.ForeignKey(AlibabaVpc, null=True, blank=True, on_delete=models.SET_NULL, related_name="v_routers")
+    parent_vpc = models.ForeignKey(AlibabaVpc, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="v_routers")
     vpc_id = models.CharField(max_length=64, blank=True, default="")
     route_table_ids = models.JSONField(default=list, blank=True)
 
