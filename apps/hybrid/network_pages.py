@@ -75,6 +75,7 @@ class VRouterPages(ResourcePages):
     columns = ["name", "v_router_id", "state", "vpc_id", "route_table_ids", "created_at"]
     row_fields = ["time_zone"]
     links = {"vpc_uuid": "alibaba-vpcs"}
+    actions = [DELETE_HERE]
     cells = TIMES
     labels = NETWORK_LABELS
     related = [Related("alibaba-route-entries", "v_router_uuid", label=_("Route entries"))]

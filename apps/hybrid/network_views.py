@@ -11,9 +11,10 @@ import uuid as uuid_lib
 from rest_framework.decorators import action
 
 from apps.core import cascade as cascade_lib
-from apps.core.api.flowstarts import FlowAction, FlowStart
+from apps.core.api.flowstarts import FlowAction, FlowStart, accepted, audit
 from apps.core.api.viewsets import ReadOnlyQueryViewSet, ResourceViewSet
 from apps.core.errors import Conflict, InvalidArgument
+from apps.core.flows import start_job
 
 from . import network_serializers as s
 from .flows.network_eips import ALLOCATE_EIP, ASSOCIATE_EIP, DISASSOCIATE_EIP, RELEASE_EIP
@@ -50,7 +51,26 @@ def _delete_remote(flow, check=None, what="it"):
                        "POST .../delete-here/ deletes it here only.")
 
 
-class NetworkViewSet(ResourceViewSet):
+class DeleteHere:
+    """``POST .../delete-here/``: the row only (core's cascade delete, 202 + job), on a read-only
+    viewset too (a VRouter's)."""
+
+    @action(detail=True, methods=["post"], url_path="delete-here")
+    def delete_here(self, request, uuid=None):
+        """Delete it here only (the portal's row): it stays in the cloud, and the data centre's next
+        sync brings it back (202 + job)."""
+        row = self.get_object()
+        audit(request, resource_type=row.resource_type(), resource_uuid=row.uuid)
+        cascade_lib.check_blockers(row)
+        shown = self.get_serializer(row).data
+        job = start_job(cascade_lib.CASCADE_DELETE, resource=row, user=request.user,
+                        args={"resource_type": row.resource_type(), "uuid": str(row.uuid)},
+                        action=f"delete-here-{self.basename}")
+        audit(request, job_uuid=job.uuid)
+        return accepted(job, shown)
+
+
+class NetworkViewSet(DeleteHere, ResourceViewSet):
     """What the mirrored network resources share: a create makes the row (Creating, held by the
     job) and starts ``create_flow``; ``row_values(data)`` says the row's columns."""
 
@@ -58,16 +78,6 @@ class NetworkViewSet(ResourceViewSet):
 
     def row_values(self, data):
         raise NotImplementedError
-
-    @action(detail=True, methods=["post"], url_path="delete-here")
-    def delete_here(self, request, uuid=None):
-        """Delete it here only (the portal's row): it stays in the cloud, and the data centre's next
-        sync brings it back (202 + job)."""
-        row = self.get_object()
-        cascade_lib.check_blockers(row)
-        return self.start_flow(cascade_lib.CASCADE_DELETE, row, {"resource_type": row.resource_type(),
-                                                                 "uuid": str(row.uuid)},
-                               action=f"delete-here-{self.basename}")
 
     def start_create(self, data):
         job_uuid = uuid_lib.uuid4()
@@ -127,8 +137,9 @@ class VSwitchViewSet(NetworkViewSet):
                 "identity_zone": data["identity_zone"], "cidr_block": data["cidr_block"]}
 
 
-class VRouterViewSet(ReadOnlyQueryViewSet):
-    """The VPCs' VRouters, as syncs (and VPC creates) found them."""
+class VRouterViewSet(DeleteHere, ReadOnlyQueryViewSet):
+    """The VPCs' VRouters, as syncs (and VPC creates) found them; one gone from the cloud
+    (``Deleted``) is deleted here with ``delete-here``."""
 
     queryset = AlibabaVRouter.objects.select_related("data_center", "account", "parent_vpc")
     serializer_class = s.VRouterSerializer

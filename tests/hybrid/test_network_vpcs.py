@@ -178,3 +178,29 @@ def test_a_throttled_create_is_retried_and_makes_one_vpc(hybrid, center):
                                                "retry_after": 0.1})
     made = vpc(hybrid, center)
     assert made["state"] == "Available" and list(hybrid.emulator.table("vpcs")) == [made["vpc_id"]]
+
+
+def test_a_vpc_deleted_behind_the_portals_back_is_marked_with_its_vrouter_and_deleted_here(hybrid, center):
+    cloud = behind_the_portals_back()
+    made = cloud.vpc("CreateVpc", {"VpcName": "outside", "CidrBlock": "192.168.0.0/16"})
+    until_available(lambda: cloud.vpc("DescribeVpcs", {"VpcId": made["VpcId"]})["Vpcs"]["Vpc"][0])
+    sync(hybrid, center)
+    cloud.vpc("DeleteVpc", {"VpcId": made["VpcId"]})
+    counts = sync(hybrid, center)
+    assert counts["AlibabaVpc"]["deleted"] == counts["AlibabaVRouter"]["deleted"] == 1
+    vpc_row = hybrid.client.get(VPCS).json()["results"][0]
+    router = hybrid.client.get(V_ROUTERS).json()["results"][0]
+    assert vpc_row["state"] == router["state"] == "Deleted"
+    assert act(hybrid, VPCS, vpc_row, "delete-here")["state"] == "succeeded"   # the VPC's row only
+    assert act(hybrid, V_ROUTERS, router, "delete-here")["state"] == "succeeded"
+    assert not AlibabaVpc.objects.exists() and not AlibabaVRouter.objects.exists()
+
+
+def test_deleting_a_vpc_the_cloud_no_longer_has_makes_no_call_and_takes_its_vrouter(hybrid, center):
+    network = vpc(hybrid, center)
+    behind_the_portals_back().vpc("DeleteVpc", {"VpcId": network["vpc_id"]})
+    sync(hybrid, center)
+    hybrid.emulator.admin("POST", "faults", {"product": "Vpc", "action": "DeleteVpc", "code": "InternalError",
+                                             "http_status": 500, "times": 1})   # would fail a call
+    assert delete(hybrid, VPCS, network)["state"] == "succeeded"
+    assert not AlibabaVpc.objects.exists() and not AlibabaVRouter.objects.exists()
