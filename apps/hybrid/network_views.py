@@ -25,23 +25,22 @@ from .models import (AlibabaEip, AlibabaRouteEntry, AlibabaSecurityGroup, Alibab
                      EcsInstance, NetworkState)
 from .models.network import NETWORK_STATE_MACHINE
 
+
 def _args(row, data=None):
-    return {"row_uuid": str(row.uuid), **(data or {})}
+    """The job's arguments: the row, and what its action's body validated (nothing else a request
+    sends reaches a job: it could name another account's row)."""
+    return {**(data or {}), "row_uuid": str(row.uuid)}
 
 
-def in_cloud(action, flow, check=None, doc=""):
+def _action(action, flow, body=None, check=None, doc=""):
     """A flow action on a row the cloud has: allowed by the state table (409 naming the state),
     then by ``check(row, data)`` when given."""
     def plan(row, data):
         NETWORK_STATE_MACHINE.next(row.state, NETWORK_STATE_MACHINE.actions[action], action=action)
+        data = dict(data) if body is not None else {}
         if check is not None:
             check(row, data)
         return flow, _args(row, data)
-    return plan, doc
-
-
-def _action(action, flow, body=None, check=None, doc=""):
-    plan, doc = in_cloud(action, flow, check, doc)
     return FlowAction(plan=plan, body=body, doc=doc)
 
 

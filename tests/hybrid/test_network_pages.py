@@ -69,3 +69,13 @@ def test_each_account_sees_and_acts_on_its_own_network_only(hybrid, network):
     answer = tenant.post(EIPS, {"data_center_uuid": network["center"]["uuid"]}, format="json")
     assert answer.status_code == 400 and "data_center_uuid" in answer.json()["details"]
     assert len(hybrid.emulator.table("vswitches")) == 1 and hybrid.emulator.table("eips") == {}
+
+
+def test_what_a_request_sends_cannot_point_its_job_at_another_row(hybrid, network):
+    other = security_group(hybrid, network["vpc"], name="kept")
+    with hybrid.capture(execute=True):
+        answer = hybrid.client.delete(f"{GROUPS}{network['group']['uuid']}/", {"row_uuid": other["uuid"]},
+                                      format="json")
+    assert hybrid.job(answer)["state"] == "succeeded"
+    assert list(hybrid.emulator.table("security_groups")) == [other["security_group_id"]]
+    assert hybrid.client.get(f"{GROUPS}{other['uuid']}/").json()["state"] == "Available"

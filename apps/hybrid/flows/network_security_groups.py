@@ -102,6 +102,6 @@ class SaveRules(DbStep, NoRollback):
 CREATE_SECURITY_GROUP = Flow("create-alibaba-security-group", create_steps(SECURITY_GROUP),
                              action="create-alibaba-security-group", timeout=3600)
 DELETE_SECURITY_GROUP = Flow("delete-alibaba-security-group", delete_steps(SECURITY_GROUP),
-                             action="delete-alibaba-security-group-remote", timeout=3600)
+                             action="delete-alibaba-security-group", timeout=3600)
 ADD_RULE = Flow("add-alibaba-security-group-rule", [AuthorizeRule, ReadRules, SaveRules])
 REMOVE_RULE = Flow("remove-alibaba-security-group-rule", [RevokeRule, ReadRules, SaveRules])

@@ -134,12 +134,12 @@ class CheckRouteFree(RemoteStep, NoRollback):
 VPC, V_SWITCH, ROUTE_ENTRY = Vpc(), VSwitch(), RouteEntry()
 
 CREATE_VPC = Flow("create-alibaba-vpc", create_steps(VPC), action="create-alibaba-vpc", timeout=3600)
-DELETE_VPC = Flow("delete-alibaba-vpc", delete_steps(VPC), action="delete-alibaba-vpc-remote", timeout=3600)
+DELETE_VPC = Flow("delete-alibaba-vpc", delete_steps(VPC), action="delete-alibaba-vpc", timeout=3600)
 CREATE_V_SWITCH = Flow("create-alibaba-v-switch", create_steps(V_SWITCH), action="create-alibaba-v-switch",
                        timeout=3600)
-DELETE_V_SWITCH = Flow("delete-alibaba-v-switch", delete_steps(V_SWITCH), action="delete-alibaba-v-switch-remote",
+DELETE_V_SWITCH = Flow("delete-alibaba-v-switch", delete_steps(V_SWITCH), action="delete-alibaba-v-switch",
                        timeout=3600)
 CREATE_ROUTE_ENTRY = Flow("create-alibaba-route-entry", create_steps(ROUTE_ENTRY, checks=[CheckRouteFree]),
                           action="create-alibaba-route-entry", timeout=3600)
 DELETE_ROUTE_ENTRY = Flow("delete-alibaba-route-entry", delete_steps(ROUTE_ENTRY),
-                          action="delete-alibaba-route-entry-remote", timeout=3600)
+                          action="delete-alibaba-route-entry", timeout=3600)
