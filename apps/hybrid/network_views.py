@@ -87,6 +87,11 @@ class NetworkViewSet(DeleteHere, ResourceViewSet):
         return [FlowStart(row, self.create_flow, _args(row), job_uuid)]
 
 
+def _named_by(prefix, what):
+    """A name for a row created without one, the cloud's way (a letter first; no "/"): vpc-10.0.0.0-16."""
+    return f"{prefix}-{what.replace('/', '-')}"
+
+
 def _not_live(queryset):
     return queryset.exclude(state=NetworkState.DELETED)
 
@@ -112,7 +117,8 @@ class VpcViewSet(NetworkViewSet):
     delete_action = _delete_remote(DELETE_VPC, _vpc_is_empty, "the VPC (and its VRouter)")
 
     def row_values(self, data):
-        return {"name": data["name"], "data_center": data["data_center"], "cidr_block": data["cidr_block"]}
+        return {"name": data.get("name") or _named_by("vpc", data["cidr_block"]), "data_center": data["data_center"],
+                "cidr_block": data["cidr_block"]}
 
 
 def _v_switch_unused(v_switch, data):
@@ -132,8 +138,9 @@ class VSwitchViewSet(NetworkViewSet):
 
     def row_values(self, data):
         vpc = data["vpc"]
-        return {"name": data["name"], "data_center": vpc.data_center, "parent_vpc": vpc, "vpc_id": vpc.vpc_id,
-                "identity_zone": data["identity_zone"], "cidr_block": data["cidr_block"]}
+        return {"name": data.get("name") or _named_by("vsw", data["cidr_block"]), "data_center": vpc.data_center,
+                "parent_vpc": vpc, "vpc_id": vpc.vpc_id, "identity_zone": data["identity_zone"],
+                "cidr_block": data["cidr_block"]}
 
 
 class VRouterViewSet(DeleteHere, ReadOnlyQueryViewSet):
@@ -160,7 +167,7 @@ class RouteEntryViewSet(NetworkViewSet):
 
     def row_values(self, data):
         router = data["v_router"]
-        return {"name": data.get("name") or "route-" + data["destination_cidr_block"].replace("/", "-"),
+        return {"name": data.get("name") or _named_by("route", data["destination_cidr_block"]),
                 "data_center": router.data_center, "v_router": router, "route_table_id": data["route_table_id"],
                 "destination_cidr_block": data["destination_cidr_block"], "next_hop_type": data["next_hop_type"],
                 "next_hop_id": data["next_hop_id"], "entry_type": "Custom"}
@@ -199,8 +206,8 @@ class SecurityGroupViewSet(NetworkViewSet):
 
     def row_values(self, data):
         vpc = data["vpc"]
-        return {"name": data["name"], "data_center": vpc.data_center, "parent_vpc": vpc, "vpc_id": vpc.vpc_id,
-                "security_group_type": data["security_group_type"]}
+        return {"name": data.get("name") or _named_by("sg", vpc.vpc_id), "data_center": vpc.data_center,
+                "parent_vpc": vpc, "vpc_id": vpc.vpc_id, "security_group_type": data["security_group_type"]}
 
 
 def _associable(eip, data):

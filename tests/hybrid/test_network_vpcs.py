@@ -10,7 +10,8 @@ from apps.core.models import ChangeLog
 from apps.hybrid.cloud import Cloud
 from apps.hybrid.models import AlibabaRouteEntry, AlibabaVpc, AlibabaVRouter, AlibabaVSwitch
 from tests.emulator.process import DEMO_KEY_ID, DEMO_KEY_SECRET
-from tests.hybrid.network_api import ROUTES, V_ROUTERS, V_SWITCHES, VPCS, act, data_center, delete, v_switch, vpc
+from tests.hybrid.network_api import (ROUTES, V_ROUTERS, V_SWITCHES, VPCS, act, data_center, delete, made, v_switch,
+                                      vpc)
 
 pytestmark = pytest.mark.django_db
 
@@ -204,3 +205,11 @@ def test_deleting_a_vpc_the_cloud_no_longer_has_makes_no_call_and_takes_its_vrou
                                              "http_status": 500, "times": 1})   # would fail a call
     assert delete(hybrid, VPCS, network)["state"] == "succeeded"
     assert not AlibabaVpc.objects.exists() and not AlibabaVRouter.objects.exists()
+
+
+def test_a_vpc_and_a_v_switch_made_without_a_name_are_named_after_their_block(hybrid, center):
+    network = made(hybrid, VPCS, {"data_center_uuid": center["uuid"], "cidr_block": "10.0.0.0/16"})
+    switch = made(hybrid, V_SWITCHES, {"vpc_uuid": network["uuid"], "identity_zone_uuid": hybrid.zone(center)["uuid"],
+                                       "cidr_block": "10.0.3.0/24"})
+    assert (network["name"], switch["name"]) == ("vpc-10.0.0.0-16", "vsw-10.0.3.0-24")
+    assert hybrid.emulator.table("vswitches")[switch["v_switch_id"]]["VSwitchName"] == "vsw-10.0.3.0-24"
