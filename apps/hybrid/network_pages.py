@@ -1,6 +1,8 @@
 """The console's pages of the mirrored network (H4, H7): VPCs, vSwitches, VRouters, route entries,
-security groups and EIPs with their actions, and the network of an ECS instance on its page (its
-VPC, vSwitch, security groups and EIP, as this account sees them)."""
+security groups and EIPs with their actions; the network of an ECS instance on its page (its VPC,
+vSwitch, security groups and EIP, as this account sees them), and a data centre's network on its."""
+from urllib.parse import urlencode
+
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -8,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.tenancy import visible
 from apps.core.ui import Action, Related, ResourcePages, add_detail_panel
 
-from .models import AlibabaEip, AlibabaSecurityGroup, AlibabaVpc, AlibabaVSwitch
+from .models import AlibabaEip, AlibabaRouteEntry, AlibabaSecurityGroup, AlibabaVpc, AlibabaVRouter, AlibabaVSwitch
 from .network_views import (EipViewSet, RouteEntryViewSet, SecurityGroupViewSet, VpcViewSet, VRouterViewSet,
                             VSwitchViewSet)
 from .ui import HYBRID, LABELS, in_site_zone
@@ -177,3 +179,24 @@ def ecs_network_panel(request, data):
 
 
 add_detail_panel("ecs-instances", ecs_network_panel)
+
+
+NETWORK_OF_A_DATA_CENTER = [
+    (_("VPCs"), AlibabaVpc, "alibaba-vpcs"), (_("vSwitches"), AlibabaVSwitch, "alibaba-v-switches"),
+    (_("VRouters"), AlibabaVRouter, "alibaba-v-routers"),
+    (_("Route entries"), AlibabaRouteEntry, "alibaba-route-entries"),
+    (_("Security groups"), AlibabaSecurityGroup, "alibaba-security-groups"), (_("EIPs"), AlibabaEip, "alibaba-eips"),
+]
+
+
+def data_center_network_panel(request, data):
+    """How many of each network kind the data centre holds here, each a link to their list."""
+    query = urlencode({"q": f"data_center_uuid={data['uuid']}"})
+    counts = [{"label": label, "count": visible(model.objects.filter(data_center__uuid=data["uuid"]),
+                                                request.user).count(),
+               "url": reverse("ui:list", kwargs={"basename": basename}) + "?" + query}
+              for label, model, basename in NETWORK_OF_A_DATA_CENTER]
+    return render_to_string("hybrid/_data_center_network.html", {"counts": counts}, request=request)
+
+
+add_detail_panel("alibaba-data-centers", data_center_network_panel)

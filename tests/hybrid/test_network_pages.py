@@ -36,6 +36,9 @@ def test_every_network_page_lists_shows_and_offers_its_actions(hybrid, network, 
     assert page.get("/ui/alibaba-eips/new/").status_code == 200
     group_page = text(page.get(f"/ui/alibaba-security-groups/{network['group']['uuid']}/"))
     assert "security-group-rules" in group_page and "add-rule" in group_page
+    center_page = text(page.get(f"/ui/alibaba-data-centers/{network['center']['uuid']}/"))
+    assert "data-center-network" in center_page
+    assert f"/ui/alibaba-v-switches/?q=data_center_uuid%3D{network['center']['uuid']}" in center_page
 
 
 def test_a_rule_is_added_from_its_form_and_a_bad_port_range_is_named(hybrid, network, admin_user):
