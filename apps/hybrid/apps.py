@@ -15,3 +15,5 @@ class HybridConfig(AppConfig):
         from . import storage_pages  # noqa: F401
         # the console pages of Express Connect and VPN (they build on ui.py's, which the console discovers)
         from . import links_pages  # noqa: F401
+        # the network's console pages (beside ui.py, which autodiscovery imports, and importing it)
+        from . import network_pages  # noqa: F401

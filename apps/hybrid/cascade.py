@@ -30,3 +30,13 @@ from .models import CustomerGateway, RouterInterface, VirtualBorderRouter, VpnCo
 for _mirrored in (RouterInterface, VirtualBorderRouter, VpnConnection, VpnGateway, CustomerGateway):
     cascade(AlibabaDataCenter).deletes(_mirrored, via="data_center")
     cascade(Account).deletes(_mirrored, via="account")
+
+# the mirrored network (H4, H7): deleted here with its data centre or account, nothing in the cloud
+from .models import (AlibabaEip, AlibabaRouteEntry, AlibabaSecurityGroup, AlibabaVpc, AlibabaVRouter,  # noqa: E402
+                     AlibabaVSwitch)
+
+for _network_model in (AlibabaEip, AlibabaRouteEntry, AlibabaSecurityGroup, AlibabaVSwitch, AlibabaVRouter, AlibabaVpc):
+    cascade(AlibabaDataCenter).deletes(_network_model, via="data_center")
+    cascade(Account).deletes(_network_model, via="account")
+# (a VPC forgotten here leaves its vSwitches, VRouter and groups here, no longer linked to it: the
+# next sync brings it back and links them again)

@@ -60,6 +60,12 @@ ERROR_RULES = [
      (503, "ALIBABA_THROTTLED", "Alibaba Cloud kept refusing the call as too frequent; try again later")),
     (("MissingParameter", "MissingParameter.", "InvalidParameter", "InvalidParameter."),
      (400, "ALIBABA_INVALID_ARGUMENT", "Alibaba Cloud refused a parameter of the call")),
+    # the network's (H4, H7): a VPC that still holds vSwitches, a group with instances; an EIP or a
+    # route entry on its way somewhere
+    (("DependencyViolation", "DependencyViolation."),
+     (409, "ALIBABA_IN_USE", "Alibaba Cloud will not delete what is still used or holds others")),
+    (("IncorrectEipStatus", "IncorrectRouteEntryStatus", "OperationDenied.SystemRouteEntry"),
+     (409, "ALIBABA_WRONG_STATE", "the resource is not in a state Alibaba Cloud accepts this in")),
 ]
 NOT_FOUND = (404, "ALIBABA_NOT_FOUND", "Alibaba Cloud does not know this resource")
 

@@ -39,7 +39,7 @@ class MirroredViewSet(ResourceViewSet):
 
 
 def _link_args(vbr, data):
-    return {"data_center_uuid": str(vbr.data_center.uuid), "vbr_uuid": str(vbr.uuid), **data}
+    return {**data, "data_center_uuid": str(vbr.data_center.uuid), "vbr_uuid": str(vbr.uuid)}
 
 
 class VirtualBorderRouterViewSet(MirroredViewSet):
@@ -81,16 +81,17 @@ class VpnGatewayViewSet(MirroredViewSet):
     serializer_class = s.VpnGatewaySerializer
 
 
-def _in_cloud(row_arg, action):
+def _in_cloud(row_arg, action, body=False):
     """The arguments of a flow acting on the row's resource in the cloud (``row_arg``: the argument
     naming the row); a row a flow is making or changing, or (but for a delete) one gone from the
-    cloud, is refused at once (409 naming its state)."""
+    cloud, is refused at once (409 naming its state). ``body``: the action validates a body, which
+    joins the arguments (a raw body never does: it could name another account's row)."""
     def args(row, data):
         refused = BUSY_STATES if action == "delete" else (*BUSY_STATES, VpnState.DELETED)
         if row.state in refused:
             raise InvalidState(f"cannot {action} a {row._meta.verbose_name} in state {row.state}",
                                details={"action": action, "state": row.state})
-        return {"data_center_uuid": str(row.data_center.uuid), row_arg: str(row.uuid), **(data or {})}
+        return {**((data or {}) if body else {}), "data_center_uuid": str(row.data_center.uuid), row_arg: str(row.uuid)}
     return args
 
 
@@ -116,7 +117,7 @@ class CustomerGatewayViewSet(DeleteHereMixin, ResourceViewSet):
     serializer_class = s.CustomerGatewaySerializer
     create_serializer_class = s.CustomerGatewayCreateSerializer
     flow_actions = {"rename": FlowAction(RENAME_CUSTOMER_GATEWAY, body=s.CustomerGatewayRenameBody,
-                                         args=_in_cloud("customer_gateway_uuid", "rename"),
+                                         args=_in_cloud("customer_gateway_uuid", "rename", body=True),
                                          doc="Rename the customer gateway in the cloud (202 + job).")}
     delete_action = FlowAction(DELETE_CUSTOMER_GATEWAY, args=_in_cloud("customer_gateway_uuid", "delete"),
                                doc="Delete the customer gateway in the cloud, then here (202 + job).")

@@ -13,6 +13,8 @@ from apps.core.secrets import encrypt
 
 from .cloud import Cloud
 from .models import AlibabaAccessKey, AlibabaDataCenter, AlibabaIdentityZone, EcsInstance
+from .models import AlibabaSecurityGroup, AlibabaVSwitch
+from .network_serializers import apply_network_choices
 from .regions import default_time_zone
 
 
@@ -209,6 +211,10 @@ class EcsCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
     image_id = serializers.CharField(max_length=128)
     security_group_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     v_switch_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    # or picked among the synced ones (the console's choices): network_serializers.apply_network_choices
+    v_switch_uuid = UuidRelatedField(source="v_switch", queryset=AlibabaVSwitch.objects.all(), required=False)
+    security_group_uuid = UuidRelatedField(source="security_group", queryset=AlibabaSecurityGroup.objects.all(),
+                                           required=False)
     instance_charge_type = serializers.ChoiceField(choices=CHARGE_TYPES, default="PostPaid")
     internet_charge_type = serializers.ChoiceField(choices=["PayByTraffic", "PayByBandwidth"], default="PayByTraffic")
     internet_max_bandwidth_out = serializers.IntegerField(min_value=0, max_value=100, default=0,
@@ -233,6 +239,7 @@ class EcsCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
         if offered and data["instance_type"] not in offered:
             raise serializers.ValidationError({"instance_type": [f"zone {zone.zone_id} does not offer "
                                                                  f"{data['instance_type']}"]})
+        apply_network_choices(data)
         return data
 
 

@@ -34,6 +34,7 @@ LABELS = {
     "expired_at": _("Expires"), "system_disk_category": _("System disk category"),
     "system_disk_size": _("System disk size (GiB)"), "password": _("Password"), "count": _("How many"),
     "force": _("Force"), "period": _("Period"), "period_unit": _("Period unit"),
+    "v_switch_uuid": _("vSwitch (synced)"), "security_group_uuid": _("Security group (synced)"),
 }
 
 
@@ -116,9 +117,11 @@ class EcsInstancePages(ResourcePages):
     row_fields = ["time_zone"]
     fields = ["name", "description", "identity_zone_uuid", "instance_type", "image_id", "security_group_id",
               "v_switch_id", "instance_charge_type", "internet_charge_type", "internet_max_bandwidth_out",
+              "v_switch_uuid", "security_group_uuid",   # or picked among the synced ones
               "system_disk_category", "system_disk_size", "password", "count"]
     edit_fields = ["description"]
-    options = {"identity_zone_uuid": "alibaba-identity-zones"}
+    options = {"identity_zone_uuid": "alibaba-identity-zones",
+               "v_switch_uuid": "alibaba-v-switches", "security_group_uuid": "alibaba-security-groups"}
     actions = ["start", "stop", "reboot", Action("rename", _("Rename"), destructive=False),
                Action("change-password", _("Change password"), destructive=False),
                Action("charge-type", _("Change billing"), destructive=False),

@@ -24,4 +24,14 @@ router.register("router-interfaces", RouterInterfaceViewSet, basename="router-in
 router.register("vpn-gateways", VpnGatewayViewSet, basename="vpn-gateways")
 router.register("customer-gateways", CustomerGatewayViewSet, basename="customer-gateways")
 router.register("vpn-connections", VpnConnectionViewSet, basename="vpn-connections")
+
+from .network_views import (EipViewSet, RouteEntryViewSet, SecurityGroupViewSet, VpcViewSet,  # noqa: E402
+                            VRouterViewSet, VSwitchViewSet)
+
+router.register("alibaba-vpcs", VpcViewSet, basename="alibaba-vpcs")
+router.register("alibaba-v-switches", VSwitchViewSet, basename="alibaba-v-switches")
+router.register("alibaba-v-routers", VRouterViewSet, basename="alibaba-v-routers")
+router.register("alibaba-route-entries", RouteEntryViewSet, basename="alibaba-route-entries")
+router.register("alibaba-security-groups", SecurityGroupViewSet, basename="alibaba-security-groups")
+router.register("alibaba-eips", EipViewSet, basename="alibaba-eips")
 urlpatterns = router.urls

@@ -97,7 +97,9 @@ class IdentityZoneViewSet(ReadOnlyQueryViewSet):
 
 
 def _ecs_action(name, body=None):
-    return FlowAction(plan=lambda instance, data: plan_action(instance, name, data), body=body,
+    # only what ``body`` validated reaches the job: a raw body could name another account's row
+    return FlowAction(plan=lambda instance, data: plan_action(instance, name, data if body is not None else {}),
+                      body=body,
                       doc=f"{name} the ECS instance in the cloud (a flow that waits for the state it leads to: "
                           "202 + job; 409 naming the state when not allowed).")
 

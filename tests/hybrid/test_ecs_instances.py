@@ -266,3 +266,13 @@ def test_a_normal_account_runs_its_own_instance_end_to_end(cloud, django_capture
     assert other.get(f"{ECS}{instance['uuid']}/").status_code == 404
     admin = client_for(make_account("admin-ecs", admin=True))
     assert admin.get(f"{ECS}{instance['uuid']}/").json()["state"] == "Stopped"
+
+
+def test_what_a_request_sends_cannot_point_its_job_at_another_instance(hybrid, zone):
+    """DELETE takes no body: one naming another row's uuid must not turn the job on that row."""
+    doomed, kept = created(hybrid, zone, name="doomed"), created(hybrid, zone, name="kept")
+    with hybrid.capture(execute=True):
+        answer = hybrid.client.delete(f"{ECS}{doomed['uuid']}/", {"instance_uuid": kept["uuid"]}, format="json")
+    assert hybrid.job(answer)["state"] == "succeeded"
+    assert list(hybrid.instances()) == [kept["instance_id"]]
+    assert hybrid.client.get(f"{ECS}{kept['uuid']}/").json()["state"] == "Running"

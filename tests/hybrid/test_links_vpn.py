@@ -104,6 +104,17 @@ def test_customer_gateway_create_rename_delete(hybrid, data_center):
     assert remote(hybrid, "customer_gateways") == {} and not CustomerGateway.objects.exists()
 
 
+def test_what_a_request_sends_cannot_point_its_job_at_another_customer_gateway(hybrid, data_center):
+    doomed = make_customer_gateway(hybrid, data_center, name="doomed")
+    kept = make_customer_gateway(hybrid, data_center, name="kept", ip_address="203.0.113.8")
+    with hybrid.capture(execute=True):
+        answer = hybrid.client.delete(f"{CUSTOMERS}{doomed['uuid']}/", {"customer_gateway_uuid": kept["uuid"]},
+                                      format="json")
+    assert hybrid.job(answer)["state"] == "succeeded"
+    assert list(remote(hybrid, "customer_gateways")) == [kept["customer_gateway_id"]]
+    assert CustomerGateway.objects.filter(uuid=kept["uuid"]).exists()
+
+
 def test_customer_gateway_refusals(hybrid, data_center):
     bad = hybrid.post(CUSTOMERS, {"name": "x", "data_center_uuid": data_center["uuid"], "ip_address": "127.0.0.1"})
     assert bad.status_code == 400 and "ip_address" in bad.json()["details"]

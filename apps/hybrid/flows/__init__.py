@@ -12,3 +12,5 @@ __all__ += ["CREATE_ECS_DISK", "CREATE_OSS_BUCKET", "DELETE_ECS_IMAGE", "DELETE_
             "UPLOAD_ECS_IMAGE"]
 
 from . import links_express, links_vpn  # noqa: E402,F401  (Express Connect and VPN flows, H8 H9: registered by name)
+
+from . import network_eips, network_security_groups, network_vpcs  # noqa: E402,F401  (H4, H7: registers their flows)

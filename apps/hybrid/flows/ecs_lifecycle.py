@@ -155,5 +155,5 @@ def plan_action(instance, name, data):
     """The flow of action ``name`` on ``instance`` and its arguments, once the state table allows
     it (409 naming the state otherwise). ``data``: the action's validated body."""
     ECS_STATE_MACHINE.next(instance.state, ECS_ACTIONS[name], action=name)
-    return FLOWS[name], {"instance_uuid": str(instance.uuid), **(data or {})}
+    return FLOWS[name], {**(data or {}), "instance_uuid": str(instance.uuid)}
 

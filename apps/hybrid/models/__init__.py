@@ -14,3 +14,9 @@ from .express_connect import RouterInterface, VirtualBorderRouter  # noqa: E402 
 from .vpn import CustomerGateway, VpnConnection, VpnGateway, VpnState  # noqa: E402  (VPN, H9)
 
 __all__ += ["CustomerGateway", "RouterInterface", "VirtualBorderRouter", "VpnConnection", "VpnGateway", "VpnState"]
+
+from .network import (AlibabaEip, AlibabaRouteEntry, AlibabaSecurityGroup, AlibabaVpc, AlibabaVRouter,  # noqa: E402
+                      AlibabaVSwitch, NetworkState)
+
+__all__ += ["AlibabaEip", "AlibabaRouteEntry", "AlibabaSecurityGroup", "AlibabaVpc", "AlibabaVRouter", "AlibabaVSwitch",
+            "NetworkState"]
