@@ -40,6 +40,8 @@ class AlibabaError(CloudPortalError):
     code = "ALIBABA_ERROR"
 
 
+# OSS's codes for "too many requests" (the ECS and VPC APIs say Throttling*)
+OSS_THROTTLING = ("TotalQpsLimitExceeded", "MetaOperationQpsLimitExceeded", "QpsLimitExceeded")
 # the cloud's error codes (exact, or a prefix ending in ".") -> (HTTP status, portal code, sentence)
 AUTH_FAILED = (400, "ALIBABA_AUTH_FAILED", "Alibaba Cloud refused the AccessKey: check its id and secret")
 ERROR_RULES = [
@@ -56,7 +58,7 @@ ERROR_RULES = [
       "InvalidStatus", "InvalidStatus.", "IncorrectVpcStatus", "IncorrectVSwitchStatus", "ChargeTypeViolation",
       "InvalidOperation.DeletionProtection"),
      (409, "ALIBABA_WRONG_STATE", "the resource is not in a state Alibaba Cloud accepts this in")),
-    (("Throttling", "Throttling."),
+    (("Throttling", "Throttling.", *OSS_THROTTLING),
      (503, "ALIBABA_THROTTLED", "Alibaba Cloud kept refusing the call as too frequent; try again later")),
     (("MissingParameter", "MissingParameter.", "InvalidParameter", "InvalidParameter."),
      (400, "ALIBABA_INVALID_ARGUMENT", "Alibaba Cloud refused a parameter of the call")),
@@ -131,7 +133,10 @@ def throttle_wait(exc, attempt):
     else 0.5 s doubled each attempt; never more than MAX_BACKOFF_SECONDS."""
     code = getattr(exc, "code", None) or ""
     retry_after = getattr(exc, "retry_after", None)
-    if not (code.startswith("Throttling") or retry_after):
+    if code in OSS_THROTTLING:   # OSS says it its own way: 503 and Retry-After in seconds
+        seconds = (getattr(exc, "headers", None) or {}).get("Retry-After", "")
+        retry_after = 1000 * int(seconds) if str(seconds).isdigit() else None
+    elif not (code.startswith("Throttling") or retry_after):
         return None
     seconds = retry_after / 1000.0 if retry_after else 0.5 * (2 ** attempt)
     return min(max(seconds, 0.05), MAX_BACKOFF_SECONDS)

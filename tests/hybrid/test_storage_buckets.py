@@ -95,6 +95,13 @@ def test_a_failure_after_the_create_deletes_the_bucket_made(hybrid, shanghai):
     assert buckets(hybrid) == {} and not OssBucket.objects.exists()
 
 
+def test_a_throttled_oss_call_is_retried_after_the_wait_oss_asks_for(hybrid, shanghai):
+    """OSS throttles with 503 TotalQpsLimitExceeded and Retry-After in seconds, not as ECS does."""
+    hybrid.emulator.admin("POST", "throttle", {"product": "Oss", "action": "PutBucket", "times": 2, "retry_after": 0.1})
+    bucket = created(hybrid, shanghai, "portal-throttled")
+    assert bucket["state"] == "Available" and "portal-throttled" in buckets(hybrid)
+
+
 def test_a_name_held_elsewhere_is_refused_and_nothing_is_deleted(hybrid, shanghai):
     hybrid.emulator.admin("POST", "keys", {"access_key_id": "LTAI5tOtherAccount0001",
                                            "access_key_secret": "OtherSecret000000000000000000000",
