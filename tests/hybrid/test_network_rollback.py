@@ -38,9 +38,9 @@ def left_in_cloud(hybrid, kind):
     """What of ``kind`` the emulator holds (the test made none of it before the create)."""
     if kind == "route":
         return [e for e in hybrid.emulator.table("route_entries").values() if e["Type"] == "Custom"]
-    if kind == "vpc":   # a VPC comes with its VRouter and route table: they go with it
+    if kind == "vpc":   # a VPC comes with its VRouter and route table: they go with it (the VBRs' stay)
         return [*hybrid.emulator.table("vpcs").values(), *hybrid.emulator.table("vrouters").values(),
-                *hybrid.emulator.table("route_tables").values()]
+                *[t for t in hybrid.emulator.table("route_tables").values() if t.get("RouterType") != "VBR"]]
     table = {"v_switch": "vswitches", "group": "security_groups", "eip": "eips"}[kind]
     return list(hybrid.emulator.table(table).values())
 

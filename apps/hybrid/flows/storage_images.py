@@ -112,9 +112,12 @@ class UploadToOss(RemoteStep):
                     continue
                 offset = (number - 1) * part_size
                 length = min(part_size, size - offset)
-                source.seek(offset)
-                answer = cloud.oss("UploadPart", lambda: bucket.upload_part(
-                    key, upload_id, number, oss2.utils.SizedFileAdapter(source, length)))
+
+                def send(number=number, offset=offset, length=length):
+                    source.seek(offset)   # from the part's start on every try: a throttled try is sent again
+                    return bucket.upload_part(key, upload_id, number, oss2.utils.SizedFileAdapter(source, length))
+
+                answer = cloud.oss("UploadPart", send)
                 done[number] = oss2.models.PartInfo(number, answer.etag, size=length)
                 sent += length
                 report_upload(ctx, sent, size, resumed_from)
