@@ -30,6 +30,7 @@ PRODUCTS = {"Ecs": "alibabacloud_ecs20140526", "Vpc": "alibabacloud_vpc20160428"
 CONNECT_TIMEOUT_MS = 5000
 READ_TIMEOUT_MS = 30000
 MAX_BACKOFF_SECONDS = 10.0
+OSS_CONNECT_TIMEOUT = 10
 MESSAGE_LIMIT = 500   # of the cloud's message kept in an error (some quote the whole string to sign)
 
 
@@ -285,21 +286,39 @@ class Cloud:
     def ecs_pages(self, action, params, items, page_size=100):
         return self.pages("Ecs", action, params, items, page_size)
 
+    def numbered_pages(self, product, action, params, items, page_size=50):
+        """Every item of a listing paged by ``PageNumber``/``PageSize`` (most VPC listings,
+        DescribeImages), until ``TotalCount`` are read or a page comes back short."""
+        params = dict(params or {}, PageSize=page_size)
+        number, seen = 1, 0
+        while True:
+            body = self.call(product, action, {**params, "PageNumber": number})
+            page = _path(body, items)
+            yield from page
+            seen += len(page)
+            if len(page) < page_size or seen >= int(body.get("TotalCount") or 0):
+                return
+            number += 1
+
     # --- OSS (oss2) ---------------------------------------------------------------------------
     def oss_endpoint(self):
         setting = endpoint_setting()
         return f"{setting[0]}://{setting[1]}" if setting else f"https://oss-{self.region_id}.aliyuncs.com"
 
+    # oss2's clients sign v4 in the data centre's region: a bucket made through them lands in that
+    # region (a v1 signature names none, and the bucket lands wherever the endpoint is)
     def oss_bucket(self, bucket_name):
         """An ``oss2.Bucket``; call its methods through ``oss(action, call)`` for the portal's errors."""
         import oss2
 
-        return oss2.Bucket(oss2.Auth(self.access_key_id, self.secret), self.oss_endpoint(), bucket_name)
+        return oss2.Bucket(oss2.AuthV4(self.access_key_id, self.secret), self.oss_endpoint(), bucket_name,
+                           region=self.region_id, connect_timeout=OSS_CONNECT_TIMEOUT)
 
     def oss_service(self):
         import oss2
 
-        return oss2.Service(oss2.Auth(self.access_key_id, self.secret), self.oss_endpoint())
+        return oss2.Service(oss2.AuthV4(self.access_key_id, self.secret), self.oss_endpoint(),
+                            region=self.region_id, connect_timeout=OSS_CONNECT_TIMEOUT)
 
     def oss(self, action, call):
         """``call()`` (an oss2 call named ``action``, "PutObject"), its failure as the portal's error."""

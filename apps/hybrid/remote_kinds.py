@@ -154,7 +154,7 @@ SYNC_ORDER = [ZONES, ECS_INSTANCES]
 # --- storage (H5 images, H6 disks, H10 OSS buckets) ------------------------------------------------
 from .models import EcsDisk, EcsImage, OssBucket  # noqa: E402
 from .models.storage import GIB, BucketState  # noqa: E402
-from .storage_cloud import number_pages, oss_service, region_of_location  # noqa: E402
+from .storage_cloud import region_of_location  # noqa: E402
 from .storage_config import IMAGE_SYNC_OWNERS  # noqa: E402
 
 # every status a custom image may have (DescribeImages answers only Available ones unless asked)
@@ -186,7 +186,7 @@ class OssBuckets(RemoteKind):
     deleted_state = BucketState.DELETED
 
     def list_remote(self, cloud, data_center):
-        service = oss_service(cloud)
+        service = cloud.oss_service()
         marker, found = "", []
         while True:
             page = cloud.oss("ListBuckets", lambda: service.list_buckets(marker=marker, max_keys=1000))
@@ -223,7 +223,7 @@ class EcsImages(RemoteKind):
         owners = [name.strip() for name in IMAGE_SYNC_OWNERS.value().split(",") if name.strip()]
         for owner in owners:
             params = {"ImageOwnerAlias": owner, "Status": IMAGE_STATUSES}
-            yield from number_pages(cloud, "Ecs", "DescribeImages", params, "Images.Image")
+            yield from cloud.numbered_pages("Ecs", "DescribeImages", params, "Images.Image", page_size=100)
 
 
 def _instance_pk(item, sync):
@@ -320,20 +320,8 @@ class VirtualBorderRouters(RemoteKind):
     import_only = ("description",)   # PATCH changes it here
 
     def list_remote(self, cloud, data_center):
-        return cloud_pages_by_number(cloud, "DescribeVirtualBorderRouters", {},
+        return cloud.numbered_pages("Vpc", "DescribeVirtualBorderRouters", {},
                                      "VirtualBorderRouterSet.VirtualBorderRouterType")
-
-
-def cloud_pages_by_number(cloud, action, params, items, page_size=50):
-    """Every item of a VPC listing paged with PageNumber/PageSize (the ones without NextToken)."""
-    page = 1
-    while True:
-        body = cloud.vpc(action, {**params, "PageNumber": page, "PageSize": page_size})
-        found = items_at(body, items)
-        yield from found
-        if not found or page * page_size >= int(body.get("TotalCount") or 0):
-            return
-        page += 1
 
 
 class RouterInterfaces(RemoteKind):
@@ -368,7 +356,7 @@ class RouterInterfaces(RemoteKind):
         return tagged_by_portal(item, "Tags.Tags", "Tags.Tag")
 
     def list_remote(self, cloud, data_center):
-        return cloud_pages_by_number(cloud, "DescribeRouterInterfaces", {}, "RouterInterfaceSet.RouterInterfaceType")
+        return cloud.numbered_pages("Vpc", "DescribeRouterInterfaces", {}, "RouterInterfaceSet.RouterInterfaceType")
 
 
 class VpnGateways(RemoteKind):
@@ -393,7 +381,7 @@ class VpnGateways(RemoteKind):
     deleted_state = VpnState.DELETED
 
     def list_remote(self, cloud, data_center):
-        return cloud_pages_by_number(cloud, "DescribeVpnGateways", {}, "VpnGateways.VpnGateway")
+        return cloud.numbered_pages("Vpc", "DescribeVpnGateways", {}, "VpnGateways.VpnGateway")
 
 
 class CustomerGateways(RemoteKind):
@@ -414,7 +402,7 @@ class CustomerGateways(RemoteKind):
         return tagged_by_portal(item, "Tags.Tag", "Tag.Tag")
 
     def list_remote(self, cloud, data_center):
-        return cloud_pages_by_number(cloud, "DescribeCustomerGateways", {}, "CustomerGateways.CustomerGateway")
+        return cloud.numbered_pages("Vpc", "DescribeCustomerGateways", {}, "CustomerGateways.CustomerGateway")
 
 
 def _config(group, key, number=False):
@@ -467,7 +455,7 @@ class VpnConnections(RemoteKind):
         return tagged_by_portal(item, "Tag.Tag", "Tags.Tag")
 
     def list_remote(self, cloud, data_center):
-        return cloud_pages_by_number(cloud, "DescribeVpnConnections", {}, "VpnConnections.VpnConnection")
+        return cloud.numbered_pages("Vpc", "DescribeVpnConnections", {}, "VpnConnections.VpnConnection")
 
 
 VIRTUAL_BORDER_ROUTERS = VirtualBorderRouters()
@@ -479,7 +467,6 @@ VPN_CONNECTIONS = VpnConnections()
 SYNC_ORDER += [VIRTUAL_BORDER_ROUTERS, ROUTER_INTERFACES, VPN_GATEWAYS, CUSTOMER_GATEWAYS, VPN_CONNECTIONS]
 
 # --- networking (H4, H7): VPCs first, as the others look theirs up ---------------------------------
-from .cloud_pages import numbered_pages  # noqa: E402
 from .models import (AlibabaEip, AlibabaRouteEntry, AlibabaSecurityGroup, AlibabaVpc, AlibabaVRouter,  # noqa: E402
                      AlibabaVSwitch)
 from .models.network import NetworkState  # noqa: E402
@@ -517,7 +504,7 @@ class Vpcs(NetworkKind):
               "remote_created_at": lambda item, sync: cloud_time(item.get("CreationTime"))}
 
     def list_remote(self, cloud, data_center):
-        return numbered_pages(cloud, "Vpc", "DescribeVpcs", {}, "Vpcs.Vpc")
+        return cloud.numbered_pages("Vpc", "DescribeVpcs", {}, "Vpcs.Vpc")
 
 
 class VRouters(NetworkKind):
@@ -532,7 +519,7 @@ class VRouters(NetworkKind):
         self.vpc_lookup(sync)
 
     def list_remote(self, cloud, data_center):
-        return numbered_pages(cloud, "Vpc", "DescribeVRouters", {}, "VRouters.VRouter")
+        return cloud.numbered_pages("Vpc", "DescribeVRouters", {}, "VRouters.VRouter")
 
 
 class VSwitches(NetworkKind):
@@ -549,7 +536,7 @@ class VSwitches(NetworkKind):
         ECS_INSTANCES.prepare(sync)   # the zones
 
     def list_remote(self, cloud, data_center):
-        return numbered_pages(cloud, "Vpc", "DescribeVSwitches", {}, "VSwitches.VSwitch")
+        return cloud.numbered_pages("Vpc", "DescribeVSwitches", {}, "VSwitches.VSwitch")
 
 
 class RouteEntries(NetworkKind):
@@ -573,7 +560,7 @@ class RouteEntries(NetworkKind):
     def list_remote(self, cloud, data_center):
         waiting = {(row.route_table_id, row.destination_cidr_block): str(row.uuid)
                    for row in AlibabaRouteEntry.objects.filter(data_center=data_center, route_entry_id=None)}
-        for table in numbered_pages(cloud, "Vpc", "DescribeRouteTables", {"RouterType": "VRouter"},
+        for table in cloud.numbered_pages("Vpc", "DescribeRouteTables", {"RouterType": "VRouter"},
                                     "RouteTables.RouteTable"):
             for entry in (table.get("RouteEntrys") or {}).get("RouteEntry") or []:
                 made_for = waiting.get((table.get("RouteTableId"), entry.get("DestinationCidrBlock")))
@@ -617,7 +604,7 @@ class Eips(NetworkKind):
                                              .exclude(instance_id=None).values_list("instance_id", "pk"))
 
     def list_remote(self, cloud, data_center):
-        return numbered_pages(cloud, "Vpc", "DescribeEipAddresses", {}, "EipAddresses.EipAddress", page_size=100)
+        return cloud.numbered_pages("Vpc", "DescribeEipAddresses", {}, "EipAddresses.EipAddress", page_size=100)
 
 
 VPCS, V_ROUTERS, V_SWITCHES, ROUTE_ENTRIES = Vpcs(), VRouters(), VSwitches(), RouteEntries()

@@ -22,7 +22,6 @@ from .cloud import Cloud
 from .flows import CREATE_ECS_DISK, CREATE_OSS_BUCKET, DELETE_ECS_IMAGE, DELETE_OSS_BUCKET, DISK_FLOWS, UPLOAD_ECS_IMAGE
 from .models import (BUCKET_STATE_MACHINE, DISK_STATE_MACHINE, IMAGE_STATE_MACHINE, BucketState, EcsDisk, EcsImage,
                      ImageOwner, ImageState, OssBucket)
-from .storage_cloud import oss_bucket
 
 
 def delete_here():
@@ -67,7 +66,7 @@ class OssBucketViewSet(ResourceViewSet):
         row = self.get_object()
         BUCKET_STATE_MACHINE.next(row.state, "listing", action="objects")
         cloud = Cloud.of(row.data_center)
-        return cloud, oss_bucket(cloud, row.bucket_name)
+        return cloud, cloud.oss_bucket(row.bucket_name)
 
     @extend_schema(responses=s.OssObjectPageSerializer, parameters=[s.OssObjectQuery])
     @action(detail=True, methods=["get"])

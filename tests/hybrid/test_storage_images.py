@@ -205,10 +205,9 @@ def test_an_upload_needs_a_ready_image_and_an_available_bucket(hybrid, bucket, l
 def test_an_upload_cut_in_other_parts_is_aborted_not_mixed_in(hybrid, center):
     """What the upload step resumes: the parts this file cut this way would have, nothing else."""
     from apps.hybrid.flows.storage_images import resume_or_start
-    from apps.hybrid.storage_cloud import oss_bucket
 
     cloud = Cloud(DEMO_KEY_ID, "cn-hangzhou", DEMO_KEY_SECRET)
-    remote = oss_bucket(cloud, "resume-check")
+    remote = cloud.oss_bucket("resume-check")
     remote.create_bucket()
     earlier = remote.init_multipart_upload("disk.qcow2").upload_id
     remote.upload_part("disk.qcow2", earlier, 1, b"x" * PART)

@@ -9,7 +9,6 @@ Arguments: row_uuid; associate: ecs_instance_uuid.
 """
 from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
 
-from ..cloud_pages import numbered_pages
 from ..models import AlibabaEip, EcsInstance, NetworkState
 from ..remote_kinds import EIPS, PORTAL_TAG
 from .network_common import (RemoteType, cloud_of, create_steps, delete_steps, mirrored, row_of, save_fields, tagged,
@@ -25,7 +24,7 @@ class Eip(RemoteType):
         return next((e for e in body["EipAddresses"]["EipAddress"] if e["AllocationId"] == remote_id), None)
 
     def made_for(self, cloud, row):
-        items = numbered_pages(cloud, "Vpc", "DescribeEipAddresses",
+        items = cloud.numbered_pages("Vpc", "DescribeEipAddresses",
                                {"Tag": [{"Key": PORTAL_TAG, "Value": str(row.uuid)}]}, "EipAddresses.EipAddress")
         return tagged(self, items, row)
 

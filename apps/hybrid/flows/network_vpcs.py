@@ -3,7 +3,6 @@ is network_common's. A VPC is made with its VRouter, which the create mirrors he
 from apps.core.errors import Conflict
 from apps.core.flows import Flow, NoRollback, RemoteStep
 
-from ..cloud_pages import numbered_pages
 from ..models import AlibabaRouteEntry, AlibabaVpc, AlibabaVRouter, AlibabaVSwitch
 from ..remote_kinds import PORTAL_TAG, ROUTE_ENTRIES, V_ROUTERS, V_SWITCHES, VPCS
 from ..syncing import Sync
@@ -26,7 +25,7 @@ class Vpc(RemoteType):
         return _first(cloud.vpc("DescribeVpcs", {"VpcId": remote_id})["Vpcs"]["Vpc"], "VpcId", remote_id)
 
     def made_for(self, cloud, row):
-        items = numbered_pages(cloud, "Vpc", "DescribeVpcs", {"Tag": [{"Key": PORTAL_TAG, "Value": str(row.uuid)}]},
+        items = cloud.numbered_pages("Vpc", "DescribeVpcs", {"Tag": [{"Key": PORTAL_TAG, "Value": str(row.uuid)}]},
                                "Vpcs.Vpc")
         return tagged(self, items, row)
 
@@ -66,7 +65,7 @@ class VSwitch(RemoteType):
                       "VSwitchId", remote_id)
 
     def made_for(self, cloud, row):
-        items = numbered_pages(cloud, "Vpc", "DescribeVSwitches",
+        items = cloud.numbered_pages("Vpc", "DescribeVSwitches",
                                {"VpcId": row.vpc_id, "Tag": [{"Key": PORTAL_TAG, "Value": str(row.uuid)}]},
                                "VSwitches.VSwitch")
         return tagged(self, items, row)

@@ -20,13 +20,13 @@ from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
 from ..cloud import AlibabaError, is_not_found
 from ..models import BucketState, OssBucket
 from ..remote_kinds import cloud_time
-from ..storage_cloud import cloud_code, oss_bucket, region_of_location
+from ..storage_cloud import cloud_code, region_of_location
 from .storage_common import Begin, DeleteRow, cloud_of, fire, row_of
 
 
 def bucket_of(ctx):
     row = row_of(ctx, OssBucket)
-    return oss_bucket(cloud_of(ctx, OssBucket), row.bucket_name), row
+    return cloud_of(ctx, OssBucket).oss_bucket(row.bucket_name), row
 
 
 class RecordOssBucket(DbStep):
@@ -79,7 +79,7 @@ class CreateBucketInCloud(RemoteStep):
         """Delete the bucket the step made (CheckBucketName saw the name free before it ran). When
         the cloud will not, ``ctx.left_in_cloud`` says so (RecordOssBucket keeps the row)."""
         cloud = cloud_of(ctx, OssBucket)
-        bucket = oss_bucket(cloud, ctx.get("bucket_name") or row_of(ctx, OssBucket).bucket_name)
+        bucket = cloud.oss_bucket(ctx.get("bucket_name") or row_of(ctx, OssBucket).bucket_name)
         ctx.left_in_cloud = [bucket.bucket_name]
         try:
             cloud.oss("DeleteBucket", bucket.delete_bucket)

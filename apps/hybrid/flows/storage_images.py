@@ -31,7 +31,7 @@ from apps.storage.imagestore import blob_for
 from ..cloud import AlibabaError, is_not_found
 from ..models import EcsImage, ImageState
 from ..remote_kinds import ECS_IMAGES, IMAGE_STATUSES, PORTAL_TAG
-from ..storage_cloud import cloud_code, oss_bucket
+from ..storage_cloud import cloud_code
 from ..storage_config import IMAGE_IMPORT_TIMEOUT, OSS_PART_SIZE
 from ..syncing import Sync
 from .storage_common import Begin, DeleteRow, cloud_of, fire, row_of, wait_until
@@ -62,7 +62,7 @@ def upload_target(ctx):
     """(oss2 bucket, object key, the row) of the upload. The bucket is named by the job's arguments:
     its row may be deleted here meanwhile (the bucket is still there)."""
     row = row_of(ctx, EcsImage)
-    return oss_bucket(cloud_of(ctx, EcsImage), ctx.args["bucket_name"]), row.oss_object, row
+    return cloud_of(ctx, EcsImage).oss_bucket(ctx.args["bucket_name"]), row.oss_object, row
 
 
 def report_upload(ctx, sent, total, resumed_from):
