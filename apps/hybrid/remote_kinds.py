@@ -88,7 +88,8 @@ class Zones(RemoteKind):
     model = AlibabaIdentityZone
     remote_key, local_key = "ZoneId", "zone_id"
     fields = {
-        "name": lambda item, sync: item.get("LocalName") or item["ZoneId"],
+        # the zone's id names it everywhere (pickers, lists): the local name is in the cloud's language
+        "name": "ZoneId",
         "local_name": "LocalName",
         "available_instance_types": _list("AvailableInstanceTypes.InstanceTypes"),
         "state": lambda item, sync: RemoteState.AVAILABLE,

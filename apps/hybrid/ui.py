@@ -115,9 +115,9 @@ class EcsInstancePages(ResourcePages):
     order = 73
     columns = ["name", "instance_id", "state", "instance_type", "zone_id", "private_ips", "public_ips", "created_at"]
     row_fields = ["time_zone"]
-    fields = ["name", "description", "identity_zone_uuid", "instance_type", "image_id", "security_group_id",
-              "v_switch_id", "instance_charge_type", "internet_charge_type", "internet_max_bandwidth_out",
-              "v_switch_uuid", "security_group_uuid",   # or picked among the synced ones
+    # the network picked among the synced vSwitches and groups (the API also takes the cloud's ids)
+    fields = ["name", "description", "identity_zone_uuid", "instance_type", "image_id", "v_switch_uuid",
+              "security_group_uuid", "instance_charge_type", "internet_charge_type", "internet_max_bandwidth_out",
               "system_disk_category", "system_disk_size", "password", "count"]
     edit_fields = ["description"]
     options = {"identity_zone_uuid": "alibaba-identity-zones",

@@ -1,18 +1,12 @@
-"""A vSwitch and a security group for the instances the hybrid tests create, once the emulator
-checks RunInstances' VSwitchId and SecurityGroupId (it does when it emulates VPCs and security
-groups, as the real service always does); before that, none is needed. Made through the portal's
+"""A vSwitch and a security group for the instances the hybrid tests create (the emulator checks
+RunInstances' VSwitchId and SecurityGroupId, as the real service does). Made through the portal's
 own client layer (apps.hybrid.cloud), pointed at the emulator by the ``cloud`` fixture."""
-import importlib.util
 import time
 
 from apps.hybrid.cloud import Cloud
 from tests.emulator.process import DEMO_KEY_ID, DEMO_KEY_SECRET
 
 REGION = "cn-hangzhou"
-
-
-def networking_emulated():
-    return importlib.util.find_spec("alibaba_emulator.vpc_vswitches") is not None
 
 
 def _until_available(read, timeout=10.0):
@@ -24,9 +18,7 @@ def _until_available(read, timeout=10.0):
 
 def instance_network(zone_id="cn-hangzhou-h"):
     """``{"v_switch_id", "security_group_id"}`` in ``zone_id`` of the demo account (made once per
-    emulator reset), or ``{}`` when the emulator does not check them."""
-    if not networking_emulated():
-        return {}
+    emulator reset)."""
     cloud = Cloud(DEMO_KEY_ID, REGION, DEMO_KEY_SECRET)
     vpcs = cloud.vpc("DescribeVpcs", {"VpcName": "hybrid-tests"})["Vpcs"]["Vpc"]
     vpc_id = vpcs[0]["VpcId"] if vpcs else cloud.vpc("CreateVpc", {"VpcName": "hybrid-tests",

@@ -6,7 +6,7 @@ import pytest
 
 from apps.hybrid.cloud import AlibabaError, Cloud
 from tests.emulator.process import DEMO_KEY_ID, DEMO_KEY_SECRET
-from tests.hybrid.network import instance_network, networking_emulated
+from tests.hybrid.network import instance_network
 
 pytestmark = pytest.mark.django_db   # hybrid/throttle.retries is a global config
 oss_emulated = pytest.mark.skipif(importlib.util.find_spec("alibaba_emulator.oss") is None,
@@ -22,13 +22,12 @@ def test_ecs_calls_by_the_clouds_names_and_pages_with_next_token(cloud):
                                 **network_params()})
     seen = list(client.ecs_pages("DescribeInstances", {}, "Instances.Instance", page_size=2))
     assert len(seen) == 5 and len({i["InstanceId"] for i in seen}) == 5
-    if networking_emulated():
-        assert client.vpc("DescribeVpcs", {})["Vpcs"]["Vpc"]   # the test network's
+    assert client.vpc("DescribeVpcs", {})["Vpcs"]["Vpc"]   # the test network's
 
 
 def network_params():
     network = instance_network()
-    return {"VSwitchId": network["v_switch_id"], "SecurityGroupId": network["security_group_id"]} if network else {}
+    return {"VSwitchId": network["v_switch_id"], "SecurityGroupId": network["security_group_id"]}
 
 
 def test_an_unknown_action_is_a_bug_of_the_caller_not_a_call(cloud):

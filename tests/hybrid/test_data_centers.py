@@ -54,6 +54,7 @@ def test_adding_a_region_syncs_its_zones_and_instances(hybrid):
     zones = hybrid.client.get("/api/v1/alibaba-identity-zones/", {"q": f"data_center_uuid={center['uuid']}"}).json()
     assert {z["zone_id"] for z in zones["results"]} >= {"cn-hangzhou-h", "cn-hangzhou-i"}
     assert all(z["state"] == "Available" and z["available_instance_types"] for z in zones["results"])
+    assert all(z["name"] == z["zone_id"] and z["local_name"] for z in zones["results"])
     listed = hybrid.client.get("/api/v1/ecs-instances/", {"q": f"data_center_uuid={center['uuid']}"}).json()
     assert {i["instance_id"] for i in listed["results"]} == set(ids)
     one = listed["results"][0]

@@ -41,7 +41,7 @@ def test_a_vpc_v_switch_and_security_group_with_a_rule_from_the_console(chromium
         assert (vpc["VpcName"], vpc["Status"], vpc["CidrBlock"]) == ("prod", "Available", "10.0.0.0/16")
 
         create(tab, "alibaba-v-switches", {"name": "web", "cidr_block": "10.0.1.0/24"},
-               {"vpc_uuid": "prod", "identity_zone_uuid": "华东1 可用区H"})
+               {"vpc_uuid": "prod", "identity_zone_uuid": "cn-hangzhou-h"})
         [switch] = cloud.table("vswitches").values()
         assert (switch["VpcId"], switch["ZoneId"], switch["Status"]) == (vpc["VpcId"], "cn-hangzhou-h", "Available")
 
