@@ -26,6 +26,7 @@ from apps.infra.models import Cluster, Host
 from apps.network.models import L3Network
 from apps.storage.models import PrimaryStorage
 
+from . import vm_clouds
 from .console.service import check_console
 from .models import VmInstance
 from .serializers import VmCreateSerializer
@@ -52,6 +53,15 @@ def nic_ips(value, row):
     """The list's cell for a VM's NICs: their addresses."""
     ips = [Cell(nic["ip"], title=nic.get("mac") or "") for nic in value or [] if nic.get("ip")]
     return Cell(items=ips) if ips else Cell("—")
+
+
+def hypervisor_cell(value, row):
+    """The list's cell for where a VM runs: a local hypervisor's name, or a public cloud's marked as
+    such with the cloud's zone (apps/compute/vm_clouds.py)."""
+    if row.get("cloud_zone_id"):
+        return Cell(items=[Cell(value, badge="orange", title=_("Runs in a public cloud")),
+                           Cell(row["cloud_zone_id"])])
+    return Cell(value or "—")
 
 
 def api_action(action):
@@ -81,10 +91,14 @@ class VmDetailView(DetailView):
             allowed = set(machine.allowed_actions(vm["state"]))
             context["actions"] = [(action, asks) for action, asks in context["actions"]
                                   if api_action(action) not in machine.actions or api_action(action) in allowed]
+            cloud = vm_clouds.VM_CLOUDS.get(vm.get("hypervisor_type"))
+            if cloud is not None:   # a VM of a public cloud: the actions its cloud offers
+                context["actions"] = [(action, asks) for action, asks in context["actions"]
+                                      if api_action(action) in cloud.actions]
             nics = sorted(vm.get("nics") or [], key=lambda nic: nic.get("device_id") or 0)
             l3s = l3_cells(self.request, [nic["l3_network_uuid"] for nic in nics])
             context["nics"] = [{**nic, "l3": l3s[nic["l3_network_uuid"]]} for nic in nics]
-            if self.may("console", "POST"):
+            if self.may("console", "POST") and cloud is None:   # a cloud's VM: its cloud's console (ECS page)
                 context["console"] = {"refused": console_refusal(self.request, vm["uuid"])}
         return super().page(template, context, status)
 

@@ -5,6 +5,7 @@ import uuid as uuid_lib
 from apps.core.errors import CloudPortalError
 from apps.core.flows import start_job
 
+from . import vm_clouds
 from .console.password import generate_password
 from .models import VmInstance
 
@@ -67,6 +68,10 @@ def destroy_many(uuids, visible_vms, user):
             refused.append({"uuid": str(uuid), "code": "NOT_FOUND", "message": f"VM {uuid} not found"})
             continue
         try:
+            cloud = vm_clouds.cloud_of(vm)
+            if cloud is not None:   # a VM of a public cloud: its app deletes the instance
+                jobs.append(cloud.start_action(vm, "destroy", {}, user))
+                continue
             flow, args = plan_action(vm, "destroy", {})
             jobs.append(start_job(flow, resource=vm, user=user, args=args))
         except CloudPortalError as exc:

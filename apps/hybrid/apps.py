@@ -11,3 +11,6 @@ class HybridConfig(AppConfig):
     def ready(self):
         # cascade rules, hybrid.* global configs, the beat task, and every flow (workers look flows up by name)
         from . import cascade, flows, globalconfig, tasks  # noqa: F401
+        from . import oneview
+
+        oneview.register()   # ECS instances in the VM list, VM actions and creates on them (H12)

@@ -17,3 +17,10 @@ cascade(Account).refuses(AlibabaDataCenter, via="account")
 cascade(Account).deletes(AlibabaIdentityZone, via="account")
 cascade(Account).deletes(EcsInstance, via="account")
 cascade(Account).deletes(AlibabaAccessKey, via="account")
+
+# what a VM create placed in a zone is mapped to (models/oneview.py) goes with its data centre or zone
+from .models import EcsImageMapping, EcsNetworkMapping, EcsOfferingMapping  # noqa: E402
+
+cascade(AlibabaDataCenter).deletes(EcsImageMapping, via="data_center")
+cascade(AlibabaDataCenter).deletes(EcsOfferingMapping, via="data_center")
+cascade(AlibabaIdentityZone).deletes(EcsNetworkMapping, via="identity_zone")

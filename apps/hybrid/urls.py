@@ -8,3 +8,10 @@ router.register("alibaba-data-centers", DataCenterViewSet, basename="alibaba-dat
 router.register("alibaba-identity-zones", IdentityZoneViewSet, basename="alibaba-identity-zones")
 router.register("ecs-instances", EcsInstanceViewSet, basename="ecs-instances")
 urlpatterns = router.urls
+
+from .oneview_views import EcsImageMappingViewSet, EcsNetworkMappingViewSet, EcsOfferingMappingViewSet  # noqa: E402
+
+router.register("ecs-image-mappings", EcsImageMappingViewSet, basename="ecs-image-mappings")
+router.register("ecs-offering-mappings", EcsOfferingMappingViewSet, basename="ecs-offering-mappings")
+router.register("ecs-network-mappings", EcsNetworkMappingViewSet, basename="ecs-network-mappings")
+urlpatterns = router.urls
