@@ -27,6 +27,7 @@ class VmInstancePages(ResourcePages):
     menu = (_("Compute"), _("Virtual machines"))
     order = 19
     columns = ["name", "state", "hypervisor_type", "host_uuid", "nics", "cpu_num", "memory_size", "created_at"]
+    row_fields = ["cloud_zone_id"]     # the hypervisor cell shows a cloud's zone
     fields = ["name", "description"]   # edit; create is the wizard (VmCreateView)
     detail_fields = ["uuid", "name", "description", "state", "cpu_num", "memory_size", "host_uuid", "last_host_uuid",
                      "cluster_uuid", "zone_uuid", "image_uuid", "root_volume_uuid", "instance_offering_uuid",

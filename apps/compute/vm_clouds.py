@@ -20,6 +20,12 @@ class VmCloud:
     hypervisor_type = ""
     query_relations = ()   # relations of VmInstance the cloud's app adds to the query language (q=)
     actions = ()           # the VM actions it offers (the console shows only these)
+    zone_list = ""         # the API list of its zones (basename), for the console's create wizard
+    zone_conditions = ()   # q= conditions of the zones a VM can be created in
+
+    def zone_label(self, row):
+        """A zone of ``zone_list`` as the create wizard names it."""
+        return row["name"]
 
     def start_action(self, vm, name, body, user):
         """Start the flow of VM action ``name`` (``body``: the request's) on the cloud's instance

@@ -38,8 +38,9 @@ STEPS = [
     ("vm-image", ["image_uuid"]),
     ("vm-size", ["instance_offering_uuid", "cpu_num", "memory_size", "root_disk_size"]),
     ("vm-networks", []),
-    ("vm-placement", ["zone_uuid", "cluster_uuid", "host_uuid", "allocator_strategy"]),
+    ("vm-placement", ["zone_uuid", "cluster_uuid", "host_uuid", "allocator_strategy", "identity_zone_uuid"]),
 ]
+CLOUD_ONLY = ("identity_zone_uuid",)   # shown once a public cloud's app is installed (vm_clouds)
 ROWS = 500
 
 
@@ -193,8 +194,10 @@ class VmCreateView(FormView):
         errors = {name: error_messages(value) for name, value in details.items()}
         titles = step_titles()
         steps = [{"id": anchor, "title": titles[anchor]} for anchor, _names in STEPS]
-        names = [name for _anchor, step_names in STEPS for name in step_names]
+        names = [name for _anchor, step_names in STEPS for name in step_names
+                 if vm_clouds.VM_CLOUDS or name not in CLOUD_ONLY]
         fields = {one.name: one for one in inputs(serializer, names, values, errors, self.pages.labels,
+                                                   choices={"identity_zone_uuid": self.cloud_zones()},
                                                    sizes=self.pages.sizes)}
         fields["image_uuid"].options = self.options("images", ["status=Ready", "state=Enabled"], image_label)
         fields["instance_offering_uuid"].options = self.options("instance-offerings", ["state=Enabled"],
@@ -221,6 +224,11 @@ class VmCreateView(FormView):
         answer = call(self.request, "GET", list_path(basename),
                       {"q": conditions, "limit": ROWS, "ordering": "name"})
         return [(row["uuid"], label(row)) for row in answer.data["results"]] if answer.ok else []
+
+    def cloud_zones(self):
+        """``[(uuid, label)]`` of the public clouds' zones a VM can be created in (vm_clouds)."""
+        return [option for cloud in vm_clouds.VM_CLOUDS.values()
+                for option in self.options(cloud.zone_list, list(cloud.zone_conditions), cloud.zone_label)]
 
     def networks(self, values, static_errors):
         """The L3 networks this user sees, each with its checkbox and its optional static IP."""

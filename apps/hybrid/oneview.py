@@ -106,6 +106,11 @@ class AlibabaVmCloud(vm_clouds.VmCloud):
     hypervisor_type = HYPERVISOR_TYPE
     query_relations = ("ecs_instance",)   # q=ecs_instance.zone_id=cn-hangzhou-h, ecs_instance.region_id=...
     actions = tuple(ECS_ACTION)
+    zone_list = "alibaba-identity-zones"
+    zone_conditions = ("state=Available",)
+
+    def zone_label(self, row):
+        return f"Alibaba Cloud {row['zone_id']}" + (f" ({row['name']})" if row["name"] != row["zone_id"] else "")
 
     def start_action(self, vm, name, body, user):
         if name not in ECS_ACTION:
