@@ -8,7 +8,7 @@ from apps.core.api.viewsets import ResourceViewSet, audit
 from apps.core.errors import InvalidArgument, ResourceBusy
 from apps.core.states import ENABLE_STATE_MACHINE
 
-from . import vm_clouds, vm_service
+from . import vm_service
 from .console.api import console_action
 from .flows import CREATE_VM
 from .flows.vm_lifecycle import plan_action
@@ -36,10 +36,7 @@ class VmFlowAction(FlowAction):
         self.name = name
 
     def begin(self, view, resource, data):
-        cloud = vm_clouds.cloud_of(resource)
-        if cloud is not None:
-            return cloud.start_action(resource, self.name, data, view.request.user)
-        return super().begin(view, resource, data)
+        return vm_service.start_action(resource, self.name, data, view.request.user)
 
 
 def _vm_action(name, doc):

@@ -14,7 +14,7 @@ zone is mapped (models/oneview.py) and runs the create-ECS flow.
 """
 import uuid as uuid_lib
 
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from rest_framework import serializers
 
 from apps.compute import vm_clouds
@@ -67,16 +67,26 @@ def mirror_values(row):
     return values
 
 
+def mirror_new(sender, instance, **kwargs):
+    """pre_save of an EcsInstance being inserted (a sync's import, an API create): its VM row first,
+    so that the ECS row's INSERT carries the link (no UPDATE after it)."""
+    if instance.pk is None and instance.vm_instance_id is None:
+        vm = VmInstance.objects.create(account_id=instance.account_id, hypervisor_type=HYPERVISOR_TYPE,
+                                       **mirror_values(instance))
+        instance.vm_instance_id = vm.pk
+
+
 def keep_mirror(sender, instance, created, update_fields=None, **kwargs):
-    """post_save of an EcsInstance: make its VM row, or write what changed of it."""
+    """post_save of an EcsInstance: make the VM row of one that has none (a row older than the
+    one view, or whose VM row was deleted), or write what changed of it."""
+    if created:
+        return   # its VM row was made with it (mirror_new, or a VM create placed in a zone)
     if instance.vm_instance_id is None:
         vm = VmInstance.objects.create(account_id=instance.account_id, hypervisor_type=HYPERVISOR_TYPE,
                                        **mirror_values(instance))
         EcsInstance.objects.filter(pk=instance.pk).update(vm_instance=vm)
         instance.vm_instance_id = vm.pk
         return
-    if created:
-        return   # made with its VM row (a VM create placed in a zone): that row is as it should be
     if update_fields is not None and not MIRRORED.intersection(update_fields):
         return
     VmInstance.objects.filter(pk=instance.vm_instance_id).update(**mirror_values(instance))
@@ -89,6 +99,7 @@ def drop_mirror(sender, instance, **kwargs):
 
 
 def connect():
+    pre_save.connect(mirror_new, sender=EcsInstance, dispatch_uid="hybrid-oneview-mirror-new")
     post_save.connect(keep_mirror, sender=EcsInstance, dispatch_uid="hybrid-oneview-mirror")
     post_delete.connect(drop_mirror, sender=EcsInstance, dispatch_uid="hybrid-oneview-mirror-delete")
 

@@ -114,3 +114,24 @@ def test_each_account_sees_its_own_cloud_vms(hybrid, synced, cloud, django_captu
     vm = vm_of(hybrid, synced["instance_id"])
     assert other.get(f"{VMS}{vm['uuid']}/").status_code == 404
     assert other.post(f"{VMS}{vm['uuid']}/stop/", {}, format="json").status_code == 404
+
+
+def test_a_vm_schedule_stops_a_cloud_vm_in_the_cloud(hybrid, synced):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.monitoring.models import VmSchedule
+    from apps.monitoring.scheduling import run_due_schedules
+
+    vm = vm_of(hybrid, synced["instance_id"])
+    made = hybrid.client.post("/api/v1/vm-schedules/", {"name": "nightly stop", "vm_uuid": vm["uuid"],
+                                                        "action": "stop", "cron": "0 22 * * *"}, format="json")
+    assert made.status_code == 201, made.content
+    VmSchedule.objects.filter(uuid=made.json()["uuid"]).update(next_run_at=timezone.now() - timedelta(seconds=1))
+    with hybrid.capture(execute=True):
+        [run] = run_due_schedules()
+    assert run.outcome == "started", run.message
+    assert hybrid.client.get(f"/api/v1/jobs/{run.job_uuid}/").json()["state"] == "succeeded"
+    assert hybrid.instances()[synced["instance_id"]]["Status"] == "Stopped"
+    assert vm_of(hybrid, synced["instance_id"])["state"] == "Stopped"

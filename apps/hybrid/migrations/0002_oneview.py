@@ -5,6 +5,28 @@ import uuid
 from django.db import migrations, models
 
 
+# the ECS state -> the VM state its VM row shows (apps/hybrid/oneview.py's VM_STATE, as of this migration)
+VM_STATE = {"Creating": "Created", "Pending": "Starting", "Starting": "Starting", "Running": "Running",
+            "Stopping": "Stopping", "Stopped": "Stopped", "Rebooting": "Rebooting", "Deleting": "Destroying",
+            "Deleted": "Unknown"}
+
+
+def mirror_existing(apps, schema_editor):
+    """ECS instances synced before the one view get their VM row now (a sync that finds nothing
+    changed would never save them, and so never mirror them)."""
+    import uuid
+
+    EcsInstance = apps.get_model("hybrid", "EcsInstance")
+    VmInstance = apps.get_model("compute", "VmInstance")
+    for row in EcsInstance.objects.filter(vm_instance__isnull=True).select_related("identity_zone"):
+        vm = VmInstance.objects.create(
+            uuid=uuid.uuid4(), name=row.name, description=row.description, account_id=row.account_id,
+            hypervisor_type="AlibabaCloud", state=VM_STATE.get(row.state, "Unknown"), cpu_num=row.cpu_num,
+            memory_size=row.memory_size, cloud_zone_id=row.identity_zone.zone_id if row.identity_zone else "",
+            platform="Windows" if "windows" in (row.os_name or "").lower() else "Linux")
+        EcsInstance.objects.filter(pk=row.pk).update(vm_instance=vm)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -85,4 +107,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('data_center', 'instance_offering'), name='ecs_offering_mapping_once')],
             },
         ),
+        migrations.RunPython(mirror_existing, migrations.RunPython.noop),
     ]
