@@ -89,7 +89,16 @@ def keep_mirror(sender, instance, created, update_fields=None, **kwargs):
         return
     if update_fields is not None and not MIRRORED.intersection(update_fields):
         return
-    VmInstance.objects.filter(pk=instance.vm_instance_id).update(**mirror_values(instance))
+    # saved as a VM's change is (its change log, the console's live update), only what differs
+    vm = VmInstance.objects.filter(pk=instance.vm_instance_id).first()
+    if vm is None:
+        return
+    values = mirror_values(instance)
+    changed = [column for column, value in values.items() if getattr(vm, column) != value]
+    if changed:
+        for column in changed:
+            setattr(vm, column, values[column])
+        vm.save(update_fields=[*changed, "updated_at"])
 
 
 def drop_mirror(sender, instance, **kwargs):
