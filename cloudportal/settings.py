@@ -230,6 +230,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "EnableStateEnum": "apps.core.states.EnableState",
         "JobStateEnum": "apps.core.models.job.JobState",
+        # an instance's and a disk's billing: one choice set, one name
+        "ChargeTypeEnum": "apps.hybrid.serializers.CHARGE_TYPES",
+        "VpnEncryptionAlgorithmEnum": "apps.hybrid.links_serializers.ENC_ALGS",   # IKE and IPsec alike
+        "VpnAuthenticationAlgorithmEnum": "apps.hybrid.links_serializers.AUTH_ALGS",
     },
 }
 

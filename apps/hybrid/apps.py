@@ -11,6 +11,10 @@ class HybridConfig(AppConfig):
     def ready(self):
         # cascade rules, hybrid.* global configs, the beat task, and every flow (workers look flows up by name)
         from . import cascade, flows, globalconfig, tasks  # noqa: F401
+        # the storage pages extend ui.py's (ui.py does not import them: autodiscovery finds ui only)
+        from . import storage_pages  # noqa: F401
+        # the console pages of Express Connect and VPN (they build on ui.py's, which the console discovers)
+        from . import links_pages  # noqa: F401
         from . import oneview
 
         oneview.register()   # ECS instances in the VM list, VM actions and creates on them (H12)

@@ -5,6 +5,7 @@ from apps.accounts.models import Account
 from apps.core.cascade import cascade
 
 from .models import AlibabaAccessKey, AlibabaDataCenter, AlibabaIdentityZone, EcsInstance
+from .models import EcsDisk, EcsImage, OssBucket
 
 cascade(AlibabaDataCenter).deletes(EcsInstance, via="data_center")
 cascade(AlibabaDataCenter).deletes(AlibabaIdentityZone, via="data_center")
@@ -17,6 +18,18 @@ cascade(Account).refuses(AlibabaDataCenter, via="account")
 cascade(Account).deletes(AlibabaIdentityZone, via="account")
 cascade(Account).deletes(EcsInstance, via="account")
 cascade(Account).deletes(AlibabaAccessKey, via="account")
+# storage (H5, H6, H10): mirrored rows like the instances, nothing deleted in the cloud; images
+# before buckets (an uploaded image names the bucket it came through)
+for _model in (EcsImage, EcsDisk, OssBucket):
+    cascade(AlibabaDataCenter).deletes(_model, via="data_center")
+    cascade(Account).deletes(_model, via="account")
+
+# Express Connect and VPN (H8, H9): mirrored rows, deleted here with their data centre or account
+from .models import CustomerGateway, RouterInterface, VirtualBorderRouter, VpnConnection, VpnGateway  # noqa: E402
+
+for _mirrored in (RouterInterface, VirtualBorderRouter, VpnConnection, VpnGateway, CustomerGateway):
+    cascade(AlibabaDataCenter).deletes(_mirrored, via="data_center")
+    cascade(Account).deletes(_mirrored, via="account")
 
 # what a VM create placed in a zone is mapped to (models/oneview.py) goes with its data centre or zone
 from .models import EcsImageMapping, EcsNetworkMapping, EcsOfferingMapping  # noqa: E402

@@ -9,6 +9,22 @@ router.register("alibaba-identity-zones", IdentityZoneViewSet, basename="alibaba
 router.register("ecs-instances", EcsInstanceViewSet, basename="ecs-instances")
 urlpatterns = router.urls
 
+from .storage_views import EcsDiskViewSet, EcsImageViewSet, OssBucketViewSet  # noqa: E402
+
+router.register("oss-buckets", OssBucketViewSet, basename="oss-buckets")
+router.register("ecs-images", EcsImageViewSet, basename="ecs-images")
+router.register("ecs-disks", EcsDiskViewSet, basename="ecs-disks")
+
+# Express Connect and VPN (H8, H9)
+from .links_views import (CustomerGatewayViewSet, RouterInterfaceViewSet, VirtualBorderRouterViewSet,  # noqa: E402
+                          VpnConnectionViewSet, VpnGatewayViewSet)
+
+router.register("virtual-border-routers", VirtualBorderRouterViewSet, basename="virtual-border-routers")
+router.register("router-interfaces", RouterInterfaceViewSet, basename="router-interfaces")
+router.register("vpn-gateways", VpnGatewayViewSet, basename="vpn-gateways")
+router.register("customer-gateways", CustomerGatewayViewSet, basename="customer-gateways")
+router.register("vpn-connections", VpnConnectionViewSet, basename="vpn-connections")
+
 from .oneview_views import EcsImageMappingViewSet, EcsNetworkMappingViewSet, EcsOfferingMappingViewSet  # noqa: E402
 
 router.register("ecs-image-mappings", EcsImageMappingViewSet, basename="ecs-image-mappings")

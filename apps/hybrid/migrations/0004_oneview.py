@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0001_initial'),
         ('compute', '0006_vm_cloud_zone_id'),
-        ('hybrid', '0001_initial'),
+        ('hybrid', '0003_merge_0002_links_0002_storage'),
         ('network', '0002_zones_clusters_in_infra'),
         ('storage', '0003_zones_clusters_hosts_in_infra'),
     ]
