@@ -135,3 +135,23 @@ def test_a_vm_schedule_stops_a_cloud_vm_in_the_cloud(hybrid, synced):
     assert hybrid.client.get(f"/api/v1/jobs/{run.job_uuid}/").json()["state"] == "succeeded"
     assert hybrid.instances()[synced["instance_id"]]["Status"] == "Stopped"
     assert vm_of(hybrid, synced["instance_id"])["state"] == "Stopped"
+
+
+def test_the_vm_list_reads_cloud_rows_in_the_same_number_of_queries(hybrid, synced):
+    """No query per cloud row: what the list shows of one is columns of the VM row itself."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries():
+        with CaptureQueriesContext(connection) as seen:
+            assert hybrid.client.get(VMS).status_code == 200
+        return len(seen)
+
+    few = queries()
+    row = EcsInstance.objects.get(instance_id=synced["instance_id"])
+    for index in range(5):
+        EcsInstance.objects.create(name=f"more-{index}", account_id=row.account_id, data_center_id=row.data_center_id,
+                                   identity_zone_id=row.identity_zone_id, instance_id=f"i-more{index}",
+                                   state="Running", instance_type="ecs.g7.large", cpu_num=2, memory_size=8 << 30)
+    assert VmInstance.objects.filter(hypervisor_type="AlibabaCloud").count() == 6
+    assert queries() == few
