@@ -8,7 +8,7 @@ from apps.core.api.viewsets import ResourceViewSet, audit
 from apps.core.errors import InvalidArgument, ResourceBusy
 from apps.core.states import ENABLE_STATE_MACHINE
 
-from . import vm_service
+from . import vm_clouds, vm_service
 from .console.api import console_action
 from .flows import CREATE_VM
 from .flows.vm_lifecycle import plan_action
@@ -72,6 +72,16 @@ class VmInstanceViewSet(ResourceViewSet):
                                   code="DRY_RUN_NOT_OFFERED", details={"identity_zone_uuid": [
                                       "dry_run is not offered for a cloud's zone"]})
         return vm_service.placement(data)
+
+    def perform_update(self, serializer):
+        vm = serializer.instance
+        cloud = vm_clouds.cloud_of(vm)
+        if cloud is None:
+            return super().perform_update(serializer)
+        # a VM of a public cloud mirrors its cloud app's row: that row is written, the VM row follows
+        cloud.update(vm, serializer.validated_data, self.request.user)
+        audit(self.request, action=f"{self.basename}.update", resource_type=vm.resource_type(), resource_uuid=vm.uuid)
+        vm.refresh_from_db()
 
     def get_queryset(self):
         queryset = super().get_queryset()

@@ -33,6 +33,11 @@ class VmCloud:
         action the cloud does not have)."""
         raise NotImplementedError
 
+    def update(self, vm, data, user):
+        """A PATCH of ``vm`` (``data``: its validated name and description): written to the cloud
+        app's row, which the VM row mirrors; raises the portal's errors for what it cannot change."""
+        raise NotImplementedError
+
     def find_zone(self, uuid, user):
         """The zone ``uuid`` names among this cloud's zones ``user`` may see, else None."""
         raise NotImplementedError

@@ -14,13 +14,14 @@ zone is mapped (models/oneview.py) and runs the create-ECS flow.
 """
 import uuid as uuid_lib
 
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from rest_framework import serializers
 
 from apps.compute import vm_clouds
 from apps.compute.models import VmInstance, VmState
 from apps.core.api.flowstarts import FlowStart
-from apps.core.errors import CloudPortalError
+from apps.core.errors import CloudPortalError, ResourceBusy
 from apps.core.flows import start_job
 from apps.core.tenancy import visible
 
@@ -145,6 +146,26 @@ class AlibabaVmCloud(vm_clouds.VmCloud):
             data = {"force": bool((body or {}).get("force"))}
         flow, args = plan_action(instance, action, data)
         return start_job(flow, resource=instance, user=user, args=args)
+
+    def update(self, vm, data, user):
+        """The description is the portal's (as on /ecs-instances/); the name is the cloud's: it
+        changes through the rename action, which renames the instance in the cloud."""
+        with transaction.atomic():
+            instance = EcsInstance.objects.select_for_update().filter(vm_instance=vm).first()
+            if instance is None:
+                raise NotInCloud(f"VM {vm.uuid} no longer stands for an ECS instance",
+                                 details={"vm_uuid": str(vm.uuid)})
+            if "name" in data and data["name"] != instance.name:
+                raise NotInCloud(f"VM {vm.uuid} is ECS instance {instance.instance_id or instance.uuid}: its name is "
+                                 f"the cloud's; rename it there (POST /api/v1/ecs-instances/{instance.uuid}/rename/)",
+                                 details={"name": ["renamed in the cloud only"],
+                                          "ecs_instance_uuid": str(instance.uuid)})
+            if instance.busy_job:
+                raise ResourceBusy(f"EcsInstance {instance.uuid} is busy with job {instance.busy_job}",
+                                   details={"job_uuid": str(instance.busy_job)})
+            if "description" in data and data["description"] != instance.description:
+                instance.description = data["description"]
+                instance.save(update_fields=["description", "updated_at"])
 
     def find_zone(self, uuid, user):
         zones = AlibabaIdentityZone.objects.select_related("data_center")

@@ -155,3 +155,15 @@ def test_the_vm_list_reads_cloud_rows_in_the_same_number_of_queries(hybrid, sync
                                    state="Running", instance_type="ecs.g7.large", cpu_num=2, memory_size=8 << 30)
     assert VmInstance.objects.filter(hypervisor_type="AlibabaCloud").count() == 6
     assert queries() == few
+
+
+def test_a_patch_of_a_cloud_vm_writes_the_ecs_row_and_refuses_a_rename(hybrid, synced):
+    vm = vm_of(hybrid, synced["instance_id"])
+    patched = hybrid.client.patch(f"{VMS}{vm['uuid']}/", {"description": "front end"}, format="json")
+    assert patched.status_code == 200 and patched.json()["description"] == "front end", patched.content
+    assert EcsInstance.objects.get(instance_id=synced["instance_id"]).description == "front end"
+    renamed = hybrid.client.patch(f"{VMS}{vm['uuid']}/", {"name": "other"}, format="json")
+    assert renamed.status_code == 409 and "/rename/" in renamed.json()["message"]
+    assert vm_of(hybrid, synced["instance_id"])["name"] == "in-the-cloud"
+    local = synced["local"]
+    assert hybrid.client.patch(f"{VMS}{local.uuid}/", {"name": "still-local"}, format="json").status_code == 200
