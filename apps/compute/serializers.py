@@ -56,8 +56,8 @@ class VmInstanceSerializer(ResourceSerializer):
         model = VmInstance
         fields = ResourceSerializer.Meta.fields + [
             "state", "type", "hypervisor_type", "cpu_num", "memory_size", "allocator_strategy", "platform",
-            "cloud_zone_id", "zone_uuid", "cluster_uuid", "host_uuid", "last_host_uuid", "instance_offering_uuid", "account_uuid",
-            "image_uuid", "root_volume_uuid", "nics", "destroyed_at"]
+            "cloud_zone_id", "zone_uuid", "cluster_uuid", "host_uuid", "last_host_uuid", "instance_offering_uuid",
+            "account_uuid", "image_uuid", "root_volume_uuid", "nics", "destroyed_at"]
         read_only_fields = [f for f in fields if f not in ("name", "description")]  # PATCH renames
 
 

@@ -31,8 +31,8 @@ class VmInstancePages(ResourcePages):
     fields = ["name", "description"]   # edit; create is the wizard (VmCreateView)
     detail_fields = ["uuid", "name", "description", "state", "cpu_num", "memory_size", "host_uuid", "last_host_uuid",
                      "cluster_uuid", "zone_uuid", "image_uuid", "root_volume_uuid", "instance_offering_uuid",
-                     "account_uuid", "platform", "hypervisor_type", "cloud_zone_id", "allocator_strategy", "created_at", "updated_at",
-                     "destroyed_at"]
+                     "account_uuid", "platform", "hypervisor_type", "cloud_zone_id", "allocator_strategy", "created_at",
+                     "updated_at", "destroyed_at"]
     actions = ["start", "stop", "reboot", "pause", "resume", "power-off",
                Action("delete", _("Destroy"), destructive=True), "recover", "expunge"]
     labels = {"cpu_num": _("CPUs"), "memory_size": _("Memory"), "host_uuid": _("Host"),

@@ -122,7 +122,8 @@ class VmInstance(Resource):
 
     class Query:
         fields = ["uuid", "name", "description", "state", "type", "hypervisor_type", "cpu_num", "memory_size",
-                  "allocator_strategy", "platform", "cloud_zone_id", "zone_uuid", "cluster_uuid", "host_uuid", "last_host_uuid",
+                  "allocator_strategy", "platform", "cloud_zone_id", "zone_uuid", "cluster_uuid", "host_uuid",
+                  "last_host_uuid",
                   "instance_offering_uuid", "account_uuid", "image_uuid", "root_volume_uuid", "created_at", "updated_at",
                   "destroyed_at"]
         aliases = {"zone_uuid": "zone__uuid", "cluster_uuid": "cluster__uuid", "host_uuid": "host__uuid",
