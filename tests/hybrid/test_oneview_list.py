@@ -167,3 +167,10 @@ def test_a_patch_of_a_cloud_vm_writes_the_ecs_row_and_refuses_a_rename(hybrid, s
     assert vm_of(hybrid, synced["instance_id"])["name"] == "in-the-cloud"
     local = synced["local"]
     assert hybrid.client.patch(f"{VMS}{local.uuid}/", {"name": "still-local"}, format="json").status_code == 200
+
+
+def test_deleting_the_data_centre_here_takes_its_vm_rows(hybrid, synced):
+    with hybrid.capture(execute=True):
+        answer = hybrid.client.delete(f"/api/v1/alibaba-data-centers/{synced['center']['uuid']}/")
+    assert hybrid.job(answer)["state"] == "succeeded"
+    assert names(hybrid) == ["on-a-host"] and synced["instance_id"] in hybrid.instances()
