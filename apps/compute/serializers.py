@@ -56,8 +56,8 @@ class VmInstanceSerializer(ResourceSerializer):
         model = VmInstance
         fields = ResourceSerializer.Meta.fields + [
             "state", "type", "hypervisor_type", "cpu_num", "memory_size", "allocator_strategy", "platform",
-            "zone_uuid", "cluster_uuid", "host_uuid", "last_host_uuid", "instance_offering_uuid", "account_uuid",
-            "image_uuid", "root_volume_uuid", "nics", "destroyed_at"]
+            "cloud_zone_id", "zone_uuid", "cluster_uuid", "host_uuid", "last_host_uuid", "instance_offering_uuid",
+            "account_uuid", "image_uuid", "root_volume_uuid", "nics", "destroyed_at"]
         read_only_fields = [f for f in fields if f not in ("name", "description")]  # PATCH renames
 
 
@@ -73,12 +73,17 @@ class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
     cpu_num = serializers.IntegerField(min_value=1, max_value=1024, required=False)
     memory_size = serializers.IntegerField(min_value=16 * 1024 * 1024, required=False, help_text="bytes")
     image_uuid = UuidRelatedField(source="image", queryset=Image.objects.all())
-    l3_network_uuids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=16)
+    l3_network_uuids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=16,
+                                             required=False)
     static_ips = serializers.DictField(child=serializers.IPAddressField(protocol="IPv4"), required=False,
                                        default=dict, help_text="{l3_network_uuid: ip}")
     zone_uuid = UuidRelatedField(source="zone", required=False, queryset=Zone.objects.all())
     cluster_uuid = UuidRelatedField(source="cluster", required=False, queryset=Cluster.objects.all())
     host_uuid = UuidRelatedField(source="host", required=False, queryset=Host.objects.all())
+    identity_zone_uuid = serializers.UUIDField(
+        required=False, help_text="a public cloud's zone (hybrid edition: an Alibaba Cloud identity zone) to create "
+                                  "the VM in instead of on a local host; its image, offering and L3 network must be "
+                                  "mapped to the cloud's (see docs/hybrid.md)")
     root_disk_size = serializers.IntegerField(min_value=1, max_value=column_range(Volume._meta.get_field("size"))[1],
                                               required=False, help_text="bytes")
     allocator_strategy = serializers.ChoiceField(choices=AllocatorStrategy.choices, required=False)
@@ -101,6 +106,10 @@ class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
             data.setdefault("cpu_num", offering.cpu_num)
             data.setdefault("memory_size", offering.memory_size)
             data.setdefault("allocator_strategy", offering.allocator_strategy)
+        if data.get("identity_zone_uuid") is not None:
+            return self._validate_in_cloud(data)
+        if not data.get("l3_network_uuids"):
+            raise serializers.ValidationError({"l3_network_uuids": ["This field is required."]})
         image = data["image"]
         if image.state != "Enabled" or image.status != "Ready":
             raise serializers.ValidationError({"image_uuid": [f"image {image.name} is {image.status}/{image.state}: "
@@ -120,3 +129,25 @@ class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
         if data["static_ips"] and data["count"] > 1:
             raise serializers.ValidationError({"static_ips": ["static IPs need count 1"]})
         return data
+
+    # what only a local placement has: refused with a cloud's zone rather than silently ignored
+    LOCAL_ONLY = ("zone", "cluster", "host", "static_ips", "root_disk_size")
+
+    def _validate_in_cloud(self, data):
+        """A create placed in a public cloud's zone: the cloud's app checks and maps it
+        (apps/compute/vm_clouds.py); ``data["vm_cloud"]`` says which cloud starts it."""
+        from . import vm_clouds
+
+        for name in self.LOCAL_ONLY:
+            if data.get(name):
+                field = name if name in ("static_ips", "root_disk_size") else f"{name}_uuid"
+                raise serializers.ValidationError({field: [f"{field} places a VM on a local host: not with "
+                                                           "identity_zone_uuid"]})
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        cloud, zone = vm_clouds.find_zone(data["identity_zone_uuid"], user)
+        if zone is None:
+            raise serializers.ValidationError({"identity_zone_uuid": [
+                f"identity zone {data['identity_zone_uuid']} not found"]})
+        data["vm_cloud"] = cloud
+        return cloud.validate_create(data, zone, user)

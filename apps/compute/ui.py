@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.ui import Action, Related, ResourcePages
 
 from .views import InstanceOfferingViewSet, VmInstanceViewSet
-from .vm_pages import OpenConsoleView, VmCreateView, VmDetailView, nic_ips
+from .vm_pages import OpenConsoleView, VmCreateView, VmDetailView, hypervisor_cell, nic_ips
 
 
 class InstanceOfferingPages(ResourcePages):
@@ -26,12 +26,13 @@ class VmInstancePages(ResourcePages):
     basename = "vm-instances"
     menu = (_("Compute"), _("Virtual machines"))
     order = 19
-    columns = ["name", "state", "host_uuid", "nics", "cpu_num", "memory_size", "created_at"]
+    columns = ["name", "state", "hypervisor_type", "host_uuid", "nics", "cpu_num", "memory_size", "created_at"]
+    row_fields = ["cloud_zone_id"]     # the hypervisor cell shows a cloud's zone
     fields = ["name", "description"]   # edit; create is the wizard (VmCreateView)
     detail_fields = ["uuid", "name", "description", "state", "cpu_num", "memory_size", "host_uuid", "last_host_uuid",
                      "cluster_uuid", "zone_uuid", "image_uuid", "root_volume_uuid", "instance_offering_uuid",
-                     "account_uuid", "platform", "hypervisor_type", "allocator_strategy", "created_at", "updated_at",
-                     "destroyed_at"]
+                     "account_uuid", "platform", "hypervisor_type", "cloud_zone_id", "allocator_strategy", "created_at",
+                     "updated_at", "destroyed_at"]
     actions = ["start", "stop", "reboot", "pause", "resume", "power-off",
                Action("delete", _("Destroy"), destructive=True), "recover", "expunge"]
     labels = {"cpu_num": _("CPUs"), "memory_size": _("Memory"), "host_uuid": _("Host"),
@@ -40,8 +41,9 @@ class VmInstancePages(ResourcePages):
               "l3_network_uuids": _("L3 networks"), "static_ips": _("Static IPs"), "count": _("How many"),
               "start": _("Start once created"), "root_disk_size": _("Root disk size"),
               "allocator_strategy": _("Allocator strategy"), "platform": _("Platform"),
-              "hypervisor_type": _("Hypervisor"), "destroyed_at": _("Destroyed at")}
-    cells = {"nics": nic_ips}
+              "hypervisor_type": _("Hypervisor"), "destroyed_at": _("Destroyed at"),
+              "cloud_zone_id": _("Cloud zone"), "identity_zone_uuid": _("Cloud zone (instead of a local host)")}
+    cells = {"nics": nic_ips, "hypervisor_type": hypervisor_cell}
     sizes = ["memory_size", "root_disk_size"]   # the create wizard's
     related = [Related("volumes", "vm_instance_uuid", label=_("Volumes"))]
     search_example = "state=Running"

@@ -5,10 +5,10 @@ from rest_framework.response import Response
 from apps.core.api.flowstarts import FlowAction, FlowStart
 from apps.core.api.serializers import JobSerializer
 from apps.core.api.viewsets import ResourceViewSet, audit
-from apps.core.errors import ResourceBusy
+from apps.core.errors import InvalidArgument, ResourceBusy
 from apps.core.states import ENABLE_STATE_MACHINE
 
-from . import vm_service
+from . import vm_clouds, vm_service
 from .console.api import console_action
 from .flows import CREATE_VM
 from .flows.vm_lifecycle import plan_action
@@ -27,8 +27,20 @@ VM_JOINED = ("zone", "cluster", "host", "last_host", "instance_offering", "accou
 VM_ACTIONS = ("start", "stop", "power-off", "reboot", "pause", "resume", "expunge")
 
 
+class VmFlowAction(FlowAction):
+    """A VM action: the local flow (``plan_action``), or, for a VM of a public cloud, the flow its
+    cloud's app starts on the instance the row mirrors (``vm_clouds``): 202 + job either way."""
+
+    def __init__(self, name, doc):
+        super().__init__(plan=lambda vm, data: plan_action(vm, name, data), doc=doc)
+        self.name = name
+
+    def begin(self, view, resource, data):
+        return vm_service.start_action(resource, self.name, data, view.request.user)
+
+
 def _vm_action(name, doc):
-    return FlowAction(plan=lambda vm, data: plan_action(vm, name, data), doc=doc)
+    return VmFlowAction(name, doc)
 
 
 class VmInstanceViewSet(ResourceViewSet):
@@ -49,11 +61,27 @@ class VmInstanceViewSet(ResourceViewSet):
     console = console_action()   # POST .../<uuid>/console/ (apps/compute/console/api.py)
 
     def start_create(self, data):
+        if data.get("vm_cloud") is not None:   # placed in a public cloud's zone (vm_clouds)
+            return data["vm_cloud"].start_create(data, self.request.user.account)
         return [FlowStart(vm, CREATE_VM, args, job_uuid)
                 for vm, job_uuid, args in vm_service.new_vms(data, self.request.user.account)]
 
     def dry_run_create(self, data):
+        if data.get("vm_cloud") is not None:   # the cloud places its instances itself: nothing to show
+            raise InvalidArgument("dry_run is for local placement: a VM placed in a cloud's zone has none",
+                                  code="DRY_RUN_NOT_OFFERED", details={"identity_zone_uuid": [
+                                      "dry_run is not offered for a cloud's zone"]})
         return vm_service.placement(data)
+
+    def perform_update(self, serializer):
+        vm = serializer.instance
+        cloud = vm_clouds.cloud_of(vm)
+        if cloud is None:
+            return super().perform_update(serializer)
+        # a VM of a public cloud mirrors its cloud app's row: that row is written, the VM row follows
+        cloud.update(vm, serializer.validated_data, self.request.user)
+        audit(self.request, action=f"{self.basename}.update", resource_type=vm.resource_type(), resource_uuid=vm.uuid)
+        vm.refresh_from_db()
 
     def get_queryset(self):
         queryset = super().get_queryset()

@@ -26,6 +26,7 @@ from apps.infra.models import Cluster, Host
 from apps.network.models import L3Network
 from apps.storage.models import PrimaryStorage
 
+from . import vm_clouds
 from .console.service import check_console
 from .models import VmInstance
 from .serializers import VmCreateSerializer
@@ -37,8 +38,9 @@ STEPS = [
     ("vm-image", ["image_uuid"]),
     ("vm-size", ["instance_offering_uuid", "cpu_num", "memory_size", "root_disk_size"]),
     ("vm-networks", []),
-    ("vm-placement", ["zone_uuid", "cluster_uuid", "host_uuid", "allocator_strategy"]),
+    ("vm-placement", ["zone_uuid", "cluster_uuid", "host_uuid", "allocator_strategy", "identity_zone_uuid"]),
 ]
+CLOUD_ONLY = ("identity_zone_uuid",)   # shown once a public cloud's app is installed (vm_clouds)
 ROWS = 500
 
 
@@ -52,6 +54,15 @@ def nic_ips(value, row):
     """The list's cell for a VM's NICs: their addresses."""
     ips = [Cell(nic["ip"], title=nic.get("mac") or "") for nic in value or [] if nic.get("ip")]
     return Cell(items=ips) if ips else Cell("—")
+
+
+def hypervisor_cell(value, row):
+    """The list's cell for where a VM runs: a local hypervisor's name, or a public cloud's marked as
+    such with the cloud's zone (apps/compute/vm_clouds.py)."""
+    if row.get("cloud_zone_id"):
+        return Cell(items=[Cell(value, badge="orange", title=_("Runs in a public cloud")),
+                           Cell(row["cloud_zone_id"])])
+    return Cell(value or "—")
 
 
 def api_action(action):
@@ -81,10 +92,14 @@ class VmDetailView(DetailView):
             allowed = set(machine.allowed_actions(vm["state"]))
             context["actions"] = [(action, asks) for action, asks in context["actions"]
                                   if api_action(action) not in machine.actions or api_action(action) in allowed]
+            cloud = vm_clouds.VM_CLOUDS.get(vm.get("hypervisor_type"))
+            if cloud is not None:   # a VM of a public cloud: the actions its cloud offers
+                context["actions"] = [(action, asks) for action, asks in context["actions"]
+                                      if api_action(action) in cloud.actions]
             nics = sorted(vm.get("nics") or [], key=lambda nic: nic.get("device_id") or 0)
             l3s = l3_cells(self.request, [nic["l3_network_uuid"] for nic in nics])
             context["nics"] = [{**nic, "l3": l3s[nic["l3_network_uuid"]]} for nic in nics]
-            if self.may("console", "POST"):
+            if self.may("console", "POST") and cloud is None:   # a cloud's VM: its cloud's console (ECS page)
                 context["console"] = {"refused": console_refusal(self.request, vm["uuid"])}
         return super().page(template, context, status)
 
@@ -179,8 +194,10 @@ class VmCreateView(FormView):
         errors = {name: error_messages(value) for name, value in details.items()}
         titles = step_titles()
         steps = [{"id": anchor, "title": titles[anchor]} for anchor, _names in STEPS]
-        names = [name for _anchor, step_names in STEPS for name in step_names]
+        names = [name for _anchor, step_names in STEPS for name in step_names
+                 if vm_clouds.VM_CLOUDS or name not in CLOUD_ONLY]
         fields = {one.name: one for one in inputs(serializer, names, values, errors, self.pages.labels,
+                                                   choices={"identity_zone_uuid": self.cloud_zones()},
                                                    sizes=self.pages.sizes)}
         fields["image_uuid"].options = self.options("images", ["status=Ready", "state=Enabled"], image_label)
         fields["instance_offering_uuid"].options = self.options("instance-offerings", ["state=Enabled"],
@@ -207,6 +224,11 @@ class VmCreateView(FormView):
         answer = call(self.request, "GET", list_path(basename),
                       {"q": conditions, "limit": ROWS, "ordering": "name"})
         return [(row["uuid"], label(row)) for row in answer.data["results"]] if answer.ok else []
+
+    def cloud_zones(self):
+        """``[(uuid, label)]`` of the public clouds' zones a VM can be created in (vm_clouds)."""
+        return [option for cloud in vm_clouds.VM_CLOUDS.values()
+                for option in self.options(cloud.zone_list, list(cloud.zone_conditions), cloud.zone_label)]
 
     def networks(self, values, static_errors):
         """The L3 networks this user sees, each with its checkbox and its optional static IP."""

@@ -5,6 +5,7 @@ import uuid as uuid_lib
 from apps.core.errors import CloudPortalError
 from apps.core.flows import start_job
 
+from . import vm_clouds
 from .console.password import generate_password
 from .models import VmInstance
 
@@ -52,11 +53,22 @@ def placement(data):
     return {"placement": dry_run(create_args(data))}
 
 
+def start_action(vm, name, body, user):
+    """Start VM action ``name`` (``body``: its request's) on ``vm``: the local flow, or for a VM of a
+    public cloud the flow its cloud's app starts (``vm_clouds``); the Job. The one way in for the
+    API's actions, its batch destroy and the schedules."""
+    from .flows.vm_lifecycle import plan_action
+
+    cloud = vm_clouds.cloud_of(vm)
+    if cloud is not None:
+        return cloud.start_action(vm, name, body, user)
+    flow, args = plan_action(vm, name, body)
+    return start_job(flow, resource=vm, user=user, args=args)
+
+
 def destroy_many(uuids, visible_vms, user):
     """Start destroying each VM of ``uuids`` found among ``visible_vms`` (a job each): ``(jobs,
     refused)``, the refused as ``{"uuid", "code", "message"}``."""
-    from .flows.vm_lifecycle import plan_action
-
     if not isinstance(uuids, list) or not uuids or len(uuids) > 1000:
         raise CloudPortalError("give uuids: a list of 1 to 1000 VM uuids", code="INVALID_ARGUMENT",
                                details={"uuids": ["required"]})
@@ -67,8 +79,7 @@ def destroy_many(uuids, visible_vms, user):
             refused.append({"uuid": str(uuid), "code": "NOT_FOUND", "message": f"VM {uuid} not found"})
             continue
         try:
-            flow, args = plan_action(vm, "destroy", {})
-            jobs.append(start_job(flow, resource=vm, user=user, args=args))
+            jobs.append(start_action(vm, "destroy", {}, user))
         except CloudPortalError as exc:
             refused.append({"uuid": str(uuid), **exc.as_dict()})
     return jobs, refused

@@ -17,3 +17,6 @@ class HybridConfig(AppConfig):
         from . import links_pages  # noqa: F401
         # the network's console pages (beside ui.py, which autodiscovery imports, and importing it)
         from . import network_pages  # noqa: F401
+        from . import oneview
+
+        oneview.register()   # ECS instances in the VM list, VM actions and creates on them (H12)

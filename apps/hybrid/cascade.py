@@ -40,3 +40,10 @@ for _network_model in (AlibabaEip, AlibabaRouteEntry, AlibabaSecurityGroup, Alib
     cascade(Account).deletes(_network_model, via="account")
 # (a VPC forgotten here leaves its vSwitches, VRouter and groups here, no longer linked to it: the
 # next sync brings it back and links them again)
+
+# what a VM create placed in a zone is mapped to (models/oneview.py) goes with its data centre or zone
+from .models import EcsImageMapping, EcsNetworkMapping, EcsOfferingMapping  # noqa: E402
+
+cascade(AlibabaDataCenter).deletes(EcsImageMapping, via="data_center")
+cascade(AlibabaDataCenter).deletes(EcsOfferingMapping, via="data_center")
+cascade(AlibabaIdentityZone).deletes(EcsNetworkMapping, via="identity_zone")

@@ -168,3 +168,5 @@ class OpenVncView(PageView):
         if not answer.ok:
             return self.failed(answer)
         return redirect(answer.data["console_url"])
+
+from . import oneview_pages  # noqa: E402,F401 - the one view's mapping pages (H12)

@@ -34,4 +34,10 @@ router.register("alibaba-v-routers", VRouterViewSet, basename="alibaba-v-routers
 router.register("alibaba-route-entries", RouteEntryViewSet, basename="alibaba-route-entries")
 router.register("alibaba-security-groups", SecurityGroupViewSet, basename="alibaba-security-groups")
 router.register("alibaba-eips", EipViewSet, basename="alibaba-eips")
+
+from .oneview_views import EcsImageMappingViewSet, EcsNetworkMappingViewSet, EcsOfferingMappingViewSet  # noqa: E402
+
+router.register("ecs-image-mappings", EcsImageMappingViewSet, basename="ecs-image-mappings")
+router.register("ecs-offering-mappings", EcsOfferingMappingViewSet, basename="ecs-offering-mappings")
+router.register("ecs-network-mappings", EcsNetworkMappingViewSet, basename="ecs-network-mappings")
 urlpatterns = router.urls

@@ -10,9 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cronsim import CronSim, CronSimError
 from django.utils import timezone
 
-from apps.compute.flows.vm_lifecycle import plan_action
+from apps.compute.vm_service import start_action
 from apps.core.errors import CloudPortalError
-from apps.core.flows import start_job
 from apps.core.states import EnableState
 
 from .models import ScheduleRun, VmSchedule
@@ -64,8 +63,8 @@ def _run(schedule, now):
     vm = schedule.vm
     run = ScheduleRun(account_id=schedule.account_id, schedule=schedule, due_at=schedule.next_run_at)
     try:
-        flow, args = plan_action(vm, schedule.action, {})
-        job = start_job(flow, resource=vm, args=args, user=AccountActor(schedule.account))
+        # compute's one way in: a VM of a public cloud (hybrid's one view) runs its cloud's flow
+        job = start_action(vm, schedule.action, {}, AccountActor(schedule.account))
     except CloudPortalError as exc:  # the VM is in a state the action does not apply to, or busy
         run.outcome, run.message = "refused", f"{exc.code}: {exc}"
         log.info("schedule %s on VM %s: %s", schedule.uuid, vm.uuid, run.message)

@@ -106,6 +106,8 @@ class VmInstance(Resource):
                                           default=AllocatorStrategy.RANDOM)
     platform = models.CharField(max_length=32, default="Linux")
     console_password = EncryptedTextField(blank=True, default="")
+    # a VM of a public cloud (apps/compute/vm_clouds.py): the cloud's zone it runs in; empty for a local VM
+    cloud_zone_id = models.CharField(max_length=64, blank=True, default="")
     destroyed_at = models.DateTimeField(null=True, blank=True)
 
     tenant_path = "account"
@@ -120,7 +122,8 @@ class VmInstance(Resource):
 
     class Query:
         fields = ["uuid", "name", "description", "state", "type", "hypervisor_type", "cpu_num", "memory_size",
-                  "allocator_strategy", "platform", "zone_uuid", "cluster_uuid", "host_uuid", "last_host_uuid",
+                  "allocator_strategy", "platform", "cloud_zone_id", "zone_uuid", "cluster_uuid", "host_uuid",
+                  "last_host_uuid",
                   "instance_offering_uuid", "account_uuid", "image_uuid", "root_volume_uuid", "created_at", "updated_at",
                   "destroyed_at"]
         aliases = {"zone_uuid": "zone__uuid", "cluster_uuid": "cluster__uuid", "host_uuid": "host__uuid",

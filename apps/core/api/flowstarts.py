@@ -46,8 +46,9 @@ def truthy(value):
 
 
 # what a create starts: ``resource`` (inserted already, claimed by ``job_uuid`` when given: no claim
-# UPDATE then) and ``flow`` with ``args``
-FlowStart = namedtuple("FlowStart", "resource flow args job_uuid", defaults=(None,))
+# UPDATE then) and ``flow`` with ``args``; ``shown``: what the answer shows when it is not the
+# resource the job holds (a VM placed in a cloud: its job holds the cloud instance's row)
+FlowStart = namedtuple("FlowStart", "resource flow args job_uuid shown", defaults=(None, None))
 
 
 class FlowAction:
@@ -137,10 +138,10 @@ class FlowStartsMixin:
             starts = make_starts()
             jobs = [start_job(start.flow, resource=start.resource, user=request.user, args=start.args,
                               job_uuid=start.job_uuid) for start in starts]
-            first = starts[0].resource
+            resources = [start.resource if start.shown is None else start.shown for start in starts]
+            first = resources[0]
             audit(request, resource_type=first.resource_type(), resource_uuid=first.uuid, job_uuid=jobs[0].uuid)
             write_in_transaction(request, status.HTTP_202_ACCEPTED)
-        resources = [start.resource for start in starts]
         context = self.get_serializer_context()
         if not _jobs_ran_inline():
             context["tags"], context["created"] = {}, True

@@ -83,6 +83,9 @@ class EcsInstance(Resource):
     os_name = models.CharField(max_length=128, blank=True, default="")
     remote_created_at = models.DateTimeField(null=True, blank=True)
     expired_at = models.DateTimeField(null=True, blank=True)
+    # the VM list's row that shows this instance next to the local VMs (apps/hybrid/oneview.py)
+    vm_instance = models.OneToOneField("compute.VmInstance", null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="ecs_instance")
 
     tenant_path = "account"
     admin_only_writes = False
