@@ -13,7 +13,7 @@ from apps.core.secrets import encrypt
 
 from .cloud import Cloud
 from .models import AlibabaAccessKey, AlibabaDataCenter, AlibabaIdentityZone, EcsInstance
-from .models import AlibabaSecurityGroup, AlibabaVSwitch
+from .models import AlibabaSecurityGroup, AlibabaVSwitch, EcsImage
 from .network_serializers import apply_network_choices
 from .regions import default_time_zone
 
@@ -208,7 +208,10 @@ class EcsCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
     identity_zone_uuid = UuidRelatedField(source="identity_zone", queryset=AlibabaIdentityZone.objects.all())
     instance_type = serializers.CharField(max_length=64, help_text="one the zone offers (its "
                                                                    "available_instance_types), e.g. ecs.g7.large")
-    image_id = serializers.CharField(max_length=128)
+    image_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="",
+                                     help_text="the cloud's image id; or ecs_image_uuid")
+    ecs_image_uuid = UuidRelatedField(source="ecs_image", queryset=EcsImage.objects.all(), required=False,
+                                      help_text="an image the data centre's sync found (the console's choice)")
     security_group_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     v_switch_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     # or picked among the synced ones (the console's choices): network_serializers.apply_network_choices
@@ -239,8 +242,25 @@ class EcsCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
         if offered and data["instance_type"] not in offered:
             raise serializers.ValidationError({"instance_type": [f"zone {zone.zone_id} does not offer "
                                                                  f"{data['instance_type']}"]})
+        apply_image_choice(data)
         apply_network_choices(data)
         return data
+
+
+def apply_image_choice(data):
+    """The image picked among the synced ones becomes the cloud id RunInstances takes, once it fits:
+    Available, of the instance's data centre; without one, ``image_id`` is required."""
+    zone, image = data["identity_zone"], data.pop("ecs_image", None)
+    if image is None:
+        if not data.get("image_id"):
+            raise serializers.ValidationError({"image_id": ["give image_id or ecs_image_uuid"]})
+        return
+    if image.state != "Available" or image.data_center_id != zone.data_center_id or not image.image_id:
+        raise serializers.ValidationError({"ecs_image_uuid": [
+            f"image {image.image_id or image.name} is not an Available image of zone {zone.zone_id}'s data centre"]})
+    if data.get("image_id") and data["image_id"] != image.image_id:
+        raise serializers.ValidationError({"image_id": [f"ecs_image_uuid names image {image.image_id}"]})
+    data["image_id"] = image.image_id
 
 
 def run_params(data):

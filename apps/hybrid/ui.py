@@ -115,12 +115,12 @@ class EcsInstancePages(ResourcePages):
     order = 73
     columns = ["name", "instance_id", "state", "instance_type", "zone_id", "private_ips", "public_ips", "created_at"]
     row_fields = ["time_zone"]
-    # the network picked among the synced vSwitches and groups (the API also takes the cloud's ids)
-    fields = ["name", "description", "identity_zone_uuid", "instance_type", "image_id", "v_switch_uuid",
+    # the image and network picked among the synced ones (the API also takes the cloud's ids)
+    fields = ["name", "description", "identity_zone_uuid", "instance_type", "ecs_image_uuid", "v_switch_uuid",
               "security_group_uuid", "instance_charge_type", "internet_charge_type", "internet_max_bandwidth_out",
               "system_disk_category", "system_disk_size", "password", "count"]
     edit_fields = ["description"]
-    options = {"identity_zone_uuid": "alibaba-identity-zones",
+    options = {"identity_zone_uuid": "alibaba-identity-zones", "ecs_image_uuid": "ecs-images",
                "v_switch_uuid": "alibaba-v-switches", "security_group_uuid": "alibaba-security-groups"}
     actions = ["start", "stop", "reboot", Action("rename", _("Rename"), destructive=False),
                Action("change-password", _("Change password"), destructive=False),

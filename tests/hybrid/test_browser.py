@@ -9,6 +9,7 @@ import re
 import pytest
 
 from apps.core.testing import make_account
+from apps.hybrid.models import EcsImage
 from tests.emulator.process import DEMO_KEY_ID, DEMO_KEY_SECRET
 from tests.hybrid.network import instance_network
 from tests.ui.browsing import Browsing
@@ -65,7 +66,7 @@ def test_key_data_centre_sync_and_an_ecs_instance_from_the_console(chromium, hyb
         page.fill("#f-name", "web")
         choose(page, "#f-identity_zone_uuid", "cn-hangzhou-h")
         page.fill("#f-instance_type", "ecs.g7.large")
-        page.fill("#f-image_id", IMAGE)
+        choose(page, "#f-ecs_image_uuid", EcsImage.objects.get(image_id=IMAGE).name)   # synced with the region
         choose(page, "#f-v_switch_uuid", network["v_switch_id"])   # a vSwitch without a name shows its id
         choose(page, "#f-security_group_uuid", "hybrid-tests")
         tab.click_to("#save", re.compile(rf".*/ui/ecs-instances/{UUID}/$"))

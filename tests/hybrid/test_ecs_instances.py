@@ -276,3 +276,15 @@ def test_what_a_request_sends_cannot_point_its_job_at_another_instance(hybrid, z
     assert hybrid.job(answer)["state"] == "succeeded"
     assert list(hybrid.instances()) == [kept["instance_id"]]
     assert hybrid.client.get(f"{ECS}{kept['uuid']}/").json()["state"] == "Running"
+
+
+def test_the_image_may_be_picked_among_the_synced_ones(hybrid, zone):
+    from apps.hybrid.models import EcsImage
+
+    image = EcsImage.objects.get(image_id=IMAGE)   # the data centre's sync found the region's system images
+    instance = created(hybrid, zone, image_id="", ecs_image_uuid=str(image.uuid))
+    assert hybrid.instances()[instance["instance_id"]]["ImageId"] == IMAGE
+    neither = create(hybrid, zone, image_id="")
+    assert neither.status_code == 400 and "image_id" in neither.json()["details"]
+    both = create(hybrid, zone, image_id="centos_7_9_x64_20G_alibase_20240628.vhd", ecs_image_uuid=str(image.uuid))
+    assert both.status_code == 400 and "image_id" in both.json()["details"]
