@@ -234,6 +234,8 @@ SPECTACULAR_SETTINGS = {
         "ChargeTypeEnum": "apps.hybrid.serializers.CHARGE_TYPES",
         "VpnEncryptionAlgorithmEnum": "apps.hybrid.links_serializers.ENC_ALGS",   # IKE and IPsec alike
         "VpnAuthenticationAlgorithmEnum": "apps.hybrid.links_serializers.AUTH_ALGS",
+        # the states of Alibaba's VPCs, vSwitches, VRouters, route entries, security groups and EIPs
+        "AlibabaNetworkStateEnum": "apps.hybrid.models.network.NetworkState",
     },
 }
 

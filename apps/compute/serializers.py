@@ -73,8 +73,7 @@ class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
     cpu_num = serializers.IntegerField(min_value=1, max_value=1024, required=False)
     memory_size = serializers.IntegerField(min_value=16 * 1024 * 1024, required=False, help_text="bytes")
     image_uuid = UuidRelatedField(source="image", queryset=Image.objects.all())
-    l3_network_uuids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=16,
-                                             required=False)
+    l3_network_uuids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=16)
     static_ips = serializers.DictField(child=serializers.IPAddressField(protocol="IPv4"), required=False,
                                        default=dict, help_text="{l3_network_uuid: ip}")
     zone_uuid = UuidRelatedField(source="zone", required=False, queryset=Zone.objects.all())
@@ -108,8 +107,6 @@ class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
             data.setdefault("allocator_strategy", offering.allocator_strategy)
         if data.get("identity_zone_uuid") is not None:
             return self._validate_in_cloud(data)
-        if not data.get("l3_network_uuids"):
-            raise serializers.ValidationError({"l3_network_uuids": ["This field is required."]})
         image = data["image"]
         if image.state != "Enabled" or image.status != "Ready":
             raise serializers.ValidationError({"image_uuid": [f"image {image.name} is {image.status}/{image.state}: "

@@ -93,7 +93,7 @@ class SecurityGroupRuleSerializer(serializers.Serializer):
     source_group_id = serializers.CharField()
     dest_group_id = serializers.CharField()
     policy = serializers.CharField()
-    priority = serializers.IntegerField()
+    priority = serializers.IntegerField(read_only=True)   # an answer's, as the cloud said it
     nic_type = serializers.CharField()
     description = serializers.CharField()
 

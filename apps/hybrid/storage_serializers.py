@@ -69,7 +69,7 @@ class OssBucketCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
 
 class OssObjectSerializer(serializers.Serializer):
     key = serializers.CharField()
-    size = serializers.IntegerField(help_text="bytes")
+    size = serializers.IntegerField(read_only=True, help_text="bytes")
     last_modified = serializers.DateTimeField()
     etag = serializers.CharField()
     storage_class = serializers.CharField()
@@ -97,9 +97,10 @@ class OssBucketInfoSerializer(serializers.Serializer):
     location = serializers.CharField()
     extranet_endpoint = serializers.CharField()
     intranet_endpoint = serializers.CharField()
-    object_count = serializers.IntegerField()
-    storage_size = serializers.IntegerField(help_text="bytes")
-    multipart_upload_count = serializers.IntegerField()
+    # answers of the cloud, never written
+    object_count = serializers.IntegerField(read_only=True)
+    storage_size = serializers.IntegerField(read_only=True, help_text="bytes")
+    multipart_upload_count = serializers.IntegerField(read_only=True)
 
 
 # --- ECS images (H5) ---------------------------------------------------------------------------------
