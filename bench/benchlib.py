@@ -45,10 +45,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-def django_for_bench(name, database_url, zero_setup):
+def django_for_bench(name, database_url, zero_setup, redis_url=None):
     """Django set up in this process on a database of the bench's own, migrated: SQLite in a fresh
     temporary data directory (``zero_setup``), else ``database_url`` (MariaDB, dropped and made
-    again); no Redis either way. Returns the data directory."""
+    again); Redis (live events, cache) only when ``redis_url`` is given. Returns the data directory."""
     import os
     import subprocess
     import sys
@@ -63,6 +63,8 @@ def django_for_bench(name, database_url, zero_setup):
                CLOUDPORTAL_DATA_DIR=str(workdir / "data"))
     for variable in ("REDIS_URL", "CELERY_BROKER_URL"):
         env.pop(variable, None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     if zero_setup:
         env.pop("DATABASE_URL", None)
     else:

@@ -44,6 +44,8 @@ def parse_args():
     p.add_argument("--batch", type=int, default=100, help="ECS instances of the batch create (0: none)")
     p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     p.add_argument("--zero-setup", action="store_true", help="SQLite in a temporary directory; --database-url ignored")
+    p.add_argument("--redis-url", default="", help="the production path: live events and the cache on this Redis "
+                                                   "(e.g. redis://127.0.0.1:6379/12); default: none (the database relay)")
     return p.parse_args()
 
 
@@ -98,7 +100,7 @@ def run_sync(data_center):
 
 def main():
     args = parse_args()
-    django_for_bench("hybrid", args.database_url, args.zero_setup)
+    django_for_bench("hybrid", args.database_url, args.zero_setup, args.redis_url)
     from django.conf import settings
 
     from apps.core.testing import client_for, make_account
@@ -126,7 +128,8 @@ def main():
         center = AlibabaDataCenter.objects.create(name="hangzhou", account=admin.account, access_key=key,
                                                   region_id="cn-hangzhou", time_zone="Asia/Shanghai")
         probe = speed_probe()
-        print(f"database: {'SQLite' if args.zero_setup else 'MariaDB'}; Python {interpreter()}; "
+        print(f"database: {'SQLite' if args.zero_setup else 'MariaDB'}{' + Redis' if args.redis_url else ''}; "
+              f"Python {interpreter()}; "
               f"speed probe {probe:.0f} ms")
         for label in ("first sync", "sync, nothing changed"):
             wall, cpu, written, job = run_sync(center)

@@ -99,9 +99,11 @@ def made_for(cloud, row_uuid):
 
 def wait_for(ctx, cloud, instance_id, statuses, what):
     """Poll until the instance's status is one of ``statuses`` (None among them: until it is gone);
-    the item last seen (None when gone)."""
+    the item last seen (None when gone). The first look comes after a pause: right after the call
+    that moves it, an instance is still where it was (a look then only costs a call)."""
     deadline = time.monotonic() + WAIT_TIMEOUT.value()
     pause, longest, seen = FIRST_POLL, POLL_INTERVAL.value(), None
+    time.sleep(pause)
     while True:
         item = describe(cloud, instance_id)
         status = item.get("Status") if item else None
