@@ -31,7 +31,9 @@ from benchlib import arg_parser, django_for_bench, interpreter, speed_probe  # n
 
 DEFAULT_URL = "mysql://root@127.0.0.1:3306/cloudportal_bench_hybrid"
 IMAGE = "aliyun_3_x64_20G_alibase_20240819.vhd"
-WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b.*?\b`?(hybrid_\w+)`?", re.IGNORECASE | re.DOTALL)
+# what a sync may write: the hybrid rows, their mirrors in the VM list, and the change log of both
+WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b.*?\b`?(hybrid_\w+|compute_vminstance|core_changelog)`?",
+                    re.IGNORECASE | re.DOTALL)
 CLAIM = re.compile(r"^\s*UPDATE\s+\S+\s+SET\s+[`\"]?busy_job[`\"]?\s*=\s*\S+\s+WHERE", re.IGNORECASE)
 
 
@@ -75,7 +77,8 @@ def fill_cloud(cloud, args):
 
 
 def run_sync(data_center):
-    """The data centre's sync flow run here: (wall s, CPU s, rows written to hybrid tables, result)."""
+    """The data centre's sync flow run here: (wall s, CPU s, statements writing hybrid rows, their VM
+    rows or the change log, result)."""
     from django.db import connection
 
     from apps.core.flows import execute_job, start_job
