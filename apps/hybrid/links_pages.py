@@ -52,8 +52,9 @@ class VirtualBorderRouterPages(ResourcePages):
     order = 80
     columns = ["name", "vbr_id", "state", "access_point_id", "vlan_id", "route_table_id", "created_at"]
     edit_fields = ["description"]
-    actions = [Action("link-vpc", _("Link to a VPC"), destructive=False),
+    actions = [Action("link-vpc", _("Link to a VPC"), body=s.LinkVpcForm, destructive=False),
                Action("delete", _("Delete here"), destructive=True)]
+    options = {"vpc_uuid": "alibaba-vpcs"}
     cells = TIMES
     row_fields = ["time_zone"]
     labels = LINK_LABELS

@@ -14,8 +14,8 @@ from apps.core.api.fields import UuidRelatedField
 from apps.core.api.serializers import BuiltOnceFieldsMixin, ResourceSerializer
 from apps.core.secrets import encrypt
 
-from .models import (AlibabaDataCenter, CustomerGateway, RouterInterface, VirtualBorderRouter, VpnConnection,
-                     VpnGateway)
+from .models import (AlibabaDataCenter, AlibabaVpc, CustomerGateway, RouterInterface, VirtualBorderRouter,
+                     VpnConnection, VpnGateway)
 
 SPECS = ["Mini.2", "Mini.5", "Small.1", "Small.2", "Small.5", "Middle.1", "Middle.2", "Middle.5", "Large.1",
          "Large.2", "Large.5", "Xlarge.1"]
@@ -105,8 +105,11 @@ class LinkVpcBody(serializers.Serializer):
     """``POST /virtual-border-routers/<uuid>/link-vpc/``: a link from this VBR to a VPC of its region,
     with routes both sides."""
 
-    vpc_id = serializers.RegexField(r"^vpc-[0-9a-z]+$", max_length=64, help_text="the VPC's id in the cloud",
+    vpc_id = serializers.RegexField(r"^vpc-[0-9a-z]+$", max_length=64, required=False,
+                                    help_text="the VPC's id in the cloud; or vpc_uuid",
                                     error_messages={"invalid": "a VPC id of the cloud (vpc-...)"})
+    vpc_uuid = UuidRelatedField(source="vpc", queryset=AlibabaVpc.objects.all(), required=False,
+                                help_text="a VPC the data centre's sync found (the console's choice)")
     idc_cidr = serializers.CharField(max_length=64,
                                      help_text="the on-premises network the VPC reaches through the link")
     vpc_cidr = serializers.CharField(max_length=64, required=False, allow_blank=True, default="",
@@ -119,6 +122,24 @@ class LinkVpcBody(serializers.Serializer):
 
     def validate_vpc_cidr(self, value):
         return check_cidr(value) if value else value
+
+    def validate(self, data):
+        vpc = data.pop("vpc", None)   # a row: the job's arguments take its cloud id
+        if vpc is not None:
+            if data.get("vpc_id") and data["vpc_id"] != vpc.vpc_id:
+                raise serializers.ValidationError({"vpc_id": [f"vpc_uuid names VPC {vpc.vpc_id}"]})
+            if vpc.state != "Available" or not vpc.vpc_id:
+                raise serializers.ValidationError({"vpc_uuid": [f"VPC {vpc.vpc_id or vpc.name} is {vpc.state}"]})
+            data["vpc_id"], data["vpc_data_center_id"] = vpc.vpc_id, vpc.data_center_id
+        elif not data.get("vpc_id"):
+            raise serializers.ValidationError({"vpc_id": ["give vpc_id or vpc_uuid"]})
+        return data
+
+
+class LinkVpcForm(LinkVpcBody):
+    """The console's form of the link: the VPC picked among the synced ones."""
+
+    vpc_id = None
 
 
 # --- VPN (H9) --------------------------------------------------------------------------------------

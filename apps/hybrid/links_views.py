@@ -17,7 +17,7 @@ from rest_framework.decorators import action
 from apps.core import cascade as cascade_lib
 from apps.core.api.flowstarts import FlowAction, FlowStart
 from apps.core.api.viewsets import ResourceViewSet
-from apps.core.errors import InvalidState
+from apps.core.errors import InvalidArgument, InvalidState
 
 from . import links_serializers as s
 from .flows.links_express import DELETE_LINK, LINK_VBR_TO_VPC
@@ -39,6 +39,10 @@ class MirroredViewSet(ResourceViewSet):
 
 
 def _link_args(vbr, data):
+    data = dict(data)
+    if data.pop("vpc_data_center_id", vbr.data_center_id) != vbr.data_center_id:
+        raise InvalidArgument("link the VBR to a VPC of its own data centre",
+                              details={"vpc_uuid": ["not a VPC of the VBR's data centre"]})
     return {**data, "data_center_uuid": str(vbr.data_center.uuid), "vbr_uuid": str(vbr.uuid)}
 
 

@@ -6,7 +6,7 @@ without Chromium or Playwright."""
 import re
 
 from apps.core.testing import client_for, make_account
-from apps.hybrid.models import VirtualBorderRouter
+from apps.hybrid.models import AlibabaVpc, VirtualBorderRouter
 from tests.emulator.conftest import make_vpc_client, vpc_client  # noqa: F401
 from tests.emulator.process import DEMO_KEY_ID, DEMO_KEY_SECRET
 from tests.emulator.vpc_fixtures import make_vpc
@@ -22,16 +22,17 @@ def test_link_a_vbr_and_quick_create_a_vpn_from_the_console(chromium, hybrid_por
     assert api.post("/api/v1/alibaba-access-keys/", {"name": "demo", "access_key_id": DEMO_KEY_ID,
                                                      "access_key_secret": DEMO_KEY_SECRET},
                     format="json").status_code == 201
+    network = make_vpc(vpc_client, cidr="10.30.0.0/16")   # before the data centre: its sync finds it
     assert api.post("/api/v1/alibaba-data-centers/", {"region_id": "cn-hangzhou"},
                     format="json").status_code == 202
-    network = make_vpc(vpc_client, cidr="10.30.0.0/16")
     vbr = VirtualBorderRouter.objects.select_related("data_center").order_by("vbr_id").first()
     tab = Browsing(chromium, hybrid_portal, user)
     try:
         page = tab.goto("/ui/virtual-border-routers/")
         assert vbr.vbr_id in page.text_content("#rows")
         act(tab, "virtual-border-routers", vbr.uuid, "Link to a VPC",
-            values={"vpc_id": network.vpc_id, "idc_cidr": "192.168.10.0/24"})
+            selects={"vpc_uuid": str(AlibabaVpc.objects.get(vpc_id=network.vpc_id).uuid)},
+            values={"idc_cidr": "192.168.10.0/24"})
         page = tab.goto("/ui/router-interfaces/")
         tab.until(rows_showing("Active", 2), what="both ends of the link Active")
         interfaces = cloud.table("router_interfaces")

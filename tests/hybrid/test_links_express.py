@@ -119,6 +119,18 @@ def test_link_vpc_connects_two_interfaces_and_routes_both_sides(hybrid, data_cen
     assert counts["RouterInterface"]["imported"] == 0 and counts["RouterInterface"]["unchanged"] == 2
 
 
+def test_the_vpc_may_be_picked_among_the_synced_ones(hybrid, data_center, vpc_client):  # noqa: F811
+    network = make_vpc(vpc_client, cidr="10.21.0.0/16")
+    sync(hybrid, data_center)
+    [vpc] = listed(hybrid, "/api/v1/alibaba-vpcs/", q=f"vpc_id={network.vpc_id}")
+    vbr = listed(hybrid, VBRS)[0]
+    job = hybrid.job(hybrid.post(f"{VBRS}{vbr['uuid']}/link-vpc/", {"vpc_uuid": vpc["uuid"], "idc_cidr": IDC}))
+    assert job["state"] == "succeeded", job
+    assert hybrid.emulator.table("router_interfaces")[job["result"]["vpc_end"]]["RouterId"] == network.vrouter_id
+    neither = hybrid.post(f"{VBRS}{vbr['uuid']}/link-vpc/", {"idc_cidr": IDC})
+    assert neither.status_code == 400 and "vpc_id" in neither.json()["details"]
+
+
 @pytest.mark.parametrize("failing", ["ConnectRouterInterface", "CreateRouteEntry"])
 def test_a_failed_link_leaves_nothing_in_the_cloud(hybrid, data_center, vpc_client, failing):  # noqa: F811
     network = make_vpc(vpc_client)
