@@ -13,7 +13,7 @@ waits' sleeping is not CPU).
 
 Targets (issue 18): 5,000 instances, 200 security groups, 50 VPCs with 500 vSwitches synced in
 ≤ 30 s the first time, ≤ 5 s and zero row writes with nothing changed; a batch of 100: ≤ 20 ms of
-the portal's CPU per instance. What is synced is what ``apps/hybrid/remote_kinds.SYNC_ORDER`` holds.
+the portal's CPU per instance. What is synced is what ``apps/hybrid/remote_kinds/__init__.SYNC_ORDER`` holds.
 
     .venv/bin/python bench/hybrid_sync.py                       # the issue's sizes, MariaDB
     .venv/bin/python bench/hybrid_sync.py --instances 500 --batch 10 --zero-setup
