@@ -41,9 +41,12 @@ for _network_model in (AlibabaEip, AlibabaRouteEntry, AlibabaSecurityGroup, Alib
 # (a VPC forgotten here leaves its vSwitches, VRouter and groups here, no longer linked to it: the
 # next sync brings it back and links them again)
 
-# what a VM create placed in a zone is mapped to (models/oneview.py) goes with its data centre or zone
+# what a VM create placed in a zone is mapped to (models/oneview.py) goes with its data centre or
+# zone, and with its account
 from .models import EcsImageMapping, EcsNetworkMapping, EcsOfferingMapping  # noqa: E402
 
 cascade(AlibabaDataCenter).deletes(EcsImageMapping, via="data_center")
 cascade(AlibabaDataCenter).deletes(EcsOfferingMapping, via="data_center")
 cascade(AlibabaIdentityZone).deletes(EcsNetworkMapping, via="identity_zone")
+for _mapping in (EcsImageMapping, EcsOfferingMapping, EcsNetworkMapping):
+    cascade(Account).deletes(_mapping, via="account")
