@@ -10,7 +10,7 @@ from apps.core.ui.edit import FormView
 from . import links_serializers as s
 from .links_views import (CustomerGatewayViewSet, RouterInterfaceViewSet, VirtualBorderRouterViewSet,
                           VpnConnectionViewSet, VpnGatewayViewSet)
-from .ui import HYBRID, LABELS, in_site_zone
+from .ui import DELETE_HERE, DELETE_IN_CLOUD, HYBRID, LABELS, in_site_zone
 
 LINK_LABELS = {
     **LABELS,
@@ -38,8 +38,6 @@ LINK_LABELS = {
     "ipsec_auth_alg": _("IPsec authentication"), "ipsec_pfs": _("IPsec DH group"),
     "ipsec_lifetime": _("IPsec SA lifetime (s)"), "customer_gateway_ip": _("Customer gateway IP"),
 }
-DELETE_IN_CLOUD = Action("delete", _("Delete in the cloud"), destructive=True)   # then here
-DELETE_HERE = Action("delete-here", _("Delete here"), destructive=True)
 TIMES = {"remote_created_at": in_site_zone, "connected_at": in_site_zone}
 SETTINGS = ["local_subnet", "remote_subnet", "effect_immediately", "enable_dpd", "enable_nat_traversal", "psk",
             *s.CONFIG_KEYS]

@@ -14,12 +14,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.decorators import action
 
-from apps.core import cascade as cascade_lib
 from apps.core.api.flowstarts import FlowAction, FlowStart
 from apps.core.api.viewsets import ResourceViewSet
 from apps.core.errors import InvalidArgument, InvalidState
 
 from . import links_serializers as s
+from .delete_here import DeleteHere
 from .flows.links_express import DELETE_LINK, LINK_VBR_TO_VPC
 from .flows.links_vpn import (CREATE_CUSTOMER_GATEWAY, CREATE_VPN_CONNECTION, DELETE_CUSTOMER_GATEWAY,
                               DELETE_VPN_CONNECTION, MODIFY_VPN_CONNECTION, QUICK_CREATE_VPN,
@@ -99,21 +99,7 @@ def _in_cloud(row_arg, action, body=False):
     return args
 
 
-class DeleteHereMixin:
-    """``POST .../delete-here/``: the row only (the cascade), the cloud left alone; the data
-    centre's next sync brings it back. DELETE deletes in the cloud, then here."""
-
-    @action(detail=True, methods=["post"], url_path="delete-here")
-    def delete_here(self, request, uuid=None):
-        """Delete it here only: it stays in the cloud, and the next sync brings it back (202 + job)."""
-        row = self.get_object()
-        cascade_lib.check_blockers(row)
-        return self.start_flow(cascade_lib.CASCADE_DELETE, row, {"resource_type": row.resource_type(),
-                                                                 "uuid": str(row.uuid)},
-                               action=f"delete-here-{self.basename}")
-
-
-class CustomerGatewayViewSet(DeleteHereMixin, ResourceViewSet):
+class CustomerGatewayViewSet(DeleteHere, ResourceViewSet):
     """Customer gateways (the on-premises ends of VPN connections). Create, rename and DELETE act in
     the cloud (202 + job); a gateway gone there (Deleted) is deleted here only."""
 
@@ -155,7 +141,7 @@ def _connection_row(data, data_center, job_uuid, **ids):
         **{field: data[field] for field in s.CONFIG_KEYS if data.get(field) not in (None, "")}, **ids)
 
 
-class VpnConnectionViewSet(DeleteHereMixin, ResourceViewSet):
+class VpnConnectionViewSet(DeleteHere, ResourceViewSet):
     """IPsec VPN connections between a VPN gateway and a customer gateway. Create, modify and DELETE
     act in the cloud (202 + job); ``POST .../quick-create/`` makes a gateway, a customer gateway
     and the connection in one flow."""

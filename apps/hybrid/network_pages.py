@@ -13,7 +13,7 @@ from apps.core.ui import Action, Related, ResourcePages, add_detail_panel
 from .models import AlibabaEip, AlibabaRouteEntry, AlibabaSecurityGroup, AlibabaVpc, AlibabaVRouter, AlibabaVSwitch
 from .network_views import (EipViewSet, RouteEntryViewSet, SecurityGroupViewSet, VpcViewSet, VRouterViewSet,
                             VSwitchViewSet)
-from .ui import HYBRID, LABELS, in_site_zone
+from .ui import DELETE_HERE, DELETE_IN_CLOUD, HYBRID, LABELS, in_site_zone
 
 NETWORK_LABELS = {
     **LABELS, "vpc_uuid": _("VPC"), "v_router_id": _("VRouter"), "v_router_uuid": _("VRouter"),
@@ -26,8 +26,6 @@ NETWORK_LABELS = {
     "port_range": _("Ports"), "cidr_ip": _("Addresses"), "policy": _("Policy"), "priority": _("Priority"),
     "nic_type": _("Network type"), "rule_id": _("Rule ID"), "v_switch_uuid": _("vSwitch"),
 }
-DELETE_IN_CLOUD = Action("delete", _("Delete in the cloud"), destructive=True)   # then here
-DELETE_HERE = Action("delete-here", _("Delete here"), destructive=True)
 TIMES = {"remote_created_at": in_site_zone}
 
 

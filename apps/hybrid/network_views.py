@@ -8,15 +8,12 @@ next sync brings it back). VRouters are the cloud's (made and deleted with their
 synced and shown only."""
 import uuid as uuid_lib
 
-from rest_framework.decorators import action
-
-from apps.core import cascade as cascade_lib
-from apps.core.api.flowstarts import FlowAction, FlowStart, accepted, audit
+from apps.core.api.flowstarts import FlowAction, FlowStart
 from apps.core.api.viewsets import ReadOnlyQueryViewSet, ResourceViewSet
 from apps.core.errors import Conflict, InvalidArgument
-from apps.core.flows import start_job
 
 from . import network_serializers as s
+from .delete_here import DeleteHere
 from .flows.network_eips import ALLOCATE_EIP, ASSOCIATE_EIP, DISASSOCIATE_EIP, RELEASE_EIP
 from .flows.network_security_groups import ADD_RULE, CREATE_SECURITY_GROUP, DELETE_SECURITY_GROUP, REMOVE_RULE
 from .flows.network_vpcs import (CREATE_ROUTE_ENTRY, CREATE_V_SWITCH, CREATE_VPC, DELETE_ROUTE_ENTRY, DELETE_V_SWITCH,
@@ -48,25 +45,6 @@ def _delete_remote(flow, check=None, what="it"):
     return _action("delete", flow, check=check,
                    doc=f"Delete {what} in Alibaba Cloud (waiting until it is gone), then here (202 + job). "
                        "POST .../delete-here/ deletes it here only.")
-
-
-class DeleteHere:
-    """``POST .../delete-here/``: the row only (core's cascade delete, 202 + job), on a read-only
-    viewset too (a VRouter's)."""
-
-    @action(detail=True, methods=["post"], url_path="delete-here")
-    def delete_here(self, request, uuid=None):
-        """Delete it here only (the portal's row): it stays in the cloud, and the data centre's next
-        sync brings it back (202 + job)."""
-        row = self.get_object()
-        audit(request, resource_type=row.resource_type(), resource_uuid=row.uuid)
-        cascade_lib.check_blockers(row)
-        shown = self.get_serializer(row).data
-        job = start_job(cascade_lib.CASCADE_DELETE, resource=row, user=request.user,
-                        args={"resource_type": row.resource_type(), "uuid": str(row.uuid)},
-                        action=f"delete-here-{self.basename}")
-        audit(request, job_uuid=job.uuid)
-        return accepted(job, shown)
 
 
 class NetworkViewSet(DeleteHere, ResourceViewSet):

@@ -12,7 +12,7 @@ from apps.core.ui.base import PageView
 from apps.core.ui.cells import human_bytes
 
 from .storage_views import EcsDiskViewSet, EcsImageViewSet, OssBucketViewSet
-from .ui import HYBRID, LABELS, in_site_zone
+from .ui import DELETE_HERE, DELETE_IN_CLOUD, HYBRID, LABELS, in_site_zone
 
 STORAGE_LABELS = {
     **LABELS,
@@ -26,7 +26,6 @@ STORAGE_LABELS = {
     "disk_charge_type": _("Billing"), "ecs_instance_uuid": _("ECS instance"), "device": _("Device"),
     "portable": _("Detachable"), "delete_with_instance": _("Deleted with the instance"),
 }
-DELETE_HERE = Action("delete-here", _("Delete here"), destructive=True)
 TIMES = {"remote_created_at": in_site_zone}
 # the rows a plain uuid field names, shown by their name linking to their page
 LINKS = {"data_center_uuid": "alibaba-data-centers", "identity_zone_uuid": "alibaba-identity-zones",
@@ -43,7 +42,7 @@ class OssBucketPages(ResourcePages):
     fields = ["bucket_name", "description", "data_center_uuid", "acl", "storage_class", "data_redundancy_type"]
     edit_fields = ["description"]
     options = {"data_center_uuid": "alibaba-data-centers"}
-    actions = [Action("delete", _("Delete in the cloud"), destructive=True), DELETE_HERE]
+    actions = [DELETE_IN_CLOUD, DELETE_HERE]
     cells = TIMES
     links = LINKS
     labels = STORAGE_LABELS
@@ -113,7 +112,7 @@ class EcsImagePages(ResourcePages):
               "keep_oss_object"]
     edit_fields = ["description"]
     options = {"local_image_uuid": "images", "oss_bucket_uuid": "oss-buckets"}
-    actions = [Action("delete", _("Delete in the cloud"), destructive=True), DELETE_HERE]
+    actions = [DELETE_IN_CLOUD, DELETE_HERE]
     cells = TIMES
     links = LINKS
     labels = STORAGE_LABELS
@@ -136,7 +135,7 @@ class EcsDiskPages(ResourcePages):
     actions = [Action("attach", _("Attach"), destructive=False), Action("detach", _("Detach"), destructive=False),
                Action("rename", _("Rename"), destructive=False),
                Action("charge-type", _("Change billing"), destructive=False),
-               Action("delete", _("Delete in the cloud"), destructive=True), DELETE_HERE]
+               DELETE_IN_CLOUD, DELETE_HERE]
     cells = TIMES
     links = LINKS
     labels = STORAGE_LABELS

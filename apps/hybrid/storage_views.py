@@ -12,27 +12,16 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from apps.core import cascade as cascade_lib
 from apps.core.api.flowstarts import FlowAction, FlowStart
 from apps.core.api.viewsets import ResourceViewSet
 from apps.core.errors import Conflict, InvalidArgument
 
 from . import storage_serializers as s
 from .cloud import Cloud
+from .delete_here import DeleteHere
 from .flows import CREATE_ECS_DISK, CREATE_OSS_BUCKET, DELETE_ECS_IMAGE, DELETE_OSS_BUCKET, DISK_FLOWS, UPLOAD_ECS_IMAGE
 from .models import (BUCKET_STATE_MACHINE, DISK_STATE_MACHINE, IMAGE_STATE_MACHINE, BucketState, EcsDisk, EcsImage,
                      ImageOwner, ImageState, OssBucket)
-
-
-def delete_here():
-    """``POST .../delete-here/``: the portal's cascade delete of the row, nothing sent to the cloud."""
-    def args(row, data):
-        cascade_lib.check_blockers(row)
-        return {"resource_type": row.resource_type(), "uuid": str(row.uuid)}
-
-    return FlowAction(cascade_lib.CASCADE_DELETE, args=args,
-                      doc="Delete the row here only (202 + job); nothing is deleted in the cloud, and the next sync "
-                          "brings it back while the cloud still has it.")
 
 
 # --- OSS buckets (H10) ---------------------------------------------------------------------------
@@ -41,7 +30,7 @@ def _delete_bucket(bucket, data):
     return DELETE_OSS_BUCKET, {"bucket_uuid": str(bucket.uuid)}
 
 
-class OssBucketViewSet(ResourceViewSet):
+class OssBucketViewSet(DeleteHere, ResourceViewSet):
     """OSS buckets of the data centres (those of each data centre's region). POST makes one in the
     cloud; DELETE deletes it there (refused while it holds objects: OSS_BUCKET_NOT_EMPTY), then here."""
 
@@ -49,7 +38,6 @@ class OssBucketViewSet(ResourceViewSet):
     serializer_class = s.OssBucketSerializer
     create_serializer_class = s.OssBucketCreateSerializer
     delete_action = FlowAction(plan=_delete_bucket, doc="Delete the bucket in the cloud, then here (202 + job).")
-    flow_actions = {"delete-here": delete_here()}
 
     def start_create(self, data):
         job_uuid = uuid_lib.uuid4()
@@ -114,7 +102,7 @@ def _delete_image(image, data):
     return DELETE_ECS_IMAGE, {"image_uuid": str(image.uuid)}
 
 
-class EcsImageViewSet(ResourceViewSet):
+class EcsImageViewSet(DeleteHere, ResourceViewSet):
     """Images of the data centres: system ones and the account's custom ones as the syncs found them
     (``hybrid/images.syncOwners``). POST uploads a local image through an OSS bucket and imports it
     as a custom image (202 + job with its progress); DELETE deletes a custom image in the cloud, then here."""
@@ -123,7 +111,6 @@ class EcsImageViewSet(ResourceViewSet):
     serializer_class = s.EcsImageSerializer
     create_serializer_class = s.EcsImageUploadSerializer
     delete_action = FlowAction(plan=_delete_image, doc="Delete the custom image in the cloud, then here (202 + job).")
-    flow_actions = {"delete-here": delete_here()}
 
     def start_create(self, data):
         job_uuid, row_uuid = uuid_lib.uuid4(), uuid_lib.uuid4()
@@ -164,7 +151,7 @@ def _disk_action(name, body=None):
                           "409 naming the state when not allowed).")
 
 
-class EcsDiskViewSet(ResourceViewSet):
+class EcsDiskViewSet(DeleteHere, ResourceViewSet):
     """Data disks of the data centres. Create, the actions and DELETE (in the cloud, then here) run
     flows (202 + job)."""
 
@@ -176,7 +163,6 @@ class EcsDiskViewSet(ResourceViewSet):
         "detach": _disk_action("detach"),
         "rename": _disk_action("rename", s.DiskRenameBody),
         "charge-type": _disk_action("charge-type", s.DiskChargeTypeBody),
-        "delete-here": delete_here(),
     }
     delete_action = _disk_action("delete")
 

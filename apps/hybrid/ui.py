@@ -19,6 +19,9 @@ from apps.core.ui.cells import Cell
 from .views import AccessKeyViewSet, DataCenterViewSet, EcsInstanceViewSet, IdentityZoneViewSet
 
 HYBRID = _("Hybrid cloud")
+# every mirrored cloud resource's two deletes: in the cloud (then here), and here only
+DELETE_IN_CLOUD = Action("delete", _("Delete in the cloud"), destructive=True)
+DELETE_HERE = Action("delete-here", _("Delete here"), destructive=True)
 LABELS = {
     "access_key_id": _("AccessKey ID"), "access_key_secret": _("AccessKey secret"), "is_default": _("Default"),
     "access_key_uuid": _("AccessKey"), "region_id": _("Region"), "local_name": _("Local name"),
@@ -126,8 +129,7 @@ class EcsInstancePages(ResourcePages):
                Action("change-password", _("Change password"), destructive=False),
                Action("charge-type", _("Change billing"), destructive=False),
                Action("vnc-password", _("Set VNC password"), destructive=False),
-               Action("delete", _("Delete in the cloud"), destructive=True),
-               Action("delete-here", _("Delete here"), destructive=True)]
+               DELETE_IN_CLOUD, DELETE_HERE]
     cells = {"remote_created_at": in_site_zone, "expired_at": in_site_zone}
     labels = LABELS
     search_example = "state=Running"

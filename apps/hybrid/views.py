@@ -10,7 +10,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from apps.core import cascade as cascade_lib
 from apps.core.api.flowstarts import FlowAction, FlowStart
 from apps.core.api.viewsets import ReadOnlyQueryViewSet, ResourceViewSet, audit
 from apps.core.errors import InvalidArgument
@@ -18,6 +17,7 @@ from apps.core.secrets import encrypt
 
 from . import serializers as s
 from .cloud import AlibabaError, Cloud
+from .delete_here import DeleteHere
 from .flows import CREATE_ECS_INSTANCE, SYNC_DATA_CENTER, plan_action
 from .flows.common import describe
 from .models import ECS_STATE_MACHINE, AlibabaAccessKey, AlibabaDataCenter, AlibabaIdentityZone, EcsInstance
@@ -104,7 +104,7 @@ def _ecs_action(name, body=None):
                           "202 + job; 409 naming the state when not allowed).")
 
 
-class EcsInstanceViewSet(ResourceViewSet):
+class EcsInstanceViewSet(DeleteHere, ResourceViewSet):
     """ECS instances of the data centres. Create (``count`` of them) and the actions run flows
     (202 + job); DELETE deletes the instance in the cloud, then here (one the cloud no longer has:
     here only)."""
@@ -122,16 +122,6 @@ class EcsInstanceViewSet(ResourceViewSet):
         "vnc-password": _ecs_action("vnc-password", s.VncPasswordBody),
     }
     delete_action = _ecs_action("delete")
-
-    @action(detail=True, methods=["post"], url_path="delete-here")
-    def delete_here(self, request, uuid=None):
-        """Delete the instance here only (the portal's row, as DELETE of a data centre does): it
-        keeps running in the cloud, and the data centre's next sync brings it back (202 + job)."""
-        instance = self.get_object()
-        cascade_lib.check_blockers(instance)
-        return self.start_flow(cascade_lib.CASCADE_DELETE, instance, {"resource_type": instance.resource_type(),
-                                                                      "uuid": str(instance.uuid)},
-                               action="delete-here-ecs-instance")
 
     def start_create(self, data):
         zone = data["identity_zone"]

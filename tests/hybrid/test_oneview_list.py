@@ -145,7 +145,7 @@ def test_the_vm_list_reads_cloud_rows_in_the_same_number_of_queries(hybrid, sync
     def queries():
         with CaptureQueriesContext(connection) as seen:
             assert hybrid.client.get(VMS).status_code == 200
-        return len(seen)
+        return [q["sql"][:120] for q in seen]
 
     queries()   # caches a first request fills (global configs, the token's account) out of the count
     few = queries()
@@ -155,7 +155,7 @@ def test_the_vm_list_reads_cloud_rows_in_the_same_number_of_queries(hybrid, sync
                                    identity_zone_id=row.identity_zone_id, instance_id=f"i-more{index}",
                                    state="Running", instance_type="ecs.g7.large", cpu_num=2, memory_size=8 << 30)
     assert VmInstance.objects.filter(hypervisor_type="AlibabaCloud").count() == 6
-    assert queries() == few
+    assert len(queries()) == len(few), (few, queries())
 
 
 def test_a_patch_of_a_cloud_vm_writes_the_ecs_row_and_refuses_a_rename(hybrid, synced):

@@ -14,7 +14,7 @@ from apps.core.secrets import decrypt
 
 from ..cloud import AlibabaError, Cloud, is_not_found
 from ..globalconfig import POLL_INTERVAL, WAIT_TIMEOUT
-from ..models import ECS_STATE_MACHINE, EcsInstance
+from ..models import EcsInstance
 from ..remote_kinds import ECS_INSTANCES, PORTAL_TAG
 from ..syncing import Sync
 
@@ -55,19 +55,27 @@ def locked(uuid):
     return EcsInstance.objects.select_for_update().get(uuid=uuid)
 
 
-def fire(uuid, event, **fields):
-    """The instance's state through ECS_STATE_MACHINE (409 naming it when the table refuses),
-    saved with ``fields``, under a row lock. Returns the state it had before."""
+def save_state(model, uuid, event=None, **fields):
+    """A hybrid row's state through its model's state table (409 naming it when the table refuses;
+    no event: the state stays) and ``fields``, under a row lock, written only where they differ.
+    Returns the state it had before."""
     with transaction.atomic(savepoint=False):
-        row = locked(uuid)
+        row = model.objects.select_for_update().get(uuid=uuid)
         before = row.state
-        row.state = ECS_STATE_MACHINE.next(row.state, event) if event else row.state
-        for key, value in fields.items():
-            setattr(row, key, value)
-        changed = [key for key in fields if key != "state"]
+        if event:
+            row.state = model.state_machine.next(row.state, event)
+        changed = [key for key, value in fields.items() if getattr(row, key) != value]
+        for key in changed:
+            setattr(row, key, fields[key])   # ``state`` among them: set as it is (a rollback's)
+        changed = [key for key in changed if key != "state"]
         if row.state != before or changed:
             row.save(update_fields=["state", "updated_at", *changed])
     return before
+
+
+def fire(uuid, event, **fields):
+    """``save_state`` of the ECS instance ``uuid``."""
+    return save_state(EcsInstance, uuid, event, **fields)
 
 
 def remote_values(row, item):

@@ -14,16 +14,14 @@ Arguments (``ctx.args``): ``row_uuid`` (what a create makes is the row's columns
 """
 import time
 
-from django.db import transaction
-
 from apps.core.flows import DbStep, NoRollback, RemoteStep
 
 from ..cloud import AlibabaError, Cloud, is_not_found
 from ..globalconfig import POLL_INTERVAL, WAIT_TIMEOUT
-from ..models.network import NETWORK_STATE_MACHINE, NetworkState
+from ..models.network import NetworkState
 from ..remote_kinds import PORTAL_TAG
 from ..syncing import Sync
-from .common import FIRST_POLL, WaitTimedOut
+from .common import FIRST_POLL, WaitTimedOut, save_state
 
 
 class RemoteType:
@@ -104,19 +102,8 @@ def mirrored(row, remote_type, item):
 
 
 def save_fields(remote_type, uuid, event=None, **fields):
-    """The row's state through NETWORK_STATE_MACHINE (409 naming it when the table refuses) and
-    ``fields``, under a row lock; the state it had before."""
-    with transaction.atomic(savepoint=False):
-        row = remote_type.model.objects.select_for_update().get(uuid=uuid)
-        before = row.state
-        if event:
-            row.state = NETWORK_STATE_MACHINE.next(row.state, event)
-        changed = [key for key, value in fields.items() if getattr(row, key) != value]
-        for key in changed:
-            setattr(row, key, fields[key])
-        if row.state != before or changed:
-            row.save(update_fields=["state", "updated_at", *changed])
-    return before
+    """``save_state`` of the network row ``uuid`` (its kind's model)."""
+    return save_state(remote_type.model, uuid, event, **fields)
 
 
 # --- waiting -----------------------------------------------------------------------------------

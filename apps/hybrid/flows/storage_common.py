@@ -13,6 +13,7 @@ from apps.core.flows import DbStep, NoRollback
 from ..cloud import Cloud
 from ..globalconfig import POLL_INTERVAL, WAIT_TIMEOUT
 from .common import FIRST_POLL, WaitTimedOut
+from .common import save_state as fire  # noqa: F401  (the storage flows' name for it)
 
 ARGS = {"OssBucket": "bucket_uuid", "EcsImage": "image_uuid", "EcsDisk": "disk_uuid"}
 
@@ -29,22 +30,6 @@ def cloud_of(ctx, model):
     """The cloud of the row's data centre (its key and region), read once per job run."""
     uuid = ctx.args[uuid_arg(model)]
     return ctx.cached(("cloud", uuid), lambda: Cloud.of(row_of(ctx, model).data_center))
-
-
-def fire(model, uuid, event, **fields):
-    """The row's state through its state table (409 naming it when the table refuses; no event:
-    the state stays), saved with ``fields``, under a row lock. Returns the state it had before."""
-    with transaction.atomic(savepoint=False):
-        row = model.objects.select_for_update().get(uuid=uuid)
-        before = row.state
-        if event:
-            row.state = model.state_machine.next(row.state, event)
-        for key, value in fields.items():
-            setattr(row, key, value)
-        changed = [key for key in fields if key != "state"]
-        if row.state != before or changed:
-            row.save(update_fields=["state", "updated_at", *changed])
-    return before
 
 
 class Begin(DbStep):
