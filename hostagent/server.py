@@ -15,6 +15,7 @@ from . import __version__
 from .backends.base import validate_define, require_vm_uuid, VM_OPS
 from .backends.network_base import NETWORK_PATHS, NETWORK_READ_PATHS
 from .backends.storage_base import STORAGE_ROUTES
+from .backends import routes as feature_routes
 from .errors import AgentFailure, invalid_request
 from .events import EventReporter
 from .exposition import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -26,7 +27,7 @@ log = logging.getLogger("hostagent.server")
 MAX_SKEW = 300          # seconds between X-Timestamp and the agent's clock
 ANSWER_TTL = 660        # answers (and seen timestamps) are kept this long: > 2 * MAX_SKEW
 READ_PATHS = {"/v1/host/ping", "/v1/host/facts", "/v1/host/capacity", "/v1/vm/states", "/v1/vm/vnc-port",
-              "/v1/storage/capacity", "/v1/volume/info", *NETWORK_READ_PATHS}
+              "/v1/storage/capacity", "/v1/volume/info", *NETWORK_READ_PATHS, *feature_routes.read_paths()}
 
 
 def _json_bytes(payload):
@@ -124,6 +125,8 @@ class AgentServer:
             self.routes[path] = self._spec_handler(method, validator, read=path in READ_PATHS)
         for path, (validate, method) in STORAGE_ROUTES.items():   # storage: backends/storage_*.py
             self.routes[path] = self._spec_handler(method, validate, read=path in READ_PATHS)
+        for path, entry in feature_routes.ROUTES.items():   # backends/routes.py: one module per feature
+            self.routes[path] = self._feature_handler(entry)
 
     # --- lifecycle ---------------------------------------------------------------
     async def _on_startup(self, app):
@@ -323,6 +326,16 @@ class AgentServer:
     def _spec_handler(self, method, validator, read=False):
         async def handler(host_uuid, body):
             return await self.run_backend(getattr(self.backend, method), host_uuid, validator(body), read=read)
+        return handler
+
+    def _feature_handler(self, entry):
+        impl = entry.impls.get(self.backend.name)
+
+        async def handler(host_uuid, body):
+            if impl is None:
+                raise AgentFailure(501, "NOT_SUPPORTED", f"the {self.backend.name} backend does not do this")
+            spec = entry.validate(body)
+            return await self.run_backend(impl, self.backend, host_uuid, spec, read=entry.read)
         return handler
 
     def _vm_op_handler(self, op, read=False):

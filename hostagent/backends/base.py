@@ -101,6 +101,9 @@ def validate_define(body):
     if not isinstance(start, bool):
         raise invalid_request("start must be true or false", field="start")
     spec["start"] = start
+    from . import domain_parts   # the optional parts (disks, ...), each in its own module
+
+    domain_parts.validate(body, spec)
     return spec
 
 

@@ -188,7 +188,7 @@ class SimBackend(SimNetworkMixin, SimStorageMixin, SimMetricsMixin, Backend):
             vm = host.vms[spec["vm_uuid"]] = {"state": "Stopped", "vnc_port": None}
         vm.update(name=spec["name"], cpu_num=spec["cpu_num"], memory_size=spec["memory_size"],
                   disk_path=spec["disk_path"], vnc=spec["vnc"], nics=spec.get("nics", []),
-                  vnc_password_set=bool(spec.get("vnc_password")))
+                  vnc_password_set=bool(spec.get("vnc_password")), spec=spec)
         return {"vm_uuid": spec["vm_uuid"], "state": vm["state"]}
 
     def _set_state(self, vm, state):

@@ -100,12 +100,13 @@ def host_by_uuid(uuid):
 
 def define_body(vm, nics, disk_path, disk_format):
     """The agent's /v1/vm/define request: size, root disk, NICs on their bridges, VNC with the
-    VM's console password."""
+    VM's console password, and what the define parts add (define_parts.py)."""
     from ..console.password import vnc_define_fields
+    from ..define_parts import apply_parts
 
-    return {
+    return apply_parts(vm, {
         "vm_uuid": str(vm.uuid), "name": vm.name, "cpu_num": vm.cpu_num, "memory_size": vm.memory_size,
         "disk_path": disk_path, "disk_format": disk_format,
         "nics": [{"mac": nic["mac"], "bridge": nic["bridge"]} for nic in nics],
         **vnc_define_fields(vm),
-    }
+    })
