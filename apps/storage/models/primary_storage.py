@@ -11,6 +11,9 @@ from apps.core.states import ENABLE_STATE_MACHINE, EnableState
 
 class PrimaryStorageType(models.TextChoices):
     LOCAL_STORAGE = "LocalStorage"
+    # one directory every host of the attached clusters mounts at the same path (iSCSI/FC, a cluster FS)
+    SHARED_MOUNT_POINT = "SharedMountPoint"
+    NFS = "NFS"   # an NFS export the agents mount themselves
 
 
 class PrimaryStorage(Resource):
