@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostagent.conftest import remove_domain, start_libvirt_agent
+from apps.compute.models import VmInstance
+from apps.core.testing import make_account
+from apps.storage.models import Volume, VolumeSnapshot, VolumeStatus, VolumeType
+from tests.hostagent.conftest import remove_domain
+from tests.storage.conftest import kvm_host, libvirt_agent, local_ps, zone  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.libvirt
 KiB64 = 64 * 1024
@@ -41,16 +45,14 @@ def backing(path):
     return info.get("full-backing-filename") or info.get("backing-filename")
 
 
-@pytest.fixture(scope="module")
-def kvm(tmp_path_factory):
-    """One real agent, a directory QEMU can read, one VM uuid; everything goes at the end."""
-    agent = start_libvirt_agent(tmp_path_factory.mktemp("agent"))
+@pytest.fixture
+def kvm(libvirt_agent):
+    """The module's real agent, a directory QEMU can read, one VM uuid; the domain and files go after."""
     work = Path(tempfile.mkdtemp(prefix="cp-snap-"))
     work.chmod(0o755)
     vm_uuid = str(uuid.uuid4())
-    yield agent, work, vm_uuid
+    yield libvirt_agent, work, vm_uuid
     remove_domain(vm_uuid)
-    agent.stop()
     shutil.rmtree(work, ignore_errors=True)
 
 
@@ -138,3 +140,61 @@ def test_live_and_stopped_snapshots_revert_and_merges_keep_every_levels_data(kvm
     call("/v1/vm/destroy", {"vm_uuid": vm_uuid})   # QEMU's metadata reaches the file once it stops
     assert backing(top4) is None and reads(top4, 0x22, 0) and reads(top4, 0x55, 3 * KiB64)
     assert reads(data, 0xd1, 0)
+
+
+def run_job(client, capture, method, url, body=None):
+    with capture(execute=True):
+        response = getattr(client, method)(url, body, format="json")
+    assert response.status_code == 202, response.content
+    job = client.get(response["Location"]).json()
+    assert job["state"] == "succeeded", job["error"]
+    return response.json(), job
+
+
+@pytest.mark.django_db
+def test_through_the_portal_a_running_vms_snapshot_reverts_to_its_content(
+        kvm, kvm_host, local_ps, admin_client, django_capture_on_commit_callbacks):
+    """Portal flows on the real agent: a VM snapshot of a running VM (root + data volume, one
+    atomic libvirt call), data written after it, revert with the VM stopped: the content is the
+    snapshot's; then deleting the snapshot keeps the data of the later one."""
+    agent, work, vm_uuid = kvm
+    capture = django_capture_on_commit_callbacks
+    account = make_account("snap-owner").account
+    files = [work / "root.qcow2", work / "data.qcow2"]
+    for path, pattern in zip(files, (0x11, 0xd1)):
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(path), "32M"], check=True)
+        write(path, pattern, 0)
+    vm = VmInstance.objects.create(uuid=vm_uuid, name="snap", account=account, state="Running", host=kvm_host,
+                                   last_host=kvm_host, cpu_num=1, memory_size=64 << 20)
+    volumes = [Volume.objects.create(name=kind, account=account, type=kind, status=VolumeStatus.READY, size=32 << 20,
+                                     install_path=str(path), primary_storage=local_ps, host=kvm_host,
+                                     vm_instance_uuid=vm.uuid)
+               for kind, path in zip((VolumeType.ROOT, VolumeType.DATA), files)]
+    define(agent, vm_uuid, files, start=True)
+
+    group, job = run_job(admin_client, capture, "post", "/api/v1/volume-snapshot-groups/",
+                         {"name": "before-upgrade", "vm_instance_uuid": vm_uuid})
+    assert job["result"]["live"] is True
+    tops = [Volume.objects.get(pk=v.pk).install_path for v in volumes]
+    assert domain_sources(vm_uuid) == tops and all(backing(t) == str(f) for t, f in zip(tops, files))
+
+    agent.client.call("/v1/vm/destroy", {"vm_uuid": vm_uuid})
+    VmInstance.objects.filter(pk=vm.pk).update(state="Stopped", host=None)
+    write(tops[0], 0x22, 0)                       # "the upgrade"
+    write(tops[1], 0xd2, 0)
+    later, job = run_job(admin_client, capture, "post", "/api/v1/volume-snapshots/",
+                         {"name": "after-upgrade", "volume_uuid": str(volumes[0].uuid)})
+    assert job["result"]["live"] is False
+
+    run_job(admin_client, capture, "post", f"/api/v1/volume-snapshot-groups/{group['resource']['uuid']}/revert/")
+    root, data = (Volume.objects.get(pk=v.pk) for v in volumes)
+    assert reads(root.install_path, 0x11, 0) and reads(data.install_path, 0xd1, 0)
+    assert not reads(root.install_path, 0x22, 0) and not Path(tops[1]).exists()
+
+    # deleting the first snapshot merges it into both children; "after-upgrade" keeps 0x22
+    first = VolumeSnapshot.objects.get(volume=volumes[0], parent__isnull=True)
+    run_job(admin_client, capture, "delete", f"/api/v1/volume-snapshots/{first.uuid}/")
+    assert not files[0].exists()
+    after = VolumeSnapshot.objects.get(uuid=later["resource"]["uuid"])
+    assert after.parent is None and reads(after.install_path, 0x22, 0)
+    assert reads(root.install_path, 0x11, 0)
