@@ -114,3 +114,32 @@ class VmInstanceViewSet(ResourceViewSet):
         audit(request, resource_type="VmInstance")
         return Response({"jobs": JobSerializer(jobs, many=True).data, "refused": refused},
                         status=202 if jobs else 409)
+
+
+# --- VM snapshot: every volume of the VM at once (a storage flow; docs/snapshots.md) ----------------------
+def _vm_snapshot(self, request, uuid=None):
+    """Snapshot every Ready volume of the VM at once (live: one atomic libvirt call); 202 + job whose
+    result names the snapshots and their group (/api/v1/volume-snapshot-groups/)."""
+    from apps.storage.snapshot_chain import SNAPSHOT_STATES, check_vm_state
+    from apps.storage.snapshot_serializers import VmSnapshotSerializer
+    from apps.storage.snapshot_views import start_vm_snapshot
+
+    vm = self.get_object()
+    body = VmSnapshotSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    check_vm_state(vm, SNAPSHOT_STATES)
+    name, description = body.validated_data["name"], body.validated_data.get("description", "")
+    return self.start_flows(lambda: [start_vm_snapshot(vm, name, description)._replace(shown=vm)])
+
+
+def _add_vm_snapshot_action():
+    from drf_spectacular.utils import extend_schema
+
+    from apps.storage.snapshot_serializers import VmSnapshotSerializer
+
+    _vm_snapshot.__name__ = "snapshot"
+    VmInstanceViewSet.snapshot = extend_schema(request=VmSnapshotSerializer)(
+        action(detail=True, methods=["post"], url_path="snapshot")(_vm_snapshot))
+
+
+_add_vm_snapshot_action()

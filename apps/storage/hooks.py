@@ -36,3 +36,20 @@ def register():
         HOST_CONNECT_HOOKS.append(fill_local_storage_capacity)
     before_delete(Host, remove_host_image_caches)
     before_delete(PrimaryStorage, remove_primary_storage_image_caches)
+
+
+def remove_snapshot_files(sender, instance, **kwargs):
+    """A volume that goes (expunge) takes its snapshots' files with it; their rows go by the foreign
+    key. Best effort: an unreachable host keeps the files (logged), the rows still go."""
+    from .snapshot_chain import remove_snapshot_files as remove
+
+    remove(instance)
+
+
+def _connect_snapshot_files():
+    from django.db.models.signals import pre_delete
+
+    pre_delete.connect(remove_snapshot_files, sender="storage.Volume", dispatch_uid="storage.volume-snapshot-files")
+
+
+_connect_snapshot_files()

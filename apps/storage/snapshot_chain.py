@@ -117,3 +117,23 @@ def tree(volume):
         node["group_uuid"] = str(groups[row.pk]) if row.pk in groups else None
         (nodes[row.parent_id]["children"] if row.parent_id in nodes else roots).append(node)
     return roots
+
+
+def remove_snapshot_files(volume):
+    """Every snapshot file of ``volume`` from its host (before the volume's rows go)."""
+    import logging
+
+    from apps.core.errors import CloudPortalError
+    from apps.infra import agent
+
+    paths = [p for p in VolumeSnapshot.objects.filter(volume_id=volume.pk).values_list("install_path", flat=True) if p]
+    host = space.host_for(volume) if paths and volume.host_id else None
+    for path in paths:
+        if host is None:
+            logging.getLogger(__name__).warning("snapshot file %s of volume %s stays: no host reaches it", path,
+                                                volume.uuid)
+            continue
+        try:
+            agent.call(host, "/v1/volume/delete", {"path": path})
+        except CloudPortalError as exc:
+            logging.getLogger(__name__).warning("snapshot file %s stays on host %s: %s", path, host.name, exc.message)

@@ -53,3 +53,10 @@ class VolumeSnapshotGroupCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=255)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     vm_instance_uuid = serializers.UUIDField(help_text="every Ready volume of this VM is snapshotted at once")
+
+
+class VmSnapshotSerializer(serializers.Serializer):
+    """``POST /api/v1/vm-instances/<uuid>/snapshot/``."""
+
+    name = serializers.CharField(max_length=255)
+    description = serializers.CharField(required=False, allow_blank=True, default="")

@@ -220,3 +220,23 @@ def test_snapshot_of_a_missing_volume_is_400_and_bad_tree_query_400(env):
                                format="json")
     assert response.status_code == 400 and response.json()["code"]
     assert env.client.get("/api/v1/volume-snapshots/tree/").status_code == 400
+
+
+def test_the_vm_action_snapshots_every_volume_and_expunge_takes_the_snapshot_files(env, vm):
+    data = data_volume(vm)
+    response, job = env.job("post", f"/api/v1/vm-instances/{vm.uuid}/snapshot/", {"name": "nightly"})
+    assert job["state"] == "succeeded", job
+    assert response.json()["resource"]["uuid"] == str(vm.uuid) and len(job["result"]["snapshot_uuids"]) == 2
+    files = [(s.volume, s.install_path) for s in VolumeSnapshot.objects.select_related("volume", "volume__host")]
+    assert env.job("delete", f"/api/v1/vm-instances/{vm.uuid}/")[1]["state"] == "succeeded"
+    assert env.action(str(vm.uuid), "expunge")["state"] == "succeeded"
+    Volume.objects.filter(pk=data.pk).delete()   # the data volume feature deletes its own volumes
+    assert not VolumeSnapshot.objects.exists()
+    for volume, path in files:
+        assert file_info(volume, path) is None
+
+
+def test_the_vm_action_refuses_a_vm_in_a_wrong_state_with_409(env, vm):
+    VmInstance.objects.filter(pk=vm.pk).update(state="Starting")
+    response = env.client.post(f"/api/v1/vm-instances/{vm.uuid}/snapshot/", {"name": "x"}, format="json")
+    assert response.status_code == 409 and response.json()["details"]["state"] == "Starting"

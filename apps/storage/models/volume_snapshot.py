@@ -36,7 +36,8 @@ class VolumeSnapshot(Resource):
     account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="volume_snapshots",
                                 null=True, blank=True)
     volume = models.ForeignKey("storage.Volume", on_delete=models.CASCADE, related_name="snapshots")
-    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    # RESTRICT: a snapshot with children stays, unless its volume goes and takes the whole tree
+    parent = models.ForeignKey("self", on_delete=models.RESTRICT, null=True, blank=True, related_name="children")
     group = models.ForeignKey(VolumeSnapshotGroup, on_delete=models.SET_NULL, null=True, blank=True,
                               related_name="snapshots")
     install_path = models.CharField(max_length=2048, blank=True, default="")
