@@ -236,6 +236,7 @@ SPECTACULAR_SETTINGS = {
         "VpnAuthenticationAlgorithmEnum": "apps.hybrid.links_serializers.AUTH_ALGS",
         # the states of Alibaba's VPCs, vSwitches, VRouters, route entries, security groups and EIPs
         "AlibabaNetworkStateEnum": "apps.hybrid.models.network.NetworkState",
+        "VolumeSnapshotStatusEnum": "apps.storage.models.volume_snapshot.VolumeSnapshotStatus",
     },
 }
 

@@ -12,7 +12,6 @@ from apps.compute.models import VmInstance
 from apps.core.testing import make_account
 from apps.storage.models import Volume, VolumeSnapshot, VolumeStatus, VolumeType
 from tests.hostagent.conftest import remove_domain
-from tests.storage.conftest import kvm_host, libvirt_agent, local_ps, zone  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.libvirt
 KiB64 = 64 * 1024
