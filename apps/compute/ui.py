@@ -53,3 +53,8 @@ class VmInstancePages(ResourcePages):
     @classmethod
     def extra_urls(cls):
         return [path("<uuid:uuid>/console/", OpenConsoleView.as_view(), name="vm-open-console")]
+
+
+from apps.storage.snapshot_ui import add_console_actions  # noqa: E402
+
+add_console_actions(vm_pages=VmInstancePages)   # "Snapshot": every volume of the VM at once (docs/snapshots.md)

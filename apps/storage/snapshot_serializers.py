@@ -11,11 +11,12 @@ class VolumeSnapshotSerializer(ResourceSerializer):
     volume_uuid = serializers.SerializerMethodField()
     parent_uuid = serializers.SerializerMethodField()
     group_uuid = serializers.SerializerMethodField()
+    depth = serializers.SerializerMethodField(help_text="levels below the volume's first snapshot (0: a root)")
 
     class Meta(ResourceSerializer.Meta):
         model = VolumeSnapshot
         fields = ResourceSerializer.Meta.fields + [
-            "volume_uuid", "parent_uuid", "group_uuid", "status", "state", "size", "actual_size", "format",
+            "volume_uuid", "parent_uuid", "group_uuid", "depth", "status", "state", "size", "actual_size", "format",
             "latest", "live", "install_path"]
         read_only_fields = ResourceSerializer.Meta.read_only_fields + [
             "status", "state", "size", "actual_size", "format", "latest", "live", "install_path"]
@@ -29,6 +30,18 @@ class VolumeSnapshotSerializer(ResourceSerializer):
 
     def get_group_uuid(self, obj) -> str | None:
         return str(obj.group.uuid) if obj.group_id else None
+
+    def get_depth(self, obj) -> int:
+        """From the volume's parent links, read once per volume and request (one query each)."""
+        trees = self.context.setdefault("snapshot_parents", {})
+        parents = trees.get(obj.volume_id)
+        if parents is None:
+            parents = trees[obj.volume_id] = dict(
+                VolumeSnapshot.objects.filter(volume_id=obj.volume_id).values_list("pk", "parent_id"))
+        depth, current = 0, parents.get(obj.pk)
+        while current is not None and depth < len(parents):
+            depth, current = depth + 1, parents.get(current)
+        return depth
 
 
 class VolumeSnapshotCreateSerializer(serializers.Serializer):

@@ -99,3 +99,8 @@ class VolumePages(ResourcePages):
               "image_uuid": _("Image"), "vm_instance_uuid": _("VM")}
     links = {"vm_instance_uuid": "vm-instances"}   # a plain uuid: storage knows no VM model
     search_example = "type=Root"
+
+
+from .snapshot_ui import VolumeSnapshotGroupPages, VolumeSnapshotPages, add_console_actions  # noqa: E402,F401
+
+add_console_actions(volume_pages=VolumePages)   # a volume's page lists its snapshots
