@@ -89,6 +89,9 @@ def test_snapshots_form_a_tree_revert_branches_and_delete_merges(env, vm):
     s1, job = snapshot_volume(env, root, "s1")
     assert job["state"] == "succeeded" and job["result"]["live"] is True
     s2, _ = snapshot_volume(env, root, "s2")
+    refused = env.client.post(f"/api/v1/volume-snapshots/{s1['uuid']}/revert/", {}, format="json")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "VM_NOT_STOPPED" and refused.json()["details"]["state"] == "Running"
     assert env.action(str(vm.uuid), "stop")["state"] == "succeeded"
 
     # revert needs the VM stopped (it is now); the old top goes, a branch starts under s1
@@ -126,21 +129,19 @@ def test_snapshots_form_a_tree_revert_branches_and_delete_merges(env, vm):
     assert not VolumeSnapshot.objects.filter(latest=True).exists()
 
 
-def test_revert_of_a_running_vm_is_409_naming_the_state(env, vm):
-    root = Volume.objects.get(pk=vm.root_volume_id)
-    s1, _ = snapshot_volume(env, root)
-    response = env.client.post(f"/api/v1/volume-snapshots/{s1['uuid']}/revert/", {}, format="json")
-    assert response.status_code == 409
-    body = response.json()
-    assert body["code"] == "VM_NOT_STOPPED" and body["details"]["state"] == "Running"
-
-
-def test_a_busy_vm_refuses_a_vm_snapshot_with_409(env, vm):
+def test_errors_a_busy_vm_a_vm_in_a_wrong_state_a_missing_volume_a_bad_tree_query(env, vm):
     VmInstance.objects.filter(pk=vm.pk).update(busy_job=uuid_lib.uuid4())
     response = env.client.post("/api/v1/volume-snapshot-groups/", {"name": "x", "vm_instance_uuid": str(vm.uuid)},
                                format="json")
     assert response.status_code == 409 and response.json()["code"] == "RESOURCE_BUSY"
     assert not VolumeSnapshotGroup.objects.exists()
+    VmInstance.objects.filter(pk=vm.pk).update(busy_job=None, state="Starting")
+    response = env.client.post(f"/api/v1/vm-instances/{vm.uuid}/snapshot/", {"name": "x"}, format="json")
+    assert response.status_code == 409 and response.json()["details"]["state"] == "Starting"
+    response = env.client.post("/api/v1/volume-snapshots/", {"name": "x", "volume_uuid": str(uuid_lib.uuid4())},
+                               format="json")
+    assert response.status_code == 400 and "volume_uuid" in response.json()["details"]
+    assert env.client.get("/api/v1/volume-snapshots/tree/").status_code == 400
 
 
 def test_group_revert_and_delete_cover_every_volume(env, vm):
@@ -177,8 +178,7 @@ def _state(vm, volumes):
             sim_disks(vm))
 
 
-@pytest.mark.parametrize("where", ["agent", "PlanSnapshots", "TakeSnapshots.record", "EndSnapshots"])
-def test_a_failure_at_each_step_of_a_vm_snapshot_leaves_nothing(env, vm, monkeypatch, where):
+def test_a_failure_at_each_step_of_a_vm_snapshot_leaves_nothing(env, vm, monkeypatch):
     data = data_volume(vm)
     volumes = [Volume.objects.get(pk=vm.root_volume_id), data]
     before = _state(vm, volumes)
@@ -186,23 +186,27 @@ def test_a_failure_at_each_step_of_a_vm_snapshot_leaves_nothing(env, vm, monkeyp
     def boom(*args, **kwargs):
         raise RuntimeError("injected")
 
-    if where == "agent":
-        agent.sim_admin("POST", "/sim/faults", {"path": "/v1/volume/snapshot", "mode": "fail", "count": 1})
-    elif where == "TakeSnapshots.record":
-        monkeypatch.setattr(volume_snapshot.TakeSnapshots, "record", boom)
-    else:
-        monkeypatch.setattr(getattr(volume_snapshot, where), "run", boom)
-    _, job = snapshot_vm(env, vm)
-    assert job["state"] == "failed"
-    assert "Traceback" not in str(job["error"]) and "RuntimeError" not in job["error"]["message"]
-    assert _state(vm, volumes) == before
-    assert not VolumeSnapshot.objects.exists() and not VolumeSnapshotGroup.objects.exists()
-    assert VmInstance.objects.get(pk=vm.pk).busy_job is None
-    assert not Volume.objects.filter(busy_job__isnull=False).exists()
-    # no overlay left where the flow put them (their names come from the job's uuid)
-    for volume in volumes:
-        snapshot_uuid = derived_uuid(job["uuid"], "snapshot", volume.uuid)
-        assert file_info(volume, overlay_path(Volume.objects.get(pk=volume.pk), snapshot_uuid[:8])) is None
+    for where in ("agent", "PlanSnapshots", "TakeSnapshots.record", "EndSnapshots"):
+        with monkeypatch.context() as patch:
+            if where == "agent":
+                agent.sim_admin("POST", "/sim/faults", {"path": "/v1/volume/snapshot", "mode": "fail", "count": 1})
+            elif where == "TakeSnapshots.record":
+                patch.setattr(volume_snapshot.TakeSnapshots, "record", boom)
+            else:
+                patch.setattr(getattr(volume_snapshot, where), "run", boom)
+            _, job = snapshot_vm(env, vm)
+        assert job["state"] == "failed", where
+        assert "Traceback" not in str(job["error"]) and "RuntimeError" not in job["error"]["message"]
+        assert _state(vm, volumes) == before, where
+        assert not VolumeSnapshot.objects.exists() and not VolumeSnapshotGroup.objects.exists(), where
+        assert VmInstance.objects.get(pk=vm.pk).busy_job is None
+        assert not Volume.objects.filter(busy_job__isnull=False).exists()
+        # no overlay left where the flow put them (their names come from the job's uuid)
+        for volume in volumes:
+            snapshot_uuid = derived_uuid(job["uuid"], "snapshot", volume.uuid)
+            assert file_info(volume, overlay_path(Volume.objects.get(pk=volume.pk), snapshot_uuid[:8])) is None, where
+    # and after all that, a snapshot works
+    assert snapshot_vm(env, vm)[1]["state"] == "succeeded"
 
 
 def test_a_failure_while_taking_one_volume_snapshot_removes_its_row(env, vm):
@@ -213,13 +217,6 @@ def test_a_failure_while_taking_one_volume_snapshot_removes_its_row(env, vm):
     assert not VolumeSnapshot.objects.exists()
     root.refresh_from_db()
     assert root.busy_job is None and file_info(root, root.install_path)["backing_file"] is not None
-
-
-def test_snapshot_of_a_missing_volume_is_400_and_bad_tree_query_400(env):
-    response = env.client.post("/api/v1/volume-snapshots/", {"name": "x", "volume_uuid": str(uuid_lib.uuid4())},
-                               format="json")
-    assert response.status_code == 400 and response.json()["code"]
-    assert env.client.get("/api/v1/volume-snapshots/tree/").status_code == 400
 
 
 def test_the_vm_action_snapshots_every_volume_and_expunge_takes_the_snapshot_files(env, vm):
@@ -234,9 +231,3 @@ def test_the_vm_action_snapshots_every_volume_and_expunge_takes_the_snapshot_fil
     assert not VolumeSnapshot.objects.exists()
     for volume, path in files:
         assert file_info(volume, path) is None
-
-
-def test_the_vm_action_refuses_a_vm_in_a_wrong_state_with_409(env, vm):
-    VmInstance.objects.filter(pk=vm.pk).update(state="Starting")
-    response = env.client.post(f"/api/v1/vm-instances/{vm.uuid}/snapshot/", {"name": "x"}, format="json")
-    assert response.status_code == 409 and response.json()["details"]["state"] == "Starting"
