@@ -148,9 +148,24 @@ def test_group_revert_and_delete_cover_every_volume(env, vm):
     data = data_volume(vm)
     group, _ = snapshot_vm(env, vm)
     env.action(str(vm.uuid), "stop")
+    volumes = [Volume.objects.get(pk=vm.root_volume_id), data]
+    before = _state(vm, volumes)
+    # a failure while making the new files: nothing moves, the claims go
+    agent.sim_admin("POST", "/sim/faults", {"path": "/v1/volume/create", "mode": "fail", "count": 1})
+    job = env.job("post", f"/api/v1/volume-snapshot-groups/{group['uuid']}/revert/")[1]
+    assert job["state"] == "failed" and _state(vm, volumes) == before
+    assert VolumeSnapshot.objects.filter(latest=True).count() == 2
+    assert not Volume.objects.filter(busy_job__isnull=False).exists()
     job = env.job("post", f"/api/v1/volume-snapshot-groups/{group['uuid']}/revert/")[1]
     assert job["state"] == "succeeded", job
     assert len(job["result"]["reverted"]) == 2
+    for volume, old_top in zip(volumes, before[0].values()):
+        assert file_info(volume, old_top) is None
+    # a failed merge leaves the snapshots Ready (their data unchanged); deleting again finishes
+    agent.sim_admin("POST", "/sim/faults", {"path": "/v1/volume/snapshot-merge", "mode": "fail", "count": 1})
+    job = env.job("delete", f"/api/v1/volume-snapshot-groups/{group['uuid']}/")[1]
+    assert job["state"] == "failed"
+    assert set(VolumeSnapshot.objects.values_list("status", flat=True)) == {"Ready"}
     job = env.job("delete", f"/api/v1/volume-snapshot-groups/{group['uuid']}/")[1]
     assert job["state"] == "succeeded", job
     assert not VolumeSnapshot.objects.exists() and not VolumeSnapshotGroup.objects.exists()
