@@ -29,6 +29,9 @@ PATH_TIMEOUTS = {
                                    "/v1/dhcp/release", "/v1/dhcp/delete", "/v1/network/cleanup")},
     "/v1/volume/create": _STORAGE, "/v1/volume/delete": _STORAGE, "/v1/image/uncache": _STORAGE,
     "/v1/image/cache": ("image", "download.timeout"),
+    # clones and images from volumes copy whole volumes: as long as an image download may take
+    "/v1/volume/copy": ("image", "download.timeout"), "/v1/volume/convert-to-image": ("image", "download.timeout"),
+    "/v1/volume/rename": _STORAGE,
 }
 
 
