@@ -1,7 +1,7 @@
 """Images from volumes on simulated hosts: the simulated agent uploads a real (empty) qcow2 to the
 portal (a live server here), which stores it like any image; the rules; a failure at each step
 leaves no row, temporary file or stored bits. The real-QEMU content check is
-tests/storage/test_image_from_volume_kvm.py."""
+tests/compute/test_vm_clone_kvm.py (one real-QEMU setup for clone, image and reinit)."""
 import hashlib
 import os
 
