@@ -7,6 +7,7 @@ another account's VM is a 404); the clones belong to the caller's account.
 """
 import uuid as uuid_lib
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -33,6 +34,14 @@ class VmCloneSerializer(serializers.Serializer):
         if ("names" in data) == ("count" in data):
             raise serializers.ValidationError({"names": ["give names or count (one of them)"]})
         return data
+
+
+class VmCloneFormSerializer(serializers.Serializer):
+    """The console's Clone form: how many, started or not (the API takes names too)."""
+
+    count = serializers.IntegerField(min_value=1, max_value=MAX_CLONES, default=1,
+                                     help_text=_("named <source>-clone-1, -2..."))
+    start = serializers.BooleanField(required=False, default=True)
 
 
 def clone_names(source, data):
