@@ -145,29 +145,24 @@ def _left(env):
     }
 
 
-@pytest.mark.parametrize("failing", [s.step_name() for s in CLONE_VM.steps[1:]])
-def test_a_clone_failing_at_any_step_leaves_nothing(env, stopped, failing, monkeypatch):
+def test_a_clone_failing_at_any_step_or_agent_call_leaves_nothing(env, stopped, sim_agent, monkeypatch):
+    """One environment for every failure (a step that raises; an agent path that fails): after each,
+    no VM row, NIC, address, reservation, volume row or file, domain or DHCP entry is left."""
     before = _left(env)
-    step = next(s for s in CLONE_VM.steps if s.step_name() == failing)
-
-    def boom(self, ctx):
-        raise RuntimeError(f"injected failure in {failing}")
-
-    monkeypatch.setattr(step, "run", boom)
-    jobs, clones = run_clone(env, stopped, {"count": 1})
-    assert jobs[0]["state"] == "failed" and jobs[0]["error"]["step"] == failing, jobs[0]
-    assert "injected" not in jobs[0]["error"]["message"]
-    assert not [s for s in jobs[0]["steps"] if s["state"] == "rollback_failed"], jobs[0]["steps"]
-    assert _left(env) == before
-
-
-@pytest.mark.parametrize("path", ["/v1/volume/copy", "/v1/dhcp/apply", "/v1/vm/define"])
-def test_a_clone_whose_agent_fails_leaves_nothing(env, stopped, sim_agent, path):
-    before = _left(env)
-    sim_agent.admin("POST", "/sim/faults", {"path": path, "mode": "fail", "count": 1})
-    jobs, _ = run_clone(env, stopped, {"count": 1})
-    assert jobs[0]["state"] == "failed", jobs[0]
-    assert _left(env) == before
+    for step in CLONE_VM.steps[1:]:
+        failing = step.step_name()
+        with monkeypatch.context() as patched:
+            patched.setattr(step, "run", lambda self, ctx: (_ for _ in ()).throw(RuntimeError("injected")))
+            jobs, _ = run_clone(env, stopped, {"count": 1})
+        assert jobs[0]["state"] == "failed" and jobs[0]["error"]["step"] == failing, jobs[0]
+        assert "injected" not in jobs[0]["error"]["message"]
+        assert not [s for s in jobs[0]["steps"] if s["state"] == "rollback_failed"], jobs[0]["steps"]
+        assert _left(env) == before, failing
+    for path in ("/v1/volume/copy", "/v1/dhcp/apply", "/v1/vm/define"):
+        sim_agent.admin("POST", "/sim/faults", {"path": path, "mode": "fail", "count": 1})
+        jobs, _ = run_clone(env, stopped, {"count": 1})
+        assert jobs[0]["state"] == "failed" and jobs[0]["error"]["code"] == "HOST_AGENT_UNREACHABLE", jobs[0]   # a 503
+        assert _left(env) == before, path
 
 
 def test_a_clone_failing_after_the_copy_of_a_second_volume_removes_both(env, stopped, sim_agent, monkeypatch):
