@@ -197,7 +197,8 @@ class CopyVolumes(RemoteStep):
             answer = agent.call(host, "/v1/volume/copy", {"src": entry["path"], "dst": path},
                                 request_id=f"{ctx.job.uuid}-copy-{index}")
             made.append({"uuid": clone_volume_uuid(ctx, index), "path": path, "type": entry["type"],
-                         "size": max(int(answer.get("size") or 0), entry["size"]),
+                         # the size reserved (and given back when the volume goes): the source's
+                         "size": entry["size"],
                          "actual_size": int(answer.get("actual_size") or 0),
                          "primary_storage_uuid": entry["primary_storage_uuid"], "image_uuid": entry["image_uuid"]})
             ctx.clone_volumes = made
