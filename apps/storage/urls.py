@@ -8,3 +8,9 @@ router.register("images", ImageViewSet, basename="images")
 router.register("primary-storage", PrimaryStorageViewSet, basename="primary-storage")
 router.register("volumes", VolumeViewSet, basename="volumes")
 urlpatterns = router.urls
+
+from .snapshot_views import VolumeSnapshotGroupViewSet, VolumeSnapshotViewSet  # noqa: E402
+
+router.register("volume-snapshots", VolumeSnapshotViewSet, basename="volume-snapshots")
+router.register("volume-snapshot-groups", VolumeSnapshotGroupViewSet, basename="volume-snapshot-groups")
+urlpatterns = router.urls
