@@ -8,7 +8,7 @@ from apps.compute.models import VmInstance, VmNic
 from apps.infra import agent
 from apps.infra.models import Host
 from apps.network.models import UsedIp
-from apps.storage.models import ImageCache, LocalStorageHostRef, Volume
+from apps.storage.models import ImageCache, LocalStorageHostRef, Volume, VolumeSnapshot
 from tests.compute.vm_env import Env
 
 pytestmark = pytest.mark.django_db
@@ -91,11 +91,36 @@ def test_clone_dry_run_shows_the_placement_and_changes_nothing(env, stopped):
     assert (VmInstance.objects.count(), sorted(Host.objects.values_list("used_cpu", "used_memory"))) == before
 
 
-def test_clone_of_a_running_vm_is_409_saying_to_stop_it(env):
-    uuid, _ = env.create(name="busy")
+def sim_disk_path(sim_agent, host_uuid, vm_uuid):
+    status, detail = sim_agent.admin("GET", f"/sim/hosts/{host_uuid}")
+    return detail["vms"][vm_uuid]["spec"]["disk_path"]
+
+
+def test_a_running_vm_is_cloned_live_from_a_temporary_snapshot_that_then_goes(env, sim_agent):
+    uuid, _ = env.create(name="live")
+    source = env.vm(uuid)
+    host = source["host_uuid"]
+    volume = Volume.objects.get(uuid=source["root_volume_uuid"])
+    jobs, clones = run_clone(env, uuid, {"count": 2})
+    assert [j["state"] for j in jobs] == ["succeeded", "succeeded"], [j["error"] for j in jobs]
+    assert [env.vm(c)["state"] for c in clones] == ["Running", "Running"]
+    # the source runs on, on its own file again; no snapshot is left; nothing holds it
+    assert env.vm(uuid)["state"] == "Running" and env.domains(host)[uuid] == "Running"
+    assert Volume.objects.get(pk=volume.pk).install_path == volume.install_path
+    assert sim_disk_path(sim_agent, host, uuid) == volume.install_path
+    assert not VolumeSnapshot.objects.exists()
+    assert VmInstance.objects.get(uuid=uuid).busy_job is None
+    assert Volume.objects.get(pk=volume.pk).busy_job is None
+    steps = [s["name"] for s in jobs[0]["steps"]]
+    assert steps.index("TakeLiveSnapshots") < steps.index("CopyVolumes") < steps.index("RemoveTemporarySnapshots")
+
+
+def test_a_destroyed_vm_is_not_cloned(env):
+    uuid, _ = env.create(name="gone")
+    env.job("delete", f"/api/v1/vm-instances/{uuid}/")
     response = clone(env, uuid, {"count": 1})
-    assert response.status_code == 409 and response.json()["code"] == "VM_RUNNING", response.content
-    assert "Running" in response.json()["message"] and "stop" in response.json()["message"]
+    assert response.status_code == 409 and response.json()["code"] == "INVALID_STATE", response.content
+    assert "Destroyed" in response.json()["message"]
     assert VmInstance.objects.count() == 1
 
 
@@ -142,23 +167,40 @@ def _left(env):
         "files": [storage_available(h) for h in env.hosts],
         "domains": {h: env.domains(h) for h in env.hosts},
         "dhcp": {h: env.dhcp_entries(h) for h in env.hosts},
+        "snapshots": VolumeSnapshot.objects.count(),
+        "claims": sorted(str(u) for u in VmInstance.objects.exclude(busy_job=None).values_list("uuid", flat=True)) +
+        sorted(str(u) for u in Volume.objects.exclude(busy_job=None).values_list("uuid", flat=True)),
+        "source_files": sorted(Volume.objects.values_list("install_path", flat=True)),
     }
 
 
-def test_a_clone_failing_at_any_step_or_agent_call_leaves_nothing(env, stopped, sim_agent, monkeypatch):
-    """One environment for every failure (a step that raises; an agent path that fails): after each,
-    no VM row, NIC, address, reservation, volume row or file, domain or DHCP entry is left."""
+@pytest.mark.parametrize("live", [False, True], ids=["stopped", "live"])
+def test_a_clone_failing_at_any_step_or_agent_call_leaves_nothing(env, stopped, sim_agent, monkeypatch, live):
+    """One environment for every failure (a step that raises after doing its work; an agent path
+    that fails): after each, no VM row, NIC, address, reservation, volume row or file, snapshot,
+    claim, domain or DHCP entry is left, and a live source runs on its own file."""
+    if live:
+        assert env.action(stopped, "start")["state"] == "succeeded"
     before = _left(env)
     for step in CLONE_VM.steps[1:]:
         failing = step.step_name()
+        run = step.run
+
+        def after_its_work(self, ctx, run=run):
+            run(self, ctx)
+            raise RuntimeError("injected")
+
         with monkeypatch.context() as patched:
-            patched.setattr(step, "run", lambda self, ctx: (_ for _ in ()).throw(RuntimeError("injected")))
+            patched.setattr(step, "run", after_its_work)
+            patched.setattr(step, "retries", 0)
             jobs, _ = run_clone(env, stopped, {"count": 1})
         assert jobs[0]["state"] == "failed" and jobs[0]["error"]["step"] == failing, jobs[0]
         assert "injected" not in jobs[0]["error"]["message"]
         assert not [s for s in jobs[0]["steps"] if s["state"] == "rollback_failed"], jobs[0]["steps"]
         assert _left(env) == before, failing
-    for path in ("/v1/volume/copy", "/v1/dhcp/apply", "/v1/vm/define"):
+    paths = ["/v1/volume/copy", "/v1/dhcp/apply", "/v1/vm/define"] + (
+        ["/v1/volume/snapshot", "/v1/volume/snapshot-undo"] if live else [])
+    for path in paths:
         sim_agent.admin("POST", "/sim/faults", {"path": path, "mode": "fail", "count": 1})
         jobs, _ = run_clone(env, stopped, {"count": 1})
         assert jobs[0]["state"] == "failed" and jobs[0]["error"]["code"] == "HOST_AGENT_UNREACHABLE", jobs[0]   # a 503

@@ -1,6 +1,8 @@
 """Cloning a VM: a new VM with copies of the source's volumes and new NICs on the same L3s.
 
-    RecordVm -> CheckCloneSource -> AllocateCloneHost -> ReserveCloneStorage -> CopyVolumes
+    RecordVm -> CheckCloneSource -> AllocateCloneHost -> ReserveCloneStorage
+    -> WaitForSource -> PlanLiveSnapshots -> TakeLiveSnapshots      (a running source only)
+    -> CopyVolumes -> RemoveTemporarySnapshots                       (the snapshot steps: running only)
     -> AllocateNicIps -> RecordNics -> ApplyDhcp -> DefineOnHypervisor -> MarkRunning
 
 One job per clone; its resource is the new VM (inserted by the API already claimed by the job).
@@ -10,10 +12,14 @@ snapshotted or reinitialised afterwards without any bookkeeping of shared bases;
 copy's time and space (an overlay on a shared read-only base would need reference-counted bases
 on every primary storage kind, which the image cache has only for images).
 
-The source must be Stopped; a running source is copied from its volumes' snapshot files (live
-clone, once volume snapshots exist) or refused with 409. QEMU's image locking guards the copy: a
+A Stopped source is copied from its volumes' files. QEMU's image locking guards that copy: a
 source started meanwhile cannot take its disk while it is being read, and a copy of a disk a
-running domain writes fails with VOLUME_IN_USE. Local storage: the clone's volumes go on the
+running domain writes fails with VOLUME_IN_USE. A Running (or Paused) source is cloned live: the
+snapshot steps of apps/storage/flows/volume_snapshot.py take a temporary snapshot of all its
+volumes at once (one atomic libvirt call; the source keeps running on new overlays), the copies
+are made from the snapshot's read-only files, then the snapshot is removed (its overlays committed
+back into them: ``/v1/volume/snapshot-undo``). The job holds the source (and its volumes) from the
+snapshot to its removal; several live clones of one VM wait for each other (WaitForSource). Local storage: the clone's volumes go on the
 source's host (the allocator is pinned to it); the copies take room on the same primary storage.
 
 Every step is undone on failure (RecordVm's rollback deletes the clone's row last): no VM row,
@@ -26,21 +32,23 @@ import uuid as uuid_lib
 
 from django.db.models import F, OuterRef
 
-from apps.core.errors import CloudPortalError, InvalidArgument, InvalidState
+from apps.core.errors import CloudPortalError, InvalidArgument, InvalidState, ResourceBusy
 from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
 from apps.infra import agent
 from apps.infra.flow_context import ctx_host
 from apps.infra.models import Host
 from apps.network.flows.vm_steps import AllocateNicIps, ApplyDhcp, cluster_ids_for_l3_networks, plan_nic_ips
 from apps.storage import space
-from apps.storage.models import LocalStorageHostRef, PrimaryStorage, Volume, VolumeStatus, VolumeType
+from apps.storage.flows.volume_snapshot import PlanSnapshots, TakeSnapshots
+from apps.storage.models import LocalStorageHostRef, PrimaryStorage, Volume, VolumeSnapshot, VolumeStatus, VolumeType
+from apps.storage.snapshot_chain import LIVE_STATES, release
 
 from ..allocator import PlacementSpec, candidates, reserve_host
 from ..models import VmInstance, VmState
 from .vm_common import connected_host
 from .vm_create import DefineOnHypervisor, MarkRunning, RecordNics, RecordVm
 
-CLONABLE_STATES = (VmState.STOPPED,)
+CLONABLE_STATES = (VmState.STOPPED, VmState.RUNNING, VmState.PAUSED)
 
 
 # --- the source ------------------------------------------------------------------------------
@@ -57,13 +65,9 @@ def source_volumes(source):
 
 def check_clonable(source):
     """409 naming the state when ``source`` cannot be cloned now."""
-    if source.state == VmState.RUNNING or source.state == VmState.PAUSED:
-        raise InvalidState(f"VM {source.name} is {source.state}: stop it to clone it (a live clone copies from a "
-                           "volume snapshot, which this portal does not make yet)",
-                           code="VM_RUNNING", details={"vm_uuid": str(source.uuid), "state": source.state})
     if source.state not in CLONABLE_STATES:
-        raise InvalidState(f"VM {source.name} is {source.state}: only a Stopped VM can be cloned",
-                           details={"vm_uuid": str(source.uuid), "state": source.state})
+        raise InvalidState(f"VM {source.name} is {source.state}: a VM is cloned Stopped, or Running or Paused "
+                           "(live, from a snapshot)", details={"vm_uuid": str(source.uuid), "state": source.state})
     if source.cloud_zone_id:
         raise InvalidArgument("a VM of a public cloud is cloned in its cloud", code="CLONE_NOT_OFFERED")
 
@@ -139,6 +143,7 @@ class CheckCloneSource(DbStep, NoRollback):
         volumes = source_volumes(source)
         ctx.source_host_uuid = str(source_host(source, volumes).uuid)
         ctx.source_volumes = [_volume_entry(v) for v in volumes]
+        ctx.live = source.state in LIVE_STATES
 
 
 class AllocateCloneHost(DbStep):
@@ -184,6 +189,76 @@ class ReserveCloneStorage(DbStep):
         del ctx.clone_reserved
 
 
+class WaitForSource(RemoteStep, NoRollback):
+    """A live clone holds its source from the snapshot to its removal: another job holding it (a
+    second clone of the same VM, a snapshot) is waited for, a few minutes at most."""
+
+    retries = 180
+    retry_delay = 1.0
+
+    def run(self, ctx):
+        if not ctx.get("live"):
+            return
+        holder = VmInstance.objects.filter(uuid=ctx.args["source_vm_uuid"]).values_list("busy_job", flat=True).first()
+        if holder and str(holder) != str(ctx.job.uuid):
+            raise ResourceBusy(f"the source VM is busy with job {holder}", details={"job_uuid": str(holder)})
+
+
+class _AsSource:
+    """The snapshot steps read ``vm_uuid``, ``volume_uuids`` and ``name`` from the context; in this flow
+    ``vm_uuid`` is the clone's (in args), so the source's is put in the context for their run only."""
+
+    @staticmethod
+    def keys(ctx):
+        return {"vm_uuid": ctx.args["source_vm_uuid"], "volume_uuids": [v["uuid"] for v in ctx.source_volumes],
+                "name": f"clone-{str(ctx.job.uuid)[:8]}"}
+
+    def run(self, ctx):
+        if not ctx.get("live"):
+            return
+        keys = self.keys(ctx)
+        for key, value in keys.items():
+            setattr(ctx, key, value)
+        try:
+            super().run(ctx)
+        finally:
+            for key in keys:
+                delattr(ctx, key)
+
+
+class PlanLiveSnapshots(_AsSource, PlanSnapshots):
+    """Claims the source and its volumes and makes the temporary snapshot's rows."""
+
+    def rollback(self, ctx):
+        if ctx.get("live") and ctx.get("source_volumes"):
+            ctx.volume_uuids = [v["uuid"] for v in ctx.source_volumes]
+            try:
+                super().rollback(ctx)
+            finally:
+                del ctx.volume_uuids
+
+
+class TakeLiveSnapshots(_AsSource, TakeSnapshots):
+    """All the source's volumes at once: the copies are made from files nothing writes any more."""
+
+    def record(self, ctx):
+        if ctx.get("live") and ctx.get("snapshot_taken"):
+            TakeSnapshots.record(self, ctx)
+
+
+class RemoveTemporarySnapshots(RemoteStep, NoRollback):
+    """The snapshot made for the copy goes: each overlay is committed back into the file below it
+    (the running source pivots back there), the rows go, the claims end."""
+
+    def run(self, ctx):
+        if not ctx.get("live") or not ctx.get("snapshot_plan"):
+            return
+        TakeSnapshots().rollback(ctx)   # /v1/volume/snapshot-undo and the volumes back on their files
+        VolumeSnapshot.objects.filter(uuid__in=[item["snapshot_uuid"] for item in ctx.snapshot_plan]).delete()
+        release(ctx)
+        del ctx.snapshot_plan
+
+
 class CopyVolumes(RemoteStep):
     """Flattened copies of the source's volumes; their rows (Ready) are recorded after."""
 
@@ -194,7 +269,7 @@ class CopyVolumes(RemoteStep):
             if index < len(made):
                 continue   # a retried step: copied already
             path = _clone_path(ctx, index, entry)
-            answer = agent.call(host, "/v1/volume/copy", {"src": entry["path"], "dst": path},
+            answer = agent.call(host, "/v1/volume/copy", {"src": _copy_source(ctx, entry), "dst": path},
                                 request_id=f"{ctx.job.uuid}-copy-{index}")
             made.append({"uuid": clone_volume_uuid(ctx, index), "path": path, "type": entry["type"],
                          # the size reserved (and given back when the volume goes): the source's
@@ -231,6 +306,14 @@ class CopyVolumes(RemoteStep):
             delattr(ctx, key)
 
 
+def _copy_source(ctx, entry):
+    """The file to copy: a live clone's snapshot file (read-only now), else the volume's own."""
+    for item in ctx.get("snapshot_plan") or ():
+        if item["volume_uuid"] == entry["uuid"]:
+            return item["top"]
+    return entry["path"]
+
+
 def _image_pk(image_uuid):
     from apps.storage.models import Image
 
@@ -238,6 +321,7 @@ def _image_pk(image_uuid):
 
 
 CLONE_VM = Flow("clone-vm", [
-    RecordVm, CheckCloneSource, AllocateCloneHost, ReserveCloneStorage, CopyVolumes, AllocateNicIps, RecordNics,
-    ApplyDhcp, DefineOnHypervisor, MarkRunning,
+    RecordVm, CheckCloneSource, AllocateCloneHost, ReserveCloneStorage, WaitForSource, PlanLiveSnapshots,
+    TakeLiveSnapshots, CopyVolumes, RemoveTemporarySnapshots, AllocateNicIps, RecordNics, ApplyDhcp,
+    DefineOnHypervisor, MarkRunning,
 ], action="clone-vm", timeout=6 * 3600)
