@@ -1,7 +1,8 @@
 """Clone, image from a volume and reinit on the real libvirt agent and QEMU, checked on the disks
 themselves with qemu-io: data written on the source's root volume is in the clone's disk and in
 the image made from the volume; the clone starts; reinit gives the clone back its image's content
-(a blank image: zeros). One test, one setup: the three share the host, storage and network."""
+(a blank image: zeros); a live clone of the running source copies from a temporary snapshot that
+then goes. One test, one setup: they share the host, storage and network."""
 import json
 import subprocess
 
@@ -29,6 +30,14 @@ def holds_pattern(path, pattern, shared=False):
     """The first 64 KiB of the disk read as ``pattern`` (qemu-io verifies every byte)."""
     code, out = qemu_io(path, f"read -P {pattern} 0 64k", "-r", *(["-U"] if shared else []))
     return code == 0 and "Pattern verification failed" not in out and "read 65536/65536" in out
+
+
+def domain_xml(uuid):
+    conn = libvirt.open("qemu:///system")
+    try:
+        return conn.lookupByUUIDString(uuid).XMLDesc(0)
+    finally:
+        conn.close()
 
 
 def test_clone_image_from_volume_and_reinit_on_qemu(
@@ -86,6 +95,20 @@ def test_clone_image_from_volume_and_reinit_on_qemu(
         blob = tmp_path / "store" / "images" / golden["sha256"][:2] / golden["sha256"]
         assert holds_pattern(str(blob), PATTERN)
         assert not list((tmp_path / "store" / "tmp").iterdir())
+
+        # live clone of the running source: copied from a temporary snapshot, which then goes
+        run(client, "post", f"/api/v1/vm-instances/{source}/start/")
+        answer, job = run(client, "post", f"/api/v1/vm-instances/{source}/clone/", {"names": ["live-copy"]})
+        live_copy = answer["resource"]["uuid"]
+        vms.append(live_copy)
+        assert "TakeLiveSnapshots" in [s["name"] for s in job["steps"]]
+        assert domain_state(source) == libvirt.VIR_DOMAIN_RUNNING == domain_state(live_copy)
+        live_vm = client.get(f"/api/v1/vm-instances/{live_copy}/").json()
+        live_disk = client.get(f"/api/v1/volumes/{live_vm['root_volume_uuid']}/").json()["install_path"]
+        assert holds_pattern(live_disk, PATTERN, shared=True)
+        assert client.get(f"/api/v1/volumes/{source_vm['root_volume_uuid']}/").json()["install_path"] == source_disk
+        assert source_disk in domain_xml(source)   # the running source is back on its own file
+        assert client.get("/api/v1/volume-snapshots/").json()["count"] == 0
 
         # reinit the clone: back to the blank image (zeros), an overlay on the image cache again
         run(client, "post", f"/api/v1/vm-instances/{copy}/power-off/")
