@@ -6,7 +6,7 @@ from rest_framework import serializers
 from apps.core.api.flowstarts import accepted, audit
 from apps.core.tenancy import is_admin
 
-from .flows.volume_image import start_image_from_volume
+from .flows.volume_image import start_image_from_snapshot, start_image_from_volume
 from .models import BackupStorage, ImagePlatform
 from .serializers import ImageSerializer
 
@@ -47,3 +47,7 @@ def create_image(view, request, source, start):
 
 def create_image_from_volume(view, request):
     return create_image(view, request, view.get_object(), start_image_from_volume)
+
+
+def create_image_from_snapshot(view, request):
+    return create_image(view, request, view.get_object(), start_image_from_snapshot)

@@ -5,7 +5,8 @@ import pytest
 from apps.compute.flows.vm_reinit import REINIT_ROOT_VOLUME
 from apps.infra import agent
 from apps.infra.models import Host
-from apps.storage.models import ImageCache, Volume
+from apps.core.errors import CloudPortalError
+from apps.storage.models import ImageCache, Volume, VolumeSnapshot
 from tests.compute.vm_env import Env
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +120,23 @@ def test_reinit_whose_rename_fails_halfway_puts_the_old_file_back(env, cloned_th
     job = env.action(uuid, "reinit")
     monkeypatch.setattr(agent, "call", real_call)
     assert job["state"] == "failed" and host_files(env, host, volume) == before
+
+
+def test_reinit_removes_the_root_volume_s_snapshots_rows_and_files(env, cloned_then_stopped):
+    uuid = cloned_then_stopped
+    volume = Volume.objects.get(uuid=env.vm(uuid)["root_volume_uuid"])
+    host = Host.objects.get(uuid=env.vm(uuid)["last_host_uuid"])
+    for name in ("before-upgrade", "after-upgrade"):
+        response, job = env.job("post", "/api/v1/volume-snapshots/", {"volume_uuid": str(volume.uuid), "name": name})
+        assert job["state"] == "succeeded", job
+    files = list(VolumeSnapshot.objects.filter(volume=volume).values_list("install_path", flat=True))
+    assert len(files) == 2
+    assert env.action(uuid, "reinit")["state"] == "succeeded"
+    assert not VolumeSnapshot.objects.filter(volume=volume).exists()
+    for path in files:
+        with pytest.raises(CloudPortalError) as exc:
+            agent.call(host, "/v1/volume/info", {"path": path})
+        assert exc.value.code == "VOLUME_NOT_FOUND"
+    volume.refresh_from_db()
+    info = agent.call(host, "/v1/volume/info", {"path": volume.install_path})
+    assert info["backing_file"] == ImageCache.objects.get().install_path

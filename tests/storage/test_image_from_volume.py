@@ -8,7 +8,7 @@ import os
 import pytest
 
 from apps.storage.flows.volume_image import CREATE_IMAGE_FROM_VOLUME
-from apps.storage.models import BackupStorage, Image
+from apps.storage.models import BackupStorage, Image, Volume, VolumeSnapshot
 from apps.storage.volume_upload import HEADER_EXPIRES, HEADER_SIGNATURE, upload_target
 from tests.compute.vm_env import Env
 
@@ -45,6 +45,7 @@ def test_an_image_of_a_stopped_vms_root_volume_is_ready_and_a_failure_at_any_ste
         bs.refresh_from_db()
         assert Image.objects.count() == images_before
         assert _files(store) == files_before
+        assert Volume.objects.get(uuid=volume).busy_job is None
 
     for step in CREATE_IMAGE_FROM_VOLUME.steps[1:]:
         with monkeypatch.context() as patched:
@@ -70,9 +71,23 @@ def test_an_image_of_a_stopped_vms_root_volume_is_ready_and_a_failure_at_any_ste
     blob = bs.blob_path(image["sha256"])
     assert hashlib.sha256(blob.read_bytes()).hexdigest() == image["sha256"] and image["actual_size"] == blob.stat().st_size
     assert not list((store / "tmp").iterdir())
+    assert Volume.objects.get(uuid=volume).busy_job is None   # the job held it while reading it
     # the new image makes VMs
     made, job = env.create(name="from-image", image_uuid=image["uuid"])
     assert job["state"] == "succeeded", job
+
+    # an image of a snapshot: its file is read-only, so the VM may run
+    assert env.action(uuid, "start")["state"] == "succeeded"
+    response, job = env.job("post", "/api/v1/volume-snapshots/", {"volume_uuid": volume, "name": "s1"})
+    snapshot = response.json()["resource"]["uuid"]
+    response = env.client.post(f"/api/v1/volume-snapshots/{snapshot}/create-image/", {"name": "from-snap"},
+                               format="json")
+    assert response.status_code == 202, response.content
+    job = env.client.get(response["Location"]).json()
+    assert job["state"] == "succeeded", job
+    from_snapshot = env.client.get(f"/api/v1/images/{response.json()['resource']['uuid']}/").json()
+    assert from_snapshot["status"] == "Ready" and from_snapshot["size"] == 64 << 20
+    assert VolumeSnapshot.objects.get(uuid=snapshot).busy_job is None
 
 
 @pytest.mark.django_db

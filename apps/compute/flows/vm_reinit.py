@@ -6,7 +6,7 @@ A new overlay on the image cache is made beside the root volume's file (``<path>
 the two are swapped by rename (the old file set aside as ``<path>.old``): the VM's definition
 still names the same path. Until RecordReinit commits, every step is undone and the old file is
 back in place; after it the old file, the old image cache reference and (ZStack behaviour) the
-root volume's snapshots go. The job holds the VM, so it cannot be started meanwhile.
+root volume's snapshots (rows and files) go. The job holds the VM, so it cannot be started meanwhile.
 
 Args: vm_uuid.
 """
@@ -16,7 +16,7 @@ from apps.infra import agent
 from apps.infra.flow_context import ctx_host
 from apps.storage import cache
 from apps.storage.flows.vm_steps import CacheImage, ctx_image
-from apps.storage.models import ImageCache, Volume
+from apps.storage.models import ImageCache, Volume, VolumeSnapshot, VolumeSnapshotGroup
 
 from ..models import VmInstance, VmState
 from .vm_common import connected_host
@@ -113,6 +113,13 @@ class RecordReinit(DbStep, NoRollback):
         Volume.objects.filter(uuid=ctx.reinit["volume_uuid"]).update(
             image=image, image_sha256=image.sha256, actual_size=ctx.reinit_made["actual_size"])
         volume = Volume.objects.get(uuid=ctx.reinit["volume_uuid"])
+        # ZStack: a reinitialised root volume keeps no snapshot (their files go in DeleteOldFile)
+        snapshots = VolumeSnapshot.objects.filter(volume=volume)
+        ctx.reinit_snapshot_files = [path for path in snapshots.values_list("install_path", flat=True) if path]
+        groups = set(snapshots.exclude(group=None).values_list("group_id", flat=True))
+        snapshots.update(parent=None)   # parent is PROTECT: unlinked first, then all go at once
+        snapshots.delete()
+        VolumeSnapshotGroup.objects.filter(pk__in=groups, snapshots=None).delete()
         for hook in REINIT_HOOKS:
             hook(volume)
         ctx.result = {"vm_uuid": ctx.args["vm_uuid"], "volume_uuid": str(volume.uuid), "image_uuid": str(image.uuid)}
@@ -124,6 +131,8 @@ class DeleteOldFile(RemoteStep, NoRollback):
     def run(self, ctx):
         host = ctx_host(ctx)
         agent.call(host, "/v1/volume/delete", {"path": _paths(ctx)[2]})
+        for path in ctx.get("reinit_snapshot_files") or ():   # the old file's chain below it
+            agent.call(host, "/v1/volume/delete", {"path": path})
         old_sha256 = ctx.reinit["old_sha256"]
         if old_sha256 and not ctx.get("old_cache_released"):
             row = ImageCache.objects.filter(primary_storage__uuid=ctx.primary_storage_uuid, host=host,

@@ -1,6 +1,7 @@
 """An image made from a volume (or from any read-only file on a host, such as a volume snapshot).
 
-CREATE_IMAGE_FROM_VOLUME: RecordImage -> UploadFromHost -> DetectFormat -> StoreImage -> MarkReady.
+CREATE_IMAGE_FROM_VOLUME: RecordImage -> HoldSource -> UploadFromHost -> DetectFormat -> StoreImage
+-> ReleaseSource -> MarkReady.
 
 The host's agent flattens the file's chain into one qcow2 (``/v1/volume/convert-to-image``) and
 PUTs it to the portal (``volume_upload``), which writes it to the first backup storage's tmp/;
@@ -14,6 +15,9 @@ it first): the copy would not be consistent. Compute says which volumes are in u
 guard: a domain started during the conversion cannot take the file, and a conversion of a file a
 running domain writes fails with VOLUME_IN_USE.
 
+The job holds the volume (or the snapshot) while its file is read: a snapshot, revert or delete
+of it waits (409 RESOURCE_BUSY) instead of changing the chain under the conversion.
+
 Args: image_uuid, backup_storage_uuids, source {"host_uuid", "path", "volume_uuid"?, "snapshot_uuid"?}.
 """
 import os
@@ -22,14 +26,15 @@ import uuid as uuid_lib
 from django.db import transaction
 
 from apps.core.errors import CloudPortalError, InvalidState
-from apps.core.flows import Flow, RemoteStep, start_job
+from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep, start_job
 from apps.infra import agent
 from apps.infra.models import Host, HostStatus
 
 from .. import download, space
 from ..errors import BackupStorageFull
 from ..models import (BackupStorage, BackupStorageStatus, Image, ImageMediaType, ImageStatus, Volume,
-                      VolumeStatus, VolumeType)
+                      VolumeSnapshot, VolumeSnapshotStatus, VolumeStatus, VolumeType)
+from ..snapshot_chain import claim, host_of, release
 from ..volume_upload import part_path, upload_target
 from .images import DetectFormat, MarkReady, RecordImage, StoreImage
 
@@ -53,6 +58,33 @@ def _source_host(ctx):
 
 def _first_backup_storage(ctx):
     return BackupStorage.objects.get(uuid=ctx.args["backup_storage_uuids"][0])
+
+
+def _source_rows(ctx):
+    source = ctx.args["source"]
+    if source.get("snapshot_uuid"):
+        return list(VolumeSnapshot.objects.filter(uuid=source["snapshot_uuid"]))
+    if source.get("volume_uuid"):
+        return list(Volume.objects.filter(uuid=source["volume_uuid"]))
+    return []
+
+
+class HoldSource(DbStep):
+    def run(self, ctx):
+        rows = _source_rows(ctx)
+        if not rows:
+            raise CloudPortalError("the volume or snapshot to make the image from is gone", code="NOT_FOUND",
+                                   status=404, details={"source": {k: v for k, v in ctx.args["source"].items()
+                                                                   if k != "path"}})
+        claim(ctx, rows)
+
+    def rollback(self, ctx):
+        release(ctx)
+
+
+class ReleaseSource(DbStep, NoRollback):
+    def run(self, ctx):
+        release(ctx)
 
 
 class UploadFromHost(RemoteStep):
@@ -97,7 +129,7 @@ class UploadFromHost(RemoteStep):
 
 
 CREATE_IMAGE_FROM_VOLUME = Flow("create-image-from-volume", [
-    RecordImage, UploadFromHost, DetectFormat, StoreImage, MarkReady,
+    RecordImage, HoldSource, UploadFromHost, DetectFormat, StoreImage, ReleaseSource, MarkReady,
 ], action="create-image", timeout=6 * 3600)
 
 
@@ -154,3 +186,18 @@ def start_image_from_volume(user, volume, data):
     platform = volume.image.platform if volume.image_id else "Linux"
     return start_image_from_file(user, host=host, path=path, primary_storage=volume.primary_storage, data=data,
                                  media_type=media_type, platform=platform, extra={"volume_uuid": str(volume.uuid)})
+
+
+def start_image_from_snapshot(user, snapshot, data):
+    """An image of a snapshot's file: read-only once taken, so its VM may be running."""
+    if snapshot.status != VolumeSnapshotStatus.READY or not snapshot.install_path:
+        raise InvalidState(f"snapshot {snapshot.name} is {snapshot.status}, not Ready", code="SNAPSHOT_NOT_READY",
+                           details={"snapshot_uuid": str(snapshot.uuid), "status": snapshot.status})
+    volume = snapshot.volume
+    host = host_of([volume], None)
+    media_type = (ImageMediaType.ROOT_VOLUME_TEMPLATE if volume.type == VolumeType.ROOT
+                  else ImageMediaType.DATA_VOLUME_TEMPLATE)
+    platform = volume.image.platform if volume.image_id else "Linux"
+    return start_image_from_file(user, host=host, path=snapshot.install_path, primary_storage=volume.primary_storage,
+                                 data=data, media_type=media_type, platform=platform,
+                                 extra={"snapshot_uuid": str(snapshot.uuid)})
