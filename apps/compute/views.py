@@ -120,8 +120,9 @@ class VmInstanceViewSet(ResourceViewSet):
     @extend_schema(request=VmCloneSerializer, responses={202: None, 200: None})
     @action(detail=True, methods=["post"])
     def clone(self, request, uuid=None):
-        """Clone a Stopped VM: ``names`` or ``count`` new VMs with flattened copies of its volumes and new
-        NICs on the same L3 networks (202 + a job per clone; ``dry_run`` answers the placement)."""
+        """Clone a VM, Stopped or live (Running/Paused: copied from a temporary snapshot): ``names`` or
+        ``count`` new VMs with flattened copies of its volumes and new NICs on the same L3 networks
+        (202 + a job per clone; ``dry_run`` answers the placement)."""
         source = self.get_object()
         audit(request, action="vm-instances.clone", resource_type="VmInstance", resource_uuid=source.uuid)
         return vm_clone_api.clone(self, request, source)
