@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from apps.core.api.flowstarts import FlowStart
+from apps.core.api.flowstarts import FlowStart, truthy
 
 from .console.password import generate_password
 from .flows.vm_clone import CLONE_VM, check_clonable, dry_run, source_host, source_l3_uuids, source_volumes
@@ -56,7 +56,7 @@ def clone(view, request, source):
     data = body.validated_data
     names = clone_names(source, data)
     host_uuid = str(data["host_uuid"]) if data.get("host_uuid") else None
-    if data["dry_run"]:
+    if data["dry_run"] or truthy(request.query_params.get("dry_run", "false")):   # body or ?dry_run=true
         return Response(dry_run(source, names, host_uuid))
     check_clonable(source)                          # 409 naming the state, before anything is made
     source_host(source, source_volumes(source))     # 409 when its host cannot be reached
