@@ -237,3 +237,42 @@ def test_a_clone_failing_after_the_copy_of_a_second_volume_removes_both(env, sto
     jobs, [copy] = run_clone(env, stopped, {"count": 1})
     assert jobs[0]["state"] == "succeeded", jobs[0]
     assert sorted(Volume.objects.filter(vm_instance_uuid=copy).values_list("type", flat=True)) == ["Data", "Root"]
+
+
+class WorkerDied(BaseException):
+    """Stands for the worker process dying (nothing after it runs in this process)."""
+
+
+def test_a_worker_dying_after_any_clone_step_leaks_nothing_once_the_reaper_is_done(env, stopped, monkeypatch):
+    """The worker dies right after a step did its work (live source: the snapshot steps too); the
+    reaper's rollback, from what the job's record says, removes what the clone had made."""
+    import uuid as uuid_lib
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.core.flows import execute_job, jobs, reap_jobs
+    from apps.core.models import Job
+
+    assert env.action(stopped, "start")["state"] == "succeeded"
+    before = _left(env)
+    monkeypatch.setattr(jobs, "dispatch", lambda job_uuid: None)
+    for step in CLONE_VM.steps[1:]:
+        run = step.run
+
+        def die(self, ctx, run=run):
+            run(self, ctx)
+            raise WorkerDied()
+
+        with monkeypatch.context() as patched:
+            patched.setattr(step, "run", die)
+            response = clone(env, stopped, {"count": 1})
+            job_uuid = response.json()["job"]["uuid"]
+            with pytest.raises(WorkerDied):
+                execute_job(job_uuid)
+        Job.objects.filter(uuid=job_uuid).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+        assert reap_jobs() == [uuid_lib.UUID(job_uuid)]
+        job = Job.objects.get(uuid=job_uuid)
+        assert job.state == "failed" and job.error["code"] == "WORKER_LOST", step.step_name()
+        assert not [s for s in job.steps if s["state"] == "rollback_failed"], (step.step_name(), job.steps)
+        assert _left(env) == before, step.step_name()

@@ -30,6 +30,7 @@ host_uuid (optional: must be the source's host on local storage).
 """
 import uuid as uuid_lib
 
+from django.db import transaction
 from django.db.models import F, OuterRef
 
 from apps.core.errors import CloudPortalError, InvalidArgument, InvalidState, ResourceBusy
@@ -253,8 +254,19 @@ class RemoveTemporarySnapshots(RemoteStep, NoRollback):
     def run(self, ctx):
         if not ctx.get("live") or not ctx.get("snapshot_plan"):
             return
-        TakeSnapshots().rollback(ctx)   # /v1/volume/snapshot-undo and the volumes back on their files
-        VolumeSnapshot.objects.filter(uuid__in=[item["snapshot_uuid"] for item in ctx.snapshot_plan]).delete()
+        plan = ctx.snapshot_plan
+        # a request of its own (not the rollback's): the reaper may undo again after a worker died here
+        agent.call(Host.objects.get(uuid=ctx.snapshot_host_uuid), "/v1/volume/snapshot-undo", {
+            "vm_uuid": ctx.snapshot_vm_uuid,
+            "disks": [{"path": item["top"], "overlay": item["overlay"], "format": item["format"]} for item in plan]},
+            request_id=f"{ctx.job.uuid}:remove-temporary-snapshots")
+        with transaction.atomic():
+            for item in plan:
+                Volume.objects.filter(uuid=item["volume_uuid"], install_path=item["overlay"]).update(
+                    install_path=item["top"])
+                if item["parent_uuid"]:
+                    VolumeSnapshot.objects.filter(uuid=item["parent_uuid"]).update(latest=True)
+            VolumeSnapshot.objects.filter(uuid__in=[item["snapshot_uuid"] for item in plan]).delete()
         release(ctx)
         del ctx.snapshot_plan
 
