@@ -192,10 +192,10 @@ class ReserveCloneStorage(DbStep):
 
 class WaitForSource(RemoteStep, NoRollback):
     """A live clone holds its source from the snapshot to its removal: another job holding it (a
-    second clone of the same VM, a snapshot) is waited for, a few minutes at most."""
+    second clone of the same VM copying, a snapshot) is waited for, an hour at most."""
 
-    retries = 180
-    retry_delay = 1.0
+    retries = 1800
+    retry_delay = 2.0
 
     def run(self, ctx):
         if not ctx.get("live"):
