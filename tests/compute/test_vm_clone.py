@@ -276,3 +276,20 @@ def test_a_worker_dying_after_any_clone_step_leaks_nothing_once_the_reaper_is_do
         assert job.state == "failed" and job.error["code"] == "WORKER_LOST", step.step_name()
         assert not [s for s in job.steps if s["state"] == "rollback_failed"], (step.step_name(), job.steps)
         assert _left(env) == before, step.step_name()
+
+
+def test_a_live_clone_waits_for_another_job_on_its_source_and_gives_up_cleanly(env, monkeypatch):
+    import uuid as uuid_lib
+
+    from apps.compute.flows.vm_clone import WaitForSource
+
+    uuid, _ = env.create(name="held")
+    other_job = uuid_lib.uuid4()
+    VmInstance.objects.filter(uuid=uuid).update(busy_job=other_job)   # a snapshot job, say
+    before = _left(env)
+    monkeypatch.setattr(WaitForSource, "retries", 2)
+    monkeypatch.setattr(WaitForSource, "retry_delay", 0.01)
+    jobs, _ = run_clone(env, uuid, {"count": 1})
+    assert jobs[0]["state"] == "failed" and jobs[0]["error"]["code"] == "RESOURCE_BUSY", jobs[0]["error"]
+    assert [s["attempts"] for s in jobs[0]["steps"] if s["name"] == "WaitForSource"] == [3]
+    assert _left(env) == before and VmInstance.objects.get(uuid=uuid).busy_job == other_job
