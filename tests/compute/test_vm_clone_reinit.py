@@ -140,3 +140,44 @@ def test_reinit_removes_the_root_volume_s_snapshots_rows_and_files(env, cloned_t
     volume.refresh_from_db()
     info = agent.call(host, "/v1/volume/info", {"path": volume.install_path})
     assert info["backing_file"] == ImageCache.objects.get().install_path
+
+
+def test_a_worker_dying_after_any_reinit_step_leaves_the_old_file_once_the_reaper_is_done(
+        env, cloned_then_stopped, monkeypatch):
+    import uuid as uuid_lib
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.core.flows import execute_job, jobs, reap_jobs
+    from apps.core.models import Job
+
+    class WorkerDied(BaseException):
+        pass
+
+    uuid = cloned_then_stopped
+    volume = Volume.objects.get(uuid=env.vm(uuid)["root_volume_uuid"])
+    host = env.vm(uuid)["last_host_uuid"]
+    before = (host_files(env, host, volume), sorted(ImageCache.objects.values_list("ref_count", flat=True)),
+              Volume.objects.filter(pk=volume.pk).values("install_path", "image_sha256").get())
+    monkeypatch.setattr(jobs, "dispatch", lambda job_uuid: None)
+    for step in REINIT_ROOT_VOLUME.steps[:-2]:   # after RecordReinit the reinit is done
+        run = step.run
+
+        def die(self, ctx, run=run):
+            run(self, ctx)
+            raise WorkerDied()
+
+        with monkeypatch.context() as patched:
+            patched.setattr(step, "run", die)
+            response = env.client.post(f"/api/v1/vm-instances/{uuid}/reinit/")
+            job_uuid = response.json()["job"]["uuid"]
+            with pytest.raises(WorkerDied):
+                execute_job(job_uuid)
+        Job.objects.filter(uuid=job_uuid).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+        assert reap_jobs() == [uuid_lib.UUID(job_uuid)]
+        job = Job.objects.get(uuid=job_uuid)
+        assert not [s for s in job.steps if s["state"] == "rollback_failed"], (step.step_name(), job.steps)
+        after = (host_files(env, host, volume), sorted(ImageCache.objects.values_list("ref_count", flat=True)),
+                 Volume.objects.filter(pk=volume.pk).values("install_path", "image_sha256").get())
+        assert after == before, step.step_name()
