@@ -19,8 +19,11 @@ snapshot steps of apps/storage/flows/volume_snapshot.py take a temporary snapsho
 volumes at once (one atomic libvirt call; the source keeps running on new overlays), the copies
 are made from the snapshot's read-only files, then the snapshot is removed (its overlays committed
 back into them: ``/v1/volume/snapshot-undo``). The job holds the source (and its volumes) from the
-snapshot to its removal; several live clones of one VM wait for each other (WaitForSource). Local storage: the clone's volumes go on the
-source's host (the allocator is pinned to it); the copies take room on the same primary storage.
+snapshot to its removal; several live clones of one VM wait for each other (WaitForSource).
+
+Local storage: the clone's volumes go on the source's host (the allocator is pinned to it); the
+copies take room on the same primary storage. (Shared storage could let the allocator choose any
+host of the cluster; until it is built here, clones stay on the source's host there too.)
 
 Every step is undone on failure (RecordVm's rollback deletes the clone's row last): no VM row,
 NIC, address, capacity, volume file or row, or domain stays.
