@@ -6,6 +6,7 @@ from apps.accounts.login_pages import SessionLoginView
 from apps.core.api.root import ApiRoot
 from apps.monitoring.views import PortalMetrics
 from apps.storage.imagestore import serve as image_store
+from apps.storage.volume_upload import receive as image_upload
 
 api_v1 = [
     path("", ApiRoot.as_view(), name="api-root"),
@@ -23,6 +24,7 @@ urlpatterns = [
     path("", include("apps.console.urls")),   # the browser console: / -> /ui/
     path("api/v1/", include(api_v1)),
     path("image-store/<str:sha256>", image_store, name="image-store"),
+    path("image-store/upload/<uuid:bs_uuid>/<uuid:job_uuid>", image_upload, name="image-store-upload"),
     path("", include("apps.compute.console.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

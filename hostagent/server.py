@@ -190,7 +190,10 @@ class AgentServer:
         if self.backend.blocking:
             executor = self.read_executor if read else self.executor
             return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
-        return fn(*args)
+        answer = fn(*args)
+        if asyncio.iscoroutine(answer):   # a sim function that waits on I/O (clone_ops: an upload)
+            answer = await answer
+        return answer
 
     # --- /v1/ --------------------------------------------------------------------
     async def handle_v1(self, request):

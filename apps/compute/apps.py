@@ -16,3 +16,8 @@ class ComputeConfig(AppConfig):
         if reapply_vm_dhcp not in HOST_CONNECT_HOOKS:
             HOST_CONNECT_HOOKS.append(reapply_vm_dhcp)  # a reconnecting host serves its VMs' DHCP again
         AGENT_EVENT_HANDLERS["vm.state"] = apply_reported_event  # what the hypervisor saw a VM do
+        from apps.storage.flows.volume_image import VOLUME_USE_CHECKS
+
+        from .vm_volumes import refuse_volume_of_running_vm
+        if refuse_volume_of_running_vm not in VOLUME_USE_CHECKS:
+            VOLUME_USE_CHECKS.append(refuse_volume_of_running_vm)  # an image of a running VM's disk: refused

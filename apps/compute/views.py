@@ -1,4 +1,5 @@
 from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -8,12 +9,13 @@ from apps.core.api.viewsets import ResourceViewSet, audit
 from apps.core.errors import InvalidArgument, ResourceBusy
 from apps.core.states import ENABLE_STATE_MACHINE
 
-from . import vm_clouds, vm_service
+from . import vm_clone_api, vm_clouds, vm_service
 from .console.api import console_action
 from .flows import CREATE_VM
 from .flows.vm_lifecycle import plan_action
 from .models import InstanceOffering, VmInstance, VmNic
 from .serializers import InstanceOfferingSerializer, VmCreateSerializer, VmInstanceSerializer
+from .vm_clone_api import VmCloneSerializer
 
 
 class InstanceOfferingViewSet(ResourceViewSet):
@@ -115,6 +117,21 @@ class VmInstanceViewSet(ResourceViewSet):
         return Response({"jobs": JobSerializer(jobs, many=True).data, "refused": refused},
                         status=202 if jobs else 409)
 
+    @extend_schema(request=VmCloneSerializer, responses={202: None, 200: None})
+    @action(detail=True, methods=["post"])
+    def clone(self, request, uuid=None):
+        """Clone a VM, Stopped or live (Running/Paused: copied from a temporary snapshot): ``names`` or
+        ``count`` new VMs with flattened copies of its volumes and new NICs on the same L3 networks
+        (202 + a job per clone; ``dry_run`` answers the placement)."""
+        source = self.get_object()
+        audit(request, action="vm-instances.clone", resource_type="VmInstance", resource_uuid=source.uuid)
+        return vm_clone_api.clone(self, request, source)
+
+    @extend_schema(request=None, responses={202: None})
+    @action(detail=True, methods=["post"])
+    def reinit(self, request, uuid=None):
+        """Put a Stopped VM's root volume back to its image (its content and snapshots go; 202 + job)."""
+        return vm_clone_api.reinit(self, request, self.get_object())
 
 # --- VM snapshot: every volume of the VM at once (a storage flow; docs/snapshots.md) ----------------------
 def _vm_snapshot(self, request, uuid=None):

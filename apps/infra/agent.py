@@ -30,6 +30,9 @@ PATH_TIMEOUTS = {
     "/v1/volume/create": _STORAGE, "/v1/volume/delete": _STORAGE, "/v1/image/uncache": _STORAGE,
     "/v1/image/cache": ("image", "download.timeout"),
     "/v1/volume/snapshot": _STORAGE, "/v1/volume/snapshot-undo": _STORAGE, "/v1/volume/snapshot-merge": _STORAGE,
+    # clones and images from volumes copy whole volumes: as long as an image download may take
+    "/v1/volume/copy": ("image", "download.timeout"), "/v1/volume/convert-to-image": ("image", "download.timeout"),
+    "/v1/volume/rename": _STORAGE,
 }
 
 

@@ -15,6 +15,7 @@ from apps.core.tenancy import visible
 from .flows import DELETE_VOLUME_SNAPSHOTS, REVERT_VOLUME_SNAPSHOTS, TAKE_VOLUME_SNAPSHOTS
 from .models import Volume, VolumeSnapshot, VolumeSnapshotGroup, VolumeSnapshotStatus, VolumeStatus
 from .snapshot_chain import SNAPSHOT_STATES, check_vm_state, tree, vm_row
+from .volume_image_api import CreateImageSerializer, create_image_from_snapshot
 from .snapshot_serializers import (VolumeSnapshotCreateSerializer, VolumeSnapshotGroupCreateSerializer,
                                    VolumeSnapshotGroupSerializer, VolumeSnapshotSerializer)
 
@@ -81,6 +82,12 @@ class VolumeSnapshotViewSet(ResourceViewSet):
         if volume is None:
             raise NotFound(f"volume {volume_uuid} not found", code="VOLUME_NOT_FOUND")
         return Response({"volume_uuid": str(volume.uuid), "tree": tree(volume)})
+
+    @extend_schema(request=CreateImageSerializer, responses={202: None})
+    @action(detail=True, methods=["post"], url_path="create-image")
+    def create_image(self, request, uuid=None):
+        """Make an image of the snapshot's file (read-only: its VM may be running; 202 + job)."""
+        return create_image_from_snapshot(self, request)
 
 
 class VolumeSnapshotGroupViewSet(ResourceViewSet):

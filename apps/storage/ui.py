@@ -7,6 +7,7 @@ from apps.core.ui.edit import FormView
 from apps.core.ui.widgets import inputs
 
 from .serializers import BackupStorageZoneSerializer, ImageUploadSerializer
+from .volume_image_api import CreateImageSerializer
 from .views import BackupStorageViewSet, ImageViewSet, PrimaryStorageViewSet, VolumeViewSet
 
 UPLOAD_FIELDS = ["name", "description", "file", "backup_storage_uuids", "platform", "format", "media_type",
@@ -96,9 +97,12 @@ class VolumePages(ResourcePages):
                "created_at"]
     labels = {"size": _("Virtual size"), "actual_size": _("Actual size"), "format": _("Format"),
               "install_path": _("Install path"), "primary_storage_uuid": _("Primary storage"),
-              "image_uuid": _("Image"), "vm_instance_uuid": _("VM")}
+              "image_uuid": _("Image"), "vm_instance_uuid": _("VM"),
+              "backup_storage_uuids": _("Backup storage"), "platform": _("Platform"), "public": _("Public")}
     links = {"vm_instance_uuid": "vm-instances"}   # a plain uuid: storage knows no VM model
     search_example = "type=Root"
+    actions = [Action("create-image", _("Create image"), body=CreateImageSerializer)]
+    options = {"backup_storage_uuids": "backup-storage"}
 
 
 from .snapshot_ui import VolumeSnapshotGroupPages, VolumeSnapshotPages, add_console_actions  # noqa: E402,F401

@@ -17,6 +17,7 @@ from .models import IMAGE_STATUS_MACHINE, BackupStorage, Image, ImageStatus, Pri
 from .serializers import (BackupStorageSerializer, PrimaryStorageClusterSerializer, ImageSerializer, ImageUploadSerializer,
                           PrimaryStorageSerializer, VolumeSerializer, BackupStorageZoneSerializer)
 from .uploads import DiskUploadHandler, upload_dir
+from .volume_image_api import CreateImageSerializer, create_image_from_volume
 
 
 class BackupStorageViewSet(ResourceViewSet):
@@ -188,3 +189,10 @@ class VolumeViewSet(ReadOnlyQueryViewSet):
     queryset = Volume.objects.all()
     joins = ("primary_storage", "host", "image", "account")
     serializer_class = VolumeSerializer
+
+    @extend_schema(request=CreateImageSerializer, responses={202: None})
+    @action(detail=True, methods=["post"], url_path="create-image")
+    def create_image(self, request, uuid=None):
+        """Make an image of the volume: its host flattens the volume's chain to qcow2 and sends it to
+        a backup storage (202 + job; 409 when its VM runs: stop the VM or snapshot the volume first)."""
+        return create_image_from_volume(self, request)

@@ -25,3 +25,4 @@ def read_paths():
 
 # the feature modules (each calls ``route`` when imported)
 from . import snapshot_ops  # noqa: E402,F401  (volume snapshots: external qcow2 chains)
+from . import clone_ops  # noqa: E402,F401  (clones, images from volumes, reinit)

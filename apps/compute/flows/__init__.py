@@ -4,3 +4,5 @@ from .vm_lifecycle import (DESTROY_AND_EXPUNGE_VM, DESTROY_VM, EXPUNGE_VM, PAUSE
 
 __all__ = ["CREATE_VM", "DESTROY_AND_EXPUNGE_VM", "DESTROY_VM", "EXPUNGE_VM", "PAUSE_VM", "POWER_OFF_VM",
            "REBOOT_VM", "RESUME_VM", "START_VM", "STOP_VM"]
+from .vm_clone import CLONE_VM  # noqa: E402,F401  (clone)
+from .vm_reinit import REINIT_ROOT_VOLUME  # noqa: E402,F401  (reinit a root volume to its image)
