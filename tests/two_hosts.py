@@ -52,6 +52,12 @@ def _set(text, key, value):
     return "\n".join(lines + [f"{key} = {value}"]) + "\n"
 
 
+def _runtime_files(directory, names):
+    """What the machine's own libvirtd has running (its domains' directories, sockets): not copied."""
+    return [name for name in names if name.startswith("domain-")
+            or not (os.path.isdir(os.path.join(directory, name)) or os.path.isfile(os.path.join(directory, name)))]
+
+
 class LibvirtHost:
     """One "host": a libvirtd under .ci/subreaper.py in a new mount namespace, then its agent,
     started inside that namespace with nsenter."""
@@ -78,7 +84,7 @@ class LibvirtHost:
         for path in PRIVATE:
             private = self.dir / path.strip("/").replace("/", "_")
             if path in COPIED and os.path.isdir(path):
-                shutil.copytree(path, private, symlinks=True)
+                shutil.copytree(path, private, symlinks=True, ignore=_runtime_files)
             else:
                 private.mkdir()
         etc = self.dir / "etc_libvirt"
