@@ -33,3 +33,4 @@ def read_paths():
 
 # the feature modules (each calls ``route`` when imported)
 from . import migration_ops  # noqa: E402,F401  (/v1/vm/migrate, /v1/volume/export, GET /files/)
+from . import shared_storage  # noqa: E402,F401
