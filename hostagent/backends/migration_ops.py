@@ -227,7 +227,7 @@ def sim_migrate(backend, host_uuid, spec):
 
 
 def sim_export(backend, host_uuid, spec):
-    entry = backend._disk(host_uuid).files.get(spec["path"])
+    entry = backend._disk(host_uuid, spec["path"]).files.get(spec["path"])
     if entry is None:
         raise AgentFailure(404, "VOLUME_NOT_FOUND", f"no volume {spec['path']} on this host", {"path": spec["path"]})
     # nothing is stored: a hash of what the simulator knows of the file stands in for its bytes

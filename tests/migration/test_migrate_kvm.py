@@ -56,22 +56,22 @@ def test_cold_then_live_migration_between_two_libvirt_hosts(
         ok(client.patch("/api/v1/global-configs/vm/stop.timeout/", {"value": 0}, format="json"))
         ok(client.patch("/api/v1/global-configs/vm/deletionPolicy/", {"value": "Direct"}, format="json"))
 
-        def create(name, ps, **extra):
+        def create(name, **extra):
             created, _ = run(client, "post", "/api/v1/vm-instances/", {
                 "name": name, "instance_offering_uuid": offering["uuid"], "image_uuid": image["resource"]["uuid"],
                 "l3_network_uuids": [l3["uuid"]], "host_uuid": host_a, **extra})
             made.append(created["resource"]["uuid"])
             return created["resource"]["uuid"]
 
-        def attach_ps(name, url):
-            ps = ok(client.post("/api/v1/primary-storage/", {"name": name, "type": "LocalStorage", "url": url,
+        def attach_ps(name, url, type="LocalStorage"):
+            ps = ok(client.post("/api/v1/primary-storage/", {"name": name, "type": type, "url": url,
                                                              "zone_uuid": zone}, format="json"))
             run(client, "post", f"/api/v1/primary-storage/{ps['uuid']}/attach/", {"cluster_uuid": cluster})
             return ps["uuid"]
 
         # --- cold: a stopped VM on local storage; its file moves to the other host's directory
         local = attach_ps("local", f"{hosts.local_dir}/ps")
-        uuid = create("cold", local, start=False)
+        uuid = create("cold", start=False)
         vm = client.get(f"/api/v1/vm-instances/{uuid}/").json()
         assert vm["state"] == "Stopped" and vm["last_host_uuid"] == host_a
         volume = client.get(f"/api/v1/volumes/{vm['root_volume_uuid']}/").json()
@@ -91,11 +91,9 @@ def test_cold_then_live_migration_between_two_libvirt_hosts(
         PrimaryStorage.objects.filter(uuid=local).update(state="Disabled")
 
         # --- live: a running VM whose volume is on storage both hosts see
-        shared = attach_ps("shared", f"{hosts.shared_dir}/ps")
-        uuid = create("live", shared)
-        # SharedMountPoint's own behaviour is the shared-storage work's; the migration asks only
-        # whether the storage is local
-        PrimaryStorage.objects.filter(uuid=shared).update(type="SharedMountPoint")
+        (hosts.shared_dir / "smp").mkdir(mode=0o755)
+        attach_ps("shared", f"{hosts.shared_dir}/smp", type="SharedMountPoint")
+        uuid = create("live", primary_storage_type="SharedMountPoint")
         before = client.get(f"/api/v1/vm-instances/{uuid}/").json()
         assert before["state"] == "Running" and hosts.where(uuid) == {"a": libvirt.VIR_DOMAIN_RUNNING}
         _, job = run(client, "post", f"/api/v1/vm-instances/{uuid}/migrate/", {})

@@ -1,6 +1,8 @@
 """Migration on simulated hosts through the API: live (shared storage) and cold (local storage),
 the allocator's pick and dry runs, refusals, and a failure injected at each step leaving the VM
 where and as it was. The real-QEMU migrations are in test_migrate_kvm.py."""
+import uuid as uuid_lib
+
 import pytest
 
 from apps.compute.flows.vm_migrate import COLD_MIGRATE_VM, LIVE_MIGRATE_VM
@@ -18,10 +20,18 @@ def env(admin_client, sim_agent, tmp_path, django_capture_on_commit_callbacks):
     return Env(admin_client, django_capture_on_commit_callbacks, tmp_path)
 
 
-def make_shared():
-    """The env's primary storage, once the VM is made on it, becomes a shared kind (SharedMountPoint's own behaviour is the
-    shared-storage work's; a live migration only asks whether the storage is local)."""
-    PrimaryStorage.objects.update(type="SharedMountPoint")
+def shared_vm(env):
+    """A running VM whose root volume is on a SharedMountPoint both simulated hosts mount."""
+    response = env.client.post("/api/v1/primary-storage/", {
+        "name": "smp", "type": "SharedMountPoint", "url": f"/mnt/shared/smp-{uuid_lib.uuid4().hex[:8]}",
+        "zone_uuid": str(env.zone.uuid)}, format="json")
+    assert response.status_code == 201, response.content
+    ps = response.json()["uuid"]
+    assert env.job("post", f"/api/v1/primary-storage/{ps}/attach/",
+                   {"cluster_uuid": str(env.cluster.uuid)})[1]["state"] == "succeeded"
+    uuid, job = env.create(primary_storage_type="SharedMountPoint")
+    assert job["state"] == "succeeded", job
+    return uuid
 
 
 def other(env, host_uuid):
@@ -48,7 +58,8 @@ def snapshot(env, uuid):
         "volume_host": str(volume.host.uuid),
         "capacity": sorted(Host.objects.values_list("uuid", "used_cpu", "used_memory")),
         "ps_used": sorted(LocalStorageHostRef.objects.values_list("host__uuid", "used_capacity")),
-        "caches": sorted(ImageCache.objects.values_list("host__uuid", "ref_count")),
+        "caches": sorted((str(h), n) for h, n in ImageCache.objects.values_list("host__uuid", "ref_count")),
+        "shared_used": sorted(PrimaryStorage.objects.values_list("name", "used_capacity")),
         "domains": {h: env.domains(h) for h in env.hosts},
         "files": files,
         "dhcp": {h: env.dhcp_entries(h) for h in env.hosts},
@@ -57,8 +68,7 @@ def snapshot(env, uuid):
 
 
 def test_a_running_vm_on_shared_storage_migrates_live_and_its_host_capacity_and_dhcp_follow(env):
-    uuid, _ = env.create()
-    make_shared()
+    uuid = shared_vm(env)
     source = env.vm(uuid)["host_uuid"]
     dest = other(env, source)
     nic = env.vm(uuid)["nics"][0]
@@ -92,15 +102,14 @@ def test_a_stopped_vm_on_local_storage_migrates_cold_with_its_volume_copied(env)
     # the volume's room and the image cache's reference moved with it
     ps_used = dict(after["ps_used"])
     assert ps_used[Host.objects.get(uuid=source).uuid] == 0 and ps_used[Host.objects.get(uuid=dest).uuid] > 0
-    assert [str(h) for h, _ in after["caches"]] == [dest]
+    assert [h for h, _ in after["caches"]] == [dest]
     assert "left_on_source" not in job["result"]
     # and it starts there
     assert env.action(uuid, "start")["state"] == "succeeded" and env.vm(uuid)["host_uuid"] == dest
 
 
 def test_dry_run_answers_the_allocators_pick_and_changes_nothing(env):
-    uuid, _ = env.create()
-    make_shared()
+    uuid = shared_vm(env)
     source = env.vm(uuid)["host_uuid"]
     before = snapshot(env, uuid)
     response = env.client.post(f"/api/v1/vm-instances/{uuid}/migrate/", {"dry_run": True}, format="json")
@@ -119,7 +128,9 @@ def test_migration_refusals_are_clear(env, tenant_client):
     # running on local storage: a live migration needs shared storage
     answer = post(f"/api/v1/vm-instances/{uuid}/migrate/", {}, format="json")
     assert answer.status_code == 409 and answer.json()["code"] == "MIGRATION_NEEDS_SHARED_STORAGE"
-    make_shared()
+    env.job("delete", f"/api/v1/vm-instances/{uuid}/")
+    uuid = shared_vm(env)
+    source = env.vm(uuid)["host_uuid"]
     answer = post(f"/api/v1/vm-instances/{uuid}/migrate/", {"host_uuid": source}, format="json")
     assert answer.status_code == 400 and answer.json()["code"] == "SAME_HOST"
     answer = post(f"/api/v1/vm-instances/{uuid}/migrate/", {"host_uuid": "00000000-0000-4000-8000-000000000000"},
@@ -140,9 +151,7 @@ def test_migration_refusals_are_clear(env, tenant_client):
 @pytest.mark.parametrize("mode,failing", [("live", s.step_name()) for s in LIVE_MIGRATE_VM.steps[:-1]]
                          + [("cold", s.step_name()) for s in COLD_MIGRATE_VM.steps[:-1]])
 def test_a_failure_at_any_step_leaves_the_vm_on_its_source_as_it_was(env, mode, failing, monkeypatch):
-    uuid, _ = env.create()
-    if mode == "live":
-        make_shared()
+    uuid = shared_vm(env) if mode == "live" else env.create()[0]
     if mode == "cold":
         env.action(uuid, "stop")
     before = snapshot(env, uuid)

@@ -336,6 +336,8 @@ class CommitMigration(DbStep, NoRollback):
         if ctx.args["mode"] == LIVE:
             source.release(vm.cpu_num, vm.memory_size)
             fields = {"host": dest, "last_host": dest, "cluster": dest.cluster}
+            # shared volumes: the host asked about their files first (space.host_for) is the VM's
+            Volume.objects.filter(vm_instance_uuid=vm.uuid).update(host=dest)
         else:
             fields = {"last_host": dest, "cluster": dest.cluster}
             moved = [v.pk for v in _local_volumes(ctx)]
