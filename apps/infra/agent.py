@@ -29,7 +29,6 @@ PATH_TIMEOUTS = {
                                    "/v1/dhcp/release", "/v1/dhcp/delete", "/v1/network/cleanup")},
     "/v1/volume/create": _STORAGE, "/v1/volume/delete": _STORAGE, "/v1/image/uncache": _STORAGE,
     "/v1/image/cache": ("image", "download.timeout"),
-    "/v1/volume/export": _STORAGE,   # reads the whole file for its sha256 (a cold migration)
 }
 
 

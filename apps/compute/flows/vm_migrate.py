@@ -259,7 +259,8 @@ class CopyVolumes(RemoteStep):
             path = volume.install_path
             if path in copied:
                 continue
-            exported = agent.call(source, "/v1/volume/export", {"path": path})
+            # the source reads the whole file for its hash: as long as a download may take
+            exported = agent.call(source, "/v1/volume/export", {"path": path}, timeout=DOWNLOAD_TIMEOUT.value())
             url = file_url(agent.agent_url(source), str(source.uuid), source.agent_secret, path)
             copied.append(path)
             ctx.copied = copied   # before the call: its rollback removes a half copy too
