@@ -27,6 +27,12 @@ class MigrateSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(required=False, default=False,
                                        help_text="answer the migration that would run, changing nothing")
 
+    def to_internal_value(self, data):
+        # a form's empty choice ("let the allocator choose") arrives as ""
+        if hasattr(data, "get") and data.get("host_uuid") == "":
+            data = {key: data.get(key) for key in data if key != "host_uuid"}
+        return super().to_internal_value(data)
+
 
 def _admin(request):
     if not is_admin(request.user):

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.ui import Action, Related, ResourcePages
 
 from .views import InstanceOfferingViewSet, VmInstanceViewSet
+from .migration_pages import MigrateForm, VmActionView
 from .vm_pages import OpenConsoleView, VmCreateView, VmDetailView, hypervisor_cell, nic_ips
 
 
@@ -34,7 +35,8 @@ class VmInstancePages(ResourcePages):
                      "account_uuid", "platform", "hypervisor_type", "cloud_zone_id", "allocator_strategy", "created_at",
                      "updated_at", "destroyed_at"]
     actions = ["start", "stop", "reboot", "pause", "resume", "power-off",
-               Action("delete", _("Destroy"), destructive=True), "recover", "expunge"]
+               Action("delete", _("Destroy"), destructive=True), "recover", "expunge",
+               Action("migrate", _("Migrate"), body=MigrateForm, destructive=False, admin_only=True)]
     labels = {"cpu_num": _("CPUs"), "memory_size": _("Memory"), "host_uuid": _("Host"),
               "last_host_uuid": _("Last host"), "nics": _("IP addresses"), "image_uuid": _("Image"),
               "root_volume_uuid": _("Root volume"), "instance_offering_uuid": _("Instance offering"),
@@ -48,7 +50,7 @@ class VmInstancePages(ResourcePages):
     related = [Related("volumes", "vm_instance_uuid", label=_("Volumes"))]
     search_example = "state=Running"
     detail_template = "compute/vm_detail.html"
-    views = {"form": VmCreateView, "detail": VmDetailView}
+    views = {"form": VmCreateView, "detail": VmDetailView, "action": VmActionView}
 
     @classmethod
     def extra_urls(cls):
