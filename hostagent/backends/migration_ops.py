@@ -142,12 +142,14 @@ def libvirt_migrate(backend, host_uuid, spec):
         worker.join(spec["timeout"])
         elapsed = time.monotonic() - started
         if worker.is_alive():
-            log.warning("migration of %s took more than %.0fs: aborting it", vm_uuid, spec["timeout"])
-            try:
-                dom.abortJob()
-            except libvirt.libvirtError as exc:
-                log.warning("aborting the migration of %s: %s", vm_uuid, exc)
-            worker.join(ABORT_WAIT)
+            log.warning("migration of %s took more than %gs: aborting it", vm_uuid, spec["timeout"])
+            deadline = time.monotonic() + ABORT_WAIT
+            while worker.is_alive() and time.monotonic() < deadline:
+                try:   # again until it takes: a migration still being set up has no job to abort yet
+                    dom.abortJob()
+                except libvirt.libvirtError as exc:
+                    log.info("aborting the migration of %s: %s", vm_uuid, exc.get_error_message())
+                worker.join(0.2)
             if "dom" not in outcome:
                 raise AgentFailure(504, "MIGRATION_TIMEOUT",
                                    f"the migration of VM {vm_uuid} took more than {spec['timeout']:g}s and was "
