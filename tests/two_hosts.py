@@ -53,9 +53,18 @@ def _set(text, key, value):
 
 
 def _runtime_files(directory, names):
-    """What the machine's own libvirtd has running (its domains' directories, sockets): not copied."""
-    return [name for name in names if name.startswith("domain-")
-            or not (os.path.isdir(os.path.join(directory, name)) or os.path.isfile(os.path.join(directory, name)))]
+    """What is the machine's own libvirtd's, not a fresh host's: its domains' directories, sockets
+    and state files, and the domain, network and pool definitions (a host starts empty)."""
+    skipped = []
+    for name in names:
+        path = os.path.join(directory, name)
+        if os.path.isdir(path):
+            if name.startswith("domain-"):
+                skipped.append(name)
+        elif not os.path.isfile(path) or directory.startswith("/var/lib/libvirt") or (
+                name.endswith(".xml") and directory.startswith(("/etc/libvirt/qemu", "/etc/libvirt/storage"))):
+            skipped.append(name)
+    return skipped
 
 
 class LibvirtHost:

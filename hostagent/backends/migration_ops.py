@@ -5,7 +5,8 @@ sent to the source host's agent. libvirt's flags LIVE | PERSIST_DEST | UNDEFINE_
 domain ends up defined and running on the destination only. The agent opens the destination's
 libvirtd itself (``dest_uri``, what that host reports as ``libvirt_remote_uri``) and QEMU streams
 memory over ``tcp://<dest_address>``. A migration that takes longer than ``timeout`` is aborted
-(the domain keeps running on the source) and answered 504 MIGRATION_TIMEOUT. The answer carries
+(the domain keeps running on the source) and answered 409 MIGRATION_TIMEOUT (not a 5xx: the
+portal reads those as an agent that did not answer). The answer carries
 ``migration_time``, the seconds spent in libvirt's migrate call, so the portal can tell its own
 overhead from libvirt's.
 
@@ -104,7 +105,7 @@ def libvirt_migrate(backend, host_uuid, spec):
     try:
         dconn = libvirt.open(spec["dest_uri"])
     except libvirt.libvirtError as exc:
-        raise AgentFailure(503, "DEST_LIBVIRT_UNREACHABLE",
+        raise AgentFailure(500, "DEST_LIBVIRT_UNREACHABLE",
                            f"cannot reach the destination's libvirtd: {exc.get_error_message()}",
                            {"dest_host_uuid": spec["dest_host_uuid"]}) from None
     try:
@@ -151,7 +152,7 @@ def libvirt_migrate(backend, host_uuid, spec):
                     log.info("aborting the migration of %s: %s", vm_uuid, exc.get_error_message())
                 worker.join(0.2)
             if "dom" not in outcome:
-                raise AgentFailure(504, "MIGRATION_TIMEOUT",
+                raise AgentFailure(409, "MIGRATION_TIMEOUT",
                                    f"the migration of VM {vm_uuid} took more than {spec['timeout']:g}s and was "
                                    "aborted; the VM stays on this host", {"vm_uuid": vm_uuid})
         if "error" in outcome:
@@ -212,7 +213,7 @@ def sim_migrate(backend, host_uuid, spec):
     source = backend._host(host_uuid)
     dest = backend.hosts.get(spec["dest_host_uuid"])
     if dest is None:
-        raise AgentFailure(503, "DEST_LIBVIRT_UNREACHABLE", "the destination host is not served by this simulator",
+        raise AgentFailure(500, "DEST_LIBVIRT_UNREACHABLE", "the destination host is not served by this simulator",
                            {"dest_host_uuid": spec["dest_host_uuid"]})
     vm = source.vms.get(vm_uuid)
     if vm is None:

@@ -43,7 +43,7 @@ def test_a_migration_past_its_timeout_is_aborted_and_the_vm_stays_running_on_its
     vm, _ = running_vm
     with pytest.raises(AgentError) as refused:
         migrate(a, b, vm, timeout=0.05)
-    assert refused.value.status == 504 and refused.value.code == "MIGRATION_TIMEOUT"
+    assert refused.value.status == 409 and refused.value.code == "MIGRATION_TIMEOUT"
     assert two_hosts.where(vm) == {"a": RUNNING}
     answer = migrate(a, b, vm)
     assert answer["state"] == "Running" and answer["migration_time"] > 0 and answer["vnc_port"]

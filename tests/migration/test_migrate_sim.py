@@ -185,3 +185,17 @@ def test_a_source_that_cannot_clean_up_does_not_fail_the_migration_and_says_what
     [left] = job["result"]["left_on_source"]
     assert left["code"] == "HOST_AGENT_UNREACHABLE" and left["what"].endswith(".qcow2")   # the injected 503
     assert env.vm(uuid)["last_host_uuid"] == other(env, source)
+
+
+def test_an_agent_that_fails_the_migration_leaves_the_vm_running_on_its_source(env, sim_agent):
+    uuid = shared_vm(env)
+    before = snapshot(env, uuid)
+    source = env.vm(uuid)["host_uuid"]
+    sim_agent.admin("POST", "/sim/faults", {"host_uuid": source, "path": "/v1/vm/migrate", "mode": "fail"})
+    try:
+        _, job = migrate(env, uuid)
+    finally:
+        sim_agent.admin("DELETE", "/sim/faults")
+    assert job["state"] == "failed" and job["error"]["step"] == "MigrateOnHypervisor", job
+    assert job["error"]["code"] == "HOST_AGENT_UNREACHABLE" and "h" in job["error"]["message"]
+    assert snapshot(env, uuid) == before
