@@ -199,3 +199,47 @@ def test_an_agent_that_fails_the_migration_leaves_the_vm_running_on_its_source(e
     assert job["state"] == "failed" and job["error"]["step"] == "MigrateOnHypervisor", job
     assert job["error"]["code"] == "HOST_AGENT_UNREACHABLE" and "h" in job["error"]["message"]
     assert snapshot(env, uuid) == before
+
+
+class WorkerDied(BaseException):
+    """Stands for the worker process dying (nothing after it runs in this process)."""
+
+
+@pytest.mark.parametrize("mode,dying", [("live", "ApplyDhcp"), ("live", "MigrateOnHypervisor"),
+                                        ("cold", "CacheImages"), ("cold", "CopyVolumes"),
+                                        ("cold", "DefineOnDestination")])
+def test_a_worker_dying_right_after_a_remote_step_leaves_nothing_once_the_reaper_is_done(env, mode, dying,
+                                                                                         monkeypatch):
+    """The worker dies once the step's agent calls are done and before the job records anything:
+    the reaper's rollback finds what was made by looking (the domain on the destination is
+    migrated back, copied files and caches go) and the VM is on its source as it was."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.core.flows import execute_job, jobs, reap_jobs
+    from apps.core.models import Job
+
+    uuid = shared_vm(env) if mode == "live" else env.create()[0]
+    if mode == "cold":
+        env.action(uuid, "stop")
+    before = snapshot(env, uuid)
+    flow = LIVE_MIGRATE_VM if mode == "live" else COLD_MIGRATE_VM
+    step = next(s for s in flow.steps if s.step_name() == dying)
+    run = step.run
+
+    def die(self, ctx):
+        run(self, ctx)
+        raise WorkerDied()
+
+    monkeypatch.setattr(step, "run", die)
+    monkeypatch.setattr(jobs, "dispatch", lambda job_uuid: None)
+    response = env.client.post(f"/api/v1/vm-instances/{uuid}/migrate/", {}, format="json")
+    job_uuid = response.json()["job"]["uuid"]
+    with pytest.raises(WorkerDied):
+        execute_job(job_uuid)
+    Job.objects.filter(uuid=job_uuid).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    reap_jobs()
+    job = Job.objects.get(uuid=job_uuid)
+    assert job.state == "failed" and not [s for s in job.steps if s["state"] == "rollback_failed"], job.steps
+    assert snapshot(env, uuid) == before

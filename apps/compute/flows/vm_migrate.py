@@ -269,8 +269,12 @@ class CopyVolumes(RemoteStep):
                        timeout=DOWNLOAD_TIMEOUT.value(), request_id=f"{ctx.job.uuid}-copy-{volume.uuid}")
 
     def rollback(self, ctx):
+        # by name, not only what the context recorded: a worker that died during a copy never
+        # wrote it down; each volume's path on the destination is its path on the source
         dest = Host.objects.get(uuid=ctx.host_uuid)
-        for path in ctx.get("copied") or []:
+        paths = set(ctx.get("copied") or [])
+        paths |= {v.install_path for v in _local_volumes(ctx) if v.host_id != dest.pk}
+        for path in sorted(paths):
             agent.call(dest, "/v1/volume/delete", {"path": path})
         ctx.copied = []
 
@@ -315,9 +319,12 @@ class MigrateOnHypervisor(RemoteStep):
                          "call_seconds": round(time.monotonic() - started, 3), "vnc_port": answer.get("vnc_port")}
 
     def rollback(self, ctx):
-        if not ctx.get("migrated"):
-            return   # libvirt leaves a domain whose migration failed running on its source
+        # where the domain is, not what the context says: a worker that died during the call
+        # never recorded that libvirt finished (libvirt leaves a failed migration's domain running
+        # on its source)
         source, dest = _source(ctx), Host.objects.get(uuid=ctx.host_uuid)
+        if ctx.args["vm_uuid"] not in agent.call(dest, "/v1/vm/states").get("vms", {}):
+            return
         body = _migrate_body(ctx.args["vm_uuid"], source)
         agent.call(dest, "/v1/vm/migrate", body, timeout=body["timeout"] + 90,
                    request_id=f"{ctx.job.uuid}:migrate-back")
