@@ -71,10 +71,11 @@ def candidates_action():
         from apps.core.errors import Unplaceable
         from apps.infra.models import Host
 
-        from .flows.vm_migrate import destinations, mode_of, volumes_of
+        from .flows.vm_migrate import destinations, mode_of, plan, volumes_of
 
         _admin(request)
         vm = self.get_object()
+        plan(vm)   # 409 when it cannot migrate at all
         mode = mode_of(vm, volumes_of(vm))
         try:
             limit = max(1, min(100, int(request.query_params.get("limit", 20))))

@@ -6,7 +6,7 @@ import uuid as uuid_lib
 import pytest
 
 from apps.compute.flows.vm_migrate import COLD_MIGRATE_VM, LIVE_MIGRATE_VM
-from apps.compute.models import VmNic
+from apps.compute.models import VmInstance, VmNic
 from apps.infra import agent
 from apps.infra.models import Host
 from apps.storage.models import ImageCache, LocalStorageHostRef, PrimaryStorage, Volume
@@ -243,3 +243,12 @@ def test_a_worker_dying_right_after_a_remote_step_leaves_nothing_once_the_reaper
     job = Job.objects.get(uuid=job_uuid)
     assert job.state == "failed" and not [s for s in job.steps if s["state"] == "rollback_failed"], job.steps
     assert snapshot(env, uuid) == before
+
+
+def test_a_vm_that_never_ran_has_no_host_to_migrate_from(env):
+    uuid, _ = env.create(start=False)
+    VmInstance.objects.filter(uuid=uuid).update(last_host=None)   # as if its host went
+    for answer in (env.client.get(f"/api/v1/vm-instances/{uuid}/migration-candidates/"),
+                   env.client.post(f"/api/v1/vm-instances/{uuid}/migrate/", {"dry_run": True}, format="json"),
+                   env.client.post(f"/api/v1/vm-instances/{uuid}/migrate/", {}, format="json")):
+        assert answer.status_code == 409 and answer.json()["code"] == "VM_HAS_NO_HOST", answer.content

@@ -116,9 +116,10 @@ def plan(vm, host_uuid=None):
 
 
 def destinations(vm, host_uuid=None, limit=None):
-    """Hosts the VM could move to now, best first (the allocator's filters; 422 when none)."""
+    """Hosts the VM could move to now, best first (the allocator's filters; 422 when none); what
+    ``plan`` refuses first (no host to move from, a cloud's VM, the state)."""
+    plan(vm, host_uuid)
     volumes = volumes_of(vm)
-    mode_of(vm, volumes)
     spec = placement(vm, volumes, host_uuid)
     if vm.state == VmState.STOPPED:
         spec.cpu_num, spec.memory_size = 0, 0   # a stopped VM holds no CPU or memory
@@ -128,7 +129,6 @@ def destinations(vm, host_uuid=None, limit=None):
 
 def dry_run(vm, host_uuid=None):
     """The migration that would run, changing nothing: ``{"mode", "source", "destination"}``."""
-    plan(vm, host_uuid)
     dest = destinations(vm, host_uuid)[0]
     dest = Host.objects.select_related("cluster").get(pk=dest.pk)
     source = source_of(vm)
