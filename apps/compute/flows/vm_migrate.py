@@ -15,9 +15,10 @@ CleanUpSource, which never fails the job: what it could not remove is listed in 
 
 The destination is the allocator's choice (the VM's size, its L3 networks' clusters and its
 primary storages' clusters, the source host avoided) unless the caller names one. ``plan`` is
-what the API and the maintenance flow call: it checks everything it can before a job starts (409
-naming the state, 422 when no host fits) and answers the flow with its args; ``dry_run`` answers
-the pick without changing anything.
+what the API and the maintenance flow call: it refuses what it can before a job starts (409 naming
+the state or what stands in the way, 404/400 for a bad host) and answers the flow with its args;
+whether a host fits is the flow's ReserveDestination's to say (422). ``dry_run`` answers the pick
+without changing anything (422 when none fits).
 """
 import logging
 import time
@@ -91,7 +92,7 @@ def placement(vm, volumes, host_uuid=None):
 
 def plan(vm, host_uuid=None):
     """``(flow, args)`` of migrating ``vm`` (to ``host_uuid`` if given): raises before any job
-    starts when it cannot be (409 state / storage / host, 404 host, 422 nothing fits)."""
+    starts when it cannot be (409 state / storage / source host, 404 or 400 ``host_uuid``)."""
     from ..vm_clouds import cloud_of
 
     if cloud_of(vm) is not None:
