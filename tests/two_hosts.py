@@ -26,6 +26,7 @@ Use::
 libvirt-python). Domains a test makes are its own to remove (``TwoHosts.remove_domain``).
 """
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -77,6 +78,7 @@ class LibvirtHost:
         self.local_dir = local_dir                      # what the host's processes see
         self.local_backing = base / f"local-{name}"     # where it really is (seen from outside)
         self.tcp_port = free_port()
+        self.port_base = random.randrange(20000, 40000, 200)   # VNC: +0..99, migration: +100..199
         self.sock_dir = self.dir / "sock"
         self.uri = f"qemu+unix:///system?socket={self.sock_dir}/libvirt-sock"   # from the test process
         self.remote_uri = f"qemu+tcp://127.0.0.1:{self.tcp_port}/system"       # from the other host
@@ -106,7 +108,12 @@ class LibvirtHost:
         qemu = (etc / "qemu.conf").read_text() if (etc / "qemu.conf").exists() else ""
         # stdio to files (no virtlogd of its own); no cgroups: two daemons would both name a
         # migrating domain's cgroup qemu-<id>-<name> and collide
-        for key, value in (("stdio_handler", '"file"'), ("cgroup_controllers", "[ ]")):
+        # ports of their own: the machine's libvirtd and the other host's pick VNC and migration
+        # ports from the same defaults, and a port one checked free can be taken before QEMU binds it
+        ports = self.port_base
+        for key, value in (("stdio_handler", '"file"'), ("cgroup_controllers", "[ ]"),
+                           ("remote_display_port_min", str(ports)), ("remote_display_port_max", str(ports + 99)),
+                           ("migration_port_min", str(ports + 100)), ("migration_port_max", str(ports + 199))):
             qemu = _set(qemu, key, value)
         (etc / "qemu.conf").write_text(qemu)
 
