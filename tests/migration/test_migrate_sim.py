@@ -252,3 +252,20 @@ def test_a_vm_that_never_ran_has_no_host_to_migrate_from(env):
                    env.client.post(f"/api/v1/vm-instances/{uuid}/migrate/", {"dry_run": True}, format="json"),
                    env.client.post(f"/api/v1/vm-instances/{uuid}/migrate/", {}, format="json")):
         assert answer.status_code == 409 and answer.json()["code"] == "VM_HAS_NO_HOST", answer.content
+
+
+def test_a_volume_backed_by_something_else_than_its_image_is_not_copied_cold(env):
+    """An external snapshot's chain would arrive broken (one file is copied per volume)."""
+    uuid, _ = env.create()
+    env.action(uuid, "stop")
+    volume = Volume.objects.get(uuid=env.vm(uuid)["root_volume_uuid"])
+    host = volume.host
+    # the volume becomes an overlay on a file of its own, as an external snapshot makes it
+    snapshot_path = volume.install_path.replace(".qcow2", "-snap.qcow2")
+    agent.call(host, "/v1/volume/create", {"path": snapshot_path, "format": "qcow2",
+                                           "backing_file": volume.install_path})
+    Volume.objects.filter(pk=volume.pk).update(install_path=snapshot_path)
+    before = snapshot(env, uuid)
+    _, job = migrate(env, uuid)
+    assert job["state"] == "failed" and job["error"]["code"] == "VOLUME_CHAIN_NOT_SUPPORTED", job
+    assert snapshot(env, uuid) == before

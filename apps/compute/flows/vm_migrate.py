@@ -261,6 +261,7 @@ class CopyVolumes(RemoteStep):
             if path in copied:
                 continue
             # the source reads the whole file for its hash: as long as a download may take
+            _check_backing(source, volume)
             exported = agent.call(source, "/v1/volume/export", {"path": path}, timeout=DOWNLOAD_TIMEOUT.value())
             url = file_url(agent.agent_url(source), str(source.uuid), source.agent_secret, path)
             copied.append(path)
@@ -278,6 +279,21 @@ class CopyVolumes(RemoteStep):
         for path in sorted(paths):
             agent.call(dest, "/v1/volume/delete", {"path": path})
         ctx.copied = []
+
+
+def _check_backing(source, volume):
+    """One file is copied per volume, onto its image's cache there: a volume whose file is backed by
+    anything else (an external snapshot's chain) would arrive broken, so it is refused instead."""
+    backing = agent.call(source, "/v1/volume/info", {"path": volume.install_path}).get("backing_file")
+    if backing is None:
+        return
+    image = volume.image
+    sha256 = volume.image_sha256 or (image.sha256 if image else "")
+    if image is None or backing != volume.primary_storage.cache_path(sha256, image.format):
+        raise MigrationRefused(
+            f"volume {volume.name} is backed by {backing}, not by its image's cache: a cold migration "
+            "copies one file per volume (merge or delete its snapshots first)",
+            code="VOLUME_CHAIN_NOT_SUPPORTED", details={"volume_uuid": str(volume.uuid), "backing_file": backing})
 
 
 class DefineOnDestination(RemoteStep):
