@@ -19,3 +19,7 @@ CONSOLE_TOKEN_TTL = GlobalConfigDef(
     "vm", "console.token.ttl", int, 60,
     "seconds a console token (POST /vm-instances/<uuid>/console/) stays usable; each token opens one connection",
     validator=at_least(5))
+MIGRATE_TIMEOUT = GlobalConfigDef(
+    "vm", "migrate.timeout", int, 600,
+    "seconds a live migration may take on the hypervisor before it is aborted (the VM stays on its source)",
+    validator=at_least(10))

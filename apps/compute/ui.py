@@ -6,6 +6,7 @@ from apps.core.ui import Action, Related, ResourcePages
 
 from .views import InstanceOfferingViewSet, VmInstanceViewSet
 from .vm_clone_api import VmCloneFormSerializer
+from .migration_pages import MigrateForm, VmActionView
 from .vm_pages import OpenConsoleView, VmCreateView, VmDetailView, hypervisor_cell, nic_ips
 
 
@@ -37,7 +38,8 @@ class VmInstancePages(ResourcePages):
     actions = ["start", "stop", "reboot", "pause", "resume", "power-off",
                Action("delete", _("Destroy"), destructive=True), "recover", "expunge",
                Action("clone", _("Clone"), body=VmCloneFormSerializer),
-               Action("reinit", _("Reinit to image"), destructive=True, bulk=False)]
+               Action("reinit", _("Reinit to image"), destructive=True, bulk=False),
+               Action("migrate", _("Migrate"), body=MigrateForm, destructive=False, admin_only=True)]
     labels = {"cpu_num": _("CPUs"), "memory_size": _("Memory"), "host_uuid": _("Host"),
               "last_host_uuid": _("Last host"), "nics": _("IP addresses"), "image_uuid": _("Image"),
               "root_volume_uuid": _("Root volume"), "instance_offering_uuid": _("Instance offering"),
@@ -51,7 +53,7 @@ class VmInstancePages(ResourcePages):
     related = [Related("volumes", "vm_instance_uuid", label=_("Volumes"))]
     search_example = "state=Running"
     detail_template = "compute/vm_detail.html"
-    views = {"form": VmCreateView, "detail": VmDetailView}
+    views = {"form": VmCreateView, "detail": VmDetailView, "action": VmActionView}
 
     @classmethod
     def extra_urls(cls):

@@ -9,7 +9,7 @@ from apps.core.api.viewsets import ResourceViewSet, audit
 from apps.core.errors import InvalidArgument, ResourceBusy
 from apps.core.states import ENABLE_STATE_MACHINE
 
-from . import vm_clone_api, vm_clouds, vm_service
+from . import migration_api, vm_clone_api, vm_clouds, vm_service
 from .console.api import console_action
 from .flows import CREATE_VM
 from .flows.vm_lifecycle import plan_action
@@ -132,6 +132,11 @@ class VmInstanceViewSet(ResourceViewSet):
     def reinit(self, request, uuid=None):
         """Put a Stopped VM's root volume back to its image (its content and snapshots go; 202 + job)."""
         return vm_clone_api.reinit(self, request, self.get_object())
+
+    # migration (apps/compute/migration_api.py): POST .../migrate/, GET .../migration-candidates/
+    migrate = migration_api.migrate_action()
+    migration_candidates = migration_api.candidates_action()
+
 
 # --- VM snapshot: every volume of the VM at once (a storage flow; docs/snapshots.md) ----------------------
 def _vm_snapshot(self, request, uuid=None):

@@ -6,3 +6,4 @@ __all__ = ["CREATE_VM", "DESTROY_AND_EXPUNGE_VM", "DESTROY_VM", "EXPUNGE_VM", "P
            "REBOOT_VM", "RESUME_VM", "START_VM", "STOP_VM"]
 from .vm_clone import CLONE_VM  # noqa: E402,F401  (clone)
 from .vm_reinit import REINIT_ROOT_VOLUME  # noqa: E402,F401  (reinit a root volume to its image)
+from .vm_migrate import COLD_MIGRATE_VM, LIVE_MIGRATE_VM  # noqa: E402,F401  (registered for the workers)
