@@ -96,7 +96,8 @@ def candidates(host, size, only=None, fresh=True, ps_type=None):
         refs = usable_on(host.pk, host.cluster_id, only or None)
         fitting = [ref for ref in refs if ref.available_capacity >= size]
     if ps_type != PrimaryStorageType.LOCAL_STORAGE:
-        fitting += [room for room in shared_room.rooms(host, only, ps_type) if room.available_capacity >= size]
+        rooms = shared_room.rooms(host, only, ps_type, fresh)
+        fitting += [room for room in rooms if room.available_capacity >= size]
     fitting.sort(key=lambda ref: ref.available_capacity, reverse=True)
     return [(ref.primary_storage, ref) for ref in fitting]
 
