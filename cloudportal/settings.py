@@ -236,6 +236,8 @@ SPECTACULAR_SETTINGS = {
         "VpnAuthenticationAlgorithmEnum": "apps.hybrid.links_serializers.AUTH_ALGS",
         # the states of Alibaba's VPCs, vSwitches, VRouters, route entries, security groups and EIPs
         "AlibabaNetworkStateEnum": "apps.hybrid.models.network.NetworkState",
+        # a primary storage's type and a VM create's primary_storage_type
+        "PrimaryStorageTypeEnum": "apps.storage.models.primary_storage.PrimaryStorageType",
     },
 }
 

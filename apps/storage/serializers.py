@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from apps.core.api.fields import UuidRelatedField
@@ -112,6 +113,9 @@ class ImageUploadSerializer(ImageSerializer):
 
 class PrimaryStorageSerializer(ResourceSerializer):
     type = serializers.ChoiceField(choices=PrimaryStorageType.choices, default=PrimaryStorageType.LOCAL_STORAGE)
+    url = serializers.CharField(max_length=1024, help_text=_(
+        "LocalStorage: a directory on each host; SharedMountPoint: the directory every host mounts at the "
+        "same path; NFS: nfs://server/export or server:/export"))
     zone_uuid = UuidRelatedField(source="zone", queryset=Zone.objects.all())
     cluster_uuids = serializers.SerializerMethodField()
     total_capacity = serializers.SerializerMethodField()
