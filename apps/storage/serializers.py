@@ -154,13 +154,15 @@ class PrimaryStorageSerializer(ResourceSerializer):
         if self.instance is None and attrs.get("type") in (PrimaryStorageType.NFS, PrimaryStorageType.SHARED_MOUNT_POINT):
             import uuid as uuid_lib
 
+            from apps.core.errors import InvalidArgument
+
             from .shared import nfs_mount_path, nfs_source
 
             if attrs["type"] == PrimaryStorageType.NFS:
                 try:
                     nfs_source(attrs.get("url"))
-                except Exception as exc:
-                    raise serializers.ValidationError({"url": [getattr(exc, "message", str(exc))]}) from None
+                except InvalidArgument as exc:
+                    raise serializers.ValidationError({"url": [exc.message]}) from None
                 # the mount point is named for the storage's uuid, fixed now
                 attrs["uuid"] = uuid_lib.uuid4()
                 attrs["mount_path"] = nfs_mount_path(attrs["uuid"])

@@ -251,3 +251,48 @@ def test_a_vm_create_failing_at_a_step_on_shared_storage_leaves_nothing_there(en
     sim_agent.admin("DELETE", "/sim/faults")
     files = agent.call(Host.objects.get(uuid=env.hosts[0]), "/v1/storage/capacity", {"path": ps["mount_path"]})
     assert files["available"] == files["total"]   # no file left on the shared disk
+
+
+def test_an_offering_s_primary_storage_type_places_its_vms_unless_the_request_says_otherwise(env):
+    ps = smp(env)
+    offering = env.client.post("/api/v1/instance-offerings/", {
+        "name": "on-smp", "cpu_num": 1, "memory_size": 256 << 20, "primary_storage_type": "SharedMountPoint"},
+        format="json").json()
+    assert offering["primary_storage_type"] == "SharedMountPoint"
+    PrimaryStorage.objects.filter(uuid=ps["uuid"]).update(used_capacity=500 * GIB)   # local has more room
+    uuid, job = env.create(instance_offering_uuid=offering["uuid"])
+    assert job["state"] == "succeeded", job
+    assert str(Volume.objects.get(vm_instance_uuid=uuid).primary_storage.uuid) == ps["uuid"]
+    uuid, job = env.create(instance_offering_uuid=offering["uuid"], primary_storage_type="LocalStorage")
+    assert Volume.objects.get(vm_instance_uuid=uuid).primary_storage.type == "LocalStorage"
+
+
+def test_space_counts_shared_storage_per_storage_and_names_a_host_that_reaches_a_volume(env):
+    from apps.storage import space
+    from apps.storage.errors import NoPrimaryStorageCapacity
+
+    ps = PrimaryStorage.objects.get(uuid=smp(env)["uuid"])
+    hosts = list(Host.objects.filter(uuid__in=env.hosts).order_by("id"))
+    space.reserve(ps, hosts[0], 10 * GIB)
+    space.reserve(ps, hosts[1], 5 * GIB)   # the host does not matter: one figure per storage
+    ps.refresh_from_db()
+    assert ps.used_capacity == 15 * GIB
+    with pytest.raises(NoPrimaryStorageCapacity):
+        space.reserve(ps, hosts[0], ps.total_capacity)
+    space.release(ps, None, 15 * GIB)
+    ps.refresh_from_db()
+    assert ps.used_capacity == 0
+    volume = Volume(primary_storage=ps, host=hosts[0])
+    assert space.host_for(volume) == hosts[0]
+    Host.objects.filter(pk=hosts[0].pk).update(status="Disconnected")
+    volume.host.refresh_from_db()
+    assert space.host_for(volume) == hosts[1]   # any connected host that mounts it
+
+
+def test_deleting_an_attached_nfs_storage_unmounts_it_everywhere(env):
+    ps = add_ps(env, name="nfs", type="NFS", url=unique("filer:/exports/ps"))
+    assert attach(env, ps["uuid"])["state"] == "succeeded"
+    assert all(host_mounts(h) for h in env.hosts)
+    response, job = env.job("delete", f"/api/v1/primary-storage/{ps['uuid']}/")
+    assert job["state"] == "succeeded", job
+    assert all(host_mounts(h) == [] for h in env.hosts)

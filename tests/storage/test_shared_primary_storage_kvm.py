@@ -133,3 +133,18 @@ def test_nfs_with_the_real_agent_mounts_the_export_or_fails_the_attach_saying_wh
     finally:
         if os.path.ismount(mount_path):
             subprocess.run(["umount", "-l", mount_path], check=False)
+
+
+def test_a_shared_mount_point_missing_on_a_host_fails_the_attach_and_leaves_nothing(
+        transactional_db, admin_client, kvm_host, qemu_dir):  # noqa: F811
+    missing = qemu_dir / "not-mounted"
+    ps = ok(admin_client.post("/api/v1/primary-storage/", {"name": "smp", "type": "SharedMountPoint",
+                                                           "url": str(missing),
+                                                           "zone_uuid": str(kvm_host.cluster.zone.uuid)},
+                              format="json"))
+    response = admin_client.post(f"/api/v1/primary-storage/{ps['uuid']}/attach/",
+                                 {"cluster_uuid": str(kvm_host.cluster.uuid)}, format="json")
+    job = admin_client.get(response["Location"]).json()
+    assert job["state"] == "failed" and job["error"]["code"] == "MOUNT_POINT_MISSING", job
+    assert str(missing) in job["error"]["message"] and "Traceback" not in job["error"]["message"]
+    assert not PrimaryStorage.objects.get(uuid=ps["uuid"]).clusters.exists() and not missing.exists()
