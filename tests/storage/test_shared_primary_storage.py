@@ -296,3 +296,14 @@ def test_deleting_an_attached_nfs_storage_unmounts_it_everywhere(env):
     response, job = env.job("delete", f"/api/v1/primary-storage/{ps['uuid']}/")
     assert job["state"] == "succeeded", job
     assert all(host_mounts(h) == [] for h in env.hosts)
+
+
+def test_a_host_that_cannot_mount_its_cluster_s_nfs_storage_fails_to_connect(env, sim_agent):
+    ps = add_ps(env, name="nfs", type="NFS", url=unique("filer:/exports/ps"))
+    assert attach(env, ps["uuid"])["state"] == "succeeded"
+    fault(sim_agent, "/v1/storage/mount")
+    response, job = env.job("post", "/api/v1/hosts/", {"name": "h9", "cluster_uuid": str(env.cluster.uuid),
+                                                      "hypervisor_type": "Simulator", "cpu_num": 2,
+                                                      "memory_size": 4 * GIB})
+    assert job["state"] == "failed" and job["error"]["step"] == "RunConnectHooks", job
+    assert not Host.objects.filter(name="h9").exists()
