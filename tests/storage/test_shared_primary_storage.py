@@ -307,3 +307,37 @@ def test_a_host_that_cannot_mount_its_cluster_s_nfs_storage_fails_to_connect(env
                                                       "memory_size": 4 * GIB})
     assert job["state"] == "failed" and job["error"]["step"] == "RunConnectHooks", job
     assert not Host.objects.filter(name="h9").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_reservations_on_a_shared_storage_never_overbook_it():
+    """Eight workers race for room for five: the conditional UPDATE lets exactly five in (MariaDB)."""
+    import threading
+
+    from django.db import connection
+
+    from apps.infra.models import Zone
+    from apps.storage import space
+    from apps.storage.errors import NoPrimaryStorageCapacity
+
+    ps = PrimaryStorage.objects.create(name="smp", type="SharedMountPoint", url="/mnt/race", mount_path="/mnt/race",
+                                       zone=Zone.objects.create(name="z"), total_capacity=5 * GIB)
+    won, barrier = [], threading.Barrier(8)
+
+    def worker():
+        try:
+            barrier.wait()
+            space.reserve(ps, None, GIB)
+            won.append(1)
+        except NoPrimaryStorageCapacity:
+            pass
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ps.refresh_from_db()
+    assert len(won) == 5 and ps.used_capacity == 5 * GIB
