@@ -151,7 +151,8 @@ class PrimaryStorageSerializer(ResourceSerializer):
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
-        if self.instance is None and attrs.get("type") in (PrimaryStorageType.NFS, PrimaryStorageType.SHARED_MOUNT_POINT):
+        shared_kinds = (PrimaryStorageType.NFS, PrimaryStorageType.SHARED_MOUNT_POINT)
+        if self.instance is None and attrs.get("type") in shared_kinds:
             import uuid as uuid_lib
 
             from apps.core.errors import InvalidArgument

@@ -288,9 +288,10 @@ def delete_volume(volume):
         if not Volume.objects.filter(pk=volume.pk).delete()[0]:
             return False
         space.release(volume.primary_storage, volume.host, volume.size)
-        cache_host = None if volume.primary_storage.is_shared else volume.host
-        if volume.image_sha256 and (volume.host is not None or cache_host is None):
-            row = ImageCache.objects.filter(primary_storage=volume.primary_storage, host=cache_host,
+        shared = volume.primary_storage.is_shared   # one cache per shared storage: no host
+        if volume.image_sha256 and (shared or volume.host is not None):
+            row = ImageCache.objects.filter(primary_storage=volume.primary_storage,
+                                            host=None if shared else volume.host,
                                             sha256=volume.image_sha256).first()
             if row is not None:
                 cache.release(row.pk)

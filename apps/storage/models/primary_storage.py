@@ -158,7 +158,8 @@ class ImageCacheQuerySet(FastQuerySet):
 
 
 class ImageCache(models.Model):
-    """An image's bits on one host's local primary storage, shared by every volume backed by it.
+    """An image's bits on one host's local primary storage, shared by every volume backed by it
+    (on shared storage: one per storage, ``host`` None, shared by the volumes of all its hosts).
 
     ``ref_count`` counts the volumes (and in-flight VM creations) using it, changed by conditional
     UPDATEs; the file is removed from the host as soon as the count drops to 0
