@@ -237,6 +237,8 @@ SPECTACULAR_SETTINGS = {
         # the states of Alibaba's VPCs, vSwitches, VRouters, route entries, security groups and EIPs
         "AlibabaNetworkStateEnum": "apps.hybrid.models.network.NetworkState",
         "VolumeSnapshotStatusEnum": "apps.storage.models.volume_snapshot.VolumeSnapshotStatus",
+        # a primary storage's type and a VM create's primary_storage_type
+        "PrimaryStorageTypeEnum": "apps.storage.models.primary_storage.PrimaryStorageType",
     },
 }
 

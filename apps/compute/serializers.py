@@ -11,13 +11,17 @@ from .models import AllocatorStrategy, InstanceOffering, VmInstance
 class InstanceOfferingSerializer(ResourceSerializer):
     cpu_num = serializers.IntegerField(min_value=1, max_value=1024)
     memory_size = serializers.IntegerField(min_value=16 * 1024 * 1024, help_text="bytes")
+    primary_storage_type = serializers.ChoiceField(
+        choices=PrimaryStorageType.choices, required=False, allow_blank=True,
+        help_text="root volumes of its VMs go to a primary storage of this type (empty: any)")
 
     class Meta(ResourceSerializer.Meta):
         from .models import InstanceOffering
 
         model = InstanceOffering
         fields = ResourceSerializer.Meta.fields + [
-            "cpu_num", "memory_size", "cpu_speed", "allocator_strategy", "sort_key", "type", "state"]
+            "cpu_num", "memory_size", "cpu_speed", "allocator_strategy", "sort_key", "type", "state",
+            "primary_storage_type"]
         read_only_fields = ResourceSerializer.Meta.read_only_fields + ["type", "state"]
 
 
@@ -110,6 +114,8 @@ class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
             data.setdefault("cpu_num", offering.cpu_num)
             data.setdefault("memory_size", offering.memory_size)
             data.setdefault("allocator_strategy", offering.allocator_strategy)
+            if offering.primary_storage_type and not data.get("primary_storage_type"):
+                data["primary_storage_type"] = offering.primary_storage_type
         if data.get("identity_zone_uuid") is not None:
             return self._validate_in_cloud(data)
         image = data["image"]

@@ -33,6 +33,7 @@ PATH_TIMEOUTS = {
     # clones and images from volumes copy whole volumes: as long as an image download may take
     "/v1/volume/copy": ("image", "download.timeout"), "/v1/volume/convert-to-image": ("image", "download.timeout"),
     "/v1/volume/rename": _STORAGE,
+    "/v1/storage/mount": _STORAGE, "/v1/storage/unmount": _STORAGE, "/v1/storage/mounts": _READ,
 }
 
 

@@ -17,3 +17,7 @@ NFS_MOUNT_ROOT = GlobalConfigDef(
     "primaryStorage", "nfs.mountRoot", str, "/var/lib/cloudportal/nfs",
     "directory on each host under which the agent mounts an NFS primary storage (a directory named for "
     "its uuid); read when the storage is added")
+NFS_MOUNT_OPTIONS = GlobalConfigDef(
+    "primaryStorage", "nfs.mountOptions", str, "",
+    "mount options (mount -o) the agents use for NFS primary storage, e.g. vers=4.1 or port=20490; "
+    "a primary storage may override it", overridable_by=["PrimaryStorage", "Zone"])

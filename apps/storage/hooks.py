@@ -33,6 +33,27 @@ def mount_shared_storage(host):
     on_host_connected(host)
 
 
+def unmount_deleted_shared_storage(primary_storage):
+    """Deleting an NFS primary storage still attached: its hosts unmount it (after its image caches
+    went: last). Best effort: a host that does not answer is named and keeps its mount."""
+    from apps.core.errors import CloudPortalError
+
+    from .models import PrimaryStorageType
+    from .shared import unmount
+    from .space import reaching_hosts
+
+    if primary_storage.type != PrimaryStorageType.NFS:
+        return None
+    unmounted, left = [], []
+    for host in reaching_hosts(primary_storage):
+        try:
+            unmount(primary_storage, host)
+            unmounted.append(str(host.uuid))
+        except CloudPortalError as exc:
+            left.append({"host_uuid": str(host.uuid), "code": exc.code, "message": exc.message})
+    return {"nfs_mounts": {"unmounted": unmounted, "left": left}} if unmounted or left else None
+
+
 def register():
     from apps.core.cascade import before_delete
     from apps.infra.flows.hosts import HOST_CONNECT_HOOKS
@@ -46,6 +67,7 @@ def register():
     before_delete(PrimaryStorage, remove_primary_storage_image_caches)
     if mount_shared_storage not in HOST_CONNECT_HOOKS:
         HOST_CONNECT_HOOKS.append(mount_shared_storage)
+    before_delete(PrimaryStorage, unmount_deleted_shared_storage, last=True)
 
 
 def remove_snapshot_files(sender, instance, **kwargs):

@@ -22,7 +22,8 @@ def _max_ratio():
 
 def _local_room(values):
     return LocalStorageHostRef.objects.filter(
-        host=OuterRef("pk"), primary_storage__state=EnableState.ENABLED, primary_storage__clusters=OuterRef("cluster_id"),
+        host=OuterRef("pk"), primary_storage__state=EnableState.ENABLED,
+        primary_storage__clusters=OuterRef("cluster_id"),
         total_capacity__gte=F("used_capacity") + values["disk"]).as_condition()
 
 

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from apps.core.api.fields import UuidRelatedField
@@ -112,6 +113,9 @@ class ImageUploadSerializer(ImageSerializer):
 
 class PrimaryStorageSerializer(ResourceSerializer):
     type = serializers.ChoiceField(choices=PrimaryStorageType.choices, default=PrimaryStorageType.LOCAL_STORAGE)
+    url = serializers.CharField(max_length=1024, help_text=_(
+        "LocalStorage: a directory on each host; SharedMountPoint: the directory every host mounts at the "
+        "same path; NFS: nfs://server/export or server:/export"))
     zone_uuid = UuidRelatedField(source="zone", queryset=Zone.objects.all())
     cluster_uuids = serializers.SerializerMethodField()
     total_capacity = serializers.SerializerMethodField()
@@ -147,16 +151,19 @@ class PrimaryStorageSerializer(ResourceSerializer):
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
-        if self.instance is None and attrs.get("type") in (PrimaryStorageType.NFS, PrimaryStorageType.SHARED_MOUNT_POINT):
+        shared_kinds = (PrimaryStorageType.NFS, PrimaryStorageType.SHARED_MOUNT_POINT)
+        if self.instance is None and attrs.get("type") in shared_kinds:
             import uuid as uuid_lib
+
+            from apps.core.errors import InvalidArgument
 
             from .shared import nfs_mount_path, nfs_source
 
             if attrs["type"] == PrimaryStorageType.NFS:
                 try:
                     nfs_source(attrs.get("url"))
-                except Exception as exc:
-                    raise serializers.ValidationError({"url": [getattr(exc, "message", str(exc))]}) from None
+                except InvalidArgument as exc:
+                    raise serializers.ValidationError({"url": [exc.message]}) from None
                 # the mount point is named for the storage's uuid, fixed now
                 attrs["uuid"] = uuid_lib.uuid4()
                 attrs["mount_path"] = nfs_mount_path(attrs["uuid"])

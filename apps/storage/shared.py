@@ -15,7 +15,7 @@ from apps.core.errors import InvalidArgument
 from apps.infra import agent
 from apps.infra.models import HostStatus
 
-from .globalconfig import NFS_MOUNT_ROOT
+from .globalconfig import NFS_MOUNT_OPTIONS, NFS_MOUNT_ROOT
 from .models import PrimaryStorage, PrimaryStorageType
 
 NFS_URL_RE = re.compile(r"^(?:nfs://(?P<host1>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*)(?P<path1>/[^\s]*)"
@@ -40,7 +40,8 @@ def nfs_mount_path(uuid):
 
 def mount_body(ps):
     if ps.type == PrimaryStorageType.NFS:
-        return {"type": "nfs", "url": nfs_source(ps.url), "mount_point": ps.root}
+        return {"type": "nfs", "url": nfs_source(ps.url), "mount_point": ps.root,
+                "options": str(NFS_MOUNT_OPTIONS.value(ps) or "")}
     return {"type": "shared", "mount_point": ps.root}
 
 

@@ -1,8 +1,6 @@
 """Shared primary storages as the VM create flow's candidates: a ``SharedRoom`` reads like a local
 storage's ``LocalStorageHostRef`` (``pk``, ``primary_storage``, ``available_capacity``,
 ``reserve(size)``), so AllocatePrimaryStorage weighs both kinds in one list."""
-from apps.core.states import EnableState
-
 from . import space
 from .models import PrimaryStorage
 
@@ -26,11 +24,10 @@ class SharedRoom:
         space.give_back_shared(self.primary_storage.pk, int(size))
 
 
-def rooms(host, only=None, ps_type=None):
+def rooms(host, only=None, ps_type=None, fresh=True):
     """The Enabled shared storages attached to ``host``'s cluster (``only``: that uuid; ``ps_type``:
-    that type), as rooms."""
-    storages = PrimaryStorage.objects.filter(clusters=host.cluster_id, state=EnableState.ENABLED,
-                                             type__in=[ps_type] if ps_type else space.SHARED_TYPES)
-    if only:
-        storages = storages.filter(uuid=only)
-    return [SharedRoom(ps) for ps in storages]
+    that type), as rooms. Not ``fresh``: as read less than a second ago (their figures too), for a
+    caller whose reservation checks the room in SQL."""
+    types = (ps_type,) if ps_type else tuple(space.SHARED_TYPES)
+    query = PrimaryStorage.objects.shared_of_cluster if fresh else PrimaryStorage.objects.kept_shared_of_cluster
+    return [SharedRoom(ps) for ps in query(host.cluster_id, types, str(only) if only else None)]

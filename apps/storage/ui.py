@@ -66,10 +66,12 @@ class PrimaryStoragePages(ResourcePages):
     viewset = PrimaryStorageViewSet
     menu = (_("Storage"), _("Primary storage"))
     order = 31
-    columns = ["name", "type", "zone_uuid", "state", "total_capacity", "available_capacity"]
+    columns = ["name", "type", "zone_uuid", "state", "total_capacity", "available_capacity", "used_capacity"]
     fields = ["name", "description", "type", "url", "zone_uuid"]
     actions = ["enable", "disable", "attach", "detach", "delete"]
-    labels = STORAGE_LABELS
+    labels = {**STORAGE_LABELS, "used_capacity": _("Used capacity"), "mount_path": _("Mount path"),
+              "available_physical_capacity": _("Physically free"),
+              "over_provisioning_ratio": _("Over-provisioning ratio")}
     related = [Related("volumes", "primary_storage_uuid", label=_("Volumes"))]
     search_example = "state=Enabled"
 

@@ -112,8 +112,14 @@ def mount_libvirt(backend, host_uuid, spec):
             raise AgentFailure(409, "MOUNT_POINT_BUSY", f"{mount_point} has {source} mounted, not {spec['url']}",
                                {"mount_point": mount_point, "source": source})
         return {"mount_point": mount_point, "type": "nfs", "mounted": True, "already": True}
+    made = not os.path.isdir(mount_point)
     _makedirs(mount_point)
-    _run(nfs_mount_command(spec), f"mount {spec['url']} on {mount_point}", mount_point, "NFS_MOUNT_FAILED")
+    try:
+        _run(nfs_mount_command(spec), f"mount {spec['url']} on {mount_point}", mount_point, "NFS_MOUNT_FAILED")
+    except AgentFailure:
+        if made:   # a failed mount leaves nothing behind
+            _rmdir(mount_point)
+        raise
     _writable(mount_point)
     return {"mount_point": mount_point, "type": "nfs", "mounted": True, "already": False}
 
@@ -126,11 +132,15 @@ def unmount_libvirt(backend, host_uuid, spec):
     if mounted_source(mount_point) is not None:
         _run(["umount", mount_point], f"umount {mount_point}", mount_point, "NFS_UNMOUNT_FAILED")
         unmounted = True
+    _rmdir(mount_point)
+    return {"mount_point": mount_point, "unmounted": unmounted}
+
+
+def _rmdir(mount_point):
     try:
         os.rmdir(mount_point)
     except OSError:
         pass   # gone already, or not empty (then it was never only our mount point): keep it
-    return {"mount_point": mount_point, "unmounted": unmounted}
 
 
 # --- simulator -----------------------------------------------------------------------------------
@@ -164,5 +174,31 @@ def unmount_sim(backend, host_uuid, spec):
     return {"mount_point": spec["mount_point"], "unmounted": gone is not None and spec["type"] == "nfs"}
 
 
+def validate_mounts(body):
+    return {}
+
+
+def mounts_libvirt(backend, host_uuid, spec):
+    """The host's NFS mounts (what ``/v1/storage/mount`` made, and any other)."""
+    found = []
+    try:
+        with open("/proc/self/mounts") as mounts:
+            for line in mounts:
+                fields = line.split()
+                if len(fields) >= 4 and fields[2] in ("nfs", "nfs4"):
+                    found.append({"mount_point": _unescape(fields[1]), "type": "nfs", "url": _unescape(fields[0]),
+                                  "options": fields[3]})
+    except OSError:
+        pass
+    return {"mounts": found}
+
+
+def mounts_sim(backend, host_uuid, spec):
+    return {"mounts": [{"mount_point": mount_point, "type": mount["type"], "url": mount["url"],
+                        "command": mount["command"]}
+                       for mount_point, mount in sorted(_sim_mounts(backend, host_uuid).items())]}
+
+
 routes.route("/v1/storage/mount", validate_mount, libvirt=mount_libvirt, sim=mount_sim)
 routes.route("/v1/storage/unmount", validate_unmount, libvirt=unmount_libvirt, sim=unmount_sim)
+routes.route("/v1/storage/mounts", validate_mounts, libvirt=mounts_libvirt, sim=mounts_sim, read=True)

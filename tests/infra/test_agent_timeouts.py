@@ -6,6 +6,7 @@ from apps.infra import agent
 from apps.infra.models import Cluster, Host, Zone
 from hostagent.backends.base import VM_OPS
 from hostagent.backends.network_base import NETWORK_PATHS
+from hostagent.backends.routes import ROUTES
 from hostagent.backends.storage_base import STORAGE_ROUTES
 from hostagent.client import AgentClient
 from tests.compute.vm_env import Env
@@ -26,6 +27,7 @@ EXPECTED = {
                      "/v1/dhcp/delete", "/v1/network/cleanup"], 61),
     **dict.fromkeys(["/v1/volume/create", "/v1/volume/delete", "/v1/image/uncache"], 301),
     "/v1/image/cache": 3601,
+    **dict.fromkeys(["/v1/storage/mount", "/v1/storage/unmount"], 301), "/v1/storage/mounts": 31,
 }
 
 
@@ -52,7 +54,7 @@ def _set(client, category, name, value):
 
 def test_every_agent_path_has_a_timeout_of_its_kind():
     served = {"/v1/host/connect", "/v1/host/ping", "/v1/host/facts", "/v1/host/capacity", "/v1/vm/define",
-              "/v1/vm/states", *(f"/v1/vm/{op}" for op in VM_OPS), *NETWORK_PATHS, *STORAGE_ROUTES}
+              "/v1/vm/states", *(f"/v1/vm/{op}" for op in VM_OPS), *NETWORK_PATHS, *STORAGE_ROUTES, *ROUTES}
     assert served == set(EXPECTED) == set(agent.PATH_TIMEOUTS)
 
 

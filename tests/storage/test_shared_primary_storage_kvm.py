@@ -1,10 +1,13 @@
 """Shared primary storage on the real libvirt agent and QEMU: a SharedMountPoint (here a local
 directory standing for the cluster filesystem every host mounts) holds a running VM's root volume
-and its image cache; expunging the VM leaves the storage as it was (files and capacity)."""
+and its image cache; expunging the VM leaves the storage as it was (files and capacity). NFS
+against a real server (nfs-ganesha): mounted where the kernel can, else the exact failure."""
 import os
+import subprocess
 
 import pytest
 
+from apps.infra import agent
 from apps.storage.models import ImageCache, PrimaryStorage
 from tests.compute.test_vm_kvm import ok, qemu_dir, run  # noqa: F401  (qemu_dir: a fixture)
 from tests.hostagent.conftest import remove_domain
@@ -12,6 +15,7 @@ from tests.infra.conftest import needs_libvirtd
 from tests.network.conftest import (create_l2, create_l3, kvm_host, libvirt_agent,  # noqa: F401  (fixtures)
                                     test_interface, test_subnet, zone)
 from tests.storage.conftest import make_qcow2
+from tests.storage.nfs_server import kernel_nfs_client, nfs_server  # noqa: F401  (fixture)
 
 libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 pytestmark = [pytest.mark.libvirt, needs_libvirtd]
@@ -84,3 +88,63 @@ def test_a_vm_runs_on_qemu_with_its_root_volume_and_image_cache_on_a_shared_moun
             remove_domain(vm_uuid)
         if l2 is not None:
             client.delete(f"/api/v1/l2-networks/{l2['uuid']}/")
+
+
+def test_nfs_with_the_real_agent_mounts_the_export_or_fails_the_attach_saying_why_and_leaving_nothing(
+        transactional_db, admin_client, kvm_host, nfs_server, qemu_dir):  # noqa: F811
+    """Against a real NFS server (nfs-ganesha). Where the kernel has no NFS client (this container:
+    mount.nfs answers "No such device") the attach fails with that message and leaves nothing;
+    where it has one, the export is mounted, files written there are on the server, and detach
+    unmounts it."""
+    client = admin_client
+    ok(client.patch("/api/v1/global-configs/primaryStorage/nfs.mountRoot/", {"value": str(qemu_dir / "nfs")},
+                    format="json"))
+    ps = ok(client.post("/api/v1/primary-storage/", {"name": "nfs", "type": "NFS", "url": nfs_server.url,
+                                                     "zone_uuid": str(kvm_host.cluster.zone.uuid)}, format="json"))
+    ok(client.put(f"/api/v1/global-configs/primaryStorage/nfs.mountOptions/resources/{ps['uuid']}/",
+                  {"value": nfs_server.mount_options}, format="json"))
+    mount_path = ps["mount_path"]
+    assert mount_path == f"{qemu_dir}/nfs/{ps['uuid'].replace('-', '')}"
+    response = client.post(f"/api/v1/primary-storage/{ps['uuid']}/attach/",
+                           {"cluster_uuid": str(kvm_host.cluster.uuid)}, format="json")
+    assert response.status_code == 202, response.content
+    job = client.get(response["Location"]).json()
+    row = PrimaryStorage.objects.get(uuid=ps["uuid"])
+    if not kernel_nfs_client():
+        assert job["state"] == "failed", job
+        assert job["error"]["code"] == "NFS_MOUNT_FAILED", job["error"]
+        assert "mount.nfs: No such device" in job["error"]["message"], job["error"]
+        assert not row.clusters.exists() and row.total_capacity == 0
+        assert not os.path.exists(mount_path)   # the agent removed the mount point it made
+        # the server is real and serves the export: a userspace NFS client sees a file put there
+        open(os.path.join(nfs_server.export, "probe"), "w").close()
+        assert nfs_server.listing() in (None, ["probe"])
+        return
+    try:
+        assert job["state"] == "succeeded", job
+        mounts = agent.call(kvm_host, "/v1/storage/mounts")["mounts"]
+        assert [m["mount_point"] for m in mounts if m["mount_point"] == mount_path] == [mount_path]
+        assert row.total_capacity > 0
+        open(os.path.join(mount_path, "probe"), "w").close()
+        assert os.path.exists(os.path.join(nfs_server.export, "probe"))
+        job = run(client, "post", f"/api/v1/primary-storage/{ps['uuid']}/detach/",
+                  {"cluster_uuid": str(kvm_host.cluster.uuid)})[1]
+        assert not os.path.exists(mount_path)
+    finally:
+        if os.path.ismount(mount_path):
+            subprocess.run(["umount", "-l", mount_path], check=False)
+
+
+def test_a_shared_mount_point_missing_on_a_host_fails_the_attach_and_leaves_nothing(
+        transactional_db, admin_client, kvm_host, qemu_dir):  # noqa: F811
+    missing = qemu_dir / "not-mounted"
+    ps = ok(admin_client.post("/api/v1/primary-storage/", {"name": "smp", "type": "SharedMountPoint",
+                                                           "url": str(missing),
+                                                           "zone_uuid": str(kvm_host.cluster.zone.uuid)},
+                              format="json"))
+    response = admin_client.post(f"/api/v1/primary-storage/{ps['uuid']}/attach/",
+                                 {"cluster_uuid": str(kvm_host.cluster.uuid)}, format="json")
+    job = admin_client.get(response["Location"]).json()
+    assert job["state"] == "failed" and job["error"]["code"] == "MOUNT_POINT_MISSING", job
+    assert str(missing) in job["error"]["message"] and "Traceback" not in job["error"]["message"]
+    assert not PrimaryStorage.objects.get(uuid=ps["uuid"]).clusters.exists() and not missing.exists()

@@ -22,6 +22,9 @@ class InstanceOffering(Resource):
     sort_key = models.IntegerField(default=0)
     type = models.CharField(max_length=32, default="UserVm")
     state = models.CharField(max_length=16, choices=EnableState.choices, default=EnableState.ENABLED)
+    # the type of primary storage its VMs' root volumes go to (LocalStorage, SharedMountPoint, NFS;
+    # empty: any); a create request's own primary_storage_type wins
+    primary_storage_type = models.CharField(max_length=32, blank=True, default="")
     state_machine = ENABLE_STATE_MACHINE
 
     class Meta(Resource.Meta):

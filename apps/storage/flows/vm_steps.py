@@ -96,7 +96,8 @@ def candidates(host, size, only=None, fresh=True, ps_type=None):
         refs = usable_on(host.pk, host.cluster_id, only or None)
         fitting = [ref for ref in refs if ref.available_capacity >= size]
     if ps_type != PrimaryStorageType.LOCAL_STORAGE:
-        fitting += [room for room in shared_room.rooms(host, only, ps_type) if room.available_capacity >= size]
+        rooms = shared_room.rooms(host, only, ps_type, fresh)
+        fitting += [room for room in rooms if room.available_capacity >= size]
     fitting.sort(key=lambda ref: ref.available_capacity, reverse=True)
     return [(ref.primary_storage, ref) for ref in fitting]
 
@@ -287,9 +288,10 @@ def delete_volume(volume):
         if not Volume.objects.filter(pk=volume.pk).delete()[0]:
             return False
         space.release(volume.primary_storage, volume.host, volume.size)
-        cache_host = None if volume.primary_storage.is_shared else volume.host
-        if volume.image_sha256 and (volume.host is not None or cache_host is None):
-            row = ImageCache.objects.filter(primary_storage=volume.primary_storage, host=cache_host,
+        shared = volume.primary_storage.is_shared   # one cache per shared storage: no host
+        if volume.image_sha256 and (shared or volume.host is not None):
+            row = ImageCache.objects.filter(primary_storage=volume.primary_storage,
+                                            host=None if shared else volume.host,
                                             sha256=volume.image_sha256).first()
             if row is not None:
                 cache.release(row.pk)

@@ -5,7 +5,7 @@ storage is attached to a cluster and whenever one of its hosts connects."""
 from django.db import models
 from django.db.models import F
 
-from apps.core.models import FastQuerySet, Resource, compiled, kept
+from apps.core.models import FastQuerySet, Resource, ResourceQuerySet, compiled, kept
 from apps.core.states import ENABLE_STATE_MACHINE, EnableState
 
 
@@ -14,6 +14,20 @@ class PrimaryStorageType(models.TextChoices):
     # one directory every host of the attached clusters mounts at the same path (iSCSI/FC, a cluster FS)
     SHARED_MOUNT_POINT = "SharedMountPoint"
     NFS = "NFS"   # an NFS export the agents mount themselves
+
+
+class PrimaryStorageQuerySet(ResourceQuerySet):
+    @compiled(shape=["types"])
+    def shared_of_cluster(self, cluster_id, types, only_uuid=None):
+        """The Enabled shared storages (of ``types``, a tuple) attached to the cluster; ``only_uuid``:
+        that one only."""
+        rows = self.filter(clusters=cluster_id, state=EnableState.ENABLED, type__in=list(types))
+        return rows if only_uuid is None else rows.filter(uuid=only_uuid)
+
+    # their figures may be a second old: for a caller whose reservation checks the room in SQL
+    # (as LocalStorageHostRefQuerySet.kept_usable_on)
+    kept_shared_of_cluster = kept(shared_of_cluster, invalidated_by=[
+        "storage.PrimaryStorage", "storage.PrimaryStorage.clusters", "infra.Cluster"])
 
 
 class PrimaryStorage(Resource):
@@ -35,6 +49,7 @@ class PrimaryStorage(Resource):
     mount_path = models.CharField(max_length=1024, blank=True, default="")
 
     state_machine = ENABLE_STATE_MACHINE
+    objects = PrimaryStorageQuerySet.as_manager()
 
     class Meta(Resource.Meta):
         verbose_name_plural = "primary storage"
@@ -143,7 +158,8 @@ class ImageCacheQuerySet(FastQuerySet):
 
 
 class ImageCache(models.Model):
-    """An image's bits on one host's local primary storage, shared by every volume backed by it.
+    """An image's bits on one host's local primary storage, shared by every volume backed by it
+    (on shared storage: one per storage, ``host`` None, shared by the volumes of all its hosts).
 
     ``ref_count`` counts the volumes (and in-flight VM creations) using it, changed by conditional
     UPDATEs; the file is removed from the host as soon as the count drops to 0
