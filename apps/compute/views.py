@@ -151,7 +151,7 @@ def _vm_snapshot(self, request, uuid=None):
     body.is_valid(raise_exception=True)
     check_vm_state(vm, SNAPSHOT_STATES)
     name, description = body.validated_data["name"], body.validated_data.get("description", "")
-    return self.start_flows(lambda: [start_vm_snapshot(vm, name, description)._replace(shown=vm)])
+    return self.start_flows(lambda: [start_vm_snapshot(vm, name, description, shown=vm)])
 
 
 def _add_vm_snapshot_action():

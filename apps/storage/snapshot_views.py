@@ -117,9 +117,10 @@ class VolumeSnapshotGroupViewSet(ResourceViewSet):
         return [start_vm_snapshot(vm, data["name"], data.get("description", ""), volumes)]
 
 
-def start_vm_snapshot(vm, name, description="", volume_uuids=None):
+def start_vm_snapshot(vm, name, description="", volume_uuids=None, shown=None):
     """The ``FlowStart`` of a VM snapshot: the group row (held by its job) and the flow taking every
-    Ready volume of ``vm`` (or ``volume_uuids``) at once; for a viewset's ``start_flows``."""
+    Ready volume of ``vm`` (or ``volume_uuids``) at once; for a viewset's ``start_flows`` (``shown``:
+    what its answer shows instead of the group, e.g. the VM)."""
     if volume_uuids is None:
         volume_uuids = list(Volume.objects.filter(vm_instance_uuid=vm.uuid, status=VolumeStatus.READY)
                             .order_by("created_at", "id").values_list("uuid", flat=True))
@@ -129,4 +130,4 @@ def start_vm_snapshot(vm, name, description="", volume_uuids=None):
                                                vm_instance_uuid=vm.uuid, busy_job=job_uuid)
     return FlowStart(group, TAKE_VOLUME_SNAPSHOTS, {
         "volume_uuids": [str(u) for u in volume_uuids], "vm_uuid": str(vm.uuid), "name": name,
-        "group_uuid": str(group.uuid), "held": [[vm.resource_type(), str(vm.uuid)]]}, job_uuid)
+        "group_uuid": str(group.uuid), "held": [[vm.resource_type(), str(vm.uuid)]]}, job_uuid, shown)
