@@ -16,3 +16,6 @@ class ComputeConfig(AppConfig):
         if reapply_vm_dhcp not in HOST_CONNECT_HOOKS:
             HOST_CONNECT_HOOKS.append(reapply_vm_dhcp)  # a reconnecting host serves its VMs' DHCP again
         AGENT_EVENT_HANDLERS["vm.state"] = apply_reported_event  # what the hypervisor saw a VM do
+        from .volume_plans import register as register_volume_plans
+
+        register_volume_plans()   # the volume API's attach, detach, resize (apps.storage.data_volumes)

@@ -22,3 +22,4 @@ def apply_parts(vm, body):
 
 
 # the parts, one module each (imported last: they import ``define_part`` from here)
+from . import volume_define  # noqa: E402,F401

@@ -1,5 +1,6 @@
 """Global configs of storage."""
 from apps.core.globalconfig import GlobalConfigDef, at_least
+from apps.core.globalconfig import one_of  # noqa: E402  (volume.* configs)
 
 DOWNLOAD_URL_TTL = GlobalConfigDef(
     "image", "download.urlTtl", int, 3600,
@@ -7,3 +8,11 @@ DOWNLOAD_URL_TTL = GlobalConfigDef(
 DOWNLOAD_TIMEOUT = GlobalConfigDef(
     "image", "download.timeout", int, 3600,
     "seconds a host may take to fetch an image into its primary storage cache", validator=at_least(10))
+VOLUME_DELETION_POLICY = GlobalConfigDef(
+    "volume", "deletionPolicy", str, "Delay",
+    "what DELETE of a data volume does: Direct (detached and expunged at once) or Delay (detached into "
+    "the recycle bin until expunged)", validator=one_of("Direct", "Delay"))
+VOLUME_DETACH_TIMEOUT = GlobalConfigDef(
+    "volume", "detach.timeout", int, 10,
+    "seconds a running VM's guest may take to release a hot-detached disk before the detach fails "
+    "with DETACH_TIMEOUT (a virtio-blk unplug needs the guest's cooperation)", validator=at_least(0))

@@ -8,3 +8,7 @@ router.register("images", ImageViewSet, basename="images")
 router.register("primary-storage", PrimaryStorageViewSet, basename="primary-storage")
 router.register("volumes", VolumeViewSet, basename="volumes")
 urlpatterns = router.urls
+from .views import DiskOfferingViewSet  # noqa: E402
+
+router.register("disk-offerings", DiskOfferingViewSet, basename="disk-offerings")
+urlpatterns = router.urls

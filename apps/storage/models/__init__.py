@@ -7,3 +7,6 @@ from .volume import Volume, VolumeStatus, VolumeType
 __all__ = ["BackupStorage", "BackupStorageStatus", "BackupStorageType", "IMAGE_STATUS_MACHINE", "Image",
            "ImageBackupStorageRef", "ImageCache", "ImageFormat", "ImageMediaType", "ImagePlatform", "ImageStatus",
            "LocalStorageHostRef", "PrimaryStorage", "PrimaryStorageType", "Volume", "VolumeStatus", "VolumeType"]
+from .disk_offering import DiskOffering  # noqa: E402
+
+__all__ += ["DiskOffering"]
