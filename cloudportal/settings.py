@@ -236,6 +236,8 @@ SPECTACULAR_SETTINGS = {
         "VpnAuthenticationAlgorithmEnum": "apps.hybrid.links_serializers.AUTH_ALGS",
         # the states of Alibaba's VPCs, vSwitches, VRouters, route entries, security groups and EIPs
         "AlibabaNetworkStateEnum": "apps.hybrid.models.network.NetworkState",
+        "VolumeStatusEnum": "apps.storage.models.volume.VolumeStatus",
+        "VolumeTypeEnum": "apps.storage.models.volume.VolumeType",
     },
 }
 
