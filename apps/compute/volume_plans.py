@@ -1,7 +1,7 @@
 """How the volume API's actions that involve a VM are planned (registered in
 apps.storage.data_volumes.VM_VOLUME_PLANS: storage cannot import compute). Each checks the rules
 without locks, so a wrong state is a 409 at once; the flow checks them again under the locks."""
-from apps.core.errors import NotFound
+from apps.core.errors import NotFound, ResourceBusy
 from apps.core.tenancy import visible
 
 from .flows import ATTACH_DATA_VOLUME, DELETE_ATTACHED_DATA_VOLUME, DETACH_DATA_VOLUME, RESIZE_VOLUME
@@ -16,9 +16,17 @@ def _vm(uuid, user):
     return vm
 
 
+def _not_busy(vm):
+    """A VM another job holds is a 409 now, not a job that fails at its first step."""
+    if vm is not None and vm.busy_job:
+        raise ResourceBusy(f"VmInstance {vm.uuid} is busy with job {vm.busy_job}",
+                           details={"job_uuid": str(vm.busy_job), "resource_uuid": str(vm.uuid)})
+
+
 def plan_attach(volume, data, user):
     vm = _vm(data["vm_instance_uuid"], user)
     check_attach(volume, vm)
+    _not_busy(vm)
     return ATTACH_DATA_VOLUME, {"volume_uuid": str(volume.uuid), "vm_uuid": str(vm.uuid)}
 
 
@@ -28,7 +36,9 @@ def _attached_vm(volume):
 
 def plan_detach(volume, data, user):
     check_detach(volume, None)
-    check_detach(volume, _attached_vm(volume))
+    vm = _attached_vm(volume)
+    check_detach(volume, vm)
+    _not_busy(vm)
     return DETACH_DATA_VOLUME, {"volume_uuid": str(volume.uuid), "vm_uuid": str(volume.vm_instance_uuid)}
 
 

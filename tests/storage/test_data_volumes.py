@@ -79,6 +79,11 @@ def test_disk_offerings_are_made_by_admins_and_read_by_everyone(env, tenant_clie
     assert env.client.post(f"/api/v1/disk-offerings/{made['uuid']}/disable/").json()["state"] == "Disabled"
     response = env.client.post("/api/v1/volumes/", {"name": "d", "disk_offering_uuid": made["uuid"]}, format="json")
     assert response.status_code == 400 and "Disabled" in str(response.json()["details"])
+    assert env.client.post(f"/api/v1/disk-offerings/{made['uuid']}/enable/").json()["state"] == "Enabled"
+    uuid = new_volume(env, disk_offering_uuid=made["uuid"])
+    assert volume(env, uuid)["disk_offering_uuid"] == made["uuid"]
+    assert env.job("delete", f"/api/v1/disk-offerings/{made['uuid']}/")[1]["state"] == "succeeded"
+    assert volume(env, uuid)["disk_offering_uuid"] is None and volume(env, uuid)["size"] == 64 * MIB
 
 
 def test_a_volume_from_an_offering_is_not_instantiated_until_first_attached_then_made_on_the_vms_host(with_sim):
