@@ -10,9 +10,13 @@ DOWNLOAD_TIMEOUT = GlobalConfigDef(
     "seconds a host may take to fetch an image into its primary storage cache", validator=at_least(10))
 VOLUME_DELETION_POLICY = GlobalConfigDef(
     "volume", "deletionPolicy", str, "Delay",
-    "what DELETE of a data volume does: Direct (detached and expunged at once) or Delay (detached into "
-    "the recycle bin until expunged)", validator=one_of("Direct", "Delay"))
+    "what DELETE of a data volume does: Direct (detached and expunged at once), Delay (detached into the "
+    "recycle bin, expunged after volume.expungePeriod) or Never (recycle bin until expunged by hand)",
+    validator=one_of("Direct", "Delay", "Never"))
 VOLUME_DETACH_TIMEOUT = GlobalConfigDef(
     "volume", "detach.timeout", int, 10,
     "seconds a running VM's guest may take to release a hot-detached disk before the detach fails "
     "with DETACH_TIMEOUT (a virtio-blk unplug needs the guest's cooperation)", validator=at_least(0))
+VOLUME_EXPUNGE_PERIOD = GlobalConfigDef(
+    "volume", "expungePeriod", int, 86400, "seconds a deleted data volume stays in the recycle bin (policy Delay)",
+    validator=at_least(1))

@@ -314,3 +314,19 @@ def test_a_detach_the_agent_fails_keeps_the_volume_attached(with_sim):
     assert shown["vm_instance_uuid"] == vm_uuid and shown["device_target"] == "vdb"
     assert "vdb" in data_disks(env, host, vm_uuid)
     assert VmInstance.objects.get(uuid=vm_uuid).busy_job is None
+
+
+def test_deleted_volumes_are_expunged_after_the_expunge_period_by_policy_delay(with_sim):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.storage.flows.data_volumes import expunge_due_volumes
+
+    env = with_sim
+    uuid = new_volume(env, size=16 * MIB)
+    assert env.job("delete", f"/api/v1/volumes/{uuid}/")[1]["state"] == "succeeded"
+    with env.capture(execute=True):
+        assert expunge_due_volumes() == {"expunging": 0}   # deleted a moment ago: kept
+        assert expunge_due_volumes(now=timezone.now() + timedelta(days=2)) == {"expunging": 1}
+    assert not Volume.objects.filter(uuid=uuid).exists()

@@ -18,20 +18,21 @@ domain has it.
 Context: args ``volume_uuid``, ``vm_uuid``; writes ``vm_claimed``, ``host_uuid``, ``vm_live`` (the
 domain runs: hot plug), ``attachment`` {"target", "bus"}.
 """
-from django.db import transaction
 from django.utils import timezone
 
-from apps.core.errors import InvalidState, ResourceBusy
-from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
+from apps.core.errors import InvalidState, NotFound, ResourceBusy
+from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep, ctx_cached
+from apps.infra.models import Host
 from apps.storage import space
 from apps.storage.data_volumes import check_attachable, disk_of, first_free_target
 from apps.storage.errors import VolumeNotAttached, VolumeOnOtherHost
-from apps.storage.flows.data_volumes import InstantiateVolume, MarkVolumeDeleted, ReserveVolumeSpace, volume_of
+from apps.storage.flows.data_volumes import (InstantiateVolume, MarkVolumeDeleted, ReserveVolumeSpace,
+                                             volume_as_claimed)
 from apps.storage.globalconfig import VOLUME_DETACH_TIMEOUT
 from apps.storage.models import Volume, VolumeStatus, VolumeType
 
 from ..models import VmInstance, VmState
-from .vm_common import connected_host, hypervisor, locked_vm
+from .vm_common import connected_host, hypervisor
 
 # a live domain takes the disk at once; a stopped one through its next define
 LIVE_STATES = (VmState.RUNNING, VmState.PAUSED)
@@ -99,37 +100,43 @@ def _vm_or_none(uuid):
 
 
 class ClaimVm(DbStep):
-    """The VM's row locked, its rules checked again, and the VM held by this job (``busy_job``)."""
+    """The VM's rules checked again and the VM held by this job (``busy_job``): one compare-and-set
+    UPDATE on the state read, so a VM that changed meanwhile is not taken on an old reading."""
 
     detach = False
 
     def run(self, ctx):
-        volume = volume_of(ctx)
+        volume = volume_as_claimed(ctx)
         vm_uuid = ctx.args["vm_uuid"]
-        with transaction.atomic(savepoint=False):
-            try:
-                vm = locked_vm(vm_uuid)
-            except VmInstance.DoesNotExist:
-                if self.detach:   # the VM went: the rows alone
-                    check_detach(volume, None)
-                    ctx.vm_live = False
-                    return
-                raise
-            vm = VmInstance.objects.select_related("host", "last_host", "cluster").get(pk=vm.pk)
-            if vm.busy_job and vm.busy_job != ctx.job.uuid:
-                raise ResourceBusy(f"VmInstance {vm.uuid} is busy with job {vm.busy_job}",
-                                   details={"job_uuid": str(vm.busy_job), "resource_uuid": str(vm.uuid)})
-            if self.detach:
-                check_detach(volume, vm)
-                if str(volume.vm_instance_uuid) != str(vm.uuid):
-                    raise InvalidState(f"volume {volume.name} is attached to another VM", code="VOLUME_NOT_ATTACHED")
-            else:
-                check_attach(volume, vm)
-            VmInstance.objects.filter(pk=vm.pk).update(busy_job=ctx.job.uuid)
+        vm = VmInstance.objects.select_related("host", "last_host", "cluster").filter(uuid=vm_uuid).first()
+        if vm is None:
+            if not self.detach:
+                raise NotFound(f"VM {vm_uuid} not found", details={"vm_uuid": vm_uuid})
+            check_detach(volume, None)   # the VM went: the rows alone
+            ctx.vm_live = False
+            return
+        if self.detach:
+            check_detach(volume, vm)
+            if str(volume.vm_instance_uuid) != str(vm.uuid):
+                raise InvalidState(f"volume {volume.name} is attached to another VM", code="VOLUME_NOT_ATTACHED")
+        else:
+            check_attach(volume, vm)
+        if not VmInstance.objects.filter(pk=vm.pk, state=vm.state, busy_job__isnull=True).update(
+                busy_job=ctx.job.uuid):
+            state, holder = VmInstance.objects.filter(pk=vm.pk).values_list("state", "busy_job").first()
+            if holder:
+                raise ResourceBusy(f"VmInstance {vm.uuid} is busy with job {holder}",
+                                   details={"job_uuid": str(holder), "resource_uuid": str(vm.uuid)})
+            raise InvalidState(f"VM {vm.name} changed from {vm.state} to {state} meanwhile: try again",
+                               details={"vm_uuid": str(vm.uuid), "state": state})
         ctx.vm_claimed = True
         host = vm_host(vm)
         ctx.host_uuid = str(host.uuid) if host else None
         ctx.vm_live = vm.state in LIVE_STATES
+        # what later steps read of them (the VM is held by this job: its host does not change)
+        ctx_cached(ctx, ("vm", vm_uuid), lambda: vm)
+        if host is not None:
+            ctx_cached(ctx, (Host.__name__, str(host.uuid)), lambda: host)
 
     def rollback(self, ctx):
         if ctx.get("vm_claimed"):
@@ -144,9 +151,10 @@ class ClaimVm(DbStep):
 class ReleaseVm(DbStep, NoRollback):
     def run(self, ctx):
         VmInstance.objects.filter(uuid=ctx.args["vm_uuid"], busy_job=ctx.job.uuid).update(busy_job=None)
-        volume = Volume.objects.get(uuid=ctx.args["volume_uuid"])
-        ctx.result = {"volume_uuid": str(volume.uuid), "vm_uuid": str(volume.vm_instance_uuid or "") or None,
-                      "device_target": volume.device_target or None, "status": volume.status}
+        attached = ctx.get("attachment")
+        ctx.result = {"volume_uuid": ctx.args["volume_uuid"],
+                      "vm_uuid": ctx.args["vm_uuid"] if attached else None,
+                      "device_target": attached["target"] if attached else None}
 
 
 class RecordAttachment(DbStep):
@@ -154,7 +162,7 @@ class RecordAttachment(DbStep):
     the VM's volumes (virtio from vdb, the root disk being vda; SCSI from sda)."""
 
     def run(self, ctx):
-        volume = Volume.objects.select_for_update().get(uuid=ctx.args["volume_uuid"])
+        volume = volume_as_claimed(ctx)   # its bus; the job holds it, and ClaimVm holds the VM
         used = set(Volume.objects.filter(vm_instance_uuid=ctx.args["vm_uuid"]).exclude(pk=volume.pk)
                    .values_list("device_target", flat=True))
         target = first_free_target(volume.bus, used | {"vda"})
@@ -170,7 +178,8 @@ class RecordAttachment(DbStep):
 
 
 def _vm_on_host(ctx):
-    vm = _vm_or_none(ctx.args["vm_uuid"])
+    """The VM (as ClaimVm read it, in this job run; read again in a rollback run elsewhere) and its host."""
+    vm = ctx_cached(ctx, ("vm", ctx.args["vm_uuid"]), lambda: _vm_or_none(ctx.args["vm_uuid"]))
     return vm, (vm.host if vm is not None else None)
 
 

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.errors import Conflict, InvalidState
-from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep, ctx_value
+from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep, ctx_cached, ctx_value
 from apps.core.states import EnableState
 from apps.infra import agent
 from apps.infra.models import Host
@@ -27,8 +27,20 @@ from .vm_steps import candidates
 
 
 def volume_of(ctx):
-    """The volume's row as it is now (never cached: other jobs move ``install_path``)."""
+    """The volume's row as it is now (never cached across steps that change it: other jobs move
+    ``install_path``, so a step that reads its path reads it here)."""
     return Volume.objects.select_related("primary_storage", "host").get(uuid=ctx_value(ctx, "volume_uuid"))
+
+
+def volume_as_claimed(ctx):
+    """The volume as the job's first step read it (size, bus, status at the claim): read once per
+    job run; the job holds the volume, so these do not change under it."""
+    return ctx_cached(ctx, ("volume", str(ctx_value(ctx, "volume_uuid"))), lambda: volume_of(ctx))
+
+
+def _row(ctx, model, uuid):
+    """A host or primary storage row several steps read (their configuration only), once per job run."""
+    return ctx_cached(ctx, (model.__name__, str(uuid)), lambda: model.objects.get(uuid=uuid))
 
 
 def _usable(ps, host):
@@ -46,13 +58,13 @@ class ReserveVolumeSpace(DbStep):
     host's cluster with the most room (local storage: on that host)."""
 
     def run(self, ctx):
-        volume = volume_of(ctx)
+        volume = volume_as_claimed(ctx)
         if ctx.get("space_reserved") or volume.status != VolumeStatus.NOT_INSTANTIATED:
             return
-        host = Host.objects.select_related("cluster").get(uuid=ctx_value(ctx, "host_uuid"))
+        host = _row(ctx, Host, ctx_value(ctx, "host_uuid"))
         only = ctx.args.get("primary_storage_uuid")
         if only:
-            ps = PrimaryStorage.objects.get(uuid=only)
+            ps = _row(ctx, PrimaryStorage, only)
             _usable(ps, host)
             space.reserve(ps, host, volume.size)
         else:
@@ -68,6 +80,7 @@ class ReserveVolumeSpace(DbStep):
                     details={"host_uuid": str(host.uuid), "size": volume.size})
         ctx.space_reserved = {"primary_storage_uuid": str(ps.uuid), "host_uuid": str(host.uuid),
                               "size": volume.size}
+        ctx_cached(ctx, (PrimaryStorage.__name__, str(ps.uuid)), lambda: ps)
 
     def rollback(self, ctx):
         held = ctx.get("space_reserved")
@@ -80,8 +93,8 @@ class ReserveVolumeSpace(DbStep):
 def _planned(ctx):
     """(primary storage, host, path) of the file InstantiateVolume makes, from the context alone."""
     held = ctx.space_reserved
-    ps = PrimaryStorage.objects.get(uuid=held["primary_storage_uuid"])
-    return ps, Host.objects.get(uuid=held["host_uuid"]), ps.volume_path(ctx_value(ctx, "volume_uuid"), "Data")
+    ps = _row(ctx, PrimaryStorage, held["primary_storage_uuid"])
+    return ps, _row(ctx, Host, held["host_uuid"]), ps.volume_path(ctx_value(ctx, "volume_uuid"), "Data")
 
 
 class InstantiateVolume(RemoteStep):
@@ -101,11 +114,10 @@ class InstantiateVolume(RemoteStep):
     def record(self, ctx):
         made = ctx.get("volume_made")
         if made:
-            held = ctx.space_reserved
+            ps, host, _path = _planned(ctx)
             Volume.objects.filter(uuid=ctx_value(ctx, "volume_uuid"), status=VolumeStatus.NOT_INSTANTIATED).update(
                 status=VolumeStatus.READY, install_path=made["path"], actual_size=made["actual_size"],
-                primary_storage=PrimaryStorage.objects.get(uuid=held["primary_storage_uuid"]),
-                host=Host.objects.get(uuid=held["host_uuid"]), updated_at=timezone.now())
+                primary_storage=ps, host=host, updated_at=timezone.now())
 
     def rollback(self, ctx):
         if not ctx.get("space_reserved"):
@@ -208,3 +220,26 @@ DELETE_DATA_VOLUME = Flow("delete-data-volume", [MarkVolumeDeleted])
 DELETE_EXPUNGE_DATA_VOLUME = Flow("delete-expunge-data-volume", [MarkVolumeDeleted, ExpungeVolume],
                                   action="delete-data-volume")
 EXPUNGE_DATA_VOLUME = Flow("expunge-data-volume", [CheckExpungeable, ExpungeVolume])
+
+
+def expunge_due_volumes(now=None):
+    """Beat: data volumes deleted more than volume.expungePeriod ago go for good (policy Delay)."""
+    from datetime import timedelta
+
+    from apps.core.errors import CloudPortalError
+    from apps.core.flows import start_job
+
+    from ..globalconfig import VOLUME_DELETION_POLICY, VOLUME_EXPUNGE_PERIOD
+
+    if VOLUME_DELETION_POLICY.value() != "Delay":
+        return {"expunging": 0}
+    cutoff = (now or timezone.now()) - timedelta(seconds=VOLUME_EXPUNGE_PERIOD.value())
+    started = 0
+    for volume in Volume.objects.filter(status=VolumeStatus.DELETED, deleted_at__lt=cutoff,
+                                        busy_job__isnull=True)[:500]:
+        try:
+            start_job(EXPUNGE_DATA_VOLUME, resource=volume, args={"volume_uuid": str(volume.uuid)})
+            started += 1
+        except CloudPortalError:
+            continue   # busy meanwhile: next round
+    return {"expunging": started}
