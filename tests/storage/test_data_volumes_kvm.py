@@ -124,3 +124,52 @@ def test_a_scsi_disk_unplugs_without_a_guest_a_virtio_blk_one_times_out_and_stay
     assert "did not release" in timed_out.value.message
     # what the portal's rows say (still attached) is what the domain has, live and persistent
     assert "vdb" in domain.disks() and "vdb" in domain.disks(libvirt.VIR_DOMAIN_XML_INACTIVE)
+
+
+# --- through the portal: API -> flow -> this real agent -> QEMU ----------------------------------
+@pytest.fixture
+def portal_vm(domain, db, admin_user, django_capture_on_commit_callbacks):
+    """The module's running domain as a Running VM row of a Connected KVM host (the real agent),
+    with local primary storage in a directory QEMU can reach."""
+    from apps.storage.capacity import refresh_host_ref
+    from apps.storage.models import PrimaryStorage
+    from tests.console.conftest import make_kvm_host
+    from tests.console.helpers import make_vm
+
+    host = make_kvm_host(domain.agent)
+    ps = PrimaryStorage.objects.create(name="local", url=str(domain.work / "ps"), zone=host.cluster.zone)
+    ps.clusters.add(host.cluster)
+    refresh_host_ref(ps, host)
+    vm = make_vm(admin_user.account, host, uuid=domain.uuid, name="datavol", last_host=host, cluster=host.cluster)
+    return vm, django_capture_on_commit_callbacks
+
+
+def test_the_portal_attaches_grows_and_detaches_a_data_volume_on_the_running_qemu_vm(portal_vm, admin_client, domain):
+    from apps.storage.models import Volume
+
+    vm, capture = portal_vm
+
+    def job(method, url, body=None):
+        with capture(execute=True):
+            response = getattr(admin_client, method)(url, body, format="json")
+        assert response.status_code == 202, response.content
+        found = admin_client.get(response["Location"]).json()
+        assert found["state"] == "succeeded", found["error"]
+        return response.json()
+
+    made = job("post", "/api/v1/volumes/", {"name": "scsi-data", "size": 16 * MIB, "bus": "scsi"})
+    uuid = made["resource"]["uuid"]
+    job("post", f"/api/v1/volumes/{uuid}/attach/", {"vm_instance_uuid": str(vm.uuid)})
+    row = Volume.objects.get(uuid=uuid)
+    assert row.status == "Ready" and row.install_path.startswith(str(domain.work / "ps")) and row.device_target
+    target = row.device_target
+    source, serial, wwn, bus = domain.disks()[target]   # what `virsh domblklist` lists, with its serial
+    assert (source, serial, wwn, bus) == (row.install_path, uuid.replace("-", "")[:20],
+                                          "5" + uuid.replace("-", "")[-15:], "scsi")
+
+    job("post", f"/api/v1/volumes/{uuid}/resize/", {"size": 32 * MIB})
+    assert domain.block_size(target) == 32 * MIB and Volume.objects.get(uuid=uuid).size == 32 * MIB
+
+    job("post", f"/api/v1/volumes/{uuid}/detach/")   # SCSI: released without a guest
+    assert target not in domain.disks() and target not in domain.disks(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    assert Volume.objects.get(uuid=uuid).vm_instance_uuid is None
