@@ -4,7 +4,7 @@ detach, resize, delete to the recycle bin, recover, expunge; the rules (local st
 host, states, tenancy) and the rollback of every attach step. Real QEMU: test_data_volumes_kvm.py."""
 import pytest
 
-from apps.compute.flows import ATTACH_DATA_VOLUME
+from apps.compute.flows import ATTACH_DATA_VOLUME, DETACH_DATA_VOLUME
 from apps.compute.models import VmInstance
 from apps.infra.models import Host
 from apps.storage.models import LocalStorageHostRef, Volume
@@ -330,3 +330,73 @@ def test_deleted_volumes_are_expunged_after_the_expunge_period_by_policy_delay(w
         assert expunge_due_volumes() == {"expunging": 0}   # deleted a moment ago: kept
         assert expunge_due_volumes(now=timezone.now() + timedelta(days=2)) == {"expunging": 1}
     assert not Volume.objects.filter(uuid=uuid).exists()
+
+
+@pytest.mark.parametrize("failing", [s.step_name() for s in DETACH_DATA_VOLUME.steps])
+def test_a_failure_at_each_detach_step_leaves_the_volume_attached_as_the_domain_has_it(with_sim, failing,
+                                                                                     monkeypatch):
+    env = with_sim
+    vm_uuid, _ = env.create()
+    host = env.vm(vm_uuid)["host_uuid"]
+    uuid = new_volume(env, size=16 * MIB)
+    assert attach(env, uuid, vm_uuid)["state"] == "succeeded"
+    before = _outside(env, vm_uuid, host)
+    step = next(s for s in DETACH_DATA_VOLUME.steps if s.step_name() == failing)
+    run = step.run
+
+    def work_then_fail(self, ctx):
+        run(self, ctx)
+        raise RuntimeError(f"injected failure in {failing}")
+
+    monkeypatch.setattr(step, "run", work_then_fail)
+    job = env.job("post", f"/api/v1/volumes/{uuid}/detach/")[1]
+    assert job["state"] == "failed" and job["error"]["step"] == failing, job
+    shown = volume(env, uuid)
+    assert (shown["vm_instance_uuid"], shown["device_target"], shown["status"]) == (vm_uuid, "vdb", "Ready")
+    assert _outside(env, vm_uuid, host) == before
+    assert VmInstance.objects.get(uuid=vm_uuid).busy_job is None and Volume.objects.get(uuid=uuid).busy_job is None
+
+
+@pytest.mark.parametrize("failing", ["DropFailedVolume", "ReserveVolumeSpace", "InstantiateVolume", "VolumeCreated"])
+def test_a_failure_at_each_create_step_leaves_no_row_room_or_file(with_sim, failing, monkeypatch):
+    from apps.storage.flows import CREATE_DATA_VOLUME
+    from apps.storage.models import PrimaryStorage
+
+    env = with_sim
+    ps = PrimaryStorage.objects.get()
+    host = env.hosts[0]
+    used_before = ps_used()
+    step = next(s for s in CREATE_DATA_VOLUME.steps if s.step_name() == failing)
+    run = step.run
+
+    def work_then_fail(self, ctx):
+        run(self, ctx)
+        raise RuntimeError(f"injected failure in {failing}")
+
+    monkeypatch.setattr(step, "run", work_then_fail)
+    response, job = env.job("post", "/api/v1/volumes/", {"name": "doomed", "size": 16 * MIB,
+                                                          "primary_storage_uuid": str(ps.uuid), "host_uuid": host})
+    assert job["state"] == "failed" and job["error"]["step"] == failing, job
+    uuid = response.json()["resource"]["uuid"]
+    assert not Volume.objects.filter(uuid=uuid).exists() and ps_used() == used_before
+    assert not file_exists(host, ps.volume_path(uuid, "Data"))
+
+
+@pytest.mark.parametrize("failing", ["CheckResize", "ReserveGrowth", "GrowOnHost"])
+def test_a_resize_failing_at_any_step_keeps_the_size_and_gives_the_room_back(with_sim, failing, monkeypatch):
+    from apps.compute.flows import RESIZE_VOLUME
+
+    env = with_sim
+    vm_uuid, _ = env.create()
+    uuid = new_volume(env, size=16 * MIB)
+    assert attach(env, uuid, vm_uuid)["state"] == "succeeded"
+    used_before = ps_used()
+    step = next(s for s in RESIZE_VOLUME.steps if s.step_name() == failing)
+
+    def fail(self, ctx):
+        raise RuntimeError(f"injected failure in {failing}")
+
+    monkeypatch.setattr(step, "run", fail)
+    job = env.job("post", f"/api/v1/volumes/{uuid}/resize/", {"size": 32 * MIB})[1]
+    assert job["state"] == "failed" and job["error"]["step"] == failing, job
+    assert volume(env, uuid)["size"] == 16 * MIB and ps_used() == used_before
