@@ -164,6 +164,7 @@ CELERY_BEAT_SCHEDULE = {
     "prune-alarm-history": {"task": "apps.monitoring.tasks.prune_history", "schedule": 3600.0},
     # Alibaba Cloud data centres; hybrid.syncInterval (per data centre) decides which are due
     "sync-alibaba-data-centers": {"task": "apps.hybrid.tasks.sync_data_centers", "schedule": 30.0},
+    "expunge-volumes": {"task": "apps.storage.tasks.expunge_volumes", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -239,6 +240,8 @@ SPECTACULAR_SETTINGS = {
         "VolumeSnapshotStatusEnum": "apps.storage.models.volume_snapshot.VolumeSnapshotStatus",
         # a primary storage's type and a VM create's primary_storage_type
         "PrimaryStorageTypeEnum": "apps.storage.models.primary_storage.PrimaryStorageType",
+        "VolumeStatusEnum": "apps.storage.models.volume.VolumeStatus",
+        "VolumeTypeEnum": "apps.storage.models.volume.VolumeType",
     },
 }
 

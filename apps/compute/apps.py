@@ -21,3 +21,6 @@ class ComputeConfig(AppConfig):
         from .vm_volumes import refuse_volume_of_running_vm
         if refuse_volume_of_running_vm not in VOLUME_USE_CHECKS:
             VOLUME_USE_CHECKS.append(refuse_volume_of_running_vm)  # an image of a running VM's disk: refused
+        from .volume_plans import register as register_volume_plans
+
+        register_volume_plans()   # the volume API's attach, detach, resize (apps.storage.data_volumes)

@@ -34,6 +34,7 @@ PATH_TIMEOUTS = {
     "/v1/volume/copy": ("image", "download.timeout"), "/v1/volume/convert-to-image": ("image", "download.timeout"),
     "/v1/volume/rename": _STORAGE,
     "/v1/storage/mount": _STORAGE, "/v1/storage/unmount": _STORAGE, "/v1/storage/mounts": _READ,
+    "/v1/vm/attach-disk": _VM, "/v1/vm/detach-disk": _VM, "/v1/volume/resize": _STORAGE,
 }
 
 

@@ -28,3 +28,19 @@ class BackupStorageFull(Unplaceable):
 
 class NoPrimaryStorageCapacity(Unplaceable):
     code = "NO_PRIMARY_STORAGE_CAPACITY"
+
+
+class VolumeAttached(CloudPortalError):
+    status = 409
+    code = "VOLUME_ATTACHED"
+
+
+class VolumeNotAttached(CloudPortalError):
+    status = 409
+    code = "VOLUME_NOT_ATTACHED"
+
+
+class VolumeOnOtherHost(CloudPortalError):
+    """A volume on one host's local storage cannot reach a VM on another host."""
+    status = 409
+    code = "VOLUME_ON_OTHER_HOST"

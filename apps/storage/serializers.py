@@ -4,8 +4,9 @@ from rest_framework import serializers
 from apps.core.api.fields import UuidRelatedField
 from apps.core.api.serializers import ResourceSerializer
 from apps.core.tenancy import is_admin
-from apps.infra.models import Cluster, Zone
+from apps.infra.models import Cluster, Host, Zone
 
+from .models import DiskOffering  # noqa: E402  (data volumes)
 from .models import (BackupStorage, BackupStorageType, Image, ImageFormat, ImageMediaType, ImagePlatform,
                      PrimaryStorage, PrimaryStorageType, Volume)
 from .models.backup_storage import check_directory
@@ -218,15 +219,80 @@ class VolumeSerializer(ResourceSerializer):
         model = Volume
         fields = ResourceSerializer.Meta.fields + [
             "type", "status", "state", "size", "actual_size", "format", "install_path", "primary_storage_uuid",
-            "host_uuid", "image_uuid", "vm_instance_uuid"]
+            "host_uuid", "image_uuid", "vm_instance_uuid", "disk_offering_uuid", "bus", "device_target",
+            "deleted_at"]
         read_only_fields = fields
         admin_only_fields = ["install_path"]  # a file on the host
 
-    def get_primary_storage_uuid(self, obj) -> str:
-        return str(obj.primary_storage.uuid)
+    def get_primary_storage_uuid(self, obj) -> str | None:
+        return str(obj.primary_storage.uuid) if obj.primary_storage_id else None
 
     def get_host_uuid(self, obj) -> str | None:
         return str(obj.host.uuid) if obj.host_id else None
 
     def get_image_uuid(self, obj) -> str | None:
         return str(obj.image.uuid) if obj.image_id else None
+
+    disk_offering_uuid = serializers.SerializerMethodField()
+
+    def get_disk_offering_uuid(self, obj) -> str | None:
+        return str(obj.disk_offering.uuid) if obj.disk_offering_id else None
+
+
+# --- data volumes and disk offerings (apps/storage/data_volumes.py) ----------------------------
+class DiskOfferingSerializer(ResourceSerializer):
+    disk_size = serializers.IntegerField(min_value=1, help_text="bytes")
+
+    class Meta(ResourceSerializer.Meta):
+        model = DiskOffering
+        fields = ResourceSerializer.Meta.fields + ["disk_size", "state"]
+        read_only_fields = ResourceSerializer.Meta.read_only_fields + ["state"]
+
+
+class VolumeCreateSerializer(VolumeSerializer):
+    """A data volume: of an offering's size or of ``size`` bytes. Without ``primary_storage_uuid``
+    it is NotInstantiated until first attached (made on the storage of the VM's host); with it
+    (and ``host_uuid`` for local storage) it is made at once."""
+
+    disk_offering_uuid = UuidRelatedField(source="disk_offering", queryset=DiskOffering.objects.all(),
+                                          required=False, allow_null=True)
+    size = serializers.IntegerField(min_value=1, required=False, help_text="bytes (when no disk offering)")
+    primary_storage_uuid = UuidRelatedField(source="primary_storage", queryset=PrimaryStorage.objects.all(),
+                                            required=False, allow_null=True)
+    host_uuid = UuidRelatedField(source="host", queryset=Host.objects.all(), required=False, allow_null=True)
+    bus = serializers.ChoiceField(choices=["virtio", "scsi"], default="virtio")
+
+    class Meta(VolumeSerializer.Meta):
+        read_only_fields = [f for f in VolumeSerializer.Meta.fields if f not in (
+            "name", "description", "disk_offering_uuid", "size", "primary_storage_uuid", "host_uuid", "bus")]
+
+    def validate(self, data):
+        offering = data.get("disk_offering")
+        if offering is None and not data.get("size"):
+            raise serializers.ValidationError({"size": ["give size (bytes) or disk_offering_uuid"]})
+        if offering is not None:
+            if offering.state != "Enabled":
+                raise serializers.ValidationError({"disk_offering_uuid": [f"disk offering {offering.name} is Disabled"]})
+            if data.get("size") and data["size"] != offering.disk_size:
+                raise serializers.ValidationError({"size": ["give size or disk_offering_uuid, not both"]})
+            data["size"] = offering.disk_size
+        ps, host = data.get("primary_storage"), data.get("host")
+        if host is not None and ps is None:
+            raise serializers.ValidationError({"host_uuid": ["host_uuid goes with primary_storage_uuid"]})
+        if ps is not None:
+            request = self.context.get("request")
+            if request is not None and not is_admin(request.user):
+                raise serializers.ValidationError({"primary_storage_uuid": [
+                    "only an admin account places a volume on a primary storage"]})
+            if ps.type == PrimaryStorageType.LOCAL_STORAGE and host is None:
+                raise serializers.ValidationError({"host_uuid": [
+                    f"primary storage {ps.name} is local storage: say on which host (host_uuid)"]})
+        return data
+
+
+class VolumeAttachSerializer(serializers.Serializer):
+    vm_instance_uuid = serializers.UUIDField()
+
+
+class VolumeResizeSerializer(serializers.Serializer):
+    size = serializers.IntegerField(min_value=1, help_text="the new size in bytes (larger than now)")

@@ -8,7 +8,7 @@ from apps.core.ui.widgets import inputs
 
 from .serializers import BackupStorageZoneSerializer, ImageUploadSerializer
 from .volume_image_api import CreateImageSerializer
-from .views import BackupStorageViewSet, ImageViewSet, PrimaryStorageViewSet, VolumeViewSet
+from .views import BackupStorageViewSet, DiskOfferingViewSet, ImageViewSet, PrimaryStorageViewSet, VolumeViewSet
 
 UPLOAD_FIELDS = ["name", "description", "file", "backup_storage_uuids", "platform", "format", "media_type",
                  "guest_os_type", "public"]
@@ -90,21 +90,42 @@ class BackupStoragePages(ResourcePages):
 
 
 class VolumePages(ResourcePages):
-    """Volumes: the API's are read-only (VM flows create and delete root volumes): list and detail."""
+    """Volumes: root volumes come and go with their VMs; data volumes are made here (from a disk
+    offering or a size), attached to a VM picked by name, detached, grown, deleted, recovered and
+    expunged. A VM's page lists its volumes (Related on VmInstancePages)."""
 
     viewset = VolumeViewSet
     menu = (_("Storage"), _("Volumes"))
     order = 33
     columns = ["name", "type", "status", "size", "actual_size", "primary_storage_uuid", "vm_instance_uuid",
                "created_at"]
+    fields = ["name", "description", "disk_offering_uuid", "size", "bus", "primary_storage_uuid", "host_uuid"]
+    actions = [Action("attach", _("Attach to a VM")), "detach", Action("resize", _("Resize")),
+               Action("delete", destructive=True), "recover", "expunge",
+               Action("create-image", _("Create image"), body=CreateImageSerializer)]
+    # the attach form's VM picker; the create-image form's backup storage picker
+    options = {"vm_instance_uuid": "vm-instances", "backup_storage_uuids": "backup-storage"}
+    sizes = ["size"]
     labels = {"size": _("Virtual size"), "actual_size": _("Actual size"), "format": _("Format"),
               "install_path": _("Install path"), "primary_storage_uuid": _("Primary storage"),
-              "image_uuid": _("Image"), "vm_instance_uuid": _("VM"),
+              "image_uuid": _("Image"), "vm_instance_uuid": _("VM"), "disk_offering_uuid": _("Disk offering"),
+              "bus": _("Bus"), "device_target": _("Device"), "deleted_at": _("Deleted at"), "host_uuid": _("Host"),
               "backup_storage_uuids": _("Backup storage"), "platform": _("Platform"), "public": _("Public")}
     links = {"vm_instance_uuid": "vm-instances"}   # a plain uuid: storage knows no VM model
-    search_example = "type=Root"
-    actions = [Action("create-image", _("Create image"), body=CreateImageSerializer)]
-    options = {"backup_storage_uuids": "backup-storage"}
+    search_example = "type=Data"
+
+
+class DiskOfferingPages(ResourcePages):
+    viewset = DiskOfferingViewSet
+    menu = (_("Storage"), _("Disk offerings"))
+    order = 34
+    columns = ["name", "disk_size", "state", "created_at"]
+    fields = ["name", "description", "disk_size"]
+    actions = ["enable", "disable", "delete"]
+    sizes = ["disk_size"]
+    labels = {"disk_size": _("Disk size")}
+    related = [Related("volumes", "disk_offering_uuid", label=_("Volumes"))]
+    search_example = "state=Enabled"
 
 
 from .snapshot_ui import VolumeSnapshotGroupPages, VolumeSnapshotPages, add_console_actions  # noqa: E402,F401

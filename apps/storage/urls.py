@@ -13,4 +13,7 @@ from .snapshot_views import VolumeSnapshotGroupViewSet, VolumeSnapshotViewSet  #
 
 router.register("volume-snapshots", VolumeSnapshotViewSet, basename="volume-snapshots")
 router.register("volume-snapshot-groups", VolumeSnapshotGroupViewSet, basename="volume-snapshot-groups")
+from .views import DiskOfferingViewSet  # noqa: E402
+
+router.register("disk-offerings", DiskOfferingViewSet, basename="disk-offerings")
 urlpatterns = router.urls

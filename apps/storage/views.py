@@ -7,7 +7,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from apps.core.api.flowstarts import FlowAction, FlowStart
-from apps.core.api.viewsets import ReadOnlyQueryViewSet, ResourceViewSet, audit
+from apps.core.api.viewsets import ResourceViewSet, audit
 from apps.core.errors import InvalidArgument, PermissionDenied, ResourceBusy
 from apps.core.states import ENABLE_STATE_MACHINE
 from apps.core.tenancy import is_admin
@@ -19,6 +19,17 @@ from .serializers import (BackupStorageSerializer, PrimaryStorageClusterSerializ
                           PrimaryStorageSerializer, VolumeSerializer, BackupStorageZoneSerializer)
 from .uploads import DiskUploadHandler, upload_dir
 from .volume_image_api import CreateImageSerializer, create_image_from_volume
+from . import data_volumes  # noqa: E402  (data volumes and disk offerings)
+from apps.core.errors import InvalidState  # noqa: E402
+from apps.core.flows import start_job  # noqa: E402
+from apps.infra.models import Host, HostStatus  # noqa: E402
+
+from .flows import (CREATE_DATA_VOLUME, CREATE_NOT_INSTANTIATED_VOLUME, DELETE_DATA_VOLUME,  # noqa: E402
+                    DELETE_EXPUNGE_DATA_VOLUME, EXPUNGE_DATA_VOLUME)
+from .globalconfig import VOLUME_DELETION_POLICY  # noqa: E402
+from .models import DiskOffering, VolumeStatus, VolumeType  # noqa: E402
+from .serializers import (DiskOfferingSerializer, VolumeAttachSerializer, VolumeCreateSerializer,  # noqa: E402
+                          VolumeResizeSerializer)
 
 
 class BackupStorageViewSet(ResourceViewSet):
@@ -195,11 +206,55 @@ class PrimaryStorageViewSet(ResourceViewSet):
             "available_physical_capacity": r.available_physical_capacity} for r in rows]})
 
 
-class VolumeViewSet(ReadOnlyQueryViewSet):
-    """Volumes (read-only for now: VM flows create and delete root volumes)."""
+class VolumePlanAction(FlowAction):
+    """A volume action whose flow compute plans (it involves a VM: apps.storage.data_volumes.plan)."""
+
+    def __init__(self, name, body, doc):
+        super().__init__(plan=lambda volume, data: None, body=body, doc=doc)
+        self.name = name
+
+    def begin(self, view, resource, data):
+        flow, args = data_volumes.plan(self.name, resource, data, view.request.user)
+        return start_job(flow, resource=resource, user=view.request.user, args=args)
+
+
+class DeleteVolumeAction(FlowAction):
+    """DELETE: an attached data volume is detached first; then the recycle bin (volume.deletionPolicy
+    Delay) or gone at once (Direct)."""
+
+    def __init__(self):
+        super().__init__(plan=lambda volume, data: None, doc=(
+            "Delete a data volume (detached first): into the recycle bin, or expunged at once when "
+            "volume.deletionPolicy is Direct (202 + job)."))
+
+    def begin(self, view, resource, data):
+        data_volumes.check_data_volume(resource)
+        if resource.status == VolumeStatus.DELETED:
+            raise InvalidState(f"volume {resource.name} is Deleted already: recover or expunge it",
+                               details={"status": resource.status})
+        args = {"volume_uuid": str(resource.uuid)}
+        if resource.vm_instance_uuid is not None:
+            flow, args = data_volumes.plan("delete-attached", resource, data, view.request.user)
+        elif VOLUME_DELETION_POLICY.value() == "Direct":
+            flow = DELETE_EXPUNGE_DATA_VOLUME
+        else:
+            flow = DELETE_DATA_VOLUME
+        return start_job(flow, resource=resource, user=view.request.user, args=args)
+
+
+def _expunge_volume_args(volume, data):
+    if volume.status != VolumeStatus.DELETED:
+        raise InvalidState(f"volume {volume.name} is {volume.status}: only a Deleted volume is expunged",
+                           details={"status": volume.status})
+    return {"volume_uuid": str(volume.uuid)}
+
+
+class VolumeViewSet(ResourceViewSet):
+    """Volumes. Root volumes come and go with their VMs; data volumes are created here (202 + job),
+    attached to and detached from VMs, grown, deleted to the recycle bin, recovered and expunged."""
 
     queryset = Volume.objects.all()
-    joins = ("primary_storage", "host", "image", "account")
+    joins = ("primary_storage", "host", "image", "account", "disk_offering")
     serializer_class = VolumeSerializer
 
     @extend_schema(request=CreateImageSerializer, responses={202: None})
@@ -208,3 +263,63 @@ class VolumeViewSet(ReadOnlyQueryViewSet):
         """Make an image of the volume: its host flattens the volume's chain to qcow2 and sends it to
         a backup storage (202 + job; 409 when its VM runs: stop the VM or snapshot the volume first)."""
         return create_image_from_volume(self, request)
+    create_serializer_class = VolumeCreateSerializer
+    http_method_names = ["get", "post", "delete", "head", "options"]
+    flow_actions = {
+        "attach": VolumePlanAction("attach", VolumeAttachSerializer, (
+            "Attach a data volume to a VM: hot on a running VM, at its next start on a stopped one; a "
+            "NotInstantiated volume is made on the VM's host's primary storage first (202 + job).")),
+        "detach": VolumePlanAction("detach", None, (
+            "Detach a data volume from its VM; a running VM's guest must release it within "
+            "volume.detach.timeout, else the job fails with DETACH_TIMEOUT (202 + job).")),
+        "resize": VolumePlanAction("resize", VolumeResizeSerializer, (
+            "Grow a volume (root or data), online when its VM runs (202 + job).")),
+        "expunge": FlowAction(EXPUNGE_DATA_VOLUME, args=_expunge_volume_args, doc=(
+            "Remove a Deleted volume for good: its file, the room it held and its row (202 + job).")),
+    }
+    delete_action = DeleteVolumeAction()
+
+    def start_create(self, data):
+        ps, host = data.get("primary_storage"), data.get("host")
+        if ps is not None and host is None:   # shared storage: any connected host of its clusters
+            host = Host.objects.filter(cluster__in=ps.clusters.all(), status=HostStatus.CONNECTED).first()
+            if host is None:
+                raise InvalidState(f"no connected host reaches primary storage {ps.name}",
+                                   code="PRIMARY_STORAGE_NOT_REACHABLE")
+        volume = Volume.objects.create(
+            name=data["name"], description=data.get("description", ""), account=self.request.user.account,
+            type=VolumeType.DATA, status=VolumeStatus.NOT_INSTANTIATED, size=data["size"], format="qcow2",
+            disk_offering=data.get("disk_offering"), bus=data.get("bus", "virtio"))
+        if ps is None:
+            return [FlowStart(volume, CREATE_NOT_INSTANTIATED_VOLUME, {"volume_uuid": str(volume.uuid)})]
+        return [FlowStart(volume, CREATE_DATA_VOLUME, {"volume_uuid": str(volume.uuid),
+                                                       "primary_storage_uuid": str(ps.uuid),
+                                                       "host_uuid": str(host.uuid)})]
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def recover(self, request, uuid=None):
+        """A Deleted data volume comes back detached: Ready (or NotInstantiated when it had no file)."""
+        volume = self.get_object()
+        audit(request, action="volumes.recover", resource_type="Volume", resource_uuid=volume.uuid)
+        with transaction.atomic():
+            locked = Volume.objects.select_for_update().get(pk=volume.pk)
+            if locked.busy_job:
+                raise ResourceBusy(f"Volume {volume.uuid} is busy with job {locked.busy_job}",
+                                   details={"job_uuid": str(locked.busy_job)})
+            if locked.status != VolumeStatus.DELETED:
+                raise InvalidState(f"volume {locked.name} is {locked.status}: only a Deleted volume is recovered",
+                                   details={"status": locked.status})
+            locked.status = VolumeStatus.READY if locked.install_path else VolumeStatus.NOT_INSTANTIATED
+            locked.deleted_at = None
+            locked.save(update_fields=["status", "deleted_at", "updated_at"])
+        return Response(self.get_serializer(self.get_queryset().get(pk=volume.pk)).data)
+
+
+class DiskOfferingViewSet(ResourceViewSet):
+    """Disk offerings: sizes data volumes are made from (admins write, every account reads)."""
+
+    queryset = DiskOffering.objects.all()
+    serializer_class = DiskOfferingSerializer
+    state_machine = ENABLE_STATE_MACHINE
+    state_actions = {"enable": "enable", "disable": "disable"}

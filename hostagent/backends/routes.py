@@ -36,3 +36,4 @@ from . import snapshot_ops  # noqa: E402,F401  (volume snapshots: external qcow2
 from . import clone_ops  # noqa: E402,F401  (clones, images from volumes, reinit)
 from . import migration_ops  # noqa: E402,F401  (/v1/vm/migrate, /v1/volume/export, GET /files/)
 from . import shared_storage  # noqa: E402,F401
+from . import volume_ops  # noqa: E402,F401

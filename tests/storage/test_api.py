@@ -1,5 +1,6 @@
 """Generated API tests (apps.core.testing) for storage resources, and what is specific to them."""
 import tempfile
+import uuid
 
 import pytest
 
@@ -105,5 +106,8 @@ class VolumeAPITest(APIViewTestCases.GetObject, APIViewTestCases.ListObjects):
 
 
 @pytest.mark.django_db
-def test_volumes_are_read_only(admin_client):
-    assert admin_client.post("/api/v1/volumes/", {"name": "v"}, format="json").status_code == 405
+def test_volumes_are_made_with_a_size_or_an_offering_and_never_patched(admin_client):
+    # data volumes are made through the API since issue 19 (tests/storage/test_data_volumes.py)
+    refused = admin_client.post("/api/v1/volumes/", {"name": "v"}, format="json")
+    assert refused.status_code == 400 and "size" in refused.json()["details"]
+    assert admin_client.patch(f"/api/v1/volumes/{uuid.uuid4()}/", {"name": "x"}, format="json").status_code == 405

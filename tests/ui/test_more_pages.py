@@ -51,7 +51,7 @@ def test_volumes_list_and_detail_show_the_apis_rows_with_their_storage_linked(ad
     assert listing.status_code == 200
     assert "root-of-web" in text(listing) and "2 GiB" in text(listing)
     assert f'/ui/primary-storage/{storage.uuid}/' in text(listing) and ">ps-1<" in text(listing)
-    assert "/ui/volumes/new/" not in text(listing)   # the API makes no volumes
+    assert "/ui/volumes/new/" in text(listing)   # data volumes are made here (issue 19)
     page = browser(tenant).get(f"/ui/volumes/{volume.uuid}/")
     assert page.status_code == 200 and "root-of-web" in text(page)
     assert "/var/ps-secret" not in text(page)   # install_path: the API shows it to admins only

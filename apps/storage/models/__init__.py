@@ -10,3 +10,6 @@ __all__ = ["BackupStorage", "BackupStorageStatus", "BackupStorageType", "IMAGE_S
 from .volume_snapshot import VolumeSnapshot, VolumeSnapshotGroup, VolumeSnapshotStatus  # noqa: E402
 
 __all__ += ["VolumeSnapshot", "VolumeSnapshotGroup", "VolumeSnapshotStatus"]
+from .disk_offering import DiskOffering  # noqa: E402
+
+__all__ += ["DiskOffering"]
