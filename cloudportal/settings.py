@@ -164,6 +164,8 @@ CELERY_BEAT_SCHEDULE = {
     "prune-alarm-history": {"task": "apps.monitoring.tasks.prune_history", "schedule": 3600.0},
     # Alibaba Cloud data centres; hybrid.syncInterval (per data centre) decides which are due
     "sync-alibaba-data-centers": {"task": "apps.hybrid.tasks.sync_data_centers", "schedule": 30.0},
+    # HA: checks of Disconnected hosts with NeverStop VMs (ha/host.check.interval gates them), restarts due
+    "ha-tick": {"task": "apps.compute.tasks.ha_tick", "schedule": float(os.environ.get("HA_TICK", "5"))},
 }
 CELERY_TIMEZONE = "UTC"
 

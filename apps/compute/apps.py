@@ -16,3 +16,12 @@ class ComputeConfig(AppConfig):
         if reapply_vm_dhcp not in HOST_CONNECT_HOOKS:
             HOST_CONNECT_HOOKS.append(reapply_vm_dhcp)  # a reconnecting host serves its VMs' DHCP again
         AGENT_EVENT_HANDLERS["vm.state"] = apply_reported_event  # what the hypervisor saw a VM do
+        from apps.infra.maintenance import MAINTENANCE
+
+        from .flows.host_maintenance import MAINTAIN_HOST
+
+        MAINTENANCE["flow"] = MAINTAIN_HOST   # POST /hosts/<uuid>/maintain/ empties the host of VMs
+        from .ha import start_heartbeat
+
+        if start_heartbeat not in HOST_CONNECT_HOOKS:
+            HOST_CONNECT_HOOKS.append(start_heartbeat)   # the agent heartbeats on the cluster's shared storage

@@ -57,8 +57,9 @@ class VmInstanceSerializer(ResourceSerializer):
         fields = ResourceSerializer.Meta.fields + [
             "state", "type", "hypervisor_type", "cpu_num", "memory_size", "allocator_strategy", "platform",
             "cloud_zone_id", "zone_uuid", "cluster_uuid", "host_uuid", "last_host_uuid", "instance_offering_uuid",
-            "account_uuid", "image_uuid", "root_volume_uuid", "nics", "destroyed_at"]
-        read_only_fields = [f for f in fields if f not in ("name", "description")]  # PATCH renames
+            "account_uuid", "image_uuid", "root_volume_uuid", "nics", "destroyed_at", "ha_level"]
+        # PATCH renames, and sets the HA level (apps/compute/ha.py)
+        read_only_fields = [f for f in fields if f not in ("name", "description", "ha_level")]
 
 
 class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):

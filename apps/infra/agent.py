@@ -29,6 +29,7 @@ PATH_TIMEOUTS = {
                                    "/v1/dhcp/release", "/v1/dhcp/delete", "/v1/network/cleanup")},
     "/v1/volume/create": _STORAGE, "/v1/volume/delete": _STORAGE, "/v1/image/uncache": _STORAGE,
     "/v1/image/cache": ("image", "download.timeout"),
+    "/v1/ha/heartbeat/start": _READ, "/v1/ha/heartbeat/read": ("host", "ping.timeout"),
 }
 
 
