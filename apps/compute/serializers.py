@@ -3,7 +3,7 @@ from apps.core.api.serializers import BuiltOnceFieldsMixin, ResourceSerializer, 
 from rest_framework import serializers
 
 from apps.infra.models import Cluster, Host, Zone
-from apps.storage.models import Image, Volume
+from apps.storage.models import Image, PrimaryStorageType, Volume
 
 from .models import AllocatorStrategy, InstanceOffering, VmInstance
 
@@ -90,6 +90,11 @@ class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
     platform = serializers.CharField(max_length=32, required=False)
     start = serializers.BooleanField(required=False, default=True)
     count = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=1)
+    primary_storage_uuid = serializers.UUIDField(required=False, help_text="put the root volume on this primary "
+                                                                            "storage (attached to the host's cluster)")
+    primary_storage_type = serializers.ChoiceField(
+        choices=PrimaryStorageType.choices, required=False,
+        help_text="put the root volume on a primary storage of this type (LocalStorage, SharedMountPoint, NFS)")
 
     class Meta:
         model = VmInstance  # the columns name, cpu_num, memory_size... are saved in: their limits apply

@@ -22,6 +22,8 @@ def create_args(data):
         "root_disk_size": data.get("root_disk_size"),
         "strategy": data.get("allocator_strategy") or "DefaultHostAllocatorStrategy",
         "start": data.get("start", True),
+        "primary_storage_uuid": str(data["primary_storage_uuid"]) if data.get("primary_storage_uuid") else None,
+        "primary_storage_type": data.get("primary_storage_type") or None,
     }
 
 

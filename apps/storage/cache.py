@@ -14,14 +14,14 @@ Counts change only through conditional UPDATEs, never read-modify-write.
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 
 from apps.core.errors import CloudPortalError
 from apps.core.models import retry_on_lock_conflict
 from apps.infra import agent
 from apps.infra.models import Host
 
-from . import imagestore
+from . import imagestore, space
 from .errors import NoPrimaryStorageCapacity
 from .globalconfig import DOWNLOAD_TIMEOUT
 from .models import ImageCache, LocalStorageHostRef, PrimaryStorage, Volume
@@ -34,6 +34,8 @@ def _row(primary_storage, host, image, host_ref=None, fresh=True):
     """The cache row, created (reserving its bytes on the host) when missing; ``(row, created)``.
     Not ``fresh``: a counted row read less than a second ago may do (its pk and path, for a count
     that checks in SQL that the row is still counted)."""
+    if primary_storage.is_shared:
+        return _find_or_create_shared(primary_storage, image)
     if not fresh:
         row = ImageCache.objects.kept_of(primary_storage.pk, host.pk, image.sha256)
         if row is not None and row.ref_count > 0:
@@ -52,8 +54,24 @@ def _find_or_create(primary_storage, host, image, host_ref):
         return ImageCache.objects.get(primary_storage=primary_storage, host=host, sha256=image.sha256), False
 
 
+@retry_on_lock_conflict
+def _find_or_create_shared(primary_storage, image):
+    """A shared storage's one cache row for ``image`` (``host`` NULL), made under a lock on the
+    storage's row: MariaDB's unique index does not stop two (ps, NULL, sha256) rows."""
+    rows = ImageCache.objects.filter(primary_storage=primary_storage, host__isnull=True, sha256=image.sha256)
+    row = rows.first()
+    if row is not None:
+        return row, False
+    with transaction.atomic():
+        PrimaryStorage.objects.select_for_update().filter(pk=primary_storage.pk).first()
+        row = rows.first()
+        if row is not None:
+            return row, False
+        return _create(primary_storage, None, image, None), True
+
+
 def _create(primary_storage, host, image, host_ref):
-    ref = host_ref or LocalStorageHostRef.for_host(primary_storage, host)
+    ref = None if primary_storage.is_shared else (host_ref or LocalStorageHostRef.for_host(primary_storage, host))
     with transaction.atomic():
         # the row first, then the reservation: the INSERT's foreign key check waits (shared) on
         # the host's row, which a VM allocation locks before the same LocalStorageHostRef; in
@@ -63,7 +81,9 @@ def _create(primary_storage, host, image, host_ref):
             primary_storage=primary_storage, host=host, sha256=image.sha256, image=image,
             install_path=primary_storage.cache_path(image.sha256, image.format), format=image.format,
             size=image.size, actual_size=image.actual_size)
-        if ref is None or not ref.reserve(image.actual_size):
+        if primary_storage.is_shared:
+            space.reserve(primary_storage, None, image.actual_size)   # 422 when it does not fit
+        elif ref is None or not ref.reserve(image.actual_size):
             raise NoPrimaryStorageCapacity(
                 f"primary storage {primary_storage.name} on host {host.name} has no room to cache "
                 f"image {image.name} ({image.actual_size} bytes)",
@@ -76,9 +96,7 @@ def _drop_unused(row):
     """Delete a row nobody counts (the agent failed before anyone used it) and give its bytes back."""
     with transaction.atomic():
         if ImageCache.objects.filter(pk=row.pk, ref_count=0).delete()[0]:
-            ref = LocalStorageHostRef.for_host(row.primary_storage, row.host)
-            if ref is not None:
-                ref.release(row.actual_size)
+            space.release(row.primary_storage, row.host, row.actual_size)
 
 
 def _count(row, on_counted, only_if_counted=False):
@@ -142,14 +160,22 @@ def release(cache_id):
         if row.ref_count > 1:
             ImageCache.objects.filter(pk=row.pk, ref_count__gt=0).update(ref_count=F("ref_count") - 1)
             return False
-        row.host = Host.objects.get(pk=row.host_id)
         row.primary_storage = PrimaryStorage.objects.get(pk=row.primary_storage_id)
-        agent.call(row.host, "/v1/image/uncache", {"path": row.install_path})
+        if row.host_id is not None:
+            row.host = Host.objects.get(pk=row.host_id)
+        reaching = _reaching(row)
+        if reaching is not None:
+            agent.call(reaching, "/v1/image/uncache", {"path": row.install_path})
+        else:   # a shared storage no connected host mounts now: its file stays (nothing refers to it)
+            log.warning("image cache %s: no connected host mounts its primary storage; file kept", row.install_path)
         row.delete()
-        ref = LocalStorageHostRef.for_host(row.primary_storage, row.host)
-        if ref is not None:
-            ref.release(row.actual_size)
+        space.release(row.primary_storage, row.host, row.actual_size)
         return True
+
+
+def _reaching(row):
+    """The host whose agent removes ``row``'s file: its own (local), any mounting one (shared)."""
+    return space.agent_host(row.primary_storage, row.host if row.host_id is not None else None)
 
 
 def remove_unused(rows):
@@ -160,14 +186,24 @@ def remove_unused(rows):
     ``{"image_caches": {"removed": [paths], "left": [...]}}``; None when there was nothing."""
     backed = Volume.objects.filter(primary_storage=OuterRef("primary_storage"), host=OuterRef("host"),
                                    image_sha256=OuterRef("sha256"))
+    # a shared storage's cache (host NULL) backs the volumes of every host
+    backed_shared = Volume.objects.filter(primary_storage=OuterRef("primary_storage"), image_sha256=OuterRef("sha256"))
     removed, left = [], []
-    for row in rows.filter(~Exists(backed)).select_related("host").order_by("id"):
+    unused = rows.filter(Q(~Exists(backed), host__isnull=False) | Q(~Exists(backed_shared), host__isnull=True))
+    for row in unused.select_related("host", "primary_storage").order_by("id"):
+        reaching = _reaching(row)
         try:
-            agent.call(row.host, "/v1/image/uncache", {"path": row.install_path})
+            if reaching is None:
+                raise CloudPortalError(f"no connected host mounts primary storage {row.primary_storage.name}",
+                                       code="PRIMARY_STORAGE_UNREACHABLE")
+            agent.call(reaching, "/v1/image/uncache", {"path": row.install_path})
             removed.append(row.install_path)
         except CloudPortalError as exc:
-            log.warning("host %s: could not remove image cache %s: %s", row.host.name, row.install_path, exc.message)
-            left.append({"host_uuid": str(row.host.uuid), "path": row.install_path, "code": exc.code,
-                         "message": exc.message})
+            name = reaching.name if reaching is not None else "-"
+            log.warning("host %s: could not remove image cache %s: %s", name, row.install_path, exc.message)
+            left.append({"host_uuid": str(reaching.uuid) if reaching is not None else None, "path": row.install_path,
+                         "code": exc.code, "message": exc.message})
+        if row.host_id is None:   # shared: its bytes were counted on the storage
+            space.release(row.primary_storage, None, row.actual_size)
         row.delete()
     return {"image_caches": {"removed": removed, "left": left}} if removed or left else None

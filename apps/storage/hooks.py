@@ -25,6 +25,14 @@ def remove_primary_storage_image_caches(primary_storage):
     return remove_unused(primary_storage.image_caches.all())
 
 
+def mount_shared_storage(host):
+    """A connecting host mounts the shared primary storages of its cluster (NFS: the agent mounts
+    the export; SharedMountPoint: the agent checks the directory) and reports their capacity."""
+    from .shared import on_host_connected
+
+    on_host_connected(host)
+
+
 def register():
     from apps.core.cascade import before_delete
     from apps.infra.flows.hosts import HOST_CONNECT_HOOKS
@@ -36,3 +44,5 @@ def register():
         HOST_CONNECT_HOOKS.append(fill_local_storage_capacity)
     before_delete(Host, remove_host_image_caches)
     before_delete(PrimaryStorage, remove_primary_storage_image_caches)
+    if mount_shared_storage not in HOST_CONNECT_HOOKS:
+        HOST_CONNECT_HOOKS.append(mount_shared_storage)

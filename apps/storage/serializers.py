@@ -116,13 +116,18 @@ class PrimaryStorageSerializer(ResourceSerializer):
     cluster_uuids = serializers.SerializerMethodField()
     total_capacity = serializers.SerializerMethodField()
     available_capacity = serializers.SerializerMethodField()
+    used_capacity = serializers.SerializerMethodField()
+    available_physical_capacity = serializers.SerializerMethodField()
+    over_provisioning_ratio = serializers.SerializerMethodField()
 
     class Meta(ResourceSerializer.Meta):
         model = PrimaryStorage
         fields = ResourceSerializer.Meta.fields + ["type", "url", "zone_uuid", "state", "cluster_uuids",
-                                                   "total_capacity", "available_capacity"]
-        read_only_fields = ResourceSerializer.Meta.read_only_fields + ["state"]
-        admin_only_fields = ["url"]  # a directory on the hosts
+                                                   "total_capacity", "available_capacity", "used_capacity",
+                                                   "available_physical_capacity", "over_provisioning_ratio",
+                                                   "mount_path"]
+        read_only_fields = ResourceSerializer.Meta.read_only_fields + ["state", "mount_path"]
+        admin_only_fields = ["url", "mount_path"]  # a directory on the hosts, an NFS export
 
     def get_fields(self):
         fields = super().get_fields()
@@ -134,9 +139,30 @@ class PrimaryStorageSerializer(ResourceSerializer):
     def validate_url(self, value):
         import os
 
+        if self.initial_data.get("type") == PrimaryStorageType.NFS:
+            return value.strip()   # checked in validate (the type may be defaulted)
         if not value.startswith("/") or os.path.normpath(value) != value.rstrip("/"):
             raise serializers.ValidationError("give a normalised absolute directory path (on every host).")
         return value.rstrip("/")
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if self.instance is None and attrs.get("type") in (PrimaryStorageType.NFS, PrimaryStorageType.SHARED_MOUNT_POINT):
+            import uuid as uuid_lib
+
+            from .shared import nfs_mount_path, nfs_source
+
+            if attrs["type"] == PrimaryStorageType.NFS:
+                try:
+                    nfs_source(attrs.get("url"))
+                except Exception as exc:
+                    raise serializers.ValidationError({"url": [getattr(exc, "message", str(exc))]}) from None
+                # the mount point is named for the storage's uuid, fixed now
+                attrs["uuid"] = uuid_lib.uuid4()
+                attrs["mount_path"] = nfs_mount_path(attrs["uuid"])
+            else:
+                attrs["mount_path"] = attrs["url"]
+        return attrs
 
     def get_cluster_uuids(self, obj) -> list[str]:
         return [str(c.uuid) for c in obj.clusters.all()]
@@ -145,10 +171,35 @@ class PrimaryStorageSerializer(ResourceSerializer):
         return list(obj.host_refs.all())
 
     def get_total_capacity(self, obj) -> int:
+        if obj.is_shared:
+            return obj.total_capacity
         return sum(r.total_capacity for r in self._refs(obj))
 
     def get_available_capacity(self, obj) -> int:
+        """Bytes still offered: for shared storage, total × over-provisioning ratio − used."""
+        if obj.is_shared:
+            from .space import available
+
+            return available(obj)
         return sum(r.available_capacity for r in self._refs(obj))
+
+    def get_used_capacity(self, obj) -> int:
+        if obj.is_shared:
+            return obj.used_capacity
+        return sum(r.used_capacity for r in self._refs(obj))
+
+    def get_available_physical_capacity(self, obj) -> int:
+        if obj.is_shared:
+            return obj.available_physical_capacity
+        return sum(r.available_physical_capacity for r in self._refs(obj))
+
+    def get_over_provisioning_ratio(self, obj) -> float | None:
+        """Shared kinds only (local storage is not over-provisioned)."""
+        if not obj.is_shared:
+            return None
+        from .space import ratio
+
+        return ratio(obj)
 
 
 class VolumeSerializer(ResourceSerializer):

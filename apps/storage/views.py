@@ -13,6 +13,7 @@ from apps.core.states import ENABLE_STATE_MACHINE
 from apps.core.tenancy import is_admin
 
 from .flows import ADD_IMAGE, ATTACH_PRIMARY_STORAGE, DETACH_PRIMARY_STORAGE, EXPUNGE_IMAGE
+from .flows.shared_storage import ATTACH_SHARED_PRIMARY_STORAGE, DETACH_SHARED_PRIMARY_STORAGE
 from .models import IMAGE_STATUS_MACHINE, BackupStorage, Image, ImageStatus, PrimaryStorage, Volume
 from .serializers import (BackupStorageSerializer, PrimaryStorageClusterSerializer, ImageSerializer, ImageUploadSerializer,
                           PrimaryStorageSerializer, VolumeSerializer, BackupStorageZoneSerializer)
@@ -157,6 +158,16 @@ def _cluster_args(ps, data):
     return {"primary_storage_uuid": str(ps.uuid), "cluster_uuid": str(cluster.uuid)}
 
 
+def _attach_plan(ps, data):
+    flow = ATTACH_SHARED_PRIMARY_STORAGE if ps.is_shared else ATTACH_PRIMARY_STORAGE
+    return flow, _cluster_args(ps, data)
+
+
+def _detach_plan(ps, data):
+    flow = DETACH_SHARED_PRIMARY_STORAGE if ps.is_shared else DETACH_PRIMARY_STORAGE
+    return flow, _cluster_args(ps, data)
+
+
 class PrimaryStorageViewSet(ResourceViewSet):
     queryset = PrimaryStorage.objects.all()
     joins, prefetches = ("zone",), ("clusters", "host_refs")
@@ -164,10 +175,11 @@ class PrimaryStorageViewSet(ResourceViewSet):
     state_machine = ENABLE_STATE_MACHINE
     state_actions = {"enable": "enable", "disable": "disable"}
     flow_actions = {
-        "attach": FlowAction(ATTACH_PRIMARY_STORAGE, body=PrimaryStorageClusterSerializer, args=_cluster_args,
-                             doc="Attach to a cluster: every connected host reports the path's capacity (202 + job)."),
-        "detach": FlowAction(DETACH_PRIMARY_STORAGE, body=PrimaryStorageClusterSerializer, args=_cluster_args,
-                             doc="Detach from a cluster (202 + job)."),
+        "attach": FlowAction(plan=_attach_plan, body=PrimaryStorageClusterSerializer,
+                             doc="Attach to a cluster: every connected host reports the path's capacity "
+                                 "(shared kinds: mounts it first) (202 + job)."),
+        "detach": FlowAction(plan=_detach_plan, body=PrimaryStorageClusterSerializer,
+                             doc="Detach from a cluster (shared kinds: its hosts unmount it) (202 + job)."),
     }
 
     @extend_schema(responses={200: None})

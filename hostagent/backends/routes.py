@@ -25,3 +25,4 @@ def read_paths():
 
 # the feature modules (each calls ``route`` when imported)
 from . import heartbeat  # noqa: E402,F401  (HA storage heartbeat)
+from . import shared_storage  # noqa: E402,F401

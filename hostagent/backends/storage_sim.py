@@ -28,21 +28,32 @@ class SimStorageMixin:
 
     def storage_host_removed(self, host_uuid):
         self.__dict__.setdefault("sim_disks", {}).pop(host_uuid, None)
+        self.__dict__.setdefault("sim_mounts", {}).pop(host_uuid, None)
 
-    def _disk(self, host_uuid):
+    def _disk(self, host_uuid, path=None):
+        """The simulated disk ``path`` is on: a shared storage's (every host mounting it sees the
+        same files; ``shared_storage``'s mounts) when ``path`` is under one of the host's mount
+        points, else the host's own."""
         self._host(host_uuid)  # 404 HOST_NOT_FOUND
+        if path is not None:
+            for mount_point, mount in self.__dict__.get("sim_mounts", {}).get(host_uuid, {}).items():
+                if path == mount_point or path.startswith(mount_point.rstrip("/") + "/"):
+                    shared = self.__dict__.setdefault("sim_shared_disks", {})
+                    if mount["key"] not in shared:
+                        shared[mount["key"]] = _SimDisk(DEFAULT_STORAGE_SIZE)
+                    return shared[mount["key"]]
         disks = self.__dict__.setdefault("sim_disks", {})
         if host_uuid not in disks:
             disks[host_uuid] = _SimDisk(DEFAULT_STORAGE_SIZE)
         return disks[host_uuid]
 
     def storage_capacity(self, host_uuid, spec):
-        disk = self._disk(host_uuid)
+        disk = self._disk(host_uuid, spec["path"])
         return {"path": spec["path"], "total": disk.size, "available": disk.size - disk.used()}
 
     def image_cache(self, host_uuid, spec):
-        disk = self._disk(host_uuid)
         path = spec["path"]
+        disk = self._disk(host_uuid, path)
         existing = disk.files.get(path)
         if existing is not None:
             return {"path": path, "sha256": spec["sha256"], "actual_size": existing["actual_size"], "cached": True}
@@ -53,15 +64,16 @@ class SimStorageMixin:
         return {"path": path, "sha256": spec["sha256"], "actual_size": size, "cached": False}
 
     def image_uncache(self, host_uuid, spec):
-        return {"path": spec["path"], "removed": self._disk(host_uuid).files.pop(spec["path"], None) is not None}
+        removed = self._disk(host_uuid, spec["path"]).files.pop(spec["path"], None)
+        return {"path": spec["path"], "removed": removed is not None}
 
     def _sim_volume(self, path, entry):
         return {"path": path, "format": entry["format"], "size": entry["size"], "actual_size": entry["actual_size"],
                 "backing_file": entry["backing_file"]}
 
     def volume_create(self, host_uuid, spec):
-        disk = self._disk(host_uuid)
         path, backing = spec["path"], spec["backing_file"]
+        disk = self._disk(host_uuid, path)
         existing = disk.files.get(path)
         if existing is not None:
             if existing["backing_file"] != backing:
@@ -83,10 +95,11 @@ class SimStorageMixin:
         return self._sim_volume(path, entry)
 
     def volume_delete(self, host_uuid, spec):
-        return {"path": spec["path"], "removed": self._disk(host_uuid).files.pop(spec["path"], None) is not None}
+        removed = self._disk(host_uuid, spec["path"]).files.pop(spec["path"], None)
+        return {"path": spec["path"], "removed": removed is not None}
 
     def volume_info(self, host_uuid, spec):
-        entry = self._disk(host_uuid).files.get(spec["path"])
+        entry = self._disk(host_uuid, spec["path"]).files.get(spec["path"])
         if entry is None:
             raise AgentFailure(404, "VOLUME_NOT_FOUND", f"no volume {spec['path']} on this host", {"path": spec["path"]})
         return self._sim_volume(spec["path"], entry)

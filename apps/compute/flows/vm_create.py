@@ -14,14 +14,13 @@ zone_uuid, cluster_uuid, host_uuid (pinning), root_disk_size, strategy, start.
 """
 import logging
 
-from django.db.models import F, OuterRef
-
 from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
 from apps.network.flows.vm_steps import AllocateNicIps, ApplyDhcp, cluster_ids_for_l3_networks, plan_nic_ips
 from apps.network.models import L3Network, UsedIp
 from apps.storage.flows.vm_steps import (AllocatePrimaryStorage, CacheImage, CreateRootVolume, cached_image,
                                          choose_primary_storage, ctx_root_volume, root_volume_size)
-from apps.storage.models import Image, LocalStorageHostRef
+from apps.storage.models import Image
+from apps.storage.placement import room_filter
 
 from apps.infra.flow_context import ctx_host
 from apps.infra.models import Host
@@ -45,6 +44,7 @@ def placement_spec(args, image=None, ctx=None):
     if image is None:
         image = Image.objects.get(uuid=args["image_uuid"])
     disk = root_volume_size(image, args.get("root_disk_size"))
+    storage_filter, storage_values = room_filter(disk, args.get("primary_storage_type"))
 
     return PlacementSpec(
         cpu_num=args["cpu_num"], memory_size=args["memory_size"],
@@ -52,18 +52,10 @@ def placement_spec(args, image=None, ctx=None):
         cluster_ids=cluster_ids_for_l3_networks(args["l3_network_uuids"], ctx),
         avoid_host_uuids=args.get("avoid_host_uuids") or [],
         strategy=args.get("strategy") or "DefaultHostAllocatorStrategy",
-        extra_filters=[("PrimaryStorageCapacity", _has_storage_room,
-                        f"no host has {disk} bytes free on a primary storage attached to its cluster")],
-        extra_values={"disk": disk},
+        # a primary storage of the host's cluster with room (apps.storage.placement), checked per
+        # host so the window query stops at its LIMIT
+        extra_filters=[storage_filter], extra_values=storage_values,
     )
-
-
-def _has_storage_room(values):
-    """The allocator's filter (see its docstring): a primary storage of the host's cluster with
-    ``values["disk"]`` bytes free on it, checked per host so the window query stops at its LIMIT."""
-    return LocalStorageHostRef.objects.filter(
-        host=OuterRef("pk"), primary_storage__state="Enabled", primary_storage__clusters=OuterRef("cluster_id"),
-        total_capacity__gte=F("used_capacity") + values["disk"]).as_condition()
 
 
 def dry_run(args):
@@ -74,7 +66,8 @@ def dry_run(args):
     size = root_volume_size(image, args.get("root_disk_size"))
     return {
         "host": {"uuid": str(host.uuid), "name": host.name, "cluster_uuid": str(host.cluster.uuid)},
-        "primary_storage": choose_primary_storage(host, size),
+        "primary_storage": choose_primary_storage(host, size, args.get("primary_storage_uuid"),
+                                                  args.get("primary_storage_type")),
         "nics": plan_nic_ips(args["l3_network_uuids"], args.get("static_ips") or {}),
     }
 

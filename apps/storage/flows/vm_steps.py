@@ -42,10 +42,10 @@ from apps.core.states import EnableState
 from apps.infra import agent
 from apps.infra.flow_context import ctx_host
 
-from .. import cache
+from .. import cache, shared_room, space
 from ..errors import NoPrimaryStorageCapacity
-from ..models import (Image, ImageCache, ImageFormat, ImageStatus, LocalStorageHostRef, PrimaryStorage, Volume,
-                      VolumeStatus, VolumeType)
+from ..models import (Image, ImageCache, ImageFormat, ImageStatus, LocalStorageHostRef, PrimaryStorage,
+                      PrimaryStorageType, Volume, VolumeStatus, VolumeType)
 
 log = logging.getLogger(__name__)
 
@@ -84,25 +84,32 @@ def root_volume_size(image, root_disk_size=None):
     return max(int(image.size), int(root_disk_size or 0))
 
 
-def candidates(host, size, only=None, fresh=True):
-    """``[(primary storage, host ref)]`` that could take ``size`` bytes on ``host``, most room first.
-    Not ``fresh``: the refs as read less than a second ago, their figures as they were then: for a
-    caller whose reservation checks the room in SQL, and reads fresh when none of them had it."""
-    usable_on = LocalStorageHostRef.objects.usable_on if fresh else LocalStorageHostRef.objects.kept_usable_on
-    refs = usable_on(host.pk, host.cluster_id, only or None)
-    fitting = [ref for ref in refs if ref.available_capacity >= size]
+def candidates(host, size, only=None, fresh=True, ps_type=None):
+    """``[(primary storage, room)]`` that could take ``size`` bytes on ``host``, most room first:
+    local storages' host refs and shared storages' ``shared_room.SharedRoom`` (both have ``pk``,
+    ``available_capacity`` and ``reserve(size)``). ``ps_type``: only storages of that type.
+    Not ``fresh``: the local refs as read less than a second ago, their figures as they were then:
+    for a caller whose reservation checks the room in SQL, and reads fresh when none of them had it."""
+    fitting = []
+    if ps_type in (None, "", PrimaryStorageType.LOCAL_STORAGE):
+        usable_on = LocalStorageHostRef.objects.usable_on if fresh else LocalStorageHostRef.objects.kept_usable_on
+        refs = usable_on(host.pk, host.cluster_id, only or None)
+        fitting = [ref for ref in refs if ref.available_capacity >= size]
+    if ps_type != PrimaryStorageType.LOCAL_STORAGE:
+        fitting += [room for room in shared_room.rooms(host, only, ps_type) if room.available_capacity >= size]
     fitting.sort(key=lambda ref: ref.available_capacity, reverse=True)
     return [(ref.primary_storage, ref) for ref in fitting]
 
 
-def choose_primary_storage(host, size, only=None):
+def choose_primary_storage(host, size, only=None, ps_type=None):
     """Dry run: the primary storage AllocatePrimaryStorage would pick for ``size`` bytes on ``host``
-    (``{"primary_storage_uuid", "name", "available_capacity"}``) or None; changes nothing."""
-    found = candidates(host, size, only)
+    (``{"primary_storage_uuid", "name", "type", "available_capacity"}``) or None; changes nothing."""
+    found = candidates(host, size, only, ps_type=ps_type)
     if not found:
         return None
     ps, ref = found[0]
-    return {"primary_storage_uuid": str(ps.uuid), "name": ps.name, "available_capacity": ref.available_capacity}
+    return {"primary_storage_uuid": str(ps.uuid), "name": ps.name, "type": ps.type,
+            "available_capacity": ref.available_capacity}
 
 
 def ctx_primary_storage(ctx):
@@ -119,30 +126,33 @@ class AllocatePrimaryStorage(DbStep):
         host, image = ctx_host(ctx), ctx_image(ctx)
         size = root_volume_size(image, _value(ctx, "root_disk_size"))
         only = ctx.args.get("primary_storage_uuid")
+        ps_type = ctx.args.get("primary_storage_type")
 
         def lately_then_fresh():
             """The refs read lately first (the UPDATE checks the room), then, only when none of
             them had it, the table's (a ref already refused is not tried again)."""
             tried = set()
             for fresh in (False, True):
-                for ps, ref in candidates(host, size, only, fresh=fresh):
-                    if ref.pk not in tried:
-                        tried.add(ref.pk)
+                for ps, ref in candidates(host, size, only, fresh=fresh, ps_type=ps_type):
+                    if (ps.is_shared, ref.pk) not in tried:
+                        tried.add((ps.is_shared, ref.pk))
                         yield ps, ref
 
         for ps, ref in lately_then_fresh():
             if ref.reserve(size):   # one conditional UPDATE; a concurrent winner makes us try the next
                 ctx.primary_storage_uuid = str(ps.uuid)
-                ctx.primary_storage_ref_id = ref.pk   # the rollback's row, found without a lookup
+                # the rollback's row, found without a lookup (None: a shared storage's own row)
+                ctx.primary_storage_ref_id = None if ps.is_shared else ref.pk
                 ctx.primary_storage_reserved = size
                 ctx.root_volume_size = size
                 ctx_cached(ctx, ("primary_storage", str(ps.uuid)), lambda: ps)
                 # only its pk is used later (conditional UPDATEs): its figures may be stale
                 ctx_cached(ctx, ("host_ref", str(ps.uuid), str(host.uuid)), lambda: ref)
                 return
+        kind = f" of type {ps_type}" if ps_type else ""
         raise NoPrimaryStorageCapacity(
-            f"no primary storage attached to cluster {host.cluster.name} has {size} bytes free on host {host.name}",
-            details={"host_uuid": str(host.uuid), "size": size})
+            f"no primary storage{kind} attached to cluster {host.cluster.name} has {size} bytes free on host "
+            f"{host.name}", details={"host_uuid": str(host.uuid), "size": size, "primary_storage_type": ps_type})
 
     def rollback(self, ctx):
         size = ctx.get("primary_storage_reserved")
@@ -151,11 +161,10 @@ class AllocatePrimaryStorage(DbStep):
         ref_id = ctx.get("primary_storage_ref_id")
         if ref_id is not None:
             LocalStorageHostRef(pk=ref_id).release(size)   # one conditional UPDATE (gone: nothing)
-        else:   # a context recorded before primary_storage_ref_id existed
-            ref = LocalStorageHostRef.objects.filter(primary_storage__uuid=ctx.primary_storage_uuid,
-                                                     host__uuid=ctx_host(ctx).uuid).first()
-            if ref is not None:
-                ref.release(size)
+        else:   # a shared storage (or a context recorded before primary_storage_ref_id existed)
+            ps = PrimaryStorage.objects.filter(uuid=ctx.primary_storage_uuid).first()
+            if ps is not None:
+                space.release(ps, ctx_host(ctx), size)
         del ctx.primary_storage_reserved
         del ctx.primary_storage_ref_id
 
@@ -265,18 +274,22 @@ def delete_volume(volume):
     volume = Volume.objects.filter(pk=volume.pk).select_related("host", "primary_storage").first()
     if volume is None:
         return False
-    if volume.host is not None and volume.install_path:
-        agent.call(volume.host, "/v1/volume/delete", {"path": volume.install_path})
+    reaching = space.host_for(volume)
+    if reaching is None and volume.primary_storage.is_shared:
+        raise InvalidState(f"no connected host mounts primary storage {volume.primary_storage.name}",
+                           code="PRIMARY_STORAGE_UNREACHABLE",
+                           details={"primary_storage_uuid": str(volume.primary_storage.uuid)})
+    if reaching is not None and volume.install_path:
+        agent.call(reaching, "/v1/volume/delete", {"path": volume.install_path})
     # the row, its capacity and its image cache reference go together: a worker dying in between
     # cannot leave a reference counted for a volume that is gone
     with transaction.atomic():
         if not Volume.objects.filter(pk=volume.pk).delete()[0]:
             return False
-        ref = LocalStorageHostRef.objects.filter(primary_storage=volume.primary_storage, host=volume.host).first()
-        if ref is not None:
-            ref.release(volume.size)
-        if volume.image_sha256 and volume.host is not None:
-            row = ImageCache.objects.filter(primary_storage=volume.primary_storage, host=volume.host,
+        space.release(volume.primary_storage, volume.host, volume.size)
+        cache_host = None if volume.primary_storage.is_shared else volume.host
+        if volume.image_sha256 and (volume.host is not None or cache_host is None):
+            row = ImageCache.objects.filter(primary_storage=volume.primary_storage, host=cache_host,
                                             sha256=volume.image_sha256).first()
             if row is not None:
                 cache.release(row.pk)

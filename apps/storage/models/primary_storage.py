@@ -23,6 +23,16 @@ class PrimaryStorage(Resource):
     zone = models.ForeignKey("infra.Zone", on_delete=models.PROTECT, related_name="primary_storages")
     state = models.CharField(max_length=16, choices=EnableState.choices, default=EnableState.ENABLED)
     clusters = models.ManyToManyField("infra.Cluster", related_name="primary_storages", blank=True)
+    # shared kinds (SharedMountPoint, NFS) count capacity per storage, here; LocalStorage per host
+    # in LocalStorageHostRef. total/available come from a host's agent (statvfs of mount_path);
+    # used_capacity (virtual sizes of volumes, actual sizes of image caches) changes only by
+    # conditional UPDATEs (apps.storage.space).
+    total_capacity = models.BigIntegerField(default=0)
+    available_physical_capacity = models.BigIntegerField(default=0)
+    used_capacity = models.BigIntegerField(default=0)
+    # where the hosts see the storage's files: the url for SharedMountPoint, a directory named for
+    # the storage's uuid for NFS (each agent mounts the export there); empty for LocalStorage (url)
+    mount_path = models.CharField(max_length=1024, blank=True, default="")
 
     state_machine = ENABLE_STATE_MACHINE
 
@@ -39,11 +49,21 @@ class PrimaryStorage(Resource):
         return self.zone
 
     def cache_path(self, sha256, fmt):
-        return f"{self.url.rstrip('/')}/imagecache/{sha256}.{fmt or 'img'}"
+        return f"{self.root}/imagecache/{sha256}.{fmt or 'img'}"
 
     def volume_path(self, volume_uuid, volume_type="Root"):
         folder = "rootVolumes" if volume_type == "Root" else "dataVolumes"
-        return f"{self.url.rstrip('/')}/{folder}/vol-{volume_uuid}/{volume_uuid}.qcow2"
+        return f"{self.root}/{folder}/vol-{volume_uuid}/{volume_uuid}.qcow2"
+
+    @property
+    def root(self):
+        """The directory the hosts see this storage's files under."""
+        return (self.mount_path or self.url).rstrip("/")
+
+    @property
+    def is_shared(self):
+        """Every host of an attached cluster reaches every file (capacity per storage)."""
+        return self.type != PrimaryStorageType.LOCAL_STORAGE
 
 
 class LocalStorageHostRefQuerySet(FastQuerySet):
@@ -130,7 +150,11 @@ class ImageCache(models.Model):
     (``apps.storage.cache.release``)."""
 
     primary_storage = models.ForeignKey(PrimaryStorage, on_delete=models.CASCADE, related_name="image_caches")
-    host = models.ForeignKey("infra.Host", on_delete=models.CASCADE, related_name="image_caches")
+    # None on shared storage: one cache file per storage, used by all its hosts. MariaDB has no
+    # partial or functional unique index, so (ps, NULL, sha256) is kept unique by creating such rows
+    # only under a lock on the storage's row (apps.storage.cache)
+    host = models.ForeignKey("infra.Host", on_delete=models.CASCADE, related_name="image_caches",
+                             null=True, blank=True)
     sha256 = models.CharField(max_length=64)
     image = models.ForeignKey("storage.Image", on_delete=models.SET_NULL, null=True, blank=True,
                               related_name="caches")
