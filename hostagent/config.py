@@ -22,6 +22,7 @@ DEFAULTS = {
     "read_workers": 4,       # threads for reads (states, facts, capacity, VNC port, network state)
     "idempotency_max_entries": 250000,
     "sample_interval": 10.0,  # seconds between samples for /metrics; the portal's connect may change it
+    "libvirt_remote_uri": None,  # how other hosts' agents reach this libvirtd for a live migration
 }
 
 
@@ -52,6 +53,9 @@ def parser():
                    help="seconds between two samples of the host and its VMs for /metrics (default 10; "
                         "the portal sends its monitoring.sampleInterval when it connects)")
     p.add_argument("--log-level", dest="log_level", help="DEBUG, INFO (default), WARNING")
+    p.add_argument("--libvirt-remote-uri", dest="libvirt_remote_uri",
+                   help="libvirt backend: the URI other hosts' agents open to live-migrate a VM here "
+                        "(reported in the host's facts; default qemu+tcp://<management IP>/system)")
     return p
 
 

@@ -127,6 +127,8 @@ class AgentServer:
             self.routes[path] = self._spec_handler(method, validate, read=path in READ_PATHS)
         for path, entry in feature_routes.ROUTES.items():   # backends/routes.py: one module per feature
             self.routes[path] = self._feature_handler(entry)
+        for method, path, make in feature_routes.HTTP_ROUTES:   # e.g. GET /files/ (migration_ops)
+            self.app.router.add_route(method, path, make(self))
 
     # --- lifecycle ---------------------------------------------------------------
     async def _on_startup(self, app):

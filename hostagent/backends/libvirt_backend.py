@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 
 from ..errors import AgentFailure, invalid_state, vm_not_found
 from ..exposition import HostSample
-from . import domain_parts
+from . import domain_parts, migration_ops
 from .base import Backend
 from .host_proc import HostProcSampler
 from .network_linux import LinuxNetworkMixin
@@ -183,7 +183,7 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
             if not name.startswith(self.DOMAIN_PREFIX):
                 return
             state = _event_state(event)
-            if state is None:
+            if state is None or migration_ops.caused_by_migration(event, detail):
                 return
             vm_uuid = dom.UUIDString()
             with self._expected_lock:
@@ -246,6 +246,8 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
             "libvirt_version": _version(self._call(conn.getLibVersion)),
             "qemu_version": _version(self._call(conn.getVersion)),
             "kvm_available": os.path.exists("/dev/kvm") and os.access("/dev/kvm", os.R_OK | os.W_OK),
+            # how another host's agent reaches this libvirtd to live-migrate a VM here (migration_ops)
+            "libvirt_remote_uri": self.config.get("libvirt_remote_uri"),
         }
 
     def capacity(self, host_uuid):

@@ -19,6 +19,14 @@ def route(path, validate, *, libvirt, sim, read=False):
     ROUTES[path] = Route(validate, {"libvirt": libvirt, "sim": sim}, read)
 
 
+# other HTTP routes than /v1/ POSTs (a file download): (method, path, make(server) -> aiohttp handler)
+HTTP_ROUTES = []
+
+
+def http_route(method, path, make):
+    HTTP_ROUTES.append((method, path, make))
+
+
 def read_paths():
     return {path for path, entry in ROUTES.items() if entry.read}
 
@@ -26,3 +34,4 @@ def read_paths():
 # the feature modules (each calls ``route`` when imported)
 from . import heartbeat  # noqa: E402,F401  (HA storage heartbeat)
 from . import shared_storage  # noqa: E402,F401
+from . import migration_ops  # noqa: E402,F401  (/v1/vm/migrate, /v1/volume/export, GET /files/)

@@ -1,0 +1,306 @@
+"""Two real libvirt "hosts" on this one machine, for migration, maintenance and HA tests.
+
+Each host is a mount namespace of its own (``unshare --mount --propagation private``) holding a
+libvirtd and the host agent that drives it: private copies of /run/libvirt, /var/lib/libvirt,
+/var/cache/libvirt (the QEMU capability cache comes along, so the first connection is quick),
+/var/log/libvirt and /etc/libvirt are bind-mounted over the real ones. Both libvirtds listen on TCP
+(127.0.0.1, a port each, no auth) so one agent can migrate a domain to the other host's libvirtd,
+and on a Unix socket under the fixture's directory that the test process reaches from outside.
+The machine's own libvirtd (qemu:///system) is not touched.
+
+Storage the way two real hosts see it:
+- ``shared_dir``: the same directory on both hosts (a SharedMountPoint for every test);
+- ``local_dir``: one path, but each host sees its own directory there (``host.local_backing``
+  from outside), as a LocalStorage path on two machines would be.
+
+Use::
+
+    from tests.two_hosts import two_hosts, two_kvm_hosts   # noqa: F401  (fixtures)
+
+    def test_x(two_hosts):                 # session scope: the libvirtds and agents
+        a, b = two_hosts.hosts             # LibvirtHost: .agent (AgentProcess, .client), .uri, .libvirt()
+    def test_y(two_kvm_hosts):             # function scope (db): a zone, a KVM cluster, two Host rows
+        cluster, (host_a, host_b) = two_kvm_hosts.cluster, two_kvm_hosts.rows
+
+``two_hosts`` skips the test where this cannot run (not root, no unshare/nsenter, no libvirtd or
+libvirt-python). Domains a test makes are its own to remove (``TwoHosts.remove_domain``).
+"""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.hostagent.conftest import AgentProcess, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = Path("/var/tmp/cloudportal-tests")
+PRIVATE = ("/run/libvirt", "/var/lib/libvirt", "/var/cache/libvirt", "/var/log/libvirt", "/etc/libvirt")
+COPIED = ("/var/lib/libvirt", "/var/cache/libvirt", "/etc/libvirt")   # the others start empty
+GIB = 1 << 30
+
+
+def _set(text, key, value):
+    """``key = value`` in a libvirt config file, replacing any line that sets it."""
+    lines = [line for line in text.splitlines() if not line.strip().startswith(f"{key} ")
+             and not line.strip().startswith(f"{key}=")]
+    return "\n".join(lines + [f"{key} = {value}"]) + "\n"
+
+
+class LibvirtHost:
+    """One "host": a libvirtd under .ci/subreaper.py in a new mount namespace, then its agent,
+    started inside that namespace with nsenter."""
+
+    def __init__(self, name, base, local_dir):
+        self.name = name
+        self.dir = base / name
+        self.local_dir = local_dir                      # what the host's processes see
+        self.local_backing = base / f"local-{name}"     # where it really is (seen from outside)
+        self.tcp_port = free_port()
+        self.sock_dir = self.dir / "sock"
+        self.uri = f"qemu+unix:///system?socket={self.sock_dir}/libvirt-sock"   # from the test process
+        self.remote_uri = f"qemu+tcp://127.0.0.1:{self.tcp_port}/system"       # from the other host
+        self.host_uuid = str(uuid.uuid4())
+        self.secret = uuid.uuid4().hex
+        self.proc = None
+        self.agent = None
+
+    # --- libvirtd -----------------------------------------------------------------------
+    def _prepare(self):
+        self.dir.mkdir(parents=True)
+        self.sock_dir.mkdir()
+        self.local_backing.mkdir(mode=0o755)
+        for path in PRIVATE:
+            private = self.dir / path.strip("/").replace("/", "_")
+            if path in COPIED and os.path.isdir(path):
+                shutil.copytree(path, private, symlinks=True)
+            else:
+                private.mkdir()
+        etc = self.dir / "etc_libvirt"
+        conf = (etc / "libvirtd.conf").read_text() if (etc / "libvirtd.conf").exists() else ""
+        for key, value in (("unix_sock_dir", f'"{self.sock_dir}"'), ("listen_tls", "0"), ("listen_tcp", "1"),
+                           ("tcp_port", f'"{self.tcp_port}"'), ("listen_addr", '"127.0.0.1"'),
+                           ("auth_tcp", '"none"'), ("auth_unix_rw", '"none"')):
+            conf = _set(conf, key, value)
+        (etc / "libvirtd.conf").write_text(conf)
+        qemu = (etc / "qemu.conf").read_text() if (etc / "qemu.conf").exists() else ""
+        # stdio to files (no virtlogd of its own); no cgroups: two daemons would both name a
+        # migrating domain's cgroup qemu-<id>-<name> and collide
+        for key, value in (("stdio_handler", '"file"'), ("cgroup_controllers", "[ ]")):
+            qemu = _set(qemu, key, value)
+        (etc / "qemu.conf").write_text(qemu)
+
+    def start_libvirtd(self):
+        self._prepare()
+        mounts = [(str(self.dir / p.strip("/").replace("/", "_")), p) for p in PRIVATE]
+        mounts.append((str(self.local_backing), str(self.local_dir)))
+        script = " && ".join(f'mount --bind "{src}" "{dst}"' for src, dst in mounts)
+        self.log = open(self.dir / "libvirtd.log", "wb")
+        self.proc = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+             f'{script} && exec "$0" "$@"', sys.executable, str(ROOT / ".ci" / "subreaper.py"),
+             "libvirtd", "--listen", "-f", "/etc/libvirt/libvirtd.conf", "--pid-file", str(self.dir / "libvirtd.pid")],
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        return self
+
+    def wait_libvirtd(self, timeout=60):
+        import libvirt
+
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"libvirtd of {self.name} exited:\n{(self.dir / 'libvirtd.log').read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.tcp_port), timeout=0.5).close()
+                conn = libvirt.open(self.uri)
+                conn.getLibVersion()
+                conn.close()
+                return
+            except (OSError, libvirt.libvirtError):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"libvirtd of {self.name} did not answer within {timeout}s") from None
+                time.sleep(0.1)
+
+    def libvirt(self):
+        """A libvirt connection to this host's libvirtd (the caller closes it)."""
+        import libvirt
+
+        return libvirt.open(self.uri)
+
+    # --- agent ----------------------------------------------------------------------------
+    def start_agent(self):
+        from hostagent.client import AgentClient
+
+        secret_file = self.dir / "secret"
+        secret_file.write_text(self.secret + "\n")
+        secret_file.chmod(0o600)
+        agent = AgentProcess("--backend", "libvirt", "--host-uuid", self.host_uuid, "--secret-file",
+                             str(secret_file), "--libvirt-uri", self.uri,
+                             "--libvirt-remote-uri", self.remote_uri,
+                             "--state-dir", str(self.dir / "agent-state"), startup_timeout=60)
+        # the agent runs in the host's mount namespace: its qemu:///system is this libvirtd, and it
+        # sees this host's local storage
+        agent.args = ["nsenter", f"--target={self.proc.pid}", "--mount", *agent.args]
+        self.agent = agent.start()
+        agent.client = AgentClient(agent.url, self.host_uuid, self.secret, timeout=120)
+        agent.host_uuid, agent.secret = self.host_uuid, self.secret
+        return agent
+
+    def stop(self):
+        if self.agent is not None:
+            self.agent.stop()
+        if self.proc is not None and self.proc.poll() is None:
+            self._destroy_domains()
+            os.killpg(self.proc.pid, 15)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+                self.proc.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def _destroy_domains(self):
+        """Whatever a failed test left running on this host (its QEMUs would outlive libvirtd)."""
+        try:
+            conn = self.libvirt()
+        except Exception:  # noqa: BLE001 - the daemon is gone already
+            return
+        try:
+            for dom in conn.listAllDomains(0):
+                try:
+                    if dom.isActive():
+                        dom.destroy()
+                    dom.undefine()
+                except Exception:  # noqa: BLE001
+                    pass
+        finally:
+            conn.close()
+
+
+class TwoHosts:
+    def __init__(self):
+        BASE.mkdir(parents=True, exist_ok=True)
+        BASE.chmod(0o755)
+        self.base = BASE / f"two-hosts-{uuid.uuid4().hex[:8]}"
+        self.base.mkdir(mode=0o755)
+        self.shared_dir = self.base / "shared"
+        self.shared_dir.mkdir(mode=0o755)
+        self.local_dir = self.base / "local"
+        self.local_dir.mkdir(mode=0o755)
+        self.hosts = [LibvirtHost(name, self.base, self.local_dir) for name in ("a", "b")]
+
+    def start(self):
+        for host in self.hosts:   # both daemons start at once; then wait for each
+            host.start_libvirtd()
+        for host in self.hosts:
+            host.wait_libvirtd()
+        for host in self.hosts:
+            host.start_agent()
+        return self
+
+    def stop(self):
+        for host in self.hosts:
+            host.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    def host_of(self, host_uuid):
+        return next(h for h in self.hosts if h.host_uuid == str(host_uuid))
+
+    def where(self, vm_uuid):
+        """``{host name: libvirt state code}`` of every host that has domain ``vm_uuid`` defined."""
+        import libvirt
+
+        found = {}
+        for host in self.hosts:
+            conn = host.libvirt()
+            try:
+                found[host.name] = conn.lookupByUUIDString(str(vm_uuid)).state()[0]
+            except libvirt.libvirtError:
+                pass
+            finally:
+                conn.close()
+        return found
+
+    def remove_domain(self, vm_uuid):
+        import libvirt
+
+        for host in self.hosts:
+            conn = host.libvirt()
+            try:
+                dom = conn.lookupByUUIDString(str(vm_uuid))
+                if dom.isActive():
+                    dom.destroy()
+                dom.undefineFlags(getattr(libvirt, "VIR_DOMAIN_UNDEFINE_NVRAM", 0))
+            except libvirt.libvirtError:
+                pass
+            finally:
+                conn.close()
+
+
+def _can_run():
+    if os.geteuid() != 0:
+        return "needs root"
+    for tool in ("unshare", "nsenter", "libvirtd", "qemu-img"):
+        if not shutil.which(tool):
+            return f"needs {tool}"
+    try:
+        import libvirt  # noqa: F401
+    except ImportError:
+        return "needs libvirt-python"
+    return None
+
+
+@pytest.fixture(scope="session")
+def two_hosts():
+    """Two libvirt hosts with their agents (see the module's docstring), stopped at the end."""
+    why = _can_run()
+    if why:
+        pytest.skip(f"two libvirt hosts: {why}")
+    import libvirt
+
+    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)   # lookups that miss are expected here
+    hosts = TwoHosts()
+    try:
+        hosts.start()
+    except Exception:
+        hosts.stop()
+        raise
+    yield hosts
+    hosts.stop()
+
+
+class KvmHosts:
+    """The two hosts as the portal knows them: one zone, one KVM cluster, two Connected hosts."""
+
+    def __init__(self, hosts, zone, cluster, rows):
+        self.hosts, self.zone, self.cluster, self.rows = hosts, zone, cluster, rows
+
+
+@pytest.fixture
+def two_kvm_hosts(db, two_hosts):
+    """A zone, a KVM cluster and the two hosts as Connected Host rows (what ADD_KVM_HOST leaves
+    behind, without the SSH deployment), each told where the portal is and its facts read."""
+    from apps.infra import agent
+    from apps.infra.models import Cluster, Host, Zone
+
+    zone = Zone.objects.create(name="two-hosts")
+    cluster = Cluster.objects.create(name="kvm", zone=zone, hypervisor_type="KVM")
+    rows = []
+    for host in two_hosts.hosts:
+        row = Host.objects.create(
+            uuid=host.host_uuid, name=f"kvm-{host.name}", cluster=cluster, hypervisor_type="KVM",
+            management_ip="127.0.0.1", agent_port=host.agent.port, agent_secret=host.secret, status="Connected",
+            address_key=f"127.0.0.1:{host.agent.port}")
+        answer = agent.call(row, "/v1/host/connect", agent.connect_body())
+        row.facts = answer["facts"]
+        row.cpu_num = max(2, answer["capacity"]["cpu_num"])
+        row.memory_size = max(4 * GIB, answer["capacity"]["memory_size"])
+        row.save()
+        rows.append(row)
+    return KvmHosts(two_hosts, zone, cluster, rows)
