@@ -49,8 +49,8 @@ def heartbeat_dirs(cluster_id):
     """The shared primary storages' directories the hosts of a cluster heartbeat on."""
     from apps.storage.models import PrimaryStorage, PrimaryStorageType
 
-    return sorted(set(PrimaryStorage.objects.filter(clusters=cluster_id).exclude(
-        type=PrimaryStorageType.LOCAL_STORAGE).values_list("url", flat=True)))
+    return sorted({ps.root for ps in PrimaryStorage.objects.filter(clusters=cluster_id).exclude(
+        type=PrimaryStorageType.LOCAL_STORAGE).only("url", "mount_path")})
 
 
 def start_heartbeat(host):
