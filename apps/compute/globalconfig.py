@@ -43,3 +43,7 @@ HA_RETRY_DELAY = GlobalConfigDef(
 HA_RETRY_MAX_DELAY = GlobalConfigDef(
     "ha", "restart.maxDelay", int, 600, "the longest wait between two HA restart attempts of a VM",
     validator=at_least(1))
+MIGRATE_TIMEOUT = GlobalConfigDef(
+    "vm", "migrate.timeout", int, 600,
+    "seconds a live migration may take on the hypervisor before it is aborted (the VM stays on its source)",
+    validator=at_least(10))

@@ -8,7 +8,7 @@ from apps.core.api.viewsets import ResourceViewSet, audit
 from apps.core.errors import InvalidArgument, ResourceBusy
 from apps.core.states import ENABLE_STATE_MACHINE
 
-from . import vm_clouds, vm_service
+from . import migration_api, vm_clouds, vm_service
 from .console.api import console_action
 from .flows import CREATE_VM
 from .flows.vm_lifecycle import plan_action
@@ -114,3 +114,7 @@ class VmInstanceViewSet(ResourceViewSet):
         audit(request, resource_type="VmInstance")
         return Response({"jobs": JobSerializer(jobs, many=True).data, "refused": refused},
                         status=202 if jobs else 409)
+
+    # migration (apps/compute/migration_api.py): POST .../migrate/, GET .../migration-candidates/
+    migrate = migration_api.migrate_action()
+    migration_candidates = migration_api.candidates_action()

@@ -30,6 +30,7 @@ PATH_TIMEOUTS = {
     "/v1/volume/create": _STORAGE, "/v1/volume/delete": _STORAGE, "/v1/image/uncache": _STORAGE,
     "/v1/image/cache": ("image", "download.timeout"),
     "/v1/ha/heartbeat/start": _READ, "/v1/ha/heartbeat/read": ("host", "ping.timeout"),
+    "/v1/volume/export": _STORAGE,   # reads the whole file for its sha256 (a cold migration)
 }
 
 

@@ -69,6 +69,11 @@ _allow((S.DESTROYED,), "recovering", S.STOPPED)  # ZStack: a recovered VM is Sto
 _allow((S.DESTROYED, S.ERROR), "expunging", S.EXPUNGING)
 _allow((S.EXPUNGING,), "destroyed", S.DESTROYED)  # an expunge that failed
 _allow((S.CREATED, S.STARTING), "error", S.ERROR)
+# migration (flows/vm_migrate.py): live from Running or Paused, cold from Stopped; a migration
+# ends (or rolls back) in the state it started from
+_allow((S.PAUSED, S.STOPPED), "migrating", S.MIGRATING)
+_allow((S.MIGRATING,), "paused", S.PAUSED)
+_allow((S.MIGRATING,), "stopped", S.STOPPED)
 
 # the API's actions (POST .../<uuid>/<action>/, DELETE for destroy) and the events they fire
 VM_ACTIONS = {"start": "starting", "stop": "stopping", "power-off": "stopping", "reboot": "rebooting",

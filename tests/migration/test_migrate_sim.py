@@ -1,0 +1,178 @@
+"""Migration on simulated hosts through the API: live (shared storage) and cold (local storage),
+the allocator's pick and dry runs, refusals, and a failure injected at each step leaving the VM
+where and as it was. The real-QEMU migrations are in test_migrate_kvm.py."""
+import pytest
+
+from apps.compute.flows.vm_migrate import COLD_MIGRATE_VM, LIVE_MIGRATE_VM
+from apps.compute.models import VmNic
+from apps.infra import agent
+from apps.infra.models import Host
+from apps.storage.models import ImageCache, LocalStorageHostRef, PrimaryStorage, Volume
+from tests.compute.vm_env import Env
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def env(admin_client, sim_agent, tmp_path, django_capture_on_commit_callbacks):
+    return Env(admin_client, django_capture_on_commit_callbacks, tmp_path)
+
+
+def make_shared():
+    """The env's primary storage, once the VM is made on it, becomes a shared kind (SharedMountPoint's own behaviour is the
+    shared-storage work's; a live migration only asks whether the storage is local)."""
+    PrimaryStorage.objects.update(type="SharedMountPoint")
+
+
+def other(env, host_uuid):
+    return next(h for h in env.hosts if h != host_uuid)
+
+
+def migrate(env, uuid, **body):
+    return env.job("post", f"/api/v1/vm-instances/{uuid}/migrate/", body)
+
+
+def snapshot(env, uuid):
+    """Everything a migration changes: rows, capacity, domains, files, DHCP entries."""
+    vm = env.vm(uuid)
+    volume = Volume.objects.get(uuid=vm["root_volume_uuid"])
+    files = {}
+    for host_uuid in env.hosts:
+        try:
+            files[host_uuid] = agent.call(Host.objects.get(uuid=host_uuid), "/v1/volume/info",
+                                          {"path": volume.install_path})["actual_size"]
+        except Exception:  # noqa: BLE001 - not on that host
+            files[host_uuid] = None
+    return {
+        "vm": (vm["state"], vm["host_uuid"], vm["last_host_uuid"], vm["cluster_uuid"]),
+        "volume_host": str(volume.host.uuid),
+        "capacity": sorted(Host.objects.values_list("uuid", "used_cpu", "used_memory")),
+        "ps_used": sorted(LocalStorageHostRef.objects.values_list("host__uuid", "used_capacity")),
+        "caches": sorted(ImageCache.objects.values_list("host__uuid", "ref_count")),
+        "domains": {h: env.domains(h) for h in env.hosts},
+        "files": files,
+        "dhcp": {h: env.dhcp_entries(h) for h in env.hosts},
+        "nics": sorted(VmNic.objects.values_list("mac", "ip")),
+    }
+
+
+def test_a_running_vm_on_shared_storage_migrates_live_and_its_host_capacity_and_dhcp_follow(env):
+    uuid, _ = env.create()
+    make_shared()
+    source = env.vm(uuid)["host_uuid"]
+    dest = other(env, source)
+    nic = env.vm(uuid)["nics"][0]
+    response, job = migrate(env, uuid)
+    assert job["state"] == "succeeded", job
+    assert response.json()["resource"]["state"] == "Running"
+    vm = env.vm(uuid)
+    assert vm["state"] == "Running" and vm["host_uuid"] == dest and vm["last_host_uuid"] == dest
+    assert job["result"]["mode"] == "live" and job["result"]["host_uuid"] == dest
+    assert job["result"]["migration"]["libvirt_seconds"] == 0.0
+    assert env.domains(dest) == {uuid: "Running"} and uuid not in env.domains(source)
+    assert (Host.objects.get(uuid=dest).used_cpu, Host.objects.get(uuid=source).used_cpu) == (1, 0)
+    assert [e["mac"] for e in env.dhcp_entries(dest)[env.l3["uuid"]]] == [nic["mac"]]
+    assert env.dhcp_entries(source) == {}
+    assert vm["nics"][0]["mac"] == nic["mac"] and vm["nics"][0]["ip"] == nic["ip"]
+
+
+def test_a_stopped_vm_on_local_storage_migrates_cold_with_its_volume_copied(env):
+    uuid, _ = env.create()
+    assert env.action(uuid, "stop")["state"] == "succeeded"
+    source = env.vm(uuid)["last_host_uuid"]
+    dest = other(env, source)
+    before = snapshot(env, uuid)
+    assert before["files"][source] and before["files"][dest] is None
+    response, job = migrate(env, uuid, host_uuid=dest)
+    assert job["state"] == "succeeded", job
+    after = snapshot(env, uuid)
+    assert after["vm"] == ("Stopped", None, dest, before["vm"][3]) and after["volume_host"] == dest
+    assert after["files"] == {source: None, dest: before["files"][source]}
+    assert after["domains"] == {source: {}, dest: {uuid: "Stopped"}}
+    # the volume's room and the image cache's reference moved with it
+    ps_used = dict(after["ps_used"])
+    assert ps_used[Host.objects.get(uuid=source).uuid] == 0 and ps_used[Host.objects.get(uuid=dest).uuid] > 0
+    assert [str(h) for h, _ in after["caches"]] == [dest]
+    assert "left_on_source" not in job["result"]
+    # and it starts there
+    assert env.action(uuid, "start")["state"] == "succeeded" and env.vm(uuid)["host_uuid"] == dest
+
+
+def test_dry_run_answers_the_allocators_pick_and_changes_nothing(env):
+    uuid, _ = env.create()
+    make_shared()
+    source = env.vm(uuid)["host_uuid"]
+    before = snapshot(env, uuid)
+    response = env.client.post(f"/api/v1/vm-instances/{uuid}/migrate/", {"dry_run": True}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["mode"] == "live" and response.json()["source"]["uuid"] == source
+    assert response.json()["destination"]["uuid"] == other(env, source)
+    candidates = env.client.get(f"/api/v1/vm-instances/{uuid}/migration-candidates/").json()
+    assert candidates["mode"] == "live" and [h["uuid"] for h in candidates["hosts"]] == [other(env, source)]
+    assert snapshot(env, uuid) == before
+
+
+def test_migration_refusals_are_clear(env, tenant_client):
+    uuid, _ = env.create()
+    source = env.vm(uuid)["host_uuid"]
+    post = env.client.post
+    # running on local storage: a live migration needs shared storage
+    answer = post(f"/api/v1/vm-instances/{uuid}/migrate/", {}, format="json")
+    assert answer.status_code == 409 and answer.json()["code"] == "MIGRATION_NEEDS_SHARED_STORAGE"
+    make_shared()
+    answer = post(f"/api/v1/vm-instances/{uuid}/migrate/", {"host_uuid": source}, format="json")
+    assert answer.status_code == 400 and answer.json()["code"] == "SAME_HOST"
+    answer = post(f"/api/v1/vm-instances/{uuid}/migrate/", {"host_uuid": "00000000-0000-4000-8000-000000000000"},
+                  format="json")
+    assert answer.status_code == 404
+    Host.objects.filter(uuid=other(env, source)).update(state="Disabled")
+    answer = post(f"/api/v1/vm-instances/{uuid}/migrate/?", {"dry_run": True}, format="json")
+    assert answer.status_code == 422 and answer.json()["code"] == "NO_HOST_AVAILABLE"
+    assert env.client.get(f"/api/v1/vm-instances/{uuid}/migration-candidates/").json()["hosts"] == []
+    Host.objects.filter(uuid=other(env, source)).update(state="Enabled")
+    env.job("delete", f"/api/v1/vm-instances/{uuid}/")
+    answer = post(f"/api/v1/vm-instances/{uuid}/migrate/", {}, format="json")
+    assert answer.status_code == 409 and "Destroyed" in answer.json()["message"]
+    # a tenant does not migrate (not even their own VM)
+    assert tenant_client.post(f"/api/v1/vm-instances/{uuid}/migrate/", {}, format="json").status_code in (403, 404)
+
+
+@pytest.mark.parametrize("mode,failing", [("live", s.step_name()) for s in LIVE_MIGRATE_VM.steps[:-1]]
+                         + [("cold", s.step_name()) for s in COLD_MIGRATE_VM.steps[:-1]])
+def test_a_failure_at_any_step_leaves_the_vm_on_its_source_as_it_was(env, mode, failing, monkeypatch):
+    uuid, _ = env.create()
+    if mode == "live":
+        make_shared()
+    if mode == "cold":
+        env.action(uuid, "stop")
+    before = snapshot(env, uuid)
+    flow = LIVE_MIGRATE_VM if mode == "live" else COLD_MIGRATE_VM
+    step = next(s for s in flow.steps if s.step_name() == failing)
+    original = step.run
+
+    def boom(self, ctx):
+        original(self, ctx)   # the step did its work; then something failed
+        raise RuntimeError(f"injected failure in {failing}")
+
+    monkeypatch.setattr(step, "run", boom)
+    _, job = migrate(env, uuid)
+    assert job["state"] == "failed" and job["error"]["step"] == failing, job
+    assert "injected" not in job["error"]["message"]
+    states = {s["name"]: s["state"] for s in job["steps"]}
+    assert all(state != "rollback_failed" for state in states.values()), states
+    assert snapshot(env, uuid) == before
+
+
+def test_a_source_that_cannot_clean_up_does_not_fail_the_migration_and_says_what_it_kept(env, sim_agent):
+    uuid, _ = env.create()
+    env.action(uuid, "stop")
+    source = env.vm(uuid)["last_host_uuid"]
+    sim_agent.admin("POST", "/sim/faults", {"host_uuid": source, "path": "/v1/volume/delete", "mode": "fail"})
+    try:
+        _, job = migrate(env, uuid)
+    finally:
+        sim_agent.admin("DELETE", "/sim/faults")
+    assert job["state"] == "succeeded", job
+    [left] = job["result"]["left_on_source"]
+    assert left["code"] == "HOST_AGENT_UNREACHABLE" and left["what"].endswith(".qcow2")   # the injected 503
+    assert env.vm(uuid)["last_host_uuid"] == other(env, source)
