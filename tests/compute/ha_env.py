@@ -9,9 +9,14 @@ from tests.compute.vm_env import Env
 class HaEnv(Env):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.shared = PrimaryStorage.objects.create(name="smp", type="SharedMountPoint", url="/mnt/smp",
-                                                    zone=self.zone)
-        self.shared.clusters.add(self.cluster)
+        response = self.client.post("/api/v1/primary-storage/", {
+            "name": "smp", "type": "SharedMountPoint", "url": "/mnt/shared/smp", "zone_uuid": str(self.zone.uuid)},
+            format="json")
+        assert response.status_code == 201, response.content
+        uuid = response.json()["uuid"]
+        job = self.job("post", f"/api/v1/primary-storage/{uuid}/attach/", {"cluster_uuid": str(self.cluster.uuid)})[1]
+        assert job["state"] == "succeeded", job
+        self.shared = PrimaryStorage.objects.get(uuid=uuid)
 
     def config(self, category, name, value):
         response = self.client.patch(f"/api/v1/global-configs/{category}/{name}/", {"value": value}, format="json")
@@ -19,10 +24,10 @@ class HaEnv(Env):
 
     def vm_on(self, host_index, shared=True, ha=False, **extra):
         """A running VM on ``hosts[host_index]``; ``shared``: its root volume on the shared storage."""
-        uuid, job = self.create(host_uuid=self.hosts[host_index], **extra)
+        uuid, job = self.create(host_uuid=self.hosts[host_index],
+                                primary_storage_type="SharedMountPoint" if shared else "LocalStorage", **extra)
         assert job["state"] == "succeeded", job
-        if shared:
-            Volume.objects.filter(uuid=self.vm(uuid)["root_volume_uuid"]).update(primary_storage=self.shared)
+        assert Volume.objects.get(uuid=self.vm(uuid)["root_volume_uuid"]).primary_storage.is_shared == shared
         if ha:
             response = self.client.patch(f"/api/v1/vm-instances/{uuid}/", {"ha_level": "NeverStop"}, format="json")
             assert response.status_code == 200 and response.json()["ha_level"] == "NeverStop", response.content

@@ -166,3 +166,20 @@ def test_an_agent_failure_stopping_a_vm_puts_everything_back(env, migrations, si
     assert host(env)["state"] == "Enabled"
     assert {env.vm(u)["state"] for u in (local_a, local_b)} == {"Running"}
     assert env.on_host(0) == {local_a, local_b}
+
+
+def test_maintenance_live_migrates_through_the_migration_flow(env):
+    """No stand-in: each VM on shared storage moves in a live-migration job of its own."""
+    from apps.core.models import Job
+
+    shared_a, local = env.vm_on(0), env.vm_on(0, shared=False)
+    job = maintain(env)
+    assert job["state"] == "succeeded", job
+    assert job["result"]["migrated"] == [shared_a] and job["result"]["stopped"] == [local]
+    vm = env.vm(shared_a)
+    assert vm["state"] == "Running" and vm["host_uuid"] in env.hosts[1:]
+    assert env.domains(vm["host_uuid"]).get(shared_a) == "Running"
+    assert shared_a not in env.domains(env.hosts[0]) or env.domains(env.hosts[0])[shared_a] != "Running"
+    [migration] = Job.objects.filter(resource_uuid=shared_a, action="migrate-vm")
+    assert migration.state == "succeeded"
+    assert host(env)["state"] == "Maintenance" and host(env)["used_cpu"] == 0

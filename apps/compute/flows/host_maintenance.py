@@ -48,22 +48,28 @@ def _policy():
     return MAINTENANCE_POLICY.value()
 
 
-# --- the migration seam -----------------------------------------------------------------------
+# --- the migration seam (apps/compute/flows/vm_migrate.py) -----------------------------------
 def can_live_migrate(vm):
-    """Whether ``vm`` can leave its host without downtime: running, with its root volume on
-    shared storage (a local volume's file is on this host only). Migration's own checks follow."""
-    from apps.storage.space import is_local
+    """Whether ``vm`` can leave its host without downtime: running or paused, with every volume on
+    shared storage (a local volume's file is on this host only)."""
+    from .vm_migrate import LIVE, mode_of, volumes_of
 
-    if vm.state != VmState.RUNNING or vm.root_volume_id is None:
+    try:
+        return mode_of(vm, volumes_of(vm)) == LIVE
+    except CloudPortalError:
         return False
-    return not is_local(vm.root_volume.primary_storage)
 
 
 def live_migrate(vm, *, user=None):
-    """Live-migrate ``vm`` to a host the allocator chooses; answers the finished job. Bound to the
-    migration flow (apps/compute/flows/vm_migrate.py) once it exists; tests replace it."""
-    raise CloudPortalError("live migration is not available in this portal", code="MIGRATION_UNAVAILABLE",
-                           status=409, details={"vm_uuid": str(vm.uuid)})
+    """Live-migrate ``vm`` to a host the allocator chooses (a migration job of its own on the VM);
+    answers the finished job, or raises the refusal the migration's plan gives."""
+    from .vm_migrate import LIVE, plan
+
+    flow, args = plan(vm)
+    if args["mode"] != LIVE:
+        raise CloudPortalError(f"VM {vm.name} cannot live-migrate", code="MIGRATION_NOT_POSSIBLE", status=409,
+                               details={"vm_uuid": str(vm.uuid), "mode": args["mode"]})
+    return run_child(flow, vm, args, timeout=CHILD_TIMEOUT, user=user)
 
 
 # --- steps -----------------------------------------------------------------------------------------
@@ -89,8 +95,7 @@ class PlanEvacuation(DbStep, NoRollback):
 
     def run(self, ctx):
         host = _host(ctx)
-        vms = list(VmInstance.objects.select_related("root_volume__primary_storage")
-                   .filter(host=host, state__in=ON_HOST).order_by("id"))
+        vms = list(VmInstance.objects.filter(host=host, state__in=ON_HOST).order_by("id"))
         movable = [vm for vm in vms if can_live_migrate(vm)]
         stuck = [vm for vm in vms if vm not in movable]
         if stuck and _policy() == "JustMigrate":
