@@ -78,7 +78,8 @@ class LibvirtHost:
         for path in PRIVATE:
             private = self.dir / path.strip("/").replace("/", "_")
             if path in COPIED and os.path.isdir(path):
-                shutil.copytree(path, private, symlinks=True)
+                # not the machine's own running domains' state (their monitor sockets cannot be copied)
+                shutil.copytree(path, private, symlinks=True, ignore=shutil.ignore_patterns("domain-*"))
             else:
                 private.mkdir()
         etc = self.dir / "etc_libvirt"
