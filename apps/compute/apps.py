@@ -25,3 +25,4 @@ class ComputeConfig(AppConfig):
 
         if start_heartbeat not in HOST_CONNECT_HOOKS:
             HOST_CONNECT_HOOKS.append(start_heartbeat)   # the agent heartbeats on the cluster's shared storage
+        from .flows import ha_restart  # noqa: F401  (workers look the HA restart flow up by name)

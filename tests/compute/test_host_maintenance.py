@@ -98,7 +98,7 @@ def test_just_migrate_refuses_when_a_vm_cannot_move_and_moves_nothing(env, migra
 
 
 def test_just_migrate_fails_when_a_migration_fails(env, migrations):
-    shared_a, shared_b = env.vm_on(0), env.vm_on(0)
+    _, shared_b = env.vm_on(0), env.vm_on(0)
     env.config("host", "maintenance.policy", "JustMigrate")
     migrations.fail = {shared_b}
     job = maintain(env)
@@ -158,7 +158,7 @@ def test_a_failure_at_each_step_puts_the_host_and_its_vms_back(env, migrations, 
 
 
 def test_an_agent_failure_stopping_a_vm_puts_everything_back(env, migrations, sim_agent):
-    shared_a, local_a, local_b = env.vm_on(0), env.vm_on(0, shared=False), env.vm_on(0, shared=False)
+    _, local_a, local_b = env.vm_on(0), env.vm_on(0, shared=False), env.vm_on(0, shared=False)
     sim_agent.admin("POST", "/sim/faults", {"host_uuid": env.hosts[0], "path": "/v1/vm/stop", "mode": "fail",
                                             "count": 1})
     job = maintain(env)
