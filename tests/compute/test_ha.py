@@ -9,6 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.compute import ha
+from apps.compute.flows.ha_restart import HA_RESTART_VM
 from apps.compute.models import HaRestart, VmInstance
 from apps.core.models import Job
 from apps.infra.models import Host
@@ -163,3 +164,37 @@ def test_two_concurrent_beats_restart_the_vm_exactly_once(admin_client, sim_agen
     assert vm["state"] == "Running" and vm["host_uuid"] in env.hosts[1:]
     running = [h for h in env.hosts[1:] if env.domains(h).get(uuid) == "Running"]   # hosts[0] is "down"
     assert running == [vm["host_uuid"]]
+
+
+HA_STEPS = list(HA_RESTART_VM.steps)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("step", HA_STEPS, ids=[s.step_name() for s in HA_STEPS])
+def test_a_failure_at_each_restart_step_leaves_the_vm_stopped_and_nothing_taken(env, sim_agent, monkeypatch, step):
+    uuid = env.vm_on(0, ha=True)
+    env.fail_host(sim_agent, 0)
+    original = step.run
+
+    def run_then_fail(self, ctx):
+        original(self, ctx)
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(step, "run", run_then_fail)
+    assert tick(env) == 1
+    [job] = restart_jobs(uuid)
+    assert job.state == "failed" and job.error["step"] == step.step_name()
+    vm = VmInstance.objects.get(uuid=uuid)
+    assert vm.state == "Stopped" and vm.host_id is None and vm.busy_job is None
+    assert str(vm.last_host.uuid) == env.hosts[0]
+    for other in env.hosts[1:]:   # no capacity taken, no domain left running
+        assert Host.objects.get(uuid=other).used_cpu == 0
+        assert env.domains(other).get(uuid) != "Running"
+    assert HaRestart.objects.get().state == "Pending"   # CloseHaRestart's write too was undone
+    monkeypatch.undo()
+    with env.capture(execute=True):
+        ha.run_due_restarts()   # the failure is recorded; the retry waits its delay
+    HaRestart.objects.update(next_attempt_at=timezone.now())
+    with env.capture(execute=True):
+        assert ha.run_due_restarts() == 1
+    assert env.vm(uuid)["state"] == "Running"
