@@ -198,3 +198,14 @@ def test_a_failure_at_each_restart_step_leaves_the_vm_stopped_and_nothing_taken(
     with env.capture(execute=True):
         assert ha.run_due_restarts() == 1
     assert env.vm(uuid)["state"] == "Running"
+
+
+@pytest.mark.django_db
+def test_the_ha_level_is_set_at_create_and_changed_and_queried(env):
+    uuid, job = env.create(ha_level="NeverStop")
+    assert job["state"] == "succeeded" and env.vm(uuid)["ha_level"] == "NeverStop"
+    assert [v["uuid"] for v in env.client.get("/api/v1/vm-instances/?q=ha_level=NeverStop").json()["results"]] == [uuid]
+    response = env.client.patch(f"/api/v1/vm-instances/{uuid}/", {"ha_level": None}, format="json")
+    assert response.status_code == 200 and response.json()["ha_level"] is None
+    response = env.client.patch(f"/api/v1/vm-instances/{uuid}/", {"ha_level": "Sometimes"}, format="json")
+    assert response.status_code == 400 and "ha_level" in response.json()["details"]
