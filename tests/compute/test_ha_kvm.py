@@ -23,6 +23,7 @@ from apps.infra import agent
 from apps.infra.models import Cluster, Host, Zone
 from apps.storage.models import PrimaryStorage, Volume
 
+pytestmark = pytest.mark.libvirt
 MIB = 1 << 20
 
 
