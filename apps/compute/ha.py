@@ -153,6 +153,10 @@ def confirm_down(host, now=None):
                     uuid=vm_uuid, host=host, busy_job__isnull=True, state__in=ON_FAILED_HOST).first()
                 if vm is None or not VM_STATE_MACHINE.can(vm.state, "stopped"):
                     continue
+                # a restart after an earlier failure of the same host: the old record is history (its
+                # jobs stay in the VM's job history); the row lock above serialises confirmers
+                HaRestart.objects.filter(vm_instance=vm, failed_host_uuid=host.uuid).exclude(
+                    state=HaRestartState.PENDING).delete()
                 HaRestart.objects.create(vm_instance=vm, failed_host=host, failed_host_uuid=host.uuid,
                                          next_attempt_at=now)
                 Host.objects.filter(pk=host.pk, used_cpu__gte=vm.cpu_num, used_memory__gte=vm.memory_size).update(

@@ -55,6 +55,15 @@ def test_never_stop_vm_restarts_on_another_host_once_its_host_is_confirmed_down(
     # later beats do nothing more
     assert tick(env) == 0 and len(restart_jobs(uuid)) == 1
 
+    # back on that host (migrated there, say), which fails again: restarted again
+    new_host = vm["host_uuid"]
+    Host.objects.filter(uuid=env.hosts[0]).update(status="Connected")
+    VmInstance.objects.filter(uuid=uuid).update(host=Host.objects.get(uuid=env.hosts[0]))
+    Host.objects.filter(uuid=new_host).update(used_cpu=0, used_memory=0)
+    Host.objects.filter(uuid=env.hosts[0]).update(status="Disconnected")
+    assert tick(env) == 1 and len(restart_jobs(uuid)) == 2
+    assert env.vm(uuid)["state"] == "Running" and env.vm(uuid)["host_uuid"] != env.hosts[0]
+
 
 @pytest.mark.django_db
 def test_a_vm_stopped_by_its_user_is_not_restarted(env, sim_agent):
