@@ -165,6 +165,8 @@ CELERY_BEAT_SCHEDULE = {
     # Alibaba Cloud data centres; hybrid.syncInterval (per data centre) decides which are due
     "sync-alibaba-data-centers": {"task": "apps.hybrid.tasks.sync_data_centers", "schedule": 30.0},
     "expunge-volumes": {"task": "apps.storage.tasks.expunge_volumes", "schedule": 60.0},
+    # HA: checks of Disconnected hosts with NeverStop VMs (ha/host.check.interval gates them), restarts due
+    "ha-tick": {"task": "apps.compute.tasks.ha_tick", "schedule": float(os.environ.get("HA_TICK", "5"))},
 }
 CELERY_TIMEZONE = "UTC"
 

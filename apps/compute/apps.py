@@ -24,3 +24,13 @@ class ComputeConfig(AppConfig):
         from .volume_plans import register as register_volume_plans
 
         register_volume_plans()   # the volume API's attach, detach, resize (apps.storage.data_volumes)
+        from apps.infra.maintenance import MAINTENANCE
+
+        from .flows.host_maintenance import MAINTAIN_HOST
+
+        MAINTENANCE["flow"] = MAINTAIN_HOST   # POST /hosts/<uuid>/maintain/ empties the host of VMs
+        from .ha import start_heartbeat
+
+        if start_heartbeat not in HOST_CONNECT_HOOKS:
+            HOST_CONNECT_HOOKS.append(start_heartbeat)   # the agent heartbeats on the cluster's shared storage
+        from .flows import ha_restart  # noqa: F401  (workers look the HA restart flow up by name)

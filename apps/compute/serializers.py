@@ -5,7 +5,7 @@ from rest_framework import serializers
 from apps.infra.models import Cluster, Host, Zone
 from apps.storage.models import Image, PrimaryStorageType, Volume
 
-from .models import AllocatorStrategy, InstanceOffering, VmInstance
+from .models import AllocatorStrategy, HaLevel, InstanceOffering, VmInstance
 
 
 class InstanceOfferingSerializer(ResourceSerializer):
@@ -61,8 +61,9 @@ class VmInstanceSerializer(ResourceSerializer):
         fields = ResourceSerializer.Meta.fields + [
             "state", "type", "hypervisor_type", "cpu_num", "memory_size", "allocator_strategy", "platform",
             "cloud_zone_id", "zone_uuid", "cluster_uuid", "host_uuid", "last_host_uuid", "instance_offering_uuid",
-            "account_uuid", "image_uuid", "root_volume_uuid", "nics", "destroyed_at"]
-        read_only_fields = [f for f in fields if f not in ("name", "description")]  # PATCH renames
+            "account_uuid", "image_uuid", "root_volume_uuid", "nics", "destroyed_at", "ha_level"]
+        # PATCH renames, and sets the HA level (apps/compute/ha.py)
+        read_only_fields = [f for f in fields if f not in ("name", "description", "ha_level")]
 
 
 class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
@@ -98,6 +99,9 @@ class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
     primary_storage_type = serializers.ChoiceField(
         choices=PrimaryStorageType.choices, required=False,
         help_text="put the root volume on a primary storage of this type (LocalStorage, SharedMountPoint, NFS)")
+    ha_level = serializers.ChoiceField(choices=HaLevel.choices, required=False, allow_null=True, default=None,
+                                       help_text="NeverStop: restarted on another host when its host fails "
+                                                 "(docs/maintenance-and-ha.md)")
 
     class Meta:
         model = VmInstance  # the columns name, cpu_num, memory_size... are saved in: their limits apply
@@ -139,7 +143,7 @@ class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
         return data
 
     # what only a local placement has: refused with a cloud's zone rather than silently ignored
-    LOCAL_ONLY = ("zone", "cluster", "host", "static_ips", "root_disk_size")
+    LOCAL_ONLY = ("zone", "cluster", "host", "static_ips", "root_disk_size", "ha_level")
 
     def _validate_in_cloud(self, data):
         """A create placed in a public cloud's zone: the cloud's app checks and maps it
@@ -148,7 +152,7 @@ class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
 
         for name in self.LOCAL_ONLY:
             if data.get(name):
-                field = name if name in ("static_ips", "root_disk_size") else f"{name}_uuid"
+                field = name if name in ("static_ips", "root_disk_size", "ha_level") else f"{name}_uuid"
                 raise serializers.ValidationError({field: [f"{field} places a VM on a local host: not with "
                                                            "identity_zone_uuid"]})
         request = self.context.get("request")

@@ -13,3 +13,10 @@ def expunge_vms():
     from .flows.vm_lifecycle import expunge_due_vms
 
     return expunge_due_vms()
+
+
+@shared_task(name="apps.compute.tasks.ha_tick")
+def ha_tick():
+    from .ha import ha_tick as tick
+
+    return tick()

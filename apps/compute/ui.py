@@ -30,11 +30,11 @@ class VmInstancePages(ResourcePages):
     order = 19
     columns = ["name", "state", "hypervisor_type", "host_uuid", "nics", "cpu_num", "memory_size", "created_at"]
     row_fields = ["cloud_zone_id"]     # the hypervisor cell shows a cloud's zone
-    fields = ["name", "description"]   # edit; create is the wizard (VmCreateView)
+    fields = ["name", "description", "ha_level"]   # edit; create is the wizard (VmCreateView)
     detail_fields = ["uuid", "name", "description", "state", "cpu_num", "memory_size", "host_uuid", "last_host_uuid",
                      "cluster_uuid", "zone_uuid", "image_uuid", "root_volume_uuid", "instance_offering_uuid",
                      "account_uuid", "platform", "hypervisor_type", "cloud_zone_id", "allocator_strategy", "created_at",
-                     "updated_at", "destroyed_at"]
+                     "updated_at", "destroyed_at", "ha_level"]
     actions = ["start", "stop", "reboot", "pause", "resume", "power-off",
                Action("delete", _("Destroy"), destructive=True), "recover", "expunge",
                Action("clone", _("Clone"), body=VmCloneFormSerializer),
@@ -47,7 +47,8 @@ class VmInstancePages(ResourcePages):
               "start": _("Start once created"), "root_disk_size": _("Root disk size"),
               "allocator_strategy": _("Allocator strategy"), "platform": _("Platform"),
               "hypervisor_type": _("Hypervisor"), "destroyed_at": _("Destroyed at"),
-              "cloud_zone_id": _("Cloud zone"), "identity_zone_uuid": _("Cloud zone (instead of a local host)")}
+              "cloud_zone_id": _("Cloud zone"), "identity_zone_uuid": _("Cloud zone (instead of a local host)"),
+              "ha_level": _("HA level")}
     cells = {"nics": nic_ips, "hypervisor_type": hypervisor_cell}
     sizes = ["memory_size", "root_disk_size"]   # the create wizard's
     related = [Related("volumes", "vm_instance_uuid", label=_("Volumes"))]

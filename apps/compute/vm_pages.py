@@ -38,7 +38,8 @@ STEPS = [
     ("vm-image", ["image_uuid"]),
     ("vm-size", ["instance_offering_uuid", "cpu_num", "memory_size", "root_disk_size"]),
     ("vm-networks", []),
-    ("vm-placement", ["zone_uuid", "cluster_uuid", "host_uuid", "allocator_strategy", "identity_zone_uuid"]),
+    ("vm-placement", ["zone_uuid", "cluster_uuid", "host_uuid", "allocator_strategy", "identity_zone_uuid",
+                      "ha_level"]),
 ]
 CLOUD_ONLY = ("identity_zone_uuid",)   # shown once a public cloud's app is installed (vm_clouds)
 ROWS = 500

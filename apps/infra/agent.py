@@ -35,6 +35,8 @@ PATH_TIMEOUTS = {
     "/v1/volume/rename": _STORAGE,
     "/v1/storage/mount": _STORAGE, "/v1/storage/unmount": _STORAGE, "/v1/storage/mounts": _READ,
     "/v1/vm/attach-disk": _VM, "/v1/vm/detach-disk": _VM, "/v1/volume/resize": _STORAGE,
+    "/v1/ha/heartbeat/start": _READ, "/v1/ha/heartbeat/read": ("host", "ping.timeout"),
+    "/v1/volume/export": _STORAGE,   # reads the whole file for its sha256 (a cold migration)
 }
 
 

@@ -57,7 +57,8 @@ class HostPages(ResourcePages):
     }
     sizes = ["memory_size"]
     after_create = "job"   # adding a host is a job whose steps are worth watching
-    actions = ["reconnect", "enable", "disable", "maintain", Action("delete", destructive=True)]
+    actions = ["reconnect", "enable", "disable", Action("maintain", _("Maintenance")),
+               Action("cancel-maintenance", _("Cancel maintenance")), Action("delete", destructive=True)]
     related = [Related("volumes", "host_uuid", label=_("Volumes"))]   # on its local storage
     labels = LABELS
     search_example = "status=Disconnected"

@@ -12,6 +12,7 @@ from apps.core.api.viewsets import ResourceViewSet, audit
 from apps.core.errors import CloudPortalError
 from apps.core.states import ENABLE_STATE_MACHINE
 
+from . import maintenance
 from .flows import ADD_HOST, ADD_KVM_HOST, DELETE_KVM_HOST, RECONNECT_HOST
 from .models import HOST_STATE_MACHINE, Cluster, Host, Zone
 from .serializers import ClusterSerializer, HostSerializer, ZoneSerializer
@@ -39,9 +40,13 @@ class HostViewSet(ResourceViewSet):
     joins = ("cluster", "cluster__zone")
     serializer_class = HostSerializer
     state_machine = HOST_STATE_MACHINE
-    state_actions = {"enable": "enable", "disable": "disable", "maintain": "preMaintain"}
+    state_actions = {"enable": "enable", "disable": "disable", "cancel-maintenance": "cancelMaintenance"}
     flow_actions = {"reconnect": FlowAction(RECONNECT_HOST, args=lambda host, data: {"host_uuid": str(host.uuid)},
-                                            doc="Reconnect to the host's agent (202 + job).")}
+                                            doc="Reconnect to the host's agent (202 + job)."),
+                    "maintain": FlowAction(plan=maintenance.plan,
+                                           doc="Enter maintenance: live-migrate the host's VMs away, stop what "
+                                               "cannot move (host/maintenance.policy), then Maintenance (202 + job; "
+                                               "409 naming the state when not allowed).")}
 
     def start_create(self, data):
         if data["hypervisor_type"] == "KVM":
@@ -57,12 +62,6 @@ class HostViewSet(ResourceViewSet):
     def get_delete_flow(self, host):
         """KVM hosts: the delete also stops the agent and removes its files (best effort)."""
         return DELETE_KVM_HOST if host.hypervisor_type == "KVM" else super().get_delete_flow(host)
-
-    def change_state(self, request, event):
-        response = super().change_state(request, event)
-        if event == "preMaintain":  # no VMs to move yet: maintenance is reached at once
-            return super().change_state(request, "maintain")
-        return response
 
     @extend_schema(request=None, responses={200: None})
     @action(detail=False, methods=["post"], url_path="agent-events", authentication_classes=[],

@@ -37,3 +37,6 @@ from . import clone_ops  # noqa: E402,F401  (clones, images from volumes, reinit
 from . import migration_ops  # noqa: E402,F401  (/v1/vm/migrate, /v1/volume/export, GET /files/)
 from . import shared_storage  # noqa: E402,F401
 from . import volume_ops  # noqa: E402,F401
+from . import heartbeat  # noqa: E402,F401  (HA storage heartbeat)
+from . import shared_storage  # noqa: E402,F401
+from . import migration_ops  # noqa: E402,F401  (/v1/vm/migrate, /v1/volume/export, GET /files/)

@@ -5,6 +5,7 @@ import pytest
 from apps.infra import agent
 from apps.infra.models import Cluster, Host, Zone
 from hostagent.backends.base import VM_OPS
+from hostagent.backends import routes as feature_routes
 from hostagent.backends.network_base import NETWORK_PATHS
 from hostagent.backends.routes import ROUTES
 from hostagent.backends.storage_base import STORAGE_ROUTES
@@ -28,6 +29,8 @@ EXPECTED = {
     **dict.fromkeys(["/v1/volume/create", "/v1/volume/delete", "/v1/image/uncache"], 301),
     "/v1/image/cache": 3601,
     **dict.fromkeys(["/v1/storage/mount", "/v1/storage/unmount"], 301), "/v1/storage/mounts": 31,
+    "/v1/ha/heartbeat/start": 31, "/v1/ha/heartbeat/read": 7,   # HA (hostagent/backends/heartbeat.py)
+    "/v1/volume/export": 301,   # migration (merged from i19-migration)
 }
 
 

@@ -95,7 +95,11 @@ def test_ping_fault_turns_exactly_the_targeted_host_disconnected_and_back(admin_
 @pytest.mark.django_db
 def test_maintain_and_enable_a_host(admin_client, sim_agent, sim_cluster, django_capture_on_commit_callbacks):
     uuid = add_host(admin_client, sim_cluster, capture=django_capture_on_commit_callbacks).json()["resource"]["uuid"]
-    assert admin_client.post(f"/api/v1/hosts/{uuid}/maintain/").json()["state"] == "Maintenance"
+    with django_capture_on_commit_callbacks(execute=True):   # a flow now: it empties the host first
+        response = admin_client.post(f"/api/v1/hosts/{uuid}/maintain/")
+    assert response.status_code == 202
+    assert admin_client.get(response["Location"]).json()["state"] == "succeeded"
+    assert admin_client.get(f"/api/v1/hosts/{uuid}/").json()["state"] == "Maintenance"
     assert admin_client.post(f"/api/v1/hosts/{uuid}/disable/").json()["state"] == "Disabled"
     assert admin_client.post(f"/api/v1/hosts/{uuid}/enable/").json()["state"] == "Enabled"
     with django_capture_on_commit_callbacks(execute=True):

@@ -90,6 +90,10 @@ class ReserveOnLastHost(DbStep):
         if host is None:
             raise Unplaceable("the VM has no host to start on", code="NO_HOST_AVAILABLE")
         connected_host(host)
+        if host.state == "Maintenance":   # emptied for work on it (host_maintenance.py): nothing starts there
+            raise CloudPortalError(f"host {host.name} is in Maintenance: the VM cannot start on it",
+                                   code="HOST_IN_MAINTENANCE", status=409,
+                                   details={"host_uuid": str(host.uuid), "state": host.state})
         if vm.host_id is None:
             if not host.reserve(vm.cpu_num, vm.memory_size):
                 raise Unplaceable(f"host {host.name} has not {vm.cpu_num} CPUs and {vm.memory_size} bytes free "

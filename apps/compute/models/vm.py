@@ -10,6 +10,7 @@ from apps.core.models import Resource, ResourceQuerySet, compiled
 from apps.core.secrets import EncryptedTextField
 from apps.core.states import StateMachine
 
+from .ha import HaLevel
 from .offering import AllocatorStrategy
 
 
@@ -114,6 +115,8 @@ class VmInstance(Resource):
     # a VM of a public cloud (apps/compute/vm_clouds.py): the cloud's zone it runs in; empty for a local VM
     cloud_zone_id = models.CharField(max_length=64, blank=True, default="")
     destroyed_at = models.DateTimeField(null=True, blank=True)
+    # None, or NeverStop: restarted on another host when its host fails (apps/compute/ha.py)
+    ha_level = models.CharField(max_length=16, choices=HaLevel.choices, null=True, blank=True, default=None)
 
     tenant_path = "account"
     admin_only_writes = False
@@ -130,7 +133,7 @@ class VmInstance(Resource):
                   "allocator_strategy", "platform", "cloud_zone_id", "zone_uuid", "cluster_uuid", "host_uuid",
                   "last_host_uuid",
                   "instance_offering_uuid", "account_uuid", "image_uuid", "root_volume_uuid", "created_at", "updated_at",
-                  "destroyed_at"]
+                  "destroyed_at", "ha_level"]
         aliases = {"zone_uuid": "zone__uuid", "cluster_uuid": "cluster__uuid", "host_uuid": "host__uuid",
                    "last_host_uuid": "last_host__uuid", "instance_offering_uuid": "instance_offering__uuid",
                    "account_uuid": "account__uuid", "image_uuid": "image__uuid",

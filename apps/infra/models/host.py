@@ -51,7 +51,9 @@ HOST_STATE_MACHINE = StateMachine("host", {
     (HostState.MAINTENANCE, "maintain"): HostState.MAINTENANCE,
     (HostState.MAINTENANCE, "enable"): HostState.ENABLED,
     (HostState.MAINTENANCE, "disable"): HostState.DISABLED,
-}, actions={"enable": "enable", "disable": "disable", "maintain": "preMaintain"})
+    (HostState.MAINTENANCE, "cancelMaintenance"): HostState.ENABLED,
+}, actions={"enable": "enable", "disable": "disable", "maintain": "preMaintain",
+            "cancel-maintenance": "cancelMaintenance"})
 
 
 class HostQuerySet(ResourceQuerySet):
