@@ -24,3 +24,5 @@ def read_paths():
 
 
 # the feature modules (each calls ``route`` when imported)
+from . import guest_ops  # noqa: E402,F401
+from . import config_drive  # noqa: E402,F401
