@@ -5,6 +5,7 @@ from rest_framework import serializers
 from apps.infra.models import Cluster, Host, Zone
 from apps.storage.models import Image, Volume
 
+from .guest import create_fields as guest_create_fields
 from .models import AllocatorStrategy, InstanceOffering, VmInstance
 
 
@@ -57,8 +58,10 @@ class VmInstanceSerializer(ResourceSerializer):
         fields = ResourceSerializer.Meta.fields + [
             "state", "type", "hypervisor_type", "cpu_num", "memory_size", "allocator_strategy", "platform",
             "cloud_zone_id", "zone_uuid", "cluster_uuid", "host_uuid", "last_host_uuid", "instance_offering_uuid",
-            "account_uuid", "image_uuid", "root_volume_uuid", "nics", "destroyed_at"]
-        read_only_fields = [f for f in fields if f not in ("name", "description")]  # PATCH renames
+            "account_uuid", "image_uuid", "root_volume_uuid", "nics", "destroyed_at",
+            "cpu_max", "memory_max", "boot_order", "video_type", "guest_agent", "has_cdrom", "hostname"]
+        # PATCH renames; video and guest agent apply from the next start (the define follows the row)
+        read_only_fields = [f for f in fields if f not in ("name", "description", "video_type", "guest_agent")]
 
 
 class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
@@ -89,6 +92,7 @@ class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
     platform = serializers.CharField(max_length=32, required=False)
     start = serializers.BooleanField(required=False, default=True)
     count = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=1)
+    locals().update(guest_create_fields.fields())   # ISO, cloud-init, video, guest agent, maximums, QoS
 
     class Meta:
         model = VmInstance  # the columns name, cpu_num, memory_size... are saved in: their limits apply
@@ -125,7 +129,7 @@ class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
             raise serializers.ValidationError({"static_ips": [f"{unknown[0]} is not one of l3_network_uuids"]})
         if data["static_ips"] and data["count"] > 1:
             raise serializers.ValidationError({"static_ips": ["static IPs need count 1"]})
-        return data
+        return guest_create_fields.validate(data)
 
     # what only a local placement has: refused with a cloud's zone rather than silently ignored
     LOCAL_ONLY = ("zone", "cluster", "host", "static_ips", "root_disk_size")

@@ -12,6 +12,7 @@ from . import vm_clouds, vm_service
 from .console.api import console_action
 from .flows import CREATE_VM
 from .flows.vm_lifecycle import plan_action
+from .guest.plans import GUEST_ACTIONS
 from .models import InstanceOffering, VmInstance, VmNic
 from .serializers import InstanceOfferingSerializer, VmCreateSerializer, VmInstanceSerializer
 
@@ -56,6 +57,7 @@ class VmInstanceViewSet(ResourceViewSet):
     create_serializer_class = VmCreateSerializer
     flow_actions = {name: _vm_action(name, f"{name} the VM (a flow: 202 + job; 409 naming the state when not "
                                            "allowed).") for name in VM_ACTIONS}
+    flow_actions.update(GUEST_ACTIONS)   # ISO, boot order, password, CPU/memory, QoS (apps/compute/guest/plans.py)
     delete_action = _vm_action("destroy", "DELETE destroys the VM into the recycle bin (vm.deletionPolicy "
                                           "decides what follows).")
     console = console_action()   # POST .../<uuid>/console/ (apps/compute/console/api.py)

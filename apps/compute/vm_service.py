@@ -7,6 +7,7 @@ from apps.core.flows import start_job
 
 from . import vm_clouds
 from .console.password import generate_password
+from .guest import create_fields as guest_create_fields
 from .models import VmInstance
 
 
@@ -22,6 +23,7 @@ def create_args(data):
         "root_disk_size": data.get("root_disk_size"),
         "strategy": data.get("allocator_strategy") or "DefaultHostAllocatorStrategy",
         "start": data.get("start", True),
+        **guest_create_fields.flow_args(data),
     }
 
 
@@ -40,7 +42,7 @@ def new_vms(data, account):
             account=account, cpu_num=args["cpu_num"], memory_size=args["memory_size"], image=data["image"],
             instance_offering=data.get("instance_offering"),
             platform=data.get("platform") or data["image"].platform or "Linux", allocator_strategy=args["strategy"],
-            console_password=generate_password(), busy_job=job_uuid)
+            console_password=generate_password(), busy_job=job_uuid, **guest_create_fields.row_fields(data))
         made.append((vm, job_uuid, {**args, "vm_uuid": str(vm.uuid)}))
     return made
 

@@ -35,6 +35,9 @@ class Volume(Resource):
     image_sha256 = models.CharField(max_length=64, blank=True, default="",
                                     help_text="the image cache this volume is backed by")
     vm_instance_uuid = models.UUIDField(null=True, blank=True, db_index=True)
+    # disk QoS (<iotune>): 0 means no limit
+    iops_limit = models.PositiveIntegerField(default=0, help_text="total I/O operations per second")
+    bandwidth_limit = models.BigIntegerField(default=0, help_text="total bytes per second")
 
     tenant_path = "account"
 
