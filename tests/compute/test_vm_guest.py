@@ -128,7 +128,7 @@ def test_a_failed_live_cpu_change_leaves_row_capacity_and_domain_as_they_were(en
     before = Host.objects.get(pk=host.pk)
     env.sim.admin("POST", "/sim/faults", {"path": "/v1/vm/cpu-memory", "mode": "fail", "count": 1})
     job = env.action(vm_uuid, "set-cpu-memory", {"cpu_num": 2})
-    assert job["state"] == "failed" and job["error"]["code"] == "INJECTED_FAILURE", job
+    assert job["state"] == "failed" and job["error"]["step"] == "ApplyCpuMemory", job   # the injected 503
     after = Host.objects.get(pk=host.pk)
     assert (after.used_cpu, after.used_memory) == (before.used_cpu, before.used_memory)
     assert VmInstance.objects.get(uuid=vm_uuid).cpu_num == 1 and domain(env, vm_uuid)["cpu_num"] == 1

@@ -19,6 +19,12 @@ from apps.storage.models import Volume
 from ..models import VmInstance, VmNic
 
 
+def vm_row(ctx):
+    """The VM's row the create flow read (flows/vm_create.py keeps it under this key): the define
+    reads it, so a column written here is set on it too."""
+    return ctx.cached(("vm", str(ctx.args["vm_uuid"])), lambda: VmInstance.objects.get(uuid=ctx.args["vm_uuid"]))
+
+
 class HoldInstallIso(RemoteStep):
     """A VM created from an ISO boots it from its drive: the drive counts its own reference to the
     cache the root volume's step fetched (no second download), so detaching the ISO later leaves
@@ -34,6 +40,7 @@ class HoldInstallIso(RemoteStep):
         cache.acquire(ctx_primary_storage(ctx), ctx_host(ctx), ctx_image(ctx),
                       request_id=f"{ctx.job.uuid}-cache-install-iso", on_counted=record)
         VmInstance.objects.filter(uuid=ctx.args["vm_uuid"]).update(cdrom_cache_id=ctx.install_iso_cache_id)
+        vm_row(ctx).cdrom_cache_id = ctx.install_iso_cache_id
 
     def rollback(self, ctx):
         if ctx.get("install_iso_cache_id"):
@@ -82,12 +89,13 @@ class BuildConfigDrive(RemoteStep):
     def run(self, ctx):
         if not ctx.args.get("config_drive") or ctx.get("config_drive_path"):
             return
-        vm = VmInstance.objects.get(uuid=ctx.args["vm_uuid"])
+        vm = vm_row(ctx)
         path = config_drive_path(ctx_primary_storage(ctx), vm.uuid)
         agent.call(ctx_host(ctx), "/v1/vm/config-drive", {"path": path, **drive_contents(vm)},
                    request_id=f"{ctx.job.uuid}-config-drive")
         ctx.config_drive_path = path
         VmInstance.objects.filter(pk=vm.pk).update(config_drive_path=path)
+        vm.config_drive_path = path
 
     def rollback(self, ctx):
         path = ctx.get("config_drive_path") or (
