@@ -50,6 +50,7 @@ class VmInstanceSerializer(ResourceSerializer):
     instance_offering_uuid = serializers.UUIDField(source="instance_offering.uuid", read_only=True,
                                                    allow_null=True, default=None)
     account_uuid = serializers.UUIDField(source="account.uuid", read_only=True)
+    video_type = serializers.ChoiceField(choices=guest_create_fields.VIDEO_TYPES, required=False)
 
     class Meta(ResourceSerializer.Meta):
         from .models import VmInstance

@@ -29,6 +29,9 @@ PATH_TIMEOUTS = {
                                    "/v1/dhcp/release", "/v1/dhcp/delete", "/v1/network/cleanup")},
     "/v1/volume/create": _STORAGE, "/v1/volume/delete": _STORAGE, "/v1/image/uncache": _STORAGE,
     "/v1/image/cache": ("image", "download.timeout"),
+    # guest settings (apps/compute/guest/): live domain changes, the guest agent, a small ISO written
+    **{f"/v1/vm/{op}": _VM for op in ("cdrom", "cpu-memory", "qos", "password")},
+    "/v1/vm/config-drive": _STORAGE,
 }
 
 

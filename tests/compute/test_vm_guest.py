@@ -151,3 +151,70 @@ def test_qos_is_recorded_and_applied_live_and_undone_when_the_agent_fails(env):
     other = env.client.post(f"/api/v1/vm-instances/{vm_uuid}/set-qos/", {"volumes": [
         {"uuid": "00000000-0000-4000-8000-000000000000", "iops_limit": 1}]}, format="json")
     assert other.status_code == 400
+
+
+def _everything(env, vm_uuid):
+    """What a guest-settings flow may change: the VM row, its volumes' and NICs' limits, host
+    capacity, image cache counts, and the domain's definition on the (simulated) host."""
+    vm = VmInstance.objects.get(uuid=vm_uuid)
+    columns = {f.attname: getattr(vm, f.attname) for f in VmInstance._meta.concrete_fields
+               if f.attname not in ("updated_at", "busy_job")}
+    return (columns, list(Volume.objects.filter(vm_instance_uuid=vm_uuid).values("iops_limit", "bandwidth_limit")),
+            list(VmNic.objects.filter(vm_instance=vm).values("inbound_bandwidth", "outbound_bandwidth")),
+            list(Host.objects.order_by("pk").values_list("used_cpu", "used_memory")),
+            list(ImageCache.objects.order_by("pk").values_list("pk", "ref_count")), domain(env, vm_uuid))
+
+
+CASES = {
+    "attach-iso": lambda env, iso, vm, nic: {"image_uuid": iso},
+    "detach-iso": lambda env, iso, vm, nic: {},
+    "set-boot-order": lambda env, iso, vm, nic: {"boot_order": ["hd", "cdrom"]},
+    "set-cpu-memory": lambda env, iso, vm, nic: {"cpu_num": 2, "memory_size": GIB},
+    "set-qos": lambda env, iso, vm, nic: {"volumes": [{"uuid": str(vm.root_volume.uuid), "iops_limit": 9}],
+                                          "nics": [{"uuid": str(nic.uuid), "outbound_bandwidth": 1 << 20}]},
+}
+
+
+def test_a_failure_at_each_step_of_each_guest_flow_leaves_nothing_changed(env, tmp_path, monkeypatch):
+    """One VM (made from an ISO, so every flow has something to change) for every flow and step."""
+    from apps.compute.guest.plans import GUEST_ACTIONS
+
+    iso = iso_image(env, tmp_path)
+    vm_uuid, job = env.create(image_uuid=iso, root_disk_size=GIB, cpu_max=2, memory_max=GIB)
+    assert job["state"] == "succeeded", job
+    vm = VmInstance.objects.get(uuid=vm_uuid)
+    nic = VmNic.objects.get(vm_instance=vm)
+    for name in ("detach-iso", "attach-iso", "set-boot-order", "set-cpu-memory", "set-qos"):
+        body = CASES[name](env, iso, vm, nic)
+        flow, _ = GUEST_ACTIONS[name].plan(VmInstance.objects.get(uuid=vm_uuid), body)
+        for step in flow.steps:
+            before = _everything(env, vm_uuid)
+
+            def boom(self, ctx):
+                raise RuntimeError("injected")
+
+            with monkeypatch.context() as patch:
+                patch.setattr(step, "run", boom)
+                job = env.action(vm_uuid, name, body)
+            assert job["state"] == "failed" and job["error"]["step"] == step.step_name(), job
+            assert _everything(env, vm_uuid) == before, (name, step.step_name())
+        assert env.action(vm_uuid, name, body)["state"] == "succeeded", name   # and then it works
+
+
+def test_expunge_releases_the_iso_drive_and_removes_the_config_drive(env, tmp_path):
+    iso = iso_image(env, tmp_path)
+    counts = dict(ImageCache.objects.values_list("pk", "ref_count"))
+    vm_uuid, _ = env.create(image_uuid=iso, root_disk_size=GIB, hostname="gone")
+    vm = VmInstance.objects.get(uuid=vm_uuid)
+    host, drive = vm.host, vm.config_drive_path
+    status, disk = env.sim.admin("GET", f"/sim/hosts/{host.uuid}")
+    response, job = env.job("delete", f"/api/v1/vm-instances/{vm_uuid}/")
+    assert job["state"] == "succeeded", job
+    assert env.action(vm_uuid, "expunge")["state"] == "succeeded"
+    assert {pk: n for pk, n in ImageCache.objects.values_list("pk", "ref_count")} == counts or \
+        not ImageCache.objects.filter(image__uuid=iso).exists()
+    from apps.infra import agent
+
+    with pytest.raises(Exception) as gone:
+        agent.call(Host.objects.get(pk=host.pk), "/v1/volume/info", {"path": drive})
+    assert "VOLUME_NOT_FOUND" in str(gone.value.code if hasattr(gone.value, "code") else gone.value)

@@ -21,6 +21,7 @@ from apps.infra.models import Host
 from ..globalconfig import STOP_TIMEOUT
 from ..models import VM_STATE_MACHINE, VmInstance, VmNic
 from .vm_common import connected_host, define_body, fire, hypervisor, ignore_missing, vm_of
+from ..guest.flows import ReleaseGuestFiles
 
 
 class Begin(DbStep):
@@ -225,7 +226,7 @@ DESTROY_VM = Flow("destroy-vm", [Begin.of("destroying"), RemoveDomain, End.of("d
 # expunge removes the domain again: one a destroy could not reach (or an older portal left) goes
 # before its disk does
 EXPUNGE_VM = Flow("expunge-vm", [Begin.of("expunging"), RemoveDomain, PrepareExpunge, DeleteRootVolume,
-                                 ReleaseAddresses, DeleteVmRow], action="expunge-vm")
+                                 ReleaseAddresses, ReleaseGuestFiles, DeleteVmRow], action="expunge-vm")
 
 # API action -> (flow, the event the view checks before starting it)
 ACTIONS = {
@@ -240,7 +241,8 @@ ACTIONS = {
 
 DESTROY_AND_EXPUNGE_VM = Flow("destroy-expunge-vm", [
     Begin.of("destroying"), RemoveDomain, End.of("destroyed", release_host=True),
-    Begin.of("expunging"), RemoveDomain, PrepareExpunge, DeleteRootVolume, ReleaseAddresses, DeleteVmRow,
+    Begin.of("expunging"), RemoveDomain, PrepareExpunge, DeleteRootVolume, ReleaseAddresses, ReleaseGuestFiles,
+    DeleteVmRow,
 ], action="destroy-vm")
 
 # what an action needs of the VM's host before it starts (destroy/expunge can do without one)

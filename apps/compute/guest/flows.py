@@ -21,8 +21,15 @@ def running(vm):
     return vm.state == VmState.RUNNING and vm.host_id is not None
 
 
-def _live(ctx, vm, path, body):
-    return hypervisor(ctx, connected_host(vm.host), path, {"vm_uuid": str(vm.uuid), **body})
+def _live(ctx, vm, path, body, undo=False):
+    """``path`` for the running VM on its host. An undo has a request id of its own: the agent
+    answers a repeated id with the first answer (idempotency), and the undo is another request."""
+    if not undo:
+        return hypervisor(ctx, connected_host(vm.host), path, {"vm_uuid": str(vm.uuid), **body})
+    from apps.infra import agent
+
+    return agent.call(connected_host(vm.host), path, {"vm_uuid": str(vm.uuid), **body},
+                      request_id=f"{ctx.job.uuid}:{path}:undo")
 
 
 # --- ISO drive ---------------------------------------------------------------------------------------
@@ -72,7 +79,7 @@ class ChangeMedia(RemoteStep):
     def rollback(self, ctx):
         if ctx.get("media_changed"):
             vm = vm_of(ctx)
-            _live(ctx, vm, "/v1/vm/cdrom", {"target": ISO_TARGET, "path": ctx.get("previous_iso_path")})
+            _live(ctx, vm, "/v1/vm/cdrom", {"target": ISO_TARGET, "path": ctx.get("previous_iso_path")}, undo=True)
             del ctx.media_changed
 
 
@@ -194,7 +201,8 @@ class ApplyCpuMemory(RemoteStep):
     def rollback(self, ctx):
         if ctx.get("applied_live"):
             vm = vm_of(ctx)
-            _live(ctx, vm, "/v1/vm/cpu-memory", {"cpu_num": ctx.cpu_before, "memory_size": ctx.memory_before})
+            _live(ctx, vm, "/v1/vm/cpu-memory", {"cpu_num": ctx.cpu_before, "memory_size": ctx.memory_before},
+                  undo=True)
             del ctx.applied_live
 
 
@@ -282,7 +290,7 @@ class ApplyQos(RemoteStep, NoRollback):
             old["nic_bandwidth"][mac] = {"inbound": limits.get("inbound_bandwidth", 0),
                                          "outbound": limits.get("outbound_bandwidth", 0)}
         try:
-            _live_again(ctx, vm, old)
+            _live(ctx, vm, "/v1/vm/qos", old, undo=True)
         except CloudPortalError:
             pass   # the next define (start) sets the rows' values anyway
 
@@ -290,9 +298,28 @@ class ApplyQos(RemoteStep, NoRollback):
 SET_QOS = Flow("set-vm-qos", [RecordQos, ApplyQos], action="set-vm-qos")
 
 
-def _live_again(ctx, vm, body):
-    from apps.infra import agent
 
-    # a request id of its own: the job's id for this path is the failed call's
-    return agent.call(connected_host(vm.host), "/v1/vm/qos", {"vm_uuid": str(vm.uuid), **body},
-                      request_id=f"{ctx.job.uuid}:/v1/vm/qos:put-back")
+# --- expunge ---------------------------------------------------------------------------------------------
+class ReleaseGuestFiles(RemoteStep, NoRollback):
+    """Expunge: the ISO drive's image cache reference and the config drive's file go with the VM
+    (before its row: a retry finds the columns still set, and each part is idempotent)."""
+
+    def run(self, ctx):
+        vm = VmInstance.objects.filter(uuid=ctx.args["vm_uuid"]).select_related("host", "last_host").first()
+        if vm is None:
+            return
+        if vm.config_drive_path:
+            host = vm.host or vm.last_host
+            if host is not None:
+                try:
+                    hypervisor(ctx, connected_host(host), "/v1/volume/delete", {"path": vm.config_drive_path})
+                except CloudPortalError as exc:   # an unreachable host keeps a small stale file; the VM still goes
+                    ctx.config_drive_left = {"host_uuid": str(host.uuid), "code": exc.code}
+            VmInstance.objects.filter(pk=vm.pk).update(config_drive_path="")
+        if vm.cdrom_cache_id:
+            # the column cleared and the reference dropped in one transaction: counted once
+            from django.db import transaction
+
+            with transaction.atomic():
+                if VmInstance.objects.filter(pk=vm.pk, cdrom_cache_id=vm.cdrom_cache_id).update(cdrom_cache_id=None):
+                    cache.release(vm.cdrom_cache_id)

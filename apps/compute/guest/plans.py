@@ -24,40 +24,40 @@ def _state(vm, allowed=LIVE_STATES):
                                status=409)
 
 
-class AttachIsoBody(serializers.Serializer):
+class VmAttachIsoBody(serializers.Serializer):
     image_uuid = serializers.UUIDField()
 
 
-class BootOrderBody(serializers.Serializer):
+class VmBootOrderBody(serializers.Serializer):
     boot_order = serializers.ListField(child=serializers.ChoiceField(choices=BOOT_DEVICES), min_length=1,
                                        max_length=3)
 
 
-class PasswordBody(serializers.Serializer):
+class VmPasswordBody(serializers.Serializer):
     user = serializers.CharField(max_length=64, default="root")
     password = serializers.CharField(max_length=256, trim_whitespace=False)
 
 
-class CpuMemoryBody(serializers.Serializer):
+class VmCpuMemoryBody(serializers.Serializer):
     cpu_num = serializers.IntegerField(min_value=1, max_value=1024, required=False)
     memory_size = serializers.IntegerField(min_value=16 * 1024 * 1024, required=False, help_text="bytes")
 
 
-class VolumeQos(serializers.Serializer):
+class VmVolumeQos(serializers.Serializer):
     uuid = serializers.UUIDField()
     iops_limit = serializers.IntegerField(min_value=0, max_value=10 ** 7, required=False)
     bandwidth_limit = serializers.IntegerField(min_value=0, required=False, help_text="bytes/s")
 
 
-class NicQos(serializers.Serializer):
+class VmNicQos(serializers.Serializer):
     uuid = serializers.UUIDField()
     inbound_bandwidth = serializers.IntegerField(min_value=0, required=False, help_text="bytes/s")
     outbound_bandwidth = serializers.IntegerField(min_value=0, required=False, help_text="bytes/s")
 
 
-class QosBody(serializers.Serializer):
-    volumes = VolumeQos(many=True, required=False, default=list)
-    nics = NicQos(many=True, required=False, default=list)
+class VmQosBody(serializers.Serializer):
+    volumes = VmVolumeQos(many=True, required=False, default=list)
+    nics = VmNicQos(many=True, required=False, default=list)
 
 
 def plan_attach_iso(vm, data):
@@ -132,17 +132,17 @@ def plan_qos(vm, data):
 
 
 GUEST_ACTIONS = {
-    "attach-iso": FlowAction(plan=plan_attach_iso, body=AttachIsoBody,
+    "attach-iso": FlowAction(plan=plan_attach_iso, body=VmAttachIsoBody,
                              doc="Put an ISO image in the VM's drive (live when it runs; 202 + job)."),
     "detach-iso": FlowAction(plan=plan_detach_iso, doc="Eject the VM's ISO (live when it runs; 202 + job)."),
-    "set-boot-order": FlowAction(plan=plan_boot_order, body=BootOrderBody,
+    "set-boot-order": FlowAction(plan=plan_boot_order, body=VmBootOrderBody,
                                  doc="Boot order (hd, cdrom, network): from the VM's next boot (202 + job)."),
-    "change-password": FlowAction(plan=plan_password, body=PasswordBody,
+    "change-password": FlowAction(plan=plan_password, body=VmPasswordBody,
                                   doc="Set a guest user's password through the QEMU guest agent (running VM; the "
                                       "job fails with GUEST_AGENT_UNAVAILABLE when no agent answers)."),
-    "set-cpu-memory": FlowAction(plan=plan_cpu_memory, body=CpuMemoryBody,
+    "set-cpu-memory": FlowAction(plan=plan_cpu_memory, body=VmCpuMemoryBody,
                                  doc="vCPUs and memory: live within cpu_max/memory_max, or any size when stopped "
                                      "(202 + job; the host's capacity follows)."),
-    "set-qos": FlowAction(plan=plan_qos, body=QosBody,
+    "set-qos": FlowAction(plan=plan_qos, body=VmQosBody,
                           doc="Disk IOPS/bandwidth per volume and in/out bandwidth per NIC (live when it runs)."),
 }
