@@ -35,7 +35,7 @@ class VmBootOrderBody(serializers.Serializer):
 
 class VmPasswordBody(serializers.Serializer):
     user = serializers.CharField(max_length=64, default="root")
-    password = serializers.CharField(max_length=256, trim_whitespace=False)
+    password = serializers.CharField(max_length=256, trim_whitespace=False, style={"input_type": "password"})
 
 
 class VmCpuMemoryBody(serializers.Serializer):
