@@ -22,4 +22,6 @@ def apply_parts(vm, body):
 
 
 # the parts, one module each (imported last: they import ``define_part`` from here)
-from .guest import define_part as _guest_define_part  # noqa: E402,F401
+from .guest_define import guest_settings  # noqa: E402
+
+define_part(guest_settings)

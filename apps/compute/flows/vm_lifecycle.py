@@ -21,7 +21,7 @@ from apps.infra.models import Host
 from ..globalconfig import STOP_TIMEOUT
 from ..models import VM_STATE_MACHINE, VmInstance, VmNic
 from .vm_common import connected_host, define_body, fire, hypervisor, ignore_missing, vm_of
-from ..guest.flows import ReleaseGuestFiles
+from .guest import ReleaseGuestFiles
 
 
 class Begin(DbStep):

@@ -4,9 +4,10 @@ import re
 
 from rest_framework import serializers
 
-from apps.storage.models import ImageFormat
+from apps.storage.models import ImageFormat, Volume
 
-from .plans import BOOT_DEVICES, VIDEO_TYPES
+from ..models import VmInstance, VmNic
+from .plans import BOOT_DEVICES, VIDEO_TYPES, most
 
 HOSTNAME_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 SSH_KEY_RE = re.compile(r"^(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$")
@@ -16,7 +17,8 @@ def fields():
     return {
         "cpu_max": serializers.IntegerField(min_value=1, max_value=1024, required=False,
                                             help_text="vCPUs the VM may grow to while running"),
-        "memory_max": serializers.IntegerField(min_value=16 * 1024 * 1024, required=False,
+        "memory_max": serializers.IntegerField(min_value=16 * 1024 * 1024, max_value=most(VmInstance, "memory_max"),
+                                               required=False,
                                                help_text="bytes the VM may grow to while running"),
         "boot_order": serializers.ListField(child=serializers.ChoiceField(choices=BOOT_DEVICES), required=False,
                                             min_length=1, max_length=3),
@@ -29,9 +31,11 @@ def fields():
         "ssh_keys": serializers.ListField(child=serializers.CharField(max_length=16384), required=False,
                                           default=list, max_length=32),
         "root_iops_limit": serializers.IntegerField(min_value=0, max_value=10 ** 7, required=False, default=0),
-        "root_bandwidth_limit": serializers.IntegerField(min_value=0, required=False, default=0, help_text="bytes/s"),
-        "inbound_bandwidth": serializers.IntegerField(min_value=0, required=False, default=0, help_text="bytes/s"),
-        "outbound_bandwidth": serializers.IntegerField(min_value=0, required=False, default=0, help_text="bytes/s"),
+        "root_bandwidth_limit": serializers.IntegerField(min_value=0, max_value=most(Volume, "bandwidth_limit"),
+                                                         required=False, default=0, help_text="bytes/s"),
+        **{f"{way}_bandwidth": serializers.IntegerField(min_value=0, max_value=most(VmNic, f"{way}_bandwidth"),
+                                                        required=False, default=0, help_text="bytes/s")
+           for way in ("inbound", "outbound")},
     }
 
 

@@ -3,14 +3,22 @@
 from rest_framework import serializers
 
 from apps.core.api.flowstarts import FlowAction
+from apps.core.api.serializers import column_range
 from apps.core.errors import CloudPortalError, InvalidArgument, InvalidState
 from apps.core.secrets import encrypt
 from apps.storage.models import Image, ImageFormat, Volume
 
-from ..models import VmNic, VmState
-from . import flows
+from ..flows import guest as flows
+from ..models import VmInstance, VmNic, VmState
 
 BOOT_DEVICES = ("hd", "cdrom", "network")
+
+
+def most(model, field):
+    """The largest value ``model.field``'s column holds (a serializer's max_value)."""
+    return column_range(model._meta.get_field(field))[1]
+
+
 VIDEO_TYPES = ("vga", "qxl", "cirrus", "virtio")
 LIVE_STATES = (VmState.RUNNING, VmState.STOPPED)
 
@@ -40,19 +48,23 @@ class VmPasswordBody(serializers.Serializer):
 
 class VmCpuMemoryBody(serializers.Serializer):
     cpu_num = serializers.IntegerField(min_value=1, max_value=1024, required=False)
-    memory_size = serializers.IntegerField(min_value=16 * 1024 * 1024, required=False, help_text="bytes")
+    memory_size = serializers.IntegerField(min_value=16 * 1024 * 1024, max_value=most(VmInstance, "memory_size"),
+                                           required=False, help_text="bytes")
 
 
 class VmVolumeQos(serializers.Serializer):
     uuid = serializers.UUIDField()
     iops_limit = serializers.IntegerField(min_value=0, max_value=10 ** 7, required=False)
-    bandwidth_limit = serializers.IntegerField(min_value=0, required=False, help_text="bytes/s")
+    bandwidth_limit = serializers.IntegerField(min_value=0, max_value=most(Volume, "bandwidth_limit"), required=False,
+                                               help_text="bytes/s")
 
 
 class VmNicQos(serializers.Serializer):
     uuid = serializers.UUIDField()
-    inbound_bandwidth = serializers.IntegerField(min_value=0, required=False, help_text="bytes/s")
-    outbound_bandwidth = serializers.IntegerField(min_value=0, required=False, help_text="bytes/s")
+    inbound_bandwidth = serializers.IntegerField(min_value=0, max_value=most(VmNic, "inbound_bandwidth"),
+                                                 required=False, help_text="bytes/s")
+    outbound_bandwidth = serializers.IntegerField(min_value=0, max_value=most(VmNic, "outbound_bandwidth"),
+                                                  required=False, help_text="bytes/s")
 
 
 class VmQosBody(serializers.Serializer):

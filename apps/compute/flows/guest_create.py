@@ -1,7 +1,9 @@
-"""Steps of the VM create flow (flows/vm_create.py) for guest settings, before the define:
+"""Steps of the VM create flow (vm_create.py) for guest settings, before the define:
 
-    ... CreateRootVolume -> AllocateNicIps -> RecordNics -> HoldInstallIso -> RecordCreateQos
-    -> BuildConfigDrive -> DefineOnHypervisor ...
+    ... CreateRootVolume -> AllocateNicIps -> RecordNics -> RecordCreateQos -> ApplyDhcp
+    -> HoldInstallIso -> BuildConfigDrive -> DefineOnHypervisor ...
+
+(RecordCreateQos beside RecordNics: one transaction and job write for both.)
 
 Create args read (all optional): ``install_iso`` (the image is an ISO: it also goes in the drive),
 ``root_iops_limit``, ``root_bandwidth_limit``, ``inbound_bandwidth``, ``outbound_bandwidth`` (every
@@ -107,5 +109,3 @@ class BuildConfigDrive(RemoteStep):
         if ctx.get("config_drive_path"):
             del ctx.config_drive_path
 
-
-GUEST_CREATE_STEPS = [HoldInstallIso, RecordCreateQos, BuildConfigDrive]

@@ -1,12 +1,11 @@
-"""The guest settings of a VM's define body (apps/compute/define_parts.py): rows only, no host.
+"""The guest settings of a VM's define body (registered in apps/compute/define_parts.py, which
+imports this module: it does not import that one back): rows only, no host.
 
 The CD-ROMs take fixed SATA targets, the last units of the first AHCI controller: the live
 media change names its drive by them, libvirt needs no extra controller, and other disks'
 automatic targets (sda, sdb...) go around them.
 """
 from apps.storage.models import ImageCache, Volume
-
-from ..define_parts import define_part
 
 ISO_TARGET = "sdf"
 CONFIG_DRIVE_TARGET = "sde"
@@ -31,7 +30,6 @@ def bandwidth_of(nic):
     return {key: getattr(nic, f"{key}_bandwidth") for key in ("inbound", "outbound") if getattr(nic, f"{key}_bandwidth")}
 
 
-@define_part
 def guest_settings(vm, body):
     body["video"] = vm.video_type or "vga"
     body["guest_agent"] = bool(vm.guest_agent)

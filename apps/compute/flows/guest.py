@@ -4,7 +4,7 @@ stopped VM only records it: its next start defines the domain from the rows (def
 The remote call comes last or is undone by the step itself, so a failure leaves rows, capacity,
 image cache references and the domain as they were.
 
-The view checks state and limits first (``plans.py``); the steps check again on the row.
+The view checks state and limits first (``apps/compute/guest/plans.py``); the steps check again on the row.
 """
 from apps.core.errors import CloudPortalError, InvalidState, Unplaceable
 from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
@@ -12,9 +12,9 @@ from apps.core.secrets import decrypt
 from apps.storage import cache
 from apps.storage.models import Image, Volume
 
-from ..flows.vm_common import connected_host, define_body, hypervisor, vm_of
+from ..guest_define import ISO_TARGET, iso_path
 from ..models import VmInstance, VmNic, VmState
-from .define_part import ISO_TARGET, iso_path
+from .vm_common import connected_host, define_body, hypervisor, vm_of
 
 
 def running(vm):
@@ -258,7 +258,7 @@ class ApplyQos(RemoteStep, NoRollback):
     applied before the one that failed are set back to the rows' previous values here."""
 
     def run(self, ctx):
-        from .define_part import bandwidth_of, iotune_of
+        from ..guest_define import bandwidth_of, iotune_of
 
         vm = vm_of(ctx)
         body = {"iotune": {}, "nic_bandwidth": {}}
