@@ -218,3 +218,16 @@ def test_expunge_releases_the_iso_drive_and_removes_the_config_drive(env, tmp_pa
     with pytest.raises(Exception) as gone:
         agent.call(Host.objects.get(pk=host.pk), "/v1/volume/info", {"path": drive})
     assert "VOLUME_NOT_FOUND" in str(gone.value.code if hasattr(gone.value, "code") else gone.value)
+
+
+def test_another_account_cannot_see_or_change_a_vm_s_guest_settings(env):
+    from apps.core.testing import client_for, make_account
+
+    vm_uuid, _ = env.create(cpu_max=2)
+    user = make_account("tenant-b")
+    other = client_for(user)
+    for name, body in (("set-cpu-memory", {"cpu_num": 2}), ("change-password", {"password": "x"}),
+                       ("set-boot-order", {"boot_order": ["hd"]}), ("detach-iso", {})):
+        response = other.post(f"/api/v1/vm-instances/{vm_uuid}/{name}/", body, format="json")
+        assert response.status_code == 404 and response.json()["code"] == "NOT_FOUND", (name, response.content)
+    assert VmInstance.objects.get(uuid=vm_uuid).cpu_num == 1

@@ -210,10 +210,13 @@ class RecordCpuMemory(DbStep, NoRollback):
     """The row's new size; what a running VM shrank by goes back to its host."""
 
     def run(self, ctx):
-        vm = VmInstance.objects.select_for_update().select_related("host").get(uuid=ctx.args["vm_uuid"])
+        vm = VmInstance.objects.select_for_update().get(uuid=ctx.args["vm_uuid"])
         cpu, memory = ctx.args.get("cpu_num", vm.cpu_num), ctx.args.get("memory_size", vm.memory_size)
-        if running(vm):
-            vm.host.release(max(0, vm.cpu_num - cpu), max(0, vm.memory_size - memory))
+        held = ctx.get("reserved_growth")
+        if held is not None:   # it ran when ReserveGrowth looked: the host it holds capacity on
+            from apps.infra.models import Host
+
+            Host.objects.get(uuid=held[2]).release(max(0, vm.cpu_num - cpu), max(0, vm.memory_size - memory))
         vm.cpu_num, vm.memory_size = cpu, memory
         # a stopped VM may change beyond its maximums: they follow
         vm.cpu_max = max(vm.cpu_max or 0, cpu) if vm.cpu_max else None
