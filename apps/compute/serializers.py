@@ -65,7 +65,7 @@ class VmInstanceSerializer(ResourceSerializer):
         read_only_fields = [f for f in fields if f not in ("name", "description", "video_type", "guest_agent")]
 
 
-class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
+class VmCreateSerializer(BuiltOnceFieldsMixin, guest_create_fields.GuestCreateFields, serializers.Serializer):
     """``POST /vm-instances/``: an offering or cpu_num + memory_size, an image, L3 networks. Its
     fields are copied per request the cheap way (BuiltOnceFieldsMixin): DRF's deep copy made each
     UuidRelatedField again, a tenth of the web's CPU for a create."""
@@ -93,7 +93,6 @@ class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
     platform = serializers.CharField(max_length=32, required=False)
     start = serializers.BooleanField(required=False, default=True)
     count = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=1)
-    locals().update(guest_create_fields.fields())   # ISO, cloud-init, video, guest agent, maximums, QoS
 
     class Meta:
         model = VmInstance  # the columns name, cpu_num, memory_size... are saved in: their limits apply

@@ -10,6 +10,7 @@ Create args read (all optional): ``install_iso`` (the image is an ISO: it also g
 NIC), and ``config_drive`` (the VM row's hostname, user_data and ssh_keys say what it holds).
 """
 import json
+import re
 
 from apps.core.flows import DbStep, RemoteStep
 from apps.infra import agent
@@ -73,11 +74,16 @@ def config_drive_path(ps, vm_uuid):
     return f"{ps.url.rstrip('/')}/configDrives/{vm_uuid}/cidata.iso"
 
 
+def hostname_from(name):
+    """A VM's name as a hostname (letters, digits and '-', at most 63), for a VM given none."""
+    return re.sub(r"[^A-Za-z0-9-]+", "-", name).strip("-")[:63].strip("-") or "vm"
+
+
 def drive_contents(vm):
     """user-data, meta-data and what the agent needs: SSH keys go in meta-data's ``public-keys``
     (cloud-init's NoCloud reads them there), so a user's own user-data needs no merging."""
     keys = [line.strip() for line in vm.ssh_keys.splitlines() if line.strip()]
-    meta = {"instance-id": str(vm.uuid), "local-hostname": vm.hostname or vm.name}
+    meta = {"instance-id": str(vm.uuid), "local-hostname": vm.hostname or hostname_from(vm.name)}
     if keys:
         meta["public-keys"] = keys
     user_data = vm.user_data or "#cloud-config\n" + json.dumps({"hostname": meta["local-hostname"]}) + "\n"

@@ -20,8 +20,8 @@ from apps.infra.models import Host
 
 from ..globalconfig import STOP_TIMEOUT
 from ..models import VM_STATE_MACHINE, VmInstance, VmNic
-from .vm_common import connected_host, define_body, fire, hypervisor, ignore_missing, vm_of
 from .guest import ReleaseGuestFiles
+from .vm_common import connected_host, define_body, fire, hypervisor, ignore_missing, vm_of
 
 
 class Begin(DbStep):

@@ -1,4 +1,4 @@
-"""The guest-setting fields of ``POST /vm-instances/`` (VmCreateSerializer appends them): their
+"""The guest-setting fields of ``POST /vm-instances/`` (VmCreateSerializer inherits them): their
 checks, and what they put on the VM row and in the create flow's args."""
 import re
 
@@ -13,30 +13,30 @@ HOSTNAME_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 SSH_KEY_RE = re.compile(r"^(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$")
 
 
-def fields():
-    return {
-        "cpu_max": serializers.IntegerField(min_value=1, max_value=1024, required=False,
-                                            help_text="vCPUs the VM may grow to while running"),
-        "memory_max": serializers.IntegerField(min_value=16 * 1024 * 1024, max_value=most(VmInstance, "memory_max"),
-                                               required=False,
-                                               help_text="bytes the VM may grow to while running"),
-        "boot_order": serializers.ListField(child=serializers.ChoiceField(choices=BOOT_DEVICES), required=False,
-                                            min_length=1, max_length=3),
-        "video_type": serializers.ChoiceField(choices=VIDEO_TYPES, required=False, default="vga"),
-        "guest_agent": serializers.BooleanField(required=False, default=False),
-        "hostname": serializers.CharField(max_length=63, required=False, allow_blank=True, default=""),
-        "user_data": serializers.CharField(max_length=65536, required=False, allow_blank=True, default="",
-                                           trim_whitespace=False, help_text="cloud-init user data",
-                                           style={"base_template": "textarea.html"}),
-        "ssh_keys": serializers.ListField(child=serializers.CharField(max_length=16384), required=False,
-                                          default=list, max_length=32),
-        "root_iops_limit": serializers.IntegerField(min_value=0, max_value=10 ** 7, required=False, default=0),
-        "root_bandwidth_limit": serializers.IntegerField(min_value=0, max_value=most(Volume, "bandwidth_limit"),
-                                                         required=False, default=0, help_text="bytes/s"),
-        **{f"{way}_bandwidth": serializers.IntegerField(min_value=0, max_value=most(VmNic, f"{way}_bandwidth"),
-                                                        required=False, default=0, help_text="bytes/s")
-           for way in ("inbound", "outbound")},
-    }
+class GuestCreateFields(serializers.Serializer):
+    """The create request's guest-setting fields; VmCreateSerializer inherits them."""
+
+    cpu_max = serializers.IntegerField(min_value=1, max_value=1024, required=False,
+                                       help_text="vCPUs the VM may grow to while running")
+    memory_max = serializers.IntegerField(min_value=16 * 1024 * 1024, max_value=most(VmInstance, "memory_max"),
+                                          required=False, help_text="bytes the VM may grow to while running")
+    boot_order = serializers.ListField(child=serializers.ChoiceField(choices=BOOT_DEVICES), required=False,
+                                       min_length=1, max_length=3)
+    video_type = serializers.ChoiceField(choices=VIDEO_TYPES, required=False, default="vga")
+    guest_agent = serializers.BooleanField(required=False, default=False)
+    hostname = serializers.CharField(max_length=63, required=False, allow_blank=True, default="")
+    user_data = serializers.CharField(max_length=65536, required=False, allow_blank=True, default="",
+                                      trim_whitespace=False, help_text="cloud-init user data",
+                                      style={"base_template": "textarea.html"})
+    ssh_keys = serializers.ListField(child=serializers.CharField(max_length=16384), required=False, default=list,
+                                     max_length=32)
+    root_iops_limit = serializers.IntegerField(min_value=0, max_value=10 ** 7, required=False, default=0)
+    root_bandwidth_limit = serializers.IntegerField(min_value=0, max_value=most(Volume, "bandwidth_limit"),
+                                                    required=False, default=0, help_text="bytes/s")
+    inbound_bandwidth = serializers.IntegerField(min_value=0, max_value=most(VmNic, "inbound_bandwidth"),
+                                                 required=False, default=0, help_text="bytes/s")
+    outbound_bandwidth = serializers.IntegerField(min_value=0, max_value=most(VmNic, "outbound_bandwidth"),
+                                                  required=False, default=0, help_text="bytes/s")
 
 
 def validate(data):
