@@ -231,3 +231,37 @@ def test_another_account_cannot_see_or_change_a_vm_s_guest_settings(env):
         response = other.post(f"/api/v1/vm-instances/{vm_uuid}/{name}/", body, format="json")
         assert response.status_code == 404 and response.json()["code"] == "NOT_FOUND", (name, response.content)
     assert VmInstance.objects.get(uuid=vm_uuid).cpu_num == 1
+
+
+def test_a_create_from_an_iso_with_cloud_init_failing_at_any_step_leaves_nothing(env, tmp_path, monkeypatch):
+    """Every step of the create flow fails in turn: no VM, no image cache reference, no config
+    drive file, no capacity, no domain is left (the ISO drive's reference and the config drive
+    included)."""
+    from apps.compute.flows.vm_create import CREATE_VM
+    from apps.infra import agent
+    from apps.storage.models import PrimaryStorage
+
+    iso = iso_image(env, tmp_path)
+    env.create(name="keeper", image_uuid=iso, root_disk_size=GIB)   # the ISO's cache stays counted
+
+    def snapshot():
+        return (VmInstance.objects.count(), list(ImageCache.objects.order_by("pk").values_list("pk", "ref_count")),
+                list(Host.objects.order_by("pk").values_list("used_cpu", "used_memory")),
+                {h: sorted(env.domains(h)) for h in env.hosts})
+
+    before = snapshot()
+    ps = PrimaryStorage.objects.get()
+    for step in CREATE_VM.steps:
+        def boom(self, ctx):
+            raise RuntimeError("injected")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(step, "run", boom)
+            vm_uuid, job = env.create(name="doomed", image_uuid=iso, root_disk_size=GIB, hostname="doomed",
+                                      ssh_keys=[KEY], root_iops_limit=10, outbound_bandwidth=1 << 20)
+        assert job["state"] == "failed" and job["error"]["step"] == step.step_name(), job
+        assert snapshot() == before, step.step_name()
+        for host in Host.objects.all():
+            with pytest.raises(Exception) as missing:
+                agent.call(host, "/v1/volume/info", {"path": f"{ps.url}/configDrives/{vm_uuid}/cidata.iso"})
+            assert getattr(missing.value, "code", "") == "VOLUME_NOT_FOUND", step.step_name()
