@@ -138,8 +138,7 @@ def test_qos_is_recorded_and_applied_live_and_undone_when_the_agent_fails(env):
     vm_uuid, _ = env.create()
     vm = VmInstance.objects.get(uuid=vm_uuid)
     root, nic = vm.root_volume, VmNic.objects.get(vm_instance=vm)
-    body = {"volumes": [{"uuid": str(root.uuid), "iops_limit": 300, "bandwidth_limit": 1 << 20}],
-            "nics": [{"uuid": str(nic.uuid), "inbound_bandwidth": 2 << 20}]}
+    body = {"iops_limit": 300, "bandwidth_limit": 1 << 20, "inbound_bandwidth": 2 << 20}   # root volume, only NIC
     env.sim.admin("POST", "/sim/faults", {"path": "/v1/vm/qos", "mode": "fail", "count": 1})
     assert env.action(vm_uuid, "set-qos", body)["state"] == "failed"
     assert Volume.objects.get(pk=root.pk).iops_limit == 0 and VmNic.objects.get(pk=nic.pk).inbound_bandwidth == 0
@@ -148,9 +147,10 @@ def test_qos_is_recorded_and_applied_live_and_undone_when_the_agent_fails(env):
     spec = domain(env, vm_uuid)
     assert spec["iotune"][root.install_path] == {"total_iops_sec": 300, "total_bytes_sec": 1 << 20}
     assert spec["nic_bandwidth"][nic.mac] == {"inbound": 2 << 20, "outbound": 0}
-    other = env.client.post(f"/api/v1/vm-instances/{vm_uuid}/set-qos/", {"volumes": [
-        {"uuid": "00000000-0000-4000-8000-000000000000", "iops_limit": 1}]}, format="json")
-    assert other.status_code == 400
+    other = env.client.post(f"/api/v1/vm-instances/{vm_uuid}/set-qos/", {
+        "volume_uuid": "00000000-0000-4000-8000-000000000000", "iops_limit": 1}, format="json")
+    assert other.status_code == 400 and "volume_uuid" in other.json()["details"]
+    assert env.client.post(f"/api/v1/vm-instances/{vm_uuid}/set-qos/", {}, format="json").status_code == 400
 
 
 def _everything(env, vm_uuid):
@@ -170,8 +170,8 @@ CASES = {
     "detach-iso": lambda env, iso, vm, nic: {},
     "set-boot-order": lambda env, iso, vm, nic: {"boot_order": ["hd", "cdrom"]},
     "set-cpu-memory": lambda env, iso, vm, nic: {"cpu_num": 2, "memory_size": GIB},
-    "set-qos": lambda env, iso, vm, nic: {"volumes": [{"uuid": str(vm.root_volume.uuid), "iops_limit": 9}],
-                                          "nics": [{"uuid": str(nic.uuid), "outbound_bandwidth": 1 << 20}]},
+    "set-qos": lambda env, iso, vm, nic: {"volume_uuid": str(vm.root_volume.uuid), "iops_limit": 9,
+                                          "nic_uuid": str(nic.uuid), "outbound_bandwidth": 1 << 20},
 }
 
 
@@ -265,3 +265,17 @@ def test_a_create_from_an_iso_with_cloud_init_failing_at_any_step_leaves_nothing
             with pytest.raises(Exception) as missing:
                 agent.call(host, "/v1/volume/info", {"path": f"{ps.url}/configDrives/{vm_uuid}/cidata.iso"})
             assert getattr(missing.value, "code", "") == "VOLUME_NOT_FOUND", step.step_name()
+
+
+def test_the_vm_page_offers_each_guest_action_as_a_form(env, admin_user):
+    from tests.ui.pages import browser
+
+    vm_uuid, _ = env.create()
+    ui = browser(admin_user)   # a console session
+    page = ui.get(f"/ui/vm-instances/{vm_uuid}/")
+    assert page.status_code == 200
+    for name in ("attach-iso", "detach-iso", "set-boot-order", "change-password", "set-cpu-memory", "set-qos"):
+        assert f"/ui/vm-instances/{vm_uuid}/{name}/" in page.content.decode(), name
+        form = ui.get(f"/ui/vm-instances/{vm_uuid}/{name}/")
+        assert form.status_code == 200, (name, form.content[:500])
+    assert 'type="password"' in ui.get(f"/ui/vm-instances/{vm_uuid}/change-password/").content.decode()

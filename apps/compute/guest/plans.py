@@ -52,24 +52,20 @@ class VmCpuMemoryBody(serializers.Serializer):
                                            required=False, help_text="bytes")
 
 
-class VmVolumeQos(serializers.Serializer):
-    uuid = serializers.UUIDField()
-    iops_limit = serializers.IntegerField(min_value=0, max_value=10 ** 7, required=False)
-    bandwidth_limit = serializers.IntegerField(min_value=0, max_value=most(Volume, "bandwidth_limit"), required=False,
-                                               help_text="bytes/s")
-
-
-class VmNicQos(serializers.Serializer):
-    uuid = serializers.UUIDField()
-    inbound_bandwidth = serializers.IntegerField(min_value=0, max_value=most(VmNic, "inbound_bandwidth"),
-                                                 required=False, help_text="bytes/s")
-    outbound_bandwidth = serializers.IntegerField(min_value=0, max_value=most(VmNic, "outbound_bandwidth"),
-                                                  required=False, help_text="bytes/s")
-
-
 class VmQosBody(serializers.Serializer):
-    volumes = VmVolumeQos(many=True, required=False, default=list)
-    nics = VmNicQos(many=True, required=False, default=list)
+    """One volume's limits and one NIC's, flat (a console form as much as an API body): without
+    ``volume_uuid`` the limits are the root volume's; without ``nic_uuid`` the VM's only NIC's."""
+
+    volume_uuid = serializers.UUIDField(required=False, help_text="default: the root volume")
+    iops_limit = serializers.IntegerField(min_value=0, max_value=most(Volume, "iops_limit"), required=False,
+                                          help_text="0: no limit")
+    bandwidth_limit = serializers.IntegerField(min_value=0, max_value=most(Volume, "bandwidth_limit"), required=False,
+                                               help_text="bytes/s; 0: no limit")
+    nic_uuid = serializers.UUIDField(required=False, help_text="default: the VM's NIC when it has one")
+    inbound_bandwidth = serializers.IntegerField(min_value=0, max_value=most(VmNic, "inbound_bandwidth"),
+                                                 required=False, help_text="bytes/s; 0: no limit")
+    outbound_bandwidth = serializers.IntegerField(min_value=0, max_value=most(VmNic, "outbound_bandwidth"),
+                                                  required=False, help_text="bytes/s; 0: no limit")
 
 
 def plan_attach_iso(vm, data):
@@ -123,23 +119,31 @@ def plan_cpu_memory(vm, data):
                                                                 if k in data}}
 
 
+VOLUME_LIMITS, NIC_LIMITS = ("iops_limit", "bandwidth_limit"), ("inbound_bandwidth", "outbound_bandwidth")
+
+
 def plan_qos(vm, data):
     _state(vm)
-    if not data["volumes"] and not data["nics"]:
-        raise InvalidArgument("give volumes, nics or both", details={"volumes": ["required"]})
+    volume_limits = {k: data[k] for k in VOLUME_LIMITS if k in data}
+    nic_limits = {k: data[k] for k in NIC_LIMITS if k in data}
+    if not volume_limits and not nic_limits:
+        raise InvalidArgument("give a volume's limits, a NIC's bandwidth or both",
+                              details={"iops_limit": ["give iops_limit, bandwidth_limit, inbound_bandwidth or "
+                                                      "outbound_bandwidth"]})
     volumes, nics = {}, {}
-    mine = set(str(u) for u in Volume.objects.filter(vm_instance_uuid=vm.uuid).values_list("uuid", flat=True))
-    for item in data["volumes"]:
-        if str(item["uuid"]) not in mine:
-            raise InvalidArgument(f"volume {item['uuid']} is not a volume of this VM",
-                                  details={"volumes": [f"{item['uuid']} is not attached to the VM"]})
-        volumes[str(item["uuid"])] = {k: item[k] for k in ("iops_limit", "bandwidth_limit") if k in item}
-    my_nics = set(str(u) for u in VmNic.objects.filter(vm_instance=vm).values_list("uuid", flat=True))
-    for item in data["nics"]:
-        if str(item["uuid"]) not in my_nics:
-            raise InvalidArgument(f"NIC {item['uuid']} is not a NIC of this VM",
-                                  details={"nics": [f"{item['uuid']} is not the VM's"]})
-        nics[str(item["uuid"])] = {k: item[k] for k in ("inbound_bandwidth", "outbound_bandwidth") if k in item}
+    if volume_limits:
+        volume_uuid = str(data.get("volume_uuid") or vm.root_volume.uuid)
+        if not Volume.objects.filter(uuid=volume_uuid, vm_instance_uuid=vm.uuid).exists():
+            raise InvalidArgument(f"volume {volume_uuid} is not a volume of this VM",
+                                  details={"volume_uuid": [f"{volume_uuid} is not attached to the VM"]})
+        volumes[volume_uuid] = volume_limits
+    if nic_limits:
+        mine = [str(u) for u in VmNic.objects.filter(vm_instance=vm).values_list("uuid", flat=True)]
+        nic_uuid = str(data["nic_uuid"]) if data.get("nic_uuid") else (mine[0] if len(mine) == 1 else None)
+        if nic_uuid is None or nic_uuid not in mine:
+            raise InvalidArgument("nic_uuid must name one of the VM's NICs" if data.get("nic_uuid") else
+                                  "the VM has several NICs: give nic_uuid", details={"nic_uuid": ["not the VM's NIC"]})
+        nics[nic_uuid] = nic_limits
     return flows.SET_QOS, {"vm_uuid": str(vm.uuid), "volumes": volumes, "nics": nics}
 
 
