@@ -30,6 +30,8 @@ class VmNicSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
     netmask = serializers.CharField(read_only=True)
     gateway = serializers.CharField(read_only=True)
     device_id = serializers.IntegerField(read_only=True)
+    inbound_bandwidth = serializers.IntegerField(read_only=True)    # QoS (bytes/s): the VM's set-qos action
+    outbound_bandwidth = serializers.IntegerField(read_only=True)
 
     class Meta:
         list_serializer_class = ReverseRowsList   # a VM just made has none yet: no query for them

@@ -160,7 +160,8 @@ class VolumeSerializer(ResourceSerializer):
         model = Volume
         fields = ResourceSerializer.Meta.fields + [
             "type", "status", "state", "size", "actual_size", "format", "install_path", "primary_storage_uuid",
-            "host_uuid", "image_uuid", "vm_instance_uuid"]
+            "host_uuid", "image_uuid", "vm_instance_uuid",
+            "iops_limit", "bandwidth_limit"]   # QoS: set through the VM's set-qos action
         read_only_fields = fields
         admin_only_fields = ["install_path"]  # a file on the host
 

@@ -44,7 +44,7 @@ class Volume(Resource):
     class Query:
         fields = ["uuid", "name", "description", "type", "status", "state", "size", "actual_size", "format",
                   "install_path", "primary_storage_uuid", "host_uuid", "image_uuid", "vm_instance_uuid",
-                  "created_at", "updated_at"]
+                  "created_at", "updated_at", "iops_limit", "bandwidth_limit"]
         aliases = {"primary_storage_uuid": "primary_storage__uuid", "host_uuid": "host__uuid",
                    "image_uuid": "image__uuid"}
         relations = ["primary_storage", "host", "image"]
