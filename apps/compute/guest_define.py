@@ -11,10 +11,15 @@ ISO_TARGET = "sdf"
 CONFIG_DRIVE_TARGET = "sde"
 
 
-def iso_path(vm):
-    if not vm.cdrom_cache_id:
+def cache_path(cache_id):
+    """The file of image cache ``cache_id`` on its host (None: no cache, or gone)."""
+    if not cache_id:
         return None
-    return ImageCache.objects.filter(pk=vm.cdrom_cache_id).values_list("install_path", flat=True).first()
+    return ImageCache.objects.filter(pk=cache_id).values_list("install_path", flat=True).first()
+
+
+def iso_path(vm):
+    return cache_path(vm.cdrom_cache_id)
 
 
 def iotune_of(volume):

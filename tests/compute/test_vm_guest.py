@@ -80,6 +80,8 @@ def test_create_from_an_iso_attach_detach_and_boot_order(env, tmp_path):
 
     assert env.action(vm_uuid, "attach-iso", {"image_uuid": iso})["state"] == "succeeded"
     assert next(d for d in domain(env, vm_uuid)["disks"] if d["target"] == "sdf")["path"] == drive["path"]
+    assert env.action(vm_uuid, "attach-iso", {"image_uuid": iso})["state"] == "succeeded"   # again: counted once
+    assert ImageCache.objects.get(pk=cache.pk).ref_count == 2
     refused = env.client.post(f"/api/v1/vm-instances/{vm_uuid}/attach-iso/", {"image_uuid": env.image}, format="json")
     assert refused.status_code == 400 and "image_uuid" in refused.json()["details"]
 

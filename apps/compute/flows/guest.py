@@ -1,6 +1,6 @@
 """Flows that change a VM's guest settings. Each records the change on the rows and, for a running
 VM, applies it live through the agent (which also updates the domain's persistent definition); a
-stopped VM only records it: its next start defines the domain from the rows (define_part.py).
+stopped VM only records it: its next start defines the domain from the rows (guest_define.py).
 The remote call comes last or is undone by the step itself, so a failure leaves rows, capacity,
 image cache references and the domain as they were.
 
@@ -12,7 +12,7 @@ from apps.core.secrets import decrypt
 from apps.storage import cache
 from apps.storage.models import Image, Volume
 
-from ..guest_define import ISO_TARGET, iso_path
+from ..guest_define import ISO_TARGET, cache_path, iso_path
 from ..models import VmInstance, VmNic, VmState
 from .vm_common import connected_host, define_body, hypervisor, vm_of
 
@@ -72,7 +72,7 @@ class ChangeMedia(RemoteStep):
         vm = vm_of(ctx)
         ctx.previous_iso_path = iso_path(vm)
         if running(vm):
-            path = iso_path_of(ctx.get("iso_cache_id"))
+            path = cache_path(ctx.get("iso_cache_id"))
             _live(ctx, vm, "/v1/vm/cdrom", {"target": ISO_TARGET, "path": path})
             ctx.media_changed = True
 
@@ -83,16 +83,9 @@ class ChangeMedia(RemoteStep):
             del ctx.media_changed
 
 
-def iso_path_of(cache_id):
-    from apps.storage.models import ImageCache
-
-    if not cache_id:
-        return None
-    return ImageCache.objects.filter(pk=cache_id).values_list("install_path", flat=True).first()
-
-
 class RecordIso(DbStep, NoRollback):
-    """The VM's drive holds the new ISO (or none); the previous ISO's cache reference goes."""
+    """The VM's drive holds the new ISO (or none); the previous ISO's cache reference goes (also
+    when it is the same cache: HoldIso counted the drive once more)."""
 
     def run(self, ctx):
         vm = VmInstance.objects.select_for_update().get(uuid=ctx.args["vm_uuid"])
@@ -102,7 +95,7 @@ class RecordIso(DbStep, NoRollback):
         vm.cdrom_cache_id = ctx.get("iso_cache_id")
         vm.has_cdrom = True
         vm.save(update_fields=["cdrom_image", "cdrom_cache_id", "has_cdrom", "updated_at"])
-        if previous and previous != vm.cdrom_cache_id:
+        if previous:
             cache.release(previous)
         ctx.result = {"vm_uuid": str(vm.uuid), "cdrom_image_uuid": image_uuid}
 
