@@ -42,7 +42,8 @@ def new_vms(data, account):
             account=account, cpu_num=args["cpu_num"], memory_size=args["memory_size"], image=data["image"],
             instance_offering=data.get("instance_offering"),
             platform=data.get("platform") or data["image"].platform or "Linux", allocator_strategy=args["strategy"],
-            console_password=generate_password(), busy_job=job_uuid, **guest_create_fields.row_fields(data))
+            console_password=generate_password(), busy_job=job_uuid,
+            **guest_create_fields.row_fields(data, index + 1 if count > 1 else None))
         made.append((vm, job_uuid, {**args, "vm_uuid": str(vm.uuid)}))
     return made
 

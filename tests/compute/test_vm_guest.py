@@ -281,3 +281,12 @@ def test_the_vm_page_offers_each_guest_action_as_a_form(env, admin_user):
         form = ui.get(f"/ui/vm-instances/{vm_uuid}/{name}/")
         assert form.status_code == 200, (name, form.content[:500])
     assert 'type="password"' in ui.get(f"/ui/vm-instances/{vm_uuid}/change-password/").content.decode()
+
+
+def test_a_batch_numbers_its_hostnames_as_its_names(env):
+    with env.capture(execute=True):
+        response = env.client.post("/api/v1/vm-instances/", env.body(name="web", hostname="web", count=2),
+                                   format="json")
+    assert response.status_code == 202, response.content
+    names = {vm["name"]: vm["hostname"] for vm in response.json()["resources"]}
+    assert names == {"web-1": "web-1", "web-2": "web-2"}

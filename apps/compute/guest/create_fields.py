@@ -65,13 +65,18 @@ def wants_config_drive(data):
     return bool(data.get("user_data") or data.get("ssh_keys") or data.get("hostname"))
 
 
-def row_fields(data):
-    """VmInstance columns of a create."""
+def row_fields(data, number=None):
+    """VmInstance columns of a create (``number``: the VM's of a batch, whose hostname gets it as
+    the names do: web-1, web-2...)."""
+    hostname = data.get("hostname", "")
+    if hostname and number is not None:
+        suffix = f"-{number}"
+        hostname = hostname[:63 - len(suffix)] + suffix
     boot = data.get("boot_order") or (["cdrom", "hd"] if is_iso(data) else [])
     return {"cpu_max": data.get("cpu_max"), "memory_max": data.get("memory_max"),
             "boot_order": ",".join(dict.fromkeys(boot)), "video_type": data.get("video_type") or "vga",
             "guest_agent": bool(data.get("guest_agent")), "has_cdrom": is_iso(data) or "cdrom" in boot,
-            "cdrom_image": data["image"] if is_iso(data) else None, "hostname": data.get("hostname", ""),
+            "cdrom_image": data["image"] if is_iso(data) else None, "hostname": hostname,
             "user_data": data.get("user_data", ""), "ssh_keys": "\n".join(k.strip() for k in data.get("ssh_keys", []))}
 
 
