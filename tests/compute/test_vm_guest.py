@@ -52,6 +52,14 @@ def test_create_with_guest_settings_defines_them_and_builds_the_config_drive(env
     shown = env.vm(vm_uuid)
     assert (shown["video_type"], shown["guest_agent"], shown["hostname"], shown["cpu_max"]) == ("qxl", True, "web-1", 2)
 
+    # PATCH: from the next start (the define follows the row)
+    assert env.client.patch(f"/api/v1/vm-instances/{vm_uuid}/", {"video_type": "svga"}, format="json").status_code == 400
+    patched = env.client.patch(f"/api/v1/vm-instances/{vm_uuid}/", {"video_type": "cirrus", "guest_agent": False},
+                               format="json")
+    assert patched.status_code == 200 and domain(env, vm_uuid)["video"] == "qxl"
+    assert env.action(vm_uuid, "stop")["state"] == "succeeded" and env.action(vm_uuid, "start")["state"] == "succeeded"
+    assert (domain(env, vm_uuid)["video"], domain(env, vm_uuid)["guest_agent"]) == ("cirrus", False)
+
 
 def test_bad_guest_settings_are_400_naming_the_field(env):
     for extra, field in ((dict(video_type="svga"), "video_type"), (dict(cpu_max=0), "cpu_max"),
