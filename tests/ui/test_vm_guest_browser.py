@@ -11,7 +11,6 @@ from tests.compute.vm_env import Env
 from tests.hostagent.conftest import ADMIN_TOKEN
 from tests.ui.test_browser import chromium  # noqa: F401  (the module's browser)
 from tests.webserver import WebServer
-from tests.workers import Workers
 
 PASSWORD = "pass-word-1"
 
@@ -34,8 +33,8 @@ def test_guest_setup_in_the_wizard_and_a_password_change_from_the_vm_page(chromi
     admin_user.password = hasher.encode(PASSWORD, hasher.salt(), iterations=1000)
     admin_user.save(update_fields=["password"])
     agent_env = {"SIM_AGENT_URL": sim_agent.url, "SIM_AGENT_TOKEN": ADMIN_TOKEN}
-    workers = Workers(count=1, env=agent_env).start()
-    server = WebServer(env={**agent_env, "CELERY_TASK_DEFAULT_QUEUE": workers.queue}).start()
+    # the web process runs the jobs it starts itself (eager): no worker to start for one create
+    server = WebServer(env={**agent_env, "CELERY_TASK_ALWAYS_EAGER": "1"}).start()
     context = chromium.new_context(locale="en-US")
     try:
         page = context.new_page()
@@ -74,4 +73,3 @@ def test_guest_setup_in_the_wizard_and_a_password_change_from_the_vm_page(chromi
     finally:
         context.close()
         server.stop()
-        workers.stop()
