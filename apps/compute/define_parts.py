@@ -24,3 +24,6 @@ def apply_parts(vm, body):
 # the parts, one module each (imported last: they import ``define_part`` from here)
 from .volume_define import data_volumes  # noqa: E402  (its module does not import this one: no cycle)
 define_part(data_volumes)
+from .guest_define import guest_settings  # noqa: E402
+
+define_part(guest_settings)

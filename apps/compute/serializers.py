@@ -5,6 +5,7 @@ from rest_framework import serializers
 from apps.infra.models import Cluster, Host, Zone
 from apps.storage.models import Image, PrimaryStorageType, Volume
 
+from .guest import create_fields as guest_create_fields
 from .models import AllocatorStrategy, HaLevel, InstanceOffering, VmInstance
 
 
@@ -33,6 +34,8 @@ class VmNicSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
     netmask = serializers.CharField(read_only=True)
     gateway = serializers.CharField(read_only=True)
     device_id = serializers.IntegerField(read_only=True)
+    inbound_bandwidth = serializers.IntegerField(read_only=True)    # QoS (bytes/s): the VM's set-qos action
+    outbound_bandwidth = serializers.IntegerField(read_only=True)
 
     class Meta:
         list_serializer_class = ReverseRowsList   # a VM just made has none yet: no query for them
@@ -53,6 +56,7 @@ class VmInstanceSerializer(ResourceSerializer):
     instance_offering_uuid = serializers.UUIDField(source="instance_offering.uuid", read_only=True,
                                                    allow_null=True, default=None)
     account_uuid = serializers.UUIDField(source="account.uuid", read_only=True)
+    video_type = serializers.ChoiceField(choices=guest_create_fields.VIDEO_TYPES, required=False)
 
     class Meta(ResourceSerializer.Meta):
         from .models import VmInstance
@@ -61,12 +65,15 @@ class VmInstanceSerializer(ResourceSerializer):
         fields = ResourceSerializer.Meta.fields + [
             "state", "type", "hypervisor_type", "cpu_num", "memory_size", "allocator_strategy", "platform",
             "cloud_zone_id", "zone_uuid", "cluster_uuid", "host_uuid", "last_host_uuid", "instance_offering_uuid",
-            "account_uuid", "image_uuid", "root_volume_uuid", "nics", "destroyed_at", "ha_level"]
-        # PATCH renames, and sets the HA level (apps/compute/ha.py)
-        read_only_fields = [f for f in fields if f not in ("name", "description", "ha_level")]
+            "account_uuid", "image_uuid", "root_volume_uuid", "nics", "destroyed_at", "ha_level",
+            "cpu_max", "memory_max", "boot_order", "video_type", "guest_agent", "has_cdrom", "hostname"]
+        # PATCH renames and sets the HA level (apps/compute/ha.py); video and guest agent apply from
+        # the next start (the define follows the row)
+        read_only_fields = [f for f in fields if f not in ("name", "description", "ha_level", "video_type",
+                                                           "guest_agent")]
 
 
-class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
+class VmCreateSerializer(BuiltOnceFieldsMixin, guest_create_fields.GuestCreateFields, serializers.Serializer):
     """``POST /vm-instances/``: an offering or cpu_num + memory_size, an image, L3 networks. Its
     fields are copied per request the cheap way (BuiltOnceFieldsMixin): DRF's deep copy made each
     UuidRelatedField again, a tenth of the web's CPU for a create."""
@@ -140,7 +147,7 @@ class VmCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
             raise serializers.ValidationError({"static_ips": [f"{unknown[0]} is not one of l3_network_uuids"]})
         if data["static_ips"] and data["count"] > 1:
             raise serializers.ValidationError({"static_ips": ["static IPs need count 1"]})
-        return data
+        return guest_create_fields.validate(data)
 
     # what only a local placement has: refused with a cloud's zone rather than silently ignored
     LOCAL_ONLY = ("zone", "cluster", "host", "static_ips", "root_disk_size", "ha_level")

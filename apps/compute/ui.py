@@ -30,16 +30,21 @@ class VmInstancePages(ResourcePages):
     order = 19
     columns = ["name", "state", "hypervisor_type", "host_uuid", "nics", "cpu_num", "memory_size", "created_at"]
     row_fields = ["cloud_zone_id"]     # the hypervisor cell shows a cloud's zone
-    fields = ["name", "description", "ha_level"]   # edit; create is the wizard (VmCreateView)
+    fields = ["name", "description", "ha_level", "video_type", "guest_agent"]   # edit; create is the wizard (VmCreateView)
     detail_fields = ["uuid", "name", "description", "state", "cpu_num", "memory_size", "host_uuid", "last_host_uuid",
                      "cluster_uuid", "zone_uuid", "image_uuid", "root_volume_uuid", "instance_offering_uuid",
                      "account_uuid", "platform", "hypervisor_type", "cloud_zone_id", "allocator_strategy", "created_at",
-                     "updated_at", "destroyed_at", "ha_level"]
+                     "updated_at", "destroyed_at", "ha_level", "cpu_max", "memory_max", "boot_order",
+                     "video_type", "guest_agent", "has_cdrom", "hostname"]
     actions = ["start", "stop", "reboot", "pause", "resume", "power-off",
                Action("delete", _("Destroy"), destructive=True), "recover", "expunge",
                Action("clone", _("Clone"), body=VmCloneFormSerializer),
                Action("reinit", _("Reinit to image"), destructive=True, bulk=False),
-               Action("migrate", _("Migrate"), body=MigrateForm, destructive=False, admin_only=True)]
+               Action("migrate", _("Migrate"), body=MigrateForm, destructive=False, admin_only=True),
+               # guest settings (apps/compute/guest/plans.py): each a form of its body
+               Action("attach-iso", _("Attach ISO")), Action("detach-iso", _("Detach ISO")),
+               Action("set-boot-order", _("Boot order")), Action("change-password", _("Change password")),
+               Action("set-cpu-memory", _("Change CPU/memory")), Action("set-qos", _("QoS"))]
     labels = {"cpu_num": _("CPUs"), "memory_size": _("Memory"), "host_uuid": _("Host"),
               "last_host_uuid": _("Last host"), "nics": _("IP addresses"), "image_uuid": _("Image"),
               "root_volume_uuid": _("Root volume"), "instance_offering_uuid": _("Instance offering"),
@@ -48,9 +53,16 @@ class VmInstancePages(ResourcePages):
               "allocator_strategy": _("Allocator strategy"), "platform": _("Platform"),
               "hypervisor_type": _("Hypervisor"), "destroyed_at": _("Destroyed at"),
               "cloud_zone_id": _("Cloud zone"), "identity_zone_uuid": _("Cloud zone (instead of a local host)"),
-              "ha_level": _("HA level")}
+              "ha_level": _("HA level"),
+              "hostname": _("Hostname"), "ssh_keys": _("SSH public keys"), "user_data": _("User data (cloud-init)"),
+              "video_type": _("Video"), "guest_agent": _("QEMU guest agent"), "boot_order": _("Boot order"),
+              "cpu_max": _("Most CPUs while running"), "memory_max": _("Most memory while running"),
+              "root_iops_limit": _("Root disk IOPS limit"), "root_bandwidth_limit": _("Root disk bandwidth limit"),
+              "inbound_bandwidth": _("Inbound bandwidth"), "outbound_bandwidth": _("Outbound bandwidth"),
+              "has_cdrom": _("CD-ROM drive"), "image_uuid_iso": _("ISO image"), "user": _("User"),
+              "password": _("Password"), "iops_limit": _("IOPS limit"), "bandwidth_limit": _("Bandwidth limit")}
     cells = {"nics": nic_ips, "hypervisor_type": hypervisor_cell}
-    sizes = ["memory_size", "root_disk_size"]   # the create wizard's
+    sizes = ["memory_size", "root_disk_size", "memory_max"]   # the create wizard's
     related = [Related("volumes", "vm_instance_uuid", label=_("Volumes"))]
     search_example = "state=Running"
     detail_template = "compute/vm_detail.html"

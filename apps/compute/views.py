@@ -13,6 +13,7 @@ from . import migration_api, vm_clone_api, vm_clouds, vm_service
 from .console.api import console_action
 from .flows import CREATE_VM
 from .flows.vm_lifecycle import plan_action
+from .guest.plans import GUEST_ACTIONS
 from .models import InstanceOffering, VmInstance, VmNic
 from .serializers import InstanceOfferingSerializer, VmCreateSerializer, VmInstanceSerializer
 from .vm_clone_api import VmCloneSerializer
@@ -58,6 +59,7 @@ class VmInstanceViewSet(ResourceViewSet):
     create_serializer_class = VmCreateSerializer
     flow_actions = {name: _vm_action(name, f"{name} the VM (a flow: 202 + job; 409 naming the state when not "
                                            "allowed).") for name in VM_ACTIONS}
+    flow_actions.update(GUEST_ACTIONS)   # ISO, boot order, password, CPU/memory, QoS (apps/compute/guest/plans.py)
     delete_action = _vm_action("destroy", "DELETE destroys the VM into the recycle bin (vm.deletionPolicy "
                                           "decides what follows).")
     console = console_action()   # POST .../<uuid>/console/ (apps/compute/console/api.py)

@@ -40,6 +40,8 @@ STEPS = [
     ("vm-networks", []),
     ("vm-placement", ["zone_uuid", "cluster_uuid", "host_uuid", "allocator_strategy", "identity_zone_uuid",
                       "ha_level"]),
+    ("vm-guest", ["hostname", "ssh_keys", "user_data", "video_type", "guest_agent", "boot_order", "cpu_max",
+                  "memory_max", "root_iops_limit", "root_bandwidth_limit", "inbound_bandwidth", "outbound_bandwidth"]),
 ]
 CLOUD_ONLY = ("identity_zone_uuid",)   # shown once a public cloud's app is installed (vm_clouds)
 ROWS = 500
@@ -48,7 +50,7 @@ ROWS = 500
 def step_titles():
     # literal, so that makemessages finds them
     return {"vm-name": _("Name"), "vm-image": _("Image"), "vm-size": _("Size"), "vm-networks": _("Networks"),
-            "vm-placement": _("Placement"), "vm-check": _("Check and create")}
+            "vm-placement": _("Placement"), "vm-check": _("Check and create"), "vm-guest": _("Guest setup")}
 
 
 def nic_ips(value, row):

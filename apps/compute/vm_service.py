@@ -7,6 +7,7 @@ from apps.core.flows import start_job
 
 from . import vm_clouds
 from .console.password import generate_password
+from .guest import create_fields as guest_create_fields
 from .models import VmInstance
 
 
@@ -24,6 +25,7 @@ def create_args(data):
         "start": data.get("start", True),
         "primary_storage_uuid": str(data["primary_storage_uuid"]) if data.get("primary_storage_uuid") else None,
         "primary_storage_type": data.get("primary_storage_type") or None,
+        **guest_create_fields.flow_args(data),
     }
 
 
@@ -42,7 +44,8 @@ def new_vms(data, account):
             account=account, cpu_num=args["cpu_num"], memory_size=args["memory_size"], image=data["image"],
             instance_offering=data.get("instance_offering"),
             platform=data.get("platform") or data["image"].platform or "Linux", allocator_strategy=args["strategy"],
-            console_password=generate_password(), busy_job=job_uuid, ha_level=data.get("ha_level"))
+            console_password=generate_password(), busy_job=job_uuid, ha_level=data.get("ha_level"),
+            **guest_create_fields.row_fields(data, index + 1 if count > 1 else None))
         made.append((vm, job_uuid, {**args, "vm_uuid": str(vm.uuid)}))
     return made
 

@@ -37,6 +37,9 @@ PATH_TIMEOUTS = {
     "/v1/vm/attach-disk": _VM, "/v1/vm/detach-disk": _VM, "/v1/volume/resize": _STORAGE,
     "/v1/ha/heartbeat/start": _READ, "/v1/ha/heartbeat/read": ("host", "ping.timeout"),
     "/v1/volume/export": _STORAGE,   # reads the whole file for its sha256 (a cold migration)
+    # guest settings (apps/compute/guest/): live domain changes, the guest agent, a small ISO written
+    **{f"/v1/vm/{op}": _VM for op in ("cdrom", "cpu-memory", "qos", "password")},
+    "/v1/vm/config-drive": _STORAGE,
 }
 
 

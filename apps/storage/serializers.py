@@ -220,7 +220,7 @@ class VolumeSerializer(ResourceSerializer):
         fields = ResourceSerializer.Meta.fields + [
             "type", "status", "state", "size", "actual_size", "format", "install_path", "primary_storage_uuid",
             "host_uuid", "image_uuid", "vm_instance_uuid", "disk_offering_uuid", "bus", "device_target",
-            "deleted_at"]
+            "deleted_at", "iops_limit", "bandwidth_limit"]   # QoS: set through the VM's set-qos action
         read_only_fields = fields
         admin_only_fields = ["install_path"]  # a file on the host
 

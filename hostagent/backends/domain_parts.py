@@ -36,3 +36,4 @@ def top(spec):
 
 # the parts, one module each (imported last: they import ``register`` from here)
 from . import disks  # noqa: E402,F401
+from . import guest_parts  # noqa: E402,F401

@@ -299,7 +299,8 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
         for nic in spec.get("nics", []):
             devices.append(
                 f"<interface type='bridge'><mac address={quoteattr(nic['mac'])}/>"
-                f"<source bridge={quoteattr(nic['bridge'])}/><model type={quoteattr(nic['model'])}/></interface>")
+                f"<source bridge={quoteattr(nic['bridge'])}/><model type={quoteattr(nic['model'])}/>"
+                f"{''.join(nic.get('extra_xml', ()))}</interface>")   # guest_parts: <bandwidth>
         # the guest's balloon driver reports its memory use only when asked to every so often
         devices.append(f"<memballoon model='virtio'><stats period='{BALLOON_STATS_PERIOD}'/></memballoon>")
         if spec["vnc"]:
@@ -307,13 +308,15 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
             password = f" passwd={quoteattr(spec['vnc_password'])}" if spec.get("vnc_password") else ""
             devices.append(f"<graphics type='vnc' port='-1' autoport='yes' listen={listen}{password}>"
                            f"<listen type='address' address={listen}/></graphics>")
-            devices.append("<video><model type='vga'/></video>")
+            devices.append(f"<video><model type={quoteattr(spec.get('video') or 'vga')}/></video>")
         return (
             f"<domain type={quoteattr(self.domain_type)}>"
             f"<name>{self.DOMAIN_PREFIX}{spec['vm_uuid']}</name><uuid>{spec['vm_uuid']}</uuid>"
             f"<title>{escape(spec['name'])}</title>"
-            f"<memory unit='KiB'>{max(1, spec['memory_size'] // 1024)}</memory>"
-            f"<vcpu>{spec['cpu_num']}</vcpu>"
+            # guest_parts: the maximums a running domain may grow to (hot-plug, balloon)
+            f"<memory unit='KiB'>{max(1, spec.get('memory_max', spec['memory_size']) // 1024)}</memory>"
+            f"<currentMemory unit='KiB'>{max(1, spec['memory_size'] // 1024)}</currentMemory>"
+            f"<vcpu current='{spec['cpu_num']}'>{spec.get('cpu_max', spec['cpu_num'])}</vcpu>"
             f"<os><type arch={quoteattr(arch)}>hvm</type>"
             f"{''.join(f'<boot dev={quoteattr(dev)}/>' for dev in spec.get('boot', ['hd']))}</os>"
             "<features><acpi/><apic/></features>"

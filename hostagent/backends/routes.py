@@ -40,3 +40,5 @@ from . import volume_ops  # noqa: E402,F401
 from . import heartbeat  # noqa: E402,F401  (HA storage heartbeat)
 from . import shared_storage  # noqa: E402,F401
 from . import migration_ops  # noqa: E402,F401  (/v1/vm/migrate, /v1/volume/export, GET /files/)
+from . import guest_ops  # noqa: E402,F401
+from . import config_drive  # noqa: E402,F401

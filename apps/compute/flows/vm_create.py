@@ -27,6 +27,7 @@ from apps.infra.models import Host
 
 from ..allocator import PlacementSpec, candidates, reserve_host
 from ..models import VmInstance, VmNic, VmState
+from .guest_create import BuildConfigDrive, HoldInstallIso, RecordCreateQos
 from .vm_common import define_body, fire_as_read, hypervisor, ignore_missing
 
 log = logging.getLogger(__name__)
@@ -156,7 +157,7 @@ class MarkRunning(DbStep, NoRollback):
 
 CREATE_VM = Flow("create-vm", [
     RecordVm, AllocateHost, AllocatePrimaryStorage, CacheImage, CreateRootVolume, AllocateNicIps, RecordNics,
-    ApplyDhcp, DefineOnHypervisor, MarkRunning,
+    RecordCreateQos, ApplyDhcp, HoldInstallIso, BuildConfigDrive, DefineOnHypervisor, MarkRunning,
 ], action="create-vm", timeout=3600)
 
 VM_STATES_HOLDING_A_HOST = (VmState.STARTING, VmState.RUNNING, VmState.STOPPING, VmState.REBOOTING,

@@ -20,6 +20,7 @@ from apps.infra.models import Host
 
 from ..globalconfig import STOP_TIMEOUT
 from ..models import VM_STATE_MACHINE, VmInstance, VmNic
+from .guest import ReleaseGuestFiles
 from .vm_common import connected_host, define_body, fire, hypervisor, ignore_missing, vm_of
 from .volume_attach import DetachDataVolumes
 
@@ -230,7 +231,7 @@ DESTROY_VM = Flow("destroy-vm", [Begin.of("destroying"), RemoveDomain, End.of("d
 # expunge removes the domain again: one a destroy could not reach (or an older portal left) goes
 # before its disk does
 EXPUNGE_VM = Flow("expunge-vm", [Begin.of("expunging"), RemoveDomain, PrepareExpunge, DeleteRootVolume,
-                                 ReleaseAddresses, DetachDataVolumes, DeleteVmRow], action="expunge-vm")
+                                 ReleaseAddresses, DetachDataVolumes, ReleaseGuestFiles, DeleteVmRow], action="expunge-vm")
 
 # API action -> (flow, the event the view checks before starting it)
 ACTIONS = {
@@ -245,7 +246,7 @@ ACTIONS = {
 
 DESTROY_AND_EXPUNGE_VM = Flow("destroy-expunge-vm", [
     Begin.of("destroying"), RemoveDomain, End.of("destroyed", release_host=True),
-    Begin.of("expunging"), RemoveDomain, PrepareExpunge, DeleteRootVolume, ReleaseAddresses, DetachDataVolumes,
+    Begin.of("expunging"), RemoveDomain, PrepareExpunge, DeleteRootVolume, ReleaseAddresses, DetachDataVolumes, ReleaseGuestFiles,
     DeleteVmRow,
 ], action="destroy-vm")
 

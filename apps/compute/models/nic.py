@@ -16,6 +16,9 @@ class VmNic(models.Model):
     gateway = models.CharField(max_length=15, blank=True, default="")
     device_id = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # network QoS (<bandwidth>), bytes per second as the guest sees it: 0 means no limit
+    inbound_bandwidth = models.BigIntegerField(default=0, help_text="bytes/s into the VM")
+    outbound_bandwidth = models.BigIntegerField(default=0, help_text="bytes/s out of the VM")
 
     class Meta:
         ordering = ["device_id", "id"]

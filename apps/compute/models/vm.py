@@ -117,6 +117,19 @@ class VmInstance(Resource):
     destroyed_at = models.DateTimeField(null=True, blank=True)
     # None, or NeverStop: restarted on another host when its host fails (apps/compute/ha.py)
     ha_level = models.CharField(max_length=16, choices=HaLevel.choices, null=True, blank=True, default=None)
+    # guest settings (apps/compute/guest/): what the define part sends the agent for this VM
+    cpu_max = models.PositiveIntegerField(null=True, blank=True, help_text="vCPUs it may grow to while running")
+    memory_max = models.BigIntegerField(null=True, blank=True, help_text="bytes it may balloon up to while running")
+    boot_order = models.CharField(max_length=64, blank=True, default="", help_text="comma list of hd, cdrom, network")
+    video_type = models.CharField(max_length=16, default="vga")
+    guest_agent = models.BooleanField(default=False, help_text="a virtio-serial channel for the QEMU guest agent")
+    has_cdrom = models.BooleanField(default=False, help_text="an ISO drive (an empty tray when cdrom_image is null)")
+    cdrom_image = models.ForeignKey("storage.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    cdrom_cache_id = models.BigIntegerField(null=True, blank=True, help_text="the image cache the ISO drive counts")
+    hostname = models.CharField(max_length=64, blank=True, default="")
+    user_data = models.TextField(blank=True, default="")
+    ssh_keys = models.TextField(blank=True, default="", help_text="public keys, one a line")
+    config_drive_path = models.CharField(max_length=2048, blank=True, default="")
 
     tenant_path = "account"
     admin_only_writes = False

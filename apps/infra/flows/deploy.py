@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 UNIT_NAME = "cloudportal-agent.service"
 UNIT_PATH = f"/etc/systemd/system/{UNIT_NAME}"
 DEFAULT_PIP_PACKAGES = ["aiohttp==3.14.5", "libvirt-python==12.8.0"]
+# what the agent imports only for some paths (config drives: hostagent/backends/config_drive.py),
+# installed on its own so that a host with the two above from its distribution builds nothing
+OPTIONAL_PIP_PACKAGES = {"pycdlib": "pycdlib==1.22.0"}
 
 
 def install_dir():
@@ -182,6 +185,10 @@ class CreateVenv(RemoteStep):
                         what=f"pip install {' '.join(packages)}", code="AGENT_INSTALL_FAILED")
                 ssh.run(check, what="importing aiohttp and libvirt in the agent's virtualenv",
                         code="AGENT_INSTALL_FAILED")
+            for module, package in OPTIONAL_PIP_PACKAGES.items():
+                if ssh.run(f"{q(venv + '/bin/python')} -c 'import {module}'", check=False)[0] != 0:
+                    ssh.run(f"{q(venv + '/bin/pip')} install --disable-pip-version-check --no-input -q {q(package)}",
+                            timeout=300, what=f"pip install {package}", code="AGENT_INSTALL_FAILED")
         ctx.venv_seconds = round(time.monotonic() - started, 1)
 
     def rollback(self, ctx):

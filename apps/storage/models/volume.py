@@ -46,13 +46,17 @@ class Volume(Resource):
     device_target = models.CharField(max_length=8, blank=True, default="",
                                      help_text="the guest device of an attached data volume (vdb, sda...)")
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # disk QoS (<iotune>): 0 means no limit
+    iops_limit = models.PositiveIntegerField(default=0, help_text="total I/O operations per second")
+    bandwidth_limit = models.BigIntegerField(default=0, help_text="total bytes per second")
 
     tenant_path = "account"
 
     class Query:
         fields = ["uuid", "name", "description", "type", "status", "state", "size", "actual_size", "format",
                   "install_path", "primary_storage_uuid", "host_uuid", "image_uuid", "vm_instance_uuid",
-                  "created_at", "updated_at", "disk_offering_uuid", "bus", "device_target", "deleted_at"]
+                  "created_at", "updated_at", "disk_offering_uuid", "bus", "device_target", "deleted_at", "iops_limit",
+                  "bandwidth_limit"]
         aliases = {"primary_storage_uuid": "primary_storage__uuid", "host_uuid": "host__uuid",
                    "image_uuid": "image__uuid", "disk_offering_uuid": "disk_offering__uuid"}
         relations = ["primary_storage", "host", "image", "disk_offering"]
