@@ -40,6 +40,7 @@ PATH_TIMEOUTS = {
     # guest settings (apps/compute/guest/): live domain changes, the guest agent, a small ISO written
     **{f"/v1/vm/{op}": _VM for op in ("cdrom", "cpu-memory", "qos", "password")},
     "/v1/vm/config-drive": _STORAGE,
+    "/v1/vm/migrate": ("vm", "migrate.timeout"),   # the flow passes its own, a little longer than this
 }
 
 

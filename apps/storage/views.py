@@ -21,7 +21,6 @@ from .uploads import DiskUploadHandler, upload_dir
 from .volume_image_api import CreateImageSerializer, create_image_from_volume
 from . import data_volumes  # noqa: E402  (data volumes and disk offerings)
 from apps.core.errors import InvalidState  # noqa: E402
-from apps.core.flows import start_job  # noqa: E402
 from apps.infra.models import Host, HostStatus  # noqa: E402
 
 from .flows import (CREATE_DATA_VOLUME, CREATE_NOT_INSTANTIATED_VOLUME, DELETE_DATA_VOLUME,  # noqa: E402
@@ -213,9 +212,8 @@ class VolumePlanAction(FlowAction):
         super().__init__(plan=lambda volume, data: None, body=body, doc=doc)
         self.name = name
 
-    def begin(self, view, resource, data):
-        flow, args = data_volumes.plan(self.name, resource, data, view.request.user)
-        return start_job(flow, resource=resource, user=view.request.user, args=args)
+    def plan_for(self, view, resource, data):
+        return data_volumes.plan(self.name, resource, data, view.request.user)
 
 
 class DeleteVolumeAction(FlowAction):
@@ -227,7 +225,7 @@ class DeleteVolumeAction(FlowAction):
             "Delete a data volume (detached first): into the recycle bin, or expunged at once when "
             "volume.deletionPolicy is Direct (202 + job)."))
 
-    def begin(self, view, resource, data):
+    def plan_for(self, view, resource, data):
         data_volumes.check_data_volume(resource)
         if resource.status == VolumeStatus.DELETED:
             raise InvalidState(f"volume {resource.name} is Deleted already: recover or expunge it",
@@ -239,7 +237,7 @@ class DeleteVolumeAction(FlowAction):
             flow = DELETE_EXPUNGE_DATA_VOLUME
         else:
             flow = DELETE_DATA_VOLUME
-        return start_job(flow, resource=resource, user=view.request.user, args=args)
+        return flow, args
 
 
 def _expunge_volume_args(volume, data):

@@ -30,7 +30,12 @@ EXPECTED = {
     "/v1/image/cache": 3601,
     **dict.fromkeys(["/v1/storage/mount", "/v1/storage/unmount"], 301), "/v1/storage/mounts": 31,
     "/v1/ha/heartbeat/start": 31, "/v1/ha/heartbeat/read": 7,   # HA (hostagent/backends/heartbeat.py)
-    "/v1/volume/export": 301,   # migration (merged from i19-migration)
+    "/v1/volume/export": 301, "/v1/vm/migrate": 600,   # migration (vm/migrate.timeout at its default)
+    **dict.fromkeys(["/v1/volume/snapshot", "/v1/volume/snapshot-undo", "/v1/volume/snapshot-merge",
+                     "/v1/volume/rename", "/v1/volume/resize", "/v1/vm/config-drive"], 301),
+    **dict.fromkeys(["/v1/volume/copy", "/v1/volume/convert-to-image"], 3601),
+    **dict.fromkeys(["/v1/vm/attach-disk", "/v1/vm/detach-disk", "/v1/vm/cdrom", "/v1/vm/cpu-memory", "/v1/vm/qos",
+                     "/v1/vm/password"], 121),
 }
 
 

@@ -71,11 +71,15 @@ class FlowAction:
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
-    def begin(self, view, resource, data):
+    def plan_for(self, view, resource, data):
+        """``(flow, args)`` for this call; a subclass whose plan needs the request (its user)
+        overrides this rather than starting the job itself."""
         if self.plan is not None:
-            flow, args = self.plan(resource, data)
-        else:
-            flow, args = self.flow, (self.args(resource, data) if self.args is not None else {})
+            return self.plan(resource, data)
+        return self.flow, (self.args(resource, data) if self.args is not None else {})
+
+    def begin(self, view, resource, data):
+        flow, args = self.plan_for(view, resource, data)
         return start_job(flow, resource=resource, user=view.request.user, args=args)
 
     def view_method(self, name):
