@@ -63,6 +63,32 @@ def service_pid(name):
     return int(found[0]) if found else None
 
 
+def portal_roles(procs):
+    """The processes whose CPU a run counts: ``procs`` = [sim agent, web server, *workers] as the
+    benchmark started them, the database and Redis servers, and this process (the clients)."""
+    return {"sim agent": [procs[0].pid], "web (uvicorn)": [procs[1].pid], "workers": [p.pid for p in procs[2:]],
+            "mariadbd": [service_pid("mariadbd")], "redis-server": [service_pid("redis-server")],
+            "clients (this process)": [os.getpid()]}
+
+
+def cpu_by_role(roles):
+    return {role: sum(cpu_seconds(pid) for pid in pids if pid) for role, pids in roles.items()}
+
+
+def job_outcome(posted, started):
+    """What became of the jobs ``posted`` ({job uuid: when posted}) since ``started``: the uuids
+    and finish times of those that succeeded, the uuids of the others, the last finish, each
+    one's POST -> finished latency, and the rate (succeeded per second)."""
+    from apps.core.models import Job
+
+    jobs = list(Job.objects.filter(uuid__in=list(posted)).values_list("uuid", "state", "finished_at"))
+    done = [(str(u), f.timestamp()) for u, s, f in jobs if s == "succeeded"]
+    failed = [str(u) for u, s, _ in jobs if s != "succeeded"]
+    last = max(t for _, t in done)
+    latencies = [t - posted[u] for u, t in done]
+    return done, failed, last, latencies, len(done) / (last - started)
+
+
 def percentile(values, q):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else float("nan")
@@ -193,10 +219,8 @@ def main():
 
         batches = [range(i, args.vms, args.clients) for i in range(args.clients)]
         # where the CPU goes while the VMs are made: each process of the portal, the services
-        roles = {"sim agent": [procs[0].pid], "web (uvicorn)": [procs[1].pid], "workers": [p.pid for p in procs[2:]],
-                 "mariadbd": [service_pid("mariadbd")], "redis-server": [service_pid("redis-server")],
-                 "clients (this process)": [os.getpid()]}
-        cpu0 = {role: sum(cpu_seconds(pid) for pid in pids if pid) for role, pids in roles.items()}
+        roles = portal_roles(procs)
+        cpu0 = cpu_by_role(roles)
         load_before = os.getloadavg()[0]
         probe_before = speed_probe()
         started = time.time()
@@ -209,14 +233,9 @@ def main():
             if time.time() - started > 3600:
                 sys.exit("creates not finished after an hour")
             time.sleep(1)
-        cpu = {role: sum(cpu_seconds(pid) for pid in pids if pid) - cpu0[role] for role, pids in roles.items()}
+        cpu = {role: seconds - cpu0[role] for role, seconds in cpu_by_role(roles).items()}
         probe_after = speed_probe()
-        jobs = list(Job.objects.filter(uuid__in=list(posted)).values_list("uuid", "state", "finished_at"))
-        done = [(str(u), f.timestamp()) for u, s, f in jobs if s == "succeeded"]
-        failed = [str(u) for u, s, _ in jobs if s != "succeeded"]
-        last = max(t for _, t in done)
-        latencies = [t - posted[u] for u, t in done]
-        rate = len(done) / (last - started)
+        done, failed, last, latencies, rate = job_outcome(posted, started)
         print(f"{len(done)} VMs Running, {len(failed)} failed; {rate:.1f} VMs/s (first POST to last Running, "
               f"{last - started:.1f} s); POST -> Running p50 {percentile(latencies, .5):.2f} s, "
               f"p99 {percentile(latencies, .99):.2f} s; ZStack's simulator: 36 VMs/s; "

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from benchlib import arg_parser, free_port, interpreter, speed_probe  # noqa: E402  (bench/benchlib.py)
 from cloudportal import webserver  # noqa: E402
-from vm_create import cpu_seconds, fresh_database, percentile, prepare, service_pid  # noqa: E402
+from vm_create import cpu_by_role, fresh_database, job_outcome, percentile, portal_roles, prepare  # noqa: E402
 
 DEFAULT_URL = "mysql://root@127.0.0.1:3306/cloudportal_bench_volumes"
 MIB = 1 << 20
@@ -139,10 +139,8 @@ def main():
             conn.close()
 
         batches = [range(i, args.attaches, args.clients) for i in range(args.clients)]
-        roles = {"sim agent": [procs[0].pid], "web (uvicorn)": [procs[1].pid], "workers": [p.pid for p in procs[2:]],
-                 "mariadbd": [service_pid("mariadbd")], "redis-server": [service_pid("redis-server")],
-                 "clients (this process)": [os.getpid()]}
-        cpu0 = {role: sum(cpu_seconds(pid) for pid in pids if pid) for role, pids in roles.items()}
+        roles = portal_roles(procs)
+        cpu0 = cpu_by_role(roles)
         probe_before = speed_probe()
         started = time.time()
         with ThreadPoolExecutor(max_workers=args.clients) as pool:
@@ -154,14 +152,9 @@ def main():
             if time.time() - started > 1800:
                 sys.exit("attaches not finished after 30 minutes")
             time.sleep(0.5)
-        cpu = {role: sum(cpu_seconds(pid) for pid in pids if pid) - cpu0[role] for role, pids in roles.items()}
+        cpu = {role: seconds - cpu0[role] for role, seconds in cpu_by_role(roles).items()}
         probe_after = speed_probe()
-        jobs = list(Job.objects.filter(uuid__in=list(posted)).values_list("uuid", "state", "finished_at"))
-        done = [(str(u), f.timestamp()) for u, s, f in jobs if s == "succeeded"]
-        failed = [str(u) for u, s, _ in jobs if s != "succeeded"]
-        last = max(t for _, t in done)
-        latencies = [t - posted[u] for u, t in done]
-        rate = len(done) / (last - started)
+        done, failed, last, latencies, rate = job_outcome(posted, started)
         print(f"{len(done)} attached, {len(failed)} failed; {rate:.1f} attaches/s (first POST to last job "
               f"finished, {last - started:.1f} s); POST -> attached p50 {percentile(latencies, .5):.2f} s, "
               f"p99 {percentile(latencies, .99):.2f} s", flush=True)
