@@ -33,4 +33,8 @@ class ComputeConfig(AppConfig):
 
         if start_heartbeat not in HOST_CONNECT_HOOKS:
             HOST_CONNECT_HOOKS.append(start_heartbeat)   # the agent heartbeats on the cluster's shared storage
+        from apps.storage.flows.shared_storage import SHARED_STORAGE_ATTACHED_HOOKS
+
+        if start_heartbeat not in SHARED_STORAGE_ATTACHED_HOOKS:
+            SHARED_STORAGE_ATTACHED_HOOKS.append(start_heartbeat)   # and on one attached while it was up
         from .flows import ha_restart  # noqa: F401  (workers look the HA restart flow up by name)

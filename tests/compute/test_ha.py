@@ -218,3 +218,21 @@ def test_the_ha_level_is_set_at_create_and_changed_and_queried(env):
     assert response.status_code == 200 and response.json()["ha_level"] is None
     response = env.client.patch(f"/api/v1/vm-instances/{uuid}/", {"ha_level": "Sometimes"}, format="json")
     assert response.status_code == 400 and "ha_level" in response.json()["details"]
+
+
+@pytest.mark.django_db
+def test_a_shared_storage_attached_after_its_hosts_connected_gets_their_heartbeats(
+        admin_client, sim_agent, tmp_path, django_capture_on_commit_callbacks, monkeypatch):
+    """The hosts connect first (no shared storage yet: no heartbeat); attaching the storage then
+    starts each host's heartbeat there, so HA can confirm a host down without a reconnect."""
+    started = []
+    call = ha.agent.call
+
+    def recording(host, path, body=None, **kwargs):
+        if path == "/v1/ha/heartbeat/start":
+            started.append((str(host.uuid), body["dirs"]))
+        return call(host, path, body, **kwargs)
+
+    monkeypatch.setattr(ha.agent, "call", recording)
+    env = HaEnv(admin_client, django_capture_on_commit_callbacks, tmp_path, hosts=2)
+    assert sorted(started) == sorted((uuid, [env.shared.root]) for uuid in env.hosts)

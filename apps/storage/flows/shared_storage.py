@@ -2,7 +2,8 @@
 
 ATTACH: RecordAttachment (the cluster joins the storage's clusters; undo removes it) ->
 MountOnHosts (every Connected host of the cluster mounts it; undo unmounts what this job mounted)
--> ReadCapacity (a host's statvfs of the mount gives the storage's total and available bytes).
+-> ReadCapacity (a host's statvfs of the mount gives the storage's total and available bytes)
+-> TellHosts (apps above storage learn of it per host: compute's HA heartbeat starts there).
 A host whose agent fails fails the attach, as for local storage.
 
 DETACH: CheckNotInUse (refused while volumes of the cluster's hosts live on it) -> UnmountFromHosts
@@ -49,7 +50,22 @@ class ReadCapacity(RemoteStep, NoRollback):
                       "available_physical_capacity": ps.available_physical_capacity}
 
 
-ATTACH_SHARED_PRIMARY_STORAGE = Flow("attach-shared-primary-storage", [RecordAttachment, MountOnHosts, ReadCapacity],
+# Callables ``hook(host)`` run for each Connected host of a cluster a shared storage was just
+# attached to; apps above storage append to it in their AppConfig.ready() (compute: the HA
+# heartbeat, which a host otherwise starts only when it connects). Best effort: a hook logs its
+# own failures; the storage is attached either way.
+SHARED_STORAGE_ATTACHED_HOOKS = []
+
+
+class TellHosts(RemoteStep, NoRollback):
+    def run(self, ctx):
+        for host in shared.connected_hosts(_cluster(ctx)):
+            for hook in SHARED_STORAGE_ATTACHED_HOOKS:
+                hook(host)
+
+
+ATTACH_SHARED_PRIMARY_STORAGE = Flow("attach-shared-primary-storage",
+                                     [RecordAttachment, MountOnHosts, ReadCapacity, TellHosts],
                                      action="attach-primary-storage")
 
 
