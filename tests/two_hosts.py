@@ -4,7 +4,7 @@ Each host is a mount namespace of its own (``unshare --mount --propagation priva
 libvirtd and the host agent that drives it: private copies of /run/libvirt, /var/lib/libvirt,
 /var/cache/libvirt (the QEMU capability cache comes along, so the first connection is quick),
 /var/log/libvirt and /etc/libvirt are bind-mounted over the real ones. Both libvirtds listen on TCP
-(127.0.0.1, a port each, no auth) so one agent can migrate a domain to the other host's libvirtd,
+(the host's address, a port each, no auth) so one agent can migrate a domain to the other host's libvirtd,
 and on a Unix socket under the fixture's directory that the test process reaches from outside.
 The machine's own libvirtd (qemu:///system) is not touched.
 
@@ -29,7 +29,10 @@ Use::
     from tests.two_hosts import two_hosts, two_kvm_hosts   # noqa: F401  (fixtures)
 
     def test_x(two_hosts):                 # session scope: the libvirtds and agents
-        a, b = two_hosts.hosts             # LibvirtHost: .agent (AgentProcess, .client), .uri, .libvirt()
+        a, b = two_hosts.hosts             # LibvirtHost: .agent (AgentProcess, .client), .uri, .libvirt(),
+                                           # .address (management IP)
+        two_hosts.l2_interface             # an L2's physical_interface on both hosts
+        settings.PORTAL_URL = two_hosts.portal_url(live_server.url)   # what the agents reach
     def test_y(two_kvm_hosts):             # function scope (db): a zone, a KVM cluster, two Host rows
         cluster, (host_a, host_b) = two_kvm_hosts.cluster, two_kvm_hosts.rows
 

@@ -17,7 +17,6 @@ from asgiref.sync import async_to_sync
 from apps.compute.models import VmInstance
 from apps.infra import agent
 from apps.infra.models import Host
-from apps.storage.models import PrimaryStorage
 from tests.compute.test_vm_kvm import ok, run
 from tests.console import rfb
 from tests.console.test_end_to_end import vnc_session
@@ -90,9 +89,14 @@ def test_cold_then_live_migration_between_two_libvirt_hosts(
             run(client, "post", f"/api/v1/primary-storage/{ps['uuid']}/attach/", {"cluster_uuid": cluster})
             return ps["uuid"]
 
+        attach_ps("local", f"{hosts.local_dir}/ps")
+        (hosts.shared_dir / "smp").mkdir(mode=0o755)
+        attach_ps("shared", f"{hosts.shared_dir}/smp", type="SharedMountPoint")
+        # the live one first: it boots (and iPXE asks a's dnsmasq) while the cold one migrates
+        live = create("live", primary_storage_type="SharedMountPoint")
+
         # --- cold: a stopped VM on local storage; its file moves to the other host's directory
-        local = attach_ps("local", f"{hosts.local_dir}/ps")
-        uuid = create("cold", start=False)
+        uuid = create("cold", start=False, primary_storage_type="LocalStorage")
         vm = client.get(f"/api/v1/vm-instances/{uuid}/").json()
         assert vm["state"] == "Stopped" and vm["last_host_uuid"] == host_a
         volume = client.get(f"/api/v1/volumes/{vm['root_volume_uuid']}/").json()
@@ -109,12 +113,9 @@ def test_cold_then_live_migration_between_two_libvirt_hosts(
         assert hosts.where(uuid) == {"b": libvirt.VIR_DOMAIN_RUNNING}
         run(client, "delete", f"/api/v1/vm-instances/{uuid}/")
         assert hosts.where(uuid) == {} and not (b.local_backing / relative).exists()
-        PrimaryStorage.objects.filter(uuid=local).update(state="Disabled")
 
         # --- live: a running VM whose volume is on storage both hosts see
-        (hosts.shared_dir / "smp").mkdir(mode=0o755)
-        attach_ps("shared", f"{hosts.shared_dir}/smp", type="SharedMountPoint")
-        uuid = create("live", primary_storage_type="SharedMountPoint")
+        uuid = live
         before = client.get(f"/api/v1/vm-instances/{uuid}/").json()
         assert before["state"] == "Running" and hosts.where(uuid) == {"a": libvirt.VIR_DOMAIN_RUNNING}
         [nic] = before["nics"]
