@@ -245,6 +245,21 @@ def _free_prefix():
             return prefix
 
 
+def _pids_with(*needles):
+    """Pids of the processes whose command line has every one of ``needles``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    cmdline = fh.read().decode(errors="replace")
+            except OSError:
+                continue
+            if all(needle in cmdline for needle in needles):
+                found.append(int(entry))
+    return found
+
+
 class _Relay(socketserver.ThreadingTCPServer):
     """TCP from ``listen`` to ``target`` (host, port): the hosts reach the live server through it."""
     daemon_threads = True
@@ -333,25 +348,15 @@ class TwoHosts:
 
     def _remove_networks(self):
         for host in self.hosts:
-            # what the agent left running in the host's namespaces (dnsmasq) goes with it
-            for ns in self._namespaces_of(host):
-                pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout
-                for pid in pids.split():
-                    try:
-                        os.kill(int(pid), 9)
-                    except (ProcessLookupError, ValueError):
-                        pass
+            # what the agent left running in the host (a failed test's dnsmasq, in a DHCP namespace
+            # only the host's own /run/netns names) goes with it: found by its files' directory
+            for pid in _pids_with(str(host.dir), "dnsmasq"):
+                try:
+                    os.kill(pid, 9)
+                except ProcessLookupError:
+                    pass
             subprocess.run(["ip", "netns", "del", host.netns], capture_output=True)
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
-
-    @staticmethod
-    def _namespaces_of(host):
-        """The host's own namespace and the DHCP namespaces its agent made (in its /run/netns)."""
-        names = [host.netns]
-        private = host.dir / "run_netns"
-        if private.is_dir():
-            names += [str(path) for path in private.iterdir()]
-        return names
 
     def portal_url(self, url):
         """``url`` (the live server's, on 127.0.0.1) as the hosts reach it: through a relay."""
