@@ -127,6 +127,8 @@ class EcsInstanceViewSet(DeleteHere, ResourceViewSet):
         zone = data["identity_zone"]
         count = data["count"]
         args = {"run_params": s.run_params(data)}
+        if data.get("eip_bandwidth"):
+            args["eip_bandwidth"] = data["eip_bandwidth"]
         if data.get("password"):
             args["password"] = encrypt(data["password"])
         starts = []
