@@ -8,7 +8,7 @@ import pytest
 from apps.core.errors import CloudPortalError
 from apps.core.models import Job
 from apps.core.testing import client_for, make_account
-from apps.hybrid.flows import CREATE_ECS_INSTANCE
+from apps.hybrid.flows import CREATE_ECS_INSTANCE_WITH_EIP
 from apps.hybrid.models import AlibabaEip, EcsInstance
 from tests.hybrid.network import instance_network
 
@@ -236,11 +236,11 @@ class Injected(CloudPortalError):
     code = "INJECTED"
 
 
-@pytest.mark.parametrize("step", [step.step_name() for step in CREATE_ECS_INSTANCE.steps])
+@pytest.mark.parametrize("step", [step.step_name() for step in CREATE_ECS_INSTANCE_WITH_EIP.steps])
 def test_a_create_failing_after_any_of_its_steps_leaves_nothing_behind(hybrid, zone, monkeypatch, step):
     """Each step does its work and then fails (the hardest moment for a rollback: what it made
     exists, and for a database step its transaction is undone)."""
-    [step_class] = [s for s in CREATE_ECS_INSTANCE.steps if s.step_name() == step]
+    [step_class] = [s for s in CREATE_ECS_INSTANCE_WITH_EIP.steps if s.step_name() == step]
     original = step_class.run
 
     def run_then_fail(self, ctx):

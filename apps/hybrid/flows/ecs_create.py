@@ -1,10 +1,14 @@
 """Creating an ECS instance, every step undone on failure:
 
+    RecordEcsInstance -> RunEcsInstance -> WaitEcsRunning -> MarkEcsRunning
+
+and with an EIP (``eip_bandwidth``; its own flow, so that the plain create, the batch one, carries
+no steps it skips):
+
     RecordEcsInstance -> RunEcsInstance -> WaitEcsRunning -> AllocateEcsEip -> AssociateEcsEip
     -> MarkEcsRunning
 
-(the two EIP steps do nothing unless ``eip_bandwidth`` asks for an EIP; data disks are made by
-RunInstances itself and go with the instance.)
+Data disks are made by RunInstances itself and go with the instance.
 
 The API makes the row (state Creating, claimed by this job) so it can answer 202 with it.
 RunInstances is sent with the job's uuid as its ClientToken (the cloud makes one instance
@@ -153,5 +157,7 @@ class MarkEcsRunning(DbStep, NoRollback):
 
 
 CREATE_ECS_INSTANCE = Flow("create-ecs-instance", [RecordEcsInstance, RunEcsInstance, WaitEcsRunning,
-                                                   AllocateEcsEip, AssociateEcsEip, MarkEcsRunning],
-                           action="create-ecs-instance", timeout=3600)
+                                                   MarkEcsRunning], action="create-ecs-instance", timeout=3600)
+CREATE_ECS_INSTANCE_WITH_EIP = Flow("create-ecs-instance-with-eip", [
+    RecordEcsInstance, RunEcsInstance, WaitEcsRunning, AllocateEcsEip, AssociateEcsEip, MarkEcsRunning],
+    action="create-ecs-instance", timeout=3600)
