@@ -69,6 +69,20 @@ def test_create_with_data_disks_and_an_eip(hybrid, zone):
     assert sorted((d["Size"], d["Category"], d["InstanceId"], d["DeleteWithInstance"]) for d in data) == [
         (40, "cloud_ssd", instance["instance_id"], True), (100, "cloud_ssd", instance["instance_id"], True)]
 
+    # deleted: its disks go with it, its EIP is let go (and says so here at once) and can be released
+    assert delete(hybrid, f"{ECS}{instance['uuid']}/")["state"] == "succeeded"
+    assert hybrid.emulator.table("disks") == {}
+    row.refresh_from_db()
+    assert (row.state, row.instance_id, row.ecs_instance) == ("Available", "", None)
+    assert delete(hybrid, f"/api/v1/alibaba-eips/{row.uuid}/")["state"] == "succeeded"
+    assert hybrid.emulator.table("eips") == {}
+
+
+def delete(hybrid, url):
+    with hybrid.capture(execute=True):
+        answer = hybrid.client.delete(url)
+    return hybrid.job(answer)
+
 
 def test_a_batch_makes_one_instance_and_one_job_each(hybrid, zone):
     response = create(hybrid, zone, count=3)
