@@ -4,13 +4,18 @@ docs/console-ui.md and the README).
 A portal of its own is started (`manage.py runportal`) on SQLite in a temporary directory, so
 nothing of yours is touched (neither `make run`'s var/ nor a DATABASE_URL); `manage.py demo` fills
 it (zone, cluster, simulated hosts, image, storage, network, offering) and a few VMs are made
-through the API. Chromium (Debian's, through Playwright) then opens each page at 1280x800.
+through the API; the built-in metrics store is given the last 55 minutes of samples of the
+running VMs and their host (made up the way the simulator makes its figures: the portal's own
+collector adds the newest), so the charts have lines. Chromium (Debian's, through Playwright) then
+opens each page at 1280x800.
 pngquant, when installed (apt-get install -y pngquant), makes the files about a third as big.
 
     .venv/bin/python docs/screenshots.py [--port 8640] [--sim-port 8641] [--keep]
 """
 import argparse
+import math
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -125,6 +130,52 @@ def fill(portal):
             "running": [vms[name]["uuid"] for name in VMS if name != "build-1"]}
 
 
+def backfill_metrics(portal, made, minutes=55):
+    """The last ``minutes`` of 10-second samples of the running VMs and their host, written in the
+    portal's own process environment through the built-in store's write path (``backfill``)."""
+    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'docs')!r}); import screenshots; "
+            f"screenshots.backfill({made['running']!r}, {minutes})")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**portal.env, "DJANGO_SETTINGS_MODULE":
+                                                                   "cloudportal.settings"}, check=True)
+
+
+def backfill(vm_uuids, minutes):
+    """Each resource's CPU swings slowly about a level of its own with a little noise; its disks
+    and NICs move with its load (as the simulator's figures do), its memory a share of its size."""
+    import django
+
+    django.setup()
+    from apps.compute.models import VmInstance
+    from apps.monitoring.collector import store
+    from apps.monitoring.scrape import Reading
+
+    vms = list(VmInstance.objects.filter(uuid__in=vm_uuids).select_related("host"))
+    resources = [("vm", str(vm.uuid), vm.memory_size) for vm in vms]
+    resources += [("host", str(host.uuid), host.memory_size) for host in {vm.host for vm in vms if vm.host}]
+    shapes = {}
+    for kind, uuid, memory in resources:
+        rng = random.Random(uuid)
+        shapes[uuid] = {"rng": rng, "base": rng.uniform(10, 45), "swing": rng.uniform(5, 20),
+                        "period": rng.uniform(600, 2400), "phase": rng.uniform(0, 2 * math.pi),
+                        "share": rng.uniform(0.3, 0.7), "rate": rng.uniform(2e5, 4e6), "total": 0.0}
+    now = time.time()
+    for ts in range(int(now - minutes * 60), int(now - 15), 10):
+        readings = {}
+        for kind, uuid, memory in resources:
+            shape = shapes[uuid]
+            cpu = shape["base"] + shape["swing"] * math.sin(2 * math.pi * ts / shape["period"] + shape["phase"])
+            cpu = min(100.0, max(0.0, cpu + shape["rng"].uniform(-2, 2)))
+            shape["total"] += shape["rate"] * 10 * (0.05 + cpu / 100)
+            reading = Reading(kind, uuid, ts)
+            reading.gauges = {"cpu_percent": cpu, "memory_used_bytes": memory * shape["share"] * (0.9 + cpu / 500),
+                              "memory_total_bytes": memory}
+            n = shape["total"]
+            reading.counters = {"disk_read_bytes_total": n, "disk_write_bytes_total": n * 0.6,
+                                "network_rx_bytes_total": n * 1.5, "network_tx_bytes_total": n * 0.8}
+            readings[(kind, uuid)] = reading
+        store(readings, ts)
+
+
 def kvm_host_form(page):
     page.fill("#f-name", "kvm-7")
     page.select_option("#f-hypervisor_type", "KVM")
@@ -157,12 +208,22 @@ def jobs_running(portal, made):
     return setup
 
 
+def charts_drawn(page):
+    """The VM's charts in view once drawn (the canvas of each, after its first read)."""
+    page.wait_for_function("document.querySelectorAll('#metric-charts canvas').length >= 4 && "
+                           "+document.querySelector('#chart-cpu').dataset.points > 10", timeout=20000)
+    page.evaluate("document.querySelector('#metric-charts').scrollIntoView({behavior: 'instant', block: 'start'})")
+    page.wait_for_timeout(300)
+
+
 def shots(made, portal=None):
     """(file name, page path, how the page is set up): the pages docs/console-ui.md shows."""
     return [
         ("dashboard", "/ui/", None),
         ("vm-list", "/ui/vm-instances/", None),
         ("vm-detail", f"/ui/vm-instances/{made['vm']}/", None),
+        ("vm-charts", f"/ui/vm-instances/{made['vm']}/", charts_drawn),
+        ("performance", "/ui/performance/", None),
         ("vm-create", "/ui/vm-instances/new/", placement_checked),
         ("task-panel", "/ui/jobs/?ordering=-created_at", jobs_running(portal, made)),
         ("host-list", "/ui/hosts/", None),
@@ -267,6 +328,7 @@ def main():
         print(f"portal at {portal.url} (data in {workdir})")
         portal.start()
         made = fill(portal)
+        backfill_metrics(portal, made)
         files = take(portal, made, args.out)
         shrink(files)
     finally:
@@ -275,7 +337,7 @@ def main():
             shutil.rmtree(workdir, ignore_errors=True)
     total = sum(path.stat().st_size for path in files)
     for path in files:
-        print(f"  {path.relative_to(ROOT)}  {path.stat().st_size // 1024} KiB")
+        print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}  {path.stat().st_size // 1024} KiB")
     print(f"{len(files)} screenshots, {total // 1024} KiB")
 
 

@@ -101,3 +101,23 @@ def test_an_alarm_is_followed_by_its_account_only_and_its_state_change_arrives()
             await communicator.disconnect()
 
     async_to_sync(scenario)()
+
+
+@pytest.mark.django_db(transaction=False)
+def test_the_alarm_pages_are_marked_to_follow_their_rows_and_new_rows():
+    from apps.monitoring.alarming import alarm_for
+    from tests.ui.pages import browser, text
+
+    alice = make_account("alice")
+    vm = make_vm(alice.account, make_host("h1"), name="web-1")
+    rule = AlarmRule.objects.create(name="busy", account=alice.account, kind="metric", resource_kind="vm",
+                                    metric="cpu", threshold=80)
+    alarm = alarm_for(rule, "VmInstance", vm.uuid, "busy: web-1")
+    client = browser(alice)
+    listed = text(client.get("/ui/alarms/"))
+    assert 'data-live-new-of="Alarm"' in listed
+    assert f'data-live-uuid="{alarm.uuid}" data-live-kind="resource"' in listed
+    history = text(client.get("/ui/alarm-history/"))
+    assert 'data-live-new-of="AlarmHistory"' in history and "data-live-kind" not in history   # rows never change
+    assert 'data-live-kind="resource"' in text(client.get(f"/ui/alarms/{alarm.uuid}/"))
+    assert "data-live-new-of" not in text(client.get("/ui/alarms/?offset=50"))   # not the first page
