@@ -5,7 +5,7 @@ A portal of its own is started (`manage.py runportal`) on SQLite in a temporary 
 nothing of yours is touched (neither `make run`'s var/ nor a DATABASE_URL); `manage.py demo` fills
 it (zone, cluster, simulated hosts, image, storage, network, offering) and a few VMs are made
 through the API; the built-in metrics store is given the last 55 minutes of samples of the
-running VMs and their host (made up the way the simulator makes its figures: the portal's own
+running VMs and their host (as the simulator agent works its figures out; the portal's own
 collector adds the newest), so the charts have lines. Chromium (Debian's, through Playwright) then
 opens each page at 1280x800.
 pngquant, when installed (apt-get install -y pngquant), makes the files about a third as big.
@@ -13,9 +13,7 @@ pngquant, when installed (apt-get install -y pngquant), makes the files about a 
     .venv/bin/python docs/screenshots.py [--port 8640] [--sim-port 8641] [--keep]
 """
 import argparse
-import math
 import os
-import random
 import secrets
 import shutil
 import signal
@@ -140,40 +138,49 @@ def backfill_metrics(portal, made, minutes=55):
 
 
 def backfill(vm_uuids, minutes):
-    """Each resource's CPU swings slowly about a level of its own with a little noise; its disks
-    and NICs move with its load (as the simulator's figures do), its memory a share of its size."""
+    """Each VM's figures as the simulator agent works them out (the same pattern, drawn from its
+    uuid: the collector's newest samples carry the lines on), its host's CPU from its VMs' load."""
     import django
 
     django.setup()
     from apps.compute.models import VmInstance
     from apps.monitoring.collector import store
-    from apps.monitoring.scrape import Reading
+    from hostagent.backends.sim_metrics import _Pattern as Pattern
 
     vms = list(VmInstance.objects.filter(uuid__in=vm_uuids).select_related("host"))
-    resources = [("vm", str(vm.uuid), vm.memory_size) for vm in vms]
-    resources += [("host", str(host.uuid), host.memory_size) for host in {vm.host for vm in vms if vm.host}]
-    shapes = {}
-    for kind, uuid, memory in resources:
-        rng = random.Random(uuid)
-        shapes[uuid] = {"rng": rng, "base": rng.uniform(10, 45), "swing": rng.uniform(5, 20),
-                        "period": rng.uniform(600, 2400), "phase": rng.uniform(0, 2 * math.pi),
-                        "share": rng.uniform(0.3, 0.7), "rate": rng.uniform(2e5, 4e6), "total": 0.0}
+    hosts = {vm.host.uuid: vm.host for vm in vms if vm.host}
+    patterns = {str(uuid): Pattern(str(uuid)) for uuid in [vm.uuid for vm in vms] + list(hosts)}
     now = time.time()
     for ts in range(int(now - minutes * 60), int(now - 15), 10):
-        readings = {}
-        for kind, uuid, memory in resources:
-            shape = shapes[uuid]
-            cpu = shape["base"] + shape["swing"] * math.sin(2 * math.pi * ts / shape["period"] + shape["phase"])
-            cpu = min(100.0, max(0.0, cpu + shape["rng"].uniform(-2, 2)))
-            shape["total"] += shape["rate"] * 10 * (0.05 + cpu / 100)
-            reading = Reading(kind, uuid, ts)
-            reading.gauges = {"cpu_percent": cpu, "memory_used_bytes": memory * shape["share"] * (0.9 + cpu / 500),
-                              "memory_total_bytes": memory}
-            n = shape["total"]
-            reading.counters = {"disk_read_bytes_total": n, "disk_write_bytes_total": n * 0.6,
-                                "network_rx_bytes_total": n * 1.5, "network_tx_bytes_total": n * 0.8}
-            readings[(kind, uuid)] = reading
+        readings, busy, committed = {}, {}, {}
+        for vm in vms:
+            pattern = patterns[str(vm.uuid)]
+            cpu = pattern.cpu(ts)
+            busy[vm.host_id] = busy.get(vm.host_id, 0.0) + cpu * vm.cpu_num / 100.0
+            committed[vm.host_id] = committed.get(vm.host_id, 0) + vm.memory_size
+            readings[("vm", str(vm.uuid))] = reading_of(
+                "vm", vm.uuid, ts, pattern, cpu, int(vm.memory_size * pattern.memory_share * (0.9 + cpu / 500.0)))
+        for host in hosts.values():
+            cpu = min(100.0, 1.0 + 100.0 * busy.get(host.id, 0.0) / max(1, host.cpu_num))
+            readings[("host", str(host.uuid))] = reading_of("host", host.uuid, ts, patterns[str(host.uuid)], cpu,
+                                                           int(host.memory_size * 0.04) + committed.get(host.id, 0),
+                                                           host.memory_size)
         store(readings, ts)
+
+
+def reading_of(kind, uuid, ts, pattern, cpu, memory_used, memory_total=None):
+    from apps.monitoring.scrape import Reading
+
+    pattern.advance(ts, cpu)
+    c = pattern.counters
+    reading = Reading(kind, str(uuid), ts)
+    reading.gauges = {"cpu_percent": cpu, "memory_used_bytes": memory_used}
+    if memory_total:
+        reading.gauges["memory_total_bytes"] = memory_total
+    reading.counters = {"disk_read_bytes_total": c[0], "disk_write_bytes_total": c[1], "disk_read_ops_total": c[2],
+                        "disk_write_ops_total": c[3], "network_rx_bytes_total": c[4], "network_tx_bytes_total": c[5],
+                        "network_rx_packets_total": c[6], "network_tx_packets_total": c[7]}
+    return reading
 
 
 def kvm_host_form(page):
