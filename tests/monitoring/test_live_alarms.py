@@ -40,8 +40,8 @@ async def next_message(communicator, predicate, timeout=10):
 def test_an_alarm_is_followed_by_its_account_only_and_its_state_change_arrives():
     alice, bob, root = make_account("alice"), make_account("bob"), make_account("root", admin=True)
     vm = make_vm(alice.account, make_host("h1"), name="web-1")
-    rule = AlarmRule.objects.create(name="busy", account=alice.account, kind="metric", resource_kind="vm",
-                                    metric="cpu", threshold=80, window_seconds=60, duration_seconds=120)
+    AlarmRule.objects.create(name="busy", account=alice.account, kind="metric", resource_kind="vm", metric="cpu",
+                             threshold=80, window_seconds=60, duration_seconds=120)
     tokens = {user: ApiToken.issue(user) for user in (alice, bob, root)}
     store, t0 = StoreStub(), timezone.now()
     store.values[("vm", "cpu", str(vm.uuid))] = 95.0
@@ -77,6 +77,10 @@ def test_an_alarm_is_followed_by_its_account_only_and_its_state_change_arrives()
 
         # followed like a resource by its account and an admin; a page rendered before the alarm
         # was made is told to fetch it again
+        # a list rendered before it was made is told to fetch its rows again; another account's is not
+        for communicator, changed in ((mine, ["Alarm"]), (theirs, [])):
+            again = await subscribe(communicator, {"new_rows": "Alarm"}, since=rendered.isoformat())
+            assert again == {"type": "subscribed", "new_rows": "Alarm", "changed": {"new_rows": changed}}
         answer = await subscribe(mine, {"resource": [str(alarm.uuid)]}, since=rendered.isoformat())
         assert answer == {"type": "subscribed", "resource": [str(alarm.uuid)],
                           "changed": {"resource": [str(alarm.uuid)]}}

@@ -118,7 +118,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
                                          "message": f"subscribe to exactly one of {kinds}"})
         kind, target = next(iter(spec.items()))
         if kind == "new_rows":
-            return await self._new_rows_subscription(verb, target)
+            return await self._new_rows_subscription(verb, target, since)
         many = isinstance(target, list) and kind != "account_jobs"
         targets = target if many else [target]
         if len(targets) > MAX_UUIDS:
@@ -162,9 +162,10 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "code": "NOT_FOUND", "message": f"{len(missing)} not found",
                                   "details": {kind: missing}})
 
-    async def _new_rows_subscription(self, verb, resource_type):
+    async def _new_rows_subscription(self, verb, resource_type, since=None):
         """The rows a followable type adds (``followable.py``, ``new_rows``): every one for an
-        admin, the account's own for anyone else."""
+        admin, the account's own for anyone else. With ``since``, the answer says whether any the
+        user may see was made since (``"changed": {"new_rows": [type]}``): fetch the list again."""
         followable = FOLLOWABLE.get(resource_type) if isinstance(resource_type, str) else None
         if followable is None or not followable.new_rows:
             types = ", ".join(sorted(name for name, one in FOLLOWABLE.items() if one.new_rows))
@@ -178,7 +179,15 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         else:
             await self.channel_layer.group_discard(group, self.channel_name)
             self.groups_joined.discard(group)
-        await self.send_json({"type": verb + "d", "new_rows": resource_type})
+        answer = {"type": verb + "d", "new_rows": resource_type}
+        if since is not None and verb == "subscribe":
+            when = _parse_since(since)
+            if when is None:
+                return await self.send_json({"type": "error", "code": "INVALID_ARGUMENT",
+                                             "message": "'since' must be an ISO 8601 date and time with its offset"})
+            made = await database_sync_to_async(followable.made_since)(user, when - CLOCK_SLACK)
+            answer["changed"] = {"new_rows": [resource_type] if made else []}
+        await self.send_json(answer)
 
     async def _stream_subscription(self, verb, kind, targets, many):
         """A kind an app added (``streams.py``): the uuids followed on this connection, read by a

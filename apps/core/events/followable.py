@@ -28,6 +28,12 @@ class Followable:
 
         return visible(queryset, user)
 
+    def made_since(self, user, since):
+        """Whether a row ``user`` may follow was made since ``since`` (by its ``created_at``)."""
+        if not any(f.name == "created_at" for f in self.model._meta.concrete_fields):
+            return False
+        return self.visible(self.model.objects.filter(created_at__gte=since), user).exists()
+
     def changed_since(self, uuids, since):
         """Of ``uuids``, the rows saved since ``since`` (no job says so: their ``updated_at`` does)."""
         if not any(f.name == "updated_at" for f in self.model._meta.concrete_fields):

@@ -12,7 +12,8 @@
 //   of the account on a resource of its type that it does not show ends (data-live-jobs-of: a list's
 //   first page meeting a row just created), or when a resource among its data-live-follow (uuids)
 //   changes (the dashboard's hosts), or when a row of its data-live-new-of type that it does not
-//   show is announced (a type that is not made by jobs, such as an alarm: "new_rows"). One request under way per region; what comes meanwhile waits.
+//   show is announced (a type no job makes, such as an alarm: "new_rows"). One request under way
+//   per region; what comes meanwhile waits.
 //   It is asked as htmx would (HX-Target: its data-live-target, else its id): a list answers its
 //   results alone.
 // - What changed between the page's rendering (<body data-live-since>) and its subscription was
@@ -32,7 +33,8 @@
   var socket = null;
   var opened = false;
   var retry = 1000;
-  var followed = {job: {}, resource: {}, new_rows: {}};   // uuids (types) subscribed to on this socket, by kind
+  var followed = {job: {}, resource: {}, new_rows: {}};   // uuids subscribed to on this socket, by kind
+                                                          // (new_rows: types)
   var jobStates = {};                        // job uuid -> the last state seen
   var gone = {};                             // uuids of resources deleted: nothing to fetch
   var queued = {};                           // data-live-src -> {uuid: true}, fetched together
@@ -105,12 +107,14 @@
     });
     // the new rows of a type: one subscription per type (it names no uuid)
     Object.keys(now.new_rows).forEach(function (type) {
-      if (!followed.new_rows[type]) send({subscribe: {new_rows: type}});
+      if (followed.new_rows[type]) return;
+      send(since ? {subscribe: {new_rows: type}, since: since} : {subscribe: {new_rows: type}});
       followed.new_rows[type] = true;
     });
     Object.keys(followed.new_rows).forEach(function (type) {
-      if (!now.new_rows[type]) send({unsubscribe: {new_rows: type}});
-      if (!now.new_rows[type]) delete followed.new_rows[type];
+      if (now.new_rows[type]) return;
+      send({unsubscribe: {new_rows: type}});
+      delete followed.new_rows[type];
     });
   }
 
@@ -392,6 +396,10 @@
     } else if (message.type === "subscribed" || (message.type === "error" && !message.details)) {
       Object.keys(message.changed || {}).forEach(function (kind) {
         message.changed[kind].forEach(function (uuid) {
+          if (kind === "new_rows") {   // rows of that type made before we listened: the lists again
+            refreshRegions(function (el) { return el.dataset.liveNewOf === uuid; });
+            return;
+          }
           changed(kind, uuid);
           if (kind === "resource") refreshRegions(function (el) { return follows(el, uuid); });
         });
