@@ -171,8 +171,12 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_TIMEZONE = "UTC"
 
 if REDIS_URL:
+    # A consumer waits for its messages with a 5-second blocking pop (channels_redis's brpop_timeout);
+    # redis-py's default socket timeout is 5 s too, so an idle websocket's read could time out first,
+    # killing the consumer and closing the socket (the page reconnected and fetched everything again)
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                    "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]}}
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     EVENTS_BACKEND = "channel-layer"

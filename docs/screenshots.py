@@ -4,7 +4,10 @@ docs/console-ui.md and the README).
 A portal of its own is started (`manage.py runportal`) on SQLite in a temporary directory, so
 nothing of yours is touched (neither `make run`'s var/ nor a DATABASE_URL); `manage.py demo` fills
 it (zone, cluster, simulated hosts, image, storage, network, offering) and a few VMs are made
-through the API. Chromium (Debian's, through Playwright) then opens each page at 1280x800.
+through the API; the built-in metrics store is given the last 55 minutes of samples of the
+running VMs and their host (as the simulator agent works its figures out; the portal's own
+collector adds the newest), so the charts have lines. Chromium (Debian's, through Playwright) then
+opens each page at 1280x800.
 pngquant, when installed (apt-get install -y pngquant), makes the files about a third as big.
 
     .venv/bin/python docs/screenshots.py [--port 8640] [--sim-port 8641] [--keep]
@@ -125,6 +128,61 @@ def fill(portal):
             "running": [vms[name]["uuid"] for name in VMS if name != "build-1"]}
 
 
+def backfill_metrics(portal, made, minutes=55):
+    """The last ``minutes`` of 10-second samples of the running VMs and their host, written in the
+    portal's own process environment through the built-in store's write path (``backfill``)."""
+    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'docs')!r}); import screenshots; "
+            f"screenshots.backfill({made['running']!r}, {minutes})")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**portal.env, "DJANGO_SETTINGS_MODULE":
+                                                                   "cloudportal.settings"}, check=True)
+
+
+def backfill(vm_uuids, minutes):
+    """Each VM's figures as the simulator agent works them out (the same pattern, drawn from its
+    uuid: the collector's newest samples carry the lines on), its host's CPU from its VMs' load."""
+    import django
+
+    django.setup()
+    from apps.compute.models import VmInstance
+    from apps.monitoring.collector import store
+    from hostagent.backends.sim_metrics import _Pattern as Pattern
+
+    vms = list(VmInstance.objects.filter(uuid__in=vm_uuids).select_related("host"))
+    hosts = {vm.host.uuid: vm.host for vm in vms if vm.host}
+    patterns = {str(uuid): Pattern(str(uuid)) for uuid in [vm.uuid for vm in vms] + list(hosts)}
+    now = time.time()
+    for ts in range(int(now - minutes * 60), int(now - 15), 10):
+        readings, busy, committed = {}, {}, {}
+        for vm in vms:
+            pattern = patterns[str(vm.uuid)]
+            cpu = pattern.cpu(ts)
+            busy[vm.host_id] = busy.get(vm.host_id, 0.0) + cpu * vm.cpu_num / 100.0
+            committed[vm.host_id] = committed.get(vm.host_id, 0) + vm.memory_size
+            readings[("vm", str(vm.uuid))] = reading_of(
+                "vm", vm.uuid, ts, pattern, cpu, int(vm.memory_size * pattern.memory_share * (0.9 + cpu / 500.0)))
+        for host in hosts.values():
+            cpu = min(100.0, 1.0 + 100.0 * busy.get(host.id, 0.0) / max(1, host.cpu_num))
+            readings[("host", str(host.uuid))] = reading_of("host", host.uuid, ts, patterns[str(host.uuid)], cpu,
+                                                           int(host.memory_size * 0.04) + committed.get(host.id, 0),
+                                                           host.memory_size)
+        store(readings, ts)
+
+
+def reading_of(kind, uuid, ts, pattern, cpu, memory_used, memory_total=None):
+    from apps.monitoring.scrape import Reading
+
+    pattern.advance(ts, cpu)
+    c = pattern.counters
+    reading = Reading(kind, str(uuid), ts)
+    reading.gauges = {"cpu_percent": cpu, "memory_used_bytes": memory_used}
+    if memory_total:
+        reading.gauges["memory_total_bytes"] = memory_total
+    reading.counters = {"disk_read_bytes_total": c[0], "disk_write_bytes_total": c[1], "disk_read_ops_total": c[2],
+                        "disk_write_ops_total": c[3], "network_rx_bytes_total": c[4], "network_tx_bytes_total": c[5],
+                        "network_rx_packets_total": c[6], "network_tx_packets_total": c[7]}
+    return reading
+
+
 def kvm_host_form(page):
     page.fill("#f-name", "kvm-7")
     page.select_option("#f-hypervisor_type", "KVM")
@@ -157,12 +215,22 @@ def jobs_running(portal, made):
     return setup
 
 
+def charts_drawn(page):
+    """The VM's charts in view once drawn (the canvas of each, after its first read)."""
+    page.wait_for_function("document.querySelectorAll('#metric-charts canvas').length >= 4 && "
+                           "+document.querySelector('#chart-cpu').dataset.points > 10", timeout=20000)
+    page.evaluate("document.querySelector('#metric-charts').scrollIntoView({behavior: 'instant', block: 'start'})")
+    page.wait_for_timeout(300)
+
+
 def shots(made, portal=None):
     """(file name, page path, how the page is set up): the pages docs/console-ui.md shows."""
     return [
         ("dashboard", "/ui/", None),
         ("vm-list", "/ui/vm-instances/", None),
         ("vm-detail", f"/ui/vm-instances/{made['vm']}/", None),
+        ("vm-charts", f"/ui/vm-instances/{made['vm']}/", charts_drawn),
+        ("performance", "/ui/performance/", None),
         ("vm-create", "/ui/vm-instances/new/", placement_checked),
         ("task-panel", "/ui/jobs/?ordering=-created_at", jobs_running(portal, made)),
         ("host-list", "/ui/hosts/", None),
@@ -267,6 +335,7 @@ def main():
         print(f"portal at {portal.url} (data in {workdir})")
         portal.start()
         made = fill(portal)
+        backfill_metrics(portal, made)
         files = take(portal, made, args.out)
         shrink(files)
     finally:
@@ -275,7 +344,7 @@ def main():
             shutil.rmtree(workdir, ignore_errors=True)
     total = sum(path.stat().st_size for path in files)
     for path in files:
-        print(f"  {path.relative_to(ROOT)}  {path.stat().st_size // 1024} KiB")
+        print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}  {path.stat().st_size // 1024} KiB")
     print(f"{len(files)} screenshots, {total // 1024} KiB")
 
 

@@ -1,9 +1,12 @@
 """Alarm state changes: the one place that moves an alarm between OK and Alarm, writes its history
 and queues the notifications (only on a change of state, or as a reminder per the rule's repeat
-interval, so a flapping value or a stream of events does not flood anyone)."""
+interval, so a flapping value or a stream of events does not flood anyone). Each new alarm, change
+of state and history row is announced over ``/ws/events/`` once committed: the console's alarm
+pages follow them (registered in apps.py)."""
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.events import publish_new_row, publish_resource_change
 from apps.core.states import EnableState
 
 from .models import Alarm, AlarmHistory, AlarmState, Delivery
@@ -11,10 +14,12 @@ from .models.notify import DeliveryState
 
 
 def alarm_for(rule, resource_type, resource_uuid, name=""):
-    alarm, _ = Alarm.objects.get_or_create(
+    alarm, created = Alarm.objects.get_or_create(
         rule=rule, resource_uuid=resource_uuid,
         defaults={"resource_type": resource_type, "account_id": rule.account_id,
                   "name": name or f"{rule.name}: {resource_type} {resource_uuid}"})
+    if created:
+        publish_new_row("Alarm", alarm.uuid, alarm.account_id, {"name": alarm.name, "state": alarm.state})
     return alarm
 
 
@@ -30,6 +35,9 @@ def change_state(alarm, to_state, *, reason, caused_by, value=None, details=None
         locked.changed_at, locked.pending_since = now, None
         locked.notified_at = now
         locked.save()
+        publish_resource_change("Alarm", locked.uuid, "update", {
+            "before": {"state": from_state},
+            "after": {"state": to_state, "value": value, "reason": reason, "changed_at": now}})
         history = _history(locked.rule, locked, from_state, to_state, reason, caused_by, value, details,
                            resource_name)
     return history
@@ -62,6 +70,8 @@ def _history(rule, alarm, from_state, to_state, reason, caused_by, value, detail
         resource_type=resource_type or alarm.resource_type, resource_uuid=resource_uuid or alarm.resource_uuid,
         resource_name=resource_name, from_state=from_state, to_state=to_state, reminder=reminder,
         reason=reason, caused_by=caused_by, value=value, details=details or {})
+    publish_new_row("AlarmHistory", history.uuid, history.account_id,
+                    {"from_state": from_state, "to_state": to_state, "resource_name": resource_name})
     if not rule.muted:
         queue_deliveries(history)
     return history

@@ -9,6 +9,7 @@ class MonitoringConfig(AppConfig):
     label = "monitoring"
 
     def ready(self):
+        from apps.core.events.followable import register_followable
         from apps.core.events.streams import register_stream
         from apps.core.flows.progress import JOB_FINISHED_HOOKS
         from apps.infra.agent import AGENT_SETTINGS_HOOKS
@@ -18,6 +19,7 @@ class MonitoringConfig(AppConfig):
         from .events import connect
         from .globalconfig import agent_settings   # also declares the monitoring.* and alarm.* global configs
         from .live import MetricsStream
+        from .models import Alarm, AlarmHistory
         from .portal_metrics import count_job
 
         if agent_settings not in AGENT_SETTINGS_HOOKS:
@@ -26,3 +28,7 @@ class MonitoringConfig(AppConfig):
             JOB_FINISHED_HOOKS.append(count_job)   # the portal's /metrics counts jobs and their durations
         connect()   # host / storage status and VM state changes feed the event rules
         register_stream("metrics", MetricsStream())   # the live charts' points over /ws/events/
+        # the alarm pages follow their rows' states and new rows over /ws/events/ (alarming.py
+        # announces them); who may follow one: core's tenancy, by the rows' account
+        register_followable(Alarm, new_rows=True)
+        register_followable(AlarmHistory, rows_change=False, new_rows=True)

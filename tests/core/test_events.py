@@ -440,3 +440,18 @@ def test_the_database_relay_starts_before_its_first_subscriber_is_accepted(setti
         run_event_scenario(ApiToken.issue(user))
     finally:
         channel_layers.backends.clear()
+
+
+def test_the_channel_layer_waits_for_redis_longer_than_a_consumer_waits_for_a_message(settings):
+    """A consumer's blocking pop (channels_redis's ``brpop_timeout``) must end before the Redis
+    socket's read timeout, or every websocket idle that long loses its consumer and is closed."""
+    from channels_redis.core import RedisChannelLayer
+    from channels_redis.utils import create_pool, decode_hosts
+
+    layer = settings.CHANNEL_LAYERS["default"]
+    if layer["BACKEND"] != "channels_redis.core.RedisChannelLayer":
+        pytest.skip("no Redis channel layer in this run")
+    for host in decode_hosts(layer["CONFIG"]["hosts"]):
+        pool = create_pool(dict(host))
+        timeout = pool.connection_class(**pool.connection_kwargs).socket_timeout   # not connected
+        assert timeout is None or timeout > RedisChannelLayer.brpop_timeout + 5

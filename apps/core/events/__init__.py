@@ -1,7 +1,8 @@
 """Live events: resource changes and job progress, published to Channels groups.
 
 Groups: ``job.<uuid>``, ``resource.<uuid>``, ``jobs.account.<id>`` (every job of an account: the
-console's task panel). With Redis (``REDIS_URL``) events go
+console's task panel), ``new.<type>`` and ``new.<type>.<account id>`` (rows a followable type
+adds: ``followable.py``). With Redis (``REDIS_URL``) events go
 straight to the channel layer every process shares. Without it (zero-setup) they
 are written to the ``Event`` table and each web process relays them to its own
 subscribers (``relay.py``), so a worker's events still reach the browser.
@@ -25,6 +26,11 @@ def group_for_resource(resource_uuid):
 def group_for_account_jobs(account_id):
     """Every job event of the account with this primary key (who started it: ``Job.account``)."""
     return f"jobs.account.{account_id}"
+
+
+def group_for_new_rows(resource_type, account_id=None):
+    """Rows of ``resource_type`` just made: all of them (admins), or the account's with this key."""
+    return f"new.{resource_type}" if account_id is None else f"new.{resource_type}.{account_id}"
 
 
 def _jsonable(payload):
@@ -81,11 +87,25 @@ def publish_job(job):
 def publish_resource_change(resource_type, resource_uuid, action, changes):
     """Announce a change once it is committed: a change undone with its transaction (a flow's
     database steps that failed, say) is never announced. Outside an atomic block: at once."""
-    from django.db import transaction
-
-    groups = [group_for_resource(resource_uuid)]
     payload = {"type": "resource", "resource_type": resource_type, "uuid": str(resource_uuid),
                "action": action, "changes": changes}
+    _when_committed([group_for_resource(resource_uuid)], payload)
+
+
+def publish_new_row(resource_type, row_uuid, account_id, fields):
+    """Announce a row a followable type (``followable.py``, ``new_rows``) has just made to the lists
+    following its new rows: every admin's, and its account's (``account_id``; None: admins' only)."""
+    groups = [group_for_new_rows(resource_type)]
+    if account_id is not None:
+        groups.append(group_for_new_rows(resource_type, account_id))
+    payload = {"type": "resource", "resource_type": resource_type, "uuid": str(row_uuid), "action": "create",
+               "changes": {"before": {}, "after": fields}}
+    _when_committed(groups, payload)
+
+
+def _when_committed(groups, payload):
+    from django.db import transaction
+
     if transaction.get_connection().in_atomic_block:
         transaction.on_commit(lambda: publish(groups, payload))
     else:  # autocommit (already committed), or autocommit turned off by hand (no hooks there)

@@ -3,8 +3,10 @@
 Client → server: ``{"subscribe": {"job": "<uuid>"}}``, ``{"subscribe": {"resource": "<uuid>"}}``,
 a list of uuids in one message (``{"subscribe": {"resource": ["<uuid>", ...]}}``: a page's rows),
 or ``{"subscribe": {"account_jobs": "<account uuid>"}}`` (every job of that account: one's own, or
-any for an admin); ``"unsubscribe"`` likewise. Apps above core add kinds of their own
-(``streams.py``: ``{"subscribe": {"metrics": ["<uuid>", ...]}}``, new points of hosts and VMs).
+any for an admin), or ``{"subscribe": {"new_rows": "<type>"}}`` (the rows a followable type adds,
+``followable.py``: every one to an admin, the account's own to anyone else); ``"unsubscribe"``
+likewise. ``resource`` takes the rows of the followable types too (an alarm). Apps above core add
+kinds of their own (``streams.py``: ``{"subscribe": {"metrics": ["<uuid>", ...]}}``, new points of hosts and VMs).
 A subscribe may carry ``"since": "<ISO date-time>"`` (when the page showing those objects was
 rendered): its answer then also names, in ``"changed"``, the ones a job changed since or is
 changing now (``{"changed": {"resource": [...]}}``), whose events went out before the
@@ -25,11 +27,12 @@ from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
 from ..errors import CloudPortalError
-from . import group_for_account_jobs, group_for_job, group_for_resource
+from . import group_for_account_jobs, group_for_job, group_for_new_rows, group_for_resource
+from .followable import FOLLOWABLE
 from .streams import STREAMS
 
 log = logging.getLogger(__name__)
-KINDS = ("job", "resource", "account_jobs")
+KINDS = ("job", "resource", "account_jobs", "new_rows")
 MAX_UUIDS = 500   # in one message: a page's rows
 # ``since`` is the web server's clock and ``finished_at`` a worker's: a second of slack between them
 CLOCK_SLACK = timedelta(seconds=1)
@@ -38,7 +41,8 @@ FIRST_INTERVAL = 10   # seconds between a stream's reads until the stream says (
 
 @database_sync_to_async
 def _groups(user, kind, targets):
-    """``{target: group}`` of the ``targets`` (uuid strings) ``user`` may follow: one query per
+    """``({target: group}, {Followable: [target, ...]})``: the ``targets`` (uuid strings) ``user``
+    may follow, and which of them are rows of a followable type (not a Resource): one query per
     resource type at most, whatever their number."""
     from ..models import RESOURCE_TYPES, Job
     from ..tenancy import is_admin, visible
@@ -46,27 +50,32 @@ def _groups(user, kind, targets):
     wanted = set(targets)
     if kind == "job":
         found = visible(Job.objects.filter(uuid__in=wanted), user).values_list("uuid", flat=True)
-        return {str(u): group_for_job(u) for u in found}
+        return {str(u): group_for_job(u) for u in found}, {}
     if kind == "account_jobs":
         account_model = Job._meta.get_field("account").related_model
         rows = account_model.objects.filter(uuid__in=wanted)
         if not is_admin(user):
             rows = rows.filter(pk=user.account_id)
-        return {str(u): group_for_account_jobs(pk) for pk, u in rows.values_list("pk", "uuid")}
-    groups = {}
-    for model in RESOURCE_TYPES.values():
+        return {str(u): group_for_account_jobs(pk) for pk, u in rows.values_list("pk", "uuid")}, {}
+    groups, followed = {}, {}
+    kinds = [(model, visible, None) for model in RESOURCE_TYPES.values()]
+    kinds += [(one.model, one.visible, one) for one in FOLLOWABLE.values()]
+    for model, visible_to, followable in kinds:
         if not wanted:
             break
-        for u in visible(model.objects.filter(uuid__in=wanted), user).values_list("uuid", flat=True):
+        for u in visible_to(model.objects.filter(uuid__in=wanted), user).values_list("uuid", flat=True):
             groups[str(u)] = group_for_resource(u)
             wanted.discard(str(u))
-    return groups
+            if followable is not None:
+                followed.setdefault(followable, []).append(str(u))
+    return groups, followed
 
 
 @database_sync_to_async
-def _changed_since(kind, targets, since):
+def _changed_since(kind, targets, since, followed=None):
     """Of ``targets`` (jobs, or resources), the ones a job has changed since ``since`` or is
-    changing now: one query on the jobs, by uuid or by the resource index."""
+    changing now: one query on the jobs, by uuid or by the resource index; and of the rows of
+    followable types (``followed``: ``{Followable: [uuid, ...]}``), the ones saved since."""
     from ..models import FINISHED_STATES, Job
 
     moving = ~Q(state__in=FINISHED_STATES) | Q(finished_at__gte=since - CLOCK_SLACK)
@@ -74,7 +83,10 @@ def _changed_since(kind, targets, since):
         found = Job.objects.filter(moving, uuid__in=targets).values_list("uuid", flat=True)
     else:
         found = Job.objects.filter(moving, resource_uuid__in=targets).values_list("resource_uuid", flat=True)
-    return sorted({str(u) for u in found})
+    found = {str(u) for u in found}
+    for followable, uuids in (followed or {}).items():
+        found.update(followable.changed_since(uuids, since - CLOCK_SLACK))
+    return sorted(found)
 
 
 class EventConsumer(AsyncJsonWebsocketConsumer):
@@ -105,6 +117,8 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             return await self.send_json({"type": "error", "code": "INVALID_ARGUMENT",
                                          "message": f"subscribe to exactly one of {kinds}"})
         kind, target = next(iter(spec.items()))
+        if kind == "new_rows":
+            return await self._new_rows_subscription(verb, target, since)
         many = isinstance(target, list) and kind != "account_jobs"
         targets = target if many else [target]
         if len(targets) > MAX_UUIDS:
@@ -125,9 +139,9 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             return await self._stream_subscription(verb, kind, targets, many)
         if verb == "unsubscribe" and kind != "account_jobs":   # leaving a group needs no right (nor the row)
             group_of = group_for_job if kind == "job" else group_for_resource
-            groups = {one: group_of(one) for one in targets}
+            groups, followed = {one: group_of(one) for one in targets}, {}
         else:
-            groups = await _groups(self.scope["user"], kind, targets)
+            groups, followed = await _groups(self.scope["user"], kind, targets)
         missing = [one for one in targets if one not in groups]
         if missing and not many:
             return await self.send_json({"type": "error", "code": "NOT_FOUND",
@@ -142,11 +156,38 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         taken = [one for one in targets if one in groups]
         answer = {"type": verb + "d", kind: taken if many else taken[0]}
         if since is not None and verb == "subscribe" and kind != "account_jobs" and taken:
-            answer["changed"] = {kind: await _changed_since(kind, taken, since)}
+            answer["changed"] = {kind: await _changed_since(kind, taken, since, followed)}
         await self.send_json(answer)
         if missing:
             await self.send_json({"type": "error", "code": "NOT_FOUND", "message": f"{len(missing)} not found",
                                   "details": {kind: missing}})
+
+    async def _new_rows_subscription(self, verb, resource_type, since=None):
+        """The rows a followable type adds (``followable.py``, ``new_rows``): every one for an
+        admin, the account's own for anyone else. With ``since``, the answer says whether any the
+        user may see was made since (``"changed": {"new_rows": [type]}``): fetch the list again."""
+        followable = FOLLOWABLE.get(resource_type) if isinstance(resource_type, str) else None
+        if followable is None or not followable.new_rows:
+            types = ", ".join(sorted(name for name, one in FOLLOWABLE.items() if one.new_rows))
+            return await self.send_json({"type": "error", "code": "INVALID_ARGUMENT",
+                                         "message": f"new_rows takes one of: {types}"})
+        user = self.scope["user"]
+        group = group_for_new_rows(resource_type, None if self.admin else user.account_id)
+        if verb == "subscribe":
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.add(group)
+        else:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            self.groups_joined.discard(group)
+        answer = {"type": verb + "d", "new_rows": resource_type}
+        if since is not None and verb == "subscribe":
+            when = _parse_since(since)
+            if when is None:
+                return await self.send_json({"type": "error", "code": "INVALID_ARGUMENT",
+                                             "message": "'since' must be an ISO 8601 date and time with its offset"})
+            made = await database_sync_to_async(followable.made_since)(user, when - CLOCK_SLACK)
+            answer["changed"] = {"new_rows": [resource_type] if made else []}
+        await self.send_json(answer)
 
     async def _stream_subscription(self, verb, kind, targets, many):
         """A kind an app added (``streams.py``): the uuids followed on this connection, read by a
@@ -242,10 +283,10 @@ def for_normal_accounts(payload):
     the fields it may query, admin-only ones left out (a host's address, a storage's path: see
     ``apps.core.query.admin_only``); a job on infrastructure (an admin's: adding or reconnecting
     a host) shows its progress but not its steps, result or error, which name such things."""
-    from ..models import RESOURCE_TYPES
     from ..query import admin_only
+    from .followable import followed_model
 
-    model = RESOURCE_TYPES.get(payload.get("resource_type"))
+    model = followed_model(payload.get("resource_type"))
     if payload.get("type") == "resource":
         shown = set(getattr(getattr(model, "Query", None), "fields", ())) - admin_only(model)
         changes = payload.get("changes") or {}

@@ -102,9 +102,14 @@ class ListView(PageView):
     def first_page_live(self, offset, ordering):
         """``{"src", "resource_type"}`` when a row just created would show on this page (the first,
         in the default order or the newest first): console/live.js fetches the page's results
-        again from ``src`` when a job of the account on a row of that type it does not show ends."""
-        if offset or ordering not in (self.pages.default_ordering, "-created_at") \
-                or self.pages.live_kind() != "resource":
+        again from ``src`` when a job of the account on a row of that type it does not show ends;
+        for a type that announces its new rows (``new_rows``: an alarm), when one is announced."""
+        if offset or ordering not in (self.pages.default_ordering, "-created_at"):
+            return None
+        new_rows = self.pages.new_rows_type()
+        if new_rows is not None:
+            return {"src": with_query(self.request, offset=None), "new_rows": new_rows}
+        if self.pages.live_kind() != "resource":
             return None
         return {"src": with_query(self.request, offset=None), "resource_type": self.pages.model().resource_type()}
 

@@ -155,13 +155,27 @@ class ResourcePages:
     @classmethod
     def live_kind(cls):
         """What ``/ws/events/`` announces about this page's rows (``"resource"`` changes, ``"job"``
-        progress), so that lists and detail pages follow them; None: nothing."""
+        progress), so that lists and detail pages follow them; None: nothing. A model that is not a
+        Resource is followed when an app registered it (``apps.core.events.followable``)."""
+        from ..events.followable import followable_of
         from ..models import Job, Resource
 
         model = cls.model()
         if model is Job:
             return "job"
-        return "resource" if issubclass(model, Resource) else None
+        if issubclass(model, Resource):
+            return "resource"
+        followable = followable_of(model)
+        return "resource" if followable is not None and followable.rows_change else None
+
+    @classmethod
+    def new_rows_type(cls):
+        """The type whose new rows ``/ws/events/`` announces (``new_rows``) when this page's model
+        is registered so, for a list showing its first page to follow; None otherwise."""
+        from ..events.followable import followable_of
+
+        followable = followable_of(cls.model())
+        return followable.resource_type if followable is not None and followable.new_rows else None
 
     @classmethod
     def title(cls):

@@ -11,7 +11,9 @@
 //   again whole and swapped by its id: when a job of the account ends (data-live-jobs), when a job
 //   of the account on a resource of its type that it does not show ends (data-live-jobs-of: a list's
 //   first page meeting a row just created), or when a resource among its data-live-follow (uuids)
-//   changes (the dashboard's hosts). One request under way per region; what comes meanwhile waits.
+//   changes (the dashboard's hosts), or when a row of its data-live-new-of type that it does not
+//   show is announced (a type no job makes, such as an alarm: "new_rows"). One request under way
+//   per region; what comes meanwhile waits.
 //   It is asked as htmx would (HX-Target: its data-live-target, else its id): a list answers its
 //   results alone.
 // - What changed between the page's rendering (<body data-live-since>) and its subscription was
@@ -31,7 +33,8 @@
   var socket = null;
   var opened = false;
   var retry = 1000;
-  var followed = {job: {}, resource: {}};   // uuids subscribed to on this socket, by kind
+  var followed = {job: {}, resource: {}, new_rows: {}};   // uuids subscribed to on this socket, by kind
+                                                          // (new_rows: types)
   var jobStates = {};                        // job uuid -> the last state seen
   var gone = {};                             // uuids of resources deleted: nothing to fetch
   var queued = {};                           // data-live-src -> {uuid: true}, fetched together
@@ -66,13 +69,14 @@
 
   // --- what the page shows, followed ---------------------------------------------------------
   function shown() {
-    var found = {job: {}, resource: {}};
+    var found = {job: {}, resource: {}, new_rows: {}};
     each("[data-live-uuid]", function (el) {
       if (found[el.dataset.liveKind]) found[el.dataset.liveKind][el.dataset.liveUuid] = true;
     });
     each("[data-live-follow]", function (el) {
       el.dataset.liveFollow.split(" ").forEach(function (uuid) { if (uuid) found.resource[uuid] = true; });
     });
+    each("[data-live-new-of]", function (el) { found.new_rows[el.dataset.liveNewOf] = true; });
     return found;
   }
 
@@ -100,6 +104,17 @@
       batches(drop).forEach(function (part) { var spec = {}; spec[kind] = part; send({unsubscribe: spec}); });
       add.forEach(function (uuid) { followed[kind][uuid] = true; });
       drop.forEach(function (uuid) { delete followed[kind][uuid]; });
+    });
+    // the new rows of a type: one subscription per type (it names no uuid)
+    Object.keys(now.new_rows).forEach(function (type) {
+      if (followed.new_rows[type]) return;
+      send(since ? {subscribe: {new_rows: type}, since: since} : {subscribe: {new_rows: type}});
+      followed.new_rows[type] = true;
+    });
+    Object.keys(followed.new_rows).forEach(function (type) {
+      if (now.new_rows[type]) return;
+      send({unsubscribe: {new_rows: type}});
+      delete followed.new_rows[type];
     });
   }
 
@@ -381,6 +396,10 @@
     } else if (message.type === "subscribed" || (message.type === "error" && !message.details)) {
       Object.keys(message.changed || {}).forEach(function (kind) {
         message.changed[kind].forEach(function (uuid) {
+          if (kind === "new_rows") {   // rows of that type made before we listened: the lists again
+            refreshRegions(function (el) { return el.dataset.liveNewOf === uuid; });
+            return;
+          }
           changed(kind, uuid);
           if (kind === "resource") refreshRegions(function (el) { return follows(el, uuid); });
         });
@@ -394,6 +413,11 @@
       }
       if (message.state && !RUNNING[message.state] && jobStates[message.uuid] !== message.state) jobEnded(message);
       jobStates[message.uuid] = message.state;
+    } else if (message.type === "resource" && message.action === "create") {
+      refreshRegions(function (el) {   // a list that follows its type's new rows and does not show this one
+        return el.dataset.liveNewOf === message.resource_type &&
+          !el.querySelector('[data-live-uuid="' + message.uuid + '"]');
+      });
     } else if (message.type === "resource" && message.action === "delete") {
       gone[message.uuid] = true;
       each('[data-live-kind="resource"][data-live-uuid="' + message.uuid + '"]', function (el) {
@@ -412,7 +436,7 @@
     socket.onopen = function () {
       retry = 1000;
       asked = 0;
-      followed = {job: {}, resource: {}};
+      followed = {job: {}, resource: {}, new_rows: {}};
       firstFollow = !opened;
       if (panel) send({subscribe: {account_jobs: panel.dataset.account}});
       follow();
