@@ -9,6 +9,7 @@ from apps.core.secrets import encrypt
 from apps.storage.models import Image, ImageFormat, Volume
 
 from ..flows import guest as flows
+from ..flows.guest_cloud_init import SET_CLOUD_INIT
 from ..models import VmInstance, VmNic, VmState
 
 BOOT_DEVICES = ("hd", "cdrom", "network")
@@ -147,6 +148,41 @@ def plan_qos(vm, data):
     return flows.SET_QOS, {"vm_uuid": str(vm.uuid), "volumes": volumes, "nics": nics}
 
 
+class VmCloudInitBody(serializers.Serializer):
+    """Any of the three; what is left out stays. The checks are the create request's."""
+
+    hostname = serializers.CharField(max_length=63, required=False, allow_blank=True,
+                                     help_text="blank: from the VM's name")
+    ssh_keys = serializers.ListField(child=serializers.CharField(max_length=16384), required=False, max_length=32,
+                                     help_text="replaces the VM's keys")
+    user_data = serializers.CharField(max_length=65536, required=False, allow_blank=True, trim_whitespace=False,
+                                      help_text="cloud-init user data", style={"base_template": "textarea.html"})
+
+    def validate(self, data):
+        from .create_fields import HOSTNAME_RE, SSH_KEY_RE
+
+        if not data:
+            raise serializers.ValidationError({"hostname": ["give hostname, ssh_keys, user_data or several"]})
+        if data.get("hostname") and not HOSTNAME_RE.match(data["hostname"]):
+            raise serializers.ValidationError({"hostname": ["letters, digits and '-', 1 to 63 characters"]})
+        if any(not SSH_KEY_RE.match(key.strip()) for key in data.get("ssh_keys", [])):
+            raise serializers.ValidationError(
+                {"ssh_keys": ["each key as in authorized_keys: type, base64 body, optional comment"]})
+        return data
+
+
+def plan_cloud_init(vm, data):
+    _state(vm, (VmState.STOPPED,))
+    args = {"vm_uuid": str(vm.uuid)}
+    if "hostname" in data:
+        args["hostname"] = data["hostname"]
+    if "ssh_keys" in data:
+        args["ssh_keys"] = "\n".join(k.strip() for k in data["ssh_keys"])
+    if "user_data" in data:
+        args["user_data"] = encrypt(data["user_data"])
+    return SET_CLOUD_INIT, args
+
+
 GUEST_ACTIONS = {
     "attach-iso": FlowAction(plan=plan_attach_iso, body=VmAttachIsoBody,
                              doc="Put an ISO image in the VM's drive (live when it runs; 202 + job)."),
@@ -161,4 +197,7 @@ GUEST_ACTIONS = {
                                      "(202 + job; the host's capacity follows)."),
     "set-qos": FlowAction(plan=plan_qos, body=VmQosBody,
                           doc="Disk IOPS/bandwidth per volume and in/out bandwidth per NIC (live when it runs)."),
+    "set-cloud-init": FlowAction(plan=plan_cloud_init, body=VmCloudInitBody,
+                                 doc="Hostname, SSH keys and cloud-init user data of a stopped VM: its config drive "
+                                     "is rebuilt, applied at its next boot (202 + job)."),
 }
