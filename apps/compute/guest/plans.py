@@ -1,5 +1,7 @@
 """The API's guest-setting actions on a VM: their bodies, the checks made before a job starts
 (409 naming the state, 400 naming the field), and the flow each starts."""
+import re
+
 from rest_framework import serializers
 
 from apps.core.api.flowstarts import FlowAction
@@ -13,6 +15,8 @@ from ..flows.guest_cloud_init import SET_CLOUD_INIT
 from ..models import VmInstance, VmNic, VmState
 
 BOOT_DEVICES = ("hd", "cdrom", "network")
+HOSTNAME_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+SSH_KEY_RE = re.compile(r"^(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$")
 
 
 def most(model, field):
@@ -159,8 +163,6 @@ class VmCloudInitBody(serializers.Serializer):
                                       help_text="cloud-init user data", style={"base_template": "textarea.html"})
 
     def validate(self, data):
-        from .create_fields import HOSTNAME_RE, SSH_KEY_RE
-
         if not data:
             raise serializers.ValidationError({"hostname": ["give hostname, ssh_keys, user_data or several"]})
         if data.get("hostname") and not HOSTNAME_RE.match(data["hostname"]):
