@@ -3,6 +3,7 @@
 import re
 
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from apps.core.api.flowstarts import FlowAction
 from apps.core.api.serializers import column_range
@@ -161,6 +162,16 @@ class VmCloudInitBody(serializers.Serializer):
                                      help_text="replaces the VM's keys")
     user_data = serializers.CharField(max_length=65536, required=False, allow_blank=True, trim_whitespace=False,
                                       help_text="cloud-init user data", style={"base_template": "textarea.html"})
+
+    def to_internal_value(self, data):
+        # the console's form posts every field: there a blank one keeps the VM's value (the API's
+        # JSON leaves a field out for that, and "" clears it)
+        if html.is_html_input(data):
+            data = {key: [v for v in data.getlist(key) if v.strip()] if key == "ssh_keys" else data.get(key)
+                    for key in data if any(value.strip() for value in data.getlist(key))}
+            if "user_data" in data:   # a browser's textarea sends CRLF line ends
+                data["user_data"] = data["user_data"].replace("\r\n", "\n")
+        return super().to_internal_value(data)
 
     def validate(self, data):
         if not data:
