@@ -321,3 +321,16 @@ def file_info(host_uuid, path):
         return agent.call(Host.objects.get(uuid=host_uuid), "/v1/volume/info", {"path": path})
     except Exception:  # noqa: BLE001 - VOLUME_NOT_FOUND
         return None
+
+
+def test_a_cold_migration_moves_the_config_drive_beside_the_root_volume(env):
+    uuid, _ = env.create(hostname="moved")
+    assert env.action(uuid, "stop")["state"] == "succeeded"
+    drive = VmInstance.objects.get(uuid=uuid).config_drive_path
+    source = env.vm(uuid)["last_host_uuid"]
+    dest = other(env, source)
+    assert file_info(source, drive) and file_info(dest, drive) is None
+    _, job = migrate(env, uuid, host_uuid=dest)
+    assert job["state"] == "succeeded", job["error"]
+    assert file_info(dest, drive) and file_info(source, drive) is None
+    assert env.action(uuid, "start")["state"] == "succeeded"

@@ -278,6 +278,8 @@ class CopyVolumes(RemoteStep):
         for volume in _local_volumes(ctx):
             files = _chain_files(volume)
             _check_backing(source, volume, files)
+            if volume.pk == vm_of(ctx).root_volume_id:
+                files += _config_drive(ctx)
             for index, path in enumerate(files):
                 if path in copied:
                     continue
@@ -296,9 +298,17 @@ class CopyVolumes(RemoteStep):
         dest = Host.objects.get(uuid=ctx.host_uuid)
         paths = set(ctx.get("copied") or [])
         paths |= {path for v in _local_volumes(ctx) if v.host_id != dest.pk for path in _chain_files(v)}
+        if any(v.host_id != dest.pk for v in _local_volumes(ctx)):
+            paths |= set(_config_drive(ctx))
         for path in sorted(paths):
             agent.call(dest, "/v1/volume/delete", {"path": path})
         ctx.copied = []
+
+
+def _config_drive(ctx):
+    """The VM's config drive, a file beside its root volume on local storage: it moves with it."""
+    path = vm_of(ctx).config_drive_path
+    return [path] if path else []
 
 
 def _check_backing(source, volume, files):
