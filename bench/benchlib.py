@@ -2,6 +2,8 @@
 on ``sys.path``)."""
 import argparse
 import socket
+import sys
+import time
 
 
 def arg_parser(doc):
@@ -77,3 +79,16 @@ def django_for_bench(name, database_url, zero_setup, redis_url=None):
 
     django.setup()
     return workdir / "data"
+
+
+def wait_for_workers(queue, count, timeout=120):
+    """Until the ``count`` Celery workers named ``<queue>-<i>@<host>`` answer a ping: their start-up
+    (imports, Django's checks) must not be counted in the CPU a benchmark measures from then on."""
+    from cloudportal.celery import app
+
+    names = [f"{queue}-{i}@{socket.gethostname()}" for i in range(count)]
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if len(app.control.ping(destination=names, timeout=1.0)) >= count:
+            return
+    sys.exit(f"the {count} Celery workers did not answer within {timeout} s")

@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchlib import arg_parser, free_port, interpreter, speed_probe  # noqa: E402  (bench/benchlib.py)
+from benchlib import arg_parser, free_port, interpreter, speed_probe, wait_for_workers  # noqa: E402  (bench/benchlib.py)
 from cloudportal import webserver  # noqa: E402
 DEFAULT_URL = "mysql://root@127.0.0.1:3306/cloudportal_bench_vms"
 GIB, MIB = 1 << 30, 1 << 20
@@ -198,7 +198,7 @@ def main():
                                            "--pool=solo", "-Q", queue, "-n", f"{queue}-{i}@%h", "-l", "WARNING",
                                            "--without-gossip", "--without-mingle", "--without-heartbeat"],
                                           cwd=ROOT, env=env))
-        time.sleep(6)
+        wait_for_workers(queue, args.workers)
         posted = {}  # job uuid -> POST wall time
         statuses = []
         lock = threading.Lock()

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from benchlib import arg_parser, free_port, interpreter, speed_probe  # noqa: E402  (bench/benchlib.py)
+from benchlib import arg_parser, free_port, interpreter, speed_probe, wait_for_workers  # noqa: E402  (bench/benchlib.py)
 from cloudportal import webserver  # noqa: E402
 from vm_create import cpu_by_role, fresh_database, job_outcome, percentile, portal_roles, prepare  # noqa: E402
 
@@ -119,7 +119,7 @@ def main():
                                            "--without-gossip", "--without-mingle", "--without-heartbeat"],
                                           cwd=ROOT, env=env))
         wait_for_web(web_port)
-        time.sleep(3)   # the workers' start
+        wait_for_workers(queue, args.workers)
         posted, statuses, lock = {}, [], threading.Lock()
         headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
 

@@ -235,6 +235,8 @@ SPECTACULAR_SETTINGS = {
         "JobStateEnum": "apps.core.models.job.JobState",
         # an instance's and a disk's billing: one choice set, one name
         "ChargeTypeEnum": "apps.hybrid.serializers.CHARGE_TYPES",
+        # a data disk's category, made on its own or with its ECS instance
+        "EcsDiskCategoryEnum": "apps.hybrid.serializers.DISK_CATEGORIES",
         "VpnEncryptionAlgorithmEnum": "apps.hybrid.links_serializers.ENC_ALGS",   # IKE and IPsec alike
         "VpnAuthenticationAlgorithmEnum": "apps.hybrid.links_serializers.AUTH_ALGS",
         # the states of Alibaba's VPCs, vSwitches, VRouters, route entries, security groups and EIPs

@@ -4,9 +4,20 @@ Each host is a mount namespace of its own (``unshare --mount --propagation priva
 libvirtd and the host agent that drives it: private copies of /run/libvirt, /var/lib/libvirt,
 /var/cache/libvirt (the QEMU capability cache comes along, so the first connection is quick),
 /var/log/libvirt and /etc/libvirt are bind-mounted over the real ones. Both libvirtds listen on TCP
-(127.0.0.1, a port each, no auth) so one agent can migrate a domain to the other host's libvirtd,
+(the host's address, a port each, no auth) so one agent can migrate a domain to the other host's libvirtd,
 and on a Unix socket under the fixture's directory that the test process reaches from outside.
 The machine's own libvirtd (qemu:///system) is not touched.
+
+Networks (``TwoHosts(networks=True)``, what the session fixture ``two_hosts`` makes): each host is
+also a network namespace of its own, as two machines are. Its ``mgmt0`` is a veth to a bridge in
+this machine's namespace (``host.address`` on a /24 of its own; the test process's end is
+``TwoHosts.gateway``): the portal reaches the agent there, the other host's libvirtd and QEMU
+migrate over it, and VNC listens there. Its ``phy0`` (``TwoHosts.l2_interface``) is one end of a
+veth whose other end is the other host's ``phy0``: the physical L2 both hosts' bridges share, so
+each host's agent runs its own bridge and DHCP server (dnsmasq in a namespace of its own) for an
+L3, as on two machines. Each host has a private /run/netns for those DHCP namespaces. The agents
+reach the portal's live server (on 127.0.0.1 here) through ``TwoHosts.portal_url``, a relay on
+the gateway address. Without ``networks`` both hosts share this machine's namespace (127.0.0.1).
 
 Storage the way two real hosts see it:
 - ``shared_dir``: the same directory on both hosts (a SharedMountPoint for every test);
@@ -18,7 +29,10 @@ Use::
     from tests.two_hosts import two_hosts, two_kvm_hosts   # noqa: F401  (fixtures)
 
     def test_x(two_hosts):                 # session scope: the libvirtds and agents
-        a, b = two_hosts.hosts             # LibvirtHost: .agent (AgentProcess, .client), .uri, .libvirt()
+        a, b = two_hosts.hosts             # LibvirtHost: .agent (AgentProcess, .client), .uri, .libvirt(),
+                                           # .address (management IP)
+        two_hosts.l2_interface             # an L2's physical_interface on both hosts
+        settings.PORTAL_URL = two_hosts.portal_url(live_server.url)   # what the agents reach
     def test_y(two_kvm_hosts):             # function scope (db): a zone, a KVM cluster, two Host rows
         cluster, (host_a, host_b) = two_kvm_hosts.cluster, two_kvm_hosts.rows
 
@@ -29,8 +43,10 @@ import os
 import random
 import shutil
 import socket
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -72,16 +88,18 @@ class LibvirtHost:
     """One "host": a libvirtd under .ci/subreaper.py in a new mount namespace, then its agent,
     started inside that namespace with nsenter."""
 
-    def __init__(self, name, base, local_dir):
+    def __init__(self, name, base, local_dir, netns=None, address="127.0.0.1"):
         self.name = name
         self.dir = base / name
         self.local_dir = local_dir                      # what the host's processes see
         self.local_backing = base / f"local-{name}"     # where it really is (seen from outside)
+        self.netns = netns                              # its network namespace (None: this machine's)
+        self.address = address                          # its management address
         self.tcp_port = free_port()
         self.port_base = random.randrange(20000, 40000, 200)   # VNC: +0..99, migration: +100..199
         self.sock_dir = self.dir / "sock"
         self.uri = f"qemu+unix:///system?socket={self.sock_dir}/libvirt-sock"   # from the test process
-        self.remote_uri = f"qemu+tcp://127.0.0.1:{self.tcp_port}/system"       # from the other host
+        self.remote_uri = f"qemu+tcp://{address}:{self.tcp_port}/system"       # from the other host
         self.host_uuid = str(uuid.uuid4())
         self.secret = uuid.uuid4().hex
         self.proc = None
@@ -101,7 +119,7 @@ class LibvirtHost:
         etc = self.dir / "etc_libvirt"
         conf = (etc / "libvirtd.conf").read_text() if (etc / "libvirtd.conf").exists() else ""
         for key, value in (("unix_sock_dir", f'"{self.sock_dir}"'), ("listen_tls", "0"), ("listen_tcp", "1"),
-                           ("tcp_port", f'"{self.tcp_port}"'), ("listen_addr", '"127.0.0.1"'),
+                           ("tcp_port", f'"{self.tcp_port}"'), ("listen_addr", f'"{self.address}"'),
                            ("auth_tcp", '"none"'), ("auth_unix_rw", '"none"')):
             conf = _set(conf, key, value)
         (etc / "libvirtd.conf").write_text(conf)
@@ -121,10 +139,17 @@ class LibvirtHost:
         self._prepare()
         mounts = [(str(self.dir / p.strip("/").replace("/", "_")), p) for p in PRIVATE]
         mounts.append((str(self.local_backing), str(self.local_dir)))
+        prefix = []
+        if self.netns:
+            # ip netns exec mounts the namespace's own /sys (libvirt looks for bridges there); the
+            # host's DHCP namespaces go in a /run/netns of its own
+            (self.dir / "run_netns").mkdir()
+            mounts.append((str(self.dir / "run_netns"), "/run/netns"))
+            prefix = ["ip", "netns", "exec", self.netns]
         script = " && ".join(f'mount --bind "{src}" "{dst}"' for src, dst in mounts)
         self.log = open(self.dir / "libvirtd.log", "wb")
         self.proc = subprocess.Popen(
-            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+            [*prefix, "unshare", "--mount", "--propagation", "private", "sh", "-c",
              f'{script} && exec "$0" "$@"', sys.executable, str(ROOT / ".ci" / "subreaper.py"),
              "libvirtd", "--listen", "-f", "/etc/libvirt/libvirtd.conf", "--pid-file", str(self.dir / "libvirtd.pid")],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
@@ -138,7 +163,7 @@ class LibvirtHost:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"libvirtd of {self.name} exited:\n{(self.dir / 'libvirtd.log').read_text()}")
             try:
-                socket.create_connection(("127.0.0.1", self.tcp_port), timeout=0.5).close()
+                socket.create_connection((self.address, self.tcp_port), timeout=0.5).close()
                 conn = libvirt.open(self.uri)
                 conn.getLibVersion()
                 conn.close()
@@ -164,10 +189,12 @@ class LibvirtHost:
         agent = AgentProcess("--backend", "libvirt", "--host-uuid", self.host_uuid, "--secret-file",
                              str(secret_file), "--libvirt-uri", self.uri,
                              "--libvirt-remote-uri", self.remote_uri,
-                             "--state-dir", str(self.dir / "agent-state"), startup_timeout=60)
-        # the agent runs in the host's mount namespace: its qemu:///system is this libvirtd, and it
-        # sees this host's local storage
-        agent.args = ["nsenter", f"--target={self.proc.pid}", "--mount", *agent.args]
+                             "--state-dir", str(self.dir / "agent-state"), startup_timeout=60,
+                             address=self.address)
+        # the agent runs in the host's mount namespace (and network namespace): its
+        # qemu:///system is this libvirtd, it sees this host's local storage and networks
+        agent.args = ["nsenter", f"--target={self.proc.pid}", "--mount", *(["--net"] if self.netns else []),
+                      *agent.args]
         self.agent = agent.start()
         agent.client = AgentClient(agent.url, self.host_uuid, self.secret, timeout=120)
         agent.host_uuid, agent.secret = self.host_uuid, self.secret
@@ -205,19 +232,146 @@ class LibvirtHost:
             conn.close()
 
 
+def _ip(*args, ns=None):
+    subprocess.run(["ip", *(["-n", ns] if ns else []), *args], check=True, capture_output=True)
+
+
+def _free_prefix():
+    """"100.N.M" of a /24 no interface of this machine has an address in."""
+    used = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
+    while True:
+        prefix = f"100.{random.randint(64, 127)}.{random.randint(0, 255)}"
+        if prefix + "." not in used:
+            return prefix
+
+
+def _pids_with(*needles):
+    """Pids of the processes whose command line has every one of ``needles``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    cmdline = fh.read().decode(errors="replace")
+            except OSError:
+                continue
+            if all(needle in cmdline for needle in needles):
+                found.append(int(entry))
+    return found
+
+
+class _Relay(socketserver.ThreadingTCPServer):
+    """TCP from ``listen`` to ``target`` (host, port): the hosts reach the live server through it."""
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, listen, target):
+        relay = self
+
+        class Pipe(socketserver.BaseRequestHandler):
+            def handle(self):
+                try:
+                    upstream = socket.create_connection(relay.target, timeout=30)
+                except OSError:
+                    return
+                with upstream:
+                    back = threading.Thread(target=_pump, args=(upstream, self.request), daemon=True)
+                    back.start()
+                    _pump(self.request, upstream)
+                    back.join(60)
+
+        self.target = target
+        super().__init__(listen, Pipe)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def _pump(src, dst):
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+
 class TwoHosts:
-    def __init__(self):
+    L2_INTERFACE = "phy0"
+
+    def __init__(self, networks=False):
         BASE.mkdir(parents=True, exist_ok=True)
         BASE.chmod(0o755)
-        self.base = BASE / f"two-hosts-{uuid.uuid4().hex[:8]}"
+        tag = uuid.uuid4().hex[:8]
+        self.base = BASE / f"two-hosts-{tag}"
         self.base.mkdir(mode=0o755)
         self.shared_dir = self.base / "shared"
         self.shared_dir.mkdir(mode=0o755)
         self.local_dir = self.base / "local"
         self.local_dir.mkdir(mode=0o755)
-        self.hosts = [LibvirtHost(name, self.base, self.local_dir) for name in ("a", "b")]
+        self.networks = networks
+        self.tag = tag[:5]
+        self.relays = {}
+        if networks:
+            prefix = _free_prefix()
+            self.gateway, self.bridge = f"{prefix}.1", f"cpm{self.tag}"
+            self.l2_interface = self.L2_INTERFACE
+            self.hosts = [LibvirtHost(name, self.base, self.local_dir, netns=f"cp2h-{self.tag}-{name}",
+                                      address=f"{prefix}.{2 + i}") for i, name in enumerate(("a", "b"))]
+        else:
+            self.gateway, self.bridge, self.l2_interface = "127.0.0.1", None, None
+            self.hosts = [LibvirtHost(name, self.base, self.local_dir) for name in ("a", "b")]
+
+    def _make_networks(self):
+        _ip("link", "add", self.bridge, "type", "bridge")
+        _ip("addr", "add", f"{self.gateway}/24", "dev", self.bridge)
+        _ip("link", "set", self.bridge, "up")
+        for host in self.hosts:
+            _ip("netns", "add", host.netns)
+            _ip("link", "set", "lo", "up", ns=host.netns)
+            outer = f"{self.bridge}{host.name}"
+            _ip("link", "add", outer, "type", "veth", "peer", "name", "mgmt0", "netns", host.netns)
+            _ip("link", "set", outer, "master", self.bridge, "up")
+            _ip("addr", "add", f"{host.address}/24", "dev", "mgmt0", ns=host.netns)
+            _ip("link", "set", "mgmt0", "up", ns=host.netns)
+        # the shared physical L2: one veth, an end in each host, both named phy0 there
+        _ip("link", "add", f"cpl{self.tag}a", "type", "veth", "peer", "name", f"cpl{self.tag}b")
+        for host in self.hosts:
+            _ip("link", "set", f"cpl{self.tag}{host.name}", "netns", host.netns)
+            _ip("link", "set", f"cpl{self.tag}{host.name}", "name", self.l2_interface, ns=host.netns)
+            _ip("link", "set", self.l2_interface, "up", ns=host.netns)
+
+    def _remove_networks(self):
+        for host in self.hosts:
+            # what the agent left running in the host (a failed test's dnsmasq, in a DHCP namespace
+            # only the host's own /run/netns names) goes with it: found by its files' directory
+            for pid in _pids_with(str(host.dir), "dnsmasq"):
+                try:
+                    os.kill(pid, 9)
+                except ProcessLookupError:
+                    pass
+            subprocess.run(["ip", "netns", "del", host.netns], capture_output=True)
+        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+
+    def portal_url(self, url):
+        """``url`` (the live server's, on 127.0.0.1) as the hosts reach it: through a relay."""
+        if not self.networks:
+            return url
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        if parts.port not in self.relays:
+            self.relays[parts.port] = _Relay((self.gateway, 0), ("127.0.0.1", parts.port))
+        return f"{parts.scheme}://{self.gateway}:{self.relays[parts.port].server_address[1]}"
 
     def start(self):
+        if self.networks:
+            self._make_networks()
         for host in self.hosts:   # both daemons start at once; then wait for each
             host.start_libvirtd()
         for host in self.hosts:
@@ -229,6 +383,11 @@ class TwoHosts:
     def stop(self):
         for host in self.hosts:
             host.stop()
+        for relay in self.relays.values():
+            relay.shutdown()
+            relay.server_close()
+        if self.networks:
+            self._remove_networks()
         shutil.rmtree(self.base, ignore_errors=True)
 
     def host_of(self, host_uuid):
@@ -268,7 +427,7 @@ class TwoHosts:
 def _can_run():
     if os.geteuid() != 0:
         return "needs root"
-    for tool in ("unshare", "nsenter", "libvirtd", "qemu-img"):
+    for tool in ("unshare", "nsenter", "libvirtd", "qemu-img", "ip"):
         if not shutil.which(tool):
             return f"needs {tool}"
     try:
@@ -287,7 +446,7 @@ def two_hosts():
     import libvirt
 
     libvirt.registerErrorHandler(lambda _ctx, _err: None, None)   # lookups that miss are expected here
-    hosts = TwoHosts()
+    hosts = TwoHosts(networks=True)
     try:
         hosts.start()
     except Exception:
@@ -317,8 +476,8 @@ def two_kvm_hosts(db, two_hosts):
     for host in two_hosts.hosts:
         row = Host.objects.create(
             uuid=host.host_uuid, name=f"kvm-{host.name}", cluster=cluster, hypervisor_type="KVM",
-            management_ip="127.0.0.1", agent_port=host.agent.port, agent_secret=host.secret, status="Connected",
-            address_key=f"127.0.0.1:{host.agent.port}")
+            management_ip=host.address, agent_port=host.agent.port, agent_secret=host.secret, status="Connected",
+            address_key=f"{host.address}:{host.agent.port}")
         answer = agent.call(row, "/v1/host/connect", agent.connect_body())
         row.facts = answer["facts"]
         row.cpu_num = max(2, answer["capacity"]["cpu_num"])

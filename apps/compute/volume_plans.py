@@ -2,7 +2,7 @@
 apps.storage.data_volumes.VM_VOLUME_PLANS: storage cannot import compute). Each checks the rules
 without locks, so a wrong state is a 409 at once; the flow checks them again under the locks."""
 from apps.core.errors import NotFound, ResourceBusy
-from apps.core.tenancy import visible
+from apps.core.tenancy import visible, visible_by_uuid
 
 from .flows import ATTACH_DATA_VOLUME, DELETE_ATTACHED_DATA_VOLUME, DETACH_DATA_VOLUME, RESIZE_VOLUME
 from .flows.volume_attach import check_attach, check_detach
@@ -10,7 +10,9 @@ from .models import VmInstance
 
 
 def _vm(uuid, user):
-    vm = visible(VmInstance.objects.select_related("host", "last_host"), user).filter(uuid=uuid).first()
+    vm = visible_by_uuid(VmInstance.objects.all(), uuid, user, related=("host", "last_host"))
+    if vm is NotImplemented:
+        vm = visible(VmInstance.objects.select_related("host", "last_host"), user).filter(uuid=uuid).first()
     if vm is None:
         raise NotFound(f"VM {uuid} not found", details={"vm_instance_uuid": str(uuid)})
     return vm

@@ -36,12 +36,12 @@ def visible(queryset, user, for_write=False):
 _OWNER_COLUMN = {"account": "account_id", "id": "id"}
 
 
-def visible_by_uuid(queryset, uuid, user):
-    """``visible(queryset, user).filter(uuid=uuid)``'s row or None, as a prepared query
-    (apps.core.prepared): what an API request does for every uuid it is given, without building
-    and compiling a QuerySet each time. ``queryset`` must take every row of its model as they are
-    (no filter, join, annotation or slice: ``is_plain``). NotImplemented for a tenant path across
-    a join."""
+def visible_by_uuid(queryset, uuid, user, related=()):
+    """``visible(queryset, user).select_related(*related).filter(uuid=uuid)``'s row or None, as a
+    prepared query (apps.core.prepared): what an API request does for every uuid it is given,
+    without building and compiling a QuerySet each time. ``queryset`` must take every row of its
+    model as they are (no filter, join, annotation or slice: ``is_plain``). NotImplemented for a
+    tenant path across a join."""
     if user is None or not user.is_authenticated:
         return None
     model = queryset.model
@@ -59,6 +59,9 @@ def visible_by_uuid(queryset, uuid, user):
         shape = ("visible-by-uuid", column, shared)
     else:
         return NotImplemented
+    if related:
+        queryset = queryset.select_related(*related)
+        shape += ("related",) + tuple(related)
     found = prepared.select(model, shape, lambda: queryset.filter(condition, uuid=by_uuid).order_by()[:1], p)
     return found[0] if found else None
 

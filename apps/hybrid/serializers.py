@@ -188,6 +188,7 @@ class EcsInstanceSerializer(ResourceSerializer):
 
 
 CHARGE_TYPES = [("PostPaid", "PostPaid"), ("PrePaid", "PrePaid")]
+DISK_CATEGORIES = ["cloud_essd", "cloud_ssd", "cloud_efficiency", "cloud", "cloud_auto", "cloud_essd_entry"]
 PASSWORD_CLASSES = (r"[a-z]", r"[A-Z]", r"[0-9]", r"[()`~!@#$%^&*\-_+=|{}\[\]:;'<>,.?/]")
 
 
@@ -224,6 +225,13 @@ class EcsCreateSerializer(BuiltOnceFieldsMixin, serializers.Serializer):
                                                           help_text="Mbit/s (0: no public address)")
     system_disk_category = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
     system_disk_size = serializers.IntegerField(min_value=20, max_value=2048, required=False, help_text="GiB")
+    data_disk_sizes = serializers.ListField(
+        child=serializers.IntegerField(min_value=20, max_value=32768), required=False, default=list, max_length=16,
+        help_text="GiB each: data disks made with the instance (deleted with it)")
+    data_disk_category = serializers.ChoiceField(choices=DISK_CATEGORIES, default="cloud_essd")
+    eip_bandwidth = serializers.IntegerField(min_value=0, max_value=200, default=0,
+                                             help_text="Mbit/s: an EIP allocated and associated with the instance "
+                                                       "(0: none)")
     password = serializers.CharField(write_only=True, required=False, allow_blank=True, default="",
                                      validators=[], style={"input_type": "password"})
     count = serializers.IntegerField(min_value=1, max_value=100, default=1)
@@ -278,6 +286,9 @@ def run_params(data):
             if v}
     if disk:
         params["SystemDisk"] = disk
+    if data.get("data_disk_sizes"):
+        params["DataDisk"] = [{"Size": size, "Category": data["data_disk_category"], "DeleteWithInstance": True}
+                              for size in data["data_disk_sizes"]]
     if data["instance_charge_type"] == "PrePaid":
         params.update(Period=1, PeriodUnit="Month", AutoPay=True)
     return params

@@ -11,7 +11,7 @@ from apps.storage.models import Image, ImageFormat, ImageStatus
 
 from .models import AlibabaDataCenter, AlibabaIdentityZone, BucketState, EcsDisk, EcsImage, EcsInstance, OssBucket
 from .models.storage import GIB
-from .serializers import CHARGE_TYPES
+from .serializers import CHARGE_TYPES, DISK_CATEGORIES
 
 
 class _MirroredSerializer(ResourceSerializer):
@@ -160,7 +160,6 @@ def import_params(data):
 
 
 # --- ECS data disks (H6) -----------------------------------------------------------------------------
-DISK_CATEGORIES = ["cloud_essd", "cloud_ssd", "cloud_efficiency", "cloud", "cloud_auto", "cloud_essd_entry"]
 
 
 class EcsDiskSerializer(_MirroredSerializer):

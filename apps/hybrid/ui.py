@@ -38,6 +38,8 @@ LABELS = {
     "system_disk_size": _("System disk size (GiB)"), "password": _("Password"), "count": _("How many"),
     "force": _("Force"), "period": _("Period"), "period_unit": _("Period unit"),
     "v_switch_uuid": _("vSwitch (synced)"), "security_group_uuid": _("Security group (synced)"),
+    "data_disk_sizes": _("Data disks (GiB each)"), "data_disk_category": _("Data disk category"),
+    "eip_bandwidth": _("EIP bandwidth (Mbit/s, 0: none)"),
 }
 
 
@@ -121,7 +123,8 @@ class EcsInstancePages(ResourcePages):
     # the image and network picked among the synced ones (the API also takes the cloud's ids)
     fields = ["name", "description", "identity_zone_uuid", "instance_type", "ecs_image_uuid", "v_switch_uuid",
               "security_group_uuid", "instance_charge_type", "internet_charge_type", "internet_max_bandwidth_out",
-              "system_disk_category", "system_disk_size", "password", "count"]
+              "system_disk_category", "system_disk_size", "data_disk_sizes", "data_disk_category", "eip_bandwidth",
+              "password", "count"]
     edit_fields = ["description"]
     options = {"identity_zone_uuid": "alibaba-identity-zones", "ecs_image_uuid": "ecs-images",
                "v_switch_uuid": "alibaba-v-switches", "security_group_uuid": "alibaba-security-groups"}

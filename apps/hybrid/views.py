@@ -18,7 +18,7 @@ from apps.core.secrets import encrypt
 from . import serializers as s
 from .cloud import AlibabaError, Cloud
 from .delete_here import DeleteHere
-from .flows import CREATE_ECS_INSTANCE, SYNC_DATA_CENTER, plan_action
+from .flows import CREATE_ECS_INSTANCE, CREATE_ECS_INSTANCE_WITH_EIP, SYNC_DATA_CENTER, plan_action
 from .flows.common import describe
 from .models import ECS_STATE_MACHINE, AlibabaAccessKey, AlibabaDataCenter, AlibabaIdentityZone, EcsInstance
 from .periodic import last_sync
@@ -127,6 +127,8 @@ class EcsInstanceViewSet(DeleteHere, ResourceViewSet):
         zone = data["identity_zone"]
         count = data["count"]
         args = {"run_params": s.run_params(data)}
+        if data.get("eip_bandwidth"):
+            args["eip_bandwidth"] = data["eip_bandwidth"]
         if data.get("password"):
             args["password"] = encrypt(data["password"])
         starts = []
@@ -140,7 +142,8 @@ class EcsInstanceViewSet(DeleteHere, ResourceViewSet):
                 internet_charge_type=data["internet_charge_type"],
                 internet_max_bandwidth_out=data["internet_max_bandwidth_out"], busy_job=job_uuid)
             params = {**args["run_params"], "InstanceName": name}
-            starts.append(FlowStart(row, CREATE_ECS_INSTANCE,
+            flow = CREATE_ECS_INSTANCE_WITH_EIP if args.get("eip_bandwidth") else CREATE_ECS_INSTANCE
+            starts.append(FlowStart(row, flow,
                                     {**args, "run_params": params, "instance_uuid": str(row.uuid)}, job_uuid))
         return starts
 

@@ -248,6 +248,8 @@ class LibvirtBackend(LinuxNetworkMixin, FileStorageMixin, Backend):
             "kvm_available": os.path.exists("/dev/kvm") and os.access("/dev/kvm", os.R_OK | os.W_OK),
             # how another host's agent reaches this libvirtd to live-migrate a VM here (migration_ops)
             "libvirt_remote_uri": self.config.get("libvirt_remote_uri"),
+            # where this host's VNC servers listen: a VM live-migrated here listens there too
+            "vnc_listen": self.vnc_listen,
         }
 
     def capacity(self, host_uuid):

@@ -10,7 +10,8 @@ What this creates on the host (and removes again):
   server's address), and one dnsmasq daemon running in the namespace with its files in
   ``<state_dir>/dhcp/<l3 uuid>/`` (dnsmasq.conf, hosts, opts, leases, dnsmasq.pid, dnsmasq.log,
   state.json). dnsmasq answers only MACs listed in ``hosts`` (static leases); new entries are
-  loaded with SIGHUP.
+  loaded with SIGHUP. A released MAC's lease (or one holding an address now given to another MAC)
+  is dropped from ``leases`` with dnsmasq stopped, which then starts again.
 
 Bridges the agent created are recorded in ``<state_dir>/bridges.json``: ``/v1/network/cleanup`` (a
 host leaving the portal) deletes those and every DHCP server, and keeps bridges that were there
@@ -114,6 +115,15 @@ def _pid_alive(pid_file, needle):
     except (OSError, ValueError):
         return None
     return pid if "dnsmasq" in cmdline and needle in cmdline else None
+
+
+def _running(pid):
+    """Whether ``pid`` runs: a daemon's exit is final before its reaper (init) collects it."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _write_if_changed(path, text):
@@ -301,21 +311,22 @@ class LinuxNetworkMixin:
                 for mac in [m for m, e in entries.items() if e["ip"] == entry["ip"]]:
                     del entries[mac]  # an IP belongs to one MAC
                 entries[entry["mac"]] = entry
+            owner = {e["ip"]: e["mac"] for e in spec["entries"]}
+            stale = {lease["mac"] for lease in read_leases(os.path.join(directory, "leases"))
+                     if owner.get(lease["ip"], lease["mac"]) != lease["mac"]}
             state.update({k: spec[k] for k in ("bridge", "server_ip", "netmask", "gateway", "dns", "lease_time")},
                          namespace=ns, entries=entries)
 
             conf_changed = _write_if_changed(os.path.join(directory, "dnsmasq.conf"),
                                              self._dnsmasq_conf(directory, inner, spec))
             data_changed = self._write_dhcp_files(directory, state)
-            pid_file = os.path.join(directory, "dnsmasq.pid")
-            pid = _pid_alive(pid_file, directory)
-            if pid is not None and conf_changed:
+            pid = _pid_alive(os.path.join(directory, "dnsmasq.pid"), directory)
+            if pid is not None and (conf_changed or stale):
                 self._stop_dnsmasq(pid)
                 pid = None
+            self._drop_leases(directory, stale)
             if pid is None:
-                _run(["ip", "netns", "exec", ns, "dnsmasq", f"--conf-file={directory}/dnsmasq.conf"])
-                pid = self._wait_pid(pid_file, directory)
-                log.info("dnsmasq for L3 %s running in %s (pid %s)", l3, ns, pid)
+                pid = self._start_dnsmasq(l3, ns, directory)
             elif data_changed:
                 os.kill(pid, signal.SIGHUP)
             with open(os.path.join(directory, "state.json"), "w", encoding="utf-8") as fh:
@@ -332,10 +343,20 @@ class LinuxNetworkMixin:
             for mac in spec["macs"]:
                 released += state["entries"].pop(mac, None) is not None
             directory = self._dhcp_dir(l3)
-            if self._write_dhcp_files(directory, state):
-                pid = _pid_alive(os.path.join(directory, "dnsmasq.pid"), directory)
+            changed = self._write_dhcp_files(directory, state)
+            pid = _pid_alive(os.path.join(directory, "dnsmasq.pid"), directory)
+            stale = {lease["mac"] for lease in read_leases(os.path.join(directory, "leases"))} & set(spec["macs"])
+            if stale:
+                # dnsmasq keeps a lease until it expires, hosts file or not, and meanwhile refuses
+                # the address to any other MAC (the VM's next owner here): it forgets a lease only
+                # when its lease file no longer has it as it starts
                 if pid is not None:
-                    os.kill(pid, signal.SIGHUP)
+                    self._stop_dnsmasq(pid)
+                self._drop_leases(directory, stale)
+                if pid is not None:
+                    self._start_dnsmasq(l3, state.get("namespace") or dhcp_names(l3)[0], directory)
+            elif changed and pid is not None:
+                os.kill(pid, signal.SIGHUP)
             with open(os.path.join(directory, "state.json"), "w", encoding="utf-8") as fh:
                 json.dump(state, fh)
         return {"l3_uuid": l3, "released": released}
@@ -398,6 +419,27 @@ class LinuxNetworkMixin:
         changed = _write_if_changed(os.path.join(directory, "hosts"), hosts)
         return _write_if_changed(os.path.join(directory, "opts"), "\n".join(opts) + "\n") or changed
 
+    def _start_dnsmasq(self, l3, ns, directory):
+        _run(["ip", "netns", "exec", ns, "dnsmasq", f"--conf-file={directory}/dnsmasq.conf"])
+        pid = self._wait_pid(os.path.join(directory, "dnsmasq.pid"), directory)
+        log.info("dnsmasq for L3 %s running in %s (pid %s)", l3, ns, pid)
+        return pid
+
+    @staticmethod
+    def _drop_leases(directory, macs):
+        """Remove the leases of ``macs`` from the lease file (dnsmasq not running: it rewrites it)."""
+        if not macs:
+            return
+        path = os.path.join(directory, "leases")
+        try:
+            with open(path, encoding="utf-8") as fh:
+                lines = fh.readlines()
+        except OSError:
+            return
+        kept = [line for line in lines if len(line.split()) < 2 or line.split()[1].lower() not in macs]
+        _write_if_changed(path, "".join(kept))
+        log.info("dropped the DHCP leases of %s", ", ".join(sorted(macs)))
+
     @staticmethod
     def _wait_pid(pid_file, directory, timeout=10):
         deadline = time.monotonic() + timeout
@@ -416,11 +458,9 @@ class LinuxNetworkMixin:
             return
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if not _running(pid):
                 return
-            time.sleep(0.05)
+            time.sleep(0.02)
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:

@@ -28,11 +28,12 @@ def free_port():
 
 
 class AgentProcess:
-    def __init__(self, *args, startup_timeout=30):
+    def __init__(self, *args, startup_timeout=30, address="127.0.0.1"):
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.address = address
+        self.url = f"http://{address}:{self.port}"
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"hostagent-test-{self.port}.log"
-        self.args = [sys.executable, "-m", "hostagent", "--listen", "127.0.0.1", "--port", str(self.port), *args]
+        self.args = [sys.executable, "-m", "hostagent", "--listen", address, "--port", str(self.port), *args]
         self.startup_timeout = startup_timeout
         self.proc = None
 
@@ -45,7 +46,7 @@ class AgentProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the agent exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                socket.create_connection((self.address, self.port), timeout=0.5).close()
                 return self
             except OSError:
                 time.sleep(0.05)
@@ -66,7 +67,7 @@ class AgentProcess:
         return self.log_path.read_text(errors="replace")
 
     def admin(self, method, path, body=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn = http.client.HTTPConnection(self.address, self.port, timeout=10)
         data = json.dumps(body).encode() if body is not None else None
         conn.request(method, path, body=data, headers={"Authorization": f"Bearer {ADMIN_TOKEN}",
                                                        "Content-Type": "application/json"})

@@ -1,14 +1,15 @@
 """ECS instances (H3) through the portal's API against the emulator, its state checked after each
 operation: create (one, a batch), start, stop, reboot, rename, password, charge type, VNC, describe,
-delete; a failure injected at each step of the create leaves no instance in the cloud and no row;
+delete; data disks and an EIP made with it; a failure injected at each step of the create leaves
+no instance, disk or EIP in the cloud and no row;
 the cloud's refusals (stock, quota, wrong state) as the portal's errors; tenancy."""
 import pytest
 
 from apps.core.errors import CloudPortalError
 from apps.core.models import Job
 from apps.core.testing import client_for, make_account
-from apps.hybrid.flows import CREATE_ECS_INSTANCE
-from apps.hybrid.models import EcsInstance
+from apps.hybrid.flows import CREATE_ECS_INSTANCE_WITH_EIP
+from apps.hybrid.models import AlibabaEip, EcsInstance
 from tests.hybrid.network import instance_network
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +55,33 @@ def test_create_waits_for_running_and_mirrors_the_cloud(hybrid, zone):
     assert PASSWORD not in str(job.args) and PASSWORD not in str(job.context)   # encrypted in the job
     described = hybrid.client.get(f"{ECS}{instance['uuid']}/describe/").json()
     assert described["InstanceId"] == instance["instance_id"] and described["Status"] == "Running"
+
+
+def test_create_with_data_disks_and_an_eip(hybrid, zone):
+    instance = created(hybrid, zone, data_disk_sizes=[40, 100], data_disk_category="cloud_ssd", eip_bandwidth=5)
+    [eip] = hybrid.emulator.table("eips").values()
+    assert (eip["Status"], eip["InstanceId"], str(eip["Bandwidth"])) == ("InUse", instance["instance_id"], "5"), eip
+    assert instance["eip_address"] == eip["IpAddress"]
+    row = AlibabaEip.objects.get()
+    assert (row.allocation_id, row.state, str(row.ecs_instance.uuid)) == (eip["AllocationId"], "InUse",
+                                                                           instance["uuid"])
+    data = [d for d in hybrid.emulator.table("disks").values() if d["Type"] == "data"]
+    assert sorted((d["Size"], d["Category"], d["InstanceId"], d["DeleteWithInstance"]) for d in data) == [
+        (40, "cloud_ssd", instance["instance_id"], True), (100, "cloud_ssd", instance["instance_id"], True)]
+
+    # deleted: its disks go with it, its EIP is let go (and says so here at once) and can be released
+    assert delete(hybrid, f"{ECS}{instance['uuid']}/")["state"] == "succeeded"
+    assert hybrid.emulator.table("disks") == {}
+    row.refresh_from_db()
+    assert (row.state, row.instance_id, row.ecs_instance) == ("Available", "", None)
+    assert delete(hybrid, f"/api/v1/alibaba-eips/{row.uuid}/")["state"] == "succeeded"
+    assert hybrid.emulator.table("eips") == {}
+
+
+def delete(hybrid, url):
+    with hybrid.capture(execute=True):
+        answer = hybrid.client.delete(url)
+    return hybrid.job(answer)
 
 
 def test_a_batch_makes_one_instance_and_one_job_each(hybrid, zone):
@@ -222,11 +250,11 @@ class Injected(CloudPortalError):
     code = "INJECTED"
 
 
-@pytest.mark.parametrize("step", [step.step_name() for step in CREATE_ECS_INSTANCE.steps])
+@pytest.mark.parametrize("step", [step.step_name() for step in CREATE_ECS_INSTANCE_WITH_EIP.steps])
 def test_a_create_failing_after_any_of_its_steps_leaves_nothing_behind(hybrid, zone, monkeypatch, step):
     """Each step does its work and then fails (the hardest moment for a rollback: what it made
     exists, and for a database step its transaction is undone)."""
-    [step_class] = [s for s in CREATE_ECS_INSTANCE.steps if s.step_name() == step]
+    [step_class] = [s for s in CREATE_ECS_INSTANCE_WITH_EIP.steps if s.step_name() == step]
     original = step_class.run
 
     def run_then_fail(self, ctx):
@@ -234,11 +262,12 @@ def test_a_create_failing_after_any_of_its_steps_leaves_nothing_behind(hybrid, z
         raise Injected(f"injected after {step}")
 
     monkeypatch.setattr(step_class, "run", run_then_fail)
-    job = hybrid.job(create(hybrid, zone))
+    job = hybrid.job(create(hybrid, zone, data_disk_sizes=[40], eip_bandwidth=5))
     assert job["state"] == "failed" and job["error"]["code"] == "INJECTED" and job["error"]["step"] == step, job
     assert "rollback_failures" not in job["error"].get("details", {}), job["error"]
     assert hybrid.instances() == {} and not EcsInstance.objects.exists()
-    assert hybrid.emulator.table("disks") == {}   # the system disk went with the instance (where disks are emulated)
+    assert hybrid.emulator.table("disks") == {}   # the system and data disks went with the instance
+    assert hybrid.emulator.table("eips") == {} and not AlibabaEip.objects.exists()
 
 
 def test_delete_here_keeps_the_instance_in_the_cloud_and_the_next_sync_brings_it_back(hybrid, zone):

@@ -34,8 +34,8 @@ def running_vm(two_hosts):
 
 def migrate(source, dest, vm, **extra):
     return source.agent.client.call("/v1/vm/migrate", {
-        "vm_uuid": vm, "dest_host_uuid": dest.host_uuid, "dest_uri": dest.remote_uri, "dest_address": "127.0.0.1",
-        **extra})
+        "vm_uuid": vm, "dest_host_uuid": dest.host_uuid, "dest_uri": dest.remote_uri, "dest_address": dest.address,
+        "vnc_listen": dest.address, **extra})   # each host has an address of its own (tests/two_hosts.py)
 
 
 def test_a_migration_past_its_timeout_is_aborted_and_the_vm_stays_running_on_its_source(two_hosts, running_vm):

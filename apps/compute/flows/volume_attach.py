@@ -18,6 +18,8 @@ domain has it.
 Context: args ``volume_uuid``, ``vm_uuid``; writes ``vm_claimed``, ``host_uuid``, ``vm_live`` (the
 domain runs: hot plug), ``attachment`` {"target", "bus"}.
 """
+import copy
+
 from django.utils import timezone
 
 from apps.core.errors import InvalidState, NotFound, ResourceBusy
@@ -95,8 +97,13 @@ def check_detach(volume, vm):
             connected_host(vm.host)
 
 
-def _vm_or_none(uuid):
-    return VmInstance.objects.select_related("host", "last_host").filter(uuid=uuid).first()
+def _vm_or_none(uuid, *related):
+    """The VM with its hosts (``related``: more), or None. ``get`` by uuid takes core's prepared
+    query; ``filter().first()`` would be compiled again on every call."""
+    try:
+        return VmInstance.objects.select_related("host", "last_host", *related).get(uuid=uuid)
+    except VmInstance.DoesNotExist:
+        return None
 
 
 class ClaimVm(DbStep):
@@ -108,7 +115,7 @@ class ClaimVm(DbStep):
     def run(self, ctx):
         volume = volume_as_claimed(ctx)
         vm_uuid = ctx.args["vm_uuid"]
-        vm = VmInstance.objects.select_related("host", "last_host", "cluster").filter(uuid=vm_uuid).first()
+        vm = _vm_or_none(vm_uuid, "cluster")
         if vm is None:
             if not self.detach:
                 raise NotFound(f"VM {vm_uuid} not found", details={"vm_uuid": vm_uuid})
@@ -183,6 +190,17 @@ def _vm_on_host(ctx):
     return vm, (vm.host if vm is not None else None)
 
 
+def _attached_volume(ctx):
+    """The volume as this attach leaves it, without reading its row again: the job holds it, so
+    only this job's steps (InstantiateVolume's file, RecordAttachment's target) changed it."""
+    volume = copy.copy(volume_as_claimed(ctx))
+    made = ctx.get("volume_made")
+    if made:
+        volume.install_path = made["path"]
+    volume.device_target = ctx.attachment["target"]
+    return volume
+
+
 class PlugDisk(RemoteStep):
     """Hot plug into a live domain; a stopped VM gets it with its next define (nothing to call)."""
 
@@ -190,7 +208,7 @@ class PlugDisk(RemoteStep):
         if not ctx.get("vm_live"):
             return
         vm, host = _vm_on_host(ctx)
-        disk = disk_of(Volume.objects.get(uuid=ctx.args["volume_uuid"]))
+        disk = disk_of(_attached_volume(ctx))
         hypervisor(ctx, connected_host(host), "/v1/vm/attach-disk", {"vm_uuid": str(vm.uuid), "disk": disk})
 
     def rollback(self, ctx):

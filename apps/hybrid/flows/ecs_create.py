@@ -2,6 +2,14 @@
 
     RecordEcsInstance -> RunEcsInstance -> WaitEcsRunning -> MarkEcsRunning
 
+and with an EIP (``eip_bandwidth``; its own flow, so that the plain create, the batch one, carries
+no steps it skips):
+
+    RecordEcsInstance -> RunEcsInstance -> WaitEcsRunning -> AllocateEcsEip -> AssociateEcsEip
+    -> MarkEcsRunning
+
+Data disks are made by RunInstances itself and go with the instance.
+
 The API makes the row (state Creating, claimed by this job) so it can answer 202 with it.
 RunInstances is sent with the job's uuid as its ClientToken (the cloud makes one instance
 however often it is sent) and the row's uuid as the tag ``cloudportal:uuid``, by which the
@@ -9,13 +17,16 @@ rollback (and a sync) finds what it made even when the worker died before it rec
 is left behind (and when the cloud refuses that delete, the row stays to show what is there).
 
 Arguments (``ctx.args``): instance_uuid, and the cloud's RunInstances parameters the API
-validated (``run_params``), the password encrypted (``password``).
+validated (``run_params``), the password encrypted (``password``), the EIP's Mbit/s
+(``eip_bandwidth``, absent: no EIP).
 """
 from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
 
-from ..models import EcsInstance, EcsState
+from ..models import AlibabaEip, EcsInstance, EcsState, NetworkState
 from ..remote_kinds import PORTAL_TAG
 from .common import cloud_of, delete_remote, fire, instance_of, made_for, remote_values, secret_arg, wait_for
+from .network_common import delete_remote as delete_remote_resource, mirrored, portal_tags, wait_until
+from .network_eips import EIP
 
 
 class RecordEcsInstance(DbStep):
@@ -69,14 +80,84 @@ class WaitEcsRunning(RemoteStep, NoRollback):
         ctx.remote = wait_for(ctx, cloud_of(ctx), ctx.instance_id, ("Running",), "Running")
 
 
+class AllocateEcsEip(RemoteStep):
+    """With ``eip_bandwidth``: an EIP for the instance, tagged with the instance row's uuid, by which
+    a step tried again finds it instead of allocating another, and the rollback releases it even
+    when its id was never recorded."""
+
+    def run(self, ctx):
+        if not ctx.args.get("eip_bandwidth"):
+            return
+        cloud, row = cloud_of(ctx), instance_of(ctx)
+        found = EIP.made_for(cloud, row)
+        ctx.allocation_id = found[0]["AllocationId"] if found else cloud.vpc("AllocateEipAddress", {
+            "Bandwidth": str(ctx.args["eip_bandwidth"]), "InternetChargeType": "PayByTraffic",
+            "InstanceChargeType": "PostPaid", "Tag": portal_tags(row), "ClientToken": str(ctx.job.uuid),
+            "Name": row.name})["AllocationId"]
+
+    def rollback(self, ctx):
+        if not ctx.args.get("eip_bandwidth"):
+            return
+        cloud, row = cloud_of(ctx), instance_of(ctx)
+        ids = [ctx.allocation_id] if ctx.get("allocation_id") else [
+            item["AllocationId"] for item in EIP.made_for(cloud, row)]
+        for allocation_id in ids:
+            _let_go(ctx, cloud, row, allocation_id)   # its association, when that step never recorded it
+            delete_remote_resource(ctx, EIP, cloud, row, allocation_id)
+        # a sync may have imported it meanwhile
+        AlibabaEip.objects.filter(data_center_id=row.data_center_id, allocation_id__in=ids).delete()
+
+
+def _let_go(ctx, cloud, row, allocation_id):
+    """Unassociate the EIP (once the cloud has settled it) when it is in use; wait until it is free."""
+    item = EIP.describe(cloud, row, allocation_id)
+    if item is None:
+        return
+    if item["Status"] in EIP.moving:
+        item = wait_until(ctx, EIP, cloud, row, allocation_id, ("Available", "InUse"), "settled")
+    if item["Status"] == "InUse":
+        cloud.vpc("UnassociateEipAddress", {"AllocationId": allocation_id, "InstanceId": item["InstanceId"]})
+        wait_until(ctx, EIP, cloud, row, allocation_id, ("Available",), "Available")
+
+
+class AssociateEcsEip(RemoteStep):
+    """The EIP associated with the instance, waited for until InUse."""
+
+    def run(self, ctx):
+        if not ctx.get("allocation_id"):
+            return
+        cloud, row = cloud_of(ctx), instance_of(ctx)
+        item = EIP.describe(cloud, row, ctx.allocation_id)
+        if item is None or item.get("InstanceId") != ctx.instance_id:   # not already done by a first try
+            cloud.vpc("AssociateEipAddress", {"AllocationId": ctx.allocation_id, "InstanceType": "EcsInstance",
+                                              "InstanceId": ctx.instance_id})
+        ctx.eip = wait_until(ctx, EIP, cloud, row, ctx.allocation_id, ("InUse",), "InUse")
+
+    def rollback(self, ctx):
+        if ctx.get("allocation_id"):
+            _let_go(ctx, cloud_of(ctx), instance_of(ctx), ctx.allocation_id)
+
+
 class MarkEcsRunning(DbStep, NoRollback):
-    """The row as the cloud describes the instance, Running."""
+    """The row as the cloud describes the instance, Running (with its EIP's row, when it has one)."""
 
     def run(self, ctx):
         row = instance_of(ctx)
-        fire(row.uuid, "running", **remote_values(row, ctx.remote))
+        values = remote_values(row, ctx.remote)
+        eip = ctx.get("eip")
+        if eip:
+            values["eip_address"] = eip["IpAddress"]
+        fire(row.uuid, "running", **values)
         ctx.result = {"instance_uuid": str(row.uuid), "instance_id": ctx.instance_id, "state": EcsState.RUNNING}
+        if eip:
+            AlibabaEip.objects.update_or_create(
+                data_center_id=row.data_center_id, allocation_id=eip["AllocationId"],
+                defaults={"account_id": row.account_id, "state": NetworkState.IN_USE, **mirrored(row, EIP, eip)})
+            ctx.result["allocation_id"] = eip["AllocationId"]
 
 
 CREATE_ECS_INSTANCE = Flow("create-ecs-instance", [RecordEcsInstance, RunEcsInstance, WaitEcsRunning,
                                                    MarkEcsRunning], action="create-ecs-instance", timeout=3600)
+CREATE_ECS_INSTANCE_WITH_EIP = Flow("create-ecs-instance-with-eip", [
+    RecordEcsInstance, RunEcsInstance, WaitEcsRunning, AllocateEcsEip, AssociateEcsEip, MarkEcsRunning],
+    action="create-ecs-instance", timeout=3600)

@@ -11,10 +11,12 @@ import json
 
 from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
 
-from ..models import ECS_STATE_MACHINE, EcsState
+from ..models import ECS_STATE_MACHINE, AlibabaEip, EcsState
 from ..models.ecs import ECS_ACTIONS
 from .common import (cloud_of, delete_remote, describe, fire, instance_id_of, instance_of, locked, remote_values,
-                     secret_arg, wait_for)
+                     save_state, secret_arg, wait_for)
+from .network_common import mirrored
+from .network_eips import EIP
 
 
 class Begin(DbStep):
@@ -101,12 +103,22 @@ class DeleteInCloud(RemoteStep, NoRollback):
         row = instance_of(ctx)
         if row.instance_id and ctx.get("state_before") != EcsState.DELETED:
             delete_remote(ctx, cloud_of(ctx), row.instance_id)
+            # the cloud lets the instance's EIPs go with it: their rows say so now, not at the next
+            # sync (until then they would refuse a release as still in use)
+            eips = list(AlibabaEip.objects.filter(ecs_instance=row).exclude(allocation_id=None)
+                        .values_list("allocation_id", flat=True))
+            ctx.eips = [item for item in (EIP.describe(cloud_of(ctx), row, one) for one in eips) if item]
 
 
 class DeleteRow(DbStep, NoRollback):
     def run(self, ctx):
         row = instance_of(ctx)
         ctx.result = {"instance_uuid": str(row.uuid), "instance_id": row.instance_id, "deleted": True}
+        for item in ctx.get("eips") or []:
+            eip = AlibabaEip.objects.filter(data_center_id=row.data_center_id, allocation_id=item["AllocationId"],
+                                            busy_job=None).first()   # one a job holds is that job's to write
+            if eip is not None:
+                save_state(AlibabaEip, eip.uuid, state=item["Status"], **mirrored(row, EIP, item))
         row.delete()
         ctx.resource_released()   # the row and its claim are gone together
 

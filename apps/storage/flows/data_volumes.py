@@ -23,7 +23,7 @@ from apps.infra.models import Host
 from .. import space
 from ..errors import NoPrimaryStorageCapacity
 from ..models import PrimaryStorage, Volume, VolumeStatus
-from .vm_steps import candidates
+from .vm_steps import lately_then_fresh
 
 
 def volume_of(ctx):
@@ -68,12 +68,11 @@ class ReserveVolumeSpace(DbStep):
             _usable(ps, host)
             space.reserve(ps, host, volume.size)
         else:
-            for ps, _ref in candidates(host, volume.size):
-                try:
-                    space.reserve(ps, host, volume.size)
+            # each candidate's room is taken by its own conditional UPDATE (no second read of it);
+            # False: taken meanwhile by a concurrent reservation, so the next one
+            for ps, room in lately_then_fresh(host, volume.size):
+                if room.reserve(volume.size):
                     break
-                except NoPrimaryStorageCapacity:
-                    continue   # taken meanwhile by a concurrent reservation: the next one
             else:
                 raise NoPrimaryStorageCapacity(
                     f"no primary storage of host {host.name}'s cluster has {volume.size} bytes free",

@@ -102,6 +102,18 @@ def candidates(host, size, only=None, fresh=True, ps_type=None):
     return [(ref.primary_storage, ref) for ref in fitting]
 
 
+def lately_then_fresh(host, size, only=None, ps_type=None):
+    """``candidates`` as read lately first, for a caller whose reservation checks the room in SQL
+    (``ref.reserve``), then, only when none of them had it, the table's (a ref already refused is
+    not tried again)."""
+    tried = set()
+    for fresh in (False, True):
+        for ps, ref in candidates(host, size, only, fresh=fresh, ps_type=ps_type):
+            if (ps.is_shared, ref.pk) not in tried:
+                tried.add((ps.is_shared, ref.pk))
+                yield ps, ref
+
+
 def choose_primary_storage(host, size, only=None, ps_type=None):
     """Dry run: the primary storage AllocatePrimaryStorage would pick for ``size`` bytes on ``host``
     (``{"primary_storage_uuid", "name", "type", "available_capacity"}``) or None; changes nothing."""
@@ -129,17 +141,7 @@ class AllocatePrimaryStorage(DbStep):
         only = ctx.args.get("primary_storage_uuid")
         ps_type = ctx.args.get("primary_storage_type")
 
-        def lately_then_fresh():
-            """The refs read lately first (the UPDATE checks the room), then, only when none of
-            them had it, the table's (a ref already refused is not tried again)."""
-            tried = set()
-            for fresh in (False, True):
-                for ps, ref in candidates(host, size, only, fresh=fresh, ps_type=ps_type):
-                    if (ps.is_shared, ref.pk) not in tried:
-                        tried.add((ps.is_shared, ref.pk))
-                        yield ps, ref
-
-        for ps, ref in lately_then_fresh():
+        for ps, ref in lately_then_fresh(host, size, only, ps_type):
             if ref.reserve(size):   # one conditional UPDATE; a concurrent winner makes us try the next
                 ctx.primary_storage_uuid = str(ps.uuid)
                 # the rollback's row, found without a lookup (None: a shared storage's own row)
