@@ -44,7 +44,8 @@ class VmInstancePages(ResourcePages):
                # guest settings (apps/compute/guest/plans.py): each a form of its body
                Action("attach-iso", _("Attach ISO")), Action("detach-iso", _("Detach ISO")),
                Action("set-boot-order", _("Boot order")), Action("change-password", _("Change password")),
-               Action("set-cpu-memory", _("Change CPU/memory")), Action("set-qos", _("QoS"))]
+               Action("set-cpu-memory", _("Change CPU/memory")), Action("set-qos", _("QoS")),
+               Action("set-cloud-init", _("Cloud-init settings"))]
     labels = {"cpu_num": _("CPUs"), "memory_size": _("Memory"), "host_uuid": _("Host"),
               "last_host_uuid": _("Last host"), "nics": _("IP addresses"), "image_uuid": _("Image"),
               "root_volume_uuid": _("Root volume"), "instance_offering_uuid": _("Instance offering"),

@@ -26,7 +26,8 @@ class VmCloneSerializer(serializers.Serializer):
                                   max_length=MAX_CLONES, help_text="one clone per name")
     count = serializers.IntegerField(required=False, min_value=1, max_value=MAX_CLONES,
                                      help_text="or this many clones, named <source>-clone-1, -2...")
-    host_uuid = serializers.UUIDField(required=False, help_text="local storage: only the source's host")
+    host_uuid = serializers.UUIDField(required=False, help_text="local storage: only the source's host; shared: "
+                                                                  "any host that mounts the source's storage")
     start = serializers.BooleanField(required=False, default=True, help_text="start each clone once made")
     dry_run = serializers.BooleanField(required=False, default=False, help_text="only answer the placement")
 

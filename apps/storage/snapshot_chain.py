@@ -119,6 +119,14 @@ def tree(volume):
     return roots
 
 
+def release_snapshot_space(volume, snapshots):
+    """Give back what ``snapshots`` (of ``volume``) count on its primary storage: their files'
+    ``actual_size``, taken when each was made (flows/volume_snapshot.py ReserveSnapshotSpace)."""
+    total = sum(s.actual_size or 0 for s in snapshots)
+    if total:
+        space.release(volume.primary_storage, volume.host, total)
+
+
 def remove_snapshot_files(volume):
     """Every snapshot file of ``volume`` from its host (before the volume's rows go)."""
     import logging
@@ -126,7 +134,9 @@ def remove_snapshot_files(volume):
     from apps.core.errors import CloudPortalError
     from apps.infra import agent
 
-    paths = [p for p in VolumeSnapshot.objects.filter(volume_id=volume.pk).values_list("install_path", flat=True) if p]
+    snapshots = list(VolumeSnapshot.objects.filter(volume_id=volume.pk))
+    release_snapshot_space(volume, snapshots)
+    paths = [s.install_path for s in snapshots if s.install_path]
     host = space.host_for(volume) if paths and volume.host_id else None
     for path in paths:
         if host is None:

@@ -77,6 +77,20 @@ def release(primary_storage, host, size):
         ref.release(size)
 
 
+def carry(primary_storage, host, size):
+    """Count ``size`` more bytes without the capacity check: data that exists already and has moved
+    (a merged snapshot's into a second child), which a refusal could not undo."""
+    size = int(size)
+    if size <= 0:
+        return
+    if not is_local(primary_storage):
+        PrimaryStorage.objects.filter(pk=primary_storage.pk).update(used_capacity=F("used_capacity") + size)
+        return
+    ref = LocalStorageHostRef.for_host(primary_storage, host) if host is not None else None
+    if ref is not None:
+        LocalStorageHostRef.objects.filter(pk=ref.pk).update(used_capacity=F("used_capacity") + size)
+
+
 def reaching_hosts(primary_storage):
     """Connected hosts of the clusters a shared storage is attached to (they mount it)."""
     return Host.objects.filter(cluster__primary_storages=primary_storage, status=HostStatus.CONNECTED)

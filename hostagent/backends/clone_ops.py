@@ -183,7 +183,7 @@ def sim_qcow2_bytes(virtual_size):
 
 
 def _sim_entry(backend, host_uuid, path):
-    entry = backend._disk(host_uuid).files.get(path)
+    entry = backend._disk(host_uuid, path).files.get(path)
     if entry is None:
         raise _failure(404, "VOLUME_NOT_FOUND", f"no volume {path} on this host", path=path)
     return entry
@@ -211,14 +211,15 @@ def _sim_flat_size(disk, entry):
 
 
 def sim_copy(backend, host_uuid, spec):
-    disk = backend._disk(host_uuid)
     src, dst = spec["src"], spec["dst"]
+    # each path on its own disk: a shared storage's files are on the disk every host mounting it sees
+    disk = backend._disk(host_uuid, dst)
     if dst in disk.files:
         return backend._sim_volume(dst, disk.files[dst])
     entry = _sim_entry(backend, host_uuid, src)
     if _sim_in_use(backend, host_uuid, src):
         raise _failure(409, "VOLUME_IN_USE", f"{src} is in use by a running domain", path=src)
-    actual = _sim_flat_size(disk, entry)
+    actual = _sim_flat_size(backend._disk(host_uuid, src), entry)
     if disk.size - disk.used() < actual:
         raise _failure(409, "NOT_ENOUGH_SPACE", f"{actual} bytes do not fit", path=dst)
     disk.files[dst] = {"size": entry["size"], "actual_size": actual, "format": "qcow2", "backing_file": None}
@@ -250,8 +251,8 @@ async def sim_convert(backend, host_uuid, spec):
 
 
 def sim_rename(backend, host_uuid, spec):
-    files = backend._disk(host_uuid).files
     src, dst = spec["src"], spec["dst"]
+    files = backend._disk(host_uuid, src).files
     if src not in files and dst in files:
         return {"src": src, "dst": dst, "renamed": False}
     _sim_entry(backend, host_uuid, src)

@@ -143,7 +143,7 @@ def libvirt_snapshot(backend, host_uuid, spec):
             made.append(backend.volume_create(host_uuid, {
                 "path": disk["overlay"], "backing_file": disk["path"], "backing_format": disk["format"],
                 "format": "qcow2", "size": None}))
-        return {"live": False, "disks": made}
+        return {"live": False, "disks": _with_frozen_sizes(made, spec, _allocated)}
     chains = _disk_chains(backend, dom)
     by_file = {chain[0]: target for target, chain in chains.items()}
     wanted = {}
@@ -168,7 +168,20 @@ def libvirt_snapshot(backend, host_uuid, spec):
         flags = (libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY | libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA
                  | libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC)
         backend._call(dom.snapshotCreateXML, xml, flags)
-    return {"live": True, "disks": [backend._volume_answer(disk["overlay"]) for disk in spec["disks"]]}
+    made = [backend._volume_answer(disk["overlay"]) for disk in spec["disks"]]
+    return {"live": True, "disks": _with_frozen_sizes(made, spec, _allocated)}
+
+
+def _allocated(path):
+    """Bytes a file takes on its filesystem (qemu-img's actual size), read without opening it: a
+    running domain holds the image lock of what it just stopped writing."""
+    return os.stat(path).st_blocks * 512
+
+
+def _with_frozen_sizes(made, spec, size_of):
+    """Each answered disk with ``frozen_actual_size``: what its snapshot's (now read-only) file
+    takes, which the portal counts on the primary storage."""
+    return [{**answer, "frozen_actual_size": size_of(disk["path"])} for answer, disk in zip(made, spec["disks"])]
 
 
 def libvirt_snapshot_undo(backend, host_uuid, spec):
@@ -240,8 +253,8 @@ def _sim_repoint(vm, old, new):
 
 
 def sim_snapshot(backend, host_uuid, spec):
-    disk_files = backend._disk(host_uuid).files
     for disk in spec["disks"]:
+        disk_files = backend._disk(host_uuid, disk["path"]).files   # a shared storage's files: its own disk
         if disk["path"] not in disk_files and disk["overlay"] not in disk_files:
             raise AgentFailure(404, "VOLUME_NOT_FOUND", f"no volume {disk['path']} on this host",
                                {"path": disk["path"]})
@@ -253,7 +266,8 @@ def sim_snapshot(backend, host_uuid, spec):
             "format": "qcow2", "size": None}))
         if vm is not None:
             _sim_repoint(vm, disk["path"], disk["overlay"])
-    return {"live": vm is not None, "disks": made}
+    return {"live": vm is not None, "disks": _with_frozen_sizes(
+        made, spec, lambda path: backend._disk(host_uuid, path).files[path]["actual_size"])}
 
 
 def sim_snapshot_undo(backend, host_uuid, spec):
@@ -267,8 +281,8 @@ def sim_snapshot_undo(backend, host_uuid, spec):
 
 
 def sim_snapshot_merge(backend, host_uuid, spec):
-    files = backend._disk(host_uuid).files
     path = spec["path"]
+    files = backend._disk(host_uuid, path).files
     entry = files.get(path)
     if entry is None:
         return {"path": path, "removed": False}

@@ -293,3 +293,52 @@ def test_a_live_clone_waits_for_another_job_on_its_source_and_gives_up_cleanly(e
     assert jobs[0]["state"] == "failed" and jobs[0]["error"]["code"] == "RESOURCE_BUSY", jobs[0]["error"]
     assert [s["attempts"] for s in jobs[0]["steps"] if s["name"] == "WaitForSource"] == [3]
     assert _left(env) == before and VmInstance.objects.get(uuid=uuid).busy_job == other_job
+
+
+def test_a_clone_on_shared_storage_is_placed_by_the_allocator_on_a_host_that_mounts_it(env, monkeypatch):
+    """Every volume on a SharedMountPoint: the clone may go to another host of the cluster (the one
+    asked for; the dry run says so), its copy on the same storage and counted there; a failure at
+    each step gives everything back."""
+    from apps.storage.models import PrimaryStorage
+    from tests.storage.test_shared_primary_storage import smp
+
+    ps = smp(env)
+    uuid, job = env.create(name="shared-src", primary_storage_type="SharedMountPoint")
+    assert job["state"] == "succeeded", job
+    assert env.action(uuid, "stop")["state"] == "succeeded"
+    source_host = env.vm(uuid)["last_host_uuid"]
+    other = [h for h in env.hosts if h != source_host][0]
+    planned = clone(env, uuid, {"count": 1, "host_uuid": other, "dry_run": True})
+    assert planned.status_code == 200, planned.content
+    assert planned.json()["placement"][0]["host"]["uuid"] == other
+    used = PrimaryStorage.objects.get(uuid=ps["uuid"]).used_capacity
+
+    def shared_files():   # the room the storage's files leave (a copy left behind would take some)
+        return agent.call(Host.objects.get(uuid=other), "/v1/storage/capacity", {"path": ps["mount_path"]})
+
+    before, files = _left(env), shared_files()
+    for step in CLONE_VM.steps[1:]:
+        run = step.run
+
+        def after_its_work(self, ctx, run=run):
+            run(self, ctx)
+            raise RuntimeError("injected")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(step, "run", after_its_work)
+            patched.setattr(step, "retries", 0)
+            jobs, _ = run_clone(env, uuid, {"count": 1, "host_uuid": other})
+        assert jobs[0]["state"] == "failed" and jobs[0]["error"]["step"] == step.step_name(), jobs[0]
+        assert _left(env) == before, step.step_name()
+        assert PrimaryStorage.objects.get(uuid=ps["uuid"]).used_capacity == used, step.step_name()
+        assert shared_files() == files, step.step_name()
+    jobs, [copy] = run_clone(env, uuid, {"count": 1, "host_uuid": other})
+    assert jobs[0]["state"] == "succeeded", jobs[0]["error"]
+    vm = env.vm(copy)
+    assert vm["host_uuid"] == other and env.domains(other)[copy] == "Running"
+    volume = Volume.objects.get(uuid=vm["root_volume_uuid"])
+    assert str(volume.primary_storage.uuid) == ps["uuid"] and volume.host.uuid.hex == other.replace("-", "")
+    assert PrimaryStorage.objects.get(uuid=ps["uuid"]).used_capacity == used + volume.size
+    assert shared_files()["available"] < files["available"]   # the probe above sees a copy
+    info = agent.call(Host.objects.get(uuid=other), "/v1/volume/info", {"path": volume.install_path})
+    assert info["backing_file"] is None

@@ -284,7 +284,8 @@ def test_the_vm_page_offers_each_guest_action_as_a_form(env, admin_user):
     ui = browser(admin_user)   # a console session
     page = ui.get(f"/ui/vm-instances/{vm_uuid}/")
     assert page.status_code == 200
-    for name in ("attach-iso", "detach-iso", "set-boot-order", "change-password", "set-cpu-memory", "set-qos"):
+    for name in ("attach-iso", "detach-iso", "set-boot-order", "change-password", "set-cpu-memory", "set-qos",
+                 "set-cloud-init"):
         assert f"/ui/vm-instances/{vm_uuid}/{name}/" in page.content.decode(), name
         form = ui.get(f"/ui/vm-instances/{vm_uuid}/{name}/")
         assert form.status_code == 200, (name, form.content[:500])
@@ -298,3 +299,74 @@ def test_a_batch_numbers_its_hostnames_as_its_names(env):
     assert response.status_code == 202, response.content
     names = {vm["name"]: vm["hostname"] for vm in response.json()["resources"]}
     assert names == {"web-1": "web-1", "web-2": "web-2"}
+
+
+def drive_file(vm, suffix=""):
+    from apps.infra import agent
+
+    try:
+        return agent.call(vm.last_host, "/v1/volume/info", {"path": vm.config_drive_path + suffix})
+    except Exception:  # noqa: BLE001 - VOLUME_NOT_FOUND
+        return None
+
+
+def test_a_stopped_vm_s_cloud_init_settings_change_and_its_config_drive_is_rebuilt(env, monkeypatch):
+    """The API checks the body and the state; the agent gets the new drive (a new instance-id, so
+    cloud-init applies it at the next boot) at the old path; a failure at each step puts the row and
+    the old drive back; a VM that had no drive gets one, in its domain from its next start."""
+    from apps.compute.flows.guest_cloud_init import SET_CLOUD_INIT
+    from apps.infra import agent
+
+    vm_uuid, _ = env.create(hostname="web-1", ssh_keys=[KEY])
+    url = f"/api/v1/vm-instances/{vm_uuid}/set-cloud-init/"
+    running = env.client.post(url, {"hostname": "web-2"}, format="json")
+    assert running.status_code == 409 and "Running" in running.json()["message"], running.content
+    assert env.action(vm_uuid, "stop")["state"] == "succeeded"
+    for body, field in (({"hostname": "bad_name"}, "hostname"), ({"ssh_keys": ["not a key"]}, "ssh_keys"),
+                        ({}, "hostname")):
+        refused = env.client.post(url, body, format="json")
+        assert refused.status_code == 400 and field in refused.json()["details"], (body, refused.content)
+    key2 = KEY.replace("Guest", "Other")
+    body = {"hostname": "web-2", "ssh_keys": [key2], "user_data": "#cloud-config\npackages: [git]\n"}
+    vm = VmInstance.objects.get(uuid=vm_uuid)
+    before = _everything(env, vm_uuid)
+    for step in SET_CLOUD_INIT.steps[:-1]:
+        run = step.run
+
+        def after_its_work(self, ctx, run=run):
+            run(self, ctx)
+            raise RuntimeError("injected")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(step, "run", after_its_work)
+            job = env.action(vm_uuid, "set-cloud-init", body)
+        assert job["state"] == "failed" and job["error"]["step"] == step.step_name(), job
+        assert _everything(env, vm_uuid) == before, step.step_name()
+        assert drive_file(vm) and drive_file(vm, ".old") is None, step.step_name()
+    sent, real_call = [], agent.call
+
+    def recording(host, path, payload=None, **kw):
+        if path == "/v1/vm/config-drive":
+            sent.append(payload)
+        return real_call(host, path, payload, **kw)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(agent, "call", recording)
+        job = env.action(vm_uuid, "set-cloud-init", body)
+    assert job["state"] == "succeeded", job["error"]
+    [drive] = sent
+    assert drive["path"] == vm.config_drive_path and drive["user_data"] == body["user_data"]
+    meta = drive["meta_data"]
+    assert meta["local-hostname"] == "web-2" and meta["public-keys"] == [key2]
+    assert meta["instance-id"].startswith(f"{vm_uuid}-") and "packages" not in str(job)
+    shown = env.vm(vm_uuid)
+    assert shown["hostname"] == "web-2" and VmInstance.objects.get(uuid=vm_uuid).ssh_keys == key2
+    assert drive_file(vm) and drive_file(vm, ".old") is None
+
+    bare, _ = env.create(name="bare")
+    assert not VmInstance.objects.get(uuid=bare).config_drive_path
+    assert env.action(bare, "stop")["state"] == "succeeded"
+    assert env.action(bare, "set-cloud-init", {"user_data": "#cloud-config\n"})["state"] == "succeeded"
+    assert VmInstance.objects.get(uuid=bare).config_drive_path
+    assert env.action(bare, "start")["state"] == "succeeded"
+    assert any(d["device"] == "cdrom" for d in domain(env, bare)["disks"])

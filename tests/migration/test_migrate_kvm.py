@@ -1,7 +1,8 @@
 """Migration between two real libvirt hosts (tests/two_hosts.py), through the API only.
 
-A stopped VM on local storage migrates cold (its root volume's file goes from one host's directory
-to the other's, and it then starts there on real QEMU); a running VM on storage both hosts share
+A stopped VM on local storage with a snapshot migrates cold (its root volume's files, the snapshot's
+and the overlay on it, go from one host's directory to the other's, and it then starts there on
+real QEMU); a running VM on storage both hosts share
 migrates live (libvirt moves the running QEMU) and keeps answering RFB through the portal's
 console proxy on the destination's VNC port; the portal's host, capacity, state and NIC rows
 follow. Each host is a network namespace of its own with its own bridge and DHCP server (dnsmasq)
@@ -17,6 +18,7 @@ from asgiref.sync import async_to_sync
 from apps.compute.models import VmInstance
 from apps.infra import agent
 from apps.infra.models import Host
+from apps.storage.models import VolumeSnapshot
 from tests.compute.test_vm_kvm import ok, run
 from tests.console import rfb
 from tests.console.test_end_to_end import vnc_session
@@ -99,17 +101,23 @@ def test_cold_then_live_migration_between_two_libvirt_hosts(
         uuid = create("cold", start=False, primary_storage_type="LocalStorage")
         vm = client.get(f"/api/v1/vm-instances/{uuid}/").json()
         assert vm["state"] == "Stopped" and vm["last_host_uuid"] == host_a
+        # with a snapshot: the chain (the snapshot's file under the volume's overlay) moves whole
+        run(client, "post", "/api/v1/volume-snapshots/", {"name": "before", "volume_uuid": vm["root_volume_uuid"]})
         volume = client.get(f"/api/v1/volumes/{vm['root_volume_uuid']}/").json()
         relative = volume["install_path"][len(str(hosts.local_dir)) + 1:]
+        snapshot_file = VolumeSnapshot.objects.get(volume__uuid=vm["root_volume_uuid"]).install_path
+        snapshot_relative = snapshot_file[len(str(hosts.local_dir)) + 1:]
         assert (a.local_backing / relative).exists() and not (b.local_backing / relative).exists()
+        assert (a.local_backing / snapshot_relative).exists()
         plan = ok(client.post(f"/api/v1/vm-instances/{uuid}/migrate/", {"dry_run": True}, format="json"))
         assert plan["mode"] == "cold" and plan["destination"]["uuid"] == host_b
         _, job = run(client, "post", f"/api/v1/vm-instances/{uuid}/migrate/", {})
         vm = client.get(f"/api/v1/vm-instances/{uuid}/").json()
         assert vm["state"] == "Stopped" and vm["last_host_uuid"] == host_b and "left_on_source" not in job["result"]
         assert not (a.local_backing / relative).exists() and (b.local_backing / relative).exists()
+        assert not (a.local_backing / snapshot_relative).exists() and (b.local_backing / snapshot_relative).exists()
         assert hosts.where(uuid) == {"b": libvirt.VIR_DOMAIN_SHUTOFF}
-        run(client, "post", f"/api/v1/vm-instances/{uuid}/start/")   # QEMU opens the copied overlay
+        run(client, "post", f"/api/v1/vm-instances/{uuid}/start/")   # QEMU opens the copied chain
         assert hosts.where(uuid) == {"b": libvirt.VIR_DOMAIN_RUNNING}
         run(client, "delete", f"/api/v1/vm-instances/{uuid}/")
         assert hosts.where(uuid) == {} and not (b.local_backing / relative).exists()

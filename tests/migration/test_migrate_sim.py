@@ -269,3 +269,68 @@ def test_a_volume_backed_by_something_else_than_its_image_is_not_copied_cold(env
     _, job = migrate(env, uuid)
     assert job["state"] == "failed" and job["error"]["code"] == "VOLUME_CHAIN_NOT_SUPPORTED", job
     assert snapshot(env, uuid) == before
+
+
+def test_a_stopped_vm_with_snapshots_migrates_cold_with_its_whole_chain_and_can_revert_there(env, monkeypatch):
+    """Every file of the volume's snapshot tree moves (a copy failing half way removes what it
+    copied); the snapshots' counted bytes move too; a snapshot reverts on the destination."""
+    from apps.storage.models import VolumeSnapshot
+
+    uuid, _ = env.create()
+    root = Volume.objects.get(uuid=env.vm(uuid)["root_volume_uuid"])
+    for name in ("s1", "s2"):
+        assert env.job("post", "/api/v1/volume-snapshots/", {"name": name, "volume_uuid": str(root.uuid)})[1][
+            "state"] == "succeeded"
+    assert env.action(uuid, "stop")["state"] == "succeeded"
+    source = env.vm(uuid)["last_host_uuid"]
+    dest = other(env, source)
+    chain = [Volume.objects.get(pk=root.pk).install_path] + list(
+        VolumeSnapshot.objects.order_by("created_at").values_list("install_path", flat=True))
+    before = snapshot(env, uuid)
+    real_call, copies = agent.call, []
+
+    def second_file_fails(host, path, body=None, **kw):
+        if path == "/v1/image/cache" and body["path"] in chain:
+            copies.append(body["path"])
+            if len(copies) == 2:
+                raise RuntimeError("copy failed")
+        return real_call(host, path, body, **kw)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(agent, "call", second_file_fails)
+        _, job = migrate(env, uuid, host_uuid=dest)
+    assert job["state"] == "failed" and len(copies) == 2
+    assert snapshot(env, uuid) == before
+    assert all(file_info(dest, path) is None for path in chain)
+    _, job = migrate(env, uuid, host_uuid=dest)
+    assert job["state"] == "succeeded", job["error"]
+    assert all(file_info(dest, path) and file_info(source, path) is None for path in chain)
+    # what the source counted (volume, snapshots' files, image cache) is the destination's now
+    assert sum(VolumeSnapshot.objects.values_list("actual_size", flat=True)) > 0
+    ps_used = dict(snapshot(env, uuid)["ps_used"])
+    source_pk, dest_pk = Host.objects.get(uuid=source).uuid, Host.objects.get(uuid=dest).uuid
+    assert (ps_used[source_pk], ps_used[dest_pk]) == (0, dict(before["ps_used"])[source_pk])
+    first = VolumeSnapshot.objects.get(name="s1")
+    _, job = env.job("post", f"/api/v1/volume-snapshots/{first.uuid}/revert/")
+    assert job["state"] == "succeeded", job["error"]
+    assert file_info(dest, Volume.objects.get(pk=root.pk).install_path)["backing_file"] == first.install_path
+
+
+def file_info(host_uuid, path):
+    try:
+        return agent.call(Host.objects.get(uuid=host_uuid), "/v1/volume/info", {"path": path})
+    except Exception:  # noqa: BLE001 - VOLUME_NOT_FOUND
+        return None
+
+
+def test_a_cold_migration_moves_the_config_drive_beside_the_root_volume(env):
+    uuid, _ = env.create(hostname="moved")
+    assert env.action(uuid, "stop")["state"] == "succeeded"
+    drive = VmInstance.objects.get(uuid=uuid).config_drive_path
+    source = env.vm(uuid)["last_host_uuid"]
+    dest = other(env, source)
+    assert file_info(source, drive) and file_info(dest, drive) is None
+    _, job = migrate(env, uuid, host_uuid=dest)
+    assert job["state"] == "succeeded", job["error"]
+    assert file_info(dest, drive) and file_info(source, drive) is None
+    assert env.action(uuid, "start")["state"] == "succeeded"

@@ -4,13 +4,15 @@ every step of a snapshot leaving nothing behind. Real QEMU: test_snapshots_kvm.p
 import uuid as uuid_lib
 
 import pytest
+from django.db.models import Sum
 
 from apps.compute.models import VmInstance
 from apps.infra import agent
 from apps.infra.models import Host
 from apps.storage.flows import volume_snapshot
-from apps.storage.snapshot_chain import derived_uuid, overlay_path
-from apps.storage.models import Volume, VolumeSnapshot, VolumeSnapshotGroup, VolumeStatus, VolumeType
+from apps.storage.snapshot_chain import derived_uuid, overlay_path, remove_snapshot_files
+from apps.storage.models import (LocalStorageHostRef, Volume, VolumeSnapshot, VolumeSnapshotGroup,
+                                 VolumeStatus, VolumeType)
 from tests.compute.vm_env import Env
 
 pytestmark = pytest.mark.django_db
@@ -190,7 +192,36 @@ def test_another_account_sees_no_snapshot_and_cannot_snapshot_its_volume(env, vm
 def _state(vm, volumes):
     return ({v.pk: Volume.objects.get(pk=v.pk).install_path for v in volumes},
             [file_info(v, Volume.objects.get(pk=v.pk).install_path)["backing_file"] for v in volumes],
-            sim_disks(vm))
+            sim_disks(vm), ps_used())
+
+
+def ps_used():
+    return sorted(LocalStorageHostRef.objects.values_list("used_capacity", flat=True))
+
+
+def test_a_snapshot_counts_its_frozen_file_on_primary_storage_until_it_goes(env, vm):
+    """Taking counts the frozen file's actual size; a merge into a child snapshot carries it there;
+    the last delete (merged into the volume's file) and an expunge give it back."""
+    root = Volume.objects.get(pk=vm.root_volume_id)
+    ref = LocalStorageHostRef.objects.get(primary_storage=root.primary_storage, host=root.host)
+    base = ref.used_capacity
+    frozen = file_info(root, root.install_path)["actual_size"]
+    first, job = snapshot_volume(env, root, "s1")
+    assert job["state"] == "succeeded", job
+    assert VolumeSnapshot.objects.get(uuid=first["uuid"]).actual_size == frozen > 0
+    assert LocalStorageHostRef.objects.get(pk=ref.pk).used_capacity == base + frozen
+    second, _ = snapshot_volume(env, root, "s2")
+    both = VolumeSnapshot.objects.aggregate(total=Sum("actual_size"))["total"]
+    assert LocalStorageHostRef.objects.get(pk=ref.pk).used_capacity == base + both
+    assert env.job("delete", f"/api/v1/volume-snapshots/{first['uuid']}/")[1]["state"] == "succeeded"
+    assert VolumeSnapshot.objects.get(uuid=second["uuid"]).actual_size == both   # s1's data is in s2 now
+    assert LocalStorageHostRef.objects.get(pk=ref.pk).used_capacity == base + both
+    assert env.job("delete", f"/api/v1/volume-snapshots/{second['uuid']}/")[1]["state"] == "succeeded"
+    assert LocalStorageHostRef.objects.get(pk=ref.pk).used_capacity == base
+    snapshot_volume(env, root, "s3")
+    assert LocalStorageHostRef.objects.get(pk=ref.pk).used_capacity > base
+    remove_snapshot_files(Volume.objects.get(pk=root.pk))   # what an expunge of the volume runs first
+    assert LocalStorageHostRef.objects.get(pk=ref.pk).used_capacity == base
 
 
 def test_a_failure_at_each_step_of_a_vm_snapshot_leaves_nothing(env, vm, monkeypatch):
@@ -201,7 +232,7 @@ def test_a_failure_at_each_step_of_a_vm_snapshot_leaves_nothing(env, vm, monkeyp
     def boom(*args, **kwargs):
         raise RuntimeError("injected")
 
-    for where in ("agent", "PlanSnapshots", "TakeSnapshots.record", "EndSnapshots"):
+    for where in ("agent", "PlanSnapshots", "TakeSnapshots.record", "ReserveSnapshotSpace", "EndSnapshots"):
         with monkeypatch.context() as patch:
             if where == "agent":
                 agent.sim_admin("POST", "/sim/faults", {"path": "/v1/volume/snapshot", "mode": "fail", "count": 1})

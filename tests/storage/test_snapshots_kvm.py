@@ -1,5 +1,6 @@
 """Volume snapshots on real QEMU through the real libvirt agent: distinct data at every level of
 the chain (qemu-io writes on stopped files), checked with qemu-io reads after every operation."""
+import os
 import shutil
 import subprocess
 import tempfile
@@ -10,7 +11,7 @@ import pytest
 
 from apps.compute.models import VmInstance
 from apps.core.testing import make_account
-from apps.storage.models import Volume, VolumeSnapshot, VolumeStatus, VolumeType
+from apps.storage.models import LocalStorageHostRef, Volume, VolumeSnapshot, VolumeStatus, VolumeType
 from tests.hostagent.conftest import remove_domain
 
 pytestmark = pytest.mark.libvirt
@@ -170,10 +171,14 @@ def test_through_the_portal_a_running_vms_snapshot_reverts_to_its_content(
                                      vm_instance_uuid=vm.uuid)
                for kind, path in zip((VolumeType.ROOT, VolumeType.DATA), files)]
     define(agent, vm_uuid, files, start=True)
+    # the host's room on the storage (its attach makes it): each snapshot's frozen file counts there
+    ref = LocalStorageHostRef.objects.create(primary_storage=local_ps, host=kvm_host, total_capacity=1 << 30)
 
     group, job = run_job(admin_client, capture, "post", "/api/v1/volume-snapshot-groups/",
                          {"name": "before-upgrade", "vm_instance_uuid": vm_uuid})
     assert job["result"]["live"] is True
+    on_disk = sum(os.stat(path).st_blocks * 512 for path in files)
+    assert LocalStorageHostRef.objects.get(pk=ref.pk).used_capacity == on_disk > 0
     tops = [Volume.objects.get(pk=v.pk).install_path for v in volumes]
     assert domain_sources(vm_uuid) == tops and all(backing(t) == str(f) for t, f in zip(tops, files))
 

@@ -1,6 +1,7 @@
 """Guest setup in Chromium: the create wizard's "Guest setup" step (hostname, video, guest agent)
-makes a VM with them, and the VM page's "Change password" action runs its job, which fails with
-the API's GUEST_AGENT_UNAVAILABLE (a simulated guest has no agent). Skipped without Chromium."""
+makes a VM with them, the VM page's "Change password" action runs its job, which fails with
+the API's GUEST_AGENT_UNAVAILABLE (a simulated guest has no agent), and, the VM stopped, its
+"Cloud-init settings" form changes its user data. Skipped without Chromium."""
 import time
 
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
@@ -69,6 +70,18 @@ def test_guest_setup_in_the_wizard_and_a_password_change_from_the_vm_page(chromi
         page.wait_for_url(f"**/ui/vm-instances/{vm.uuid}/")
         job = _until(lambda: Job.objects.filter(action="change-vm-password", state="failed").first(), "the job")
         assert job.error["code"] == "GUEST_AGENT_UNAVAILABLE" and "New-pass-1" not in str(job.error)
+
+        # stopped (as its stop job would leave it), its cloud-init settings change; a blank field keeps its value
+        VmInstance.objects.filter(pk=vm.pk).update(state="Stopped", host=None)
+        page.goto(f"{server.url}/ui/vm-instances/{vm.uuid}/")
+        page.click("#actions >> text=Cloud-init settings")
+        page.wait_for_url(f"**/ui/vm-instances/{vm.uuid}/*/")
+        page.fill("#f-user_data", "#cloud-config\npackages: [git]\n")
+        page.click("#confirm")
+        page.wait_for_url(f"**/ui/vm-instances/{vm.uuid}/")
+        _until(lambda: Job.objects.filter(action="set-vm-cloud-init", state="succeeded").first(), "the job")
+        vm.refresh_from_db()
+        assert (vm.hostname, vm.user_data) == ("guest-1", "#cloud-config\npackages: [git]\n")
         assert errors == []
     finally:
         context.close()

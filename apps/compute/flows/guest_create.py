@@ -79,11 +79,12 @@ def hostname_from(name):
     return re.sub(r"[^A-Za-z0-9-]+", "-", name).strip("-")[:63].strip("-") or "vm"
 
 
-def drive_contents(vm):
+def drive_contents(vm, instance_id=None):
     """user-data, meta-data and what the agent needs: SSH keys go in meta-data's ``public-keys``
-    (cloud-init's NoCloud reads them there), so a user's own user-data needs no merging."""
+    (cloud-init's NoCloud reads them there), so a user's own user-data needs no merging.
+    ``instance_id``: the VM's uuid unless given (a rebuilt drive's changes with its contents)."""
     keys = [line.strip() for line in vm.ssh_keys.splitlines() if line.strip()]
-    meta = {"instance-id": str(vm.uuid), "local-hostname": vm.hostname or hostname_from(vm.name)}
+    meta = {"instance-id": instance_id or str(vm.uuid), "local-hostname": vm.hostname or hostname_from(vm.name)}
     if keys:
         meta["public-keys"] = keys
     user_data = vm.user_data or "#cloud-config\n" + json.dumps({"hostname": meta["local-hostname"]}) + "\n"

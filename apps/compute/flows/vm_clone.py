@@ -21,15 +21,17 @@ are made from the snapshot's read-only files, then the snapshot is removed (its 
 back into them: ``/v1/volume/snapshot-undo``). The job holds the source (and its volumes) from the
 snapshot to its removal; several live clones of one VM wait for each other (WaitForSource).
 
-Local storage: the clone's volumes go on the source's host (the allocator is pinned to it); the
-copies take room on the same primary storage. (Shared storage could let the allocator choose any
-host of the cluster; until it is built here, clones stay on the source's host there too.)
+Placement: the copies go on the primary storage their source volume is on. Local storage (any
+volume on it): the clone goes on the source's host (the allocator is pinned to it; another
+``host_uuid`` is HOST_NOT_ALLOWED). Every volume on shared storage: the allocator places each clone
+on any suitable host of a cluster every one of those storages is attached to (``host_uuid``, when
+given, must be such a host); the agent that copies is one that reaches the files (space.agent_host).
 
 Every step is undone on failure (RecordVm's rollback deletes the clone's row last): no VM row,
 NIC, address, capacity, volume file or row, or domain stays.
 
 Args: vm_uuid (the clone), source_vm_uuid, cpu_num, memory_size, l3_network_uuids, start,
-host_uuid (optional: must be the source's host on local storage).
+host_uuid (optional: on local storage the source's host only; on shared storage a host that mounts it).
 """
 import uuid as uuid_lib
 
@@ -98,13 +100,50 @@ def _clone_path(ctx, index, entry):
     return ps.volume_path(clone_volume_uuid(ctx, index), entry["type"])
 
 
-def placement_spec(args, disk, host_uuid, ctx=None):
+def placement_spec(args, disk, host_uuid, ctx=None, shared_ps_uuids=None):
+    """The allocator's request for a clone. ``shared_ps_uuids`` (every volume on shared storage):
+    hosts of clusters all those storages are attached to, their room being the storages' own (checked
+    when reserved); else the one host ``host_uuid`` with ``disk`` bytes free on its local storage."""
+    clusters = cluster_ids_for_l3_networks(args["l3_network_uuids"], ctx)
+    if shared_ps_uuids:
+        for ps in PrimaryStorage.objects.filter(uuid__in=shared_ps_uuids):
+            reach = set(ps.clusters.values_list("pk", flat=True))
+            clusters = sorted(reach if clusters is None else set(clusters) & reach)
+        return PlacementSpec(cpu_num=args["cpu_num"], memory_size=args["memory_size"], host_uuid=host_uuid,
+                             cluster_ids=clusters)
     return PlacementSpec(
-        cpu_num=args["cpu_num"], memory_size=args["memory_size"], host_uuid=host_uuid,
-        cluster_ids=cluster_ids_for_l3_networks(args["l3_network_uuids"], ctx),
+        cpu_num=args["cpu_num"], memory_size=args["memory_size"], host_uuid=host_uuid, cluster_ids=clusters,
         extra_filters=[("PrimaryStorageCapacity", _has_storage_room,
                         f"the host has not {disk} bytes free on the source's primary storage")],
         extra_values={"disk": disk})
+
+
+def shared_storages(entries):
+    """The uuids of the primary storages of ``entries`` (``_volume_entry``s) when every one is
+    shared, else None (a volume on local storage pins the clone to the source's host)."""
+    uuids = sorted({e["primary_storage_uuid"] for e in entries})
+    kinds = set(PrimaryStorage.objects.filter(uuid__in=uuids).values_list("type", flat=True))
+    return uuids if kinds and kinds <= set(space.SHARED_TYPES) else None
+
+
+def pinned_host(source_host_uuid, shared_ps_uuids, wanted):
+    """The host the allocator is pinned to: ``wanted`` or none on shared storage (when ``wanted``
+    mounts every storage), the source's host on local storage; HOST_NOT_ALLOWED (400) otherwise."""
+    if not shared_ps_uuids:
+        if wanted and str(wanted) != str(source_host_uuid):
+            raise InvalidArgument("on local storage a clone stays on its source's host", code="HOST_NOT_ALLOWED",
+                                  details={"host_uuid": [f"use {source_host_uuid} or leave it out"]})
+        return str(source_host_uuid)
+    if wanted:
+        mounted = Host.objects.filter(uuid=wanted)
+        for ps_uuid in shared_ps_uuids:
+            mounted = mounted.filter(cluster__primary_storages__uuid=ps_uuid)
+        if not mounted.exists():
+            raise InvalidArgument(f"host {wanted} does not mount the source's primary storage",
+                                  code="HOST_NOT_ALLOWED",
+                                  details={"host_uuid": ["use a host of a cluster the source's storage is attached to"]})
+        return str(wanted)
+    return None
 
 
 def _has_storage_room(values):
@@ -118,21 +157,36 @@ def dry_run(source, names, host_uuid=None):
     check_clonable(source)
     volumes = source_volumes(source)
     host = source_host(source, volumes)
-    if host_uuid and str(host_uuid) != str(host.uuid):
-        raise InvalidArgument("on local storage a clone stays on its source's host", code="HOST_NOT_ALLOWED",
-                              details={"host_uuid": [f"use {host.uuid} or leave it out"]})
+    shared = shared_storages([_volume_entry(v) for v in volumes])
+    pinned = pinned_host(host.uuid, shared, host_uuid)
     l3s = source_l3_uuids(source)
     args = {"cpu_num": source.cpu_num, "memory_size": source.memory_size, "l3_network_uuids": l3s}
     disk = sum(v.size for v in volumes)
-    found = candidates(placement_spec(args, disk * len(names), str(host.uuid)))[0]
+    if shared:
+        _check_shared_room(volumes, len(names))
+    # each clone's job asks the allocator again (its strategy may pick another of these hosts)
+    found = candidates(placement_spec(args, disk * len(names), pinned, shared_ps_uuids=shared))
     return {"placement": [{
         "name": name,
-        "host": {"uuid": str(found.uuid), "name": found.name},
+        "host": {"uuid": str(found[index % len(found)].uuid), "name": found[index % len(found)].name},
         "volumes": [{"type": v.type, "size": v.size, "primary_storage_uuid": str(v.primary_storage.uuid)}
                     for v in volumes],
         # addresses are taken when each clone's job runs: this is what the first would get
         "nics": plan_nic_ips(l3s) if l3s else [],
-    } for name in names]}
+    } for index, name in enumerate(names)]}
+
+
+def _check_shared_room(volumes, count):
+    """Dry run: 422 when a shared storage has not room for ``count`` copies of its volumes."""
+    from apps.storage.errors import NoPrimaryStorageCapacity
+
+    needed = {}
+    for volume in volumes:
+        needed[volume.primary_storage_id] = needed.get(volume.primary_storage_id, 0) + volume.size * count
+    for ps in PrimaryStorage.objects.filter(pk__in=needed):
+        if space.available(ps) < needed[ps.pk]:
+            raise NoPrimaryStorageCapacity(f"primary storage {ps.name} has not {needed[ps.pk]} bytes free",
+                                           details={"primary_storage_uuid": str(ps.uuid), "size": needed[ps.pk]})
 
 
 def source_l3_uuids(source):
@@ -151,15 +205,14 @@ class CheckCloneSource(DbStep, NoRollback):
 
 
 class AllocateCloneHost(DbStep):
-    """The allocator, pinned to the source's host (local storage), takes the clone's CPU and memory."""
+    """The allocator takes the clone's CPU and memory: on the source's host (local storage), or on any
+    host that mounts the source's shared storages (the one asked for, if any)."""
 
     def run(self, ctx):
-        wanted = ctx.args.get("host_uuid")
-        if wanted and wanted != ctx.source_host_uuid:
-            raise InvalidArgument("on local storage a clone stays on its source's host", code="HOST_NOT_ALLOWED",
-                                  details={"host_uuid": [f"use {ctx.source_host_uuid} or leave it out"]})
+        shared = shared_storages(ctx.source_volumes)
+        pinned = pinned_host(ctx.source_host_uuid, shared, ctx.args.get("host_uuid"))
         disk = sum(v["size"] for v in ctx.source_volumes)
-        host = reserve_host(placement_spec(ctx.args, disk, ctx.source_host_uuid, ctx))
+        host = reserve_host(placement_spec(ctx.args, disk, pinned, ctx, shared_ps_uuids=shared))
         ctx.host_uuid = str(host.uuid)
         host = ctx_host(ctx, kept=True)
         VmInstance.objects.place_on(ctx.args["vm_uuid"], host.pk, host.cluster_id, host.cluster.zone_id)
@@ -278,13 +331,12 @@ class CopyVolumes(RemoteStep):
     """Flattened copies of the source's volumes; their rows (Ready) are recorded after."""
 
     def run(self, ctx):
-        host = ctx_host(ctx)
         made = ctx.get("clone_volumes") or []
         for index, entry in enumerate(ctx.source_volumes):
             if index < len(made):
                 continue   # a retried step: copied already
             path = _clone_path(ctx, index, entry)
-            answer = agent.call(host, "/v1/volume/copy", {"src": _copy_source(ctx, entry), "dst": path},
+            answer = agent.call(_copier(ctx, entry), "/v1/volume/copy", {"src": _copy_source(ctx, entry), "dst": path},
                                 request_id=f"{ctx.job.uuid}-copy-{index}")
             made.append({"uuid": clone_volume_uuid(ctx, index), "path": path, "type": entry["type"],
                          # the size reserved (and given back when the volume goes): the source's
@@ -308,17 +360,29 @@ class CopyVolumes(RemoteStep):
                 vm_instance_uuid=vm.uuid)
 
     def rollback(self, ctx):
-        host = Host.objects.filter(uuid=ctx.get("host_uuid")).first()
         for index, entry in enumerate(ctx.get("source_volumes") or []):
             volume_uuid = clone_volume_uuid(ctx, index)
             volume = Volume.objects.filter(uuid=volume_uuid).first()
             path = volume.install_path if volume is not None else _clone_path(ctx, index, entry)
+            host = _copier(ctx, entry) if ctx.get("host_uuid") else None
             if host is not None:
                 agent.call(host, "/v1/volume/delete", {"path": path})
             if volume is not None:
                 volume.delete()
         for key in ("clone_volumes", "root_volume_uuid", "root_volume_path", "root_volume_format"):
             delattr(ctx, key)
+
+
+def _copier(ctx, entry):
+    """The agent that copies ``entry``'s file: the clone's host (it mounts a shared storage; a local
+    one is there), or another connected host that reaches the storage when it is not connected."""
+    host = Host.objects.filter(uuid=ctx.host_uuid).first()
+    ps = PrimaryStorage.objects.get(uuid=entry["primary_storage_uuid"])
+    found = space.agent_host(ps, host)
+    if found is None:
+        raise CloudPortalError(f"no connected host reaches primary storage {ps.name}", code="HOST_NOT_CONNECTED",
+                               status=409, details={"primary_storage_uuid": str(ps.uuid)})
+    return found
 
 
 def _copy_source(ctx, entry):

@@ -27,7 +27,7 @@ from apps.core.errors import CloudPortalError, Conflict, InvalidArgument, NotFou
 from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep
 from apps.network.flows.vm_steps import ApplyDhcp, cluster_ids_for_l3_networks, nics_of, release_dhcp_entries
 from apps.storage import cache, space
-from apps.storage.models import ImageCache, Volume, VolumeStatus
+from apps.storage.models import ImageCache, Volume, VolumeSnapshot, VolumeStatus
 
 from apps.infra import agent
 from apps.infra.models import Host
@@ -199,15 +199,32 @@ def _local_volumes(ctx):
     return [v for v in volumes_of(vm) if space.is_local(v.primary_storage)]
 
 
+def _chain_files(volume):
+    """Every file a volume's snapshots and current file make (the image cache under them aside):
+    its current file first, then each snapshot's, so the whole tree moves and stays revertible."""
+    files = [volume.install_path]
+    for path in VolumeSnapshot.objects.filter(volume=volume).order_by("created_at", "id").values_list(
+            "install_path", flat=True):
+        if path and path not in files:
+            files.append(path)
+    return files
+
+
+def _snapshot_bytes(volume):
+    return sum(VolumeSnapshot.objects.filter(volume=volume).values_list("actual_size", flat=True))
+
+
 class ReserveVolumeSpace(DbStep):
-    """Cold: room for each local volume on the destination's local storage."""
+    """Cold: room for each local volume on the destination's local storage (its virtual size and
+    what its snapshots' files count, as when they were taken)."""
 
     def run(self, ctx):
         dest = _dest(ctx)
         reserved = []
         for volume in _local_volumes(ctx):
-            space.reserve(volume.primary_storage, dest, volume.size)
-            reserved.append({"primary_storage_uuid": str(volume.primary_storage.uuid), "size": volume.size})
+            size = volume.size + _snapshot_bytes(volume)
+            space.reserve(volume.primary_storage, dest, size)
+            reserved.append({"primary_storage_uuid": str(volume.primary_storage.uuid), "size": size})
         ctx.space_reserved = reserved
 
     def rollback(self, ctx):
@@ -246,8 +263,10 @@ class CacheImages(RemoteStep):
 
 
 class CopyVolumes(RemoteStep):
-    """Cold: each local volume's file, from the source's agent to the destination's (the
-    destination downloads it with a token the portal made for that one file, checking its hash)."""
+    """Cold: each local volume's files (its current file and every snapshot's), from the source's
+    agent to the destination's (the destination downloads each with a token the portal made for
+    that one file, checking its hash). Each lands at the same path on the same local storage, so
+    the backing paths in the qcow2 headers hold there as they are: nothing is rebased."""
 
     def run(self, ctx):
         from hostagent.file_tokens import file_url
@@ -257,43 +276,55 @@ class CopyVolumes(RemoteStep):
         source, dest = _source(ctx), _dest(ctx)
         copied = list(ctx.get("copied") or [])
         for volume in _local_volumes(ctx):
-            path = volume.install_path
-            if path in copied:
-                continue
-            # the source reads the whole file for its hash: as long as a download may take
-            _check_backing(source, volume)
-            exported = agent.call(source, "/v1/volume/export", {"path": path}, timeout=DOWNLOAD_TIMEOUT.value())
-            url = file_url(agent.agent_url(source), str(source.uuid), source.agent_secret, path)
-            copied.append(path)
-            ctx.copied = copied   # before the call: its rollback removes a half copy too
-            agent.call(dest, "/v1/image/cache", {"url": url, "sha256": exported["sha256"], "path": path,
-                                                 "size": exported["size"]},
-                       timeout=DOWNLOAD_TIMEOUT.value(), request_id=f"{ctx.job.uuid}-copy-{volume.uuid}")
+            files = _chain_files(volume)
+            _check_backing(source, volume, files)
+            if volume.pk == vm_of(ctx).root_volume_id:
+                files += _config_drive(ctx)
+            for index, path in enumerate(files):
+                if path in copied:
+                    continue
+                # the source reads the whole file for its hash: as long as a download may take
+                exported = agent.call(source, "/v1/volume/export", {"path": path}, timeout=DOWNLOAD_TIMEOUT.value())
+                url = file_url(agent.agent_url(source), str(source.uuid), source.agent_secret, path)
+                copied.append(path)
+                ctx.copied = copied   # before the call: its rollback removes a half copy too
+                agent.call(dest, "/v1/image/cache", {"url": url, "sha256": exported["sha256"], "path": path,
+                                                     "size": exported["size"]}, timeout=DOWNLOAD_TIMEOUT.value(),
+                           request_id=f"{ctx.job.uuid}-copy-{volume.uuid}" + (f"-{index}" if index else ""))
 
     def rollback(self, ctx):
         # by name, not only what the context recorded: a worker that died during a copy never
-        # wrote it down; each volume's path on the destination is its path on the source
+        # wrote it down; each file's path on the destination is its path on the source
         dest = Host.objects.get(uuid=ctx.host_uuid)
         paths = set(ctx.get("copied") or [])
-        paths |= {v.install_path for v in _local_volumes(ctx) if v.host_id != dest.pk}
+        paths |= {path for v in _local_volumes(ctx) if v.host_id != dest.pk for path in _chain_files(v)}
+        if any(v.host_id != dest.pk for v in _local_volumes(ctx)):
+            paths |= set(_config_drive(ctx))
         for path in sorted(paths):
             agent.call(dest, "/v1/volume/delete", {"path": path})
         ctx.copied = []
 
 
-def _check_backing(source, volume):
-    """One file is copied per volume, onto its image's cache there: a volume whose file is backed by
-    anything else (an external snapshot's chain) would arrive broken, so it is refused instead."""
-    backing = agent.call(source, "/v1/volume/info", {"path": volume.install_path}).get("backing_file")
-    if backing is None:
-        return
+def _config_drive(ctx):
+    """The VM's config drive, a file beside its root volume on local storage: it moves with it."""
+    path = vm_of(ctx).config_drive_path
+    return [path] if path else []
+
+
+def _check_backing(source, volume, files):
+    """The files copied for a volume are its chain and its snapshots' (``_chain_files``), on its
+    image's cache there: a file backed by anything else (a file the portal does not know) would
+    arrive broken, so the volume is refused instead."""
     image = volume.image
     sha256 = volume.image_sha256 or (image.sha256 if image else "")
-    if image is None or backing != volume.primary_storage.cache_path(sha256, image.format):
-        raise MigrationRefused(
-            f"volume {volume.name} is backed by {backing}, not by its image's cache: a cold migration "
-            "copies one file per volume (merge or delete its snapshots first)",
-            code="VOLUME_CHAIN_NOT_SUPPORTED", details={"volume_uuid": str(volume.uuid), "backing_file": backing})
+    known = set(files) | ({volume.primary_storage.cache_path(sha256, image.format)} if image is not None else set())
+    for path in files:
+        backing = agent.call(source, "/v1/volume/info", {"path": path}).get("backing_file")
+        if backing is not None and backing not in known:
+            raise MigrationRefused(
+                f"volume {volume.name}: {path} is backed by {backing}, neither a snapshot of the volume nor its "
+                "image's cache, so a copy would arrive broken",
+                code="VOLUME_CHAIN_NOT_SUPPORTED", details={"volume_uuid": str(volume.uuid), "backing_file": backing})
 
 
 class DefineOnDestination(RemoteStep):

@@ -17,6 +17,7 @@ from apps.infra.flow_context import ctx_host
 from apps.storage import cache
 from apps.storage.flows.vm_steps import CacheImage, ctx_image
 from apps.storage.models import ImageCache, Volume, VolumeSnapshot, VolumeSnapshotGroup
+from apps.storage.snapshot_chain import release_snapshot_space
 
 from ..models import VmInstance, VmState
 from .vm_common import connected_host
@@ -115,6 +116,7 @@ class RecordReinit(DbStep, NoRollback):
         volume = Volume.objects.get(uuid=ctx.reinit["volume_uuid"])
         # ZStack: a reinitialised root volume keeps no snapshot (their files go in DeleteOldFile)
         snapshots = VolumeSnapshot.objects.filter(volume=volume)
+        release_snapshot_space(volume, snapshots)
         ctx.reinit_snapshot_files = [path for path in snapshots.values_list("install_path", flat=True) if path]
         groups = set(snapshots.exclude(group=None).values_list("group_id", flat=True))
         snapshots.update(parent=None)   # parent is PROTECT: unlinked first, then all go at once

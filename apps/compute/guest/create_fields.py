@@ -1,16 +1,11 @@
 """The guest-setting fields of ``POST /vm-instances/`` (VmCreateSerializer inherits them): their
 checks, and what they put on the VM row and in the create flow's args."""
-import re
-
 from rest_framework import serializers
 
 from apps.storage.models import ImageFormat, Volume
 
 from ..models import VmInstance, VmNic
-from .plans import BOOT_DEVICES, VIDEO_TYPES, most
-
-HOSTNAME_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-SSH_KEY_RE = re.compile(r"^(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$")
+from .plans import BOOT_DEVICES, HOSTNAME_RE, SSH_KEY_RE, VIDEO_TYPES, most
 
 
 class GuestCreateFields(serializers.Serializer):

@@ -1,6 +1,9 @@
 """The API's guest-setting actions on a VM: their bodies, the checks made before a job starts
 (409 naming the state, 400 naming the field), and the flow each starts."""
+import re
+
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from apps.core.api.flowstarts import FlowAction
 from apps.core.api.serializers import column_range
@@ -9,9 +12,12 @@ from apps.core.secrets import encrypt
 from apps.storage.models import Image, ImageFormat, Volume
 
 from ..flows import guest as flows
+from ..flows.guest_cloud_init import SET_CLOUD_INIT
 from ..models import VmInstance, VmNic, VmState
 
 BOOT_DEVICES = ("hd", "cdrom", "network")
+HOSTNAME_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+SSH_KEY_RE = re.compile(r"^(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$")
 
 
 def most(model, field):
@@ -147,6 +153,49 @@ def plan_qos(vm, data):
     return flows.SET_QOS, {"vm_uuid": str(vm.uuid), "volumes": volumes, "nics": nics}
 
 
+class VmCloudInitBody(serializers.Serializer):
+    """Any of the three; what is left out stays. The checks are the create request's."""
+
+    hostname = serializers.CharField(max_length=63, required=False, allow_blank=True,
+                                     help_text="blank: from the VM's name")
+    ssh_keys = serializers.ListField(child=serializers.CharField(max_length=16384), required=False, max_length=32,
+                                     help_text="replaces the VM's keys")
+    user_data = serializers.CharField(max_length=65536, required=False, allow_blank=True, trim_whitespace=False,
+                                      help_text="cloud-init user data", style={"base_template": "textarea.html"})
+
+    def to_internal_value(self, data):
+        # the console's form posts every field: there a blank one keeps the VM's value (the API's
+        # JSON leaves a field out for that, and "" clears it)
+        if html.is_html_input(data):
+            data = {key: [v for v in data.getlist(key) if v.strip()] if key == "ssh_keys" else data.get(key)
+                    for key in data if any(value.strip() for value in data.getlist(key))}
+            if "user_data" in data:   # a browser's textarea sends CRLF line ends
+                data["user_data"] = data["user_data"].replace("\r\n", "\n")
+        return super().to_internal_value(data)
+
+    def validate(self, data):
+        if not data:
+            raise serializers.ValidationError({"hostname": ["give hostname, ssh_keys, user_data or several"]})
+        if data.get("hostname") and not HOSTNAME_RE.match(data["hostname"]):
+            raise serializers.ValidationError({"hostname": ["letters, digits and '-', 1 to 63 characters"]})
+        if any(not SSH_KEY_RE.match(key.strip()) for key in data.get("ssh_keys", [])):
+            raise serializers.ValidationError(
+                {"ssh_keys": ["each key as in authorized_keys: type, base64 body, optional comment"]})
+        return data
+
+
+def plan_cloud_init(vm, data):
+    _state(vm, (VmState.STOPPED,))
+    args = {"vm_uuid": str(vm.uuid)}
+    if "hostname" in data:
+        args["hostname"] = data["hostname"]
+    if "ssh_keys" in data:
+        args["ssh_keys"] = "\n".join(k.strip() for k in data["ssh_keys"])
+    if "user_data" in data:
+        args["user_data"] = encrypt(data["user_data"])
+    return SET_CLOUD_INIT, args
+
+
 GUEST_ACTIONS = {
     "attach-iso": FlowAction(plan=plan_attach_iso, body=VmAttachIsoBody,
                              doc="Put an ISO image in the VM's drive (live when it runs; 202 + job)."),
@@ -161,4 +210,7 @@ GUEST_ACTIONS = {
                                      "(202 + job; the host's capacity follows)."),
     "set-qos": FlowAction(plan=plan_qos, body=VmQosBody,
                           doc="Disk IOPS/bandwidth per volume and in/out bandwidth per NIC (live when it runs)."),
+    "set-cloud-init": FlowAction(plan=plan_cloud_init, body=VmCloudInitBody,
+                                 doc="Hostname, SSH keys and cloud-init user data of a stopped VM: its config drive "
+                                     "is rebuilt, applied at its next boot (202 + job)."),
 }

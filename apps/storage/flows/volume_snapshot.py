@@ -3,7 +3,8 @@
 take-volume-snapshots  args: ``volume_uuids``; optional ``vm_uuid`` (else the VM the volumes are
     attached to), ``name``, ``group_uuid`` (a VolumeSnapshotGroup to make or fill: a VM snapshot),
     ``snapshot_uuids`` ({volume uuid: snapshot uuid} of rows the API inserted already).
-    PlanSnapshots -> TakeSnapshots (one agent call for every disk: atomic for a running VM) -> EndSnapshots
+    PlanSnapshots -> TakeSnapshots (one agent call for every disk: atomic for a running VM)
+    -> ReserveSnapshotSpace (each frozen file's actual size on its primary storage) -> EndSnapshots
     result: ``{"snapshot_uuids": [...], "group_uuid", "live"}``
 revert-volume-snapshots  args: ``snapshot_uuids`` (one per volume; the VM stopped)
     PlanRevert -> CreateRevertOverlays -> RemoveOldTops (best effort) -> EndRevert
@@ -22,12 +23,14 @@ starts, stops or redefines the VM while its files change.
 import logging
 
 from django.db import transaction
+from django.db.models import F
 
 from apps.core.errors import CloudPortalError, InvalidArgument, InvalidState
 from apps.core.flows import DbStep, Flow, NoRollback, RemoteStep, ctx_value
 from apps.infra import agent
 from apps.infra.models import Host
 
+from .. import space
 from ..models import Volume, VolumeSnapshot, VolumeSnapshotGroup, VolumeSnapshotStatus
 from ..snapshot_chain import (LIVE_STATES, SNAPSHOT_STATES, check_vm_state, children_files, claim, derived_uuid,
                               host_of, overlay_path, ready_volumes, release, vm_row)
@@ -110,17 +113,19 @@ class TakeSnapshots(RemoteStep):
     def run(self, ctx):
         answer = _call(ctx, "/v1/volume/snapshot", {"vm_uuid": ctx.snapshot_vm_uuid, "disks": _disks(ctx)})
         ctx.snapshot_taken = {"live": bool(answer.get("live")),
-                              "sizes": [int(d.get("actual_size") or 0) for d in answer.get("disks", [])]}
+                              "sizes": [int(d.get("actual_size") or 0) for d in answer.get("disks", [])],
+                              "frozen": [int(d.get("frozen_actual_size") or 0) for d in answer.get("disks", [])]}
 
     def record(self, ctx):
         """The snapshots Ready, each volume on its new file, ``latest`` moved to the new snapshots."""
         live = ctx.snapshot_taken["live"]
-        for item in ctx.snapshot_plan:
+        frozen = ctx.snapshot_taken.get("frozen") or []
+        for index, item in enumerate(ctx.snapshot_plan):
             volume = Volume.objects.select_for_update().get(uuid=item["volume_uuid"])
             VolumeSnapshot.objects.filter(volume=volume, latest=True).update(latest=False)
             VolumeSnapshot.objects.filter(uuid=item["snapshot_uuid"]).update(
                 status=VolumeSnapshotStatus.READY, install_path=item["top"], latest=True, live=live,
-                actual_size=volume.actual_size)
+                actual_size=frozen[index] if index < len(frozen) else volume.actual_size)
             Volume.objects.filter(pk=volume.pk).update(install_path=item["overlay"])
         group_uuid = ctx_value(ctx, "group_uuid")
         if group_uuid:
@@ -142,6 +147,31 @@ class TakeSnapshots(RemoteStep):
                     VolumeSnapshot.objects.filter(uuid=item["parent_uuid"]).update(latest=True)
 
 
+class ReserveSnapshotSpace(DbStep):
+    """Each snapshot's file counts on its volume's primary storage from now on: its actual size as
+    the agent read it once frozen (the volume's own reservation, its virtual size, now covers the
+    new overlay). 422 NO_PRIMARY_STORAGE_CAPACITY when it does not fit, and the snapshot is undone."""
+
+    def run(self, ctx):
+        reserved = []
+        for item in ctx.snapshot_plan:
+            snapshot = VolumeSnapshot.objects.select_related("volume__primary_storage", "volume__host").get(
+                uuid=item["snapshot_uuid"])
+            volume = snapshot.volume
+            space.reserve(volume.primary_storage, volume.host, snapshot.actual_size)
+            reserved.append({"primary_storage_id": volume.primary_storage_id, "host_id": volume.host_id,
+                             "size": snapshot.actual_size})
+        ctx.snapshot_reserved = reserved
+
+    def rollback(self, ctx):
+        from ..models import PrimaryStorage
+
+        for held in ctx.get("snapshot_reserved") or []:
+            space.release(PrimaryStorage.objects.get(pk=held["primary_storage_id"]),
+                          Host.objects.filter(pk=held["host_id"]).first(), held["size"])
+        ctx.snapshot_reserved = []
+
+
 class EndSnapshots(DbStep, NoRollback):
     def run(self, ctx):
         release(ctx)
@@ -149,7 +179,7 @@ class EndSnapshots(DbStep, NoRollback):
                       "group_uuid": ctx_value(ctx, "group_uuid"), "live": ctx.snapshot_taken["live"]}
 
 
-SNAPSHOT_STEPS = [PlanSnapshots, TakeSnapshots, EndSnapshots]
+SNAPSHOT_STEPS = [PlanSnapshots, TakeSnapshots, ReserveSnapshotSpace, EndSnapshots]
 TAKE_VOLUME_SNAPSHOTS = Flow("take-volume-snapshots", SNAPSHOT_STEPS, action="take-volume-snapshots")
 
 
@@ -283,10 +313,23 @@ class MergeSnapshots(RemoteStep, NoRollback):
                 "vm_uuid": str(vm.uuid) if running else None, "path": snapshot.install_path,
                 "children": children_files(snapshot)}, request_id=f"{ctx.job.uuid}:merge:{snapshot_uuid}")
             with transaction.atomic():
+                _move_space(snapshot, volume, host)
                 snapshot.children.update(parent=snapshot.parent)
                 if snapshot.latest and snapshot.parent is not None:
                     VolumeSnapshot.objects.filter(pk=snapshot.parent.pk).update(latest=True)
                 snapshot.delete()
+
+
+def _move_space(snapshot, volume, host):
+    """The merged file's bytes: given back when it merged into the volume's current file only (the
+    volume's reservation covers that); else carried by its child snapshots (each got a copy of the data)."""
+    size = snapshot.actual_size or 0
+    children = list(snapshot.children.values_list("pk", flat=True))
+    if not children:
+        space.release(volume.primary_storage, volume.host, size)
+        return
+    VolumeSnapshot.objects.filter(pk__in=children).update(actual_size=F("actual_size") + size)
+    space.carry(volume.primary_storage, volume.host, size * (len(children) - 1))
 
 
 class EndDelete(DbStep, NoRollback):
