@@ -147,12 +147,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             return await self.send_json({"type": "error", "code": "NOT_FOUND",
                                          "message": f"{kind} {missing[0]} not found"})
         for group in groups.values():
-            if verb == "subscribe":
-                await self.channel_layer.group_add(group, self.channel_name)
-                self.groups_joined.add(group)
-            else:
-                await self.channel_layer.group_discard(group, self.channel_name)
-                self.groups_joined.discard(group)
+            await self._join(verb, group)
         taken = [one for one in targets if one in groups]
         answer = {"type": verb + "d", kind: taken if many else taken[0]}
         if since is not None and verb == "subscribe" and kind != "account_jobs" and taken:
@@ -161,6 +156,15 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         if missing:
             await self.send_json({"type": "error", "code": "NOT_FOUND", "message": f"{len(missing)} not found",
                                   "details": {kind: missing}})
+
+    async def _join(self, verb, group):
+        """Join (``subscribe``) or leave a Channels group, keeping ``groups_joined`` in step."""
+        if verb == "subscribe":
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.add(group)
+        else:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            self.groups_joined.discard(group)
 
     async def _new_rows_subscription(self, verb, resource_type, since=None):
         """The rows a followable type adds (``followable.py``, ``new_rows``): every one for an
@@ -173,12 +177,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
                                          "message": f"new_rows takes one of: {types}"})
         user = self.scope["user"]
         group = group_for_new_rows(resource_type, None if self.admin else user.account_id)
-        if verb == "subscribe":
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.add(group)
-        else:
-            await self.channel_layer.group_discard(group, self.channel_name)
-            self.groups_joined.discard(group)
+        await self._join(verb, group)
         answer = {"type": verb + "d", "new_rows": resource_type}
         if since is not None and verb == "subscribe":
             when = _parse_since(since)

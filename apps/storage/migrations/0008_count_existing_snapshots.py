@@ -5,7 +5,8 @@ from django.db import migrations
 from django.db.models import F
 
 
-def count(apps, schema_editor):
+def _add(apps, sign):
+    """Add (1) or take back (-1) every counted snapshot's ``actual_size`` on its storage."""
     VolumeSnapshot = apps.get_model("storage", "VolumeSnapshot")
     PrimaryStorage = apps.get_model("storage", "PrimaryStorage")
     LocalStorageHostRef = apps.get_model("storage", "LocalStorageHostRef")
@@ -13,25 +14,20 @@ def count(apps, schema_editor):
         "actual_size", "volume__primary_storage_id", "volume__primary_storage__type", "volume__host_id")
     for size, ps_id, ps_type, host_id in rows:
         if ps_type == "LocalStorage":
-            LocalStorageHostRef.objects.filter(primary_storage_id=ps_id, host_id=host_id).update(
-                used_capacity=F("used_capacity") + size)
+            target = LocalStorageHostRef.objects.filter(primary_storage_id=ps_id, host_id=host_id)
         else:
-            PrimaryStorage.objects.filter(pk=ps_id).update(used_capacity=F("used_capacity") + size)
+            target = PrimaryStorage.objects.filter(pk=ps_id)
+        if sign < 0:
+            target = target.filter(used_capacity__gte=size)
+        target.update(used_capacity=F("used_capacity") + sign * size)
+
+
+def count(apps, schema_editor):
+    _add(apps, 1)
 
 
 def uncount(apps, schema_editor):
-    VolumeSnapshot = apps.get_model("storage", "VolumeSnapshot")
-    PrimaryStorage = apps.get_model("storage", "PrimaryStorage")
-    LocalStorageHostRef = apps.get_model("storage", "LocalStorageHostRef")
-    rows = VolumeSnapshot.objects.filter(actual_size__gt=0).values_list(
-        "actual_size", "volume__primary_storage_id", "volume__primary_storage__type", "volume__host_id")
-    for size, ps_id, ps_type, host_id in rows:
-        if ps_type == "LocalStorage":
-            LocalStorageHostRef.objects.filter(primary_storage_id=ps_id, host_id=host_id,
-                                               used_capacity__gte=size).update(used_capacity=F("used_capacity") - size)
-        else:
-            PrimaryStorage.objects.filter(pk=ps_id, used_capacity__gte=size).update(
-                used_capacity=F("used_capacity") - size)
+    _add(apps, -1)
 
 
 class Migration(migrations.Migration):
