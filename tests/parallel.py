@@ -1,5 +1,6 @@
-"""Per-worker resources under pytest-xdist (``make test`` runs ``-n 2``), loaded with ``-p`` before
-Django reads its settings.
+"""Per-worker resources under pytest-xdist: ``make test`` runs ``-p tests.parallel -n 2 --dist
+loadgroup`` from the project's directory (``-p`` loads it before Django reads its settings; pass
+it too when running pytest with ``-n`` by hand).
 
 pytest-django gives each xdist worker a test database of its own (``test_<name>_gw0``, ``_gw1``);
 everything else a worker shares with the others would mix their tests' state, so here each one
