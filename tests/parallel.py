@@ -14,8 +14,10 @@ start inherit the environment):
 
 Without xdist (``-n 0`` or not installed) this does nothing.
 """
+import atexit
 import os
 import re
+import shutil
 import tempfile
 
 import pytest
@@ -41,6 +43,7 @@ if WORKER.startswith("gw"):
         if os.environ.get(name):
             os.environ[name] = _shifted(os.environ[name], 2 * number)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=f"cp-portal-metrics-{WORKER}-")
+    atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], True)
 
 
 @pytest.hookimpl(tryfirst=True)   # before xdist's own, which turns the groups into node ids
