@@ -70,8 +70,15 @@ run: admin
 demo: install
 	$(PY) manage.py demo
 
+# Two pytest-xdist workers: most of the suite's time is spent waiting on the processes it starts
+# (Celery workers, agents, web servers, libvirtd and QEMU, Chromium), not on the CPU. Groups keep a
+# module's tests (and its module-scoped servers) on one worker; tests/parallel.py gives each worker
+# its own Redis databases (pass `-p tests.parallel` with -n when running pytest by hand).
+# `make test PYTEST_XDIST=` runs them in one process.
+PYTEST_XDIST ?= -p tests.parallel -n 2 --dist loadgroup
+
 test: install-dev
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 bench-query: install-dev
 	$(PY) bench/query_list.py

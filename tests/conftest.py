@@ -4,6 +4,9 @@ import pytest
 
 from apps.core.testing import client_for, make_account  # noqa: F401  (re-exported for tests)
 from cloudportal.celery import app as celery_app
+# Declared here, once: a session fixture imported into several modules is one fixture per module,
+# and each started its own pair of libvirtds and agents (and kept it to the end of the run).
+from tests.two_hosts import two_hosts, two_kvm_hosts  # noqa: F401
 
 
 @pytest.fixture(autouse=True, scope="session")

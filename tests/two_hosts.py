@@ -24,9 +24,7 @@ Storage the way two real hosts see it:
 - ``local_dir``: one path, but each host sees its own directory there (``host.local_backing``
   from outside), as a LocalStorage path on two machines would be.
 
-Use::
-
-    from tests.two_hosts import two_hosts, two_kvm_hosts   # noqa: F401  (fixtures)
+Use (the fixtures are declared in tests/conftest.py, so one pair serves the whole run)::
 
     def test_x(two_hosts):                 # session scope: the libvirtds and agents
         a, b = two_hosts.hosts             # LibvirtHost: .agent (AgentProcess, .client), .uri, .libvirt(),

@@ -14,7 +14,6 @@ from apps.core.models import Job
 from apps.infra import agent
 from apps.infra.models import Host
 from apps.storage.models import PrimaryStorage, Volume
-from tests.two_hosts import two_hosts, two_kvm_hosts  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.libvirt
 MIB = 1 << 20

@@ -1,5 +1,6 @@
 """runportal's children never outlive it, even when it is killed with SIGKILL."""
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,13 +22,30 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def test_children_stop_when_the_supervisor_is_killed(tmp_path):
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory):
+    """A zero-setup SQLite database migrated once for the module: each test's portal starts from a
+    copy (migrating takes seconds and gives the same file every time; tests/smoke/test_make_run.py
+    runs `make run`'s own migrate)."""
+    data_dir = tmp_path_factory.mktemp("migrated")
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--no-input", "-v0"],
+                   env=_zero_setup_env(data_dir), check=True, cwd=ROOT)
+    return data_dir
+
+
+def _migrate(env, migrated):
+    """The test's data directory gets the migrated database (what `manage.py migrate` would leave)."""
+    for path in migrated.glob("cloudportal.sqlite3*"):
+        shutil.copy2(path, Path(env["CLOUDPORTAL_DATA_DIR"]) / path.name)
+
+
+def test_children_stop_when_the_supervisor_is_killed(tmp_path, migrated):
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_TASK_DEFAULT_QUEUE",
                         "ALIBABA_CLOUD_ENDPOINT")}
     env["CLOUDPORTAL_DATA_DIR"] = str(tmp_path)
     manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run(manage + ["migrate", "--no-input", "-v0"], env=env, check=True, cwd=ROOT)
+    _migrate(env, migrated)
     port = _free_port()
     supervisor = subprocess.Popen(manage + ["runportal", "--port", str(port)], env=env, cwd=ROOT,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -111,10 +129,9 @@ def test_a_taken_simulator_agent_port_is_not_used(monkeypatch):
         taken.close()
 
 
-def test_a_taken_web_port_is_reported_by_number(tmp_path):
+def test_a_taken_web_port_is_reported_by_number(tmp_path, migrated):
     env = _zero_setup_env(tmp_path)
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--no-input", "-v0"], env=env, check=True,
-                   cwd=ROOT)
+    _migrate(env, migrated)
     taken = _listening(0)
     port = taken.getsockname()[1]
     try:
@@ -127,12 +144,11 @@ def test_a_taken_web_port_is_reported_by_number(tmp_path):
     assert "started" not in done.stdout  # nothing was started
 
 
-def test_a_taken_simulator_agent_url_is_reported_by_number(tmp_path):
+def test_a_taken_simulator_agent_url_is_reported_by_number(tmp_path, migrated):
     taken = _listening(0)
     port = taken.getsockname()[1]
     env = _zero_setup_env(tmp_path, SIM_AGENT_URL=f"http://127.0.0.1:{port}")
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--no-input", "-v0"], env=env, check=True,
-                   cwd=ROOT)
+    _migrate(env, migrated)
     try:
         done = subprocess.run([sys.executable, str(ROOT / "manage.py"), "runportal", "--port", str(_free_port())],
                               env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -143,7 +159,7 @@ def test_a_taken_simulator_agent_url_is_reported_by_number(tmp_path):
     assert "started" not in done.stdout
 
 
-def test_a_second_portal_runs_beside_one_holding_its_simulator_port(tmp_path):
+def test_a_second_portal_runs_beside_one_holding_its_simulator_port(tmp_path, migrated):
     """PORT=8001 beside a portal on 8000: the port the second portal's simulator agent would take
     is held by another process; it takes another one and runs."""
     web_port = _web_port_with_free_sim_port()
@@ -152,7 +168,7 @@ def test_a_second_portal_runs_beside_one_holding_its_simulator_port(tmp_path):
     manage = [sys.executable, str(ROOT / "manage.py")]
     supervisor = None
     try:
-        subprocess.run(manage + ["migrate", "--no-input", "-v0"], env=env, check=True, cwd=ROOT)
+        _migrate(env, migrated)
         supervisor = subprocess.Popen(manage + ["runportal"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.time() + 60
@@ -197,9 +213,9 @@ def test_the_alibaba_emulator_port_follows_the_web_port_unless_taken():
     pytest.skip("no free pair of ports")
 
 
-def _run_portal(env, web_port):
+def _run_portal(env, web_port, migrated):
     manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run(manage + ["migrate", "--no-input", "-v0"], env=env, check=True, cwd=ROOT)
+    _migrate(env, migrated)
     supervisor = subprocess.Popen(manage + ["runportal", "--port", str(web_port)], env=env, cwd=ROOT,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 60
@@ -221,14 +237,14 @@ def _stop_portal(supervisor):
         os.killpg(supervisor.pid, signal.SIGKILL)
 
 
-def test_run_starts_the_alibaba_emulator_and_points_the_portal_at_it(tmp_path):
+def test_run_starts_the_alibaba_emulator_and_points_the_portal_at_it(tmp_path, migrated):
     """The hybrid pages work out of the box: web, worker and beat get ALIBABA_CLOUD_ENDPOINT and the
     demo key, and the real SDK signed with that key is answered by the emulator."""
     from alibabacloud_ecs20140526 import models as ecs_models
     from alibabacloud_ecs20140526.client import Client as EcsClient
     from alibabacloud_tea_openapi import models as open_api_models
 
-    supervisor = _run_portal(_zero_setup_env(tmp_path), _free_port())
+    supervisor = _run_portal(_zero_setup_env(tmp_path), _free_port(), migrated)
     try:
         children = psutil.Process(supervisor.pid).children()
         emulator = next(c for c in children if "alibaba_emulator" in c.cmdline())
@@ -250,8 +266,9 @@ def test_run_starts_the_alibaba_emulator_and_points_the_portal_at_it(tmp_path):
     assert (tmp_path / "alibaba-emulator" / "state.json").exists()
 
 
-def test_run_leaves_the_emulator_out_when_an_endpoint_is_set(tmp_path):
-    supervisor = _run_portal(_zero_setup_env(tmp_path, ALIBABA_CLOUD_ENDPOINT="https://ecs.aliyuncs.com"), _free_port())
+def test_run_leaves_the_emulator_out_when_an_endpoint_is_set(tmp_path, migrated):
+    supervisor = _run_portal(_zero_setup_env(tmp_path, ALIBABA_CLOUD_ENDPOINT="https://ecs.aliyuncs.com"), _free_port(),
+                             migrated)
     try:
         children = psutil.Process(supervisor.pid).children()
         assert len(children) == 4
