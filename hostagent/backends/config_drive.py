@@ -104,7 +104,7 @@ def create_libvirt(backend, host_uuid, spec):
 
 
 def create_sim(backend, host_uuid, spec):
-    disk = backend._disk(host_uuid)
+    disk = backend._disk(host_uuid, spec["path"])   # a shared storage's when the path is on one
     size = 67584   # what pycdlib writes for two or three small files
     disk.files[spec["path"]] = {"size": size, "actual_size": size, "format": "raw", "backing_file": None,
                                 "config_drive": {k: v.decode() for k, v in spec["contents"].items()}}

@@ -370,3 +370,15 @@ def test_a_stopped_vm_s_cloud_init_settings_change_and_its_config_drive_is_rebui
     assert VmInstance.objects.get(uuid=bare).config_drive_path
     assert env.action(bare, "start")["state"] == "succeeded"
     assert any(d["device"] == "cdrom" for d in domain(env, bare)["disks"])
+
+
+def test_a_file_posted_as_a_cloud_init_field_is_400_naming_the_field(env):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    vm_uuid, _ = env.create(hostname="web-1")
+    assert env.action(vm_uuid, "stop")["state"] == "succeeded"
+    upload = SimpleUploadedFile("user-data.yaml", b"#cloud-config\n", content_type="text/yaml")
+    refused = env.client.post(f"/api/v1/vm-instances/{vm_uuid}/set-cloud-init/", {"user_data": upload},
+                              format="multipart")
+    assert refused.status_code == 400 and "user_data" in refused.json()["details"], refused.content
+    assert b"Traceback" not in refused.content and b"AttributeError" not in refused.content

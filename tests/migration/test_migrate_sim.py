@@ -20,7 +20,7 @@ def env(admin_client, sim_agent, tmp_path, django_capture_on_commit_callbacks):
     return Env(admin_client, django_capture_on_commit_callbacks, tmp_path)
 
 
-def shared_vm(env):
+def shared_vm(env, **extra):
     """A running VM whose root volume is on a SharedMountPoint both simulated hosts mount."""
     response = env.client.post("/api/v1/primary-storage/", {
         "name": "smp", "type": "SharedMountPoint", "url": f"/mnt/shared/smp-{uuid_lib.uuid4().hex[:8]}",
@@ -29,7 +29,7 @@ def shared_vm(env):
     ps = response.json()["uuid"]
     assert env.job("post", f"/api/v1/primary-storage/{ps}/attach/",
                    {"cluster_uuid": str(env.cluster.uuid)})[1]["state"] == "succeeded"
-    uuid, job = env.create(primary_storage_type="SharedMountPoint")
+    uuid, job = env.create(primary_storage_type="SharedMountPoint", **extra)
     assert job["state"] == "succeeded", job
     return uuid
 
@@ -334,3 +334,31 @@ def test_a_cold_migration_moves_the_config_drive_beside_the_root_volume(env):
     assert job["state"] == "succeeded", job["error"]
     assert file_info(dest, drive) and file_info(source, drive) is None
     assert env.action(uuid, "start")["state"] == "succeeded"
+
+
+def test_a_failed_cold_migration_keeps_the_config_drive_beside_a_shared_root_volume(env, monkeypatch):
+    """Root on shared storage (its config drive beside it: the only copy), a data volume on local
+    storage: the rollback removes the copied data volume from the destination, never the drive."""
+    from apps.compute.flows.vm_migrate import DefineOnDestination
+
+    uuid = shared_vm(env, hostname="kept")
+    source = env.vm(uuid)["host_uuid"]
+    dest = other(env, source)
+    local = PrimaryStorage.objects.get(type="LocalStorage")
+    response, _ = env.job("post", "/api/v1/volumes/", {"name": "data", "size": 1 << 20, "host_uuid": source,
+                                                       "primary_storage_uuid": str(local.uuid)})
+    data = response.json()["resource"]["uuid"]
+    assert env.job("post", f"/api/v1/volumes/{data}/attach/", {"vm_instance_uuid": uuid})[1]["state"] == "succeeded"
+    assert env.action(uuid, "stop")["state"] == "succeeded"
+    drive = VmInstance.objects.get(uuid=uuid).config_drive_path
+    assert drive.startswith("/mnt/shared/") and file_info(source, drive)
+
+    def boom(self, ctx):
+        raise RuntimeError("injected failure after CopyVolumes")
+
+    monkeypatch.setattr(DefineOnDestination, "run", boom)
+    _, job = migrate(env, uuid, host_uuid=dest)
+    assert job["state"] == "failed" and job["error"]["step"] == "DefineOnDestination", job
+    assert file_info(source, drive) and file_info(dest, drive)   # the same file, on the shared storage
+    assert file_info(dest, Volume.objects.get(uuid=data).install_path) is None
+    assert env.vm(uuid)["last_host_uuid"] == source and env.vm(uuid)["state"] == "Stopped"

@@ -125,3 +125,36 @@ def test_the_alarm_pages_are_marked_to_follow_their_rows_and_new_rows():
     assert 'data-live-new-of="AlarmHistory"' in history and "data-live-kind" not in history   # rows never change
     assert 'data-live-kind="resource"' in text(client.get(f"/ui/alarms/{alarm.uuid}/"))
     assert "data-live-new-of" not in text(client.get("/ui/alarms/?offset=50"))   # not the first page
+
+
+def test_a_new_rows_subscribe_refused_for_its_since_joins_nothing():
+    import uuid
+
+    from apps.monitoring.alarming import alarm_for
+
+    alice = make_account("alice")
+    rule = AlarmRule.objects.create(name="busy", account=alice.account, kind="metric", resource_kind="vm",
+                                    metric="cpu", threshold=80)
+    token = ApiToken.issue(alice)
+
+    def new_alarm():
+        alarm_for(rule, "VmInstance", uuid.uuid4())
+        flush(5)
+
+    async def scenario():
+        communicator = WebsocketCommunicator(application, f"/ws/events/?token={token}")
+        assert (await communicator.connect())[0]
+        await communicator.send_json_to({"subscribe": {"new_rows": "Alarm"}, "since": "not-a-date"})
+        refused = await communicator.receive_json_from(timeout=5)
+        assert refused["type"] == "error" and refused["code"] == "INVALID_ARGUMENT"
+        await database_sync_to_async(new_alarm)()
+        assert await communicator.receive_nothing(timeout=1)   # the refused subscribe joined no group
+
+        await communicator.send_json_to({"subscribe": {"new_rows": "Alarm"}})
+        assert await communicator.receive_json_from(timeout=5) == {"type": "subscribed", "new_rows": "Alarm"}
+        await database_sync_to_async(new_alarm)()
+        made = await next_message(communicator, lambda m: m.get("type") == "resource", timeout=5)
+        assert made["resource_type"] == "Alarm" and made["action"] == "create"
+        await communicator.disconnect()
+
+    async_to_sync(scenario)()

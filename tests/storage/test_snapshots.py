@@ -277,3 +277,26 @@ def test_the_vm_action_snapshots_every_volume_and_expunge_takes_the_snapshot_fil
     assert not VolumeSnapshot.objects.exists()
     for volume, path in files:
         assert file_info(volume, path) is None
+
+
+def test_an_agent_that_does_not_say_the_frozen_size_counts_the_volumes_actual_size(env, vm, monkeypatch):
+    """An older agent answers no ``frozen_actual_size``: the snapshot counts the volume's actual
+    size (not 0), on the snapshot's row and on the primary storage."""
+    root = Volume.objects.get(pk=vm.root_volume_id)
+    ref = LocalStorageHostRef.objects.get(primary_storage=root.primary_storage, host=root.host)
+    base = ref.used_capacity
+    real_call = volume_snapshot._call
+
+    def older_agent(ctx, path, body, tag=""):
+        answer = real_call(ctx, path, body, tag)
+        if path == "/v1/volume/snapshot":
+            for disk in answer["disks"]:
+                assert disk.pop("frozen_actual_size") is not None   # what the newer agent said, gone
+        return answer
+
+    monkeypatch.setattr(volume_snapshot, "_call", older_agent)
+    snap, job = snapshot_volume(env, root)
+    assert job["state"] == "succeeded", job
+    assert root.actual_size > 0
+    assert VolumeSnapshot.objects.get(uuid=snap["uuid"]).actual_size == root.actual_size
+    assert LocalStorageHostRef.objects.get(pk=ref.pk).used_capacity == base + root.actual_size

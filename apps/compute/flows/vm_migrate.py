@@ -298,7 +298,9 @@ class CopyVolumes(RemoteStep):
         dest = Host.objects.get(uuid=ctx.host_uuid)
         paths = set(ctx.get("copied") or [])
         paths |= {path for v in _local_volumes(ctx) if v.host_id != dest.pk for path in _chain_files(v)}
-        if any(v.host_id != dest.pk for v in _local_volumes(ctx)):
+        # the drive moves only with a local root volume: beside a shared one it is the only copy
+        root_id = vm_of(ctx).root_volume_id
+        if any(v.pk == root_id and v.host_id != dest.pk for v in _local_volumes(ctx)):
             paths |= set(_config_drive(ctx))
         for path in sorted(paths):
             agent.call(dest, "/v1/volume/delete", {"path": path})

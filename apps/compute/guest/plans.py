@@ -167,9 +167,13 @@ class VmCloudInitBody(serializers.Serializer):
         # the console's form posts every field: there a blank one keeps the VM's value (the API's
         # JSON leaves a field out for that, and "" clears it)
         if html.is_html_input(data):
-            data = {key: [v for v in data.getlist(key) if v.strip()] if key == "ssh_keys" else data.get(key)
-                    for key in data if any(value.strip() for value in data.getlist(key))}
-            if "user_data" in data:   # a browser's textarea sends CRLF line ends
+            # a file posted under a field's name is no text: kept, for the field's own 400
+            def given(value):
+                return not isinstance(value, str) or bool(value.strip())
+
+            data = {key: [v for v in data.getlist(key) if given(v)] if key == "ssh_keys" else data.get(key)
+                    for key in data if any(given(value) for value in data.getlist(key))}
+            if isinstance(data.get("user_data"), str):   # a browser's textarea sends CRLF line ends
                 data["user_data"] = data["user_data"].replace("\r\n", "\n")
         return super().to_internal_value(data)
 

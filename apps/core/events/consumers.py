@@ -176,14 +176,14 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             return await self.send_json({"type": "error", "code": "INVALID_ARGUMENT",
                                          "message": f"new_rows takes one of: {types}"})
         user = self.scope["user"]
+        when = _parse_since(since) if since is not None and verb == "subscribe" else None
+        if since is not None and verb == "subscribe" and when is None:   # refused before joining anything
+            return await self.send_json({"type": "error", "code": "INVALID_ARGUMENT",
+                                         "message": "'since' must be an ISO 8601 date and time with its offset"})
         group = group_for_new_rows(resource_type, None if self.admin else user.account_id)
         await self._join(verb, group)
         answer = {"type": verb + "d", "new_rows": resource_type}
-        if since is not None and verb == "subscribe":
-            when = _parse_since(since)
-            if when is None:
-                return await self.send_json({"type": "error", "code": "INVALID_ARGUMENT",
-                                             "message": "'since' must be an ISO 8601 date and time with its offset"})
+        if when is not None:
             made = await database_sync_to_async(followable.made_since)(user, when - CLOCK_SLACK)
             answer["changed"] = {"new_rows": [resource_type] if made else []}
         await self.send_json(answer)

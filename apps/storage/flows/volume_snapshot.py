@@ -114,7 +114,9 @@ class TakeSnapshots(RemoteStep):
         answer = _call(ctx, "/v1/volume/snapshot", {"vm_uuid": ctx.snapshot_vm_uuid, "disks": _disks(ctx)})
         ctx.snapshot_taken = {"live": bool(answer.get("live")),
                               "sizes": [int(d.get("actual_size") or 0) for d in answer.get("disks", [])],
-                              "frozen": [int(d.get("frozen_actual_size") or 0) for d in answer.get("disks", [])]}
+                              # None: an agent that does not say (older than 0.3.x); the volume's size then
+                              "frozen": [None if d.get("frozen_actual_size") is None else int(d["frozen_actual_size"])
+                                         for d in answer.get("disks", [])]}
 
     def record(self, ctx):
         """The snapshots Ready, each volume on its new file, ``latest`` moved to the new snapshots."""
@@ -125,7 +127,7 @@ class TakeSnapshots(RemoteStep):
             VolumeSnapshot.objects.filter(volume=volume, latest=True).update(latest=False)
             VolumeSnapshot.objects.filter(uuid=item["snapshot_uuid"]).update(
                 status=VolumeSnapshotStatus.READY, install_path=item["top"], latest=True, live=live,
-                actual_size=frozen[index] if index < len(frozen) else volume.actual_size)
+                actual_size=frozen[index] if index < len(frozen) and frozen[index] is not None else volume.actual_size)
             Volume.objects.filter(pk=volume.pk).update(install_path=item["overlay"])
         group_uuid = ctx_value(ctx, "group_uuid")
         if group_uuid:
