@@ -285,3 +285,19 @@ class APIViewTestCases:
 
     class APIViewTestCase(GetObject, ListObjects, CreateObject, UpdateObject, DeleteObject):
         pass
+
+
+def fail_after_its_work(patch, step, no_retry=False):
+    """Make the flow step class ``step`` do its work and then fail (``RuntimeError("injected")``),
+    through ``patch`` (a pytest ``monkeypatch`` or its ``context()``): what a failure-injection test
+    needs to see the rollback of everything up to and including that step. ``no_retry``: the step
+    is not run again before failing."""
+    run = step.run
+
+    def after_its_work(self, ctx):
+        run(self, ctx)
+        raise RuntimeError("injected")
+
+    patch.setattr(step, "run", after_its_work)
+    if no_retry:
+        patch.setattr(step, "retries", 0)

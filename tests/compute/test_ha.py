@@ -12,6 +12,7 @@ from apps.compute import ha
 from apps.compute.flows.ha_restart import HA_RESTART_VM
 from apps.compute.models import HaRestart, VmInstance
 from apps.core.models import Job
+from apps.core.testing import fail_after_its_work
 from apps.infra.models import Host
 from tests.compute.ha_env import HaEnv
 
@@ -183,13 +184,7 @@ HA_STEPS = list(HA_RESTART_VM.steps)
 def test_a_failure_at_each_restart_step_leaves_the_vm_stopped_and_nothing_taken(env, sim_agent, monkeypatch, step):
     uuid = env.vm_on(0, ha=True)
     env.fail_host(sim_agent, 0)
-    original = step.run
-
-    def run_then_fail(self, ctx):
-        original(self, ctx)
-        raise RuntimeError("injected")
-
-    monkeypatch.setattr(step, "run", run_then_fail)
+    fail_after_its_work(monkeypatch, step)
     assert tick(env) == 1
     [job] = restart_jobs(uuid)
     assert job.state == "failed" and job.error["step"] == step.step_name()

@@ -10,6 +10,7 @@ import pytest
 
 from apps.compute.flows import host_maintenance
 from apps.compute.models import VmInstance
+from apps.core.testing import fail_after_its_work
 from apps.infra.models import Host
 from tests.compute.ha_env import HaEnv
 
@@ -132,13 +133,7 @@ STEPS = [step for step in host_maintenance.MAINTAIN_HOST.steps]
 @pytest.mark.parametrize("step", STEPS, ids=[s.__name__ for s in STEPS])
 def test_a_failure_at_each_step_puts_the_host_and_its_vms_back(env, migrations, monkeypatch, step):
     shared_a, shared_b, local = three_vms(env)
-    original = step.run
-
-    def run_then_fail(self, ctx):
-        original(self, ctx)
-        raise RuntimeError("injected")
-
-    monkeypatch.setattr(step, "run", run_then_fail)
+    fail_after_its_work(monkeypatch, step)
     job = maintain(env)
     assert job["state"] == "failed" and job["error"]["step"] == step.__name__
     assert "injected" not in str(job["error"]) and "Traceback" not in str(job["error"])

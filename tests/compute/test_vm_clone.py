@@ -5,6 +5,7 @@ import pytest
 
 from apps.compute.flows.vm_clone import CLONE_VM
 from apps.compute.models import VmInstance, VmNic
+from apps.core.testing import fail_after_its_work
 from apps.infra import agent
 from apps.infra.models import Host
 from apps.network.models import UsedIp
@@ -184,15 +185,8 @@ def test_a_clone_failing_at_any_step_or_agent_call_leaves_nothing(env, stopped, 
     before = _left(env)
     for step in CLONE_VM.steps[1:]:
         failing = step.step_name()
-        run = step.run
-
-        def after_its_work(self, ctx, run=run):
-            run(self, ctx)
-            raise RuntimeError("injected")
-
         with monkeypatch.context() as patched:
-            patched.setattr(step, "run", after_its_work)
-            patched.setattr(step, "retries", 0)
+            fail_after_its_work(patched, step, no_retry=True)
             jobs, _ = run_clone(env, stopped, {"count": 1})
         assert jobs[0]["state"] == "failed" and jobs[0]["error"]["step"] == failing, jobs[0]
         assert "injected" not in jobs[0]["error"]["message"]
@@ -318,15 +312,8 @@ def test_a_clone_on_shared_storage_is_placed_by_the_allocator_on_a_host_that_mou
 
     before, files = _left(env), shared_files()
     for step in CLONE_VM.steps[1:]:
-        run = step.run
-
-        def after_its_work(self, ctx, run=run):
-            run(self, ctx)
-            raise RuntimeError("injected")
-
         with monkeypatch.context() as patched:
-            patched.setattr(step, "run", after_its_work)
-            patched.setattr(step, "retries", 0)
+            fail_after_its_work(patched, step, no_retry=True)
             jobs, _ = run_clone(env, uuid, {"count": 1, "host_uuid": other})
         assert jobs[0]["state"] == "failed" and jobs[0]["error"]["step"] == step.step_name(), jobs[0]
         assert _left(env) == before, step.step_name()

@@ -3,6 +3,7 @@ the same path; a running VM is refused; a failure at any step puts the old file 
 import pytest
 
 from apps.compute.flows.vm_reinit import REINIT_ROOT_VOLUME
+from apps.core.testing import fail_after_its_work
 from apps.infra import agent
 from apps.infra.models import Host
 from apps.core.errors import CloudPortalError
@@ -87,14 +88,8 @@ def test_reinit_failing_at_any_step_puts_the_old_file_back(env, cloned_then_stop
 
     before = state()
     for step in REINIT_ROOT_VOLUME.steps[:-1]:
-        run = step.run
-
-        def after_its_work(self, ctx, run=run):   # the step did its work, then something broke
-            run(self, ctx)
-            raise RuntimeError("injected")
-
         with monkeypatch.context() as patched:
-            patched.setattr(step, "run", after_its_work)
+            fail_after_its_work(patched, step)
             job = env.action(uuid, "reinit")
         assert job["state"] == "failed" and job["error"]["step"] == step.step_name(), job
         assert not [s for s in job["steps"] if s["state"] == "rollback_failed"], job["steps"]

@@ -5,6 +5,7 @@ that leave nothing changed. The real-QEMU side is tests/hostagent/test_guest_set
 import pytest
 
 from apps.compute.models import VmInstance, VmNic
+from apps.core.testing import fail_after_its_work
 from apps.infra.models import Host
 from apps.storage.models import ImageCache, Volume
 from hostagent.backends.config_drive import build_iso
@@ -331,14 +332,8 @@ def test_a_stopped_vm_s_cloud_init_settings_change_and_its_config_drive_is_rebui
     vm = VmInstance.objects.get(uuid=vm_uuid)
     before = _everything(env, vm_uuid)
     for step in SET_CLOUD_INIT.steps[:-1]:
-        run = step.run
-
-        def after_its_work(self, ctx, run=run):
-            run(self, ctx)
-            raise RuntimeError("injected")
-
         with monkeypatch.context() as patch:
-            patch.setattr(step, "run", after_its_work)
+            fail_after_its_work(patch, step)
             job = env.action(vm_uuid, "set-cloud-init", body)
         assert job["state"] == "failed" and job["error"]["step"] == step.step_name(), job
         assert _everything(env, vm_uuid) == before, step.step_name()

@@ -98,8 +98,8 @@ def check_detach(volume, vm):
 
 
 def _vm_or_none(uuid, *related):
-    """The VM with its hosts (``related``: more), or None. ``get`` by uuid takes core's prepared
-    query; ``filter().first()`` would be compiled again on every call."""
+    """The VM with its hosts (``related``: more), or None: a plain ``get`` by uuid, the form of
+    lookup core makes cheap (apps.core.models.querysets), rather than ``filter().first()``."""
     try:
         return VmInstance.objects.select_related("host", "last_host", *related).get(uuid=uuid)
     except VmInstance.DoesNotExist:
